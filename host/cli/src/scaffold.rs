@@ -1,0 +1,119 @@
+//! `omnistore plugin new`: a plugin crate from the template.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+const CARGO_TOML: &str = include_str!("../template/Cargo.toml.tmpl");
+const PLUGIN_TOML: &str = include_str!("../template/plugin.toml.tmpl");
+const LIB_RS: &str = include_str!("../template/src/lib.rs.tmpl");
+const README: &str = include_str!("../template/README.md.tmpl");
+
+/// Is `dir` the SDK crate?
+fn is_sdk(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("name = \"omnistore-sdk\""))
+}
+
+/// The omnistore checkout containing `start`, if any.
+fn checkout_root(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|a| is_sdk(&a.join("sdk"))).map(Path::to_path_buf)
+}
+
+/// Find the SDK: the given path, the checkout around the target directory, or
+/// the checkout the running binary was built in.
+fn find_sdk(target: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        let p = p.canonicalize().with_context(|| format!("finding the SDK at {}", p.display()))?;
+        if !is_sdk(&p) {
+            bail!("{} is not the omnistore-sdk crate", p.display());
+        }
+        return Ok(p);
+    }
+    let exe = std::env::current_exe().ok();
+    [Some(target.to_path_buf()), exe]
+        .into_iter()
+        .flatten()
+        .find_map(|start| checkout_root(&start))
+        .map(|root| root.join("sdk"))
+        .context("could not find the omnistore SDK; pass --sdk PATH (the `sdk` folder of an omnistore checkout)")
+}
+
+/// `to` expressed relative to `from` when they share a prefix.
+fn relative(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to_c: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to_c).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return to.to_path_buf();
+    }
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to_c[common..] {
+        out.push(c);
+    }
+    out
+}
+
+fn title_of(name: &str) -> String {
+    name.split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Create `<parent>/<name>` from the template and return its path.
+pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if !omnistore_runtime::manifest::is_valid_id(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        bail!("`{name}` is not a valid plugin name: use a-z, 0-9 and '-', starting with a letter");
+    }
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let parent = parent.canonicalize().with_context(|| format!("finding {}", parent.display()))?;
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!("{} already exists; choose another name or remove it", dir.display());
+    }
+    let sdk = find_sdk(&parent, sdk)?;
+    // Inside the checkout the workspace's `plugins/*` and `examples/*` globs
+    // adopt the crate; anywhere else it is a workspace of its own.
+    let root = checkout_root(&parent);
+    let adopted = root.as_ref().is_some_and(|r| {
+        ["plugins", "examples"].iter().any(|d| parent == r.join(d))
+    });
+    if root.is_some() && !adopted {
+        bail!(
+            "inside an omnistore checkout, create plugins in its `plugins/` or `examples/` folder (or outside the checkout)"
+        );
+    }
+    let fill = |t: &str| {
+        t.replace("{{name}}", name)
+            .replace("{{title}}", &title_of(name))
+            .replace("{{publisher}}", "Your name")
+            .replace("{{sdk_path}}", &relative(&dir, &sdk).display().to_string())
+            .replace("{{workspace}}", if adopted { "" } else { "\n[workspace]\n" })
+    };
+    std::fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
+    for (file, text) in
+        [("Cargo.toml", CARGO_TOML), ("plugin.toml", PLUGIN_TOML), ("src/lib.rs", LIB_RS), ("README.md", README)]
+    {
+        let path = dir.join(file);
+        std::fs::write(&path, fill(text)).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_walk_up_to_the_common_prefix() {
+        assert_eq!(relative(Path::new("/a/b/c"), Path::new("/a/sdk")), PathBuf::from("../../sdk"));
+        assert_eq!(title_of("my-first-channel"), "My First Channel");
+    }
+}

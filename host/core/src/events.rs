@@ -1,0 +1,472 @@
+//! Domain events and their delivery to channels.
+//!
+//! Every mutation writes its events to the tenant's outbox (`evt/{id}`) in
+//! its own transaction, so an event exists if and only if its change
+//! committed. Event ids are issued in commit order per tenant and are stable:
+//! a plugin deduplicates on them.
+//!
+//! A dispatcher (outside the core; it calls plugins) drives deliveries:
+//!
+//! 1. [`Core::fan_out`] turns new outbox events into one [`Delivery`] per
+//!    enabled channel subscribed to the event kind. Bursts of
+//!    `product.changed` for one product are coalesced: while a delivery for
+//!    that product and channel is waiting (not in flight), a newer event
+//!    replaces its event instead of queueing another.
+//! 2. [`Core::claim_due`] leases deliveries due at `now` so that several
+//!    dispatchers never deliver the same one at the same time; a lease that
+//!    runs out (a crashed dispatcher) makes the delivery due again.
+//! 3. [`Core::mark_delivered`] or [`Core::mark_failed`]: failures back off
+//!    exponentially (capped), honour a plugin's retry-after, and after
+//!    `max_attempts` the delivery moves to the dead-letter list, which
+//!    [`Core::dead_letters`] lists and [`Core::replay_dead_letter`] re-queues.
+//!
+//! Delivery is at least once: a plugin may see an event twice and must use
+//! the event id to deduplicate.
+
+use std::ops::Bound;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{ChannelId, DeliveryId, EventId, TenantId};
+use crate::store::{Core, Tx, sortable};
+use crate::tenants::Channel;
+use crate::validate;
+
+/// A domain event in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub tenant: TenantId,
+    /// "order.placed", "stock.changed", …
+    pub kind: String,
+    /// The id of the record it is about (order, product, variant, customer).
+    pub subject: String,
+    pub at_ms: i64,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+/// One event on its way to one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub channel_id: ChannelId,
+    pub kind: String,
+    pub subject: String,
+    pub state: DeliveryState,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When it is next due (for pending deliveries).
+    pub next_attempt_ms: i64,
+    /// Set while a dispatcher holds it.
+    pub leased_until_ms: Option<i64>,
+    pub last_error: Option<String>,
+    /// How many newer events were folded into this one.
+    pub coalesced: u32,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub delivered_ms: Option<i64>,
+}
+
+/// A claimed delivery with its event, ready to hand to the plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DueDelivery {
+    pub delivery: Delivery,
+    pub event: Event,
+}
+
+/// Backoff of failed deliveries: `base_ms * 2^(attempts-1)`, at most `cap_ms`;
+/// dead after `max_attempts` failures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    pub base_ms: i64,
+    pub cap_ms: i64,
+    pub max_attempts: u32,
+    /// The longest retry-after a plugin may ask for.
+    pub max_retry_after_ms: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base_ms: 1_000,
+            cap_ms: 3_600_000,
+            max_attempts: 8,
+            max_retry_after_ms: 24 * 3_600_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt after `attempts` failures.
+    pub fn backoff_ms(&self, attempts: u32) -> i64 {
+        let exp = attempts.saturating_sub(1).min(40);
+        self.base_ms.saturating_mul(1i64 << exp).min(self.cap_ms)
+    }
+}
+
+/// Product events that may be folded into a newer one: only the latest state
+/// matters to a catalog sync.
+const COALESCED_KINDS: &[&str] = &["product.changed", "stock.changed"];
+
+fn delivery_id(event: &EventId, channel: &ChannelId) -> DeliveryId {
+    DeliveryId::new(format!("{event}.{channel}"))
+}
+
+fn load(tx: &mut Tx<'_>, id: &DeliveryId) -> CoreResult<Delivery> {
+    tx.must("delivery", id.as_str())
+}
+
+fn save(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
+    tx.put(&["dlv", d.id.as_str()], d)
+}
+
+fn set_due(tx: &mut Tx<'_>, d: &mut Delivery, at: i64) -> CoreResult<()> {
+    tx.del(&["due", &sortable(d.next_attempt_ms), d.id.as_str()])?;
+    d.next_attempt_ms = at;
+    tx.put(&["due", &sortable(at), d.id.as_str()], &())
+}
+
+fn clear_due(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
+    tx.del(&["due", &sortable(d.next_attempt_ms), d.id.as_str()])
+}
+
+fn clear_coalesce(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
+    if COALESCED_KINDS.contains(&d.kind.as_str()) {
+        let key = [
+            "coal",
+            d.channel_id.as_str(),
+            d.kind.as_str(),
+            d.subject.as_str(),
+        ];
+        if tx.get::<DeliveryId>(&key)?.as_ref() == Some(&d.id) {
+            tx.del(&key)?;
+        }
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Outbox events after `after` (all when `None`), oldest first.
+    pub fn list_events(
+        &self,
+        tenant: &TenantId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> CoreResult<Vec<Event>> {
+        let limit = if limit == 0 { 100 } else { limit.min(10_000) };
+        self.read(tenant, 0, |tx| {
+            let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_str()));
+            Ok(tx
+                .scan_range::<Event>(&["evt"], start, Bound::Unbounded, limit)?
+                .into_iter()
+                .map(|(_, e)| e)
+                .collect())
+        })
+    }
+
+    pub fn get_event(&self, tenant: &TenantId, id: &EventId) -> CoreResult<Event> {
+        self.read(tenant, 0, |tx| tx.must("event", id.as_str()))
+    }
+
+    /// Fan at most `limit` new outbox events out to subscribed, enabled
+    /// channels. Returns how many events were processed; call until 0.
+    pub fn fan_out(&self, tenant: &TenantId, now_ms: i64, limit: usize) -> CoreResult<usize> {
+        let limit = if limit == 0 { 500 } else { limit };
+        self.write(tenant, now_ms, |tx| {
+            let cursor: Option<String> = tx.get(&["fanout-cursor"])?;
+            let start = cursor.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let events = tx.scan_range::<Event>(&["evt"], start, Bound::Unbounded, limit)?;
+            if events.is_empty() {
+                return Ok(0);
+            }
+            let channels: Vec<Channel> = tx
+                .scan::<Channel>(&["chn"])?
+                .into_iter()
+                .map(|(_, c)| c)
+                .filter(|c| c.enabled)
+                .collect();
+            for (_, event) in &events {
+                for ch in channels.iter().filter(|c| c.subscribes_to(&event.kind)) {
+                    if COALESCED_KINDS.contains(&event.kind.as_str()) {
+                        let key = [
+                            "coal",
+                            ch.id.as_str(),
+                            event.kind.as_str(),
+                            event.subject.as_str(),
+                        ];
+                        if let Some(existing) = tx.get::<DeliveryId>(&key)?
+                            && let Some(mut d) = tx.get::<Delivery>(&["dlv", existing.as_str()])?
+                            && d.state == DeliveryState::Pending
+                            && d.leased_until_ms.is_none_or(|l| l <= now_ms)
+                        {
+                            d.event_id = event.id.clone();
+                            d.coalesced += 1;
+                            d.updated_ms = now_ms;
+                            save(tx, &d)?;
+                            continue;
+                        }
+                    }
+                    let id = delivery_id(&event.id, &ch.id);
+                    let mut d = Delivery {
+                        id: id.clone(),
+                        event_id: event.id.clone(),
+                        channel_id: ch.id.clone(),
+                        kind: event.kind.clone(),
+                        subject: event.subject.clone(),
+                        state: DeliveryState::Pending,
+                        attempts: 0,
+                        next_attempt_ms: now_ms,
+                        leased_until_ms: None,
+                        last_error: None,
+                        coalesced: 0,
+                        created_ms: now_ms,
+                        updated_ms: now_ms,
+                        delivered_ms: None,
+                    };
+                    tx.put(&["due", &sortable(now_ms), id.as_str()], &())?;
+                    d.next_attempt_ms = now_ms;
+                    save(tx, &d)?;
+                    if COALESCED_KINDS.contains(&event.kind.as_str()) {
+                        tx.put(
+                            &[
+                                "coal",
+                                ch.id.as_str(),
+                                event.kind.as_str(),
+                                event.subject.as_str(),
+                            ],
+                            &id,
+                        )?;
+                    }
+                }
+            }
+            let last = events.last().map(|(k, _)| k.clone()).unwrap_or_default();
+            tx.put(&["fanout-cursor"], &last)?;
+            Ok(events.len())
+        })
+    }
+
+    /// Pending deliveries due at `now_ms`, oldest due first (read-only).
+    pub fn due_deliveries(
+        &self,
+        tenant: &TenantId,
+        now_ms: i64,
+        limit: usize,
+    ) -> CoreResult<Vec<Delivery>> {
+        let limit = if limit == 0 { 100 } else { limit };
+        self.read(tenant, now_ms, |tx| {
+            let end = sortable(now_ms.saturating_add(1));
+            let keys =
+                tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
+            let mut out = Vec::new();
+            for (key, ()) in keys {
+                let id = DeliveryId::new(key.rsplit('/').next().unwrap_or_default());
+                out.push(load(tx, &id)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Lease up to `limit` due deliveries for `lease_ms` and return them
+    /// with their events. Deliveries to channels that are switched off or
+    /// gone wait (without counting an attempt) for the backoff cap.
+    pub fn claim_due(
+        &self,
+        tenant: &TenantId,
+        now_ms: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> CoreResult<Vec<DueDelivery>> {
+        let limit = if limit == 0 { 100 } else { limit };
+        if lease_ms <= 0 {
+            return Err(CoreError::invalid("lease must be positive"));
+        }
+        let cap = self.retry.cap_ms;
+        self.write(tenant, now_ms, |tx| {
+            let end = sortable(now_ms.saturating_add(1));
+            let keys =
+                tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
+            let mut out = Vec::new();
+            for (key, ()) in keys {
+                let id = DeliveryId::new(key.rsplit('/').next().unwrap_or_default());
+                let mut d = load(tx, &id)?;
+                let live = tx
+                    .get::<Channel>(&["chn", d.channel_id.as_str()])?
+                    .is_some_and(|c| c.enabled);
+                if !live {
+                    set_due(tx, &mut d, now_ms.saturating_add(cap))?;
+                    save(tx, &d)?;
+                    continue;
+                }
+                let event: Event = tx.must("event", d.event_id.as_str())?;
+                d.leased_until_ms = Some(now_ms.saturating_add(lease_ms));
+                set_due(tx, &mut d, now_ms.saturating_add(lease_ms))?;
+                d.updated_ms = now_ms;
+                save(tx, &d)?;
+                out.push(DueDelivery { delivery: d, event });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The plugin accepted the event. Idempotent.
+    pub fn mark_delivered(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        now_ms: i64,
+    ) -> CoreResult<Delivery> {
+        self.write(tenant, now_ms, |tx| {
+            let mut d = load(tx, id)?;
+            if d.state == DeliveryState::Delivered {
+                return Ok(d);
+            }
+            clear_due(tx, &d)?;
+            tx.del(&["dead", id.as_str()])?;
+            clear_coalesce(tx, &d)?;
+            d.state = DeliveryState::Delivered;
+            d.leased_until_ms = None;
+            d.delivered_ms = Some(now_ms);
+            d.updated_ms = now_ms;
+            save(tx, &d)?;
+            Ok(d)
+        })
+    }
+
+    /// The plugin failed or asked to retry later. The next attempt waits for
+    /// the backoff or the plugin's `retry_after_ms`, whichever is longer;
+    /// after the policy's `max_attempts` failures the delivery is dead.
+    pub fn mark_failed(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        error: &str,
+        retry_after_ms: Option<i64>,
+        now_ms: i64,
+    ) -> CoreResult<Delivery> {
+        let error = validate::long_text("error", error, 4096)
+            .unwrap_or_else(|_| error.chars().take(1024).collect());
+        let policy = self.retry.clone();
+        self.write(tenant, now_ms, |tx| {
+            let mut d = load(tx, id)?;
+            if d.state != DeliveryState::Pending {
+                return Err(CoreError::conflict(format!(
+                    "delivery `{id}` is {:?}, not pending",
+                    d.state
+                )));
+            }
+            d.attempts += 1;
+            d.last_error = Some(error.clone());
+            d.leased_until_ms = None;
+            d.updated_ms = now_ms;
+            if d.attempts >= policy.max_attempts {
+                clear_due(tx, &d)?;
+                clear_coalesce(tx, &d)?;
+                d.state = DeliveryState::Dead;
+                tx.put(&["dead", id.as_str()], &())?;
+            } else {
+                let asked = retry_after_ms
+                    .unwrap_or(0)
+                    .clamp(0, policy.max_retry_after_ms);
+                let wait = policy.backoff_ms(d.attempts).max(asked);
+                set_due(tx, &mut d, now_ms.saturating_add(wait))?;
+            }
+            save(tx, &d)?;
+            Ok(d)
+        })
+    }
+
+    pub fn get_delivery(&self, tenant: &TenantId, id: &DeliveryId) -> CoreResult<Delivery> {
+        self.read(tenant, 0, |tx| load(tx, id))
+    }
+
+    /// Deliveries of one event, one per channel.
+    pub fn event_deliveries(
+        &self,
+        tenant: &TenantId,
+        event: &EventId,
+    ) -> CoreResult<Vec<Delivery>> {
+        self.read(tenant, 0, |tx| {
+            let from = format!("{event}.");
+            let to = format!("{event}/");
+            Ok(tx
+                .scan_range::<Delivery>(
+                    &["dlv"],
+                    Bound::Included(&from),
+                    Bound::Excluded(&to),
+                    usize::MAX,
+                )?
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect())
+        })
+    }
+
+    /// Dead letters, oldest event first.
+    pub fn dead_letters(&self, tenant: &TenantId, limit: usize) -> CoreResult<Vec<Delivery>> {
+        let limit = if limit == 0 { 100 } else { limit };
+        self.read(tenant, 0, |tx| {
+            let ids = tx.scan_range::<()>(&["dead"], Bound::Unbounded, Bound::Unbounded, limit)?;
+            let mut out = Vec::new();
+            for (id, ()) in ids {
+                out.push(load(tx, &DeliveryId::new(id))?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Put a dead delivery back in the queue, due now, with its attempts reset.
+    pub fn replay_dead_letter(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        now_ms: i64,
+    ) -> CoreResult<Delivery> {
+        self.write(tenant, now_ms, |tx| {
+            let mut d = load(tx, id)?;
+            if d.state != DeliveryState::Dead {
+                return Err(CoreError::conflict(format!(
+                    "delivery `{id}` is {:?}; only dead letters can be replayed",
+                    d.state
+                )));
+            }
+            tx.del(&["dead", id.as_str()])?;
+            d.state = DeliveryState::Pending;
+            d.attempts = 0;
+            d.updated_ms = now_ms;
+            d.next_attempt_ms = now_ms;
+            tx.put(&["due", &sortable(now_ms), id.as_str()], &())?;
+            save(tx, &d)?;
+            Ok(d)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RetryPolicy {
+            base_ms: 1000,
+            cap_ms: 10_000,
+            max_attempts: 5,
+            max_retry_after_ms: 60_000,
+        };
+        assert_eq!(p.backoff_ms(1), 1000);
+        assert_eq!(p.backoff_ms(2), 2000);
+        assert_eq!(p.backoff_ms(4), 8000);
+        assert_eq!(p.backoff_ms(5), 10_000);
+        assert_eq!(p.backoff_ms(200), 10_000);
+    }
+}

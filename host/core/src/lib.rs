@@ -1,0 +1,62 @@
+//! The commerce domain. Knows nothing of wasm or HTTP.
+//!
+//! One [`Core`] over one [`omnistore_storage::KvStore`]; every method takes
+//! the [`TenantId`] first and reaches only that tenant's keys. Every mutation
+//! is one serializable transaction that also writes its domain events to the
+//! tenant's outbox (see [`events`]). Time is always passed in as `now_ms`
+//! (milliseconds since the Unix epoch); nothing here reads the clock.
+//!
+//! Modules: [`tenants`] (tenants, channels, locations), [`catalog`],
+//! [`pricing`] (the price resolver and promotions — read it for the stacking
+//! rules), [`inventory`], [`carts`] (and checkout), [`orders`], [`returns`],
+//! [`customers`], [`events`], [`seed`].
+
+pub mod carts;
+pub mod catalog;
+pub mod customers;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod orders;
+pub mod pricing;
+pub mod returns;
+pub mod seed;
+mod store;
+pub mod tenants;
+mod validate;
+
+pub use carts::{Cart, CartLine, CartStatus, CheckoutRequest, NewCart};
+pub use catalog::{
+    ChannelProductView, ChannelVariantView, Collection, Image, NewCollection, NewProduct,
+    NewVariant, Product, ProductDetail, ProductPatch, ProductQuery, ProductStatus, Publication,
+    SyncState, SyncStatus, Variant, VariantPatch,
+};
+pub use customers::{
+    ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint,
+    TimelineEntry, Touchpoint,
+};
+pub use error::{CoreError, CoreResult};
+pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
+pub use ids::{
+    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId,
+    LocationId, OrderId, ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId,
+    VariantId,
+};
+pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
+pub use money::{Money, currency_exponent, validate_currency};
+pub use orders::{
+    Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery,
+    OrderStatus, StatusChange,
+};
+pub use pricing::{
+    AppliedPromotion, DiscountValue, NewPromotion, Promotion, PromotionConditions, PromotionPatch,
+    PromotionScope, Quote, QuoteLine, QuoteLineRequest, QuoteRequest,
+};
+pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
+pub use seed::{SeedReport, seed_demo};
+pub use store::Core;
+pub use tenants::{
+    Channel, ChannelPatch, Location, LocationKind, LocationPatch, NewChannel, NewLocation, Tenant,
+};

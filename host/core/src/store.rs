@@ -1,0 +1,444 @@
+//! The [`Core`] handle and the transaction context every domain call runs in.
+//!
+//! Key layout: every record of a tenant lives under `t/{tenant}/`, followed by
+//! a record kind and its id (`t/dolce-vita/ord/ord-1a2b-0000000001`). Secondary
+//! indexes are separate keys under their own kind (`sku/{sku}` → variant id)
+//! written in the same transaction as the record. Key segments are escaped
+//! (`%` and `/`), so no caller-supplied value — a SKU, an external order id, a
+//! guessed id — can address a key outside its kind or its tenant. The only key
+//! outside a tenant is the tenant registry `sys/tenants/{id}`, used to list
+//! tenants.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use omnistore_storage::{KeyRange, KvStore, StorageError, Txn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{CoreError, CoreResult};
+use crate::events::{Event, RetryPolicy};
+use crate::ids::{EventId, TenantId, VariantId, format_id};
+use crate::tenants::Tenant;
+
+/// The commerce core over one key-value store. Cheap to clone; share one per
+/// process.
+#[derive(Clone)]
+pub struct Core {
+    store: Arc<dyn KvStore>,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("backend", &self.store.backend())
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// How many more times a conflicting transaction is re-run after
+/// `omnistore_storage::transact` gave up on it (or, for reads, which do not go
+/// through `transact`, how often a read is retried). Under heavy contention
+/// on one hot row, giving up means a failed checkout, which is worse than a
+/// slow one.
+const CONFLICT_RETRIES: u32 = 8;
+
+const SCAN_PAGE: usize = 256;
+
+impl Core {
+    pub fn new(store: Arc<dyn KvStore>) -> Core {
+        Core {
+            store,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Use another retry policy for event deliveries.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Core {
+        self.retry = policy;
+        self
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The underlying store (the runtime keeps plugin-private data there too).
+    pub fn store(&self) -> &Arc<dyn KvStore> {
+        &self.store
+    }
+
+    /// Run a mutation of one tenant: one transaction, committed with its
+    /// outbox events, retried as a whole on conflict.
+    pub(crate) fn write<T>(
+        &self,
+        tenant: &TenantId,
+        now_ms: i64,
+        mut body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        check_now(now_ms)?;
+        self.run_write(|txn| {
+            let mut tx = Tx::new(txn, tenant, now_ms);
+            tx.require_tenant()?;
+            let value = body(&mut tx)?;
+            tx.finish()?;
+            Ok(value)
+        })
+    }
+
+    /// Run a read of one tenant. Nothing is committed.
+    pub(crate) fn read<T>(
+        &self,
+        tenant: &TenantId,
+        now_ms: i64,
+        mut body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        check_now(now_ms)?;
+        let mut attempt = 0;
+        loop {
+            let mut txn = self.store.begin()?;
+            let mut tx = Tx::new(&mut *txn, tenant, now_ms);
+            let outcome = tx.require_tenant().and_then(|()| body(&mut tx));
+            match outcome {
+                Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    backoff(attempt);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) fn run_write<T>(
+        &self,
+        mut body: impl FnMut(&mut dyn Txn) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        let mut attempt = 0;
+        loop {
+            match omnistore_storage::transact(&*self.store, &mut body) {
+                Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    backoff(attempt);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn backoff(attempt: u32) {
+    std::thread::sleep(std::time::Duration::from_micros(100u64 << attempt.min(7)));
+}
+
+fn check_now(now_ms: i64) -> CoreResult<()> {
+    if now_ms < 0 {
+        return Err(CoreError::invalid(format!(
+            "time {now_ms} is before 1970; pass milliseconds since the Unix epoch"
+        )));
+    }
+    Ok(())
+}
+
+/// Escape one key segment so that it cannot contain the separator.
+fn escape(segment: &str, out: &mut String) {
+    for c in segment.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn unescape(segment: &str) -> String {
+    segment.replace("%2F", "/").replace("%25", "%")
+}
+
+/// A fixed-width, sortable rendering of a non-negative time or counter.
+pub(crate) fn sortable(n: i64) -> String {
+    format!("{:020}", n.max(0))
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> CoreResult<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
+}
+
+pub(crate) struct PendingEvent {
+    pub kind: &'static str,
+    pub subject: String,
+    pub payload: serde_json::Value,
+}
+
+/// One transaction of one tenant. Every key it touches is under the tenant's
+/// prefix; there is no method to address another tenant.
+pub(crate) struct Tx<'t> {
+    txn: &'t mut dyn Txn,
+    pub tenant: TenantId,
+    prefix: String,
+    pub now: i64,
+    tenant_record: Option<Tenant>,
+    events: Vec<PendingEvent>,
+    stock_touched: BTreeSet<VariantId>,
+}
+
+impl<'t> Tx<'t> {
+    pub fn new(txn: &'t mut dyn Txn, tenant: &TenantId, now: i64) -> Tx<'t> {
+        let mut prefix = String::from("t/");
+        escape(tenant.as_str(), &mut prefix);
+        prefix.push('/');
+        Tx {
+            txn,
+            tenant: tenant.clone(),
+            prefix,
+            now,
+            tenant_record: None,
+            events: Vec::new(),
+            stock_touched: BTreeSet::new(),
+        }
+    }
+
+    pub(crate) fn require_tenant(&mut self) -> CoreResult<()> {
+        match self.get::<Tenant>(&["tenant"])? {
+            Some(t) => {
+                self.tenant_record = Some(t);
+                Ok(())
+            }
+            None => Err(CoreError::not_found("tenant", self.tenant.as_str())),
+        }
+    }
+
+    /// The tenant's record; loaded before any domain code runs.
+    pub fn tenant_record(&self) -> &Tenant {
+        self.tenant_record
+            .as_ref()
+            .expect("tenant loaded by Core::write/read")
+    }
+
+    pub fn set_tenant_record(&mut self, tenant: Tenant) {
+        self.tenant_record = Some(tenant);
+    }
+
+    pub fn currency(&self) -> String {
+        self.tenant_record().currency.clone()
+    }
+
+    pub fn key(&self, parts: &[&str]) -> Vec<u8> {
+        let mut key = self.prefix.clone();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                key.push('/');
+            }
+            escape(part, &mut key);
+        }
+        key.into_bytes()
+    }
+
+    fn prefix_key(&self, parts: &[&str]) -> Vec<u8> {
+        let mut key = self.key(parts);
+        key.push(b'/');
+        key
+    }
+
+    pub fn get<T: DeserializeOwned>(&mut self, parts: &[&str]) -> CoreResult<Option<T>> {
+        let key = self.key(parts);
+        // No record is ever written under a key this long, so a lookup by an
+        // oversized caller-supplied value simply finds nothing.
+        if key.len() > omnistore_storage::MAX_KEY_LEN {
+            return Ok(None);
+        }
+        match self.txn.get(&key)? {
+            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A record that must exist.
+    pub fn must<T: DeserializeOwned>(&mut self, kind: &'static str, id: &str) -> CoreResult<T> {
+        let table = kind_table(kind);
+        self.get(&[table, id])?
+            .ok_or_else(|| CoreError::not_found(kind, id))
+    }
+
+    pub fn exists(&mut self, parts: &[&str]) -> CoreResult<bool> {
+        let key = self.key(parts);
+        if key.len() > omnistore_storage::MAX_KEY_LEN {
+            return Ok(false);
+        }
+        Ok(self.txn.get(&key)?.is_some())
+    }
+
+    pub fn put<T: Serialize>(&mut self, parts: &[&str], value: &T) -> CoreResult<()> {
+        let key = self.key(parts);
+        let bytes = encode(value)?;
+        self.txn.put(&key, &bytes)?;
+        Ok(())
+    }
+
+    pub fn del(&mut self, parts: &[&str]) -> CoreResult<()> {
+        let key = self.key(parts);
+        self.txn.delete(&key)?;
+        Ok(())
+    }
+
+    /// Every entry under `parts/`, as (last key segments, value).
+    pub fn scan<T: DeserializeOwned>(&mut self, parts: &[&str]) -> CoreResult<Vec<(String, T)>> {
+        self.scan_range(parts, Bound::Unbounded, Bound::Unbounded, usize::MAX)
+    }
+
+    /// Entries under `parts/` whose remaining key (unescaped suffix) lies
+    /// within the bounds, in key order, at most `limit`.
+    pub fn scan_range<T: DeserializeOwned>(
+        &mut self,
+        parts: &[&str],
+        start: Bound<&str>,
+        end: Bound<&str>,
+        limit: usize,
+    ) -> CoreResult<Vec<(String, T)>> {
+        let prefix = self.prefix_key(parts);
+        let with_suffix = |suffix: &str| {
+            let mut key = String::from_utf8(prefix.clone()).expect("keys are UTF-8");
+            escape_path(suffix, &mut key);
+            key.into_bytes()
+        };
+        let all = KeyRange::prefix(&prefix);
+        let mut range_start = match start {
+            Bound::Included(s) => Bound::Included(with_suffix(s)),
+            Bound::Excluded(s) => Bound::Excluded(with_suffix(s)),
+            Bound::Unbounded => all.start.clone(),
+        };
+        let range_end = match end {
+            Bound::Included(s) => Bound::Included(with_suffix(s)),
+            Bound::Excluded(s) => Bound::Excluded(with_suffix(s)),
+            Bound::Unbounded => all.end.clone(),
+        };
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let page = SCAN_PAGE.min(limit - out.len());
+            let range = KeyRange {
+                start: range_start.clone(),
+                end: range_end.clone(),
+            };
+            let entries = self.txn.scan(&range, page)?;
+            let got = entries.len();
+            for (key, value) in entries {
+                let suffix = std::str::from_utf8(&key[prefix.len()..]).unwrap_or_default();
+                let suffix = suffix
+                    .split('/')
+                    .map(unescape)
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push((suffix, decode(&value)?));
+                range_start = Bound::Excluded(key);
+            }
+            if got < page {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next value of a per-tenant counter.
+    pub fn next_seq(&mut self, counter: &str) -> CoreResult<u64> {
+        let next = self.get::<u64>(&["seq", counter])?.unwrap_or(0) + 1;
+        self.put(&["seq", counter], &next)?;
+        Ok(next)
+    }
+
+    /// A new id of the given kind, unique in this tenant and across tenants.
+    pub fn new_id(&mut self, prefix: &str) -> CoreResult<String> {
+        let seq = self.next_seq(prefix)?;
+        Ok(format_id(prefix, &self.tenant, seq))
+    }
+
+    /// Queue a domain event; written to the outbox when the transaction body
+    /// succeeds, so it commits or vanishes with the change it describes.
+    pub fn emit(
+        &mut self,
+        kind: &'static str,
+        subject: impl Into<String>,
+        payload: serde_json::Value,
+    ) {
+        self.events.push(PendingEvent {
+            kind,
+            subject: subject.into(),
+            payload,
+        });
+    }
+
+    /// Note that a variant's stock changed; one `stock.changed` per variant is
+    /// emitted at the end of the transaction with the final figures.
+    pub fn touch_stock(&mut self, variant: &VariantId) {
+        self.stock_touched.insert(variant.clone());
+    }
+
+    pub(crate) fn finish(mut self) -> CoreResult<()> {
+        let touched = std::mem::take(&mut self.stock_touched);
+        for variant in touched {
+            let payload = crate::inventory::stock_changed_payload(&mut self, &variant)?;
+            self.emit("stock.changed", variant.as_str(), payload);
+        }
+        let events = std::mem::take(&mut self.events);
+        for pending in events {
+            let id = EventId::new(self.new_id(EventId::PREFIX)?);
+            let event = Event {
+                id: id.clone(),
+                tenant: self.tenant.clone(),
+                kind: pending.kind.to_owned(),
+                subject: pending.subject,
+                at_ms: self.now,
+                payload: pending.payload,
+            };
+            self.put(&["evt", id.as_str()], &event)?;
+        }
+        Ok(())
+    }
+}
+
+fn escape_path(path: &str, out: &mut String) {
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        escape(segment, out);
+    }
+}
+
+/// The table (first key segment) that holds records of a kind named in errors.
+fn kind_table(kind: &'static str) -> &'static str {
+    match kind {
+        "channel" => "chn",
+        "location" => "loc",
+        "product" => "prd",
+        "variant" => "var",
+        "collection" => "col",
+        "promotion" => "prm",
+        "cart" => "crt",
+        "order" => "ord",
+        "return" => "ret",
+        "customer" => "cus",
+        "hold" => "hld",
+        "event" => "evt",
+        "delivery" => "dlv",
+        other => other,
+    }
+}
+
+/// Keys outside any tenant.
+pub(crate) fn registry_key(tenant: &TenantId) -> Vec<u8> {
+    let mut key = String::from("sys/tenants/");
+    escape(tenant.as_str(), &mut key);
+    key.into_bytes()
+}
+
+pub(crate) fn registry_prefix() -> &'static [u8] {
+    b"sys/tenants/"
+}

@@ -1,0 +1,514 @@
+//! Tenants (the data fence), channels (installed plugins) and locations
+//! (places that hold stock) — three separate things.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{ChannelId, LocationId, TenantId};
+use crate::money::validate_currency;
+use crate::store::{Core, Tx, decode, encode, registry_key, registry_prefix};
+use crate::validate;
+
+/// A merchant. Everything else belongs to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// The currency every price of this tenant is in.
+    pub currency: String,
+    pub created_ms: i64,
+}
+
+/// A channel: one installed plugin in one tenant, with its settings and
+/// grants. Secret values are kept apart and never appear here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub plugin_id: String,
+    pub version: String,
+    pub name: String,
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// Names of the secrets set for this installation (values: [`Core::channel_secret`]).
+    pub secret_keys: Vec<String>,
+    /// Capabilities the merchant granted ("catalog", "orders", "http:api.example.com", …).
+    pub capabilities: Vec<String>,
+    /// Event kinds the plugin wants: exact (`order.placed`), prefix (`order.*`) or `*`.
+    pub subscriptions: Vec<String>,
+    pub enabled: bool,
+    /// Units of every variant this channel does not sell, so that the last
+    /// units are kept for other channels while its feed catches up.
+    pub safety_buffer: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl Channel {
+    /// Whether this channel wants events of `kind`.
+    pub fn subscribes_to(&self, kind: &str) -> bool {
+        self.subscriptions.iter().any(|s| {
+            s == "*"
+                || s == kind
+                || s.strip_suffix(".*")
+                    .is_some_and(|p| kind.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewChannel {
+    pub plugin_id: String,
+    pub version: String,
+    pub name: String,
+    pub settings: BTreeMap<String, serde_json::Value>,
+    pub capabilities: Vec<String>,
+    pub subscriptions: Vec<String>,
+    pub enabled: bool,
+    pub safety_buffer: i64,
+}
+
+/// Fields to change on a channel; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChannelPatch {
+    pub version: Option<String>,
+    pub name: Option<String>,
+    pub settings: Option<BTreeMap<String, serde_json::Value>>,
+    pub capabilities: Option<Vec<String>>,
+    pub subscriptions: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    pub safety_buffer: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    Warehouse,
+    Shop,
+}
+
+/// A place that holds stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub id: LocationId,
+    pub name: String,
+    pub kind: LocationKind,
+    /// Customers may collect orders here (pickup and ship-to-store).
+    pub pickup_enabled: bool,
+    /// Inactive locations keep their stock but are not allocated from.
+    pub active: bool,
+    pub address: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewLocation {
+    pub name: String,
+    pub kind: LocationKind,
+    pub pickup_enabled: bool,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LocationPatch {
+    pub name: Option<String>,
+    pub pickup_enabled: Option<bool>,
+    pub active: Option<bool>,
+    pub address: Option<Option<String>>,
+}
+
+fn check_buffer(buffer: i64) -> CoreResult<i64> {
+    if !(0..=1_000_000).contains(&buffer) {
+        return Err(CoreError::invalid(format!(
+            "safety buffer must be between 0 and 1000000, got {buffer}"
+        )));
+    }
+    Ok(buffer)
+}
+
+fn check_strings(field: &str, values: &[String]) -> CoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for v in values {
+        out.push(validate::text(field, v, 256)?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+pub(crate) fn load_channel(tx: &mut Tx<'_>, id: &ChannelId) -> CoreResult<Channel> {
+    tx.must("channel", id.as_str())
+}
+
+pub(crate) fn load_location(tx: &mut Tx<'_>, id: &LocationId) -> CoreResult<Location> {
+    tx.must("location", id.as_str())
+}
+
+pub(crate) fn all_locations(tx: &mut Tx<'_>) -> CoreResult<Vec<Location>> {
+    Ok(tx
+        .scan::<Location>(&["loc"])?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect())
+}
+
+impl Core {
+    /// Create a tenant. Fails with `Conflict` if the id is taken.
+    pub fn create_tenant(
+        &self,
+        id: &TenantId,
+        name: &str,
+        currency: &str,
+        now_ms: i64,
+    ) -> CoreResult<Tenant> {
+        let name = validate::text("tenant name", name, 200)?;
+        validate_currency(currency)?;
+        if now_ms < 0 {
+            return Err(CoreError::invalid("time must not be negative"));
+        }
+        let tenant = Tenant {
+            id: id.clone(),
+            name,
+            currency: currency.to_owned(),
+            created_ms: now_ms,
+        };
+        self.run_write(|txn| {
+            if txn.get(&registry_key(id))?.is_some() {
+                return Err(CoreError::conflict(format!(
+                    "tenant `{id}` already exists; pick another id"
+                )));
+            }
+            txn.put(&registry_key(id), &encode(&tenant)?)?;
+            let mut tx = Tx::new(txn, id, now_ms);
+            tx.put(&["tenant"], &tenant)?;
+            tx.set_tenant_record(tenant.clone());
+            tx.emit("tenant.created", id.as_str(), json!({ "tenant": tenant }));
+            tx.finish()?;
+            Ok(tenant.clone())
+        })
+    }
+
+    pub fn get_tenant(&self, tenant: &TenantId) -> CoreResult<Tenant> {
+        self.read(tenant, 0, |tx| Ok(tx.tenant_record().clone()))
+    }
+
+    /// Every tenant of the deployment (operator view).
+    pub fn list_tenants(&self) -> CoreResult<Vec<Tenant>> {
+        let mut txn = self.store().begin()?;
+        let entries = txn.scan(
+            &omnistore_storage::KeyRange::prefix(registry_prefix()),
+            usize::MAX,
+        )?;
+        entries.iter().map(|(_, v)| decode(v)).collect()
+    }
+
+    pub fn install_channel(
+        &self,
+        tenant: &TenantId,
+        new: NewChannel,
+        now_ms: i64,
+    ) -> CoreResult<Channel> {
+        let plugin_id = validate::text("plugin id", &new.plugin_id, 128)?;
+        let version = validate::text("plugin version", &new.version, 64)?;
+        let name = validate::opt_text("channel name", Some(&new.name), 200)?
+            .unwrap_or_else(|| plugin_id.clone());
+        let capabilities = check_strings("capability", &new.capabilities)?;
+        let subscriptions = check_strings("subscription", &new.subscriptions)?;
+        let safety_buffer = check_buffer(new.safety_buffer)?;
+        self.write(tenant, now_ms, |tx| {
+            let id = ChannelId::new(tx.new_id(ChannelId::PREFIX)?);
+            let channel = Channel {
+                id: id.clone(),
+                plugin_id: plugin_id.clone(),
+                version: version.clone(),
+                name: name.clone(),
+                settings: new.settings.clone(),
+                secret_keys: Vec::new(),
+                capabilities: capabilities.clone(),
+                subscriptions: subscriptions.clone(),
+                enabled: new.enabled,
+                safety_buffer,
+                created_ms: now_ms,
+                updated_ms: now_ms,
+            };
+            tx.put(&["chn", id.as_str()], &channel)?;
+            tx.emit(
+                "channel.installed",
+                id.as_str(),
+                json!({ "channel_id": id, "plugin_id": plugin_id }),
+            );
+            Ok(channel)
+        })
+    }
+
+    pub fn get_channel(&self, tenant: &TenantId, id: &ChannelId) -> CoreResult<Channel> {
+        self.read(tenant, 0, |tx| load_channel(tx, id))
+    }
+
+    pub fn list_channels(&self, tenant: &TenantId) -> CoreResult<Vec<Channel>> {
+        self.read(tenant, 0, |tx| {
+            Ok(tx
+                .scan::<Channel>(&["chn"])?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect())
+        })
+    }
+
+    /// Change settings, grants, version (an upgrade), subscriptions, the
+    /// enabled flag or the safety buffer.
+    pub fn update_channel(
+        &self,
+        tenant: &TenantId,
+        id: &ChannelId,
+        patch: ChannelPatch,
+        now_ms: i64,
+    ) -> CoreResult<Channel> {
+        let version = patch
+            .version
+            .as_deref()
+            .map(|v| validate::text("plugin version", v, 64))
+            .transpose()?;
+        let name = patch
+            .name
+            .as_deref()
+            .map(|v| validate::text("channel name", v, 200))
+            .transpose()?;
+        let capabilities = patch
+            .capabilities
+            .as_deref()
+            .map(|v| check_strings("capability", v))
+            .transpose()?;
+        let subscriptions = patch
+            .subscriptions
+            .as_deref()
+            .map(|v| check_strings("subscription", v))
+            .transpose()?;
+        let safety_buffer = patch.safety_buffer.map(check_buffer).transpose()?;
+        self.write(tenant, now_ms, |tx| {
+            let mut channel = load_channel(tx, id)?;
+            if let Some(v) = &version {
+                channel.version = v.clone();
+            }
+            if let Some(v) = &name {
+                channel.name = v.clone();
+            }
+            if let Some(v) = &patch.settings {
+                channel.settings = v.clone();
+            }
+            if let Some(v) = &capabilities {
+                channel.capabilities = v.clone();
+            }
+            if let Some(v) = &subscriptions {
+                channel.subscriptions = v.clone();
+            }
+            if let Some(v) = patch.enabled {
+                channel.enabled = v;
+            }
+            if let Some(v) = safety_buffer {
+                channel.safety_buffer = v;
+            }
+            channel.updated_ms = now_ms;
+            tx.put(&["chn", id.as_str()], &channel)?;
+            tx.emit(
+                "channel.updated",
+                id.as_str(),
+                json!({ "channel_id": id, "enabled": channel.enabled, "version": channel.version }),
+            );
+            Ok(channel)
+        })
+    }
+
+    /// Remove a channel with its secrets and publications. Orders keep their
+    /// channel of origin as history.
+    pub fn uninstall_channel(
+        &self,
+        tenant: &TenantId,
+        id: &ChannelId,
+        now_ms: i64,
+    ) -> CoreResult<()> {
+        self.write(tenant, now_ms, |tx| {
+            let channel = load_channel(tx, id)?;
+            for name in &channel.secret_keys {
+                tx.del(&["chnsec", id.as_str(), name])?;
+            }
+            for (product, ()) in tx.scan::<()>(&["pubc", id.as_str()])? {
+                tx.del(&["pubc", id.as_str(), &product])?;
+                tx.del(&["pub", &product, id.as_str()])?;
+            }
+            tx.del(&["chn", id.as_str()])?;
+            tx.emit(
+                "channel.uninstalled",
+                id.as_str(),
+                json!({ "channel_id": id }),
+            );
+            Ok(())
+        })
+    }
+
+    /// Store a secret (an API token) for an installation.
+    pub fn set_channel_secret(
+        &self,
+        tenant: &TenantId,
+        id: &ChannelId,
+        name: &str,
+        value: &str,
+        now_ms: i64,
+    ) -> CoreResult<()> {
+        let name = validate::text("secret name", name, 128)?;
+        if value.len() > 16 * 1024 {
+            return Err(CoreError::invalid("secret value must be at most 16 KiB"));
+        }
+        self.write(tenant, now_ms, |tx| {
+            let mut channel = load_channel(tx, id)?;
+            if !channel.secret_keys.contains(&name) {
+                channel.secret_keys.push(name.clone());
+                channel.secret_keys.sort();
+                channel.updated_ms = now_ms;
+                tx.put(&["chn", id.as_str()], &channel)?;
+            }
+            tx.put(&["chnsec", id.as_str(), &name], &value)?;
+            Ok(())
+        })
+    }
+
+    pub fn channel_secret(
+        &self,
+        tenant: &TenantId,
+        id: &ChannelId,
+        name: &str,
+    ) -> CoreResult<Option<String>> {
+        self.read(tenant, 0, |tx| {
+            load_channel(tx, id)?;
+            tx.get::<String>(&["chnsec", id.as_str(), name])
+        })
+    }
+
+    pub fn delete_channel_secret(
+        &self,
+        tenant: &TenantId,
+        id: &ChannelId,
+        name: &str,
+        now_ms: i64,
+    ) -> CoreResult<()> {
+        self.write(tenant, now_ms, |tx| {
+            let mut channel = load_channel(tx, id)?;
+            if channel.secret_keys.iter().any(|k| k == name) {
+                channel.secret_keys.retain(|k| k != name);
+                channel.updated_ms = now_ms;
+                tx.put(&["chn", id.as_str()], &channel)?;
+            }
+            tx.del(&["chnsec", id.as_str(), name])
+        })
+    }
+
+    pub fn create_location(
+        &self,
+        tenant: &TenantId,
+        new: NewLocation,
+        now_ms: i64,
+    ) -> CoreResult<Location> {
+        let name = validate::text("location name", &new.name, 200)?;
+        let address = validate::opt_text("location address", new.address.as_deref(), 500)?;
+        self.write(tenant, now_ms, |tx| {
+            let id = LocationId::new(tx.new_id(LocationId::PREFIX)?);
+            let location = Location {
+                id: id.clone(),
+                name: name.clone(),
+                kind: new.kind,
+                pickup_enabled: new.pickup_enabled,
+                active: true,
+                address: address.clone(),
+                created_ms: now_ms,
+                updated_ms: now_ms,
+            };
+            tx.put(&["loc", id.as_str()], &location)?;
+            tx.emit(
+                "location.changed",
+                id.as_str(),
+                json!({ "location": location }),
+            );
+            Ok(location)
+        })
+    }
+
+    pub fn get_location(&self, tenant: &TenantId, id: &LocationId) -> CoreResult<Location> {
+        self.read(tenant, 0, |tx| load_location(tx, id))
+    }
+
+    pub fn list_locations(&self, tenant: &TenantId) -> CoreResult<Vec<Location>> {
+        self.read(tenant, 0, all_locations)
+    }
+
+    pub fn update_location(
+        &self,
+        tenant: &TenantId,
+        id: &LocationId,
+        patch: LocationPatch,
+        now_ms: i64,
+    ) -> CoreResult<Location> {
+        let name = patch
+            .name
+            .as_deref()
+            .map(|v| validate::text("location name", v, 200))
+            .transpose()?;
+        let address = match &patch.address {
+            Some(a) => Some(validate::opt_text("location address", a.as_deref(), 500)?),
+            None => None,
+        };
+        self.write(tenant, now_ms, |tx| {
+            let mut location = load_location(tx, id)?;
+            if let Some(v) = &name {
+                location.name = v.clone();
+            }
+            if let Some(v) = patch.pickup_enabled {
+                location.pickup_enabled = v;
+            }
+            if let Some(v) = patch.active {
+                location.active = v;
+            }
+            if let Some(v) = &address {
+                location.address = v.clone();
+            }
+            location.updated_ms = now_ms;
+            tx.put(&["loc", id.as_str()], &location)?;
+            tx.emit(
+                "location.changed",
+                id.as_str(),
+                json!({ "location": location }),
+            );
+            Ok(location)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscriptions_match_exact_prefix_and_star() {
+        let mut c = Channel {
+            id: ChannelId::new("c"),
+            plugin_id: "p".into(),
+            version: "1".into(),
+            name: "p".into(),
+            settings: BTreeMap::new(),
+            secret_keys: vec![],
+            capabilities: vec![],
+            subscriptions: vec!["order.*".into(), "stock.changed".into()],
+            enabled: true,
+            safety_buffer: 0,
+            created_ms: 0,
+            updated_ms: 0,
+        };
+        assert!(c.subscribes_to("order.placed"));
+        assert!(c.subscribes_to("stock.changed"));
+        assert!(!c.subscribes_to("orders.placed"));
+        assert!(!c.subscribes_to("product.changed"));
+        c.subscriptions = vec!["*".into()];
+        assert!(c.subscribes_to("product.changed"));
+    }
+}

@@ -1,0 +1,386 @@
+//! The plugin manifest (`plugin.toml`) and the capability vocabulary.
+//!
+//! A manifest says who a plugin is and what it may do: which host interfaces it
+//! imports, which origins it may call over HTTP, which events it wants, which
+//! settings the merchant fills in. It is deny-by-default: anything not listed
+//! is refused, at install time (the component's real imports are checked
+//! against [`Manifest::check_imports`]) and at call time (the runtime's one
+//! capability checker consults the grants derived from it).
+//!
+//! ```toml
+//! [plugin]
+//! id = "hello-channel"
+//! name = "Hello channel"
+//! version = "0.1.0"
+//! publisher = "Omnistore examples"
+//! contract = "^0.1"
+//!
+//! [capabilities]
+//! imports = ["storage", "settings", "log", "clock"]
+//! http = ["https://api.example.com"]
+//! events = ["order.placed"]
+//!
+//! [[settings]]
+//! key = "greeting"
+//! label = "Greeting shown on the home page"
+//! default = "Hello"
+//! ```
+
+mod imports;
+mod origin;
+
+pub use imports::{ComponentImport, component_imports};
+pub use origin::{Origin, OriginError};
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The WIT package every contract version belongs to.
+pub const CONTRACT_PACKAGE: &str = "omnistore:plugin";
+
+/// Contract versions this build of the host can load, oldest first.
+pub const SUPPORTED_CONTRACTS: &[semver::Version] = &[semver::Version::new(0, 1, 0)];
+
+/// The largest manifest accepted, to keep a hostile package from exhausting memory.
+pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
+
+/// A host interface a plugin may import: one capability each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    Catalog,
+    Carts,
+    Orders,
+    Customers,
+    Touchpoints,
+    Storage,
+    Http,
+    Mail,
+    Settings,
+    Log,
+    Clock,
+}
+
+impl Capability {
+    /// Every capability, in contract order.
+    pub const ALL: [Capability; 11] = [
+        Capability::Catalog,
+        Capability::Carts,
+        Capability::Orders,
+        Capability::Customers,
+        Capability::Touchpoints,
+        Capability::Storage,
+        Capability::Http,
+        Capability::Mail,
+        Capability::Settings,
+        Capability::Log,
+        Capability::Clock,
+    ];
+
+    /// The WIT interface name, which is also the name used in plugin.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Catalog => "catalog",
+            Capability::Carts => "carts",
+            Capability::Orders => "orders",
+            Capability::Customers => "customers",
+            Capability::Touchpoints => "touchpoints",
+            Capability::Storage => "storage",
+            Capability::Http => "http",
+            Capability::Mail => "mail",
+            Capability::Settings => "settings",
+            Capability::Log => "log",
+            Capability::Clock => "clock",
+        }
+    }
+
+    /// What granting it allows, in words a merchant reads before accepting.
+    pub fn description(self) -> &'static str {
+        match self {
+            Capability::Catalog => "read your products, prices and stock as this channel sees them",
+            Capability::Carts => "create carts and place orders",
+            Capability::Orders => "record orders from this channel and read orders",
+            Capability::Customers => "find and create customer profiles and record their consent",
+            Capability::Touchpoints => "record customer journey events",
+            Capability::Storage => "keep its own private data, within a quota",
+            Capability::Http => "send requests to the internet addresses listed",
+            Capability::Mail => "send e-mail in your shop's name",
+            Capability::Settings => "read the settings you enter for it",
+            Capability::Log => "write to the operator's log",
+            Capability::Clock => "read the current time",
+        }
+    }
+
+    /// The capability with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Capability::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a manifest, or a component measured against it, was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("plugin.toml is {0} bytes; the limit is {MAX_MANIFEST_BYTES}")]
+    TooLarge(usize),
+    #[error("plugin.toml is not valid: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("plugin.toml: {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("the component is not a valid WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error(
+        "the component imports `{import}`, which plugin.toml does not request; add \"{capability}\" to [capabilities].imports, or remove the use of it from the plugin"
+    )]
+    UndeclaredImport { import: String, capability: String },
+    #[error(
+        "the component imports `{0}`, which is not part of any omnistore contract this host supports; plugins may import only omnistore:plugin interfaces"
+    )]
+    ForeignImport(String),
+    #[error(
+        "the component is built against contract {found}, but plugin.toml declares contract `{declared}`; rebuild with a matching SDK or fix the manifest"
+    )]
+    ContractMismatch { found: String, declared: String },
+    #[error(
+        "the component uses contract {0}, which this host does not support (supported: {supported}); upgrade the host or rebuild the plugin against a supported SDK",
+        supported = supported_list()
+    )]
+    UnsupportedContract(String),
+    #[error("the component does not export `omnistore:plugin/handler`; build it with the omnistore SDK's export_plugin! macro")]
+    MissingHandler,
+}
+
+fn supported_list() -> String {
+    SUPPORTED_CONTRACTS.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// A setting the merchant fills in for an installation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingSpec {
+    pub key: String,
+    pub label: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// A parsed and validated `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub id: String,
+    pub name: String,
+    pub version: semver::Version,
+    pub publisher: String,
+    pub description: String,
+    /// Contract versions the plugin works with.
+    pub contract: semver::VersionReq,
+    pub imports: BTreeSet<Capability>,
+    pub http: Vec<Origin>,
+    pub events: BTreeSet<String>,
+    pub settings: Vec<SettingSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    plugin: RawPlugin,
+    #[serde(default)]
+    capabilities: RawCapabilities,
+    #[serde(default)]
+    settings: Vec<SettingSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    id: String,
+    name: String,
+    version: String,
+    publisher: String,
+    #[serde(default)]
+    description: String,
+    contract: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCapabilities {
+    #[serde(default)]
+    imports: Vec<String>,
+    #[serde(default)]
+    http: Vec<String>,
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+/// Event kinds a plugin may subscribe to.
+pub const EVENT_KINDS: &[&str] = &[
+    "order.placed",
+    "order.updated",
+    "product.changed",
+    "product.removed",
+    "stock.changed",
+    "consent.changed",
+    "campaign.message",
+    "installed",
+];
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ManifestError {
+    ManifestError::Invalid { field, reason: reason.into() }
+}
+
+/// Whether `id` is a valid plugin, tenant or installation id: 1–64 of
+/// `[a-z0-9-]`, starting with a letter or digit. Ids end up in keys, paths
+/// and URLs, so the alphabet is kept narrow on purpose.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+}
+
+impl Manifest {
+    /// Parse and validate manifest text.
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        if text.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::TooLarge(text.len()));
+        }
+        let raw: RawManifest = toml::from_str(text)?;
+        let p = raw.plugin;
+        if !is_valid_id(&p.id) {
+            return Err(invalid("plugin.id", format!("`{}` must be 1-64 characters of a-z, 0-9 and '-'", p.id)));
+        }
+        if p.name.trim().is_empty() {
+            return Err(invalid("plugin.name", "must not be empty"));
+        }
+        if p.publisher.trim().is_empty() {
+            return Err(invalid("plugin.publisher", "must not be empty"));
+        }
+        let version = semver::Version::parse(&p.version)
+            .map_err(|e| invalid("plugin.version", format!("`{}` is not a semantic version: {e}", p.version)))?;
+        let contract = semver::VersionReq::parse(&p.contract).map_err(|e| {
+            invalid("plugin.contract", format!("`{}` is not a version requirement such as \"^0.1\": {e}", p.contract))
+        })?;
+        if !SUPPORTED_CONTRACTS.iter().any(|v| contract.matches(v)) {
+            return Err(invalid(
+                "plugin.contract",
+                format!("`{}` matches no contract this host supports ({})", p.contract, supported_list()),
+            ));
+        }
+        let mut imports = BTreeSet::new();
+        for name in &raw.capabilities.imports {
+            let cap = Capability::from_name(name).ok_or_else(|| {
+                invalid(
+                    "capabilities.imports",
+                    format!(
+                        "unknown capability `{name}`; known: {}",
+                        Capability::ALL.map(Capability::name).join(", ")
+                    ),
+                )
+            })?;
+            if !imports.insert(cap) {
+                return Err(invalid("capabilities.imports", format!("`{name}` is listed twice")));
+            }
+        }
+        let http = raw
+            .capabilities
+            .http
+            .iter()
+            .map(|o| Origin::parse(o).map_err(|e| invalid("capabilities.http", e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if imports.contains(&Capability::Http) && http.is_empty() {
+            return Err(invalid("capabilities.http", "the plugin imports http but lists no origins it may call"));
+        }
+        if !http.is_empty() && !imports.contains(&Capability::Http) {
+            return Err(invalid("capabilities.http", "origins are listed but \"http\" is not in capabilities.imports"));
+        }
+        let mut events = BTreeSet::new();
+        for kind in raw.capabilities.events {
+            if !EVENT_KINDS.contains(&kind.as_str()) {
+                return Err(invalid(
+                    "capabilities.events",
+                    format!("unknown event kind `{kind}`; known: {}", EVENT_KINDS.join(", ")),
+                ));
+            }
+            events.insert(kind);
+        }
+        let mut keys = BTreeSet::new();
+        for s in &raw.settings {
+            if s.key.is_empty() || !s.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+                return Err(invalid("settings.key", format!("`{}` must be non-empty [A-Za-z0-9_.-]", s.key)));
+            }
+            if !keys.insert(s.key.clone()) {
+                return Err(invalid("settings.key", format!("`{}` is defined twice", s.key)));
+            }
+            if s.secret && s.default.is_some() {
+                return Err(invalid("settings.default", format!("secret `{}` must not have a default", s.key)));
+            }
+        }
+        Ok(Manifest {
+            id: p.id,
+            name: p.name,
+            version,
+            publisher: p.publisher,
+            description: p.description,
+            contract,
+            imports,
+            http,
+            events,
+            settings: raw.settings,
+        })
+    }
+
+    /// Read and parse `plugin.toml` at `path`.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ManifestError::Read { path: path.display().to_string(), source })?;
+        Manifest::parse(&text)
+    }
+
+    /// Compare a component's actual imports and exports with this manifest:
+    /// every import must be an `omnistore:plugin` interface the manifest
+    /// requests, in one contract version the manifest accepts, and the
+    /// component must export the handler. Returns the contract version used.
+    pub fn check_component(&self, component: &[u8]) -> Result<semver::Version, ManifestError> {
+        let surface = component_imports(component)?;
+        let version = surface.contract.clone();
+        if !SUPPORTED_CONTRACTS.contains(&version) {
+            return Err(ManifestError::UnsupportedContract(version.to_string()));
+        }
+        if !self.contract.matches(&version) {
+            return Err(ManifestError::ContractMismatch { found: version.to_string(), declared: self.contract.to_string() });
+        }
+        for import in &surface.imports {
+            match import {
+                ComponentImport::Contract { interface, version: v, full } => {
+                    if *v != version {
+                        return Err(ManifestError::ForeignImport(full.clone()));
+                    }
+                    // `types` carries only type definitions; it grants nothing.
+                    if interface == "types" {
+                        continue;
+                    }
+                    let cap = Capability::from_name(interface).ok_or_else(|| ManifestError::ForeignImport(full.clone()))?;
+                    if !self.imports.contains(&cap) {
+                        return Err(ManifestError::UndeclaredImport { import: full.clone(), capability: cap.to_string() });
+                    }
+                }
+                ComponentImport::Foreign(name) => return Err(ManifestError::ForeignImport(name.clone())),
+            }
+        }
+        Ok(version)
+    }
+}

@@ -1,0 +1,70 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Per-call limits. Every field has a default suited to a small deployment;
+/// operators change them in the host's configuration.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock deadline of a `handle-request` or `next-page` call.
+    pub request_deadline: Duration,
+    /// Wall-clock deadline of an `on-event` call (events may call remote APIs).
+    pub event_deadline: Duration,
+    /// Largest linear memory an instance may grow to.
+    pub memory_bytes: u64,
+    /// Largest response (body plus headers) or body page a call may return.
+    pub response_bytes: u64,
+    /// Log volume a call may write; lines beyond it are dropped and counted.
+    pub log_bytes: u64,
+    /// Plugin-private storage per installation (keys plus values).
+    pub storage_quota_bytes: u64,
+    /// Largest single stored value.
+    pub storage_value_bytes: u64,
+    /// Timeout of one outbound HTTP request, further capped by the deadline.
+    pub http_timeout: Duration,
+    /// Largest outbound HTTP response body.
+    pub http_response_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_deadline: Duration::from_secs(2),
+            event_deadline: Duration::from_secs(30),
+            memory_bytes: 64 << 20,
+            response_bytes: 8 << 20,
+            log_bytes: 64 << 10,
+            storage_quota_bytes: 16 << 20,
+            storage_value_bytes: 1 << 20,
+            http_timeout: Duration::from_secs(10),
+            http_response_bytes: 8 << 20,
+        }
+    }
+}
+
+/// How the runtime is set up for a deployment.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub limits: Limits,
+    /// Where compiled components are cached; `None` keeps them in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Whether plugins may reach private, loopback and link-local addresses
+    /// (their origins must still be allow-listed). Off in production; tests
+    /// and the demo turn it on to talk to local servers.
+    pub allow_private_network: bool,
+    /// Instances that may run at the same time (slots of the pooling allocator).
+    pub max_concurrent_instances: u32,
+    /// How often the epoch advances; deadlines are checked at this granularity.
+    pub epoch_tick: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            limits: Limits::default(),
+            cache_dir: None,
+            allow_private_network: false,
+            max_concurrent_instances: 128,
+            epoch_tick: Duration::from_millis(5),
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The host side of every import of contract 0.1.0.
+//!
+//! Each import: a tracing span with plugin, tenant and installation; the
+//! capability check (the only grant decision is in [`crate::capabilities`]);
+//! then the work, with the tenant taken from the instance's own state.
+
+use omnistore_manifest::Capability;
+use tracing::Instrument;
+
+use crate::bindings::v0_1_0::omnistore::plugin as wit;
+use crate::plugin_storage::Scope;
+use crate::state::PluginState;
+use crate::types::*;
+
+type R<T> = wasmtime::Result<Result<T, HostError>>;
+
+/// Run a commerce service call after the capability check, inside a span.
+macro_rules! service {
+    ($state:ident, $cap:expr, $name:literal, |$svc:ident, $cx:ident| $call:expr) => {{
+        if let Err(denied) = $state.check($cap) {
+            return Ok(Err(HostError::Denied(denied.0)));
+        }
+        let span = import_span($state, $name);
+        let $svc = $state.services.clone();
+        let $cx = $state.cx.clone();
+        Ok(async move { $call.await }.instrument(span).await)
+    }};
+}
+
+fn import_span(state: &PluginState, name: &'static str) -> tracing::Span {
+    tracing::debug_span!(
+        "import",
+        import = name,
+        plugin = %state.cx.plugin,
+        tenant = %state.cx.tenant,
+        installation = %state.cx.installation,
+    )
+}
+
+impl wit::types::Host for PluginState {}
+
+impl wit::catalog::Host for PluginState {
+    async fn get_product(&mut self, id: String) -> R<Option<Product>> {
+        service!(self, Capability::Catalog, "catalog.get-product", |s, cx| s.get_product(&cx, &id))
+    }
+
+    async fn get_product_by_handle(&mut self, handle: String) -> R<Option<Product>> {
+        service!(self, Capability::Catalog, "catalog.get-product-by-handle", |s, cx| s
+            .get_product_by_handle(&cx, &handle))
+    }
+
+    async fn find_sku(&mut self, sku: String) -> R<Option<(Product, Variant)>> {
+        service!(self, Capability::Catalog, "catalog.find-sku", |s, cx| s.find_sku(&cx, &sku))
+    }
+
+    async fn list_products(&mut self, cursor: Option<String>, limit: u32) -> R<ProductPage> {
+        service!(self, Capability::Catalog, "catalog.list-products", |s, cx| s.list_products(&cx, cursor, limit))
+    }
+
+    async fn list_collection_products(&mut self, collection_id: String, cursor: Option<String>, limit: u32) -> R<ProductPage> {
+        service!(self, Capability::Catalog, "catalog.list-collection-products", |s, cx| s
+            .list_collection_products(&cx, &collection_id, cursor, limit))
+    }
+
+    async fn list_collections(&mut self) -> R<Vec<Collection>> {
+        service!(self, Capability::Catalog, "catalog.list-collections", |s, cx| s.list_collections(&cx))
+    }
+}
+
+impl wit::carts::Host for PluginState {
+    async fn create(&mut self, customer_id: Option<String>) -> R<Cart> {
+        service!(self, Capability::Carts, "carts.create", |s, cx| s.create_cart(&cx, customer_id))
+    }
+
+    async fn get(&mut self, cart_id: String) -> R<Cart> {
+        service!(self, Capability::Carts, "carts.get", |s, cx| s.get_cart(&cx, &cart_id))
+    }
+
+    async fn set_quantity(&mut self, cart_id: String, variant_id: String, quantity: u32) -> R<Cart> {
+        service!(self, Capability::Carts, "carts.set-quantity", |s, cx| s
+            .set_cart_quantity(&cx, &cart_id, &variant_id, quantity))
+    }
+
+    async fn apply_code(&mut self, cart_id: String, code: String) -> R<Cart> {
+        service!(self, Capability::Carts, "carts.apply-code", |s, cx| s.apply_code(&cx, &cart_id, &code))
+    }
+
+    async fn remove_code(&mut self, cart_id: String, code: String) -> R<Cart> {
+        service!(self, Capability::Carts, "carts.remove-code", |s, cx| s.remove_code(&cx, &cart_id, &code))
+    }
+
+    async fn set_customer(&mut self, cart_id: String, customer_id: String) -> R<Cart> {
+        service!(self, Capability::Carts, "carts.set-customer", |s, cx| s
+            .set_cart_customer(&cx, &cart_id, &customer_id))
+    }
+
+    async fn checkout(&mut self, cart_id: String, fulfillment: Fulfillment) -> R<Order> {
+        service!(self, Capability::Carts, "carts.checkout", |s, cx| s.checkout(&cx, &cart_id, fulfillment))
+    }
+}
+
+impl wit::orders::Host for PluginState {
+    async fn ingest(&mut self, order: IncomingOrder) -> R<Order> {
+        service!(self, Capability::Orders, "orders.ingest", |s, cx| s.ingest_order(&cx, order))
+    }
+
+    async fn get(&mut self, order_id: String) -> R<Order> {
+        service!(self, Capability::Orders, "orders.get", |s, cx| s.get_order(&cx, &order_id))
+    }
+
+    async fn find_by_external_id(&mut self, external_id: String) -> R<Option<Order>> {
+        service!(self, Capability::Orders, "orders.find-by-external-id", |s, cx| s
+            .find_order_by_external_id(&cx, &external_id))
+    }
+}
+
+impl wit::customers::Host for PluginState {
+    async fn identify(&mut self, identity: Identity, name: Option<String>) -> R<Customer> {
+        service!(self, Capability::Customers, "customers.identify", |s, cx| s.identify_customer(&cx, identity, name))
+    }
+
+    async fn get(&mut self, customer_id: String) -> R<Customer> {
+        service!(self, Capability::Customers, "customers.get", |s, cx| s.get_customer(&cx, &customer_id))
+    }
+
+    async fn set_consent(&mut self, customer_id: String, purpose: ConsentPurpose, granted: bool) -> R<Customer> {
+        service!(self, Capability::Customers, "customers.set-consent", |s, cx| s
+            .set_consent(&cx, &customer_id, purpose, granted))
+    }
+}
+
+impl wit::touchpoints::Host for PluginState {
+    async fn record(&mut self, touchpoint: Touchpoint) -> R<()> {
+        service!(self, Capability::Touchpoints, "touchpoints.record", |s, cx| s.record_touchpoint(&cx, touchpoint))
+    }
+}
+
+impl wit::mail::Host for PluginState {
+    async fn send(&mut self, message: MailMessage) -> R<String> {
+        service!(self, Capability::Mail, "mail.send", |s, cx| s.send_mail(&cx, message))
+    }
+}
+
+impl PluginState {
+    /// Run a storage operation on a blocking thread: the store is synchronous
+    /// and may touch the disk.
+    async fn storage<T: Send + 'static>(
+        &mut self,
+        name: &'static str,
+        op: impl FnOnce(&Scope, &dyn omnistore_storage::KvStore) -> Result<T, HostError> + Send + 'static,
+    ) -> R<T> {
+        if let Err(denied) = self.check(Capability::Storage) {
+            return Ok(Err(HostError::Denied(denied.0)));
+        }
+        let span = import_span(self, name);
+        let scope = Scope::new(self.cx.tenant.as_str(), &self.cx.installation);
+        let kv = self.kv.clone();
+        let joined = tokio::task::spawn_blocking(move || op(&scope, &*kv)).instrument(span).await;
+        match joined {
+            Ok(result) => Ok(result),
+            Err(err) => Err(wasmtime::Error::msg(format!("storage task failed: {err}"))),
+        }
+    }
+}
+
+impl wit::storage::Host for PluginState {
+    async fn get(&mut self, key: String) -> R<Option<Vec<u8>>> {
+        self.storage("storage.get", move |scope, kv| scope.get(kv, &key)).await
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> R<()> {
+        let (quota, max_value) = (self.limits.storage_quota_bytes, self.limits.storage_value_bytes);
+        self.storage("storage.set", move |scope, kv| scope.set(kv, &key, &value, quota, max_value)).await
+    }
+
+    async fn delete(&mut self, key: String) -> R<()> {
+        self.storage("storage.delete", move |scope, kv| scope.delete(kv, &key)).await
+    }
+
+    async fn list_keys(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> R<Vec<String>> {
+        self.storage("storage.list-keys", move |scope, kv| scope.list_keys(kv, &prefix, start_after.as_deref(), limit))
+            .await
+    }
+}
+
+impl wit::http::Host for PluginState {
+    async fn send(&mut self, request: OutgoingRequest) -> wasmtime::Result<Result<IncomingResponse, HttpError>> {
+        if let Err(denied) = self.check(Capability::Http) {
+            return Ok(Err(HttpError::Denied(denied.0)));
+        }
+        let span = import_span(self, "http.send");
+        let requested = request.timeout_ms.map(|ms| std::time::Duration::from_millis(ms.into()));
+        let timeout = requested.unwrap_or(self.limits.http_timeout).min(self.limits.http_timeout).min(self.remaining());
+        let url = request.url.clone();
+        let result = self
+            .http
+            .send(&self.grants, request, timeout, self.limits.http_response_bytes)
+            .instrument(span.clone())
+            .await;
+        if let Err(err) = &result {
+            span.in_scope(|| tracing::info!(%url, error = ?err, blame = "guest", "outbound request refused or failed"));
+        }
+        Ok(result)
+    }
+}
+
+impl wit::settings::Host for PluginState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.check_or_trap(Capability::Settings)?;
+        Ok(self.settings.get(&key).cloned())
+    }
+
+    async fn list(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        self.check_or_trap(Capability::Settings)?;
+        Ok(self
+            .settings
+            .iter()
+            .filter(|(k, _)| !self.secrets.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+impl wit::log::Host for PluginState {
+    async fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+        self.check_or_trap(Capability::Log)?;
+        let size = message.len() as u64 + fields.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+        if self.log_bytes + size > self.limits.log_bytes {
+            self.log_dropped += 1;
+            return Ok(());
+        }
+        self.log_bytes += size;
+        let fields = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+        let (plugin, tenant, installation) = (&self.cx.plugin, self.cx.tenant.as_str(), &self.cx.installation);
+        match level {
+            Level::Trace => tracing::trace!(target: "plugin", plugin, tenant, installation, fields, "{message}"),
+            Level::Debug => tracing::debug!(target: "plugin", plugin, tenant, installation, fields, "{message}"),
+            Level::Info => tracing::info!(target: "plugin", plugin, tenant, installation, fields, "{message}"),
+            Level::Warn => tracing::warn!(target: "plugin", plugin, tenant, installation, fields, "{message}"),
+            Level::Error => tracing::error!(target: "plugin", plugin, tenant, installation, fields, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl wit::clock::Host for PluginState {
+    async fn now(&mut self) -> wasmtime::Result<i64> {
+        self.check_or_trap(Capability::Clock)?;
+        Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0))
+    }
+
+    async fn monotonic_ns(&mut self) -> wasmtime::Result<u64> {
+        self.check_or_trap(Capability::Clock)?;
+        Ok(self.started.elapsed().as_nanos() as u64)
+    }
+}

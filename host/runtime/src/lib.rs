@@ -1,0 +1,41 @@
+//! The plugin runtime: wasmtime with the component model, async on tokio.
+//!
+//! - [`Runtime`] owns the engine (pooling allocator, epoch interruption), the
+//!   linker with every host import, and the on-disk component cache.
+//! - [`Runtime::load`] checks a component against its [`Manifest`], compiles
+//!   it once, and keeps a pre-instantiated template ([`Plugin`]).
+//! - Each call ([`Runtime::handle_request`], [`Runtime::next_page`],
+//!   [`Runtime::on_event`]) gets a fresh instance bound to one
+//!   [`Installation`] (tenant + installation id) under [`Limits`]; any failure
+//!   is a typed [`CallError`] for that call alone.
+//! - [`Grants`] is the one place where capabilities are decided.
+//! - Commerce imports go through [`HostServices`]; [`InMemoryServices`] is a
+//!   working in-memory implementation for tests and the SDK harness.
+//!
+//! The runtime knows nothing of HTTP frameworks or of the commerce domain.
+//!
+//! [`Manifest`]: omnistore_manifest::Manifest
+
+pub mod bindings;
+mod cache;
+mod capabilities;
+mod config;
+mod error;
+mod http;
+mod imports;
+mod memory_services;
+mod plugin_storage;
+mod runtime;
+mod services;
+mod state;
+pub mod types;
+
+pub use cache::digest;
+pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
+pub use config::{Limits, RuntimeConfig};
+pub use error::{Blame, CallError, LoadError};
+pub use memory_services::InMemoryServices;
+pub use omnistore_manifest::{self as manifest, Capability, Manifest};
+pub use runtime::{ParkedInstance, Plugin, Runtime};
+pub use services::{CallContext, HostServices, ServiceResult};
+pub use state::{Installation, TenantId};

@@ -1,0 +1,385 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use omnistore_manifest::Manifest;
+use omnistore_storage::KvStore;
+use tracing::Instrument;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+
+use crate::bindings::v0_1_0;
+use crate::cache::{ComponentCache, digest};
+use crate::capabilities::{Grants, NetworkPolicy};
+use crate::config::RuntimeConfig;
+use crate::http::HttpClient;
+use crate::services::{CallContext, HostServices};
+use crate::state::{Installation, MemoryLimiter, PluginState, TenantId};
+use crate::types::{BodyPage, Event, PluginInfo, Request, Response};
+use crate::{CallError, LoadError};
+
+/// Extra time beyond a deadline before the host abandons a call that is
+/// waiting on an import (the epoch check only runs while wasm executes).
+const DEADLINE_GRACE: Duration = Duration::from_millis(50);
+/// Longest trap message kept; guest backtraces can be long.
+const MAX_TRAP_MESSAGE: usize = 4096;
+
+/// A loaded plugin version: its manifest and a pre-instantiated template.
+/// Cheap to share; calls instantiate fresh instances from the template.
+pub struct Plugin {
+    pub manifest: Manifest,
+    /// SHA-256 of the component.
+    pub digest: String,
+    /// The contract version the component was built against.
+    pub contract: semver::Version,
+    bindings: Bindings,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("id", &self.manifest.id)
+            .field("version", &self.manifest.version.to_string())
+            .field("contract", &self.contract.to_string())
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
+/// An instantiated plugin kept alive without running; see [`Runtime::park_instance`].
+pub struct ParkedInstance {
+    _store: Store<PluginState>,
+    _channel: v0_1_0::Channel,
+}
+
+impl std::fmt::Debug for ParkedInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParkedInstance")
+    }
+}
+
+/// One variant per supported contract version.
+enum Bindings {
+    V0_1_0(v0_1_0::ChannelPre<PluginState>),
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache: ComponentCache,
+    config: RuntimeConfig,
+    kv: Arc<dyn KvStore>,
+    services: Arc<dyn HostServices>,
+    http: HttpClient,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The plugin runtime: one per host process. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let n = config.max_concurrent_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    // A component made by wit-component holds the plugin's module plus small
+    // shim modules and tables; size the pool for a handful of each per instance.
+    pool.total_component_instances(n)
+        .total_core_instances(n * 4)
+        .total_memories(n * 2)
+        .total_tables(n * 4)
+        .total_stacks(n)
+        .max_memory_size(config.limits.memory_bytes as usize);
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+impl Runtime {
+    /// Start a runtime. `kv` holds plugin-private data; `services` serves the
+    /// commerce imports.
+    pub fn new(
+        config: RuntimeConfig,
+        kv: Arc<dyn KvStore>,
+        services: Arc<dyn HostServices>,
+    ) -> Result<Self, LoadError> {
+        let engine = Engine::new(&engine_config(&config)).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        v0_1_0::Channel::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
+        let http = HttpClient::new(NetworkPolicy { allow_private: config.allow_private_network })
+            .map_err(LoadError::Compile)?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = stop_ticker.clone();
+            let tick = config.epoch_tick;
+            std::thread::Builder::new()
+                .name("omnistore-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(tick);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| LoadError::Compile(format!("starting the epoch thread: {e}")))?;
+        }
+        Ok(Runtime { inner: Arc::new(Inner { engine, linker, cache, config, kv, services, http, stop_ticker }) })
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Load a plugin: check the component against its manifest, compile it
+    /// (or take it from the cache), pre-instantiate it, and check that its
+    /// `describe()` agrees with the manifest.
+    pub async fn load(&self, manifest: Manifest, bytes: Vec<u8>) -> Result<Arc<Plugin>, LoadError> {
+        let contract = manifest.check_component(&bytes)?;
+        let digest = digest(&bytes);
+        let inner = self.inner.clone();
+        let d = digest.clone();
+        let component = tokio::task::spawn_blocking(move || inner.cache.get_or_compile(&inner.engine, &d, &bytes))
+            .await
+            .map_err(|e| LoadError::Compile(format!("compile task failed: {e}")))??;
+        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let bindings = match (contract.major, contract.minor) {
+            (0, 1) => Bindings::V0_1_0(
+                v0_1_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?,
+            ),
+            _ => return Err(omnistore_manifest::ManifestError::UnsupportedContract(contract.to_string()).into()),
+        };
+        let plugin = Plugin { manifest, digest, contract, bindings };
+        let info = self.describe(&plugin).await.map_err(LoadError::Describe)?;
+        if info.id != plugin.manifest.id {
+            return Err(LoadError::DescribeMismatch { field: "id", found: info.id, expected: plugin.manifest.id });
+        }
+        if info.version != plugin.manifest.version.to_string() {
+            return Err(LoadError::DescribeMismatch {
+                field: "version",
+                found: info.version,
+                expected: plugin.manifest.version.to_string(),
+            });
+        }
+        tracing::info!(plugin = %plugin.manifest.id, version = %plugin.manifest.version, digest = %plugin.digest, "plugin loaded");
+        Ok(Arc::new(plugin))
+    }
+
+    /// Load a plugin package directory holding `plugin.toml` and `plugin.wasm`.
+    pub async fn load_dir(&self, dir: &Path) -> Result<Arc<Plugin>, LoadError> {
+        let manifest = Manifest::load(&dir.join("plugin.toml"))?;
+        let wasm = dir.join("plugin.wasm");
+        let bytes = std::fs::read(&wasm).map_err(|source| omnistore_manifest::ManifestError::Read {
+            path: wasm.display().to_string(),
+            source,
+        })?;
+        self.load(manifest, bytes).await
+    }
+
+    fn store(&self, plugin: &Plugin, inst: &Installation, deadline: Duration) -> Store<PluginState> {
+        let limits = self.inner.config.limits.clone();
+        let now = Instant::now();
+        let state = PluginState {
+            cx: CallContext { tenant: inst.tenant.clone(), installation: inst.id.clone(), plugin: plugin.manifest.id.clone() },
+            grants: Arc::new(inst.grants.clone()),
+            settings: Arc::new(inst.settings.clone()),
+            secrets: Arc::new(inst.secrets.clone()),
+            services: self.inner.services.clone(),
+            kv: self.inner.kv.clone(),
+            http: self.inner.http.clone(),
+            limiter: MemoryLimiter { limit: limits.memory_bytes, refused: false },
+            limits,
+            started: now,
+            deadline: now + deadline,
+            log_bytes: 0,
+            log_dropped: 0,
+            denied: None,
+        };
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let ends = now + deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= ends { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
+        });
+        store
+    }
+
+    fn finish<T>(
+        &self,
+        store: &Store<PluginState>,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        deadline: Duration,
+    ) -> Result<T, CallError> {
+        let state = store.data();
+        if state.log_dropped > 0 {
+            tracing::warn!(dropped = state.log_dropped, limit = state.limits.log_bytes, "plugin log lines over the per-call limit were dropped");
+        }
+        let err = match outcome {
+            Err(_) => return Err(CallError::Timeout(deadline)),
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(err)) => err,
+        };
+        let classified = if state.limiter.refused {
+            CallError::MemoryExceeded { limit_bytes: state.limits.memory_bytes }
+        } else if let Some(capability) = state.denied {
+            CallError::Denied { capability: capability.to_string() }
+        } else if err.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            CallError::Timeout(deadline)
+        } else if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+            CallError::Busy(self.inner.config.max_concurrent_instances)
+        } else {
+            let mut message = format!("{err:#}");
+            if message.len() > MAX_TRAP_MESSAGE {
+                let mut cut = MAX_TRAP_MESSAGE;
+                while !message.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                message.truncate(cut);
+                message.push_str(" …");
+            }
+            CallError::Trap(message)
+        };
+        tracing::warn!(error = %classified, blame = classified.blame().as_str(), "plugin call failed");
+        Err(classified)
+    }
+
+    fn span(plugin: &Plugin, inst: &Installation, call: &'static str) -> tracing::Span {
+        tracing::info_span!("plugin_call", call, plugin = %plugin.manifest.id, tenant = %inst.tenant, installation = %inst.id)
+    }
+
+    /// Ask the plugin to describe itself (no imports are granted).
+    pub async fn describe(&self, plugin: &Plugin) -> Result<PluginInfo, CallError> {
+        let inst = Installation {
+            tenant: TenantId::new("host").expect("valid id"),
+            id: "describe".into(),
+            grants: Grants::none(),
+            settings: Default::default(),
+            secrets: Default::default(),
+        };
+        let deadline = self.inner.config.limits.request_deadline;
+        let mut store = self.store(plugin, &inst, deadline);
+        let outcome = match &plugin.bindings {
+            Bindings::V0_1_0(pre) => {
+                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
+                    let channel = pre.instantiate_async(&mut store).await?;
+                    channel.omnistore_plugin_handler().call_describe(&mut store).await
+                })
+                .instrument(Self::span(plugin, &inst, "describe"))
+                .await
+            }
+        };
+        self.finish(&store, outcome, deadline)
+    }
+
+    /// Route an HTTP request to the plugin in a fresh instance.
+    pub async fn handle_request(&self, plugin: &Plugin, inst: &Installation, req: Request) -> Result<Response, CallError> {
+        let deadline = self.inner.config.limits.request_deadline;
+        let mut store = self.store(plugin, inst, deadline);
+        let outcome = match &plugin.bindings {
+            Bindings::V0_1_0(pre) => {
+                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
+                    let channel = pre.instantiate_async(&mut store).await?;
+                    channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await
+                })
+                .instrument(Self::span(plugin, inst, "handle-request"))
+                .await
+            }
+        };
+        let response = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
+        let size = response.body.len() as u64
+            + response.headers.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+        self.check_size(size)?;
+        Ok(response)
+    }
+
+    /// Produce the next page of a streamed response body.
+    pub async fn next_page(&self, plugin: &Plugin, inst: &Installation, continuation: String) -> Result<BodyPage, CallError> {
+        let deadline = self.inner.config.limits.request_deadline;
+        let mut store = self.store(plugin, inst, deadline);
+        let outcome = match &plugin.bindings {
+            Bindings::V0_1_0(pre) => {
+                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
+                    let channel = pre.instantiate_async(&mut store).await?;
+                    channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await
+                })
+                .instrument(Self::span(plugin, inst, "next-page"))
+                .await
+            }
+        };
+        let page = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
+        self.check_size(page.data.len() as u64)?;
+        Ok(page)
+    }
+
+    /// Deliver an event the installation is subscribed to.
+    pub async fn on_event(&self, plugin: &Plugin, inst: &Installation, event: Event) -> Result<(), CallError> {
+        if inst.grants.check_event(&event.kind).is_err() {
+            return Err(CallError::NotSubscribed(event.kind));
+        }
+        let deadline = self.inner.config.limits.event_deadline;
+        let mut store = self.store(plugin, inst, deadline);
+        let outcome = match &plugin.bindings {
+            Bindings::V0_1_0(pre) => {
+                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
+                    let channel = pre.instantiate_async(&mut store).await?;
+                    channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await
+                })
+                .instrument(Self::span(plugin, inst, "on-event"))
+                .await
+            }
+        };
+        self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)
+    }
+
+    /// Instantiate the plugin and keep the instance idle, for measuring what
+    /// an instance costs in memory (benchmarks and capacity planning).
+    pub async fn park_instance(&self, plugin: &Plugin, inst: &Installation) -> Result<ParkedInstance, CallError> {
+        let deadline = self.inner.config.limits.request_deadline;
+        let mut store = self.store(plugin, inst, deadline);
+        let outcome = match &plugin.bindings {
+            Bindings::V0_1_0(pre) => {
+                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
+                    let channel = pre.instantiate_async(&mut store).await?;
+                    // Touch the instance once so its memory is really set up.
+                    channel.omnistore_plugin_handler().call_describe(&mut store).await?;
+                    Ok(channel)
+                })
+                .await
+            }
+        };
+        let channel = self.finish(&store, outcome, deadline)?;
+        Ok(ParkedInstance { _store: store, _channel: channel })
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), CallError> {
+        let limit = self.inner.config.limits.response_bytes;
+        if size > limit {
+            let err = CallError::ResponseTooLarge { size, limit };
+            tracing::warn!(error = %err, blame = "guest", "plugin call failed");
+            return Err(err);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! Which tenant owns which host name, and which installation answers which
+//! path. Plugins can be swapped (upgrade, hot reload) while requests run:
+//! a request keeps the `Arc<Plugin>` it started with.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use omnistore_runtime::{Installation, Plugin, TenantId};
+
+/// An installation mounted at a path prefix of its tenant.
+#[derive(Debug, Clone)]
+pub struct Mounted {
+    /// Path prefix, "/" or "/name" without a trailing slash.
+    pub mount: String,
+    pub installation: Installation,
+    pub plugin: Arc<Plugin>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    tenants: HashMap<TenantId, Vec<Mounted>>,
+    domains: HashMap<String, TenantId>,
+}
+
+/// The routing table of a host.
+#[derive(Debug, Default)]
+pub struct Registry {
+    tables: RwLock<Tables>,
+}
+
+/// Normalise a mount path: leading slash, no trailing slash (except "/").
+pub fn normalize_mount(mount: &str) -> String {
+    let trimmed = mount.trim_matches('/');
+    if trimmed.is_empty() { "/".to_string() } else { format!("/{trimmed}") }
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a tenant (idempotent) with the host names it answers on.
+    pub fn add_tenant(&self, tenant: TenantId, domains: &[String]) {
+        let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        t.tenants.entry(tenant.clone()).or_default();
+        for d in domains {
+            t.domains.insert(d.to_ascii_lowercase(), tenant.clone());
+        }
+    }
+
+    /// Mount an installation, replacing one with the same id.
+    pub fn mount(&self, mounted: Mounted) {
+        let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        let list = t.tenants.entry(mounted.installation.tenant.clone()).or_default();
+        list.retain(|m| m.installation.id != mounted.installation.id);
+        list.push(mounted);
+        // Longest mount first, so the most specific prefix wins.
+        list.sort_by(|a, b| b.mount.len().cmp(&a.mount.len()));
+    }
+
+    /// Swap the plugin of an installation (upgrade or hot reload).
+    pub fn replace_plugin(&self, tenant: &TenantId, installation: &str, plugin: Arc<Plugin>) -> bool {
+        let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = t.tenants.get_mut(tenant) else { return false };
+        let Some(m) = list.iter_mut().find(|m| m.installation.id == installation) else { return false };
+        m.plugin = plugin;
+        true
+    }
+
+    pub fn has_tenant(&self, tenant: &TenantId) -> bool {
+        self.tables.read().unwrap_or_else(|p| p.into_inner()).tenants.contains_key(tenant)
+    }
+
+    pub fn tenant_for_host(&self, host: &str) -> Option<TenantId> {
+        let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+        self.tables.read().unwrap_or_else(|p| p.into_inner()).domains.get(&host).cloned()
+    }
+
+    /// The installation serving `path` for `tenant`, and the path below its mount.
+    pub fn route(&self, tenant: &TenantId, path: &str) -> Option<(Mounted, String)> {
+        let t = self.tables.read().unwrap_or_else(|p| p.into_inner());
+        for m in t.tenants.get(tenant)? {
+            if m.mount == "/" {
+                return Some((m.clone(), path.to_string()));
+            }
+            if let Some(rest) = path.strip_prefix(&m.mount)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                let rest = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
+                return Some((m.clone(), rest));
+            }
+        }
+        None
+    }
+
+    /// Every mounted installation, for listings.
+    pub fn installations(&self) -> Vec<Mounted> {
+        let t = self.tables.read().unwrap_or_else(|p| p.into_inner());
+        t.tenants.values().flatten().cloned().collect()
+    }
+}

@@ -1,0 +1,373 @@
+//! The shared backend: one PostgreSQL table that several omnistore hosts use
+//! at once.
+//!
+//! Every key lives in `omnistore_kv(key bytea primary key, value bytea not
+//! null)`, created on [`PostgresStore::connect`] when missing. `bytea`
+//! compares bytewise, so scans come back in the same order as on the embedded
+//! backends.
+//!
+//! Each [`Txn`] is one SQL transaction at `ISOLATION LEVEL SERIALIZABLE`.
+//! PostgreSQL detects conflicts optimistically and may report one on any
+//! statement, not only on `COMMIT`; SQLSTATE `40001` (serialization failure)
+//! and `40P01` (deadlock) become [`StorageError::Conflict`], and so does
+//! `23505` (unique violation), which on this table only arises when two
+//! transactions race to insert the same new key. After a conflict the
+//! transaction is doomed: every later call returns `Conflict` again and
+//! [`Txn::is_conflicted`] says so, which lets [`crate::transact`] retry it.
+//!
+//! Connections are kept in a small pool: made on demand, returned after
+//! commit or drop, discarded when broken.
+//!
+//! **Never call this backend from a thread that runs a tokio runtime.** The
+//! sync `postgres` client drives its own runtime internally and panics when
+//! nested inside another; async callers go through
+//! `tokio::task::spawn_blocking`.
+//!
+//! A commit whose connection breaks before the server answers has an unknown
+//! outcome: the transaction may or may not have committed. That case is
+//! reported as [`StorageError::Backend`] (not `Conflict`, since retrying could
+//! apply it twice).
+
+use std::ops::Bound;
+use std::sync::Mutex;
+
+use ::postgres::error::SqlState;
+use ::postgres::types::ToSql;
+use ::postgres::{Client, NoTls, Statement};
+
+use crate::{Entry, KeyRange, KvStore, StorageError, Txn, check_key};
+
+const BACKEND: &str = "postgres";
+
+/// How many idle connections the pool keeps; more are made when needed and
+/// closed when returned to a full pool.
+const MAX_IDLE_CONNECTIONS: usize = 8;
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS omnistore_kv \
+                            (key bytea PRIMARY KEY, value bytea NOT NULL)";
+
+/// A store in a PostgreSQL database.
+pub struct PostgresStore {
+    url: String,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password, so it is left out.
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// A client with the statements every transaction uses, prepared once per
+/// connection.
+struct Connection {
+    client: Client,
+    get: Statement,
+    put: Statement,
+    delete: Statement,
+    /// Scan statements by bound kinds (`start * 3 + end`), prepared on first use.
+    scans: [Option<Statement>; 9],
+}
+
+impl Connection {
+    fn open(url: &str) -> Result<Self, StorageError> {
+        Self::prepare(connect_client(url)?)
+    }
+
+    fn prepare(mut client: Client) -> Result<Self, StorageError> {
+        let mut prepare = |sql: &str| client.prepare(sql).map_err(|err| pg_error(&err));
+        let get = prepare("SELECT value FROM omnistore_kv WHERE key = $1")?;
+        let put = prepare(
+            "INSERT INTO omnistore_kv (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        )?;
+        let delete = prepare("DELETE FROM omnistore_kv WHERE key = $1")?;
+        Ok(Connection { client, get, put, delete, scans: Default::default() })
+    }
+
+    fn scan_statement(&mut self, range: &KeyRange) -> Result<Statement, ::postgres::Error> {
+        let kind = |bound: &Bound<Vec<u8>>| match bound {
+            Bound::Included(_) => 0,
+            Bound::Excluded(_) => 1,
+            Bound::Unbounded => 2,
+        };
+        let slot = kind(&range.start) * 3 + kind(&range.end);
+        if let Some(statement) = &self.scans[slot] {
+            return Ok(statement.clone());
+        }
+        let mut conditions = Vec::new();
+        let mut next_param = 1;
+        for (bound, inclusive, exclusive) in [(&range.start, ">=", ">"), (&range.end, "<=", "<")] {
+            let operator = match bound {
+                Bound::Included(_) => inclusive,
+                Bound::Excluded(_) => exclusive,
+                Bound::Unbounded => continue,
+            };
+            conditions.push(format!("key {operator} ${next_param}"));
+            next_param += 1;
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT key, value FROM omnistore_kv {filter} ORDER BY key LIMIT ${next_param}"
+        );
+        let statement = self.client.prepare(&sql)?;
+        self.scans[slot] = Some(statement.clone());
+        Ok(statement)
+    }
+}
+
+fn connect_client(url: &str) -> Result<Client, StorageError> {
+    Client::connect(url, NoTls).map_err(|err| {
+        backend_error(format_args!("cannot connect to PostgreSQL: {}", Describe(&err)))
+    })
+}
+
+fn backend_error(cause: impl std::fmt::Display) -> StorageError {
+    StorageError::backend(BACKEND, cause)
+}
+
+/// A `postgres::Error` with its cause: its own `Display` says only "db error"
+/// or "error connecting to server" and keeps the useful part in `source`.
+struct Describe<'a>(&'a ::postgres::Error);
+
+impl std::fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(db) = self.0.as_db_error() {
+            write!(f, "{} {}: {}", db.severity(), db.code().code(), db.message())?;
+            if let Some(detail) = db.detail() {
+                write!(f, " ({detail})")?;
+            }
+            return Ok(());
+        }
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+fn pg_error(err: &::postgres::Error) -> StorageError {
+    backend_error(Describe(err))
+}
+
+/// Whether PostgreSQL said the transaction lost a race with another one.
+fn is_conflict(err: &::postgres::Error) -> bool {
+    err.code().is_some_and(|code| {
+        *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+impl PostgresStore {
+    /// Connect to the database at `url` (for example
+    /// `postgres://user:password@host:5432/dbname`; TLS is not used) and create
+    /// the `omnistore_kv` table if it is missing.
+    ///
+    /// Must not be called on a tokio runtime thread; see the module docs.
+    pub fn connect(url: &str) -> Result<Self, StorageError> {
+        let mut client = connect_client(url)?;
+        if let Err(err) = client.batch_execute(CREATE_TABLE) {
+            // Two hosts creating the table at the same moment can make one of
+            // them fail on the catalog's unique index; the table exists then.
+            let exists = client
+                .query_one("SELECT to_regclass('omnistore_kv') IS NOT NULL", &[])
+                .map(|row| row.get::<_, bool>(0))
+                .unwrap_or(false);
+            if !exists {
+                return Err(backend_error(format_args!(
+                    "cannot create table omnistore_kv: {}",
+                    Describe(&err)
+                )));
+            }
+        }
+        // Statements are prepared only now: PostgreSQL checks that the table
+        // they name exists.
+        let connection = Connection::prepare(client)?;
+        Ok(PostgresStore { url: url.to_owned(), idle: Mutex::new(vec![connection]) })
+    }
+
+    fn take_idle(&self) -> Option<Connection> {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop()
+    }
+
+    fn give_back(&self, connection: Connection) {
+        if connection.client.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push(connection);
+        }
+    }
+
+    /// A connection inside a fresh serializable transaction.
+    fn start(&self) -> Result<Connection, StorageError> {
+        const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+        // An idle connection may have died since it was returned (server
+        // restart, idle timeout); such a one is dropped and a new one made.
+        while let Some(mut connection) = self.take_idle() {
+            match connection.client.batch_execute(BEGIN) {
+                Ok(()) => return Ok(connection),
+                Err(err) => {
+                    tracing::debug!(error = %Describe(&err), "discarding a broken pooled connection");
+                }
+            }
+        }
+        let mut connection = Connection::open(&self.url)?;
+        connection.client.batch_execute(BEGIN).map_err(|err| pg_error(&err))?;
+        Ok(connection)
+    }
+}
+
+impl KvStore for PostgresStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
+        let connection = self.start()?;
+        Ok(Box::new(PostgresTxn { store: self, connection: Some(connection), failure: None }))
+    }
+}
+
+/// Why a transaction can no longer commit.
+enum Failure {
+    Conflict,
+    Error(String),
+}
+
+struct PostgresTxn<'a> {
+    store: &'a PostgresStore,
+    /// `None` once the transaction has ended (commit) or the connection broke.
+    connection: Option<Connection>,
+    /// Set by the first failing statement: PostgreSQL refuses every later
+    /// statement of the transaction, and would turn `COMMIT` into a silent
+    /// rollback.
+    failure: Option<Failure>,
+}
+
+impl PostgresTxn<'_> {
+    /// Run one statement, remembering a failure so the transaction cannot be
+    /// committed after it.
+    fn run<T>(
+        &mut self,
+        statement: impl FnOnce(&mut Connection) -> Result<T, ::postgres::Error>,
+    ) -> Result<T, StorageError> {
+        if let Some(failure) = &self.failure {
+            return Err(match failure {
+                Failure::Conflict => StorageError::Conflict,
+                Failure::Error(message) => backend_error(format_args!(
+                    "transaction already failed and must be dropped: {message}"
+                )),
+            });
+        }
+        let connection =
+            self.connection.as_mut().expect("postgres transaction used after it ended");
+        match statement(connection) {
+            Ok(value) => Ok(value),
+            Err(err) if is_conflict(&err) => {
+                self.failure = Some(Failure::Conflict);
+                Err(StorageError::Conflict)
+            }
+            Err(err) => {
+                self.failure = Some(Failure::Error(Describe(&err).to_string()));
+                Err(pg_error(&err))
+            }
+        }
+    }
+}
+
+impl Txn for PostgresTxn<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        check_key(key)?;
+        self.run(|c| {
+            let row = c.client.query_opt(&c.get, &[&key])?;
+            Ok(row.map(|row| row.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        check_key(key)?;
+        self.run(|c| c.client.execute(&c.put, &[&key, &value]).map(drop))
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StorageError> {
+        check_key(key)?;
+        self.run(|c| c.client.execute(&c.delete, &[&key]).map(drop))
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        if range.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(|c| {
+            let statement = c.scan_statement(range)?;
+            let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(3);
+            for bound in [&range.start, &range.end] {
+                if let Bound::Included(key) | Bound::Excluded(key) = bound {
+                    params.push(key);
+                }
+            }
+            params.push(&limit);
+            let rows = c.client.query(&statement, &params)?;
+            Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+        })
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        if self.failure.is_some() {
+            // Drop rolls back and returns the connection; the call reports
+            // why the transaction could not commit.
+            return self.run(|_| Ok(()));
+        }
+        let mut connection = self.connection.take().expect("postgres transaction committed twice");
+        match connection.client.batch_execute("COMMIT") {
+            Ok(()) => {
+                self.store.give_back(connection);
+                Ok(())
+            }
+            // The server answered, so the transaction is over (rolled back)
+            // and the connection is fine.
+            Err(err) if is_conflict(&err) => {
+                self.store.give_back(connection);
+                Err(StorageError::Conflict)
+            }
+            Err(err) if err.code().is_some() => {
+                self.store.give_back(connection);
+                Err(pg_error(&err))
+            }
+            // No answer: the connection is gone and nobody knows whether the
+            // server committed.
+            Err(err) => Err(backend_error(format_args!(
+                "connection lost during COMMIT, the transaction may or may not have committed: {}",
+                Describe(&err)
+            ))),
+        }
+    }
+
+    fn is_conflicted(&self) -> bool {
+        matches!(self.failure, Some(Failure::Conflict))
+    }
+}
+
+impl Drop for PostgresTxn<'_> {
+    fn drop(&mut self) {
+        let Some(mut connection) = self.connection.take() else { return };
+        match connection.client.batch_execute("ROLLBACK") {
+            Ok(()) => self.store.give_back(connection),
+            Err(err) => {
+                tracing::debug!(error = %Describe(&err), "discarding a connection that failed to roll back");
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The embedded default backend: one [redb](https://docs.rs/redb) file.
+//!
+//! redb is a copy-on-write B-tree with MVCC whose commits are durable when
+//! `commit` returns (`Durability::Immediate`, its default, which this module
+//! never lowers). Its write transactions are exclusive within the process, so
+//! [`KvStore::begin`] opening a write transaction — even for a transaction
+//! that only reads — makes every omnistore transaction serializable without
+//! any conflict detection: a second `begin` waits until the first transaction
+//! commits or is dropped. Reads inside a transaction see its own writes
+//! because they go through the same redb write transaction.
+//!
+//! Dropping a [`Txn`] without committing it aborts it, and so does a panic:
+//! nothing written by an uncommitted transaction is ever visible.
+//!
+//! The file is locked by the process that opened it; a second process (or a
+//! second `RedbStore` on the same path) gets an error instead of a corrupted
+//! file. After a crash redb repairs the file when it is next opened.
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use ::redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+
+use crate::{Entry, KeyRange, KvStore, StorageError, Txn, check_key};
+
+/// The one table holding every key.
+const KV: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("kv");
+
+const BACKEND: &str = "redb";
+
+fn backend_error(cause: impl std::fmt::Display) -> StorageError {
+    StorageError::backend(BACKEND, cause)
+}
+
+/// A store in one redb file.
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Open the store at `path`, creating the file and its parent directory
+    /// when they do not exist yet.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|err| {
+                backend_error(format_args!("cannot create directory {}: {err}", parent.display()))
+            })?;
+        }
+        let db = Database::create(path)
+            .map_err(|err| backend_error(format_args!("cannot open {}: {err}", path.display())))?;
+        // Create the table once here, so that the file on disk always has it
+        // and a transaction's first read never has to special-case its absence.
+        let txn = db.begin_write().map_err(backend_error)?;
+        txn.open_table(KV).map_err(backend_error)?;
+        txn.commit().map_err(backend_error)?;
+        Ok(RedbStore { db, path: path.to_path_buf() })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl KvStore for RedbStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
+        let txn = self.db.begin_write().map_err(backend_error)?;
+        Ok(Box::new(RedbTxn { txn: Some(txn), wrote: false }))
+    }
+}
+
+struct RedbTxn {
+    /// `None` only after commit; `Drop` aborts whatever is still here.
+    txn: Option<WriteTransaction>,
+    /// Whether put or delete ran; a transaction that only read has nothing
+    /// to make durable, and aborting it spares an fsync.
+    wrote: bool,
+}
+
+impl RedbTxn {
+    fn txn(&self) -> &WriteTransaction {
+        // commit consumes the box, so no method can run after it took the
+        // transaction out.
+        self.txn.as_ref().expect("redb transaction used after commit")
+    }
+}
+
+fn as_slice_bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(key) => Bound::Included(key.as_slice()),
+        Bound::Excluded(key) => Bound::Excluded(key.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl Txn for RedbTxn {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        check_key(key)?;
+        // A table borrows the transaction, so it is opened per call rather
+        // than kept beside the transaction in this struct.
+        let table = self.txn().open_table(KV).map_err(backend_error)?;
+        let value = table.get(key).map_err(backend_error)?;
+        Ok(value.map(|guard| guard.value().to_vec()))
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        check_key(key)?;
+        self.wrote = true;
+        let mut table = self.txn().open_table(KV).map_err(backend_error)?;
+        table.insert(key, value).map_err(backend_error)?;
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StorageError> {
+        check_key(key)?;
+        self.wrote = true;
+        let mut table = self.txn().open_table(KV).map_err(backend_error)?;
+        table.remove(key).map_err(backend_error)?;
+        Ok(())
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        if range.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let table = self.txn().open_table(KV).map_err(backend_error)?;
+        let bounds = (as_slice_bound(&range.start), as_slice_bound(&range.end));
+        let mut entries = Vec::new();
+        for item in table.range::<&[u8]>(bounds).map_err(backend_error)? {
+            let (key, value) = item.map_err(backend_error)?;
+            entries.push((key.value().to_vec(), value.value().to_vec()));
+            if entries.len() == limit {
+                break;
+            }
+        }
+        Ok(entries)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        let txn = self.txn.take().expect("redb transaction committed twice");
+        if self.wrote {
+            txn.commit().map_err(backend_error)
+        } else {
+            txn.abort().map_err(backend_error)
+        }
+    }
+}
+
+impl Drop for RedbTxn {
+    fn drop(&mut self) {
+        let Some(txn) = self.txn.take() else { return };
+        if std::thread::panicking() {
+            // redb's own drop handles an unwinding transaction: it discards
+            // the writes and leaves the database usable. Aborting explicitly
+            // here could hit a transaction a panic inside redb left
+            // half-modified.
+            drop(txn);
+        } else if let Err(err) = txn.abort() {
+            tracing::warn!(error = %err, "aborting a redb transaction failed");
+        }
+    }
+}

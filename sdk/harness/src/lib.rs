@@ -1,0 +1,270 @@
+//! Test a plugin in a real omnistore host, without writing host code.
+//!
+//! The harness loads a built plugin package (`plugin.toml` + `plugin.wasm`,
+//! as written by `omnistore plugin build`) into the same runtime the server
+//! uses — same limits, same capability checks — over an in-memory store and
+//! in-memory commerce services with a small sample catalog.
+//!
+//! ```no_run
+//! use omnistore_sdk_harness::Harness;
+//!
+//! #[test]
+//! fn home_page_greets() {
+//!     let h = Harness::for_plugin("hello-channel").setting("greeting", "Ciao").start().unwrap();
+//!     let page = h.get("/").unwrap();
+//!     assert_eq!(page.status, 200);
+//!     assert!(page.text().contains("Ciao"));
+//! }
+//! ```
+//!
+//! Calls are synchronous: the harness runs its own async runtime, so plain
+//! `#[test]` functions work.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use omnistore_runtime::types::{Event, Request, Response};
+use omnistore_runtime::{
+    CallError, Capability, Grants, InMemoryServices, Installation, LoadError, Limits, Plugin, Runtime, RuntimeConfig,
+    TenantId,
+};
+
+pub use omnistore_runtime::types;
+pub use omnistore_runtime::{CallError as Error, InMemoryServices as Services};
+
+/// Why the harness could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error(
+        "no built plugin `{id}` under {searched}: build it first with `omnistore plugin build` or `cargo xtask build-plugins`"
+    )]
+    NotBuilt { id: String, searched: String },
+    #[error("loading the plugin failed: {0}")]
+    Load(#[from] LoadError),
+    #[error("starting the harness failed: {0}")]
+    Start(String),
+}
+
+/// Configures a [`Harness`].
+#[derive(Debug)]
+pub struct HarnessBuilder {
+    package: Result<PathBuf, HarnessError>,
+    tenant: String,
+    installation: String,
+    settings: BTreeMap<String, String>,
+    secrets: BTreeSet<String>,
+    withheld: Vec<Capability>,
+    limits: Limits,
+    allow_private_network: bool,
+    sample_catalog: bool,
+}
+
+/// A plugin loaded in a real host, bound to one tenant and installation.
+pub struct Harness {
+    rt: tokio::runtime::Runtime,
+    runtime: Runtime,
+    plugin: Arc<Plugin>,
+    installation: Installation,
+    services: Arc<InMemoryServices>,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness").field("plugin", &self.plugin).field("installation", &self.installation).finish()
+    }
+}
+
+/// A response, with streamed pages already joined.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// How many body pages the plugin produced (1 when not streamed).
+    pub pages: usize,
+}
+
+impl TestResponse {
+    /// The body as UTF-8 text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Find `target/plugins/<id>` in the directory of the crate under test or above it.
+fn find_package(id: &str) -> Result<PathBuf, HarnessError> {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let found = start.ancestors().map(|a| a.join("target").join("plugins").join(id)).find(|p| p.join("plugin.wasm").exists());
+    found.ok_or_else(|| HarnessError::NotBuilt { id: id.to_string(), searched: start.display().to_string() })
+}
+
+impl Harness {
+    /// A harness for the built plugin with this id, found in `target/plugins/<id>`
+    /// of the crate under test or a directory above it.
+    pub fn for_plugin(id: &str) -> HarnessBuilder {
+        Self::builder(find_package(id))
+    }
+
+    /// A harness for a plugin package directory.
+    pub fn for_package(dir: impl AsRef<Path>) -> HarnessBuilder {
+        Self::builder(Ok(dir.as_ref().to_path_buf()))
+    }
+
+    fn builder(package: Result<PathBuf, HarnessError>) -> HarnessBuilder {
+        HarnessBuilder {
+            package,
+            tenant: "test-tenant".into(),
+            installation: "test-installation".into(),
+            settings: BTreeMap::new(),
+            secrets: BTreeSet::new(),
+            withheld: vec![],
+            limits: Limits::default(),
+            allow_private_network: true,
+            sample_catalog: true,
+        }
+    }
+
+    /// Send a request.
+    pub fn request(&self, req: Request) -> Result<TestResponse, CallError> {
+        self.rt.block_on(async {
+            let first: Response = self.runtime.handle_request(&self.plugin, &self.installation, req).await?;
+            let mut body = first.body;
+            let mut pages = 1;
+            let mut next = first.continuation;
+            while let Some(cursor) = next {
+                let page = self.runtime.next_page(&self.plugin, &self.installation, cursor).await?;
+                body.extend_from_slice(&page.data);
+                pages += 1;
+                next = page.continuation;
+            }
+            Ok(TestResponse { status: first.status, headers: first.headers, body, pages })
+        })
+    }
+
+    /// `GET path` (the path may carry a query: `/search?q=x`).
+    pub fn get(&self, path: &str) -> Result<TestResponse, CallError> {
+        self.request(request("GET", path, vec![]))
+    }
+
+    /// `POST path` with a body.
+    pub fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Result<TestResponse, CallError> {
+        self.request(request("POST", path, body.into()))
+    }
+
+    /// Deliver an event.
+    pub fn event(&self, event: Event) -> Result<(), CallError> {
+        self.rt.block_on(self.runtime.on_event(&self.plugin, &self.installation, event))
+    }
+
+    /// The in-memory commerce services: orders placed, mail sent, touchpoints.
+    pub fn services(&self) -> &InMemoryServices {
+        &self.services
+    }
+
+    /// The tenant the plugin is installed in.
+    pub fn tenant(&self) -> &TenantId {
+        &self.installation.tenant
+    }
+
+    /// The loaded plugin.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+}
+
+/// A request for `path` (with an optional `?query`).
+pub fn request(method: &str, path: &str, body: Vec<u8>) -> Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    Request { method: method.into(), path: path.into(), query: query.into(), headers: vec![], body }
+}
+
+impl HarnessBuilder {
+    /// Set a setting of the installation.
+    pub fn setting(mut self, key: &str, value: &str) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// Set a secret of the installation.
+    pub fn secret(mut self, key: &str, value: &str) -> Self {
+        self.secrets.insert(key.into());
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// Install with this capability withheld, to test the plugin's behaviour when denied.
+    pub fn withhold(mut self, capability: Capability) -> Self {
+        self.withheld.push(capability);
+        self
+    }
+
+    /// Run under these limits instead of the defaults.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Tenant id to install into (default `test-tenant`).
+    pub fn tenant(mut self, tenant: &str) -> Self {
+        self.tenant = tenant.into();
+        self
+    }
+
+    /// Start without the sample catalog.
+    pub fn empty_catalog(mut self) -> Self {
+        self.sample_catalog = false;
+        self
+    }
+
+    /// Refuse private and loopback addresses as production does (the harness
+    /// allows them by default so tests can talk to local servers).
+    pub fn deny_private_network(mut self) -> Self {
+        self.allow_private_network = false;
+        self
+    }
+
+    /// Load the plugin and install it.
+    pub fn start(self) -> Result<Harness, HarnessError> {
+        let package = self.package?;
+        let tenant = TenantId::new(self.tenant.clone())
+            .ok_or_else(|| HarnessError::Start(format!("`{}` is not a valid tenant id", self.tenant)))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| HarnessError::Start(e.to_string()))?;
+        let services = Arc::new(InMemoryServices::new());
+        if self.sample_catalog {
+            services.add_sample_catalog(&tenant);
+        }
+        let config = RuntimeConfig {
+            limits: self.limits,
+            allow_private_network: self.allow_private_network,
+            max_concurrent_instances: 16,
+            ..RuntimeConfig::default()
+        };
+        let runtime = {
+            let _guard = rt.enter();
+            Runtime::new(config, Arc::new(omnistore_storage::MemoryStore::new()), services.clone())?
+        };
+        let plugin = rt.block_on(runtime.load_dir(&package))?;
+        let mut grants = Grants::from_manifest(&plugin.manifest);
+        for c in self.withheld {
+            grants = grants.without(c);
+        }
+        let mut settings = self.settings;
+        for s in &plugin.manifest.settings {
+            if let (false, Some(d)) = (settings.contains_key(&s.key), &s.default) {
+                settings.insert(s.key.clone(), d.clone());
+            }
+        }
+        let installation = Installation { tenant, id: self.installation, grants, settings, secrets: self.secrets };
+        Ok(Harness { rt, runtime, plugin, installation, services })
+    }
+}

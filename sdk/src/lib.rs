@@ -1,0 +1,187 @@
+//! The Rust SDK for omnistore channel plugins.
+//!
+//! A channel plugin is a WebAssembly component that adapts the one commerce
+//! core of an omnistore host to one sales or messaging channel. This crate
+//! hides the component-model plumbing: you implement [`Plugin`] on a type,
+//! register it with [`export_plugin!`], and call the host through the typed
+//! modules ([`catalog`], [`storage`], [`http`], [`settings`], …).
+//!
+//! # Your first channel
+//!
+//! 1. `cargo new --lib my-channel`, then in its `Cargo.toml`:
+//!    `[lib] crate-type = ["cdylib"]` and `omnistore-sdk` as a dependency.
+//! 2. Next to `Cargo.toml`, write `plugin.toml`: who the plugin is and which
+//!    host interfaces it imports. The SDK embeds this file, so `describe`
+//!    always answers with its id, name, version, events and settings.
+//!    ```toml
+//!    [plugin]
+//!    id = "my-channel"
+//!    name = "My channel"
+//!    version = "0.1.0"
+//!    publisher = "Me"
+//!    contract = "^0.1"
+//!
+//!    [capabilities]
+//!    imports = ["settings", "log"]
+//!
+//!    [[settings]]
+//!    key = "greeting"
+//!    label = "Greeting"
+//!    default = "Hello"
+//!    ```
+//! 3. In `src/lib.rs`:
+//!    ```ignore
+//!    use omnistore_sdk::{Plugin, PluginError, Request, Response, export_plugin, settings};
+//!
+//!    struct MyChannel;
+//!
+//!    impl Plugin for MyChannel {
+//!        fn handle_request(req: Request) -> Result<Response, PluginError> {
+//!            match (req.method.as_str(), req.path.as_str()) {
+//!                ("GET", "/") => {
+//!                    let greeting = settings::get_or("greeting", "Hello");
+//!                    omnistore_sdk::info!("home page served", path = req.path);
+//!                    Ok(Response::text(format!("{greeting} from my channel!")))
+//!                }
+//!                _ => Err(PluginError::not_found(req.path)),
+//!            }
+//!        }
+//!    }
+//!
+//!    export_plugin!(MyChannel);
+//!    ```
+//! 4. `omnistore plugin build` compiles it for `wasm32-unknown-unknown`, turns
+//!    it into a component, and checks its imports against `plugin.toml`: a call
+//!    to an interface the manifest does not list fails the build.
+//!
+//! Each call runs in a fresh instance: keep state in [`storage`], not in
+//! statics. There is no clock, file system or network except through the
+//! host: use [`clock::now`], [`storage`] and [`http`].
+//!
+//! Errors: host calls return [`HostError`] (or [`http::HttpError`]); both
+//! convert into [`PluginError`] with `?`, which the host maps to an HTTP
+//! status (see [`PluginError`]).
+
+mod manifest;
+mod money;
+mod web;
+
+pub mod carts;
+pub mod catalog;
+pub mod clock;
+pub mod customers;
+pub mod html;
+pub mod http;
+pub mod log;
+pub mod mail;
+pub mod orders;
+pub mod settings;
+pub mod storage;
+pub mod touchpoints;
+
+pub use money::{MoneyError, minor_unit_digits};
+
+/// The contract types, shared by every interface of `omnistore:plugin@0.1.0`.
+pub use __private::bindings::omnistore::plugin::types::{
+    Address, BodyPage, CampaignMessage, Cart, CartLine, Collection, Consent, ConsentPurpose, Customer, Event,
+    EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image, IncomingOrder,
+    IncomingOrderLine, Money, Order, OrderLine, OrderStatus, PluginError, PluginInfo, Product, ProductPage,
+    Request, Response, SettingSpec, StockChange, Timestamp, Touchpoint, UpstreamError, Variant, VariantOption,
+};
+
+/// What a channel plugin implements. Every method has a default, so a plugin
+/// implements only what it uses.
+///
+/// The methods take no `self`: each call runs in a fresh instance, so there is
+/// no state to keep between calls except what the plugin puts in [`storage`].
+pub trait Plugin {
+    /// Answer an HTTP request routed to this installation (storefront pages,
+    /// feeds, inbound webhooks). `req.path` is relative to the installation's
+    /// mount point and always starts with `/`.
+    ///
+    /// The default answers every request with [`PluginError::NotFound`] (404).
+    fn handle_request(req: Request) -> Result<Response, PluginError> {
+        Err(PluginError::NotFound(format!("{} {} is not handled by this plugin", req.method, req.path)))
+    }
+
+    /// Produce the next page of a response body whose `continuation` was set
+    /// (see [`Response::with_continuation`]). The host calls it with the
+    /// cursor of the previous page until a page has no continuation.
+    ///
+    /// The default refuses with [`PluginError::BadRequest`]: a plugin that
+    /// never sets a continuation is never asked for a next page.
+    fn next_page(continuation: String) -> Result<BodyPage, PluginError> {
+        let _ = continuation;
+        Err(PluginError::BadRequest("this plugin does not stream response bodies".into()))
+    }
+
+    /// Handle a domain event the plugin subscribed to in `plugin.toml`.
+    /// Delivery is at least once: deduplicate on `event.id`. An error makes
+    /// the host retry with backoff, and later dead-letter the event.
+    ///
+    /// The default accepts and ignores the event.
+    fn on_event(event: Event) -> Result<(), PluginError> {
+        let _ = event;
+        Ok(())
+    }
+}
+
+/// Export a type that implements [`Plugin`] as the plugin's component
+/// interface. Use it exactly once, in the plugin crate's `lib.rs`.
+///
+/// The plugin's `plugin.toml` (next to its `Cargo.toml`) is embedded at
+/// compile time, and `describe` answers with its id, name, version, events and
+/// settings, so the two cannot disagree.
+///
+/// ```ignore
+/// struct MyChannel;
+/// impl omnistore_sdk::Plugin for MyChannel {}
+/// omnistore_sdk::export_plugin!(MyChannel);
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        struct __OmnistorePluginExport;
+
+        impl $crate::__private::Guest for __OmnistorePluginExport {
+            fn describe() -> $crate::PluginInfo {
+                $crate::__private::describe(::core::include_str!(::core::concat!(
+                    ::core::env!("CARGO_MANIFEST_DIR"),
+                    "/plugin.toml"
+                )))
+            }
+            fn handle_request(req: $crate::Request) -> ::core::result::Result<$crate::Response, $crate::PluginError> {
+                <$plugin as $crate::Plugin>::handle_request(req)
+            }
+            fn next_page(
+                continuation: ::std::string::String,
+            ) -> ::core::result::Result<$crate::BodyPage, $crate::PluginError> {
+                <$plugin as $crate::Plugin>::next_page(continuation)
+            }
+            fn on_event(ev: $crate::Event) -> ::core::result::Result<(), $crate::PluginError> {
+                <$plugin as $crate::Plugin>::on_event(ev)
+            }
+        }
+
+        $crate::__private::bindings::export!(__OmnistorePluginExport with_types_in $crate::__private::bindings);
+    };
+}
+
+/// Support for the SDK's macros. Not part of the API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::manifest::describe;
+    pub use bindings::exports::omnistore::plugin::handler::Guest;
+
+    // Generated code is full of `unsafe` for the canonical ABI.
+    #[allow(unsafe_code, clippy::all, missing_docs, rust_2018_idioms)]
+    pub mod bindings {
+        wit_bindgen::generate!({
+            world: "channel",
+            path: "../wit/v0.1.0",
+            pub_export_macro: true,
+            additional_derives: [PartialEq, Eq],
+        });
+    }
+}

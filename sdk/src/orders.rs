@@ -1,0 +1,5 @@
+//! Orders: ingest the ones that arrive through this channel (idempotent on
+//! the channel and the external id), read others. Needs `"orders"` in
+//! `[capabilities].imports`.
+
+pub use crate::__private::bindings::omnistore::plugin::orders::{find_by_external_id, get, ingest};

@@ -1,0 +1,9 @@
+//! The journey journal: what happened on this channel, for analytics and
+//! campaign attribution. Needs `"touchpoints"` in `[capabilities].imports`.
+//!
+//! ```ignore
+//! use omnistore_sdk::{Touchpoint, touchpoints};
+//! touchpoints::record(&Touchpoint { product_id: Some(product.id.clone()), ..Touchpoint::new("view") })?;
+//! ```
+
+pub use crate::__private::bindings::omnistore::plugin::touchpoints::record;

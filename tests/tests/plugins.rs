@@ -1,0 +1,351 @@
+//! The plugin host end to end: a well-behaved plugin answering HTTP through
+//! the server, and hostile guests that must each fail alone, with the right
+//! error, while the well-behaved plugin keeps serving.
+//!
+//! The components come from `cargo xtask build-plugins` (target/plugins).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request as HttpRequest, StatusCode, header};
+use http_body_util::BodyExt;
+use omnistore_runtime::types::Request;
+use omnistore_runtime::{
+    CallError, Capability, Grants, InMemoryServices, Installation, LoadError, Limits, Manifest, Plugin, Runtime,
+    RuntimeConfig, TenantId,
+};
+use omnistore_server::{AppState, Mounted, Registry};
+use tower::ServiceExt;
+
+fn package(id: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(id);
+    assert!(
+        dir.join("plugin.wasm").exists(),
+        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`) first",
+        dir.display()
+    );
+    dir
+}
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::new(id).unwrap()
+}
+
+/// Limits small enough that hostile guests hit them quickly.
+fn test_limits() -> Limits {
+    Limits {
+        request_deadline: Duration::from_millis(500),
+        memory_bytes: 32 << 20,
+        response_bytes: 1 << 20,
+        ..Limits::default()
+    }
+}
+
+struct Host {
+    runtime: Runtime,
+    services: Arc<InMemoryServices>,
+}
+
+impl Host {
+    fn new(allow_private_network: bool) -> Host {
+        let services = Arc::new(InMemoryServices::new());
+        let runtime = Runtime::new(
+            RuntimeConfig { limits: test_limits(), allow_private_network, ..RuntimeConfig::default() },
+            Arc::new(omnistore_storage::MemoryStore::new()),
+            services.clone(),
+        )
+        .unwrap();
+        Host { runtime, services }
+    }
+
+    async fn load(&self, id: &str) -> Arc<Plugin> {
+        self.runtime.load_dir(&package(id)).await.unwrap_or_else(|e| panic!("loading {id}: {e}"))
+    }
+}
+
+fn installation(tenant_id: &str, id: &str, plugin: &Plugin) -> Installation {
+    Installation {
+        tenant: tenant(tenant_id),
+        id: id.into(),
+        grants: Grants::from_manifest(&plugin.manifest),
+        settings: Default::default(),
+        secrets: Default::default(),
+    }
+}
+
+fn get(path: &str) -> Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    Request { method: "GET".into(), path: path.into(), query: query.into(), headers: vec![], body: vec![] }
+}
+
+async fn body_text(response: axum::response::Response) -> String {
+    String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned()
+}
+
+/// A server with hello-channel installed for tenant `demo` at `/` and on `demo.localhost`.
+async fn hello_server(host: &Host) -> (axum::Router, Arc<Plugin>, Installation) {
+    let plugin = host.load("hello-channel").await;
+    host.services.add_sample_catalog(&tenant("demo"));
+    let mut inst = installation("demo", "hello", &plugin);
+    inst.settings.insert("greeting".into(), "Benvenuti".into());
+    let registry = Arc::new(Registry::new());
+    registry.add_tenant(tenant("demo"), &["demo.localhost".to_string()]);
+    registry.mount(Mounted { mount: "/".into(), installation: inst.clone(), plugin: plugin.clone() });
+    (omnistore_server::router(AppState::new(host.runtime.clone(), registry)), plugin, inst)
+}
+
+#[tokio::test]
+async fn hello_channel_answers_http_by_path_and_by_host_name() {
+    let host = Host::new(false);
+    let (app, _, _) = hello_server(&host).await;
+
+    let by_path = app.clone().oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(by_path.status(), StatusCode::OK);
+    let page = body_text(by_path).await;
+    assert!(page.contains("Benvenuti"), "greeting setting shown: {page}");
+    assert!(page.contains("Cannolo siciliano"), "catalog shown: {page}");
+
+    let by_host = app
+        .clone()
+        .oneshot(HttpRequest::get("/").header(header::HOST, "demo.localhost:8080").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_host.status(), StatusCode::OK);
+
+    // The visit counter lives in plugin storage: two visits so far.
+    let visits = app.clone().oneshot(HttpRequest::get("/t/demo/api/visits").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(visits.status(), StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body_text(visits).await).unwrap();
+    assert_eq!(json["visits"], 2, "{json}");
+
+    let missing = app.clone().oneshot(HttpRequest::get("/t/demo/no-such-page").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let unknown = app.clone().oneshot(HttpRequest::get("/t/nobody/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let json: serde_json::Value = serde_json::from_str(&body_text(unknown).await).unwrap();
+    assert_eq!(json["error"]["code"], "not_found");
+
+    let unknown_host =
+        app.oneshot(HttpRequest::get("/").header(header::HOST, "elsewhere.test").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(unknown_host.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_feed_streams_in_pages_through_the_server() {
+    let host = Host::new(false);
+    let (app, plugin, inst) = hello_server(&host).await;
+    let response = app.oneshot(HttpRequest::get("/t/demo/feed.csv").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csv = body_text(response).await;
+    for sku in ["DV-001", "DV-002", "DV-003", "DV-004", "DV-005"] {
+        assert!(csv.contains(sku), "{sku} in feed: {csv}");
+    }
+    // The first response really continues in pages rather than carrying everything.
+    let first = host.runtime.handle_request(&plugin, &inst, get("/feed.csv")).await.unwrap();
+    assert!(first.continuation.is_some(), "the feed should continue in pages");
+}
+
+/// Run a hostile call while the well-behaved plugin serves; both outcomes are returned.
+async fn hostile_alongside_hello(host: &Host, hostile: &str, path: &str) -> CallError {
+    let (app, _, _) = hello_server(host).await;
+    let plugin = host.load(hostile).await;
+    let inst = installation("mallory", hostile, &plugin);
+    let runtime = host.runtime.clone();
+    let path = path.to_string();
+    let bad = tokio::spawn(async move { runtime.handle_request(&plugin, &inst, get(&path)).await });
+    // The good plugin keeps answering while the hostile call runs and after it failed.
+    for _ in 0..10 {
+        let ok = app.clone().oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    let err = bad.await.unwrap().expect_err("the hostile call must fail");
+    let ok = app.oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK, "still serving after {err}");
+    err
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infinite_loop_times_out_and_others_keep_serving() {
+    let host = Host::new(false);
+    let started = std::time::Instant::now();
+    let err = hostile_alongside_hello(&host, "loop", "/").await;
+    assert!(matches!(err, CallError::Timeout(_)), "{err:?}");
+    // Generous bound: the point is that the loop was stopped, not the exact latency.
+    assert!(started.elapsed() < Duration::from_secs(20), "the loop was stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbounded_allocation_hits_the_memory_limit() {
+    let host = Host::new(false);
+    let err = hostile_alongside_hello(&host, "alloc", "/").await;
+    assert!(matches!(err, CallError::MemoryExceeded { limit_bytes } if limit_bytes == 32 << 20), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traps_fail_the_call_with_a_trap_error() {
+    let host = Host::new(false);
+    for kind in ["panic", "unreachable", "oob", "div"] {
+        let err = hostile_alongside_hello(&host, "trap", &format!("/?kind={kind}")).await;
+        assert!(matches!(err, CallError::Trap(_)), "{kind}: {err:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_response_is_refused() {
+    let host = Host::new(false);
+    // 2 MiB fits in guest memory but exceeds the 1 MiB response limit.
+    let err = hostile_alongside_hello(&host, "big-response", "/?bytes=2097152").await;
+    assert!(matches!(err, CallError::ResponseTooLarge { size, limit } if size >= 2 << 20 && limit == 1 << 20), "{err:?}");
+    // The server turns it into a 502 with a stable code.
+    let plugin = host.load("big-response").await;
+    let registry = Arc::new(Registry::new());
+    registry.add_tenant(tenant("mallory"), &[]);
+    registry.mount(Mounted { mount: "/".into(), installation: installation("mallory", "big", &plugin), plugin });
+    let app = omnistore_server::router(AppState::new(host.runtime.clone(), registry));
+    let response =
+        app.oneshot(HttpRequest::get("/t/mallory/?bytes=2097152").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let json: serde_json::Value = serde_json::from_str(&body_text(response).await).unwrap();
+    assert_eq!(json["error"]["code"], "plugin_response_too_large");
+}
+
+#[tokio::test]
+async fn an_import_not_granted_is_denied_and_nothing_happens() {
+    let host = Host::new(false);
+    let plugin = host.load("ungranted").await;
+    let mut inst = installation("mallory", "ungranted", &plugin);
+    inst.grants = Grants::from_manifest(&plugin.manifest).without(Capability::Mail);
+    let response = host.runtime.handle_request(&plugin, &inst, get("/")).await.unwrap();
+    let text = String::from_utf8_lossy(&response.body);
+    assert!(text.contains("Denied") && text.contains("mail"), "{text}");
+    assert!(host.services.sent_mail(&tenant("mallory")).is_empty(), "no mail was sent");
+    // The granted capability still works in the same installation.
+    let stored = host.runtime.handle_request(&plugin, &inst, get("/storage")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&stored.body), "stored: ok");
+    // With mail granted, the same call sends.
+    let granted = installation("mallory", "ungranted", &plugin);
+    let sent = host.runtime.handle_request(&plugin, &granted, get("/")).await.unwrap();
+    assert!(String::from_utf8_lossy(&sent.body).starts_with("sent: "));
+    assert_eq!(host.services.sent_mail(&tenant("mallory")).len(), 1);
+}
+
+/// A local HTTP server for the outbound tests, on loopback.
+async fn local_server() -> std::net::SocketAddr {
+    let app = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello from upstream" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+async fn fetch(host: &Host, url: &str) -> (u16, String) {
+    let plugin = host.load("http-client").await;
+    let inst = installation("mallory", "http", &plugin);
+    let r = host.runtime.handle_request(&plugin, &inst, get(&format!("/?url={url}"))).await.unwrap();
+    (r.status, String::from_utf8_lossy(&r.body).into_owned())
+}
+
+#[tokio::test]
+async fn outbound_calls_reach_only_allow_listed_public_origins() {
+    let addr = local_server().await;
+    let strict = Host::new(false);
+    // Not on the allow-list at all.
+    let (status, body) = fetch(&strict, "https://not-allowed.example/x").await;
+    assert_eq!(status, 502);
+    assert!(body.contains("Denied") && body.contains("allow-list"), "{body}");
+    // Allow-listed, but a loopback address in a deployment that refuses private addresses.
+    let (status, body) = fetch(&strict, &format!("http://127.0.0.1:{}/hello", addr.port())).await;
+    assert_eq!(status, 502);
+    assert!(body.contains("Denied") && body.contains("127.0.0.1"), "{body}");
+    // A host name that resolves to loopback is refused at resolution time.
+    let (status, body) = fetch(&strict, &format!("http://localhost:{}/hello", addr.port())).await;
+    assert_eq!(status, 502);
+    assert!(body.contains("Denied"), "{body}");
+    // The same request in a deployment that allows private addresses goes through.
+    let open = Host::new(true);
+    let (status, body) = fetch(&open, &format!("http://127.0.0.1:{}/hello", addr.port())).await;
+    assert_eq!((status, body.as_str()), (200, "hello from upstream"));
+}
+
+#[tokio::test]
+async fn plugin_storage_is_fenced_per_tenant_and_installation() {
+    let host = Host::new(false);
+    let plugin = host.load("snoop").await;
+    let alice = installation("alice", "snoop", &plugin);
+    let bob = installation("bob", "snoop", &plugin);
+    let alice_other = installation("alice", "snoop-two", &plugin);
+    let w = host.runtime.handle_request(&plugin, &alice, get("/write?key=secret&value=alice-data")).await.unwrap();
+    assert_eq!(w.status, 200);
+    let mine = host.runtime.handle_request(&plugin, &alice, get("/read?key=secret")).await.unwrap();
+    assert_eq!(mine.body, b"alice-data");
+    for (who, inst) in [("another tenant", &bob), ("another installation", &alice_other)] {
+        let r = host.runtime.handle_request(&plugin, inst, get("/read?key=secret")).await.unwrap();
+        assert_eq!(r.status, 404, "{who} must not read alice's data");
+        let list = host.runtime.handle_request(&plugin, inst, get("/list")).await.unwrap();
+        assert!(list.body.is_empty(), "{who} lists nothing: {}", String::from_utf8_lossy(&list.body));
+    }
+    // Keys that look like paths into another tenant stay inside bob's own space.
+    let probe = host.runtime.handle_request(&plugin, &bob, get("/probe")).await.unwrap();
+    let report = String::from_utf8_lossy(&probe.body);
+    assert!(report.contains("too-long-513: set=Err(Invalid"), "{report}");
+    assert!(report.contains("empty: set=Err(Invalid"), "{report}");
+    assert!(report.contains("parent: set=Ok(())"), "{report}");
+    let after = host.runtime.handle_request(&plugin, &alice, get("/list")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&after.body), "secret", "alice's space is untouched by bob's probe");
+}
+
+#[tokio::test]
+async fn a_manifest_that_lies_about_its_imports_is_refused_at_load() {
+    let host = Host::new(false);
+    let dir = package("http-client");
+    let wasm = std::fs::read(dir.join("plugin.wasm")).unwrap();
+    let honest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    // The same component, with a manifest that hides its use of http.
+    let lying = honest
+        .lines()
+        .map(|l| if l.starts_with("imports") { "imports = []" } else if l.starts_with("http") { "http = []" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let manifest = Manifest::parse(&lying).unwrap();
+    let err = host.runtime.load(manifest, wasm.clone()).await.expect_err("a lying manifest must be refused");
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::Manifest(_)), "{err:?}");
+    assert!(message.contains("omnistore:plugin/http@0.1.0") && message.contains("does not request"), "{message}");
+
+    // A manifest whose version differs from what the component says of itself.
+    let wrong_version = honest.replace("version = \"0.1.0\"", "version = \"9.9.9\"");
+    let err = host.runtime.load(Manifest::parse(&wrong_version).unwrap(), wasm).await.expect_err("refused");
+    assert!(matches!(err, LoadError::DescribeMismatch { field: "version", .. }), "{err:?}");
+
+    // Something that is not a component at all.
+    let err = host.runtime.load(Manifest::parse(&honest).unwrap(), b"\0asm\x01\0\0\0".to_vec()).await.unwrap_err();
+    assert!(err.to_string().contains("core module"), "{err}");
+}
+
+#[test]
+fn the_sdk_harness_runs_a_built_plugin() {
+    let h = omnistore_sdk_harness::Harness::for_package(package("hello-channel")).setting("greeting", "Ciao").start().unwrap();
+    let page = h.get("/").unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Ciao"));
+    let feed = h.get("/feed.csv").unwrap();
+    assert!(feed.pages > 1, "the harness joins streamed pages ({} pages)", feed.pages);
+    assert!(feed.text().contains("DV-005"));
+}
+
+/// Every hostile guest under tests/guests must be exercised by a test in this file.
+#[test]
+fn every_test_guest_has_a_test() {
+    let source = include_str!("plugins.rs");
+    let guests = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests");
+    for entry in std::fs::read_dir(&guests).unwrap() {
+        let dir = entry.unwrap().path();
+        let manifest = Manifest::load(&dir.join("plugin.toml")).unwrap();
+        let quoted = format!("\"{}\"", manifest.id);
+        let uses = source.matches(&quoted).count();
+        assert!(uses >= 1, "test guest {} (id {}) is not used by any test in plugins.rs", dir.display(), manifest.id);
+    }
+}
