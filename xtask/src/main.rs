@@ -66,7 +66,6 @@ fn build_plugins() -> anyhow::Result<Vec<omnistore_build::BuiltPlugin>> {
     step("building plugins");
     let mut progress = |line: &str| eprintln!("    {line}");
     let toolchain = Toolchain::detect(&mut progress).context("finding a compiler for wasm32 plugins")?;
-    eprintln!("    using the {toolchain}");
     let dirs = [root.join("plugins"), root.join("examples"), root.join("tests").join("guests")];
     let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).filter(|d| d.exists()).collect();
     let crates = find_plugin_crates(&dirs)?;

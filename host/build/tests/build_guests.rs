@@ -58,3 +58,21 @@ fn example_and_test_guests_build_and_pass_the_manifest_check() {
     let hello = built.iter().find(|p| p.id == "hello-channel").unwrap();
     assert!(hello.size < 300 * 1024, "hello-channel is {} bytes; keep it under 300 KB", hello.size);
 }
+
+/// The Debian route from an empty cache: downloads about 130 MB of packages
+/// and unpacks 850 MB. Needs Debian's archive (or a local mirror):
+/// `cargo test -p omnistore-build --test build_guests -- --ignored debian --nocapture`.
+#[test]
+#[ignore = "downloads Debian packages; see the docs"]
+fn debian_route_sets_up_from_an_empty_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut progress = |msg: &str| eprintln!("[setup] {msg}");
+    let started = Instant::now();
+    let toolchain = Toolchain::debian(cache.path(), &mut progress).expect("the Debian route");
+    eprintln!("[setup] {toolchain} in {:.1?}", started.elapsed());
+    assert_eq!(toolchain.route(), omnistore_build::Route::Debian);
+    assert!(toolchain.rustc_version().starts_with("rustc "));
+    // A second call reuses the tree without downloading.
+    let again = Toolchain::debian(cache.path(), &mut |msg: &str| panic!("unexpected setup step: {msg}")).unwrap();
+    assert_eq!(again.rustc_version(), toolchain.rustc_version());
+}

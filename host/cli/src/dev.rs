@@ -37,7 +37,6 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<BuiltPlugin> {
     let root = workspace_root(&dir)?;
     let mut progress = |line: &str| eprintln!("  {line}");
     let toolchain = Toolchain::detect(&mut progress).context("finding a compiler for wasm32 plugins")?;
-    eprintln!("  using the {toolchain}");
     let request = BuildRequest {
         manifest_path: dir.join("Cargo.toml"),
         packages: vec![],

@@ -5,8 +5,11 @@
 //! domain configured for the tenant). Within a tenant, the installation whose
 //! mount path is the longest prefix of the request path answers.
 
+pub mod admin;
 mod channels;
+pub mod commerce;
 pub mod deployment;
+pub mod dispatcher;
 mod error;
 pub mod registry;
 

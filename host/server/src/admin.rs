@@ -1,0 +1,422 @@
+//! The admin API: `/api/v1`, JSON in and out, for merchants and operators.
+//!
+//! - **Access.** Every route but `/openapi.json` needs `Authorization: Bearer
+//!   <token>`. The operator token (given at startup) manages tenants and may
+//!   act on any tenant; a tenant token reaches only the routes under its own
+//!   `/tenants/{tenant}/…`. Tenant tokens are stored as SHA-256 hashes (see
+//!   [`auth`]); the plain token is shown once, when it is issued.
+//! - **Idempotency.** Every mutation accepts `Idempotency-Key`; see
+//!   [`idempotency`] for what is stored and when.
+//! - **Errors.** Always `{"error": {"code", "message"}}` with a stable code;
+//!   see [`AdminError`].
+//! - **Description.** `/openapi.json` is generated from the same table that
+//!   builds the router ([`route_docs`]), so the two cannot drift apart.
+//!
+//! The core is synchronous and may block on disk or on PostgreSQL, so every
+//! call into it runs on tokio's blocking pool ([`AdminState::call`]).
+
+mod auth;
+mod channels;
+mod collections;
+mod customers;
+mod error;
+mod events;
+mod extract;
+mod idempotency;
+mod inventory;
+mod locations;
+mod openapi;
+mod orders;
+mod products;
+mod promotions;
+mod tenants;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodFilter, on};
+use omnistore_core::{Core, CoreResult, TenantId};
+use sha2::{Digest, Sha256};
+
+pub use auth::{IssuedToken, TokenInfo};
+pub use channels::{ChannelInstaller, InstallRequest};
+pub use error::AdminError;
+
+/// Largest request body the admin API reads; larger ones get 413.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Shortest operator token accepted at startup: a guessable operator token
+/// would open every tenant.
+pub const MIN_OPERATOR_TOKEN_LEN: usize = 16;
+
+type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Everything the admin handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AdminState {
+    core: Core,
+    /// Only the hash is kept, so the token is not in memory dumps longer
+    /// than startup needs it.
+    operator_hash: [u8; 32],
+    installer: Option<Arc<dyn ChannelInstaller>>,
+    clock: Clock,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("core", &self.core)
+            .field("installer", &self.installer.is_some())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminState {
+    /// State over `core` with the deployment's operator token. Tenant tokens
+    /// and idempotency records live in the core's store.
+    pub fn new(core: Core, operator_token: &str) -> anyhow::Result<AdminState> {
+        if operator_token.trim().len() < MIN_OPERATOR_TOKEN_LEN {
+            anyhow::bail!(
+                "the operator token must be at least {MIN_OPERATOR_TOKEN_LEN} characters; \
+                 generate one with `openssl rand -hex 32`"
+            );
+        }
+        Ok(AdminState {
+            core,
+            operator_hash: sha256(operator_token.as_bytes()),
+            installer: None,
+            clock: Arc::new(now_ms),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        })
+    }
+
+    /// Install channels from plugin packages with this (the runtime's) installer.
+    /// Without one, `POST …/channels` answers 501.
+    pub fn with_installer(mut self, installer: Arc<dyn ChannelInstaller>) -> AdminState {
+        self.installer = Some(installer);
+        self
+    }
+
+    /// Use another clock (milliseconds since the Unix epoch), for tests.
+    pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> AdminState {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn with_max_body_bytes(mut self, max: usize) -> AdminState {
+        self.max_body_bytes = max;
+        self
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Issue a token for a tenant outside HTTP (the CLI prints the demo
+    /// tenant's token this way). Blocking: call it off the async executor.
+    pub fn issue_token(&self, tenant: &TenantId, label: &str) -> Result<IssuedToken, AdminError> {
+        self.core.get_tenant(tenant)?;
+        auth::issue(&self.core, tenant, label, self.now())
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Run a core call on the blocking pool with the current time.
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, AdminError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Core, i64) -> CoreResult<T> + Send + 'static,
+    {
+        let core = self.core.clone();
+        let now = self.now();
+        blocking(move || f(&core, now).map_err(AdminError::from)).await
+    }
+}
+
+/// Run blocking work (store access) off the async executor.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, AdminError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, AdminError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| AdminError::internal(format!("admin task failed: {e}")))?
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token (the OpenAPI description).
+    Public,
+    /// The operator token only.
+    Operator,
+    /// A token of the tenant in the path, or the operator token.
+    Tenant,
+}
+
+/// A query parameter of a route, for the OpenAPI description.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    /// JSON schema type: "string", "integer" or "boolean".
+    pub kind: &'static str,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+pub(crate) const fn param(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+    Param { name, kind, required: false, description }
+}
+
+pub(crate) const fn required(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+    Param { name, kind, required: true, description }
+}
+
+/// One route as the router serves it and the description documents it.
+#[derive(Debug, Clone)]
+pub struct RouteDoc {
+    pub method: Method,
+    /// Relative to `/api/v1`, with `{param}` placeholders as axum writes them.
+    pub path: &'static str,
+    pub access: Access,
+    pub tag: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    pub query: &'static [Param],
+    /// Component schema of the JSON body, if the route reads one.
+    pub body: Option<&'static str>,
+    /// Whether the body may be left out (every field optional).
+    pub body_optional: bool,
+    /// Success status.
+    pub status: u16,
+    /// Component schema of the success body; `None` for an empty body.
+    /// `[Name]` is a list `{"items": [Name], "next_after": …}`.
+    pub response: Option<&'static str>,
+}
+
+/// Documentation given at registration; see [`RouteDoc`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Doc {
+    operation_id: &'static str,
+    summary: &'static str,
+    query: &'static [Param],
+    body: Option<&'static str>,
+    body_optional: bool,
+    status: u16,
+    response: Option<&'static str>,
+}
+
+pub(crate) const fn doc(operation_id: &'static str, summary: &'static str) -> Doc {
+    Doc { operation_id, summary, query: &[], body: None, body_optional: false, status: 200, response: None }
+}
+
+impl Doc {
+    pub(crate) const fn body(mut self, schema: &'static str) -> Doc {
+        self.body = Some(schema);
+        self
+    }
+
+    pub(crate) const fn optional_body(mut self, schema: &'static str) -> Doc {
+        self.body = Some(schema);
+        self.body_optional = true;
+        self
+    }
+
+    pub(crate) const fn query(mut self, query: &'static [Param]) -> Doc {
+        self.query = query;
+        self
+    }
+
+    pub(crate) const fn ok(mut self, schema: &'static str) -> Doc {
+        self.response = Some(schema);
+        self
+    }
+
+    pub(crate) const fn created(mut self, schema: &'static str) -> Doc {
+        self.status = 201;
+        self.response = Some(schema);
+        self
+    }
+
+    pub(crate) const fn no_content(mut self) -> Doc {
+        self.status = 204;
+        self.response = None;
+        self
+    }
+}
+
+/// Collects routes into one router per [`Access`] and their documentation,
+/// in the same call, so that nothing is served undocumented.
+pub(crate) struct Routes {
+    access: Access,
+    tag: &'static str,
+    public: Router<AdminState>,
+    operator: Router<AdminState>,
+    tenant: Router<AdminState>,
+    docs: Vec<RouteDoc>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            access: Access::Tenant,
+            tag: "",
+            public: Router::new(),
+            operator: Router::new(),
+            tenant: Router::new(),
+            docs: Vec::new(),
+        }
+    }
+
+    /// Routes registered next need this access and carry this tag.
+    pub(crate) fn section(&mut self, access: Access, tag: &'static str) -> &mut Routes {
+        self.access = access;
+        self.tag = tag;
+        self
+    }
+
+    fn add<H, T>(&mut self, method: Method, path: &'static str, handler: H, doc: Doc) -> &mut Routes
+    where
+        H: Handler<T, AdminState>,
+        T: 'static,
+    {
+        let filter = match method.as_str() {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            "PUT" => MethodFilter::PUT,
+            "PATCH" => MethodFilter::PATCH,
+            "DELETE" => MethodFilter::DELETE,
+            other => unreachable!("admin routes use no {other} method"),
+        };
+        let router = match self.access {
+            Access::Public => &mut self.public,
+            Access::Operator => &mut self.operator,
+            Access::Tenant => &mut self.tenant,
+        };
+        *router = std::mem::take(router).route(path, on(filter, handler));
+        self.docs.push(RouteDoc {
+            method,
+            path,
+            access: self.access,
+            tag: self.tag,
+            operation_id: doc.operation_id,
+            summary: doc.summary,
+            query: doc.query,
+            body: doc.body,
+            body_optional: doc.body_optional,
+            status: doc.status,
+            response: doc.response,
+        });
+        self
+    }
+
+    pub(crate) fn get<H: Handler<T, AdminState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        h: H,
+        d: Doc,
+    ) -> &mut Routes {
+        self.add(Method::GET, path, h, d)
+    }
+
+    pub(crate) fn post<H: Handler<T, AdminState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        h: H,
+        d: Doc,
+    ) -> &mut Routes {
+        self.add(Method::POST, path, h, d)
+    }
+
+    pub(crate) fn put<H: Handler<T, AdminState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        h: H,
+        d: Doc,
+    ) -> &mut Routes {
+        self.add(Method::PUT, path, h, d)
+    }
+
+    pub(crate) fn patch<H: Handler<T, AdminState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        h: H,
+        d: Doc,
+    ) -> &mut Routes {
+        self.add(Method::PATCH, path, h, d)
+    }
+
+    pub(crate) fn delete<H: Handler<T, AdminState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        h: H,
+        d: Doc,
+    ) -> &mut Routes {
+        self.add(Method::DELETE, path, h, d)
+    }
+}
+
+fn build() -> Routes {
+    let mut r = Routes::new();
+    openapi::routes(&mut r);
+    tenants::routes(&mut r);
+    products::routes(&mut r);
+    collections::routes(&mut r);
+    locations::routes(&mut r);
+    inventory::routes(&mut r);
+    promotions::routes(&mut r);
+    orders::routes(&mut r);
+    customers::routes(&mut r);
+    channels::routes(&mut r);
+    events::routes(&mut r);
+    r
+}
+
+/// Every route of the admin API, as documented and served.
+pub fn route_docs() -> Vec<RouteDoc> {
+    build().docs
+}
+
+/// The OpenAPI 3.1 description of the admin API (what `/openapi.json` serves).
+pub fn openapi_spec() -> serde_json::Value {
+    openapi::spec(&route_docs())
+}
+
+/// The admin API, with paths relative to where it is nested (`/api/v1`).
+pub fn admin_router(state: AdminState) -> Router {
+    let r = build();
+    // Route layers run after routing, so the middleware sees the matched
+    // path parameters; the last one added runs first: authentication, then
+    // body limit and idempotency, then the handler.
+    let operator = r
+        .operator
+        .route_layer(from_fn_with_state(state.clone(), idempotency::middleware))
+        .route_layer(from_fn_with_state(state.clone(), auth::operator));
+    let tenant = r
+        .tenant
+        .route_layer(from_fn_with_state(state.clone(), idempotency::middleware))
+        .route_layer(from_fn_with_state(state.clone(), auth::tenant));
+    Router::new()
+        .merge(r.public)
+        .merge(operator)
+        .merge(tenant)
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state)
+}

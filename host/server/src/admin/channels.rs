@@ -1,0 +1,332 @@
+//! Channels: installed plugins with their settings, grants, secrets and
+//! on/off switch.
+//!
+//! Installing from a plugin package needs the runtime (load, verify, check
+//! the component's imports against its manifest, compile), which this module
+//! does not know; the server supplies a [`ChannelInstaller`]. Changes made
+//! here go through its hooks too, so the runtime's mounted installation can
+//! follow the record in the core.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use omnistore_core::{Channel, ChannelId, ChannelPatch, TenantId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::auth::{Caller, Principal};
+use super::extract::{Empty, JsonBody, OptJsonBody, P, Scope, list};
+use super::{Access, AdminError, AdminState, Routes, doc};
+
+/// `POST /tenants/{tenant}/channels`: what to install and how.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallRequest {
+    /// The plugin package (a directory with its manifest and component) on
+    /// the server's file system. The installer decides which paths it accepts.
+    pub package: PathBuf,
+    /// Display name; the plugin's name when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where its storefront pages, feeds and webhooks are served, such as `/shop`.
+    #[serde(default)]
+    pub mount: Option<String>,
+    #[serde(default)]
+    pub settings: BTreeMap<String, Value>,
+    /// Capabilities the manifest requests that the merchant does not grant.
+    #[serde(default)]
+    pub withhold: Vec<String>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub safety_buffer: i64,
+    /// Set by the API, not the client: whether the operator (rather than the
+    /// tenant's own token) asked, for installers that allow only vetted
+    /// package paths to tenants.
+    #[serde(skip)]
+    pub by_operator: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// What the admin API needs from the plugin runtime.
+#[async_trait]
+pub trait ChannelInstaller: Send + Sync + 'static {
+    /// Load and verify the package, install it in the core
+    /// (`Core::install_channel` with the manifest's capabilities minus the
+    /// withheld ones) and mount it. Errors: `AdminError::invalid` for a
+    /// package that does not verify, `AdminError::not_found` for a missing path.
+    async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError>;
+
+    /// Vet a change before it is saved: settings against the manifest's
+    /// schema, grants within what the manifest requests.
+    async fn check_change(
+        &self,
+        _tenant: &TenantId,
+        _current: &Channel,
+        _patch: &ChannelPatch,
+    ) -> Result<(), AdminError> {
+        Ok(())
+    }
+
+    /// After a change is saved (`Some`) or the channel was uninstalled
+    /// (`None`), so the mounted installation follows.
+    async fn changed(&self, _tenant: &TenantId, _channel: &ChannelId, _now: Option<&Channel>) {}
+}
+
+pub(crate) fn routes(r: &mut Routes) {
+    r.section(Access::Tenant, "Channels")
+        .get(
+            "/tenants/{tenant}/channels",
+            list_channels,
+            doc("listChannels", "List installed channels").ok("[Channel]"),
+        )
+        .post(
+            "/tenants/{tenant}/channels",
+            install,
+            doc("installChannel", "Install a plugin package as a channel").body("InstallRequest").created("Channel"),
+        )
+        .get("/tenants/{tenant}/channels/{channel}", get_one, doc("getChannel", "Get a channel").ok("Channel"))
+        .patch(
+            "/tenants/{tenant}/channels/{channel}",
+            update,
+            doc("updateChannel", "Change a channel's name, safety buffer or event subscriptions")
+                .body("ChannelPatch")
+                .ok("Channel"),
+        )
+        .delete(
+            "/tenants/{tenant}/channels/{channel}",
+            uninstall,
+            doc("uninstallChannel", "Uninstall a channel (its orders keep it as their origin)").no_content(),
+        )
+        .put(
+            "/tenants/{tenant}/channels/{channel}/settings",
+            put_settings,
+            doc("putChannelSettings", "Replace the channel's settings").body("ChannelSettings").ok("Channel"),
+        )
+        .put(
+            "/tenants/{tenant}/channels/{channel}/grants",
+            put_grants,
+            doc("putChannelGrants", "Replace the capabilities granted to the channel")
+                .body("ChannelGrants")
+                .ok("Channel"),
+        )
+        .post(
+            "/tenants/{tenant}/channels/{channel}/enable",
+            enable,
+            doc("enableChannel", "Switch the channel on").ok("Channel"),
+        )
+        .post(
+            "/tenants/{tenant}/channels/{channel}/disable",
+            disable,
+            doc("disableChannel", "Switch the channel off").ok("Channel"),
+        )
+        .put(
+            "/tenants/{tenant}/channels/{channel}/secrets/{name}",
+            put_secret,
+            doc("putChannelSecret", "Set a secret (an API key) of the channel; it is never returned")
+                .body("SecretValue")
+                .no_content(),
+        )
+        .delete(
+            "/tenants/{tenant}/channels/{channel}/secrets/{name}",
+            delete_secret,
+            doc("deleteChannelSecret", "Remove a secret of the channel").no_content(),
+        );
+}
+
+#[derive(Debug, Deserialize)]
+struct ChannelPath {
+    channel: ChannelId,
+}
+
+#[derive(Debug, Deserialize)]
+struct SecretPath {
+    channel: ChannelId,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<String>,
+    safety_buffer: Option<i64>,
+    subscriptions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantsBody {
+    capabilities: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretBody {
+    value: String,
+}
+
+async fn list_channels(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
+    let items = state.call(move |core, _| core.list_channels(&tenant)).await?;
+    Ok(Json(list(items, None)))
+}
+
+async fn install(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    caller: Caller,
+    JsonBody(mut request): JsonBody<InstallRequest>,
+) -> Result<(StatusCode, Json<Channel>), AdminError> {
+    let Some(installer) = state.installer.clone() else {
+        return Err(AdminError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            "this server was started without a plugin runtime; channels cannot be installed here",
+        ));
+    };
+    // The tenant must exist before a package is even looked at.
+    let t = tenant.clone();
+    state.call(move |core, _| core.get_tenant(&t)).await?;
+    request.by_operator = caller.principal == Principal::Operator;
+    let channel = installer.install(&tenant, request, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(channel)))
+}
+
+async fn get_one(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+) -> Result<Json<Channel>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_channel(&tenant, &path.channel)).await?))
+}
+
+/// Vet, save and announce one change.
+async fn change(
+    state: &AdminState,
+    tenant: TenantId,
+    id: ChannelId,
+    patch: ChannelPatch,
+) -> Result<Channel, AdminError> {
+    if let Some(installer) = &state.installer {
+        let (t, i) = (tenant.clone(), id.clone());
+        let current = state.call(move |core, _| core.get_channel(&t, &i)).await?;
+        installer.check_change(&tenant, &current, &patch).await?;
+    }
+    let (t, i) = (tenant.clone(), id.clone());
+    let channel = state.call(move |core, now| core.update_channel(&t, &i, patch, now)).await?;
+    if let Some(installer) = &state.installer {
+        installer.changed(&tenant, &id, Some(&channel)).await;
+    }
+    Ok(channel)
+}
+
+async fn update(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+    JsonBody(b): JsonBody<PatchBody>,
+) -> Result<Json<Channel>, AdminError> {
+    let patch = ChannelPatch {
+        name: b.name,
+        safety_buffer: b.safety_buffer,
+        subscriptions: b.subscriptions,
+        ..ChannelPatch::default()
+    };
+    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+}
+
+async fn uninstall(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+) -> Result<StatusCode, AdminError> {
+    let (t, i) = (tenant.clone(), path.channel.clone());
+    state.call(move |core, now| core.uninstall_channel(&t, &i, now)).await?;
+    if let Some(installer) = &state.installer {
+        installer.changed(&tenant, &path.channel, None).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_settings(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+    JsonBody(settings): JsonBody<BTreeMap<String, Value>>,
+) -> Result<Json<Channel>, AdminError> {
+    let patch = ChannelPatch { settings: Some(settings), ..ChannelPatch::default() };
+    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+}
+
+async fn put_grants(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+    JsonBody(b): JsonBody<GrantsBody>,
+) -> Result<Json<Channel>, AdminError> {
+    let patch = ChannelPatch { capabilities: Some(b.capabilities), ..ChannelPatch::default() };
+    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+}
+
+async fn enable(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+    OptJsonBody(_): OptJsonBody<Empty>,
+) -> Result<Json<Channel>, AdminError> {
+    let patch = ChannelPatch { enabled: Some(true), ..ChannelPatch::default() };
+    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+}
+
+async fn disable(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+    OptJsonBody(_): OptJsonBody<Empty>,
+) -> Result<Json<Channel>, AdminError> {
+    let patch = ChannelPatch { enabled: Some(false), ..ChannelPatch::default() };
+    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+}
+
+async fn put_secret(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<SecretPath>,
+    JsonBody(b): JsonBody<SecretBody>,
+) -> Result<StatusCode, AdminError> {
+    let (t, i) = (tenant.clone(), path.channel.clone());
+    let channel = state
+        .call(move |core, now| {
+            core.set_channel_secret(&t, &i, &path.name, &b.value, now)?;
+            core.get_channel(&t, &i)
+        })
+        .await?;
+    if let Some(installer) = &state.installer {
+        installer.changed(&tenant, &channel.id, Some(&channel)).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_secret(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<SecretPath>,
+) -> Result<StatusCode, AdminError> {
+    let (t, i) = (tenant.clone(), path.channel.clone());
+    let channel = state
+        .call(move |core, now| {
+            core.delete_channel_secret(&t, &i, &path.name, now)?;
+            core.get_channel(&t, &i)
+        })
+        .await?;
+    if let Some(installer) = &state.installer {
+        installer.changed(&tenant, &channel.id, Some(&channel)).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
