@@ -148,7 +148,7 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     build_plugins()?;
     step("starting the demo store (Ctrl-C to stop)");
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "-p", "omnistore-cli", "--", "serve", "--config", "examples/demo/omnistore.toml"]);
+    cmd.args(["run", "--quiet", "-p", "omnistore-cli", "--", "demo", "--config", "examples/demo/omnistore.toml"]);
     cmd.args(extra);
     run(cmd)
 }

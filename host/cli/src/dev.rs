@@ -144,5 +144,6 @@ pub async fn run_plugin(dir: &Path, listen: &str) -> anyhow::Result<()> {
             }
         }
     });
-    crate::serve_router(AppState::new(runtime, registry), listen).await
+    let router = omnistore_server::router(AppState::new(runtime, registry.clone()));
+    crate::serve_router(&registry, router, listen).await
 }

@@ -5,13 +5,13 @@ mod scaffold;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use omnistore_runtime::{InMemoryServices, Runtime, RuntimeConfig};
+use omnistore_server::Registry;
+use omnistore_server::admin::InstallRequest;
 use omnistore_server::deployment::Deployment;
-use omnistore_server::{AppState, Registry};
+use omnistore_server::host::{Host, HostOptions};
 
 #[derive(Parser)]
 #[command(name = "omnistore", version, about = "One commerce core, every channel")]
@@ -30,6 +30,14 @@ enum Command {
         /// Listen address; overrides the file's `listen`.
         #[arg(long)]
         listen: Option<String>,
+    },
+    /// Run the demo store (seeded on first start) with the example channel.
+    Demo {
+        #[arg(long, short, default_value = "examples/demo/omnistore.toml")]
+        config: PathBuf,
+        /// The example channel's built package.
+        #[arg(long, default_value = "target/plugins/hello-channel")]
+        package: PathBuf,
     },
     /// Create, build and run plugins.
     #[command(subcommand)]
@@ -91,6 +99,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(serve(&config, listen))
         }
+        Command::Demo { config, package } => {
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            rt.block_on(demo(&config, &package))
+        }
         Command::Plugin(PluginCommand::New { name, dir, sdk }) => {
             let created = scaffold::new_plugin(&name, &dir, sdk.as_deref())?;
             println!("created {}", created.display());
@@ -109,37 +121,119 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The operator token: `OMNISTORE_OPERATOR_TOKEN`, else one generated on first
+/// start and kept in the data directory (readable by the owner only).
+fn operator_token(data_dir: &Path) -> anyhow::Result<String> {
+    if let Ok(t) = std::env::var("OMNISTORE_OPERATOR_TOKEN") {
+        return Ok(t);
+    }
+    let path = data_dir.join("operator-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_string());
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("reading randomness: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(token)
+}
+
+async fn start_host(deployment: &Deployment) -> anyhow::Result<Host> {
+    let token = operator_token(&deployment.data_dir)?;
+    let host = Host::start(HostOptions {
+        data_dir: deployment.data_dir.clone(),
+        store: std::env::var("OMNISTORE_STORE").ok(),
+        allow_private_network: deployment.allow_private_network,
+        operator_token: token,
+    })
+    .await?;
+    for t in &deployment.tenants {
+        if let Some(tenant) = omnistore_runtime::TenantId::new(t.id.clone()) {
+            host.registry.add_tenant(tenant, &t.domains);
+        }
+    }
+    Ok(host)
+}
+
 async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
     let deployment = Deployment::load(config)
         .with_context(|| format!("loading the deployment file {} (see `omnistore serve --help`)", config.display()))?;
-    std::fs::create_dir_all(&deployment.data_dir)
-        .with_context(|| format!("creating the data directory {}", deployment.data_dir.display()))?;
-    let store_path = deployment.data_dir.join("omnistore.redb");
-    let kv = omnistore_storage::RedbStore::open(&store_path)
-        .with_context(|| format!("opening the store {}", store_path.display()))?;
-    let runtime = Runtime::new(
-        RuntimeConfig {
-            cache_dir: Some(deployment.data_dir.join("component-cache")),
-            allow_private_network: deployment.allow_private_network,
-            ..RuntimeConfig::default()
-        },
-        Arc::new(kv),
-        Arc::new(InMemoryServices::new()),
-    )
-    .context("starting the plugin runtime")?;
-    let registry = Arc::new(Registry::new());
-    omnistore_server::install_deployment(&runtime, &registry, &deployment).await?;
+    let host = start_host(&deployment).await?;
     let listen = listen.unwrap_or(deployment.listen.clone());
-    serve_router(AppState::new(runtime, registry), &listen).await
+    println!("admin API: http://{listen}/api/v1 (operator token in {})", deployment.data_dir.join("operator-token").display());
+    let router = host.router();
+    let result = serve_router(&host.registry, router, &listen).await;
+    host.stop().await;
+    result
+}
+
+/// The demo store: seeds "Pasticceria Dolce Vita" on first start, installs the
+/// example channel, prints where to look and the tenant's token.
+async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
+    let deployment = Deployment::load(config).with_context(|| format!("loading {}", config.display()))?;
+    let host = start_host(&deployment).await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let tenant = omnistore_core::TenantId::new("dolce-vita")?;
+    let core = host.core.clone();
+    let seeded = tokio::task::spawn_blocking(move || omnistore_core::seed_demo(&core, now)).await??;
+    println!(
+        "demo data: {} products ({} created now), {} collections, {} promotions",
+        seeded.products_total,
+        seeded.products_created,
+        seeded.collections.len(),
+        seeded.promotions.len()
+    );
+    let channels = host.core.list_channels(&tenant)?;
+    if !channels.iter().any(|c| c.plugin_id == "hello-channel") {
+        let request: InstallRequest = serde_json::from_value(serde_json::json!({
+            "package": package,
+            "mount": "/",
+            "settings": { "greeting": "Benvenuti alla Pasticceria Dolce Vita" },
+        }))?;
+        let channel = host.install(&tenant, request).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let core = host.core.clone();
+        let t = tenant.clone();
+        let id = channel.id.clone();
+        tokio::task::spawn_blocking(move || core.publish_all_active(&t, &id, now)).await??;
+        println!("installed the hello-channel plugin as channel {}", channel.id);
+    }
+    // The demo keeps its tenant token beside the data so it can be shown on every start.
+    let token_file = deployment.data_dir.join("dolce-vita-token");
+    let token = match std::fs::read_to_string(&token_file) {
+        Ok(t) => t.trim().to_string(),
+        Err(_) => {
+            let issued = host.admin.issue_token(&tenant, "demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let secret = issued.secret.clone();
+            std::fs::write(&token_file, &secret).with_context(|| format!("writing {}", token_file.display()))?;
+            secret
+        }
+    };
+    let listen = deployment.listen.clone();
+    println!();
+    println!("Pasticceria Dolce Vita is open:");
+    println!("  storefront   http://{listen}/t/dolce-vita/   (or http://dolce-vita.localhost:{}/)", listen.rsplit(':').next().unwrap_or("8080"));
+    println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
+    println!("  token        {token}");
+    println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");
+    let router = host.router();
+    let result = serve_router(&host.registry, router, &listen).await;
+    host.stop().await;
+    result
 }
 
 /// Listen and serve until Ctrl-C.
-pub(crate) async fn serve_router(state: AppState, listen: &str) -> anyhow::Result<()> {
+pub(crate) async fn serve_router(registry: &Registry, router: axum::Router, listen: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}; is another server using that address? pass --listen"))?;
     let addr = listener.local_addr().context("reading the listen address")?;
-    for m in state.registry.installations() {
+    for m in registry.installations() {
         println!(
             "serving {} ({} {}) at http://{addr}/t/{}{}",
             m.installation.id,
@@ -150,7 +244,7 @@ pub(crate) async fn serve_router(state: AppState, listen: &str) -> anyhow::Resul
         );
     }
     println!("listening on http://{addr} — press Ctrl-C to stop");
-    axum::serve(listener, omnistore_server::router(state))
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
             println!("stopping");

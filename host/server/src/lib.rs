@@ -10,6 +10,7 @@ mod channels;
 pub mod commerce;
 pub mod deployment;
 pub mod dispatcher;
+pub mod host;
 mod error;
 pub mod registry;
 

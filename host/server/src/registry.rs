@@ -67,6 +67,21 @@ impl Registry {
         true
     }
 
+    /// Remove an installation (uninstalled or disabled).
+    pub fn unmount(&self, tenant: &TenantId, installation: &str) -> bool {
+        let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = t.tenants.get_mut(tenant) else { return false };
+        let before = list.len();
+        list.retain(|m| m.installation.id != installation);
+        list.len() != before
+    }
+
+    /// The mounted installation with this id.
+    pub fn find(&self, tenant: &TenantId, installation: &str) -> Option<Mounted> {
+        let t = self.tables.read().unwrap_or_else(|p| p.into_inner());
+        t.tenants.get(tenant)?.iter().find(|m| m.installation.id == installation).cloned()
+    }
+
     pub fn has_tenant(&self, tenant: &TenantId) -> bool {
         self.tables.read().unwrap_or_else(|p| p.into_inner()).tenants.contains_key(tenant)
     }

@@ -1,0 +1,324 @@
+//! The whole product in one value: store, commerce core, plugin runtime with
+//! core-backed imports, the routing registry filled from the core's channels,
+//! the admin API, and the event dispatcher.
+//!
+//! Channels (installed plugins) are records of the core; their packages are
+//! copied into `<data dir>/packages/<plugin id>/<version>/` at install time and
+//! loaded again from there when the host starts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantId};
+use omnistore_runtime::{Capability, Grants, Installation, Manifest, Plugin, Runtime, RuntimeConfig};
+use omnistore_storage::{KvStore, transact};
+
+use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest};
+use crate::commerce::CoreServices;
+use crate::dispatcher::{Dispatcher, DispatcherHandle, InstallationLookup, RuntimeSink};
+use crate::{AppState, Mounted, Registry, normalize_mount};
+
+/// How to start a host.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Where the embedded store, packages and the component cache live.
+    pub data_dir: PathBuf,
+    /// Storage spec (`redb:<path>`, `postgres://…`); default: redb in `data_dir`.
+    pub store: Option<String>,
+    pub allow_private_network: bool,
+    /// The operator's bearer token for the admin API.
+    pub operator_token: String,
+}
+
+/// A running host.
+pub struct Host {
+    pub core: Core,
+    pub runtime: Runtime,
+    pub registry: Arc<Registry>,
+    pub admin: AdminState,
+    pub installer: Arc<PackageInstaller>,
+    dispatcher: Option<DispatcherHandle>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn runtime_tenant(tenant: &TenantId) -> Result<omnistore_runtime::TenantId, AdminError> {
+    omnistore_runtime::TenantId::new(tenant.as_str()).ok_or_else(|| {
+        AdminError::invalid(format!("tenant id `{tenant}` cannot host plugins: use only a-z, 0-9 and '-'"))
+    })
+}
+
+/// Installs plugin packages as channels and keeps the registry in step with the core.
+pub struct PackageInstaller {
+    core: Core,
+    runtime: Runtime,
+    registry: Arc<Registry>,
+    kv: Arc<dyn KvStore>,
+    packages: PathBuf,
+}
+
+impl std::fmt::Debug for PackageInstaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackageInstaller").field("packages", &self.packages).finish_non_exhaustive()
+    }
+}
+
+fn mount_key(tenant: &TenantId, channel: &ChannelId) -> Vec<u8> {
+    format!("host/mount/{tenant}/{channel}").into_bytes()
+}
+
+fn copy_package(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for file in ["plugin.toml", "plugin.wasm"] {
+        let tmp = to.join(format!("{file}.tmp"));
+        std::fs::copy(from.join(file), &tmp)?;
+        std::fs::rename(&tmp, to.join(file))?;
+    }
+    Ok(())
+}
+
+impl PackageInstaller {
+    fn package_dir(&self, plugin: &str, version: &str) -> PathBuf {
+        self.packages.join(plugin).join(version)
+    }
+
+    fn mount_of(&self, tenant: &TenantId, channel: &ChannelId) -> String {
+        let key = mount_key(tenant, channel);
+        transact(&*self.kv, |txn| txn.get(&key))
+            .ok()
+            .flatten()
+            .and_then(|v| String::from_utf8(v).ok())
+            .unwrap_or_else(|| format!("/{channel}"))
+    }
+
+    /// Mount (or remount, or unmount when disabled) one channel of the core.
+    async fn sync_channel(
+        &self,
+        tenant: &TenantId,
+        channel: &Channel,
+        loaded: Option<Arc<Plugin>>,
+    ) -> Result<(), AdminError> {
+        let rt_tenant = runtime_tenant(tenant)?;
+        if !channel.enabled {
+            self.registry.unmount(&rt_tenant, channel.id.as_str());
+            return Ok(());
+        }
+        let dir = self.package_dir(&channel.plugin_id, &channel.version);
+        let mounted = self.registry.find(&rt_tenant, channel.id.as_str()).map(|m| m.plugin);
+        let plugin = match loaded.or(mounted) {
+            Some(p) if p.manifest.version.to_string() == channel.version => p,
+            _ => self.runtime.load_dir(&dir).await.map_err(|e| {
+                AdminError::invalid(format!("loading package {}: {e}", dir.display()))
+            })?,
+        };
+        let mut grants = Grants::from_manifest(&plugin.manifest);
+        for cap in Capability::ALL {
+            if !channel.capabilities.iter().any(|c| c == cap.name()) {
+                grants = grants.without(cap);
+            }
+        }
+        let mut settings = BTreeMap::new();
+        for s in &plugin.manifest.settings {
+            if let Some(d) = &s.default {
+                settings.insert(s.key.clone(), d.clone());
+            }
+        }
+        for (k, v) in &channel.settings {
+            settings.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        }
+        for name in &channel.secret_keys {
+            if let Some(value) = self.core.channel_secret(tenant, &channel.id, name)? {
+                settings.insert(name.clone(), value);
+            }
+        }
+        self.registry.add_tenant(rt_tenant.clone(), &[]);
+        self.registry.mount(Mounted {
+            mount: self.mount_of(tenant, &channel.id),
+            installation: Installation {
+                tenant: rt_tenant,
+                id: channel.id.as_str().to_string(),
+                grants,
+                settings,
+                secrets: channel.secret_keys.iter().cloned().collect(),
+            },
+            plugin,
+        });
+        Ok(())
+    }
+
+    /// Mount every enabled channel of every tenant (at start-up).
+    pub async fn mount_all(&self) -> anyhow::Result<()> {
+        for tenant in self.core.list_tenants()? {
+            if let Ok(t) = runtime_tenant(&tenant.id) {
+                self.registry.add_tenant(t, &[]);
+            }
+            for channel in self.core.list_channels(&tenant.id)? {
+                if let Err(e) = self.sync_channel(&tenant.id, &channel, None).await {
+                    // One broken package must not keep the others from serving.
+                    tracing::error!(tenant = %tenant.id, channel = %channel.id, error = %e.message, "channel not mounted");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChannelInstaller for PackageInstaller {
+    async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError> {
+        runtime_tenant(tenant)?;
+        let manifest = Manifest::load(&request.package.join("plugin.toml"))
+            .map_err(|e| AdminError::invalid(format!("package {}: {e}", request.package.display())))?;
+        // Verify before anything is recorded: the component must load against its manifest.
+        let plugin: Arc<Plugin> = self
+            .runtime
+            .load_dir(&request.package)
+            .await
+            .map_err(|e| AdminError::invalid(format!("package {} does not verify: {e}", request.package.display())))?;
+        let mut capabilities: Vec<String> = manifest.imports.iter().map(|c| c.name().to_string()).collect();
+        for w in &request.withhold {
+            if Capability::from_name(w).is_none() {
+                return Err(AdminError::invalid(format!("unknown capability `{w}` in withhold")));
+            }
+            capabilities.retain(|c| c != w);
+        }
+        let dir = self.package_dir(&manifest.id, &manifest.version.to_string());
+        if dir.join("plugin.wasm").exists() {
+            let existing = std::fs::read(dir.join("plugin.wasm")).unwrap_or_default();
+            if omnistore_runtime::digest(&existing) != plugin.digest {
+                return Err(AdminError::conflict(format!(
+                    "{} {} is already installed with different content; publish the change as a new version",
+                    manifest.id, manifest.version
+                )));
+            }
+        } else {
+            copy_package(&request.package, &dir)
+                .map_err(|e| AdminError::internal(format!("storing the package in {}: {e}", dir.display())))?;
+        }
+        let channel = self.core.install_channel(
+            tenant,
+            NewChannel {
+                plugin_id: manifest.id.clone(),
+                version: manifest.version.to_string(),
+                name: request.name.unwrap_or_else(|| manifest.name.clone()),
+                settings: request.settings,
+                capabilities,
+                subscriptions: manifest.events.iter().cloned().collect(),
+                enabled: request.enabled,
+                safety_buffer: request.safety_buffer,
+            },
+            now_ms,
+        )?;
+        let mount = normalize_mount(request.mount.as_deref().unwrap_or(&format!("/{}", channel.id)));
+        let key = mount_key(tenant, &channel.id);
+        transact(&*self.kv, |txn| txn.put(&key, mount.as_bytes()))
+            .map_err(|e| AdminError::internal(format!("recording the mount: {e}")))?;
+        self.sync_channel(tenant, &channel, Some(plugin)).await?;
+        Ok(channel)
+    }
+
+    async fn check_change(&self, _tenant: &TenantId, current: &Channel, patch: &ChannelPatch) -> Result<(), AdminError> {
+        if let Some(caps) = &patch.capabilities {
+            let manifest = Manifest::load(&self.package_dir(&current.plugin_id, &current.version).join("plugin.toml"))
+                .map_err(|e| AdminError::internal(format!("reading the installed manifest: {e}")))?;
+            for c in caps {
+                let cap = Capability::from_name(c).ok_or_else(|| AdminError::invalid(format!("unknown capability `{c}`")))?;
+                if !manifest.imports.contains(&cap) {
+                    return Err(AdminError::invalid(format!(
+                        "`{c}` is not requested by {} {}; a channel can only be granted what its manifest requests",
+                        current.plugin_id, current.version
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn changed(&self, tenant: &TenantId, channel: &ChannelId, now: Option<&Channel>) {
+        let result = match (now, runtime_tenant(tenant)) {
+            (Some(c), _) => self.sync_channel(tenant, c, None).await,
+            (None, Ok(t)) => {
+                self.registry.unmount(&t, channel.as_str());
+                Ok(())
+            }
+            (None, Err(e)) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::error!(%tenant, %channel, error = %e.message, "channel change not applied to the running host");
+        }
+    }
+}
+
+impl Host {
+    /// Open the store, start the runtime and dispatcher, mount every channel.
+    pub async fn start(options: HostOptions) -> anyhow::Result<Host> {
+        std::fs::create_dir_all(&options.data_dir)
+            .with_context(|| format!("creating the data directory {}", options.data_dir.display()))?;
+        let spec = options
+            .store
+            .clone()
+            .unwrap_or_else(|| format!("redb:{}", options.data_dir.join("omnistore.redb").display()));
+        let kv = {
+            let spec = spec.clone();
+            tokio::task::spawn_blocking(move || omnistore_storage::open(&spec)).await?
+        }
+        .with_context(|| format!("opening the store ({})", spec.split("://").next().unwrap_or("store")))?;
+        let core = Core::new(kv.clone());
+        let runtime = Runtime::new(
+            RuntimeConfig {
+                cache_dir: Some(options.data_dir.join("component-cache")),
+                allow_private_network: options.allow_private_network,
+                ..RuntimeConfig::default()
+            },
+            kv.clone(),
+            Arc::new(CoreServices::new(core.clone())),
+        )
+        .context("starting the plugin runtime")?;
+        let registry = Arc::new(Registry::new());
+        let installer = Arc::new(PackageInstaller {
+            core: core.clone(),
+            runtime: runtime.clone(),
+            registry: registry.clone(),
+            kv,
+            packages: options.data_dir.join("packages"),
+        });
+        installer.mount_all().await?;
+        let admin = AdminState::new(core.clone(), &options.operator_token)?.with_installer(installer.clone());
+        let lookup_registry = registry.clone();
+        let lookup: InstallationLookup = Arc::new(move |tenant, id| {
+            lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation))
+        });
+        let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
+        Ok(Host { core, runtime, registry, admin, installer, dispatcher: Some(dispatcher) })
+    }
+
+    /// Storefronts, feeds and webhooks, plus the admin API under `/api/v1`.
+    pub fn router(&self) -> axum::Router {
+        crate::router(AppState::new(self.runtime.clone(), self.registry.clone()))
+            .nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
+    }
+
+    /// Install a plugin package as a channel of a tenant (the admin API's
+    /// `POST …/channels`, callable directly).
+    pub async fn install(&self, tenant: &TenantId, request: InstallRequest) -> Result<Channel, AdminError> {
+        self.installer.install(tenant, request, now_ms()).await
+    }
+
+    /// Stop the dispatcher, letting running deliveries finish.
+    pub async fn stop(mut self) {
+        if let Some(d) = self.dispatcher.take() {
+            d.stop().await;
+        }
+    }
+}
