@@ -18,22 +18,24 @@ pub fn all_products(page_size: u32) -> impl Iterator<Item = Result<Product, Host
     let mut cursor: Option<String> = None;
     let mut page = Vec::new().into_iter();
     let mut done = false;
-    std::iter::from_fn(move || loop {
-        if let Some(p) = page.next() {
-            return Some(Ok(p));
-        }
-        if done {
-            return None;
-        }
-        match list_products(cursor.as_deref(), page_size) {
-            Ok(next) => {
-                done = next.next.is_none();
-                cursor = next.next;
-                page = next.products.into_iter();
+    std::iter::from_fn(move || {
+        loop {
+            if let Some(p) = page.next() {
+                return Some(Ok(p));
             }
-            Err(e) => {
-                done = true;
-                return Some(Err(e));
+            if done {
+                return None;
+            }
+            match list_products(cursor.as_deref(), page_size) {
+                Ok(next) => {
+                    done = next.next.is_none();
+                    cursor = next.next;
+                    page = next.products.into_iter();
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
             }
         }
     })

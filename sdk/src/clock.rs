@@ -1,8 +1,8 @@
 //! Time. A plugin has no clock of its own (`std::time::SystemTime::now`
 //! panics on `wasm32-unknown-unknown`). Needs `"clock"` in `[capabilities].imports`.
 
-use crate::Timestamp;
 use crate::__private::bindings::omnistore::plugin::clock as imp;
+use crate::Timestamp;
 
 /// Wall-clock time in milliseconds since the Unix epoch, UTC.
 pub fn now() -> Timestamp {

@@ -84,9 +84,9 @@ pub use money::{MoneyError, minor_unit_digits};
 /// The contract types, shared by every interface of `omnistore:plugin@0.1.0`.
 pub use __private::bindings::omnistore::plugin::types::{
     Address, BodyPage, CampaignMessage, Cart, CartLine, Collection, Consent, ConsentPurpose, Customer, Event,
-    EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image, IncomingOrder,
-    IncomingOrderLine, Money, Order, OrderLine, OrderStatus, PluginError, PluginInfo, Product, ProductPage,
-    Request, Response, SettingSpec, StockChange, Timestamp, Touchpoint, UpstreamError, Variant, VariantOption,
+    EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image, IncomingOrder, IncomingOrderLine,
+    Money, Order, OrderLine, OrderStatus, PluginError, PluginInfo, Product, ProductPage, Request, Response,
+    SettingSpec, StockChange, Timestamp, Touchpoint, UpstreamError, Variant, VariantOption,
 };
 
 /// What a channel plugin implements. Every method has a default, so a plugin

@@ -4,8 +4,8 @@
 
 pub use crate::__private::bindings::omnistore::plugin::mail::Message;
 
-use crate::HostError;
 use crate::__private::bindings::omnistore::plugin::mail as imp;
+use crate::HostError;
 
 /// Queue a message; returns the host's message id.
 pub fn send(message: &Message) -> Result<String, HostError> {

@@ -426,7 +426,8 @@ required = true
 
     #[test]
     fn crlf_and_inline_tables_are_tolerated() {
-        let info = parse("[plugin]\r\nid = \"x\"\r\nname = \"X\"\r\nversion = \"0.1.0\"\r\nmeta = { a = \"}\" }\r\n").unwrap();
+        let info =
+            parse("[plugin]\r\nid = \"x\"\r\nname = \"X\"\r\nversion = \"0.1.0\"\r\nmeta = { a = \"}\" }\r\n").unwrap();
         assert_eq!(info.name, "X");
     }
 

@@ -1,8 +1,8 @@
 //! The merchant's settings and secrets for this installation, as declared in
 //! `[[settings]]` of `plugin.toml`. Needs `"settings"` in `[capabilities].imports`.
 
-use crate::PluginError;
 use crate::__private::bindings::omnistore::plugin::settings as imp;
+use crate::PluginError;
 
 /// The value of a setting or secret, or `None` when unset.
 pub fn get(key: &str) -> Option<String> {

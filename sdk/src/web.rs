@@ -5,7 +5,7 @@ use std::fmt::Display;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{BodyPage, HostError, PluginError, Product, Request, Response, Touchpoint, UpstreamError, Money};
+use crate::{BodyPage, HostError, Money, PluginError, Product, Request, Response, Touchpoint, UpstreamError};
 
 /// Decode `%XX` escapes and `+` (a space in query strings). Invalid escapes
 /// are kept as they are; bytes that are not UTF-8 become U+FFFD.
@@ -16,15 +16,13 @@ pub(crate) fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;

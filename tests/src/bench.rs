@@ -51,7 +51,10 @@ async fn setup(max_instances: u32) -> anyhow::Result<Setup> {
         Arc::new(services),
     )?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/hello-channel");
-    let plugin = runtime.load_dir(&dir).await.with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
+    let plugin = runtime
+        .load_dir(&dir)
+        .await
+        .with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
     let inst = Installation {
         tenant,
         id: "hello".into(),

@@ -44,7 +44,13 @@ fn setup(store: Arc<dyn omnistore_storage::KvStore>, scarce_units: i64) -> anyho
     for name in ["web", "instagram", "pinterest"] {
         let c = core.install_channel(
             &tenant,
-            NewChannel { plugin_id: name.into(), version: "1.0.0".into(), name: name.into(), enabled: true, ..Default::default() },
+            NewChannel {
+                plugin_id: name.into(),
+                version: "1.0.0".into(),
+                name: name.into(),
+                enabled: true,
+                ..Default::default()
+            },
             t,
         )?;
         channels.push(c.id);
@@ -116,7 +122,12 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn measure(name: &str, store: Arc<dyn omnistore_storage::KvStore>, orders: usize, rows: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+fn measure(
+    name: &str,
+    store: Arc<dyn omnistore_storage::KvStore>,
+    orders: usize,
+    rows: &mut Vec<(String, String)>,
+) -> anyhow::Result<()> {
     let scarce_units = 50;
     let shop = Arc::new(setup(store, scarce_units)?);
     for i in 0..20 {
@@ -163,7 +174,11 @@ fn measure(name: &str, store: Arc<dyn omnistore_storage::KvStore>, orders: usize
     }
     rows.push((
         format!("{name}: 8 threads × 15 checkouts of a 50-unit SKU"),
-        format!("{sold} sold, {} refused, {:.0} attempts/s, none oversold", refused.load(Ordering::Relaxed), 120.0 / elapsed.as_secs_f64()),
+        format!(
+            "{sold} sold, {} refused, {:.0} attempts/s, none oversold",
+            refused.load(Ordering::Relaxed),
+            120.0 / elapsed.as_secs_f64()
+        ),
     ));
     Ok(())
 }

@@ -13,7 +13,7 @@ use axum::http::{Request as HttpRequest, StatusCode, header};
 use http_body_util::BodyExt;
 use omnistore_runtime::types::Request;
 use omnistore_runtime::{
-    CallError, Capability, Grants, InMemoryServices, Installation, LoadError, Limits, Manifest, Plugin, Runtime,
+    CallError, Capability, Grants, InMemoryServices, Installation, Limits, LoadError, Manifest, Plugin, Runtime,
     RuntimeConfig, TenantId,
 };
 use omnistore_server::{AppState, Mounted, Registry};
@@ -148,12 +148,14 @@ async fn hello_channel_answers_http_by_path_and_by_host_name() {
     assert_eq!(by_host.status(), StatusCode::OK);
 
     // The visit counter lives in plugin storage: two visits so far.
-    let visits = app.clone().oneshot(HttpRequest::get("/t/demo/api/visits").body(Body::empty()).unwrap()).await.unwrap();
+    let visits =
+        app.clone().oneshot(HttpRequest::get("/t/demo/api/visits").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(visits.status(), StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&body_text(visits).await).unwrap();
     assert_eq!(json["visits"], 2, "{json}");
 
-    let missing = app.clone().oneshot(HttpRequest::get("/t/demo/no-such-page").body(Body::empty()).unwrap()).await.unwrap();
+    let missing =
+        app.clone().oneshot(HttpRequest::get("/t/demo/no-such-page").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
     let unknown = app.clone().oneshot(HttpRequest::get("/t/nobody/").body(Body::empty()).unwrap()).await.unwrap();
@@ -161,8 +163,10 @@ async fn hello_channel_answers_http_by_path_and_by_host_name() {
     let json: serde_json::Value = serde_json::from_str(&body_text(unknown).await).unwrap();
     assert_eq!(json["error"]["code"], "not_found");
 
-    let unknown_host =
-        app.oneshot(HttpRequest::get("/").header(header::HOST, "elsewhere.test").body(Body::empty()).unwrap()).await.unwrap();
+    let unknown_host = app
+        .oneshot(HttpRequest::get("/").header(header::HOST, "elsewhere.test").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(unknown_host.status(), StatusCode::NOT_FOUND);
 }
 
@@ -232,7 +236,10 @@ async fn an_oversized_response_is_refused() {
     let host = Host::new(false);
     // 2 MiB fits in guest memory but exceeds the 1 MiB response limit.
     let err = hostile_alongside_hello(&host, "big-response", "/?bytes=2097152").await;
-    assert!(matches!(err, CallError::ResponseTooLarge { size, limit } if size >= 2 << 20 && limit == 1 << 20), "{err:?}");
+    assert!(
+        matches!(err, CallError::ResponseTooLarge { size, limit } if size >= 2 << 20 && limit == 1 << 20),
+        "{err:?}"
+    );
     // The server turns it into a 502 with a stable code.
     let plugin = host.load("big-response").await;
     let registry = Arc::new(Registry::new());
@@ -340,7 +347,15 @@ async fn a_manifest_that_lies_about_its_imports_is_refused_at_load() {
     // The same component, with a manifest that hides its use of http.
     let lying = honest
         .lines()
-        .map(|l| if l.starts_with("imports") { "imports = []" } else if l.starts_with("http") { "http = []" } else { l })
+        .map(|l| {
+            if l.starts_with("imports") {
+                "imports = []"
+            } else if l.starts_with("http") {
+                "http = []"
+            } else {
+                l
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let manifest = Manifest::parse(&lying).unwrap();
@@ -361,7 +376,10 @@ async fn a_manifest_that_lies_about_its_imports_is_refused_at_load() {
 
 #[test]
 fn the_sdk_harness_runs_a_built_plugin() {
-    let h = omnistore_sdk_harness::Harness::for_package(package("hello-channel")).setting("greeting", "Ciao").start().unwrap();
+    let h = omnistore_sdk_harness::Harness::for_package(package("hello-channel"))
+        .setting("greeting", "Ciao")
+        .start()
+        .unwrap();
     let page = h.get("/").unwrap();
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Ciao"));

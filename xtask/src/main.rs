@@ -93,7 +93,11 @@ fn ensure_postgres() -> anyhow::Result<String> {
         return Ok(local);
     }
     let initdb = which("initdb").or_else(|| {
-        std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|e| e.path().join("bin/initdb")).find(|p| p.exists())
+        std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .map(|e| e.path().join("bin/initdb"))
+            .find(|p| p.exists())
     });
     let Some(initdb) = initdb else {
         bail!(

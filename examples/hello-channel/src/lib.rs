@@ -9,8 +9,7 @@
 
 use omnistore_sdk::html::escape;
 use omnistore_sdk::{
-    BodyPage, Event, Plugin, PluginError, Product, Request, Response, catalog, clock, export_plugin, settings,
-    storage,
+    BodyPage, Event, Plugin, PluginError, Product, Request, Response, catalog, clock, export_plugin, settings, storage,
 };
 
 /// Products on the home page.
@@ -118,9 +117,5 @@ fn csv_rows(products: &[Product]) -> String {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

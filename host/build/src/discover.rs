@@ -42,8 +42,7 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PluginCrate>) -> Result<(), Bu
     let cargo_toml = dir.join("Cargo.toml");
     let plugin_toml = dir.join("plugin.toml");
     if cargo_toml.is_file() && plugin_toml.is_file() {
-        let manifest =
-            Manifest::load(&plugin_toml)
+        let manifest = Manifest::load(&plugin_toml)
             .map_err(|source| BuildError::Manifest { path: plugin_toml, source: Box::new(source) })?;
         found.push(PluginCrate { dir: dir.to_path_buf(), package: package_name(&cargo_toml)?, id: manifest.id });
         return Ok(());
@@ -68,8 +67,8 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PluginCrate>) -> Result<(), Bu
 fn package_name(cargo_toml: &Path) -> Result<String, BuildError> {
     let io = |source| BuildError::Io { path: cargo_toml.to_path_buf(), source };
     let text = std::fs::read_to_string(cargo_toml).map_err(io)?;
-    let value: toml::Table = toml::from_str(&text)
-        .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())))?;
+    let value: toml::Table =
+        toml::from_str(&text).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())))?;
     value
         .get("package")
         .and_then(|p| p.get("name"))
@@ -84,10 +83,13 @@ mod tests {
 
     fn plugin(dir: &Path, package: &str, id: &str) {
         std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("Cargo.toml"), format!("[package]\nname = \"{package}\"\nversion = \"0.1.0\"\n")).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), format!("[package]\nname = \"{package}\"\nversion = \"0.1.0\"\n"))
+            .unwrap();
         std::fs::write(
             dir.join("plugin.toml"),
-            format!("[plugin]\nid = \"{id}\"\nname = \"N\"\nversion = \"0.1.0\"\npublisher = \"P\"\ncontract = \"^0.1\"\n"),
+            format!(
+                "[plugin]\nid = \"{id}\"\nname = \"N\"\nversion = \"0.1.0\"\npublisher = \"P\"\ncontract = \"^0.1\"\n"
+            ),
         )
         .unwrap();
     }

@@ -65,9 +65,7 @@ pub enum BuildError {
     NothingToBuild { manifest: PathBuf },
     #[error("package `{package}` has no plugin.toml at {}; every plugin crate needs one next to its Cargo.toml", path.display())]
     MissingPluginToml { package: String, path: PathBuf },
-    #[error(
-        "package `{package}` does not build a cdylib; add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml"
-    )]
+    #[error("package `{package}` does not build a cdylib; add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml")]
     NotCdylib { package: String },
     #[error("{}: {source}", path.display())]
     Manifest { path: PathBuf, source: Box<ManifestError> },
@@ -199,9 +197,8 @@ pub fn build(
 
     let mut built = Vec::new();
     for p in planned {
-        let core = artifacts
-            .get(&p.package_id)
-            .ok_or_else(|| BuildError::MissingArtifact { package: p.package.clone() })?;
+        let core =
+            artifacts.get(&p.package_id).ok_or_else(|| BuildError::MissingArtifact { package: p.package.clone() })?;
         built.push(package_one(&p, core, &request.out_dir, progress)?);
     }
     Ok(built)
@@ -219,7 +216,8 @@ fn package_one(
         move |source| BuildError::Io { path, source }
     };
     let module = std::fs::read(core).map_err(io(core))?;
-    let component = componentize(&module).map_err(|detail| BuildError::Componentize { package: p.package.clone(), detail })?;
+    let component =
+        componentize(&module).map_err(|detail| BuildError::Componentize { package: p.package.clone(), detail })?;
     let manifest_src = p.dir.join("plugin.toml");
     let contract = p.manifest.check_component(&component).map_err(|source| BuildError::Check {
         package: p.package.clone(),

@@ -141,7 +141,9 @@ impl Toolchain {
                     }
                     return Ok(tree.toolchain());
                 }
-                Err(e) => progress(&format!("the toolchain in {} is broken ({e}); setting it up again", root.display())),
+                Err(e) => {
+                    progress(&format!("the toolchain in {} is broken ({e}); setting it up again", root.display()))
+                }
             }
         }
         setup_debian(cache_dir, progress)?;
@@ -341,7 +343,10 @@ fn setup_debian(cache_dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), 
             });
         }
     }
-    progress(&format!("setting up Debian's {DEBIAN_ROOT_PACKAGE} in {} (once; later builds reuse it)", cache_dir.display()));
+    progress(&format!(
+        "setting up Debian's {DEBIAN_ROOT_PACKAGE} in {} (once; later builds reuse it)",
+        cache_dir.display()
+    ));
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| BuildError::Io { path, source }
@@ -393,7 +398,9 @@ fn fetch_and_unpack(debs: &Path, tree: &Path, progress: &mut dyn FnMut(&str)) ->
         if name == DEBIAN_ROOT_PACKAGE {
             queue.push(("rust-web-src".into(), Some(version.clone())));
         }
-        if let Some(major) = name.strip_prefix("libllvm").filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())) {
+        if let Some(major) =
+            name.strip_prefix("libllvm").filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))
+        {
             queue.push((format!("lld-{major}"), Some(version.clone())));
         }
         for clause in parse_depends(fields.get("Depends").map(String::as_str).unwrap_or("")) {
@@ -438,13 +445,19 @@ struct Apt {
 
 impl Apt {
     /// `apt-get download name[=version]` into the staging dir; the deb's path.
-    fn download(&mut self, name: &str, version: Option<&str>, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, BuildError> {
+    fn download(
+        &mut self,
+        name: &str,
+        version: Option<&str>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<PathBuf, BuildError> {
         let spec = match version {
             Some(v) => format!("{name}={v}"),
             None => name.to_string(),
         };
         progress(&format!("apt-get download {spec}"));
-        let attempt = |dir: &Path| run_capture(Command::new("apt-get").args(["download", "-q", &spec]).current_dir(dir));
+        let attempt =
+            |dir: &Path| run_capture(Command::new("apt-get").args(["download", "-q", &spec]).current_dir(dir));
         let result = match attempt(&self.dir) {
             Ok(_) => Ok(()),
             Err(first) if !self.updated && is_root() => {

@@ -17,7 +17,10 @@ const DEV_TENANT: &str = "dev";
 fn workspace_root(dir: &Path) -> anyhow::Result<PathBuf> {
     let manifest = dir.join("Cargo.toml");
     if !manifest.exists() {
-        bail!("{} has no Cargo.toml; is it a plugin directory? create one with `omnistore plugin new NAME`", dir.display());
+        bail!(
+            "{} has no Cargo.toml; is it a plugin directory? create one with `omnistore plugin new NAME`",
+            dir.display()
+        );
     }
     let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["locate-project", "--workspace", "--message-format", "plain", "--manifest-path"])

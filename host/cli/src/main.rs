@@ -166,7 +166,10 @@ async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
         .with_context(|| format!("loading the deployment file {} (see `omnistore serve --help`)", config.display()))?;
     let host = start_host(&deployment).await?;
     let listen = listen.unwrap_or(deployment.listen.clone());
-    println!("admin API: http://{listen}/api/v1 (operator token in {})", deployment.data_dir.join("operator-token").display());
+    println!(
+        "admin API: http://{listen}/api/v1 (operator token in {})",
+        deployment.data_dir.join("operator-token").display()
+    );
     let router = host.router();
     let result = serve_router(&host.registry, router, &listen).await;
     host.stop().await;
@@ -217,7 +220,10 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
     let listen = deployment.listen.clone();
     println!();
     println!("Pasticceria Dolce Vita is open:");
-    println!("  storefront   http://{listen}/t/dolce-vita/   (or http://dolce-vita.localhost:{}/)", listen.rsplit(':').next().unwrap_or("8080"));
+    println!(
+        "  storefront   http://{listen}/t/dolce-vita/   (or http://dolce-vita.localhost:{}/)",
+        listen.rsplit(':').next().unwrap_or("8080")
+    );
     println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");

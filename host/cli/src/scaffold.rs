@@ -82,9 +82,7 @@ pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> anyhow::Resu
     // Inside the checkout the workspace's `plugins/*` and `examples/*` globs
     // adopt the crate; anywhere else it is a workspace of its own.
     let root = checkout_root(&parent);
-    let adopted = root.as_ref().is_some_and(|r| {
-        ["plugins", "examples"].iter().any(|d| parent == r.join(d))
-    });
+    let adopted = root.as_ref().is_some_and(|r| ["plugins", "examples"].iter().any(|d| parent == r.join(d)));
     if root.is_some() && !adopted {
         bail!(
             "inside an omnistore checkout, create plugins in its `plugins/` or `examples/` folder (or outside the checkout)"

@@ -82,12 +82,12 @@ fn load_open(tx: &mut Tx<'_>, id: &CartId) -> CoreResult<Cart> {
     let cart = load_cart(tx, id)?;
     match &cart.status {
         CartStatus::Open => Ok(cart),
-        CartStatus::CheckedOut { order_id } => Err(CoreError::conflict(format!(
-            "cart `{id}` was checked out as order `{order_id}`; start a new cart"
-        ))),
-        CartStatus::Merged { into } => Err(CoreError::conflict(format!(
-            "cart `{id}` was merged into cart `{into}`; use that one"
-        ))),
+        CartStatus::CheckedOut { order_id } => {
+            Err(CoreError::conflict(format!("cart `{id}` was checked out as order `{order_id}`; start a new cart")))
+        }
+        CartStatus::Merged { into } => {
+            Err(CoreError::conflict(format!("cart `{id}` was merged into cart `{into}`; use that one")))
+        }
     }
 }
 
@@ -95,11 +95,7 @@ fn save(tx: &mut Tx<'_>, cart: &Cart) -> CoreResult<()> {
     tx.put(&["crt", cart.id.as_str()], cart)
 }
 
-fn new_cart(
-    tx: &mut Tx<'_>,
-    channel: Option<ChannelId>,
-    customer: Option<CustomerId>,
-) -> CoreResult<Cart> {
+fn new_cart(tx: &mut Tx<'_>, channel: Option<ChannelId>, customer: Option<CustomerId>) -> CoreResult<Cart> {
     let id = CartId::new(tx.new_id(CartId::PREFIX)?);
     let cart = Cart {
         id: id.clone(),
@@ -119,11 +115,7 @@ fn new_cart(
 }
 
 /// The open cart of a customer, or a new one.
-fn customer_cart(
-    tx: &mut Tx<'_>,
-    customer: &CustomerId,
-    channel: Option<ChannelId>,
-) -> CoreResult<Cart> {
+fn customer_cart(tx: &mut Tx<'_>, customer: &CustomerId, channel: Option<ChannelId>) -> CoreResult<Cart> {
     if let Some(id) = tx.get::<CartId>(&["custcart", customer.as_str()])?
         && let Ok(mut cart) = load_open(tx, &id)
     {
@@ -145,20 +137,14 @@ fn add_lines(cart: &mut Cart, lines: &[CartLine]) -> CoreResult<()> {
         }
     }
     if cart.lines.len() > MAX_LINES {
-        return Err(CoreError::invalid(format!(
-            "a cart holds at most {MAX_LINES} different items"
-        )));
+        return Err(CoreError::invalid(format!("a cart holds at most {MAX_LINES} different items")));
     }
     Ok(())
 }
 
 /// Give a cart to a customer (after a merge of profiles): it becomes the
 /// customer's open cart, or is folded into the one they already have.
-pub(crate) fn give_cart_to(
-    tx: &mut Tx<'_>,
-    cart: &CartId,
-    customer: &CustomerId,
-) -> CoreResult<()> {
+pub(crate) fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId) -> CoreResult<()> {
     let Ok(mut moving) = load_open(tx, cart) else {
         return Ok(());
     };
@@ -174,9 +160,7 @@ pub(crate) fn give_cart_to(
             target.updated_ms = tx.now;
             save(tx, &target)?;
             release_cart_holds(tx, &moving.id)?;
-            moving.status = CartStatus::Merged {
-                into: target.id.clone(),
-            };
+            moving.status = CartStatus::Merged { into: target.id.clone() };
         }
         _ => {
             moving.customer_id = Some(customer.clone());
@@ -210,11 +194,7 @@ impl Core {
     }
 
     /// The customer's open cart (any channel), if any.
-    pub fn customer_open_cart(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-    ) -> CoreResult<Option<Cart>> {
+    pub fn customer_open_cart(&self, tenant: &TenantId, customer: &CustomerId) -> CoreResult<Option<Cart>> {
         self.read(tenant, 0, |tx| {
             let c = load_customer(tx, customer)?.id;
             match tx.get::<CartId>(&["custcart", c.as_str()])? {
@@ -265,31 +245,18 @@ impl Core {
     ) -> CoreResult<Cart> {
         self.write(tenant, now_ms, |tx| {
             let mut c = load_open(tx, cart)?;
-            let current = c
-                .lines
-                .iter()
-                .find(|l| l.variant_id == *variant)
-                .map_or(0, |l| l.quantity);
+            let current = c.lines.iter().find(|l| l.variant_id == *variant).map_or(0, |l| l.quantity);
             let quantity = new_quantity(current)?;
             if quantity > 0 {
                 let v = load_variant(tx, variant)?;
                 let p = load_product(tx, &v.product_id)?;
                 if p.status != ProductStatus::Active {
-                    return Err(CoreError::invalid(format!(
-                        "product `{}` is not on sale",
-                        p.handle
-                    )));
+                    return Err(CoreError::invalid(format!("product `{}` is not on sale", p.handle)));
                 }
             }
             c.lines.retain(|l| l.variant_id != *variant);
             if quantity > 0 {
-                add_lines(
-                    &mut c,
-                    &[CartLine {
-                        variant_id: variant.clone(),
-                        quantity,
-                    }],
-                )?;
+                add_lines(&mut c, &[CartLine { variant_id: variant.clone(), quantity }])?;
             }
             release_cart_holds(tx, cart)?;
             c.updated_ms = now_ms;
@@ -300,26 +267,16 @@ impl Core {
 
     /// Put a promotion code on the cart. `Invalid` if no such code exists
     /// or it is switched off; its conditions are checked when quoting.
-    pub fn apply_code(
-        &self,
-        tenant: &TenantId,
-        cart: &CartId,
-        code: &str,
-        now_ms: i64,
-    ) -> CoreResult<Cart> {
+    pub fn apply_code(&self, tenant: &TenantId, cart: &CartId, code: &str, now_ms: i64) -> CoreResult<Cart> {
         let code = normalize_code(code)?;
         self.write(tenant, now_ms, |tx| {
             let mut c = load_open(tx, cart)?;
             let valid = match tx.get::<PromotionId>(&["prmcode", &code])? {
-                Some(id) => tx
-                    .get::<Promotion>(&["prm", id.as_str()])?
-                    .is_some_and(|p| p.active),
+                Some(id) => tx.get::<Promotion>(&["prm", id.as_str()])?.is_some_and(|p| p.active),
                 None => false,
             };
             if !valid {
-                return Err(CoreError::invalid(format!(
-                    "code `{code}` is not a valid promotion code"
-                )));
+                return Err(CoreError::invalid(format!("code `{code}` is not a valid promotion code")));
             }
             if !c.codes.contains(&code) {
                 c.codes.push(code.clone());
@@ -330,13 +287,7 @@ impl Core {
         })
     }
 
-    pub fn remove_code(
-        &self,
-        tenant: &TenantId,
-        cart: &CartId,
-        code: &str,
-        now_ms: i64,
-    ) -> CoreResult<Cart> {
+    pub fn remove_code(&self, tenant: &TenantId, cart: &CartId, code: &str, now_ms: i64) -> CoreResult<Cart> {
         let code = normalize_code(code)?;
         self.write(tenant, now_ms, |tx| {
             let mut c = load_open(tx, cart)?;
@@ -360,9 +311,7 @@ impl Core {
             let c = load_open(tx, cart)?;
             let customer = load_customer(tx, customer)?.id;
             if c.customer_id.as_ref().is_some_and(|x| *x != customer) {
-                return Err(CoreError::conflict(format!(
-                    "cart `{cart}` belongs to another customer"
-                )));
+                return Err(CoreError::conflict(format!("cart `{cart}` belongs to another customer")));
             }
             give_cart_to(tx, cart, &customer)?;
             match load_cart(tx, cart)?.status {
@@ -385,11 +334,7 @@ impl Core {
             if c.lines.is_empty() {
                 return Err(CoreError::invalid("the cart is empty"));
             }
-            let lines: Vec<_> = c
-                .lines
-                .iter()
-                .map(|l| (l.variant_id.clone(), l.quantity))
-                .collect();
+            let lines: Vec<_> = c.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect();
             quote_tx(tx, &lines, channel, &c.codes, true)
         })
     }
@@ -397,17 +342,9 @@ impl Core {
     /// Hold stock for every line until `now_ms + ttl_ms`, replacing earlier
     /// holds. All lines are held or none (`InsufficientStock`);
     /// backorderable lines hold what there is.
-    pub fn hold_cart(
-        &self,
-        tenant: &TenantId,
-        cart: &CartId,
-        ttl_ms: i64,
-        now_ms: i64,
-    ) -> CoreResult<Vec<Hold>> {
+    pub fn hold_cart(&self, tenant: &TenantId, cart: &CartId, ttl_ms: i64, now_ms: i64) -> CoreResult<Vec<Hold>> {
         if !(1..=MAX_HOLD_MS).contains(&ttl_ms) {
-            return Err(CoreError::invalid(format!(
-                "hold time must be between 1 ms and {MAX_HOLD_MS} ms"
-            )));
+            return Err(CoreError::invalid(format!("hold time must be between 1 ms and {MAX_HOLD_MS} ms")));
         }
         self.write(tenant, now_ms, |tx| {
             let c = load_open(tx, cart)?;
@@ -422,14 +359,7 @@ impl Core {
             let mut holds = Vec::new();
             for l in &c.lines {
                 let v = load_variant(tx, &l.variant_id)?;
-                holds.extend(hold_line(
-                    tx,
-                    cart,
-                    &v,
-                    l.quantity,
-                    buffer,
-                    now_ms + ttl_ms,
-                )?);
+                holds.extend(hold_line(tx, cart, &v, l.quantity, buffer, now_ms + ttl_ms)?);
             }
             Ok(holds)
         })

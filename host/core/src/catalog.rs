@@ -214,21 +214,12 @@ fn check_gtin(gtin: &str) -> CoreResult<String> {
     let gtin = gtin.trim();
     let digits: Vec<u32> = gtin.chars().filter_map(|c| c.to_digit(10)).collect();
     if digits.len() != gtin.len() || ![8, 12, 13, 14].contains(&digits.len()) {
-        return Err(CoreError::invalid(format!(
-            "GTIN `{gtin}` must be 8, 12, 13 or 14 digits"
-        )));
+        return Err(CoreError::invalid(format!("GTIN `{gtin}` must be 8, 12, 13 or 14 digits")));
     }
     let (body, check) = digits.split_at(digits.len() - 1);
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
-        .sum();
+    let sum: u32 = body.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d }).sum();
     if (10 - sum % 10) % 10 != check[0] {
-        return Err(CoreError::invalid(format!(
-            "GTIN `{gtin}` has a wrong check digit"
-        )));
+        return Err(CoreError::invalid(format!("GTIN `{gtin}` has a wrong check digit")));
     }
     Ok(gtin.to_owned())
 }
@@ -236,9 +227,7 @@ fn check_gtin(gtin: &str) -> CoreResult<String> {
 fn check_sku(sku: &str) -> CoreResult<String> {
     let sku = validate::text("SKU", sku, 64)?;
     if sku.chars().any(char::is_whitespace) {
-        return Err(CoreError::invalid(format!(
-            "SKU `{sku}` must not contain spaces"
-        )));
+        return Err(CoreError::invalid(format!("SKU `{sku}` must not contain spaces")));
     }
     Ok(sku)
 }
@@ -266,12 +255,7 @@ fn check_images(images: &[Image]) -> CoreResult<Vec<Image>> {
 fn check_options(options: &BTreeMap<String, String>) -> CoreResult<BTreeMap<String, String>> {
     options
         .iter()
-        .map(|(k, v)| {
-            Ok((
-                validate::text("option name", k, 64)?,
-                validate::text("option value", v, 128)?,
-            ))
-        })
+        .map(|(k, v)| Ok((validate::text("option name", k, 64)?, validate::text("option value", v, 128)?)))
         .collect()
 }
 
@@ -284,16 +268,11 @@ pub(crate) fn load_variant(tx: &mut Tx<'_>, id: &VariantId) -> CoreResult<Varian
 }
 
 pub(crate) fn variant_by_sku_tx(tx: &mut Tx<'_>, sku: &str) -> CoreResult<Variant> {
-    let id: VariantId = tx
-        .get(&["sku", sku.trim()])?
-        .ok_or_else(|| CoreError::not_found("SKU", sku))?;
+    let id: VariantId = tx.get(&["sku", sku.trim()])?.ok_or_else(|| CoreError::not_found("SKU", sku))?;
     load_variant(tx, &id)
 }
 
-pub(crate) fn product_variants_tx(
-    tx: &mut Tx<'_>,
-    product: &ProductId,
-) -> CoreResult<Vec<Variant>> {
+pub(crate) fn product_variants_tx(tx: &mut Tx<'_>, product: &ProductId) -> CoreResult<Vec<Variant>> {
     let ids = tx.scan::<()>(&["prdvar", product.as_str()])?;
     let mut out = Vec::with_capacity(ids.len());
     for (id, ()) in ids {
@@ -302,11 +281,7 @@ pub(crate) fn product_variants_tx(
     Ok(out)
 }
 
-pub(crate) fn is_published_tx(
-    tx: &mut Tx<'_>,
-    product: &ProductId,
-    channel: &ChannelId,
-) -> CoreResult<bool> {
+pub(crate) fn is_published_tx(tx: &mut Tx<'_>, product: &ProductId, channel: &ChannelId) -> CoreResult<bool> {
     tx.exists(&["pub", product.as_str(), channel.as_str()])
 }
 
@@ -360,10 +335,7 @@ fn insert_variant(tx: &mut Tx<'_>, product: &ProductId, new: NewVariant) -> Core
     Ok(variant)
 }
 
-fn check_collections(
-    tx: &mut Tx<'_>,
-    collections: &[CollectionId],
-) -> CoreResult<Vec<CollectionId>> {
+fn check_collections(tx: &mut Tx<'_>, collections: &[CollectionId]) -> CoreResult<Vec<CollectionId>> {
     let mut out = collections.to_vec();
     out.sort();
     out.dedup();
@@ -374,11 +346,8 @@ fn check_collections(
 }
 
 fn emit_product_changed(tx: &mut Tx<'_>, product: &Product) -> CoreResult<()> {
-    let channels: Vec<String> = tx
-        .scan::<Publication>(&["pub", product.id.as_str()])?
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
+    let channels: Vec<String> =
+        tx.scan::<Publication>(&["pub", product.id.as_str()])?.into_iter().map(|(c, _)| c).collect();
     tx.emit(
         "product.changed",
         product.id.as_str(),
@@ -388,21 +357,13 @@ fn emit_product_changed(tx: &mut Tx<'_>, product: &Product) -> CoreResult<()> {
 }
 
 impl Core {
-    pub fn create_collection(
-        &self,
-        tenant: &TenantId,
-        new: NewCollection,
-        now_ms: i64,
-    ) -> CoreResult<Collection> {
+    pub fn create_collection(&self, tenant: &TenantId, new: NewCollection, now_ms: i64) -> CoreResult<Collection> {
         let handle = validate::handle("collection handle", &new.handle)?;
         let title = validate::text("collection title", &new.title, 200)?;
-        let description =
-            validate::long_text("collection description", &new.description, 64 * 1024)?;
+        let description = validate::long_text("collection description", &new.description, 64 * 1024)?;
         self.write(tenant, now_ms, |tx| {
             if tx.exists(&["colh", &handle])? {
-                return Err(CoreError::conflict(format!(
-                    "collection handle `{handle}` is taken; pick another"
-                )));
+                return Err(CoreError::conflict(format!("collection handle `{handle}` is taken; pick another")));
             }
             let id = CollectionId::new(tx.new_id(CollectionId::PREFIX)?);
             let c = Collection {
@@ -415,11 +376,7 @@ impl Core {
             };
             tx.put(&["col", id.as_str()], &c)?;
             tx.put(&["colh", &handle], &id)?;
-            tx.emit(
-                "collection.changed",
-                id.as_str(),
-                json!({ "collection_id": id, "handle": handle }),
-            );
+            tx.emit("collection.changed", id.as_str(), json!({ "collection_id": id, "handle": handle }));
             Ok(c)
         })
     }
@@ -430,30 +387,18 @@ impl Core {
 
     pub fn collection_by_handle(&self, tenant: &TenantId, handle: &str) -> CoreResult<Collection> {
         self.read(tenant, 0, |tx| {
-            let id: CollectionId = tx
-                .get(&["colh", handle])?
-                .ok_or_else(|| CoreError::not_found("collection", handle))?;
+            let id: CollectionId =
+                tx.get(&["colh", handle])?.ok_or_else(|| CoreError::not_found("collection", handle))?;
             tx.must("collection", id.as_str())
         })
     }
 
     pub fn list_collections(&self, tenant: &TenantId) -> CoreResult<Vec<Collection>> {
-        self.read(tenant, 0, |tx| {
-            Ok(tx
-                .scan::<Collection>(&["col"])?
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect())
-        })
+        self.read(tenant, 0, |tx| Ok(tx.scan::<Collection>(&["col"])?.into_iter().map(|(_, c)| c).collect()))
     }
 
     /// Create a product with its variants, atomically.
-    pub fn create_product(
-        &self,
-        tenant: &TenantId,
-        new: NewProduct,
-        now_ms: i64,
-    ) -> CoreResult<ProductDetail> {
+    pub fn create_product(&self, tenant: &TenantId, new: NewProduct, now_ms: i64) -> CoreResult<ProductDetail> {
         let handle = validate::handle("product handle", &new.handle)?;
         let title = validate::text("product title", &new.title, 300)?;
         let description = validate::long_text("product description", &new.description, 64 * 1024)?;
@@ -463,21 +408,14 @@ impl Core {
         let mut skus: Vec<&str> = new.variants.iter().map(|v| v.sku.trim()).collect();
         skus.sort();
         if skus.windows(2).any(|w| w[0] == w[1]) {
-            return Err(CoreError::invalid(
-                "two variants of the product share a SKU",
-            ));
+            return Err(CoreError::invalid("two variants of the product share a SKU"));
         }
         self.write(tenant, now_ms, |tx| {
             let currency = tx.currency();
-            let variants = new
-                .variants
-                .iter()
-                .map(|v| validate_variant(v, &currency))
-                .collect::<CoreResult<Vec<_>>>()?;
+            let variants =
+                new.variants.iter().map(|v| validate_variant(v, &currency)).collect::<CoreResult<Vec<_>>>()?;
             if tx.exists(&["handle", &handle])? {
-                return Err(CoreError::conflict(format!(
-                    "product handle `{handle}` is taken; pick another"
-                )));
+                return Err(CoreError::conflict(format!("product handle `{handle}` is taken; pick another")));
             }
             let collections = check_collections(tx, &new.collections)?;
             let id = ProductId::new(tx.new_id(ProductId::PREFIX)?);
@@ -504,10 +442,7 @@ impl Core {
                 created.push(insert_variant(tx, &id, v)?);
             }
             emit_product_changed(tx, &product)?;
-            Ok(ProductDetail {
-                product,
-                variants: created,
-            })
+            Ok(ProductDetail { product, variants: created })
         })
     }
 
@@ -521,8 +456,7 @@ impl Core {
 
     pub fn product_by_handle(&self, tenant: &TenantId, handle: &str) -> CoreResult<ProductDetail> {
         let id = self.read(tenant, 0, |tx| {
-            tx.get::<ProductId>(&["handle", handle.trim()])?
-                .ok_or_else(|| CoreError::not_found("product", handle))
+            tx.get::<ProductId>(&["handle", handle.trim()])?.ok_or_else(|| CoreError::not_found("product", handle))
         })?;
         self.get_product(tenant, &id)
     }
@@ -536,11 +470,7 @@ impl Core {
     }
 
     /// A page of products in id (creation) order.
-    pub fn list_products(
-        &self,
-        tenant: &TenantId,
-        query: &ProductQuery,
-    ) -> CoreResult<Vec<Product>> {
+    pub fn list_products(&self, tenant: &TenantId, query: &ProductQuery) -> CoreResult<Vec<Product>> {
         let limit = page_limit(query.limit);
         self.read(tenant, 0, |tx| {
             let mut out = Vec::new();
@@ -551,15 +481,10 @@ impl Core {
                 let ids: Vec<String> = match &query.collection {
                     Some(c) => {
                         let start = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-                        tx.scan_range::<()>(
-                            &["colprd", c.as_str()],
-                            start,
-                            Bound::Unbounded,
-                            limit,
-                        )?
-                        .into_iter()
-                        .map(|(id, ())| id)
-                        .collect()
+                        tx.scan_range::<()>(&["colprd", c.as_str()], start, Bound::Unbounded, limit)?
+                            .into_iter()
+                            .map(|(id, ())| id)
+                            .collect()
                     }
                     None => {
                         let start = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
@@ -591,16 +516,8 @@ impl Core {
         patch: ProductPatch,
         now_ms: i64,
     ) -> CoreResult<Product> {
-        let handle = patch
-            .handle
-            .as_deref()
-            .map(|h| validate::handle("product handle", h))
-            .transpose()?;
-        let title = patch
-            .title
-            .as_deref()
-            .map(|t| validate::text("product title", t, 300))
-            .transpose()?;
+        let handle = patch.handle.as_deref().map(|h| validate::handle("product handle", h)).transpose()?;
+        let title = patch.title.as_deref().map(|t| validate::text("product title", t, 300)).transpose()?;
         let description = patch
             .description
             .as_deref()
@@ -610,11 +527,7 @@ impl Core {
             Some(b) => Some(validate::opt_text("brand", b.as_deref(), 200)?),
             None => None,
         };
-        let tags = patch
-            .tags
-            .as_deref()
-            .map(|t| validate::tags("tag", t))
-            .transpose()?;
+        let tags = patch.tags.as_deref().map(|t| validate::tags("tag", t)).transpose()?;
         let images = patch.images.as_deref().map(check_images).transpose()?;
         self.write(tenant, now_ms, |tx| {
             let mut product = load_product(tx, id)?;
@@ -622,9 +535,7 @@ impl Core {
                 && *h != product.handle
             {
                 if tx.exists(&["handle", h])? {
-                    return Err(CoreError::conflict(format!(
-                        "product handle `{h}` is taken; pick another"
-                    )));
+                    return Err(CoreError::conflict(format!("product handle `{h}` is taken; pick another")));
                 }
                 tx.del(&["handle", &product.handle])?;
                 tx.put(&["handle", h], id)?;
@@ -723,11 +634,7 @@ impl Core {
         now_ms: i64,
     ) -> CoreResult<Variant> {
         let sku = patch.sku.as_deref().map(check_sku).transpose()?;
-        let title = patch
-            .title
-            .as_deref()
-            .map(|t| validate::text("variant title", t, 200))
-            .transpose()?;
+        let title = patch.title.as_deref().map(|t| validate::text("variant title", t, 200)).transpose()?;
         let options = patch.options.as_ref().map(check_options).transpose()?;
         let gtin = match &patch.gtin {
             Some(g) => Some(g.as_deref().map(check_gtin).transpose()?),
@@ -745,9 +652,7 @@ impl Core {
                 && *s != v.sku
             {
                 if tx.exists(&["sku", s])? {
-                    return Err(CoreError::conflict(format!(
-                        "SKU `{s}` is already used by another variant"
-                    )));
+                    return Err(CoreError::conflict(format!("SKU `{s}` is already used by another variant")));
                 }
                 tx.del(&["sku", &v.sku])?;
                 tx.put(&["sku", s], id)?;
@@ -786,11 +691,7 @@ impl Core {
         })
     }
 
-    pub fn product_variants(
-        &self,
-        tenant: &TenantId,
-        product: &ProductId,
-    ) -> CoreResult<Vec<Variant>> {
+    pub fn product_variants(&self, tenant: &TenantId, product: &ProductId) -> CoreResult<Vec<Variant>> {
         self.read(tenant, 0, |tx| {
             load_product(tx, product)?;
             product_variants_tx(tx, product)
@@ -808,9 +709,7 @@ impl Core {
         self.write(tenant, now_ms, |tx| {
             let p = load_product(tx, product)?;
             load_channel(tx, channel)?;
-            if let Some(existing) =
-                tx.get::<Publication>(&["pub", product.as_str(), channel.as_str()])?
-            {
+            if let Some(existing) = tx.get::<Publication>(&["pub", product.as_str(), channel.as_str()])? {
                 return Ok(existing);
             }
             let publication = Publication {
@@ -828,12 +727,7 @@ impl Core {
 
     /// Publish every active product on a channel (used when a channel is
     /// switched on). Returns how many were newly published.
-    pub fn publish_all_active(
-        &self,
-        tenant: &TenantId,
-        channel: &ChannelId,
-        now_ms: i64,
-    ) -> CoreResult<usize> {
+    pub fn publish_all_active(&self, tenant: &TenantId, channel: &ChannelId, now_ms: i64) -> CoreResult<usize> {
         let products = self.read(tenant, 0, |tx| {
             load_channel(tx, channel)?;
             Ok(tx
@@ -871,27 +765,14 @@ impl Core {
         })
     }
 
-    pub fn product_publications(
-        &self,
-        tenant: &TenantId,
-        product: &ProductId,
-    ) -> CoreResult<Vec<Publication>> {
+    pub fn product_publications(&self, tenant: &TenantId, product: &ProductId) -> CoreResult<Vec<Publication>> {
         self.read(tenant, 0, |tx| {
             load_product(tx, product)?;
-            Ok(tx
-                .scan::<Publication>(&["pub", product.as_str()])?
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect())
+            Ok(tx.scan::<Publication>(&["pub", product.as_str()])?.into_iter().map(|(_, p)| p).collect())
         })
     }
 
-    pub fn is_published(
-        &self,
-        tenant: &TenantId,
-        product: &ProductId,
-        channel: &ChannelId,
-    ) -> CoreResult<bool> {
+    pub fn is_published(&self, tenant: &TenantId, product: &ProductId, channel: &ChannelId) -> CoreResult<bool> {
         self.read(tenant, 0, |tx| is_published_tx(tx, product, channel))
     }
 
@@ -907,9 +788,7 @@ impl Core {
         self.write(tenant, now_ms, |tx| {
             let mut publication: Publication = tx
                 .get(&["pub", product.as_str(), channel.as_str()])?
-                .ok_or_else(|| {
-                    CoreError::not_found("publication", format!("{product} on {channel}"))
-                })?;
+                .ok_or_else(|| CoreError::not_found("publication", format!("{product} on {channel}")))?;
             publication.sync = Some(state.clone());
             tx.put(&["pub", product.as_str(), channel.as_str()], &publication)?;
             Ok(publication)
@@ -927,8 +806,7 @@ impl Core {
     ) -> CoreResult<ChannelProductView> {
         self.read(tenant, now_ms, |tx| {
             let ch = load_channel(tx, channel)?;
-            channel_view(tx, &ch, product)?
-                .ok_or_else(|| CoreError::not_found("product", product.as_str()))
+            channel_view(tx, &ch, product)?.ok_or_else(|| CoreError::not_found("product", product.as_str()))
         })
     }
 
@@ -949,12 +827,7 @@ impl Core {
             let mut cursor = after.map(|a| a.as_str().to_owned());
             loop {
                 let start = cursor.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-                let ids = tx.scan_range::<()>(
-                    &["pubc", channel.as_str()],
-                    start,
-                    Bound::Unbounded,
-                    limit,
-                )?;
+                let ids = tx.scan_range::<()>(&["pubc", channel.as_str()], start, Bound::Unbounded, limit)?;
                 let exhausted = ids.len() < limit;
                 for (id, ()) in &ids {
                     if out.len() < limit
@@ -990,18 +863,9 @@ fn channel_view(
         let available = if v.backorderable {
             None
         } else {
-            Some(crate::inventory::sellable_tx(
-                tx,
-                &v.id,
-                None,
-                channel.safety_buffer,
-            )?)
+            Some(crate::inventory::sellable_tx(tx, &v.id, None, channel.safety_buffer)?)
         };
-        let compare_at = if unit.promotion.is_some() {
-            Some(v.price.clone())
-        } else {
-            v.compare_at.clone()
-        };
+        let compare_at = if unit.promotion.is_some() { Some(v.price.clone()) } else { v.compare_at.clone() };
         views.push(ChannelVariantView {
             price: unit.price,
             compare_at,
@@ -1010,10 +874,7 @@ fn channel_view(
             variant: v,
         });
     }
-    Ok(Some(ChannelProductView {
-        product: p,
-        variants: views,
-    }))
+    Ok(Some(ChannelProductView { product: p, variants: views }))
 }
 
 #[cfg(test)]

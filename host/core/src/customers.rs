@@ -8,10 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{
-    CampaignRef, CartId, ChannelId, CustomerId, OrderId, ProductId, TenantId, TouchpointId,
-    VariantId,
-};
+use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, OrderId, ProductId, TenantId, TouchpointId, VariantId};
 use crate::money::Money;
 use crate::store::{Core, Tx, sortable};
 use crate::tenants::load_channel;
@@ -55,32 +52,19 @@ impl Identity {
         {
             return Err(bad());
         }
-        Ok(Identity {
-            kind: IdentityKind::Email,
-            value: v,
-        })
+        Ok(Identity { kind: IdentityKind::Email, value: v })
     }
 
     /// A phone number in international form (`+39 333 123 4567`, `0039…`),
     /// normalised to E.164 (`+393331234567`).
     pub fn phone(value: &str) -> CoreResult<Identity> {
-        let compact: String = value
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-            .collect();
-        let digits = compact
-            .strip_prefix('+')
-            .or_else(|| compact.strip_prefix("00"));
+        let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
+        let digits = compact.strip_prefix('+').or_else(|| compact.strip_prefix("00"));
         let ok = digits.is_some_and(|d| {
-            (7..=15).contains(&d.len())
-                && d.bytes().all(|b| b.is_ascii_digit())
-                && !d.starts_with('0')
+            (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
         });
         match (ok, digits) {
-            (true, Some(d)) => Ok(Identity {
-                kind: IdentityKind::Phone,
-                value: format!("+{d}"),
-            }),
+            (true, Some(d)) => Ok(Identity { kind: IdentityKind::Phone, value: format!("+{d}") }),
             _ => Err(CoreError::invalid(format!(
                 "`{value}` is not an international phone number; write it with the country code, such as +39 333 1234567"
             ))),
@@ -93,18 +77,11 @@ impl Identity {
         let h = handle.trim().trim_start_matches('@').to_lowercase();
         let ok = !h.is_empty()
             && h.len() <= 64
-            && h.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-            });
+            && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
         if !ok {
-            return Err(CoreError::invalid(format!(
-                "`{handle}` is not a valid {network} handle"
-            )));
+            return Err(CoreError::invalid(format!("`{handle}` is not a valid {network} handle")));
         }
-        Ok(Identity {
-            kind: IdentityKind::Social { network },
-            value: h,
-        })
+        Ok(Identity { kind: IdentityKind::Social { network }, value: h })
     }
 
     /// Normalise an identity that arrived from outside.
@@ -160,9 +137,7 @@ pub struct Customer {
 
 impl Customer {
     pub fn has_consent(&self, purpose: ConsentPurpose) -> bool {
-        self.consents
-            .iter()
-            .any(|c| c.purpose == purpose && c.granted)
+        self.consents.iter().any(|c| c.purpose == purpose && c.granted)
     }
 
     pub fn identity(&self, kind: &IdentityKind) -> Option<&Identity> {
@@ -208,13 +183,7 @@ pub struct Touchpoint {
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum TimelineEntry {
     Touchpoint(Touchpoint),
-    OrderPlaced {
-        order_id: OrderId,
-        number: u64,
-        channel_id: Option<ChannelId>,
-        total: Money,
-        at_ms: i64,
-    },
+    OrderPlaced { order_id: OrderId, number: u64, channel_id: Option<ChannelId>, total: Money, at_ms: i64 },
     Consent(ConsentRecord),
 }
 
@@ -241,30 +210,21 @@ pub(crate) fn load_customer(tx: &mut Tx<'_>, id: &CustomerId) -> CoreResult<Cust
             None => return Ok(c),
         }
     }
-    Err(CoreError::conflict(format!(
-        "customer `{id}` has a merge chain that is too long"
-    )))
+    Err(CoreError::conflict(format!("customer `{id}` has a merge chain that is too long")))
 }
 
 fn save(tx: &mut Tx<'_>, c: &Customer) -> CoreResult<()> {
     tx.put(&["cus", c.id.as_str()], c)
 }
 
-pub(crate) fn find_by_identity(
-    tx: &mut Tx<'_>,
-    identity: &Identity,
-) -> CoreResult<Option<Customer>> {
+pub(crate) fn find_by_identity(tx: &mut Tx<'_>, identity: &Identity) -> CoreResult<Option<Customer>> {
     match tx.get::<CustomerId>(&["ident", &identity.index_kind(), &identity.value])? {
         Some(id) => Ok(Some(load_customer(tx, &id)?)),
         None => Ok(None),
     }
 }
 
-fn create_tx(
-    tx: &mut Tx<'_>,
-    name: Option<String>,
-    identities: Vec<Identity>,
-) -> CoreResult<Customer> {
+fn create_tx(tx: &mut Tx<'_>, name: Option<String>, identities: Vec<Identity>) -> CoreResult<Customer> {
     for i in &identities {
         if let Some(other) = find_by_identity(tx, i)? {
             return Err(CoreError::conflict(format!(
@@ -289,20 +249,12 @@ fn create_tx(
         tx.put(&["ident", &i.index_kind(), &i.value], &id)?;
     }
     save(tx, &c)?;
-    tx.emit(
-        "customer.created",
-        id.as_str(),
-        json!({ "customer_id": id }),
-    );
+    tx.emit("customer.created", id.as_str(), json!({ "customer_id": id }));
     Ok(c)
 }
 
 /// Find the profile with this identity, or create one.
-pub(crate) fn identify_tx(
-    tx: &mut Tx<'_>,
-    identity: &Identity,
-    name: Option<String>,
-) -> CoreResult<Customer> {
+pub(crate) fn identify_tx(tx: &mut Tx<'_>, identity: &Identity, name: Option<String>) -> CoreResult<Customer> {
     match find_by_identity(tx, identity)? {
         Some(c) => Ok(c),
         None => create_tx(tx, name, vec![identity.clone()]),
@@ -310,10 +262,7 @@ pub(crate) fn identify_tx(
 }
 
 fn normalize_all(identities: &[Identity]) -> CoreResult<Vec<Identity>> {
-    let mut out = identities
-        .iter()
-        .map(Identity::normalized)
-        .collect::<CoreResult<Vec<_>>>()?;
+    let mut out = identities.iter().map(Identity::normalized).collect::<CoreResult<Vec<_>>>()?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -324,11 +273,7 @@ fn check_touchpoint(new: &NewTouchpoint) -> CoreResult<NewTouchpoint> {
     n.kind = validate::handle("touchpoint kind", &new.kind)?;
     n.detail = validate::opt_text("touchpoint detail", new.detail.as_deref(), 2000)?;
     if let Some(c) = &new.campaign {
-        n.campaign = Some(CampaignRef::new(validate::text(
-            "campaign",
-            c.as_str(),
-            128,
-        )?));
+        n.campaign = Some(CampaignRef::new(validate::text("campaign", c.as_str(), 128)?));
     }
     if new.at_ms < 0 {
         return Err(CoreError::invalid("touchpoint time must not be negative"));
@@ -339,11 +284,7 @@ fn check_touchpoint(new: &NewTouchpoint) -> CoreResult<NewTouchpoint> {
 pub(crate) fn record_touchpoint_tx(tx: &mut Tx<'_>, new: NewTouchpoint) -> CoreResult<Touchpoint> {
     let customer = load_customer(tx, &new.customer_id)?;
     let seq = tx.next_seq(&format!("tp:{}", customer.id))?;
-    let id = TouchpointId::new(format!(
-        "{}-{}-{seq:010}",
-        TouchpointId::PREFIX,
-        customer.id
-    ));
+    let id = TouchpointId::new(format!("{}-{}-{seq:010}", TouchpointId::PREFIX, customer.id));
     let t = Touchpoint {
         id,
         customer_id: customer.id.clone(),
@@ -366,10 +307,7 @@ fn write_touchpoint(tx: &mut Tx<'_>, t: &Touchpoint, seq: u64) -> CoreResult<()>
 
 /// The campaign of the customer's latest campaign touchpoint within the
 /// attribution window before `now`.
-pub(crate) fn attribution_tx(
-    tx: &mut Tx<'_>,
-    customer: &CustomerId,
-) -> CoreResult<Option<CampaignRef>> {
+pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResult<Option<CampaignRef>> {
     let from = sortable(tx.now - ATTRIBUTION_WINDOW_MS);
     let to = sortable(tx.now.saturating_add(1));
     let tps = tx.scan_range::<Touchpoint>(
@@ -381,34 +319,16 @@ pub(crate) fn attribution_tx(
     Ok(tps.into_iter().rev().find_map(|(_, t)| t.campaign))
 }
 
-fn append_consent_log(
-    tx: &mut Tx<'_>,
-    customer: &CustomerId,
-    record: &ConsentRecord,
-) -> CoreResult<()> {
+fn append_consent_log(tx: &mut Tx<'_>, customer: &CustomerId, record: &ConsentRecord) -> CoreResult<()> {
     let seq = tx.next_seq(&format!("consent:{customer}"))?;
-    tx.put(
-        &[
-            "conslog",
-            customer.as_str(),
-            &sortable(i64::try_from(seq).unwrap_or(i64::MAX)),
-        ],
-        record,
-    )
+    tx.put(&["conslog", customer.as_str(), &sortable(i64::try_from(seq).unwrap_or(i64::MAX))], record)
 }
 
 impl Core {
-    pub fn create_customer(
-        &self,
-        tenant: &TenantId,
-        new: NewCustomer,
-        now_ms: i64,
-    ) -> CoreResult<Customer> {
+    pub fn create_customer(&self, tenant: &TenantId, new: NewCustomer, now_ms: i64) -> CoreResult<Customer> {
         let name = validate::opt_text("customer name", new.name.as_deref(), 200)?;
         let identities = normalize_all(&new.identities)?;
-        self.write(tenant, now_ms, |tx| {
-            create_tx(tx, name.clone(), identities.clone())
-        })
+        self.write(tenant, now_ms, |tx| create_tx(tx, name.clone(), identities.clone()))
     }
 
     /// The profile, following merges: asking for a merged-away id returns
@@ -417,11 +337,7 @@ impl Core {
         self.read(tenant, 0, |tx| load_customer(tx, id))
     }
 
-    pub fn find_customer(
-        &self,
-        tenant: &TenantId,
-        identity: &Identity,
-    ) -> CoreResult<Option<Customer>> {
+    pub fn find_customer(&self, tenant: &TenantId, identity: &Identity) -> CoreResult<Option<Customer>> {
         let identity = identity.normalized()?;
         self.read(tenant, 0, |tx| find_by_identity(tx, &identity))
     }
@@ -437,9 +353,7 @@ impl Core {
     ) -> CoreResult<Customer> {
         let identity = identity.normalized()?;
         let name = validate::opt_text("customer name", name, 200)?;
-        self.write(tenant, now_ms, |tx| {
-            identify_tx(tx, &identity, name.clone())
-        })
+        self.write(tenant, now_ms, |tx| identify_tx(tx, &identity, name.clone()))
     }
 
     /// Add an identity to a profile. `Conflict` if another profile has it:
@@ -471,11 +385,7 @@ impl Core {
             c.identities.sort();
             c.updated_ms = now_ms;
             save(tx, &c)?;
-            tx.emit(
-                "customer.updated",
-                c.id.as_str(),
-                json!({ "customer_id": c.id }),
-            );
+            tx.emit("customer.updated", c.id.as_str(), json!({ "customer_id": c.id }));
             Ok(c)
         })
     }
@@ -542,11 +452,7 @@ impl Core {
             keep.updated_ms = now_ms;
             save(tx, &gone)?;
             save(tx, &keep)?;
-            tx.emit(
-                "customer.merged",
-                keep.id.as_str(),
-                json!({ "customer_id": keep.id, "merged": gone.id }),
-            );
+            tx.emit("customer.merged", keep.id.as_str(), json!({ "customer_id": keep.id, "merged": gone.id }));
             Ok(keep)
         })
     }
@@ -587,18 +493,10 @@ impl Core {
     }
 
     /// Every consent decision of the customer, oldest first.
-    pub fn consent_history(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-    ) -> CoreResult<Vec<ConsentRecord>> {
+    pub fn consent_history(&self, tenant: &TenantId, customer: &CustomerId) -> CoreResult<Vec<ConsentRecord>> {
         self.read(tenant, 0, |tx| {
             let c = load_customer(tx, customer)?;
-            Ok(tx
-                .scan::<ConsentRecord>(&["conslog", c.id.as_str()])?
-                .into_iter()
-                .map(|(_, r)| r)
-                .collect())
+            Ok(tx.scan::<ConsentRecord>(&["conslog", c.id.as_str()])?.into_iter().map(|(_, r)| r).collect())
         })
     }
 
@@ -680,9 +578,7 @@ impl Core {
         self.read(tenant, 0, |tx| {
             let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_str()));
             let mut out = Vec::new();
-            for (_, c) in
-                tx.scan_range::<Customer>(&["cus"], start, Bound::Unbounded, usize::MAX)?
-            {
+            for (_, c) in tx.scan_range::<Customer>(&["cus"], start, Bound::Unbounded, usize::MAX)? {
                 if out.len() >= limit {
                     break;
                 }
@@ -697,11 +593,7 @@ impl Core {
     /// The segment a campaign may contact for a purpose: live profiles whose
     /// current decision grants it and that have the identity the purpose needs
     /// (an email address for email, a phone number for SMS).
-    pub fn customers_with_consent(
-        &self,
-        tenant: &TenantId,
-        purpose: ConsentPurpose,
-    ) -> CoreResult<Vec<Customer>> {
+    pub fn customers_with_consent(&self, tenant: &TenantId, purpose: ConsentPurpose) -> CoreResult<Vec<Customer>> {
         let needs = match purpose {
             ConsentPurpose::EmailMarketing => IdentityKind::Email,
             ConsentPurpose::SmsMarketing => IdentityKind::Phone,
@@ -711,11 +603,7 @@ impl Core {
                 .scan::<Customer>(&["cus"])?
                 .into_iter()
                 .map(|(_, c)| c)
-                .filter(|c| {
-                    c.merged_into.is_none()
-                        && c.has_consent(purpose)
-                        && c.identity(&needs).is_some()
-                })
+                .filter(|c| c.merged_into.is_none() && c.has_consent(purpose) && c.identity(&needs).is_some())
                 .collect())
         })
     }
@@ -727,10 +615,7 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(
-            Identity::email("  Giulia.Rossi@Example.IT ").unwrap().value,
-            "giulia.rossi@example.it"
-        );
+        assert_eq!(Identity::email("  Giulia.Rossi@Example.IT ").unwrap().value, "giulia.rossi@example.it");
         for bad in ["", "no-at", "a@b", "a@.it", "a b@x.it", "@x.it", "a@x.it."] {
             assert!(Identity::email(bad).is_err(), "{bad}");
         }
@@ -738,14 +623,8 @@ mod tests {
 
     #[test]
     fn phones_are_normalised_to_e164() {
-        assert_eq!(
-            Identity::phone("+39 333 123-4567").unwrap().value,
-            "+393331234567"
-        );
-        assert_eq!(
-            Identity::phone("0039 (333) 1234567").unwrap().value,
-            "+393331234567"
-        );
+        assert_eq!(Identity::phone("+39 333 123-4567").unwrap().value, "+393331234567");
+        assert_eq!(Identity::phone("0039 (333) 1234567").unwrap().value, "+393331234567");
         for bad in ["3331234567", "+39", "+39 abc 1234567", "+0391234567", ""] {
             assert!(Identity::phone(bad).is_err(), "{bad}");
         }
@@ -755,12 +634,7 @@ mod tests {
     fn social_handles_are_normalised() {
         let i = Identity::social("Instagram", "@Dolce.Vita").unwrap();
         assert_eq!(i.value, "dolce.vita");
-        assert_eq!(
-            i.kind,
-            IdentityKind::Social {
-                network: "instagram".into()
-            }
-        );
+        assert_eq!(i.kind, IdentityKind::Social { network: "instagram".into() });
         assert!(Identity::social("instagram", "@").is_err());
         assert!(Identity::social("instagram", "a b").is_err());
     }

@@ -20,11 +20,7 @@ pub enum CoreError {
         "insufficient stock for SKU `{sku}`: requested {requested}, available {available}; \
          lower the quantity, pick another location, or restock"
     )]
-    InsufficientStock {
-        sku: String,
-        requested: i64,
-        available: i64,
-    },
+    InsufficientStock { sku: String, requested: i64, available: i64 },
     /// The storage backend failed; the transaction did not commit.
     #[error("storage failed: {0}; the change was not applied, retry later")]
     Storage(#[from] StorageError),
@@ -32,10 +28,7 @@ pub enum CoreError {
 
 impl CoreError {
     pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
-        CoreError::NotFound {
-            kind,
-            id: id.into(),
-        }
+        CoreError::NotFound { kind, id: id.into() }
     }
 
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {

@@ -97,12 +97,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            base_ms: 1_000,
-            cap_ms: 3_600_000,
-            max_attempts: 8,
-            max_retry_after_ms: 24 * 3_600_000,
-        }
+        RetryPolicy { base_ms: 1_000, cap_ms: 3_600_000, max_attempts: 8, max_retry_after_ms: 24 * 3_600_000 }
     }
 }
 
@@ -142,12 +137,7 @@ fn clear_due(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
 
 fn clear_coalesce(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
     if COALESCED_KINDS.contains(&d.kind.as_str()) {
-        let key = [
-            "coal",
-            d.channel_id.as_str(),
-            d.kind.as_str(),
-            d.subject.as_str(),
-        ];
+        let key = ["coal", d.channel_id.as_str(), d.kind.as_str(), d.subject.as_str()];
         if tx.get::<DeliveryId>(&key)?.as_ref() == Some(&d.id) {
             tx.del(&key)?;
         }
@@ -157,20 +147,11 @@ fn clear_coalesce(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
 
 impl Core {
     /// Outbox events after `after` (all when `None`), oldest first.
-    pub fn list_events(
-        &self,
-        tenant: &TenantId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> CoreResult<Vec<Event>> {
+    pub fn list_events(&self, tenant: &TenantId, after: Option<&EventId>, limit: usize) -> CoreResult<Vec<Event>> {
         let limit = if limit == 0 { 100 } else { limit.min(10_000) };
         self.read(tenant, 0, |tx| {
             let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_str()));
-            Ok(tx
-                .scan_range::<Event>(&["evt"], start, Bound::Unbounded, limit)?
-                .into_iter()
-                .map(|(_, e)| e)
-                .collect())
+            Ok(tx.scan_range::<Event>(&["evt"], start, Bound::Unbounded, limit)?.into_iter().map(|(_, e)| e).collect())
         })
     }
 
@@ -189,21 +170,12 @@ impl Core {
             if events.is_empty() {
                 return Ok(0);
             }
-            let channels: Vec<Channel> = tx
-                .scan::<Channel>(&["chn"])?
-                .into_iter()
-                .map(|(_, c)| c)
-                .filter(|c| c.enabled)
-                .collect();
+            let channels: Vec<Channel> =
+                tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).filter(|c| c.enabled).collect();
             for (_, event) in &events {
                 for ch in channels.iter().filter(|c| c.subscribes_to(&event.kind)) {
                     if COALESCED_KINDS.contains(&event.kind.as_str()) {
-                        let key = [
-                            "coal",
-                            ch.id.as_str(),
-                            event.kind.as_str(),
-                            event.subject.as_str(),
-                        ];
+                        let key = ["coal", ch.id.as_str(), event.kind.as_str(), event.subject.as_str()];
                         if let Some(existing) = tx.get::<DeliveryId>(&key)?
                             && let Some(mut d) = tx.get::<Delivery>(&["dlv", existing.as_str()])?
                             && d.state == DeliveryState::Pending
@@ -237,15 +209,7 @@ impl Core {
                     d.next_attempt_ms = now_ms;
                     save(tx, &d)?;
                     if COALESCED_KINDS.contains(&event.kind.as_str()) {
-                        tx.put(
-                            &[
-                                "coal",
-                                ch.id.as_str(),
-                                event.kind.as_str(),
-                                event.subject.as_str(),
-                            ],
-                            &id,
-                        )?;
+                        tx.put(&["coal", ch.id.as_str(), event.kind.as_str(), event.subject.as_str()], &id)?;
                     }
                 }
             }
@@ -256,17 +220,11 @@ impl Core {
     }
 
     /// Pending deliveries due at `now_ms`, oldest due first (read-only).
-    pub fn due_deliveries(
-        &self,
-        tenant: &TenantId,
-        now_ms: i64,
-        limit: usize,
-    ) -> CoreResult<Vec<Delivery>> {
+    pub fn due_deliveries(&self, tenant: &TenantId, now_ms: i64, limit: usize) -> CoreResult<Vec<Delivery>> {
         let limit = if limit == 0 { 100 } else { limit };
         self.read(tenant, now_ms, |tx| {
             let end = sortable(now_ms.saturating_add(1));
-            let keys =
-                tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
+            let keys = tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
             let mut out = Vec::new();
             for (key, ()) in keys {
                 let id = DeliveryId::new(key.rsplit('/').next().unwrap_or_default());
@@ -293,15 +251,12 @@ impl Core {
         let cap = self.retry.cap_ms;
         self.write(tenant, now_ms, |tx| {
             let end = sortable(now_ms.saturating_add(1));
-            let keys =
-                tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
+            let keys = tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
             let mut out = Vec::new();
             for (key, ()) in keys {
                 let id = DeliveryId::new(key.rsplit('/').next().unwrap_or_default());
                 let mut d = load(tx, &id)?;
-                let live = tx
-                    .get::<Channel>(&["chn", d.channel_id.as_str()])?
-                    .is_some_and(|c| c.enabled);
+                let live = tx.get::<Channel>(&["chn", d.channel_id.as_str()])?.is_some_and(|c| c.enabled);
                 if !live {
                     set_due(tx, &mut d, now_ms.saturating_add(cap))?;
                     save(tx, &d)?;
@@ -319,12 +274,7 @@ impl Core {
     }
 
     /// The plugin accepted the event. Idempotent.
-    pub fn mark_delivered(
-        &self,
-        tenant: &TenantId,
-        id: &DeliveryId,
-        now_ms: i64,
-    ) -> CoreResult<Delivery> {
+    pub fn mark_delivered(&self, tenant: &TenantId, id: &DeliveryId, now_ms: i64) -> CoreResult<Delivery> {
         self.write(tenant, now_ms, |tx| {
             let mut d = load(tx, id)?;
             if d.state == DeliveryState::Delivered {
@@ -353,16 +303,12 @@ impl Core {
         retry_after_ms: Option<i64>,
         now_ms: i64,
     ) -> CoreResult<Delivery> {
-        let error = validate::long_text("error", error, 4096)
-            .unwrap_or_else(|_| error.chars().take(1024).collect());
+        let error = validate::long_text("error", error, 4096).unwrap_or_else(|_| error.chars().take(1024).collect());
         let policy = self.retry.clone();
         self.write(tenant, now_ms, |tx| {
             let mut d = load(tx, id)?;
             if d.state != DeliveryState::Pending {
-                return Err(CoreError::conflict(format!(
-                    "delivery `{id}` is {:?}, not pending",
-                    d.state
-                )));
+                return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
             }
             d.attempts += 1;
             d.last_error = Some(error.clone());
@@ -374,9 +320,7 @@ impl Core {
                 d.state = DeliveryState::Dead;
                 tx.put(&["dead", id.as_str()], &())?;
             } else {
-                let asked = retry_after_ms
-                    .unwrap_or(0)
-                    .clamp(0, policy.max_retry_after_ms);
+                let asked = retry_after_ms.unwrap_or(0).clamp(0, policy.max_retry_after_ms);
                 let wait = policy.backoff_ms(d.attempts).max(asked);
                 set_due(tx, &mut d, now_ms.saturating_add(wait))?;
             }
@@ -390,21 +334,12 @@ impl Core {
     }
 
     /// Deliveries of one event, one per channel.
-    pub fn event_deliveries(
-        &self,
-        tenant: &TenantId,
-        event: &EventId,
-    ) -> CoreResult<Vec<Delivery>> {
+    pub fn event_deliveries(&self, tenant: &TenantId, event: &EventId) -> CoreResult<Vec<Delivery>> {
         self.read(tenant, 0, |tx| {
             let from = format!("{event}.");
             let to = format!("{event}/");
             Ok(tx
-                .scan_range::<Delivery>(
-                    &["dlv"],
-                    Bound::Included(&from),
-                    Bound::Excluded(&to),
-                    usize::MAX,
-                )?
+                .scan_range::<Delivery>(&["dlv"], Bound::Included(&from), Bound::Excluded(&to), usize::MAX)?
                 .into_iter()
                 .map(|(_, d)| d)
                 .collect())
@@ -425,12 +360,7 @@ impl Core {
     }
 
     /// Put a dead delivery back in the queue, due now, with its attempts reset.
-    pub fn replay_dead_letter(
-        &self,
-        tenant: &TenantId,
-        id: &DeliveryId,
-        now_ms: i64,
-    ) -> CoreResult<Delivery> {
+    pub fn replay_dead_letter(&self, tenant: &TenantId, id: &DeliveryId, now_ms: i64) -> CoreResult<Delivery> {
         self.write(tenant, now_ms, |tx| {
             let mut d = load(tx, id)?;
             if d.state != DeliveryState::Dead {
@@ -457,12 +387,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let p = RetryPolicy {
-            base_ms: 1000,
-            cap_ms: 10_000,
-            max_attempts: 5,
-            max_retry_after_ms: 60_000,
-        };
+        let p = RetryPolicy { base_ms: 1000, cap_ms: 10_000, max_attempts: 5, max_retry_after_ms: 60_000 };
         assert_eq!(p.backoff_ms(1), 1000);
         assert_eq!(p.backoff_ms(2), 2000);
         assert_eq!(p.backoff_ms(4), 8000);

@@ -131,9 +131,7 @@ pub(crate) enum Pool {
 }
 
 fn level(tx: &mut Tx<'_>, variant: &VariantId, location: &LocationId) -> CoreResult<StockLevel> {
-    Ok(tx
-        .get(&["stk", variant.as_str(), location.as_str()])?
-        .unwrap_or_default())
+    Ok(tx.get(&["stk", variant.as_str(), location.as_str()])?.unwrap_or_default())
 }
 
 /// The only writer of stock counters: append a movement and update the
@@ -154,14 +152,8 @@ pub(crate) fn apply_movement(
 ) -> CoreResult<Movement> {
     let mut lvl = level(tx, variant, location)?;
     let overflow = || CoreError::invalid("stock quantity out of range");
-    let on_hand = lvl
-        .on_hand
-        .checked_add(on_hand_delta)
-        .ok_or_else(overflow)?;
-    let reserved = lvl
-        .reserved
-        .checked_add(reserved_delta)
-        .ok_or_else(overflow)?;
+    let on_hand = lvl.on_hand.checked_add(on_hand_delta).ok_or_else(overflow)?;
+    let reserved = lvl.reserved.checked_add(reserved_delta).ok_or_else(overflow)?;
     if reserved < 0 {
         return Err(CoreError::conflict(format!(
             "releasing {} units of `{sku}` at `{location}` but only {} are reserved there",
@@ -171,11 +163,7 @@ pub(crate) fn apply_movement(
     let lowers = on_hand_delta - reserved_delta < 0;
     if lowers && !allow_negative && (on_hand < 0 || on_hand - reserved < 0) {
         let requested = reserved_delta - on_hand_delta;
-        return Err(CoreError::InsufficientStock {
-            sku: sku.to_owned(),
-            requested,
-            available: lvl.available().max(0),
-        });
+        return Err(CoreError::InsufficientStock { sku: sku.to_owned(), requested, available: lvl.available().max(0) });
     }
     lvl.on_hand = on_hand;
     lvl.reserved = reserved;
@@ -195,36 +183,24 @@ pub(crate) fn apply_movement(
     };
     tx.put(&["stk", variant.as_str(), location.as_str()], &lvl)?;
     let seq = sortable(i64::try_from(lvl.movements).unwrap_or(i64::MAX));
-    tx.put(
-        &["mov", variant.as_str(), location.as_str(), &seq],
-        &movement,
-    )?;
+    tx.put(&["mov", variant.as_str(), location.as_str(), &seq], &movement)?;
     tx.touch_stock(variant);
     Ok(movement)
 }
 
 /// Stock counters of a variant at every location that ever had any.
 fn levels_of(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<BTreeMap<LocationId, StockLevel>> {
-    Ok(tx
-        .scan::<StockLevel>(&["stk", variant.as_str()])?
-        .into_iter()
-        .map(|(l, s)| (LocationId::new(l), s))
-        .collect())
+    Ok(tx.scan::<StockLevel>(&["stk", variant.as_str()])?.into_iter().map(|(l, s)| (LocationId::new(l), s)).collect())
 }
 
 pub(crate) fn variant_reserved(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<i64> {
     Ok(levels_of(tx, variant)?.values().map(|l| l.reserved).sum())
 }
 
-pub(crate) fn stock_changed_payload(
-    tx: &mut Tx<'_>,
-    variant: &VariantId,
-) -> CoreResult<serde_json::Value> {
+pub(crate) fn stock_changed_payload(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<serde_json::Value> {
     let levels = levels_of(tx, variant)?;
     let v = tx.get::<Variant>(&["var", variant.as_str()])?;
-    let (on_hand, reserved) = levels
-        .values()
-        .fold((0, 0), |(o, r), l| (o + l.on_hand, r + l.reserved));
+    let (on_hand, reserved) = levels.values().fold((0, 0), |(o, r), l| (o + l.on_hand, r + l.reserved));
     let locations: Vec<_> = levels
         .iter()
         .map(|(l, s)| json!({ "location_id": l, "on_hand": s.on_hand, "reserved": s.reserved, "available": s.available() }))
@@ -245,18 +221,12 @@ fn pool_locations(tx: &mut Tx<'_>, pool: &Pool) -> CoreResult<Vec<Location>> {
         Pool::At(id) => {
             let l = load_location(tx, id)?;
             if !l.active {
-                return Err(CoreError::invalid(format!(
-                    "location `{}` is inactive",
-                    l.name
-                )));
+                return Err(CoreError::invalid(format!("location `{}` is inactive", l.name)));
             }
             Ok(vec![l])
         }
         Pool::Any => {
-            let mut ls: Vec<Location> = all_locations(tx)?
-                .into_iter()
-                .filter(|l| l.active)
-                .collect();
+            let mut ls: Vec<Location> = all_locations(tx)?.into_iter().filter(|l| l.active).collect();
             // Ship from warehouses before emptying shop shelves.
             ls.sort_by_key(|l| (l.kind != LocationKind::Warehouse, l.id.clone()));
             Ok(ls)
@@ -279,10 +249,7 @@ fn expired_holds(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<Vec<Hold>> 
 }
 
 pub(crate) fn release_hold(tx: &mut Tx<'_>, hold: &Hold, kind: MovementKind) -> CoreResult<()> {
-    let sku = tx
-        .get::<Variant>(&["var", hold.variant_id.as_str()])?
-        .map(|v| v.sku)
-        .unwrap_or_default();
+    let sku = tx.get::<Variant>(&["var", hold.variant_id.as_str()])?.map(|v| v.sku).unwrap_or_default();
     apply_movement(
         tx,
         &hold.variant_id,
@@ -314,11 +281,7 @@ pub(crate) fn cart_holds(tx: &mut Tx<'_>, cart: &CartId) -> CoreResult<Vec<Hold>
 
 pub(crate) fn release_cart_holds(tx: &mut Tx<'_>, cart: &CartId) -> CoreResult<()> {
     for h in cart_holds(tx, cart)? {
-        let kind = if h.expires_ms <= tx.now {
-            MovementKind::HoldExpired
-        } else {
-            MovementKind::HoldReleased
-        };
+        let kind = if h.expires_ms <= tx.now { MovementKind::HoldExpired } else { MovementKind::HoldReleased };
         release_hold(tx, &h, kind)?;
     }
     Ok(())
@@ -397,22 +360,14 @@ pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Ve
         }
         let take = remaining.min(*a);
         if take > 0 {
-            out.push(Allocation {
-                location_id: l.id.clone(),
-                quantity: take,
-                backordered: 0,
-                consumed: false,
-            });
+            out.push(Allocation { location_id: l.id.clone(), quantity: take, backordered: 0, consumed: false });
             remaining -= take;
         }
     }
     let backorder = want - out.iter().map(|a| a.quantity).sum::<i64>();
     if backorder > 0 {
         let first = locations.first().ok_or_else(|| {
-            CoreError::invalid(format!(
-                "no active location can take a backorder of `{}`; activate a location",
-                v.sku
-            ))
+            CoreError::invalid(format!("no active location can take a backorder of `{}`; activate a location", v.sku))
         })?;
         match out.iter_mut().find(|a| a.location_id == first.id) {
             Some(a) => {
@@ -544,18 +499,7 @@ pub(crate) fn restock(
     quantity: i64,
     reference: &str,
 ) -> CoreResult<()> {
-    apply_movement(
-        tx,
-        variant,
-        sku,
-        location,
-        MovementKind::Restocked,
-        quantity,
-        0,
-        Some(reference),
-        None,
-        true,
-    )?;
+    apply_movement(tx, variant, sku, location, MovementKind::Restocked, quantity, 0, Some(reference), None, true)?;
     Ok(())
 }
 
@@ -568,18 +512,7 @@ pub(crate) fn write_off(
     reference: &str,
 ) -> CoreResult<()> {
     let note = format!("{quantity} returned unit(s) written off");
-    apply_movement(
-        tx,
-        variant,
-        sku,
-        location,
-        MovementKind::WrittenOff,
-        0,
-        0,
-        Some(reference),
-        Some(&note),
-        true,
-    )?;
+    apply_movement(tx, variant, sku, location, MovementKind::WrittenOff, 0, 0, Some(reference), Some(&note), true)?;
     Ok(())
 }
 
@@ -605,14 +538,7 @@ impl Core {
         now_ms: i64,
     ) -> CoreResult<StockLevelView> {
         validate::positive_qty("quantity", quantity)?;
-        self.stock_change(
-            tenant,
-            variant,
-            location,
-            now_ms,
-            |_| Ok((MovementKind::Received, quantity)),
-            note,
-        )
+        self.stock_change(tenant, variant, location, now_ms, |_| Ok((MovementKind::Received, quantity)), note)
     }
 
     /// Correct on-hand by a delta (negative for breakage). Refused if it
@@ -630,14 +556,7 @@ impl Core {
             return Err(CoreError::invalid("adjustment must not be zero"));
         }
         validate::positive_qty("adjustment size", delta.saturating_abs())?;
-        self.stock_change(
-            tenant,
-            variant,
-            location,
-            now_ms,
-            |_| Ok((MovementKind::Adjusted, delta)),
-            note,
-        )
+        self.stock_change(tenant, variant, location, now_ms, |_| Ok((MovementKind::Adjusted, delta)), note)
     }
 
     /// Set on-hand to a counted figure.
@@ -651,9 +570,7 @@ impl Core {
         now_ms: i64,
     ) -> CoreResult<StockLevelView> {
         if !(0..=1_000_000_000).contains(&on_hand) {
-            return Err(CoreError::invalid(format!(
-                "counted stock must be between 0 and 1000000000, got {on_hand}"
-            )));
+            return Err(CoreError::invalid(format!("counted stock must be between 0 and 1000000000, got {on_hand}")));
         }
         self.stock_change(
             tenant,
@@ -681,18 +598,7 @@ impl Core {
             let current = level(tx, variant, location)?;
             let (kind, d) = delta(&current)?;
             if d != 0 {
-                apply_movement(
-                    tx,
-                    variant,
-                    &v.sku,
-                    location,
-                    kind,
-                    d,
-                    0,
-                    None,
-                    note.as_deref(),
-                    false,
-                )?;
+                apply_movement(tx, variant, &v.sku, location, kind, d, 0, None, note.as_deref(), false)?;
             }
             Ok(view(variant, location, &level(tx, variant, location)?))
         })
@@ -712,9 +618,7 @@ impl Core {
     ) -> CoreResult<TransferId> {
         validate::positive_qty("quantity", quantity)?;
         if from == to {
-            return Err(CoreError::invalid(
-                "a transfer needs two different locations",
-            ));
+            return Err(CoreError::invalid("a transfer needs two different locations"));
         }
         let note = validate::opt_text("note", note, 500)?;
         self.write(tenant, now_ms, |tx| {
@@ -765,17 +669,10 @@ impl Core {
     }
 
     /// Counters at every location that holds or held the variant.
-    pub fn stock_levels(
-        &self,
-        tenant: &TenantId,
-        variant: &VariantId,
-    ) -> CoreResult<Vec<StockLevelView>> {
+    pub fn stock_levels(&self, tenant: &TenantId, variant: &VariantId) -> CoreResult<Vec<StockLevelView>> {
         self.read(tenant, 0, |tx| {
             load_variant(tx, variant)?;
-            Ok(levels_of(tx, variant)?
-                .iter()
-                .map(|(l, s)| view(variant, l, s))
-                .collect())
+            Ok(levels_of(tx, variant)?.iter().map(|(l, s)| view(variant, l, s)).collect())
         })
     }
 
@@ -828,17 +725,11 @@ impl Core {
 
     /// Release holds that expired at or before `now_ms`, at most `limit` in
     /// one transaction. Returns how many were released; call until 0.
-    pub fn release_expired(
-        &self,
-        tenant: &TenantId,
-        now_ms: i64,
-        limit: usize,
-    ) -> CoreResult<usize> {
+    pub fn release_expired(&self, tenant: &TenantId, now_ms: i64, limit: usize) -> CoreResult<usize> {
         let limit = if limit == 0 { 500 } else { limit };
         self.write(tenant, now_ms, |tx| {
             let end = sortable(now_ms.saturating_add(1));
-            let due =
-                tx.scan_range::<()>(&["hldx"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
+            let due = tx.scan_range::<()>(&["hldx"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
             let mut released = 0;
             for (key, ()) in due {
                 let id = key.rsplit('/').next().unwrap_or_default().to_owned();

@@ -29,34 +29,30 @@ mod validate;
 
 pub use carts::{Cart, CartLine, CartStatus, CheckoutRequest, NewCart};
 pub use catalog::{
-    ChannelProductView, ChannelVariantView, Collection, Image, NewCollection, NewProduct,
-    NewVariant, Product, ProductDetail, ProductPatch, ProductQuery, ProductStatus, Publication,
-    SyncState, SyncStatus, Variant, VariantPatch,
+    ChannelProductView, ChannelVariantView, Collection, Image, NewCollection, NewProduct, NewVariant, Product,
+    ProductDetail, ProductPatch, ProductQuery, ProductStatus, Publication, SyncState, SyncStatus, Variant,
+    VariantPatch,
 };
 pub use customers::{
-    ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint,
-    TimelineEntry, Touchpoint,
+    ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint, TimelineEntry,
+    Touchpoint,
 };
 pub use error::{CoreError, CoreResult};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
 pub use ids::{
-    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId,
-    LocationId, OrderId, ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId,
-    VariantId,
+    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, LocationId, OrderId,
+    ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
 };
 pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
 pub use money::{Money, currency_exponent, validate_currency};
 pub use orders::{
-    Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery,
-    OrderStatus, StatusChange,
+    Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery, OrderStatus, StatusChange,
 };
 pub use pricing::{
-    AppliedPromotion, DiscountValue, NewPromotion, Promotion, PromotionConditions, PromotionPatch,
-    PromotionScope, Quote, QuoteLine, QuoteLineRequest, QuoteRequest,
+    AppliedPromotion, DiscountValue, NewPromotion, Promotion, PromotionConditions, PromotionPatch, PromotionScope,
+    Quote, QuoteLine, QuoteLineRequest, QuoteRequest,
 };
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
 pub use seed::{SeedReport, seed_demo};
 pub use store::Core;
-pub use tenants::{
-    Channel, ChannelPatch, Location, LocationKind, LocationPatch, NewChannel, NewLocation, Tenant,
-};
+pub use tenants::{Channel, ChannelPatch, Location, LocationKind, LocationPatch, NewChannel, NewLocation, Tenant};

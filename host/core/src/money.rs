@@ -198,10 +198,7 @@ impl Money {
     /// An amount in a validated currency.
     pub fn new(amount_minor: i64, currency: &str) -> CoreResult<Money> {
         validate_currency(currency)?;
-        Ok(Money {
-            amount_minor,
-            currency: currency.to_owned(),
-        })
+        Ok(Money { amount_minor, currency: currency.to_owned() })
     }
 
     pub fn zero(currency: &str) -> CoreResult<Money> {
@@ -234,34 +231,19 @@ impl Money {
 
     pub fn checked_add(&self, other: &Money) -> CoreResult<Money> {
         self.same_currency(other)?;
-        let amount_minor = self
-            .amount_minor
-            .checked_add(other.amount_minor)
-            .ok_or_else(overflow)?;
-        Ok(Money {
-            amount_minor,
-            currency: self.currency.clone(),
-        })
+        let amount_minor = self.amount_minor.checked_add(other.amount_minor).ok_or_else(overflow)?;
+        Ok(Money { amount_minor, currency: self.currency.clone() })
     }
 
     pub fn checked_sub(&self, other: &Money) -> CoreResult<Money> {
         self.same_currency(other)?;
-        let amount_minor = self
-            .amount_minor
-            .checked_sub(other.amount_minor)
-            .ok_or_else(overflow)?;
-        Ok(Money {
-            amount_minor,
-            currency: self.currency.clone(),
-        })
+        let amount_minor = self.amount_minor.checked_sub(other.amount_minor).ok_or_else(overflow)?;
+        Ok(Money { amount_minor, currency: self.currency.clone() })
     }
 
     pub fn checked_mul(&self, factor: i64) -> CoreResult<Money> {
         let amount_minor = self.amount_minor.checked_mul(factor).ok_or_else(overflow)?;
-        Ok(Money {
-            amount_minor,
-            currency: self.currency.clone(),
-        })
+        Ok(Money { amount_minor, currency: self.currency.clone() })
     }
 
     /// `bps` basis points (1/100 of a percent) of this amount, rounded half
@@ -271,12 +253,8 @@ impl Money {
         let rounded = (product.abs() + 5_000) / 10_000 * product.signum();
         // |amount| * bps / 10_000 <= |amount| when bps <= 10_000; larger bps
         // are refused at promotion creation, so this cannot exceed i64.
-        let amount_minor =
-            i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN });
-        Money {
-            amount_minor,
-            currency: self.currency.clone(),
-        }
+        let amount_minor = i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN });
+        Money { amount_minor, currency: self.currency.clone() }
     }
 
     pub fn is_zero(&self) -> bool {
@@ -298,14 +276,7 @@ impl fmt::Display for Money {
         let amount = i128::from(self.amount_minor);
         let sign = if amount < 0 { "-" } else { "" };
         let abs = amount.abs();
-        write!(
-            f,
-            "{sign}{}.{:0width$} {}",
-            abs / unit,
-            abs % unit,
-            self.currency,
-            width = exp as usize
-        )
+        write!(f, "{sign}{}.{:0width$} {}", abs / unit, abs % unit, self.currency, width = exp as usize)
     }
 }
 
@@ -317,10 +288,7 @@ mod tests {
     fn currencies_are_validated() {
         assert!(Money::new(100, "EUR").is_ok());
         for bad in ["eur", "EURO", "", "XXX", "E1R"] {
-            assert!(
-                matches!(Money::new(1, bad), Err(CoreError::Invalid(_))),
-                "{bad}"
-            );
+            assert!(matches!(Money::new(1, bad), Err(CoreError::Invalid(_))), "{bad}");
         }
         assert_eq!(currency_exponent("JPY"), Some(0));
     }
@@ -333,12 +301,7 @@ mod tests {
         assert!(a.checked_add(&Money::new(1, "USD").unwrap()).is_err());
         let b = Money::new(250, "EUR").unwrap();
         assert_eq!(b.checked_mul(3).unwrap().amount_minor, 750);
-        assert_eq!(
-            b.checked_sub(&Money::new(300, "EUR").unwrap())
-                .unwrap()
-                .amount_minor,
-            -50
-        );
+        assert_eq!(b.checked_sub(&Money::new(300, "EUR").unwrap()).unwrap().amount_minor, -50);
     }
 
     #[test]

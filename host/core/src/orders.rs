@@ -19,16 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::catalog::{load_product, load_variant, variant_by_sku_tx};
-use crate::customers::{
-    Identity, NewTouchpoint, attribution_tx, identify_tx, load_customer, record_touchpoint_tx,
-};
+use crate::customers::{Identity, NewTouchpoint, attribution_tx, identify_tx, load_customer, record_touchpoint_tx};
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{
-    CampaignRef, CartId, ChannelId, CustomerId, LocationId, OrderId, TenantId, VariantId,
-};
-use crate::inventory::{
-    AllocateSpec, Allocation, MovementKind, Pool, allocate, consume, release_allocation, restock,
-};
+use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, LocationId, OrderId, TenantId, VariantId};
+use crate::inventory::{AllocateSpec, Allocation, MovementKind, Pool, allocate, consume, release_allocation, restock};
 use crate::money::Money;
 use crate::pricing::{AppliedPromotion, Quote, QuoteLine, quote_tx, record_usage};
 use crate::store::{Core, Tx};
@@ -195,10 +189,7 @@ pub(crate) struct OrderDraft {
 fn check_address(a: &Address) -> CoreResult<Address> {
     let country = a.country.trim().to_uppercase();
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(CoreError::invalid(format!(
-            "country `{}` must be a two-letter ISO code such as IT",
-            a.country
-        )));
+        return Err(CoreError::invalid(format!("country `{}` must be a two-letter ISO code such as IT", a.country)));
     }
     Ok(Address {
         name: validate::text("address name", &a.name, 200)?,
@@ -214,12 +205,7 @@ fn check_address(a: &Address) -> CoreResult<Address> {
 /// Check a fulfilment choice and say where its stock may come from.
 pub(crate) fn check_fulfilment(tx: &mut Tx<'_>, f: &Fulfilment) -> CoreResult<(Fulfilment, Pool)> {
     match f {
-        Fulfilment::Ship { address } => Ok((
-            Fulfilment::Ship {
-                address: check_address(address)?,
-            },
-            Pool::Any,
-        )),
+        Fulfilment::Ship { address } => Ok((Fulfilment::Ship { address: check_address(address)? }, Pool::Any)),
         Fulfilment::Pickup { location_id } | Fulfilment::ShipToStore { location_id } => {
             let l = load_location(tx, location_id)?;
             if !l.pickup_enabled || !l.active {
@@ -228,11 +214,7 @@ pub(crate) fn check_fulfilment(tx: &mut Tx<'_>, f: &Fulfilment) -> CoreResult<(F
                     l.name
                 )));
             }
-            let pool = if matches!(f, Fulfilment::Pickup { .. }) {
-                Pool::At(l.id.clone())
-            } else {
-                Pool::Any
-            };
+            let pool = if matches!(f, Fulfilment::Pickup { .. }) { Pool::At(l.id.clone()) } else { Pool::Any };
             Ok((f.clone(), pool))
         }
     }
@@ -308,15 +290,8 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
         codes: draft.codes.clone(),
         fulfilment,
         status: OrderStatus::Placed,
-        history: vec![StatusChange {
-            status: OrderStatus::Placed,
-            at_ms: tx.now,
-            note: None,
-        }],
-        refunded: Money {
-            amount_minor: 0,
-            currency: currency.clone(),
-        },
+        history: vec![StatusChange { status: OrderStatus::Placed, at_ms: tx.now, note: None }],
+        refunded: Money { amount_minor: 0, currency: currency.clone() },
         currency,
         tracking: None,
         attributed_campaign,
@@ -349,11 +324,7 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
 }
 
 fn emit_updated(tx: &mut Tx<'_>, order: &Order, previous: OrderStatus) {
-    tx.emit(
-        "order.updated",
-        order.id.as_str(),
-        json!({ "order": order, "previous_status": previous }),
-    );
+    tx.emit("order.updated", order.id.as_str(), json!({ "order": order, "previous_status": previous }));
 }
 
 fn consume_all(tx: &mut Tx<'_>, order: &mut Order) -> CoreResult<()> {
@@ -369,20 +340,11 @@ fn consume_all(tx: &mut Tx<'_>, order: &mut Order) -> CoreResult<()> {
 
 fn set_status(tx: &mut Tx<'_>, order: &mut Order, status: OrderStatus, note: Option<String>) {
     order.status = status;
-    order.history.push(StatusChange {
-        status,
-        at_ms: tx.now,
-        note,
-    });
+    order.history.push(StatusChange { status, at_ms: tx.now, note });
     order.updated_ms = tx.now;
 }
 
-fn transition(
-    tx: &mut Tx<'_>,
-    order: &mut Order,
-    target: OrderStatus,
-    note: Option<String>,
-) -> CoreResult<()> {
+fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Option<String>) -> CoreResult<()> {
     use OrderStatus as S;
     let kind = order.fulfilment.kind();
     let refuse = |order: &Order| {
@@ -393,16 +355,12 @@ fn transition(
     };
     match (order.status, target, &order.fulfilment) {
         (S::Placed, S::ReadyForPickup, Fulfilment::Pickup { .. }) => {}
-        (S::Placed, S::Shipped, Fulfilment::Ship { .. } | Fulfilment::ShipToStore { .. }) => {
-            consume_all(tx, order)?
-        }
+        (S::Placed, S::Shipped, Fulfilment::Ship { .. } | Fulfilment::ShipToStore { .. }) => consume_all(tx, order)?,
         (S::Shipped, S::ReadyForPickup, Fulfilment::ShipToStore { .. }) => {}
         (S::Shipped, S::Completed, Fulfilment::Ship { .. }) => {}
-        (
-            S::ReadyForPickup,
-            S::Completed,
-            Fulfilment::Pickup { .. } | Fulfilment::ShipToStore { .. },
-        ) => consume_all(tx, order)?,
+        (S::ReadyForPickup, S::Completed, Fulfilment::Pickup { .. } | Fulfilment::ShipToStore { .. }) => {
+            consume_all(tx, order)?
+        }
         (S::Placed | S::ReadyForPickup, S::Cancelled, fulfilment) => {
             let store = match fulfilment {
                 Fulfilment::ShipToStore { location_id } => Some(location_id.clone()),
@@ -415,14 +373,7 @@ fn transition(
                         release_allocation(tx, &line.variant_id, &line.sku, a, &reference)?;
                     } else if let Some(store) = &store {
                         // The goods already travelled to the store: they are there now.
-                        restock(
-                            tx,
-                            &line.variant_id,
-                            &line.sku,
-                            store,
-                            a.quantity,
-                            &reference,
-                        )?;
+                        restock(tx, &line.variant_id, &line.sku, store, a.quantity, &reference)?;
                     }
                 }
             }
@@ -439,15 +390,9 @@ fn transition(
     Ok(())
 }
 
-fn quote_from_prices(
-    tx: &mut Tx<'_>,
-    lines: &[(crate::catalog::Variant, i64, Money)],
-) -> CoreResult<Quote> {
+fn quote_from_prices(tx: &mut Tx<'_>, lines: &[(crate::catalog::Variant, i64, Money)]) -> CoreResult<Quote> {
     let currency = tx.currency();
-    let zero = Money {
-        amount_minor: 0,
-        currency: currency.clone(),
-    };
+    let zero = Money { amount_minor: 0, currency: currency.clone() };
     let mut out = Vec::new();
     let mut subtotal = zero.clone();
     for (v, qty, unit) in lines {
@@ -497,18 +442,11 @@ impl Core {
         self.read(tenant, 0, |tx| load_order(tx, id))
     }
 
-    pub fn order_by_external_id(
-        &self,
-        tenant: &TenantId,
-        channel: &ChannelId,
-        external_id: &str,
-    ) -> CoreResult<Order> {
+    pub fn order_by_external_id(&self, tenant: &TenantId, channel: &ChannelId, external_id: &str) -> CoreResult<Order> {
         self.read(tenant, 0, |tx| {
             let id: OrderId = tx
                 .get(&["ordext", channel.as_str(), external_id])?
-                .ok_or_else(|| {
-                    CoreError::not_found("order", format!("{external_id} on channel {channel}"))
-                })?;
+                .ok_or_else(|| CoreError::not_found("order", format!("{external_id} on channel {channel}")))?;
             load_order(tx, &id)
         })
     }
@@ -524,12 +462,7 @@ impl Core {
                 let page: Vec<Order> = match &query.customer {
                     Some(c) => {
                         let c = load_customer(tx, c)?.id;
-                        let ids = tx.scan_range::<()>(
-                            &["custord", c.as_str()],
-                            start,
-                            Bound::Unbounded,
-                            limit,
-                        )?;
+                        let ids = tx.scan_range::<()>(&["custord", c.as_str()], start, Bound::Unbounded, limit)?;
                         let mut os = Vec::new();
                         for (id, ()) in ids {
                             os.push(load_order(tx, &OrderId::new(id))?);
@@ -546,10 +479,7 @@ impl Core {
                 after = page.last().map(|o| o.id.to_string());
                 for o in page {
                     let keep = query.status.is_none_or(|s| s == o.status)
-                        && query
-                            .channel
-                            .as_ref()
-                            .is_none_or(|c| o.channel_id.as_ref() == Some(c));
+                        && query.channel.as_ref().is_none_or(|c| o.channel_id.as_ref() == Some(c));
                     if keep && out.len() < limit {
                         out.push(o);
                     }
@@ -581,56 +511,28 @@ impl Core {
         for l in &order.lines {
             validate::positive_qty("quantity", l.quantity)?;
         }
-        let priced = order
-            .lines
-            .iter()
-            .filter(|l| l.unit_price.is_some())
-            .count();
+        let priced = order.lines.iter().filter(|l| l.unit_price.is_some()).count();
         if priced != 0 && priced != order.lines.len() {
-            return Err(CoreError::invalid(
-                "give unit prices for all lines or for none",
-            ));
+            return Err(CoreError::invalid("give unit prices for all lines or for none"));
         }
-        let customer = order
-            .customer
-            .as_ref()
-            .map(Identity::normalized)
-            .transpose()?;
+        let customer = order.customer.as_ref().map(Identity::normalized).transpose()?;
         let name = validate::opt_text("customer name", order.customer_name.as_deref(), 200)?;
-        let email = order
-            .email
-            .as_deref()
-            .map(Identity::email)
-            .transpose()?
-            .map(|i| i.value);
+        let email = order.email.as_deref().map(Identity::email).transpose()?.map(|i| i.value);
         let note = validate::opt_text("note", order.note.as_deref(), 2000)?;
         self.write(tenant, now_ms, |tx| {
             load_channel(tx, channel)?;
             if let Some(id) = tx.get::<OrderId>(&["ordext", channel.as_str(), &external_id])? {
-                return Ok(Ingested {
-                    order: load_order(tx, &id)?,
-                    created: false,
-                });
+                return Ok(Ingested { order: load_order(tx, &id)?, created: false });
             }
             let mut variants = Vec::new();
             for l in &order.lines {
-                variants.push((
-                    variant_by_sku_tx(tx, &l.sku)?,
-                    l.quantity,
-                    l.unit_price.clone(),
-                ));
+                variants.push((variant_by_sku_tx(tx, &l.sku)?, l.quantity, l.unit_price.clone()));
             }
             let quote = if priced > 0 {
-                let lines: Vec<_> = variants
-                    .into_iter()
-                    .map(|(v, q, p)| (v, q, p.expect("all priced")))
-                    .collect();
+                let lines: Vec<_> = variants.into_iter().map(|(v, q, p)| (v, q, p.expect("all priced"))).collect();
                 quote_from_prices(tx, &lines)?
             } else {
-                let lines: Vec<_> = variants
-                    .iter()
-                    .map(|(v, q, _)| (v.id.clone(), *q))
-                    .collect();
+                let lines: Vec<_> = variants.iter().map(|(v, q, _)| (v.id.clone(), *q)).collect();
                 quote_tx(tx, &lines, Some(channel), &order.codes, false)?
             };
             let customer_id = match &customer {
@@ -655,10 +557,7 @@ impl Core {
                     note: note.clone(),
                 },
             )?;
-            Ok(Ingested {
-                order: placed,
-                created: true,
-            })
+            Ok(Ingested { order: placed, created: true })
         })
     }
 
@@ -691,12 +590,7 @@ impl Core {
 
     /// A pickup order is packed and waiting at the shop (or a ship-to-store
     /// order arrived there). Idempotent.
-    pub fn mark_ready_for_pickup(
-        &self,
-        tenant: &TenantId,
-        id: &OrderId,
-        now_ms: i64,
-    ) -> CoreResult<Order> {
+    pub fn mark_ready_for_pickup(&self, tenant: &TenantId, id: &OrderId, now_ms: i64) -> CoreResult<Order> {
         self.order_transition(tenant, id, OrderStatus::ReadyForPickup, None, None, now_ms)
     }
 
@@ -712,12 +606,7 @@ impl Core {
     }
 
     /// Delivered, or collected by the customer (pickup stock leaves the shop now).
-    pub fn mark_completed(
-        &self,
-        tenant: &TenantId,
-        id: &OrderId,
-        now_ms: i64,
-    ) -> CoreResult<Order> {
+    pub fn mark_completed(&self, tenant: &TenantId, id: &OrderId, now_ms: i64) -> CoreResult<Order> {
         self.order_transition(tenant, id, OrderStatus::Completed, None, None, now_ms)
     }
 
@@ -762,18 +651,10 @@ impl Core {
 }
 
 /// Add a refund to the order; reaching the total makes it `refunded`.
-pub(crate) fn apply_refund(
-    tx: &mut Tx<'_>,
-    order: &mut Order,
-    amount: i64,
-    note: Option<String>,
-) -> CoreResult<()> {
+pub(crate) fn apply_refund(tx: &mut Tx<'_>, order: &mut Order, amount: i64, note: Option<String>) -> CoreResult<()> {
     let full = order.refunded.amount_minor + amount >= order.total.amount_minor;
     if full && order.status != OrderStatus::Refunded {
-        let holding = order
-            .lines
-            .iter()
-            .any(|l| l.allocations.iter().any(|a| !a.consumed));
+        let holding = order.lines.iter().any(|l| l.allocations.iter().any(|a| !a.consumed));
         if holding && order.status != OrderStatus::Cancelled {
             return Err(CoreError::conflict(format!(
                 "order #{} still holds stock; cancel it first so the stock is released, then refund",

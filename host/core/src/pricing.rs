@@ -34,9 +34,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::catalog::{
-    Product, ProductStatus, Variant, is_published_tx, load_product, load_variant,
-};
+use crate::catalog::{Product, ProductStatus, Variant, is_published_tx, load_product, load_variant};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ChannelId, CollectionId, ProductId, PromotionId, TenantId, VariantId};
 use crate::money::Money;
@@ -169,12 +167,7 @@ impl Quote {
     /// Every promotion that contributed, once each.
     pub fn applied_promotions(&self) -> Vec<AppliedPromotion> {
         let mut out: Vec<AppliedPromotion> = Vec::new();
-        for p in self
-            .lines
-            .iter()
-            .filter_map(|l| l.line_promotion.as_ref())
-            .chain(self.order_promotion.as_ref())
-        {
+        for p in self.lines.iter().filter_map(|l| l.line_promotion.as_ref()).chain(self.order_promotion.as_ref()) {
             match out.iter_mut().find(|o| o.promotion_id == p.promotion_id) {
                 Some(o) => o.amount.amount_minor += p.amount.amount_minor,
                 None => out.push(p.clone()),
@@ -210,28 +203,24 @@ pub fn normalize_code(code: &str) -> CoreResult<String> {
     let code = code.trim().to_uppercase();
     let ok = !code.is_empty()
         && code.len() <= 64
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(code)
     } else {
-        Err(CoreError::invalid(format!(
-            "promotion code `{code}` must be 1-64 characters of A-Z, 0-9, '-' or '_'"
-        )))
+        Err(CoreError::invalid(format!("promotion code `{code}` must be 1-64 characters of A-Z, 0-9, '-' or '_'")))
     }
 }
 
 fn check_value(value: &DiscountValue) -> CoreResult<()> {
     match *value {
         DiscountValue::Percent { bps } if (1..=10_000).contains(&bps) => Ok(()),
-        DiscountValue::Percent { bps } => Err(CoreError::invalid(format!(
-            "percent discount must be 1-10000 basis points (0.01%-100%), got {bps}"
-        ))),
+        DiscountValue::Percent { bps } => {
+            Err(CoreError::invalid(format!("percent discount must be 1-10000 basis points (0.01%-100%), got {bps}")))
+        }
         DiscountValue::AmountOff { amount_minor } if amount_minor > 0 => Ok(()),
-        DiscountValue::AmountOff { amount_minor } => Err(CoreError::invalid(format!(
-            "amount off must be positive, got {amount_minor}"
-        ))),
+        DiscountValue::AmountOff { amount_minor } => {
+            Err(CoreError::invalid(format!("amount off must be positive, got {amount_minor}")))
+        }
     }
 }
 
@@ -268,17 +257,10 @@ fn check_conditions(tx: &mut Tx<'_>, c: &PromotionConditions) -> CoreResult<Prom
 impl PromotionConditions {
     fn matches_product(&self, product: &Product) -> bool {
         (self.products.is_empty() || self.products.contains(&product.id))
-            && (self.collections.is_empty()
-                || product
-                    .collections
-                    .iter()
-                    .any(|c| self.collections.contains(c)))
+            && (self.collections.is_empty() || product.collections.iter().any(|c| self.collections.contains(c)))
             && (self.tags.is_empty() || product.tags.iter().any(|t| self.tags.contains(t)))
             && (self.brands.is_empty()
-                || product
-                    .brand
-                    .as_ref()
-                    .is_some_and(|b| self.brands.contains(&b.to_lowercase())))
+                || product.brand.as_ref().is_some_and(|b| self.brands.contains(&b.to_lowercase())))
     }
 }
 
@@ -289,49 +271,28 @@ impl Promotion {
             && self.conditions.starts_ms.is_none_or(|s| now >= s)
             && self.conditions.ends_ms.is_none_or(|e| now < e)
             && self.usage_limit.is_none_or(|l| self.usage_count < l)
-            && (self.conditions.channels.is_empty()
-                || channel.is_some_and(|c| self.conditions.channels.contains(c)))
+            && (self.conditions.channels.is_empty() || channel.is_some_and(|c| self.conditions.channels.contains(c)))
             && self.code.as_ref().is_none_or(|c| codes.contains(c))
     }
 
     fn applied(&self, amount: Money) -> AppliedPromotion {
-        AppliedPromotion {
-            promotion_id: self.id.clone(),
-            name: self.name.clone(),
-            code: self.code.clone(),
-            amount,
-        }
+        AppliedPromotion { promotion_id: self.id.clone(), name: self.name.clone(), code: self.code.clone(), amount }
     }
 }
 
-fn line_discount(
-    promo: &Promotion,
-    unit: &Money,
-    subtotal: &Money,
-    quantity: i64,
-) -> CoreResult<Money> {
+fn line_discount(promo: &Promotion, unit: &Money, subtotal: &Money, quantity: i64) -> CoreResult<Money> {
     let d = match promo.value {
         DiscountValue::Percent { bps } => subtotal.percent_bps(bps),
         DiscountValue::AmountOff { amount_minor } => {
             let per_unit = amount_minor.min(unit.amount_minor);
-            Money {
-                amount_minor: per_unit.checked_mul(quantity).unwrap_or(i64::MAX),
-                currency: unit.currency.clone(),
-            }
+            Money { amount_minor: per_unit.checked_mul(quantity).unwrap_or(i64::MAX), currency: unit.currency.clone() }
         }
     };
-    Ok(Money {
-        amount_minor: d.amount_minor.clamp(0, subtotal.amount_minor.max(0)),
-        currency: d.currency,
-    })
+    Ok(Money { amount_minor: d.amount_minor.clamp(0, subtotal.amount_minor.max(0)), currency: d.currency })
 }
 
 pub(crate) fn all_promotions(tx: &mut Tx<'_>) -> CoreResult<Vec<Promotion>> {
-    Ok(tx
-        .scan::<Promotion>(&["prm"])?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect())
+    Ok(tx.scan::<Promotion>(&["prm"])?.into_iter().map(|(_, p)| p).collect())
 }
 
 /// Price `lines` for `channel`. Every product must be active; when a channel
@@ -345,10 +306,7 @@ pub(crate) fn quote_tx(
     require_published: bool,
 ) -> CoreResult<Quote> {
     let currency = tx.currency();
-    let zero = Money {
-        amount_minor: 0,
-        currency: currency.clone(),
-    };
+    let zero = Money { amount_minor: 0, currency: currency.clone() };
     let mut codes_norm = Vec::new();
     for c in codes {
         codes_norm.push(normalize_code(c)?);
@@ -374,18 +332,13 @@ pub(crate) fn quote_tx(
             && require_published
             && !is_published_tx(tx, &product.id, ch)?
         {
-            return Err(CoreError::invalid(format!(
-                "product `{}` is not sold on channel `{ch}`",
-                product.handle
-            )));
+            return Err(CoreError::invalid(format!("product `{}` is not sold on channel `{ch}`", product.handle)));
         }
         items.push((variant, product, *quantity));
     }
 
-    let promotions: Vec<Promotion> = all_promotions(tx)?
-        .into_iter()
-        .filter(|p| p.applicable(tx.now, channel, &codes_norm))
-        .collect();
+    let promotions: Vec<Promotion> =
+        all_promotions(tx)?.into_iter().filter(|p| p.applicable(tx.now, channel, &codes_norm)).collect();
 
     let mut subtotal = zero.clone();
     let mut out_lines = Vec::with_capacity(items.len());
@@ -411,24 +364,15 @@ pub(crate) fn quote_tx(
     // Pass 1: best line promotion per line.
     for (line, (_, product, _)) in out_lines.iter_mut().zip(&items) {
         let mut best: Option<(Money, &Promotion)> = None;
-        for p in promotions
-            .iter()
-            .filter(|p| p.scope == PromotionScope::Line)
-        {
+        for p in promotions.iter().filter(|p| p.scope == PromotionScope::Line) {
             if !p.conditions.matches_product(product)
-                || p.conditions
-                    .min_subtotal_minor
-                    .is_some_and(|m| subtotal.amount_minor < m)
+                || p.conditions.min_subtotal_minor.is_some_and(|m| subtotal.amount_minor < m)
             {
                 continue;
             }
             let d = line_discount(p, &line.unit_price, &line.subtotal, line.quantity)?;
             // Strictly greater keeps the oldest on ties: promotions scan in id order.
-            if d.amount_minor > 0
-                && best
-                    .as_ref()
-                    .is_none_or(|(b, _)| d.amount_minor > b.amount_minor)
-            {
+            if d.amount_minor > 0 && best.as_ref().is_none_or(|(b, _)| d.amount_minor > b.amount_minor) {
                 best = Some((d, p));
             }
         }
@@ -439,30 +383,18 @@ pub(crate) fn quote_tx(
     }
 
     // Pass 2: best order promotion over the lines it covers.
-    let after_line: Vec<i64> = out_lines
-        .iter()
-        .map(|l| l.subtotal.amount_minor - l.line_discount.amount_minor)
-        .collect();
+    let after_line: Vec<i64> =
+        out_lines.iter().map(|l| l.subtotal.amount_minor - l.line_discount.amount_minor).collect();
     let mut best_order: Option<(i64, Vec<usize>, &Promotion)> = None;
-    for p in promotions
-        .iter()
-        .filter(|p| p.scope == PromotionScope::Order)
-    {
-        let covered: Vec<usize> = (0..items.len())
-            .filter(|&i| p.conditions.matches_product(&items[i].1))
-            .collect();
+    for p in promotions.iter().filter(|p| p.scope == PromotionScope::Order) {
+        let covered: Vec<usize> = (0..items.len()).filter(|&i| p.conditions.matches_product(&items[i].1)).collect();
         let base: i64 = covered.iter().map(|&i| after_line[i]).sum();
         if base <= 0 || p.conditions.min_subtotal_minor.is_some_and(|m| base < m) {
             continue;
         }
         let d = match p.value {
             DiscountValue::Percent { bps } => {
-                Money {
-                    amount_minor: base,
-                    currency: currency.clone(),
-                }
-                .percent_bps(bps)
-                .amount_minor
+                Money { amount_minor: base, currency: currency.clone() }.percent_bps(bps).amount_minor
             }
             DiscountValue::AmountOff { amount_minor } => amount_minor,
         }
@@ -477,8 +409,7 @@ pub(crate) fn quote_tx(
         let base: i128 = covered.iter().map(|&i| i128::from(after_line[i])).sum();
         let mut given = 0i64;
         for &i in &covered {
-            let share =
-                i64::try_from(i128::from(d) * i128::from(after_line[i]) / base).unwrap_or(0);
+            let share = i64::try_from(i128::from(d) * i128::from(after_line[i]) / base).unwrap_or(0);
             out_lines[i].order_discount_share.amount_minor = share;
             given += share;
         }
@@ -505,10 +436,7 @@ pub(crate) fn quote_tx(
     let mut line_discounts = zero.clone();
     let mut total = zero.clone();
     for line in &mut out_lines {
-        line.total = line
-            .subtotal
-            .checked_sub(&line.line_discount)?
-            .checked_sub(&line.order_discount_share)?;
+        line.total = line.subtotal.checked_sub(&line.line_discount)?.checked_sub(&line.order_discount_share)?;
         line_discounts = line_discounts.checked_add(&line.line_discount)?;
         total = total.checked_add(&line.total)?;
     }
@@ -522,10 +450,7 @@ pub(crate) fn quote_tx(
         .collect();
     codes_applied.sort();
     codes_applied.dedup();
-    let codes_not_applied = codes_norm
-        .into_iter()
-        .filter(|c| !codes_applied.contains(c))
-        .collect();
+    let codes_not_applied = codes_norm.into_iter().filter(|c| !codes_applied.contains(c)).collect();
 
     Ok(Quote {
         currency,
@@ -570,56 +495,35 @@ pub(crate) fn unit_price_tx(
         if p.scope != PromotionScope::Line
             || !p.applicable(tx.now, channel, &[])
             || !p.conditions.matches_product(product)
-            || p.conditions
-                .min_subtotal_minor
-                .is_some_and(|m| variant.price.amount_minor < m)
+            || p.conditions.min_subtotal_minor.is_some_and(|m| variant.price.amount_minor < m)
         {
             continue;
         }
         let d = line_discount(&p, &variant.price, &variant.price, 1)?;
-        if d.amount_minor > 0
-            && best
-                .as_ref()
-                .is_none_or(|(b, _)| d.amount_minor > b.amount_minor)
-        {
+        if d.amount_minor > 0 && best.as_ref().is_none_or(|(b, _)| d.amount_minor > b.amount_minor) {
             best = Some((d, p));
         }
     }
     Ok(match best {
-        Some((d, p)) => UnitPrice {
-            price: variant.price.checked_sub(&d)?,
-            promotion: Some(p.applied(d)),
-        },
-        None => UnitPrice {
-            price: variant.price.clone(),
-            promotion: None,
-        },
+        Some((d, p)) => UnitPrice { price: variant.price.checked_sub(&d)?, promotion: Some(p.applied(d)) },
+        None => UnitPrice { price: variant.price.clone(), promotion: None },
     })
 }
 
 impl Core {
-    pub fn create_promotion(
-        &self,
-        tenant: &TenantId,
-        new: NewPromotion,
-        now_ms: i64,
-    ) -> CoreResult<Promotion> {
+    pub fn create_promotion(&self, tenant: &TenantId, new: NewPromotion, now_ms: i64) -> CoreResult<Promotion> {
         let name = validate::text("promotion name", &new.name, 200)?;
         check_value(&new.value)?;
         let code = new.code.as_deref().map(normalize_code).transpose()?;
         if new.usage_limit == Some(0) {
-            return Err(CoreError::invalid(
-                "usage limit must be at least 1, or none",
-            ));
+            return Err(CoreError::invalid("usage limit must be at least 1, or none"));
         }
         self.write(tenant, now_ms, |tx| {
             let conditions = check_conditions(tx, &new.conditions)?;
             if let Some(c) = &code
                 && tx.exists(&["prmcode", c])?
             {
-                return Err(CoreError::conflict(format!(
-                    "promotion code `{c}` is already in use"
-                )));
+                return Err(CoreError::conflict(format!("promotion code `{c}` is already in use")));
             }
             let id = PromotionId::new(tx.new_id(PromotionId::PREFIX)?);
             let p = Promotion {
@@ -651,9 +555,8 @@ impl Core {
     pub fn promotion_by_code(&self, tenant: &TenantId, code: &str) -> CoreResult<Promotion> {
         let code = normalize_code(code)?;
         self.read(tenant, 0, |tx| {
-            let id: PromotionId = tx
-                .get(&["prmcode", &code])?
-                .ok_or_else(|| CoreError::not_found("promotion code", code.clone()))?;
+            let id: PromotionId =
+                tx.get(&["prmcode", &code])?.ok_or_else(|| CoreError::not_found("promotion code", code.clone()))?;
             tx.must("promotion", id.as_str())
         })
     }
@@ -669,18 +572,12 @@ impl Core {
         patch: PromotionPatch,
         now_ms: i64,
     ) -> CoreResult<Promotion> {
-        let name = patch
-            .name
-            .as_deref()
-            .map(|n| validate::text("promotion name", n, 200))
-            .transpose()?;
+        let name = patch.name.as_deref().map(|n| validate::text("promotion name", n, 200)).transpose()?;
         if let Some(v) = &patch.value {
             check_value(v)?;
         }
         if patch.usage_limit == Some(Some(0)) {
-            return Err(CoreError::invalid(
-                "usage limit must be at least 1, or none",
-            ));
+            return Err(CoreError::invalid("usage limit must be at least 1, or none"));
         }
         self.write(tenant, now_ms, |tx| {
             let mut p: Promotion = tx.must("promotion", id.as_str())?;
@@ -708,23 +605,12 @@ impl Core {
 
     /// Price lines as the given channel would see them. Read-only: reserves
     /// nothing and counts no promotion use.
-    pub fn quote(
-        &self,
-        tenant: &TenantId,
-        request: &QuoteRequest,
-        now_ms: i64,
-    ) -> CoreResult<Quote> {
+    pub fn quote(&self, tenant: &TenantId, request: &QuoteRequest, now_ms: i64) -> CoreResult<Quote> {
         if request.lines.is_empty() {
             return Err(CoreError::invalid("a quote needs at least one line"));
         }
-        let lines: Vec<(VariantId, i64)> = request
-            .lines
-            .iter()
-            .map(|l| (l.variant_id.clone(), l.quantity))
-            .collect();
-        self.read(tenant, now_ms, |tx| {
-            quote_tx(tx, &lines, request.channel.as_ref(), &request.codes, true)
-        })
+        let lines: Vec<(VariantId, i64)> = request.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect();
+        self.read(tenant, now_ms, |tx| quote_tx(tx, &lines, request.channel.as_ref(), &request.codes, true))
     }
 }
 
@@ -749,10 +635,7 @@ mod tests {
 
     #[test]
     fn fixed_line_discount_is_per_unit_and_capped() {
-        let m = |a| Money {
-            amount_minor: a,
-            currency: "EUR".into(),
-        };
+        let m = |a| Money { amount_minor: a, currency: "EUR".into() };
         let promo = Promotion {
             id: PromotionId::new("p"),
             name: "x".into(),
@@ -766,17 +649,7 @@ mod tests {
             created_ms: 0,
             updated_ms: 0,
         };
-        assert_eq!(
-            line_discount(&promo, &m(1000), &m(3000), 3)
-                .unwrap()
-                .amount_minor,
-            900
-        );
-        assert_eq!(
-            line_discount(&promo, &m(200), &m(400), 2)
-                .unwrap()
-                .amount_minor,
-            400
-        );
+        assert_eq!(line_discount(&promo, &m(1000), &m(3000), 3).unwrap().amount_minor, 900);
+        assert_eq!(line_discount(&promo, &m(200), &m(400), 2).unwrap().amount_minor, 400);
     }
 }

@@ -63,24 +63,14 @@ pub struct Return {
 /// `already` were returned: the exact share of what was paid, so that
 /// returning every unit, in any steps, refunds the line total to the cent.
 fn line_refund(total: i64, line_quantity: i64, already: i64, quantity: i64) -> i64 {
-    let paid_for = |n: i64| {
-        i64::try_from(i128::from(total) * i128::from(n) / i128::from(line_quantity)).unwrap_or(0)
-    };
+    let paid_for = |n: i64| i64::try_from(i128::from(total) * i128::from(n) / i128::from(line_quantity)).unwrap_or(0);
     paid_for(already + quantity) - paid_for(already)
 }
 
-fn receive(
-    tx: &mut Tx<'_>,
-    order_id: &OrderId,
-    req: &ReturnRequest,
-    reason: Option<String>,
-) -> CoreResult<Return> {
+fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Option<String>) -> CoreResult<Return> {
     let mut order = load_order(tx, order_id)?;
     load_location(tx, &req.location_id)?;
-    if !matches!(
-        order.status,
-        OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::Refunded
-    ) {
+    if !matches!(order.status, OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::Refunded) {
         return Err(CoreError::conflict(format!(
             "order #{} is {:?}; only shipped or completed orders take returns (cancel it instead)",
             order.number, order.status
@@ -94,15 +84,8 @@ fn receive(
             .lines
             .iter_mut()
             .find(|l| l.line_no == r.line_no)
-            .ok_or_else(|| {
-                CoreError::invalid(format!("order #{} has no line {}", order.number, r.line_no))
-            })?;
-        let taken: i64 = line
-            .allocations
-            .iter()
-            .filter(|a| a.consumed)
-            .map(|a| a.quantity)
-            .sum();
+            .ok_or_else(|| CoreError::invalid(format!("order #{} has no line {}", order.number, r.line_no)))?;
+        let taken: i64 = line.allocations.iter().filter(|a| a.consumed).map(|a| a.quantity).sum();
         let returnable = taken - line.returned;
         if r.quantity > returnable {
             return Err(CoreError::invalid(format!(
@@ -110,30 +93,15 @@ fn receive(
                 r.line_no, line.sku, r.quantity
             )));
         }
-        let refund = line_refund(
-            line.total.amount_minor,
-            line.quantity,
-            line.returned,
-            r.quantity,
-        );
+        let refund = line_refund(line.total.amount_minor, line.quantity, line.returned, r.quantity);
         line.returned += r.quantity;
         match r.disposition {
-            Disposition::Restock => restock(
-                tx,
-                &line.variant_id,
-                &line.sku,
-                &req.location_id,
-                r.quantity,
-                id.as_str(),
-            )?,
-            Disposition::WriteOff => write_off(
-                tx,
-                &line.variant_id,
-                &line.sku,
-                &req.location_id,
-                r.quantity,
-                id.as_str(),
-            )?,
+            Disposition::Restock => {
+                restock(tx, &line.variant_id, &line.sku, &req.location_id, r.quantity, id.as_str())?
+            }
+            Disposition::WriteOff => {
+                write_off(tx, &line.variant_id, &line.sku, &req.location_id, r.quantity, id.as_str())?
+            }
         }
         refund_total += refund;
         lines.push(ReturnLine {
@@ -142,10 +110,7 @@ fn receive(
             sku: line.sku.clone(),
             quantity: r.quantity,
             disposition: r.disposition,
-            refund: Money {
-                amount_minor: refund,
-                currency: order.currency.clone(),
-            },
+            refund: Money { amount_minor: refund, currency: order.currency.clone() },
         });
     }
     let previous = order.status;
@@ -161,21 +126,14 @@ fn receive(
         order_id: order.id.clone(),
         location_id: req.location_id.clone(),
         lines,
-        refund_total: Money {
-            amount_minor: refund_now,
-            currency: order.currency.clone(),
-        },
+        refund_total: Money { amount_minor: refund_now, currency: order.currency.clone() },
         reason,
         created_ms: tx.now,
     };
     tx.put(&["ret", id.as_str()], &ret)?;
     tx.put(&["ordret", order.id.as_str(), id.as_str()], &())?;
     tx.emit("return.received", id.as_str(), json!({ "return": ret }));
-    tx.emit(
-        "order.updated",
-        order.id.as_str(),
-        json!({ "order": order, "previous_status": previous }),
-    );
+    tx.emit("order.updated", order.id.as_str(), json!({ "order": order, "previous_status": previous }));
     Ok(ret)
 }
 
@@ -198,14 +156,10 @@ impl Core {
         let mut seen: Vec<u32> = request.lines.iter().map(|l| l.line_no).collect();
         seen.sort_unstable();
         if seen.windows(2).any(|w| w[0] == w[1]) {
-            return Err(CoreError::invalid(
-                "each order line may appear once in a return",
-            ));
+            return Err(CoreError::invalid("each order line may appear once in a return"));
         }
         let reason = validate::opt_text("reason", request.reason.as_deref(), 2000)?;
-        self.write(tenant, now_ms, |tx| {
-            receive(tx, order, &request, reason.clone())
-        })
+        self.write(tenant, now_ms, |tx| receive(tx, order, &request, reason.clone()))
     }
 
     pub fn get_return(&self, tenant: &TenantId, id: &ReturnId) -> CoreResult<Return> {

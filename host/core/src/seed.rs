@@ -292,26 +292,10 @@ const PASTRIES: &[Pastry] = &[
 ];
 
 const COLLECTIONS: &[(&str, &str, &str)] = &[
-    (
-        "cannoli",
-        "Cannoli",
-        "Cannoli siciliani riempiti al momento.",
-    ),
-    (
-        "sfogliatelle",
-        "Sfogliatelle",
-        "La tradizione napoletana, ricce e frolle.",
-    ),
-    (
-        "torte",
-        "Torte",
-        "Torte intere su ordinazione o pronte in negozio.",
-    ),
-    (
-        "biscotti",
-        "Biscotti",
-        "Biscotti da forno, in sacchetti da 250 g e 500 g.",
-    ),
+    ("cannoli", "Cannoli", "Cannoli siciliani riempiti al momento."),
+    ("sfogliatelle", "Sfogliatelle", "La tradizione napoletana, ricce e frolle."),
+    ("torte", "Torte", "Torte intere su ordinazione o pronte in negozio."),
+    ("biscotti", "Biscotti", "Biscotti da forno, in sacchetti da 250 g e 500 g."),
 ];
 
 fn found<T>(r: CoreResult<T>) -> CoreResult<Option<T>> {
@@ -341,16 +325,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
         }
         let address = Some(format!("Via dei Dolci 1, Napoli ({name})"));
         Ok(core
-            .create_location(
-                &tenant,
-                NewLocation {
-                    name: name.into(),
-                    kind,
-                    pickup_enabled: pickup,
-                    address,
-                },
-                now_ms,
-            )?
+            .create_location(&tenant, NewLocation { name: name.into(), kind, pickup_enabled: pickup, address }, now_ms)?
             .id)
     };
     let warehouse = location("Laboratorio", LocationKind::Warehouse, false)?;
@@ -362,11 +337,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
             Some(c) => c,
             None => core.create_collection(
                 &tenant,
-                NewCollection {
-                    handle: (*handle).into(),
-                    title: (*title).into(),
-                    description: (*description).into(),
-                },
+                NewCollection { handle: (*handle).into(), title: (*title).into(), description: (*description).into() },
                 now_ms,
             )?,
         };
@@ -378,10 +349,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
         if found(core.product_by_handle(&tenant, p.handle))?.is_some() {
             continue;
         }
-        let collection = collections
-            .iter()
-            .find(|(h, _)| h == p.collection)
-            .map(|(_, id)| id.clone());
+        let collection = collections.iter().find(|(h, _)| h == p.collection).map(|(_, id)| id.clone());
         let is_cake = p.collection == "torte";
         let variants = p
             .sizes
@@ -390,9 +358,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
                 Ok(NewVariant {
                     sku: format!("DV-{:02}-{suffix}", i + 1),
                     title: (*title).into(),
-                    options: [("Formato".to_string(), (*title).to_string())]
-                        .into_iter()
-                        .collect(),
+                    options: [("Formato".to_string(), (*title).to_string())].into_iter().collect(),
                     gtin: None,
                     weight_grams: None,
                     price: Money::new(*cents, "EUR")?,
@@ -411,10 +377,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
                 brand: Some("Dolce Vita".into()),
                 tags: p.tags.iter().map(|t| t.to_string()).collect(),
                 collections: collection.into_iter().collect(),
-                images: vec![Image {
-                    url: format!("/demo/images/{}.jpg", p.handle),
-                    alt: Some(p.title.into()),
-                }],
+                images: vec![Image { url: format!("/demo/images/{}.jpg", p.handle), alt: Some(p.title.into()) }],
                 status: ProductStatus::Active,
                 variants,
             },
@@ -428,10 +391,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
         created += 1;
     }
 
-    let cannoli = collections
-        .iter()
-        .find(|(h, _)| h == "cannoli")
-        .map(|(_, id)| id.clone());
+    let cannoli = collections.iter().find(|(h, _)| h == "cannoli").map(|(_, id)| id.clone());
     let existing = core.list_promotions(&tenant)?;
     let mut promotions = Vec::new();
     let wanted = [
@@ -439,10 +399,7 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
             name: "20% off cannoli".into(),
             scope: PromotionScope::Line,
             value: DiscountValue::Percent { bps: 2000 },
-            conditions: PromotionConditions {
-                collections: cannoli.into_iter().collect(),
-                ..Default::default()
-            },
+            conditions: PromotionConditions { collections: cannoli.into_iter().collect(), ..Default::default() },
             code: None,
             usage_limit: None,
         },
@@ -450,19 +407,13 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
             name: "DOLCE10: 10% off orders from 20 EUR".into(),
             scope: PromotionScope::Order,
             value: DiscountValue::Percent { bps: 1000 },
-            conditions: PromotionConditions {
-                min_subtotal_minor: Some(2000),
-                ..Default::default()
-            },
+            conditions: PromotionConditions { min_subtotal_minor: Some(2000), ..Default::default() },
             code: Some(DEMO_CODE.into()),
             usage_limit: None,
         },
     ];
     for new in wanted {
-        let id = match existing
-            .iter()
-            .find(|p| p.name == new.name || (new.code.is_some() && p.code == new.code))
-        {
+        let id = match existing.iter().find(|p| p.name == new.name || (new.code.is_some() && p.code == new.code)) {
             Some(p) => p.id.clone(),
             None => core.create_promotion(&tenant, new, now_ms)?.id,
         };

@@ -32,10 +32,7 @@ pub struct Core {
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core")
-            .field("backend", &self.store.backend())
-            .field("retry", &self.retry)
-            .finish()
+        f.debug_struct("Core").field("backend", &self.store.backend()).field("retry", &self.retry).finish()
     }
 }
 
@@ -50,10 +47,7 @@ const SCAN_PAGE: usize = 256;
 
 impl Core {
     pub fn new(store: Arc<dyn KvStore>) -> Core {
-        Core {
-            store,
-            retry: RetryPolicy::default(),
-        }
+        Core { store, retry: RetryPolicy::default() }
     }
 
     /// Use another retry policy for event deliveries.
@@ -112,10 +106,7 @@ impl Core {
         }
     }
 
-    pub(crate) fn run_write<T>(
-        &self,
-        mut body: impl FnMut(&mut dyn Txn) -> CoreResult<T>,
-    ) -> CoreResult<T> {
+    pub(crate) fn run_write<T>(&self, mut body: impl FnMut(&mut dyn Txn) -> CoreResult<T>) -> CoreResult<T> {
         let mut attempt = 0;
         loop {
             match omnistore_storage::transact(&*self.store, &mut body) {
@@ -163,13 +154,11 @@ pub(crate) fn sortable(n: i64) -> String {
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> CoreResult<Vec<u8>> {
-    serde_json::to_vec(value)
-        .map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
+    serde_json::to_vec(value).map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
+    serde_json::from_slice(bytes).map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
 }
 
 pub(crate) struct PendingEvent {
@@ -218,9 +207,7 @@ impl<'t> Tx<'t> {
 
     /// The tenant's record; loaded before any domain code runs.
     pub fn tenant_record(&self) -> &Tenant {
-        self.tenant_record
-            .as_ref()
-            .expect("tenant loaded by Core::write/read")
+        self.tenant_record.as_ref().expect("tenant loaded by Core::write/read")
     }
 
     pub fn set_tenant_record(&mut self, tenant: Tenant) {
@@ -264,8 +251,7 @@ impl<'t> Tx<'t> {
     /// A record that must exist.
     pub fn must<T: DeserializeOwned>(&mut self, kind: &'static str, id: &str) -> CoreResult<T> {
         let table = kind_table(kind);
-        self.get(&[table, id])?
-            .ok_or_else(|| CoreError::not_found(kind, id))
+        self.get(&[table, id])?.ok_or_else(|| CoreError::not_found(kind, id))
     }
 
     pub fn exists(&mut self, parts: &[&str]) -> CoreResult<bool> {
@@ -323,19 +309,12 @@ impl<'t> Tx<'t> {
         let mut out = Vec::new();
         while out.len() < limit {
             let page = SCAN_PAGE.min(limit - out.len());
-            let range = KeyRange {
-                start: range_start.clone(),
-                end: range_end.clone(),
-            };
+            let range = KeyRange { start: range_start.clone(), end: range_end.clone() };
             let entries = self.txn.scan(&range, page)?;
             let got = entries.len();
             for (key, value) in entries {
                 let suffix = std::str::from_utf8(&key[prefix.len()..]).unwrap_or_default();
-                let suffix = suffix
-                    .split('/')
-                    .map(unescape)
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let suffix = suffix.split('/').map(unescape).collect::<Vec<_>>().join("/");
                 out.push((suffix, decode(&value)?));
                 range_start = Bound::Excluded(key);
             }
@@ -361,17 +340,8 @@ impl<'t> Tx<'t> {
 
     /// Queue a domain event; written to the outbox when the transaction body
     /// succeeds, so it commits or vanishes with the change it describes.
-    pub fn emit(
-        &mut self,
-        kind: &'static str,
-        subject: impl Into<String>,
-        payload: serde_json::Value,
-    ) {
-        self.events.push(PendingEvent {
-            kind,
-            subject: subject.into(),
-            payload,
-        });
+    pub fn emit(&mut self, kind: &'static str, subject: impl Into<String>, payload: serde_json::Value) {
+        self.events.push(PendingEvent { kind, subject: subject.into(), payload });
     }
 
     /// Note that a variant's stock changed; one `stock.changed` per variant is

@@ -51,8 +51,7 @@ impl Channel {
         self.subscriptions.iter().any(|s| {
             s == "*"
                 || s == kind
-                || s.strip_suffix(".*")
-                    .is_some_and(|p| kind.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+                || s.strip_suffix(".*").is_some_and(|p| kind.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
         })
     }
 }
@@ -121,9 +120,7 @@ pub struct LocationPatch {
 
 fn check_buffer(buffer: i64) -> CoreResult<i64> {
     if !(0..=1_000_000).contains(&buffer) {
-        return Err(CoreError::invalid(format!(
-            "safety buffer must be between 0 and 1000000, got {buffer}"
-        )));
+        return Err(CoreError::invalid(format!("safety buffer must be between 0 and 1000000, got {buffer}")));
     }
     Ok(buffer)
 }
@@ -147,38 +144,21 @@ pub(crate) fn load_location(tx: &mut Tx<'_>, id: &LocationId) -> CoreResult<Loca
 }
 
 pub(crate) fn all_locations(tx: &mut Tx<'_>) -> CoreResult<Vec<Location>> {
-    Ok(tx
-        .scan::<Location>(&["loc"])?
-        .into_iter()
-        .map(|(_, l)| l)
-        .collect())
+    Ok(tx.scan::<Location>(&["loc"])?.into_iter().map(|(_, l)| l).collect())
 }
 
 impl Core {
     /// Create a tenant. Fails with `Conflict` if the id is taken.
-    pub fn create_tenant(
-        &self,
-        id: &TenantId,
-        name: &str,
-        currency: &str,
-        now_ms: i64,
-    ) -> CoreResult<Tenant> {
+    pub fn create_tenant(&self, id: &TenantId, name: &str, currency: &str, now_ms: i64) -> CoreResult<Tenant> {
         let name = validate::text("tenant name", name, 200)?;
         validate_currency(currency)?;
         if now_ms < 0 {
             return Err(CoreError::invalid("time must not be negative"));
         }
-        let tenant = Tenant {
-            id: id.clone(),
-            name,
-            currency: currency.to_owned(),
-            created_ms: now_ms,
-        };
+        let tenant = Tenant { id: id.clone(), name, currency: currency.to_owned(), created_ms: now_ms };
         self.run_write(|txn| {
             if txn.get(&registry_key(id))?.is_some() {
-                return Err(CoreError::conflict(format!(
-                    "tenant `{id}` already exists; pick another id"
-                )));
+                return Err(CoreError::conflict(format!("tenant `{id}` already exists; pick another id")));
             }
             txn.put(&registry_key(id), &encode(&tenant)?)?;
             let mut tx = Tx::new(txn, id, now_ms);
@@ -197,23 +177,14 @@ impl Core {
     /// Every tenant of the deployment (operator view).
     pub fn list_tenants(&self) -> CoreResult<Vec<Tenant>> {
         let mut txn = self.store().begin()?;
-        let entries = txn.scan(
-            &omnistore_storage::KeyRange::prefix(registry_prefix()),
-            usize::MAX,
-        )?;
+        let entries = txn.scan(&omnistore_storage::KeyRange::prefix(registry_prefix()), usize::MAX)?;
         entries.iter().map(|(_, v)| decode(v)).collect()
     }
 
-    pub fn install_channel(
-        &self,
-        tenant: &TenantId,
-        new: NewChannel,
-        now_ms: i64,
-    ) -> CoreResult<Channel> {
+    pub fn install_channel(&self, tenant: &TenantId, new: NewChannel, now_ms: i64) -> CoreResult<Channel> {
         let plugin_id = validate::text("plugin id", &new.plugin_id, 128)?;
         let version = validate::text("plugin version", &new.version, 64)?;
-        let name = validate::opt_text("channel name", Some(&new.name), 200)?
-            .unwrap_or_else(|| plugin_id.clone());
+        let name = validate::opt_text("channel name", Some(&new.name), 200)?.unwrap_or_else(|| plugin_id.clone());
         let capabilities = check_strings("capability", &new.capabilities)?;
         let subscriptions = check_strings("subscription", &new.subscriptions)?;
         let safety_buffer = check_buffer(new.safety_buffer)?;
@@ -234,11 +205,7 @@ impl Core {
                 updated_ms: now_ms,
             };
             tx.put(&["chn", id.as_str()], &channel)?;
-            tx.emit(
-                "channel.installed",
-                id.as_str(),
-                json!({ "channel_id": id, "plugin_id": plugin_id }),
-            );
+            tx.emit("channel.installed", id.as_str(), json!({ "channel_id": id, "plugin_id": plugin_id }));
             Ok(channel)
         })
     }
@@ -248,13 +215,7 @@ impl Core {
     }
 
     pub fn list_channels(&self, tenant: &TenantId) -> CoreResult<Vec<Channel>> {
-        self.read(tenant, 0, |tx| {
-            Ok(tx
-                .scan::<Channel>(&["chn"])?
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect())
-        })
+        self.read(tenant, 0, |tx| Ok(tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).collect()))
     }
 
     /// Change settings, grants, version (an upgrade), subscriptions, the
@@ -266,26 +227,10 @@ impl Core {
         patch: ChannelPatch,
         now_ms: i64,
     ) -> CoreResult<Channel> {
-        let version = patch
-            .version
-            .as_deref()
-            .map(|v| validate::text("plugin version", v, 64))
-            .transpose()?;
-        let name = patch
-            .name
-            .as_deref()
-            .map(|v| validate::text("channel name", v, 200))
-            .transpose()?;
-        let capabilities = patch
-            .capabilities
-            .as_deref()
-            .map(|v| check_strings("capability", v))
-            .transpose()?;
-        let subscriptions = patch
-            .subscriptions
-            .as_deref()
-            .map(|v| check_strings("subscription", v))
-            .transpose()?;
+        let version = patch.version.as_deref().map(|v| validate::text("plugin version", v, 64)).transpose()?;
+        let name = patch.name.as_deref().map(|v| validate::text("channel name", v, 200)).transpose()?;
+        let capabilities = patch.capabilities.as_deref().map(|v| check_strings("capability", v)).transpose()?;
+        let subscriptions = patch.subscriptions.as_deref().map(|v| check_strings("subscription", v)).transpose()?;
         let safety_buffer = patch.safety_buffer.map(check_buffer).transpose()?;
         self.write(tenant, now_ms, |tx| {
             let mut channel = load_channel(tx, id)?;
@@ -323,12 +268,7 @@ impl Core {
 
     /// Remove a channel with its secrets and publications. Orders keep their
     /// channel of origin as history.
-    pub fn uninstall_channel(
-        &self,
-        tenant: &TenantId,
-        id: &ChannelId,
-        now_ms: i64,
-    ) -> CoreResult<()> {
+    pub fn uninstall_channel(&self, tenant: &TenantId, id: &ChannelId, now_ms: i64) -> CoreResult<()> {
         self.write(tenant, now_ms, |tx| {
             let channel = load_channel(tx, id)?;
             for name in &channel.secret_keys {
@@ -339,11 +279,7 @@ impl Core {
                 tx.del(&["pub", &product, id.as_str()])?;
             }
             tx.del(&["chn", id.as_str()])?;
-            tx.emit(
-                "channel.uninstalled",
-                id.as_str(),
-                json!({ "channel_id": id }),
-            );
+            tx.emit("channel.uninstalled", id.as_str(), json!({ "channel_id": id }));
             Ok(())
         })
     }
@@ -374,25 +310,14 @@ impl Core {
         })
     }
 
-    pub fn channel_secret(
-        &self,
-        tenant: &TenantId,
-        id: &ChannelId,
-        name: &str,
-    ) -> CoreResult<Option<String>> {
+    pub fn channel_secret(&self, tenant: &TenantId, id: &ChannelId, name: &str) -> CoreResult<Option<String>> {
         self.read(tenant, 0, |tx| {
             load_channel(tx, id)?;
             tx.get::<String>(&["chnsec", id.as_str(), name])
         })
     }
 
-    pub fn delete_channel_secret(
-        &self,
-        tenant: &TenantId,
-        id: &ChannelId,
-        name: &str,
-        now_ms: i64,
-    ) -> CoreResult<()> {
+    pub fn delete_channel_secret(&self, tenant: &TenantId, id: &ChannelId, name: &str, now_ms: i64) -> CoreResult<()> {
         self.write(tenant, now_ms, |tx| {
             let mut channel = load_channel(tx, id)?;
             if channel.secret_keys.iter().any(|k| k == name) {
@@ -404,12 +329,7 @@ impl Core {
         })
     }
 
-    pub fn create_location(
-        &self,
-        tenant: &TenantId,
-        new: NewLocation,
-        now_ms: i64,
-    ) -> CoreResult<Location> {
+    pub fn create_location(&self, tenant: &TenantId, new: NewLocation, now_ms: i64) -> CoreResult<Location> {
         let name = validate::text("location name", &new.name, 200)?;
         let address = validate::opt_text("location address", new.address.as_deref(), 500)?;
         self.write(tenant, now_ms, |tx| {
@@ -425,11 +345,7 @@ impl Core {
                 updated_ms: now_ms,
             };
             tx.put(&["loc", id.as_str()], &location)?;
-            tx.emit(
-                "location.changed",
-                id.as_str(),
-                json!({ "location": location }),
-            );
+            tx.emit("location.changed", id.as_str(), json!({ "location": location }));
             Ok(location)
         })
     }
@@ -449,11 +365,7 @@ impl Core {
         patch: LocationPatch,
         now_ms: i64,
     ) -> CoreResult<Location> {
-        let name = patch
-            .name
-            .as_deref()
-            .map(|v| validate::text("location name", v, 200))
-            .transpose()?;
+        let name = patch.name.as_deref().map(|v| validate::text("location name", v, 200)).transpose()?;
         let address = match &patch.address {
             Some(a) => Some(validate::opt_text("location address", a.as_deref(), 500)?),
             None => None,
@@ -474,11 +386,7 @@ impl Core {
             }
             location.updated_ms = now_ms;
             tx.put(&["loc", id.as_str()], &location)?;
-            tx.emit(
-                "location.changed",
-                id.as_str(),
-                json!({ "location": location }),
-            );
+            tx.emit("location.changed", id.as_str(), json!({ "location": location }));
             Ok(location)
         })
     }

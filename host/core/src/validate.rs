@@ -10,14 +10,10 @@ pub(crate) fn text(field: &str, value: &str, max: usize) -> CoreResult<String> {
         return Err(CoreError::invalid(format!("{field} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(CoreError::invalid(format!(
-            "{field} must be at most {max} characters"
-        )));
+        return Err(CoreError::invalid(format!("{field} must be at most {max} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(CoreError::invalid(format!(
-            "{field} must not contain control characters"
-        )));
+        return Err(CoreError::invalid(format!("{field} must not contain control characters")));
     }
     Ok(value.to_owned())
 }
@@ -33,9 +29,7 @@ pub(crate) fn opt_text(field: &str, value: Option<&str>, max: usize) -> CoreResu
 /// Free text (descriptions): may be empty, bounded in size.
 pub(crate) fn long_text(field: &str, value: &str, max: usize) -> CoreResult<String> {
     if value.len() > max {
-        return Err(CoreError::invalid(format!(
-            "{field} must be at most {max} bytes"
-        )));
+        return Err(CoreError::invalid(format!("{field} must be at most {max} bytes")));
     }
     Ok(value.to_owned())
 }
@@ -43,14 +37,10 @@ pub(crate) fn long_text(field: &str, value: &str, max: usize) -> CoreResult<Stri
 /// A quantity that must be at least one.
 pub(crate) fn positive_qty(field: &str, quantity: i64) -> CoreResult<i64> {
     if quantity <= 0 {
-        return Err(CoreError::invalid(format!(
-            "{field} must be at least 1, got {quantity}"
-        )));
+        return Err(CoreError::invalid(format!("{field} must be at least 1, got {quantity}")));
     }
     if quantity > 1_000_000 {
-        return Err(CoreError::invalid(format!(
-            "{field} must be at most 1000000, got {quantity}"
-        )));
+        return Err(CoreError::invalid(format!("{field} must be at most 1000000, got {quantity}")));
     }
     Ok(quantity)
 }
@@ -60,15 +50,11 @@ pub(crate) fn handle(field: &str, value: &str) -> CoreResult<String> {
     let value = value.trim().to_lowercase();
     let ok = !value.is_empty()
         && value.len() <= 128
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(value)
     } else {
-        Err(CoreError::invalid(format!(
-            "{field} `{value}` must be 1-128 characters of a-z, 0-9, '-' or '_'"
-        )))
+        Err(CoreError::invalid(format!("{field} `{value}` must be 1-128 characters of a-z, 0-9, '-' or '_'")))
     }
 }
 

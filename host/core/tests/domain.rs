@@ -41,52 +41,36 @@ mod support {
     }
 
     pub fn memory() -> Backend {
-        Backend {
-            core: Core::new(omnistore_storage::open("memory:").expect("memory store")),
-            _guard: Guard::None,
-        }
+        Backend { core: Core::new(omnistore_storage::open("memory:").expect("memory store")), _guard: Guard::None }
     }
 
     pub fn redb() -> Backend {
         let dir = tempfile::tempdir().expect("temp dir");
         let spec = format!("redb:{}", dir.path().join("core.redb").display());
         let store = omnistore_storage::open(&spec).expect("open redb store");
-        Backend {
-            core: Core::new(store),
-            _guard: Guard::Dir(dir),
-        }
+        Backend { core: Core::new(store), _guard: Guard::Dir(dir) }
     }
 
     pub fn postgres() -> Backend {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin_url = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut client = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is unreachable at {admin_url}: {e}. Start PostgreSQL or set DATABASE_URL to a server \
                  where this user may CREATE DATABASE; these tests are never skipped."
             )
         });
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let db = format!(
-            "omnistore_core_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let db = format!("omnistore_core_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
         client
             .batch_execute(&format!("CREATE DATABASE {db}"))
             .unwrap_or_else(|e| panic!("cannot create database {db}: {e}"));
         let url = with_database(&admin_url, &db);
         let guard = Guard::Postgres { admin_url, db };
-        let store = omnistore_storage::open(&url)
-            .unwrap_or_else(|e| panic!("cannot open PostgreSQL store: {e}"));
-        Backend {
-            core: Core::new(store),
-            _guard: guard,
-        }
+        let store = omnistore_storage::open(&url).unwrap_or_else(|e| panic!("cannot open PostgreSQL store: {e}"));
+        Backend { core: Core::new(store), _guard: guard }
     }
 
     /// The same URL pointing at another database.
@@ -174,12 +158,7 @@ mod support {
         let negozio = core
             .create_location(
                 &t,
-                NewLocation {
-                    name: "Negozio".into(),
-                    kind: LocationKind::Shop,
-                    pickup_enabled: true,
-                    address: None,
-                },
+                NewLocation { name: "Negozio".into(), kind: LocationKind::Shop, pickup_enabled: true, address: None },
                 T0,
             )
             .unwrap()
@@ -206,11 +185,7 @@ mod support {
         let cannoli = core
             .create_collection(
                 &t,
-                NewCollection {
-                    handle: "cannoli".into(),
-                    title: "Cannoli".into(),
-                    description: String::new(),
-                },
+                NewCollection { handle: "cannoli".into(), title: "Cannoli".into(), description: String::new() },
                 T0,
             )
             .unwrap()
@@ -218,11 +193,7 @@ mod support {
         let torte = core
             .create_collection(
                 &t,
-                NewCollection {
-                    handle: "torte".into(),
-                    title: "Torte".into(),
-                    description: String::new(),
-                },
+                NewCollection { handle: "torte".into(), title: "Torte".into(), description: String::new() },
                 T0,
             )
             .unwrap()
@@ -273,10 +244,7 @@ mod support {
                 name: "20% off cannoli".into(),
                 scope: PromotionScope::Line,
                 value: DiscountValue::Percent { bps: 2000 },
-                conditions: PromotionConditions {
-                    collections: vec![cannoli],
-                    ..Default::default()
-                },
+                conditions: PromotionConditions { collections: vec![cannoli], ..Default::default() },
                 code: None,
                 usage_limit: None,
             },
@@ -289,10 +257,7 @@ mod support {
                 name: "DOLCE10".into(),
                 scope: PromotionScope::Order,
                 value: DiscountValue::Percent { bps: 1000 },
-                conditions: PromotionConditions {
-                    min_subtotal_minor: Some(2000),
-                    ..Default::default()
-                },
+                conditions: PromotionConditions { min_subtotal_minor: Some(2000), ..Default::default() },
                 code: Some("DOLCE10".into()),
                 usage_limit: None,
             },
@@ -324,14 +289,7 @@ mod support {
             fulfilment: Fulfilment,
             now: i64,
         ) -> CoreResult<Order> {
-            let cart = self.core.create_cart(
-                &self.t,
-                NewCart {
-                    channel: channel.cloned(),
-                    customer: None,
-                },
-                now,
-            )?;
+            let cart = self.core.create_cart(&self.t, NewCart { channel: channel.cloned(), customer: None }, now)?;
             for (v, q) in lines {
                 self.core.add_to_cart(&self.t, &cart.id, v, *q, now)?;
             }
@@ -358,10 +316,7 @@ mod support {
         /// non-backorderable variants.
         pub fn assert_ledger(&self, v: &VariantId) {
             for level in self.core.stock_levels(&self.t, v).unwrap() {
-                let ms = self
-                    .core
-                    .movements(&self.t, v, &level.location_id, 0, 10_000)
-                    .unwrap();
+                let ms = self.core.movements(&self.t, v, &level.location_id, 0, 10_000).unwrap();
                 let on_hand: i64 = ms.iter().map(|m| m.on_hand_delta).sum();
                 let reserved: i64 = ms.iter().map(|m| m.reserved_delta).sum();
                 assert_eq!(
@@ -375,10 +330,7 @@ mod support {
                 }
                 let backorderable = self.core.get_variant(&self.t, v).unwrap().backorderable;
                 if !backorderable {
-                    assert!(
-                        level.on_hand >= 0 && level.available >= 0,
-                        "stock below zero: {level:?}"
-                    );
+                    assert!(level.on_hand >= 0 && level.available >= 0, "stock below zero: {level:?}");
                 }
             }
         }
@@ -436,13 +388,8 @@ fn no_oversell_across_channels(b: &Backend) {
                     let qty = 1 + (i as i64 % 2);
                     (0..2)
                         .map(|_| {
-                            let fulfilment = if i % 4 == 3 {
-                                Fulfilment::Pickup {
-                                    location_id: s.negozio.clone(),
-                                }
-                            } else {
-                                ship()
-                            };
+                            let fulfilment =
+                                if i % 4 == 3 { Fulfilment::Pickup { location_id: s.negozio.clone() } } else { ship() };
                             s.buy(Some(&channel), &[(&s.cassata, qty)], fulfilment, T0 + 1)
                         })
                         .collect()
@@ -464,21 +411,13 @@ fn no_oversell_across_channels(b: &Backend) {
         }
     }
     assert!(sold <= 5, "sold {sold} of 5");
-    assert!(
-        sold >= 4,
-        "with 24 units wanted, at most one unit can be left over; sold {sold}"
-    );
+    assert!(sold >= 4, "with 24 units wanted, at most one unit can be left over; sold {sold}");
     let lab = s.level(&s.cassata, &s.lab);
     let shop = s.level(&s.cassata, &s.negozio);
     assert_eq!(lab.on_hand + shop.on_hand, 5);
     assert_eq!(lab.reserved + shop.reserved, sold);
     assert!(lab.available >= 0 && shop.available >= 0);
-    assert!(
-        s.core
-            .availability(&s.t, &s.cassata, None, None, T0 + 2)
-            .unwrap()
-            == 5 - sold
-    );
+    assert!(s.core.availability(&s.t, &s.cassata, None, None, T0 + 2).unwrap() == 5 - sold);
     let listed = s.core.list_orders(&s.t, &OrderQuery::default()).unwrap();
     assert_eq!(listed.len(), orders);
     s.assert_ledger(&s.cassata);
@@ -505,23 +444,9 @@ fn multi_line_requests_are_checked_together(b: &Backend) {
     let s = shop(&b.core, "multiline");
     // A request whose second line cannot be covered reserves nothing.
     let before = snapshot(b.core.store());
-    let cart = s
-        .core
-        .create_cart(
-            &s.t,
-            NewCart {
-                channel: Some(s.web.clone()),
-                customer: None,
-            },
-            T0,
-        )
-        .unwrap();
-    s.core
-        .add_to_cart(&s.t, &cart.id, &s.cantucci, 2, T0)
-        .unwrap();
-    s.core
-        .add_to_cart(&s.t, &cart.id, &s.sfogliatella, 1, T0)
-        .unwrap();
+    let cart = s.core.create_cart(&s.t, NewCart { channel: Some(s.web.clone()), customer: None }, T0).unwrap();
+    s.core.add_to_cart(&s.t, &cart.id, &s.cantucci, 2, T0).unwrap();
+    s.core.add_to_cart(&s.t, &cart.id, &s.sfogliatella, 1, T0).unwrap();
     let mid = snapshot(b.core.store());
     let err = s
         .core
@@ -543,22 +468,14 @@ fn multi_line_requests_are_checked_together(b: &Backend) {
         matches!(err, CoreError::InsufficientStock { ref sku, requested: 1, available: 0 } if sku == "SFO-1"),
         "{err}"
     );
-    assert_eq!(
-        snapshot(b.core.store()),
-        mid,
-        "a failed checkout must change nothing"
-    );
+    assert_eq!(snapshot(b.core.store()), mid, "a failed checkout must change nothing");
     assert_ne!(before, mid);
     assert_eq!(s.level(&s.cantucci, &s.lab).reserved, 0);
 
     // Concurrent two-line orders, lines in opposite orders: each order gets
     // both lines or none, and neither variant is oversold.
-    s.core
-        .set_stock(&s.t, &s.sfogliatella, &s.lab, 3, None, T0)
-        .unwrap();
-    s.core
-        .set_stock(&s.t, &s.cantucci, &s.lab, 4, None, T0)
-        .unwrap();
+    s.core.set_stock(&s.t, &s.sfogliatella, &s.lab, 3, None, T0).unwrap();
+    s.core.set_stock(&s.t, &s.cantucci, &s.lab, 4, None, T0).unwrap();
     let outcomes: Vec<Result<Order, CoreError>> = std::thread::scope(|scope| {
         let hs: Vec<_> = (0..6)
             .map(|i| {
@@ -589,11 +506,7 @@ fn multi_line_requests_are_checked_together(b: &Backend) {
     }
     assert_eq!(s.level(&s.sfogliatella, &s.lab).reserved, 3);
     assert_eq!(s.level(&s.sfogliatella, &s.lab).available, 0);
-    assert_eq!(
-        s.level(&s.cantucci, &s.lab).reserved,
-        3,
-        "no cantucci reserved for orders that failed"
-    );
+    assert_eq!(s.level(&s.cantucci, &s.lab).reserved, 3, "no cantucci reserved for orders that failed");
     s.assert_ledger(&s.sfogliatella);
     s.assert_ledger(&s.cantucci);
 }
@@ -601,12 +514,8 @@ fn multi_line_requests_are_checked_together(b: &Backend) {
 fn same_cart_same_price_on_every_channel(b: &Backend) {
     let s = shop(&b.core, "oneprice");
     let cart = s.core.create_cart(&s.t, NewCart::default(), T0).unwrap();
-    s.core
-        .add_to_cart(&s.t, &cart.id, &s.cannolo, 3, T0)
-        .unwrap();
-    s.core
-        .add_to_cart(&s.t, &cart.id, &s.cassata, 1, T0)
-        .unwrap();
+    s.core.add_to_cart(&s.t, &cart.id, &s.cannolo, 3, T0).unwrap();
+    s.core.add_to_cart(&s.t, &cart.id, &s.cassata, 1, T0).unwrap();
     s.core.apply_code(&s.t, &cart.id, "dolce10", T0).unwrap();
     // cannoli 3 x 3.50 = 10.50, 20% off -> 8.40; cassata 28.00; subtotal
     // after lines 36.40; DOLCE10 -> -3.64; total 32.76.
@@ -618,17 +527,11 @@ fn same_cart_same_price_on_every_channel(b: &Backend) {
         assert_eq!(q.order_discount, eur(364));
         assert_eq!(q.total, eur(3276));
         assert_eq!(q.codes_applied, vec!["DOLCE10".to_string()]);
-        assert_eq!(
-            q.lines.iter().map(|l| l.total.amount_minor).sum::<i64>(),
-            3276
-        );
+        assert_eq!(q.lines.iter().map(|l| l.total.amount_minor).sum::<i64>(), 3276);
         totals.push(q);
     }
     for q in &totals[1..] {
-        assert_eq!(
-            q.lines, totals[0].lines,
-            "line prices are the same everywhere"
-        );
+        assert_eq!(q.lines, totals[0].lines, "line prices are the same everywhere");
     }
     for ch in &s.channels {
         let product = s.core.get_variant(&s.t, &s.cannolo).unwrap().product_id;
@@ -643,9 +546,7 @@ fn same_cart_same_price_on_every_channel(b: &Backend) {
         &cart.id,
         CheckoutRequest {
             channel: Some(s.insta.clone()),
-            fulfilment: Fulfilment::Pickup {
-                location_id: s.negozio.clone(),
-            },
+            fulfilment: Fulfilment::Pickup { location_id: s.negozio.clone() },
             customer: None,
             email: Some("Giulia@Example.it".into()),
             note: None,
@@ -654,10 +555,7 @@ fn same_cart_same_price_on_every_channel(b: &Backend) {
         T0,
     );
     // The cannoli are all in the lab, so pickup at the shop cannot be served…
-    assert!(
-        matches!(order, Err(CoreError::InsufficientStock { .. })),
-        "{order:?}"
-    );
+    assert!(matches!(order, Err(CoreError::InsufficientStock { .. })), "{order:?}");
     let order = s
         .core
         .checkout(
@@ -665,9 +563,7 @@ fn same_cart_same_price_on_every_channel(b: &Backend) {
             &cart.id,
             CheckoutRequest {
                 channel: Some(s.insta.clone()),
-                fulfilment: Fulfilment::ShipToStore {
-                    location_id: s.negozio.clone(),
-                },
+                fulfilment: Fulfilment::ShipToStore { location_id: s.negozio.clone() },
                 customer: None,
                 email: Some("Giulia@Example.it".into()),
                 note: None,
@@ -705,77 +601,31 @@ fn ingesting_twice_creates_one_order(b: &Backend) {
     let s = shop(&b.core, "ingest");
     let incoming = IngestOrder {
         external_id: "IG-1001".into(),
-        lines: vec![IngestLine {
-            sku: "CAS-1".into(),
-            quantity: 2,
-            unit_price: None,
-        }],
+        lines: vec![IngestLine { sku: "CAS-1".into(), quantity: 2, unit_price: None }],
         customer: Some(Identity::social("instagram", "@giulia.r").unwrap()),
         customer_name: Some("Giulia".into()),
         email: None,
-        fulfilment: Fulfilment::Pickup {
-            location_id: s.negozio.clone(),
-        },
+        fulfilment: Fulfilment::Pickup { location_id: s.negozio.clone() },
         codes: vec![],
         note: None,
     };
-    let first = s
-        .core
-        .ingest_order(&s.t, &s.insta, incoming.clone(), T0)
-        .unwrap();
+    let first = s.core.ingest_order(&s.t, &s.insta, incoming.clone(), T0).unwrap();
     assert!(first.created);
-    let movements_after_first = s
-        .core
-        .movements(&s.t, &s.cassata, &s.negozio, 0, 100)
-        .unwrap()
-        .len();
+    let movements_after_first = s.core.movements(&s.t, &s.cassata, &s.negozio, 0, 100).unwrap().len();
     let events_after_first = s.core.list_events(&s.t, None, 10_000).unwrap().len();
     let store_after_first = snapshot(b.core.store());
-    let second = s
-        .core
-        .ingest_order(&s.t, &s.insta, incoming.clone(), T0 + 5)
-        .unwrap();
+    let second = s.core.ingest_order(&s.t, &s.insta, incoming.clone(), T0 + 5).unwrap();
     assert!(!second.created);
     assert_eq!(second.order, first.order);
-    assert_eq!(
-        snapshot(b.core.store()),
-        store_after_first,
-        "a repeated ingestion writes nothing"
-    );
-    assert_eq!(
-        s.core
-            .movements(&s.t, &s.cassata, &s.negozio, 0, 100)
-            .unwrap()
-            .len(),
-        movements_after_first
-    );
-    assert_eq!(
-        s.core.list_events(&s.t, None, 10_000).unwrap().len(),
-        events_after_first
-    );
+    assert_eq!(snapshot(b.core.store()), store_after_first, "a repeated ingestion writes nothing");
+    assert_eq!(s.core.movements(&s.t, &s.cassata, &s.negozio, 0, 100).unwrap().len(), movements_after_first);
+    assert_eq!(s.core.list_events(&s.t, None, 10_000).unwrap().len(), events_after_first);
     let orders = s.core.list_orders(&s.t, &OrderQuery::default()).unwrap();
     assert_eq!(orders.len(), 1);
     assert_eq!(s.level(&s.cassata, &s.negozio).reserved, 2);
-    assert_eq!(
-        s.core
-            .order_by_external_id(&s.t, &s.insta, "IG-1001")
-            .unwrap()
-            .id,
-        first.order.id
-    );
+    assert_eq!(s.core.order_by_external_id(&s.t, &s.insta, "IG-1001").unwrap().id, first.order.id);
     // The same external id on another channel is another order.
-    let other = s
-        .core
-        .ingest_order(
-            &s.t,
-            &s.pins,
-            IngestOrder {
-                fulfilment: ship(),
-                ..incoming
-            },
-            T0,
-        )
-        .unwrap();
+    let other = s.core.ingest_order(&s.t, &s.pins, IngestOrder { fulfilment: ship(), ..incoming }, T0).unwrap();
     assert!(other.created);
     assert_ne!(other.order.id, first.order.id);
     s.assert_ledger(&s.cassata);
@@ -790,11 +640,7 @@ fn concurrent_ingestion_creates_one_order(b: &Backend) {
                 scope.spawn(move || {
                     let o = IngestOrder {
                         external_id: "IG-7".into(),
-                        lines: vec![IngestLine {
-                            sku: "BIS-1".into(),
-                            quantity: 3,
-                            unit_price: Some(eur(600)),
-                        }],
+                        lines: vec![IngestLine { sku: "BIS-1".into(), quantity: 3, unit_price: Some(eur(600)) }],
                         customer: None,
                         customer_name: None,
                         email: Some("anna@example.it".into()),
@@ -810,11 +656,7 @@ fn concurrent_ingestion_creates_one_order(b: &Backend) {
     });
     assert_eq!(results.iter().filter(|r| r.created).count(), 1);
     assert!(results.iter().all(|r| r.order.id == results[0].order.id));
-    assert_eq!(
-        results[0].order.total,
-        eur(1800),
-        "the channel's prices are kept"
-    );
+    assert_eq!(results[0].order.total, eur(1800), "the channel's prices are kept");
     assert_eq!(s.level(&s.cantucci, &s.lab).reserved, 3);
     assert_eq!(
         s.core
@@ -825,53 +667,26 @@ fn concurrent_ingestion_creates_one_order(b: &Backend) {
             .count(),
         1
     );
-    assert_eq!(
-        s.core
-            .list_orders(&s.t, &OrderQuery::default())
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(s.core.list_orders(&s.t, &OrderQuery::default()).unwrap().len(), 1);
     let customers = s.core.list_customers(&s.t, None, 100).unwrap();
     assert_eq!(customers.len(), 1, "one customer profile for the email");
 }
 
 fn expired_holds_return_stock(b: &Backend) {
     let s = shop(&b.core, "holds");
-    s.core
-        .set_stock(&s.t, &s.sfogliatella, &s.lab, 2, None, T0)
-        .unwrap();
-    let cart = s
-        .core
-        .create_cart(
-            &s.t,
-            NewCart {
-                channel: Some(s.web.clone()),
-                customer: None,
-            },
-            T0,
-        )
-        .unwrap();
-    s.core
-        .add_to_cart(&s.t, &cart.id, &s.sfogliatella, 2, T0)
-        .unwrap();
+    s.core.set_stock(&s.t, &s.sfogliatella, &s.lab, 2, None, T0).unwrap();
+    let cart = s.core.create_cart(&s.t, NewCart { channel: Some(s.web.clone()), customer: None }, T0).unwrap();
+    s.core.add_to_cart(&s.t, &cart.id, &s.sfogliatella, 2, T0).unwrap();
     let holds = s.core.hold_cart(&s.t, &cart.id, 60_000, T0).unwrap();
     assert_eq!(holds.iter().map(|h| h.quantity).sum::<i64>(), 2);
     assert_eq!(s.level(&s.sfogliatella, &s.lab).available, 0);
     // While held, nobody else can buy them.
-    let err = s
-        .buy(Some(&s.insta), &[(&s.sfogliatella, 1)], ship(), T0 + 30_000)
-        .unwrap_err();
+    let err = s.buy(Some(&s.insta), &[(&s.sfogliatella, 1)], ship(), T0 + 30_000).unwrap_err();
     assert!(matches!(err, CoreError::InsufficientStock { .. }));
     // Nothing is released before the expiry.
     assert_eq!(s.core.release_expired(&s.t, T0 + 59_999, 0).unwrap(), 0);
     // At expiry, reads already ignore the hold…
-    assert_eq!(
-        s.core
-            .availability(&s.t, &s.sfogliatella, None, None, T0 + 60_000)
-            .unwrap(),
-        2
-    );
+    assert_eq!(s.core.availability(&s.t, &s.sfogliatella, None, None, T0 + 60_000).unwrap(), 2);
     // …and the sweep gives the stock back in the counters.
     assert_eq!(s.core.release_expired(&s.t, T0 + 60_000, 0).unwrap(), 1);
     let lvl = s.level(&s.sfogliatella, &s.lab);
@@ -879,31 +694,16 @@ fn expired_holds_return_stock(b: &Backend) {
     assert!(s.core.cart_holds(&s.t, &cart.id).unwrap().is_empty());
 
     // Lazy expiry: without any sweep, a checkout after expiry gets the units.
-    s.core
-        .hold_cart(&s.t, &cart.id, 1_000, T0 + 70_000)
-        .unwrap();
+    s.core.hold_cart(&s.t, &cart.id, 1_000, T0 + 70_000).unwrap();
     assert_eq!(s.level(&s.sfogliatella, &s.lab).reserved, 2);
-    let order = s
-        .buy(Some(&s.insta), &[(&s.sfogliatella, 2)], ship(), T0 + 71_000)
-        .unwrap();
+    let order = s.buy(Some(&s.insta), &[(&s.sfogliatella, 2)], ship(), T0 + 71_000).unwrap();
     assert_eq!(order.lines[0].quantity, 2);
     let lvl = s.level(&s.sfogliatella, &s.lab);
     assert_eq!((lvl.on_hand, lvl.reserved, lvl.available), (2, 2, 0));
     assert!(s.core.cart_holds(&s.t, &cart.id).unwrap().is_empty());
-    let kinds: Vec<MovementKind> = s
-        .core
-        .movements(&s.t, &s.sfogliatella, &s.lab, 0, 100)
-        .unwrap()
-        .iter()
-        .map(|m| m.kind)
-        .collect();
-    assert_eq!(
-        kinds
-            .iter()
-            .filter(|k| **k == MovementKind::HoldExpired)
-            .count(),
-        2
-    );
+    let kinds: Vec<MovementKind> =
+        s.core.movements(&s.t, &s.sfogliatella, &s.lab, 0, 100).unwrap().iter().map(|m| m.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == MovementKind::HoldExpired).count(), 2);
     // The cart that held them can no longer get them.
     let err = s
         .core
@@ -928,13 +728,9 @@ fn expired_holds_return_stock(b: &Backend) {
 fn return_restocks_the_receiving_location(b: &Backend) {
     let s = shop(&b.core, "returns");
     // An online order shipped from the lab…
-    let order = s
-        .buy(Some(&s.web), &[(&s.cantucci, 3)], ship(), T0)
-        .unwrap();
+    let order = s.buy(Some(&s.web), &[(&s.cantucci, 3)], ship(), T0).unwrap();
     assert_eq!(order.lines[0].allocations[0].location_id, s.lab);
-    s.core
-        .mark_shipped(&s.t, &order.id, Some("BRT-123"), T0 + 1)
-        .unwrap();
+    s.core.mark_shipped(&s.t, &order.id, Some("BRT-123"), T0 + 1).unwrap();
     s.core.mark_completed(&s.t, &order.id, T0 + 2).unwrap();
     assert_eq!(s.level(&s.cantucci, &s.lab).on_hand, 17);
     // …returned in the shop: one unit back on the shelf there, one written off.
@@ -945,27 +741,15 @@ fn return_restocks_the_receiving_location(b: &Backend) {
             &order.id,
             ReturnRequest {
                 location_id: s.negozio.clone(),
-                lines: vec![ReturnLineRequest {
-                    line_no: 1,
-                    quantity: 1,
-                    disposition: Disposition::Restock,
-                }],
+                lines: vec![ReturnLineRequest { line_no: 1, quantity: 1, disposition: Disposition::Restock }],
                 reason: Some("regalo doppio".into()),
             },
             T0 + 3,
         )
         .unwrap();
     assert_eq!(ret.refund_total, eur(650));
-    assert_eq!(
-        s.level(&s.cantucci, &s.negozio).on_hand,
-        1,
-        "restocked where it was received"
-    );
-    assert_eq!(
-        s.level(&s.cantucci, &s.lab).on_hand,
-        17,
-        "the shipping location is untouched"
-    );
+    assert_eq!(s.level(&s.cantucci, &s.negozio).on_hand, 1, "restocked where it was received");
+    assert_eq!(s.level(&s.cantucci, &s.lab).on_hand, 17, "the shipping location is untouched");
     let ret2 = s
         .core
         .receive_return(
@@ -973,22 +757,14 @@ fn return_restocks_the_receiving_location(b: &Backend) {
             &order.id,
             ReturnRequest {
                 location_id: s.negozio.clone(),
-                lines: vec![ReturnLineRequest {
-                    line_no: 1,
-                    quantity: 2,
-                    disposition: Disposition::WriteOff,
-                }],
+                lines: vec![ReturnLineRequest { line_no: 1, quantity: 2, disposition: Disposition::WriteOff }],
                 reason: None,
             },
             T0 + 4,
         )
         .unwrap();
     assert_eq!(ret2.refund_total, eur(1300));
-    assert_eq!(
-        s.level(&s.cantucci, &s.negozio).on_hand,
-        1,
-        "written-off units are not restocked"
-    );
+    assert_eq!(s.level(&s.cantucci, &s.negozio).on_hand, 1, "written-off units are not restocked");
     let o = s.core.get_order(&s.t, &order.id).unwrap();
     assert_eq!(o.status, OrderStatus::Refunded);
     assert_eq!(o.refunded, o.total);
@@ -1000,11 +776,7 @@ fn return_restocks_the_receiving_location(b: &Backend) {
             &order.id,
             ReturnRequest {
                 location_id: s.negozio.clone(),
-                lines: vec![ReturnLineRequest {
-                    line_no: 1,
-                    quantity: 1,
-                    disposition: Disposition::Restock,
-                }],
+                lines: vec![ReturnLineRequest { line_no: 1, quantity: 1, disposition: Disposition::Restock }],
                 reason: None,
             },
             T0 + 5,
@@ -1012,17 +784,9 @@ fn return_restocks_the_receiving_location(b: &Backend) {
         .unwrap_err();
     assert!(matches!(err, CoreError::Invalid(_)), "{err}");
     assert_eq!(s.core.order_returns(&s.t, &order.id).unwrap().len(), 2);
-    let kinds: Vec<_> = s
-        .core
-        .movements(&s.t, &s.cantucci, &s.negozio, 0, 10)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.kind)
-        .collect();
-    assert_eq!(
-        kinds,
-        vec![MovementKind::Restocked, MovementKind::WrittenOff]
-    );
+    let kinds: Vec<_> =
+        s.core.movements(&s.t, &s.cantucci, &s.negozio, 0, 10).unwrap().into_iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, vec![MovementKind::Restocked, MovementKind::WrittenOff]);
     s.assert_ledger(&s.cantucci);
 }
 
@@ -1031,32 +795,13 @@ fn tenants_are_isolated(b: &Backend) {
     let bb = shop(&b.core, "tenant-b");
     // Same SKUs and handles in both tenants are fine.
     assert_eq!(a.core.variant_by_sku(&a.t, "CAS-1").unwrap().id, a.cassata);
-    assert_eq!(
-        bb.core.variant_by_sku(&bb.t, "CAS-1").unwrap().id,
-        bb.cassata
-    );
+    assert_eq!(bb.core.variant_by_sku(&bb.t, "CAS-1").unwrap().id, bb.cassata);
     assert_ne!(a.cassata, bb.cassata, "ids differ across tenants");
-    let customer = bb
-        .core
-        .identify(&bb.t, &Identity::email("b@example.it").unwrap(), None, T0)
-        .unwrap();
-    let b_order = bb
-        .buy(Some(&bb.web), &[(&bb.cassata, 1)], ship(), T0)
-        .unwrap();
-    let b_cart = bb
-        .core
-        .create_cart(
-            &bb.t,
-            NewCart {
-                channel: None,
-                customer: Some(customer.id.clone()),
-            },
-            T0,
-        )
-        .unwrap();
-    bb.core
-        .add_to_cart(&bb.t, &b_cart.id, &bb.cantucci, 1, T0)
-        .unwrap();
+    let customer = bb.core.identify(&bb.t, &Identity::email("b@example.it").unwrap(), None, T0).unwrap();
+    let b_order = bb.buy(Some(&bb.web), &[(&bb.cassata, 1)], ship(), T0).unwrap();
+    let b_cart =
+        bb.core.create_cart(&bb.t, NewCart { channel: None, customer: Some(customer.id.clone()) }, T0).unwrap();
+    bb.core.add_to_cart(&bb.t, &b_cart.id, &bb.cantucci, 1, T0).unwrap();
     let b_product = bb.core.get_variant(&bb.t, &bb.cassata).unwrap().product_id;
 
     let before = snapshot(b.core.store());
@@ -1073,22 +818,10 @@ fn tenants_are_isolated(b: &Backend) {
     nf(c.get_customer(t, &customer.id).map(drop), "get_customer");
     nf(c.get_location(t, &bb.lab).map(drop), "get_location");
     nf(c.get_channel(t, &bb.web).map(drop), "get_channel");
-    nf(
-        c.stock_level(t, &bb.cassata, &bb.lab).map(drop),
-        "stock_level",
-    );
-    nf(
-        c.cancel_order(t, &b_order.id, None, T0).map(drop),
-        "cancel_order",
-    );
-    nf(
-        c.mark_shipped(t, &b_order.id, None, T0).map(drop),
-        "mark_shipped",
-    );
-    nf(
-        c.add_to_cart(t, &b_cart.id, &a.cantucci, 1, T0).map(drop),
-        "add_to_cart on B's cart",
-    );
+    nf(c.stock_level(t, &bb.cassata, &bb.lab).map(drop), "stock_level");
+    nf(c.cancel_order(t, &b_order.id, None, T0).map(drop), "cancel_order");
+    nf(c.mark_shipped(t, &b_order.id, None, T0).map(drop), "mark_shipped");
+    nf(c.add_to_cart(t, &b_cart.id, &a.cantucci, 1, T0).map(drop), "add_to_cart on B's cart");
     nf(
         c.checkout(
             t,
@@ -1106,44 +839,17 @@ fn tenants_are_isolated(b: &Backend) {
         .map(drop),
         "checkout B's cart",
     );
-    nf(
-        c.receive_stock(t, &bb.cassata, &a.lab, 5, None, T0)
-            .map(drop),
-        "receive B's variant",
-    );
-    nf(
-        c.receive_stock(t, &a.cassata, &bb.lab, 5, None, T0)
-            .map(drop),
-        "receive at B's location",
-    );
-    nf(
-        c.publish_product(t, &b_product, &a.web, T0).map(drop),
-        "publish B's product",
-    );
-    nf(
-        c.set_consent(
-            t,
-            &customer.id,
-            ConsentPurpose::EmailMarketing,
-            true,
-            None,
-            "test",
-            T0,
-        )
-        .map(drop),
-        "consent",
-    );
+    nf(c.receive_stock(t, &bb.cassata, &a.lab, 5, None, T0).map(drop), "receive B's variant");
+    nf(c.receive_stock(t, &a.cassata, &bb.lab, 5, None, T0).map(drop), "receive at B's location");
+    nf(c.publish_product(t, &b_product, &a.web, T0).map(drop), "publish B's product");
+    nf(c.set_consent(t, &customer.id, ConsentPurpose::EmailMarketing, true, None, "test", T0).map(drop), "consent");
     nf(
         c.receive_return(
             t,
             &b_order.id,
             ReturnRequest {
                 location_id: a.negozio.clone(),
-                lines: vec![ReturnLineRequest {
-                    line_no: 1,
-                    quantity: 1,
-                    disposition: Disposition::Restock,
-                }],
+                lines: vec![ReturnLineRequest { line_no: 1, quantity: 1, disposition: Disposition::Restock }],
                 reason: None,
             },
             T0,
@@ -1151,66 +857,26 @@ fn tenants_are_isolated(b: &Backend) {
         .map(drop),
         "return of B's order",
     );
-    assert_eq!(
-        snapshot(b.core.store()),
-        before,
-        "failed cross-tenant calls change nothing"
-    );
+    assert_eq!(snapshot(b.core.store()), before, "failed cross-tenant calls change nothing");
     let a_cart = c.create_cart(t, NewCart::default(), T0).unwrap();
     let before_cart_change = snapshot(b.core.store());
-    nf(
-        c.add_to_cart(t, &a_cart.id, &bb.cassata, 1, T0).map(drop),
-        "add B's variant to A's cart",
-    );
-    nf(
-        c.merge_customers(t, &customer.id, &customer.id, T0)
-            .map(drop),
-        "merge B's customers",
-    );
-    nf(
-        c.get_delivery(t, &DeliveryId::new(format!("{}.{}", b_order.id, bb.web)))
-            .map(drop),
-        "delivery",
-    );
-    assert_eq!(
-        snapshot(b.core.store()),
-        before_cart_change,
-        "failed cross-tenant calls change nothing"
-    );
+    nf(c.add_to_cart(t, &a_cart.id, &bb.cassata, 1, T0).map(drop), "add B's variant to A's cart");
+    nf(c.merge_customers(t, &customer.id, &customer.id, T0).map(drop), "merge B's customers");
+    nf(c.get_delivery(t, &DeliveryId::new(format!("{}.{}", b_order.id, bb.web))).map(drop), "delivery");
+    assert_eq!(snapshot(b.core.store()), before_cart_change, "failed cross-tenant calls change nothing");
     // Lists and lookups by value see only A's records.
     assert!(c.list_orders(t, &OrderQuery::default()).unwrap().is_empty());
-    assert!(
-        c.find_customer(t, &Identity::email("b@example.it").unwrap())
-            .unwrap()
-            .is_none()
-    );
+    assert!(c.find_customer(t, &Identity::email("b@example.it").unwrap()).unwrap().is_none());
     assert!(c.list_customers(t, None, 100).unwrap().is_empty());
-    assert!(
-        c.list_events(t, None, 10_000)
-            .unwrap()
-            .iter()
-            .all(|e| e.tenant == a.t)
-    );
-    assert!(matches!(
-        c.order_by_external_id(t, &bb.web, "x"),
-        Err(CoreError::NotFound { .. })
-    ));
+    assert!(c.list_events(t, None, 10_000).unwrap().iter().all(|e| e.tenant == a.t));
+    assert!(matches!(c.order_by_external_id(t, &bb.web, "x"), Err(CoreError::NotFound { .. })));
     // B's data is as B left it.
     assert_eq!(bb.level(&bb.cassata, &bb.lab).reserved, 1);
-    assert_eq!(
-        bb.core.get_order(&bb.t, &b_order.id).unwrap().status,
-        OrderStatus::Placed
-    );
+    assert_eq!(bb.core.get_order(&bb.t, &b_order.id).unwrap().status, OrderStatus::Placed);
     // An unknown tenant is NotFound, not an empty store.
     let ghost = TenantId::new("ghost").unwrap();
-    assert!(matches!(
-        c.list_orders(&ghost, &OrderQuery::default()),
-        Err(CoreError::NotFound { .. })
-    ));
-    assert!(matches!(
-        c.create_cart(&ghost, NewCart::default(), T0),
-        Err(CoreError::NotFound { .. })
-    ));
+    assert!(matches!(c.list_orders(&ghost, &OrderQuery::default()), Err(CoreError::NotFound { .. })));
+    assert!(matches!(c.create_cart(&ghost, NewCart::default(), T0), Err(CoreError::NotFound { .. })));
     // Tenant ids cannot smuggle key separators.
     assert!(TenantId::new("tenant-b/ord").is_err());
     assert_eq!(c.list_tenants().unwrap().len(), 2);
@@ -1218,13 +884,9 @@ fn tenants_are_isolated(b: &Backend) {
 
 fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
     let s = shop(&b.core, "badinput");
-    let order = s
-        .buy(Some(&s.web), &[(&s.cantucci, 1)], ship(), T0)
-        .unwrap();
+    let order = s.buy(Some(&s.web), &[(&s.cantucci, 1)], ship(), T0).unwrap();
     let cart = s.core.create_cart(&s.t, NewCart::default(), T0).unwrap();
-    s.core
-        .add_to_cart(&s.t, &cart.id, &s.cantucci, 1, T0)
-        .unwrap();
+    s.core.add_to_cart(&s.t, &cart.id, &s.cantucci, 1, T0).unwrap();
     let before = snapshot(b.core.store());
     let c = &s.core;
     let t = &s.t;
@@ -1236,66 +898,27 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         Err(e @ CoreError::NotFound { .. }) => assert!(e.to_string().contains("not found"), "{e}"),
         other => panic!("{what}: expected NotFound, got {other:?}"),
     };
-    invalid(
-        c.add_to_cart(t, &cart.id, &s.cantucci, 0, T0).map(drop),
-        "zero quantity",
-    );
-    invalid(
-        c.add_to_cart(t, &cart.id, &s.cantucci, -3, T0).map(drop),
-        "negative quantity",
-    );
-    invalid(
-        c.set_cart_line(t, &cart.id, &s.cantucci, -1, T0).map(drop),
-        "negative line",
-    );
-    invalid(
-        c.receive_stock(t, &s.cantucci, &s.lab, 0, None, T0)
-            .map(drop),
-        "receive zero",
-    );
-    invalid(
-        c.receive_stock(t, &s.cantucci, &s.lab, -5, None, T0)
-            .map(drop),
-        "receive negative",
-    );
-    invalid(
-        c.adjust_stock(t, &s.cantucci, &s.lab, 0, None, T0)
-            .map(drop),
-        "adjust zero",
-    );
-    invalid(
-        c.set_stock(t, &s.cantucci, &s.lab, -1, None, T0).map(drop),
-        "negative count",
-    );
-    invalid(
-        c.transfer_stock(t, &s.cantucci, &s.lab, &s.negozio, 0, None, T0)
-            .map(drop),
-        "transfer zero",
-    );
-    invalid(
-        c.transfer_stock(t, &s.cantucci, &s.lab, &s.lab, 1, None, T0)
-            .map(drop),
-        "transfer to itself",
-    );
+    invalid(c.add_to_cart(t, &cart.id, &s.cantucci, 0, T0).map(drop), "zero quantity");
+    invalid(c.add_to_cart(t, &cart.id, &s.cantucci, -3, T0).map(drop), "negative quantity");
+    invalid(c.set_cart_line(t, &cart.id, &s.cantucci, -1, T0).map(drop), "negative line");
+    invalid(c.receive_stock(t, &s.cantucci, &s.lab, 0, None, T0).map(drop), "receive zero");
+    invalid(c.receive_stock(t, &s.cantucci, &s.lab, -5, None, T0).map(drop), "receive negative");
+    invalid(c.adjust_stock(t, &s.cantucci, &s.lab, 0, None, T0).map(drop), "adjust zero");
+    invalid(c.set_stock(t, &s.cantucci, &s.lab, -1, None, T0).map(drop), "negative count");
+    invalid(c.transfer_stock(t, &s.cantucci, &s.lab, &s.negozio, 0, None, T0).map(drop), "transfer zero");
+    invalid(c.transfer_stock(t, &s.cantucci, &s.lab, &s.lab, 1, None, T0).map(drop), "transfer to itself");
     invalid(c.hold_cart(t, &cart.id, 0, T0).map(drop), "zero hold");
     invalid(c.release_expired(t, -1, 0).map(drop), "negative time");
     invalid(Money::new(100, "eur").map(drop), "lower-case currency");
     invalid(Money::new(100, "EURO").map(drop), "four-letter currency");
-    invalid(
-        c.create_tenant(&TenantId::new("other").unwrap(), "X", "XXX", T0)
-            .map(drop),
-        "bad tenant currency",
-    );
+    invalid(c.create_tenant(&TenantId::new("other").unwrap(), "X", "XXX", T0).map(drop), "bad tenant currency");
     let usd_variant = NewVariant {
         sku: "USD-1".into(),
         title: "x".into(),
         options: BTreeMap::new(),
         gtin: None,
         weight_grams: None,
-        price: Money {
-            amount_minor: 100,
-            currency: "USD".into(),
-        },
+        price: Money { amount_minor: 100, currency: "USD".into() },
         compare_at: None,
         backorderable: false,
     };
@@ -1310,19 +933,12 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         status: ProductStatus::Active,
         variants,
     };
-    invalid(
-        c.create_product(t, product(vec![usd_variant.clone()]), T0)
-            .map(drop),
-        "price in another currency",
-    );
+    invalid(c.create_product(t, product(vec![usd_variant.clone()]), T0).map(drop), "price in another currency");
     invalid(
         c.create_product(
             t,
             product(vec![NewVariant {
-                price: Money {
-                    amount_minor: 100,
-                    currency: "eur".into(),
-                },
+                price: Money { amount_minor: 100, currency: "eur".into() },
                 ..usd_variant.clone()
             }]),
             T0,
@@ -1331,49 +947,25 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         "malformed currency",
     );
     invalid(
-        c.create_product(
-            t,
-            product(vec![NewVariant {
-                price: eur(-1),
-                ..usd_variant.clone()
-            }]),
-            T0,
-        )
-        .map(drop),
+        c.create_product(t, product(vec![NewVariant { price: eur(-1), ..usd_variant.clone() }]), T0).map(drop),
         "negative price",
     );
     invalid(
         c.create_product(
             t,
-            product(vec![NewVariant {
-                gtin: Some("123".into()),
-                price: eur(1),
-                ..usd_variant.clone()
-            }]),
+            product(vec![NewVariant { gtin: Some("123".into()), price: eur(1), ..usd_variant.clone() }]),
             T0,
         )
         .map(drop),
         "bad GTIN",
     );
     invalid(
-        c.create_product(
-            t,
-            NewProduct {
-                handle: "Bad Handle!".into(),
-                ..product(vec![])
-            },
-            T0,
-        )
-        .map(drop),
+        c.create_product(t, NewProduct { handle: "Bad Handle!".into(), ..product(vec![]) }, T0).map(drop),
         "bad handle",
     );
     match c.create_product(
         t,
-        product(vec![NewVariant {
-            sku: "CAS-1".into(),
-            price: eur(1),
-            ..usd_variant.clone()
-        }]),
+        product(vec![NewVariant { sku: "CAS-1".into(), price: eur(1), ..usd_variant.clone() }]),
         T0,
     ) {
         Err(CoreError::Conflict(msg)) => assert!(msg.contains("CAS-1")),
@@ -1395,34 +987,13 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         .map(drop),
         "zero percent",
     );
+    invalid(c.apply_code(t, &cart.id, "NOPE", T0).map(drop), "unknown code");
     invalid(
-        c.apply_code(t, &cart.id, "NOPE", T0).map(drop),
-        "unknown code",
-    );
-    invalid(
-        c.identify(
-            t,
-            &Identity {
-                kind: IdentityKind::Email,
-                value: "not-an-email".into(),
-            },
-            None,
-            T0,
-        )
-        .map(drop),
+        c.identify(t, &Identity { kind: IdentityKind::Email, value: "not-an-email".into() }, None, T0).map(drop),
         "bad email",
     );
     invalid(
-        c.identify(
-            t,
-            &Identity {
-                kind: IdentityKind::Phone,
-                value: "333 12".into(),
-            },
-            None,
-            T0,
-        )
-        .map(drop),
+        c.identify(t, &Identity { kind: IdentityKind::Phone, value: "333 12".into() }, None, T0).map(drop),
         "bad phone",
     );
     let checkout = |fulfilment| CheckoutRequest {
@@ -1434,54 +1005,24 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         expected_total_minor: None,
     };
     invalid(
-        c.checkout(
-            t,
-            &cart.id,
-            checkout(Fulfilment::Pickup {
-                location_id: s.lab.clone(),
-            }),
-            T0,
-        )
-        .map(drop),
+        c.checkout(t, &cart.id, checkout(Fulfilment::Pickup { location_id: s.lab.clone() }), T0).map(drop),
         "pickup where pickup is off",
     );
     invalid(
         c.checkout(
             t,
             &cart.id,
-            checkout(Fulfilment::Ship {
-                address: Address {
-                    country: "Italia".into(),
-                    ..address()
-                },
-            }),
+            checkout(Fulfilment::Ship { address: Address { country: "Italia".into(), ..address() } }),
             T0,
         )
         .map(drop),
         "bad country",
     );
     invalid(
-        c.checkout(
-            t,
-            &cart.id,
-            CheckoutRequest {
-                email: Some("x".into()),
-                ..checkout(ship())
-            },
-            T0,
-        )
-        .map(drop),
+        c.checkout(t, &cart.id, CheckoutRequest { email: Some("x".into()), ..checkout(ship()) }, T0).map(drop),
         "bad email at checkout",
     );
-    match c.checkout(
-        t,
-        &cart.id,
-        CheckoutRequest {
-            expected_total_minor: Some(1),
-            ..checkout(ship())
-        },
-        T0,
-    ) {
+    match c.checkout(t, &cart.id, CheckoutRequest { expected_total_minor: Some(1), ..checkout(ship()) }, T0) {
         Err(CoreError::Conflict(msg)) => assert!(msg.contains("changed")),
         other => panic!("stale total: expected Conflict, got {other:?}"),
     }
@@ -1499,20 +1040,13 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         c.ingest_order(
             t,
             &s.insta,
-            ingest(vec![IngestLine {
-                sku: "BIS-1".into(),
-                quantity: 0,
-                unit_price: None,
-            }]),
+            ingest(vec![IngestLine { sku: "BIS-1".into(), quantity: 0, unit_price: None }]),
             T0,
         )
         .map(drop),
         "ingest zero",
     );
-    invalid(
-        c.ingest_order(t, &s.insta, ingest(vec![]), T0).map(drop),
-        "ingest no lines",
-    );
+    invalid(c.ingest_order(t, &s.insta, ingest(vec![]), T0).map(drop), "ingest no lines");
     invalid(
         c.ingest_order(
             t,
@@ -1520,10 +1054,7 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
             ingest(vec![IngestLine {
                 sku: "BIS-1".into(),
                 quantity: 1,
-                unit_price: Some(Money {
-                    amount_minor: 5,
-                    currency: "GBP".into(),
-                }),
+                unit_price: Some(Money { amount_minor: 5, currency: "GBP".into() }),
             }]),
             T0,
         )
@@ -1531,74 +1062,32 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         "ingest in another currency",
     );
     not_found(
-        c.ingest_order(
-            t,
-            &s.insta,
-            ingest(vec![IngestLine {
-                sku: "NOPE".into(),
-                quantity: 1,
-                unit_price: None,
-            }]),
-            T0,
-        )
-        .map(drop),
+        c.ingest_order(t, &s.insta, ingest(vec![IngestLine { sku: "NOPE".into(), quantity: 1, unit_price: None }]), T0)
+            .map(drop),
         "unknown SKU",
     );
     not_found(
         c.ingest_order(
             t,
             &ChannelId::new("chn-nope"),
-            ingest(vec![IngestLine {
-                sku: "BIS-1".into(),
-                quantity: 1,
-                unit_price: None,
-            }]),
+            ingest(vec![IngestLine { sku: "BIS-1".into(), quantity: 1, unit_price: None }]),
             T0,
         )
         .map(drop),
         "unknown channel",
     );
-    not_found(
-        c.checkout(t, &CartId::new("crt-nope"), checkout(ship()), T0)
-            .map(drop),
-        "unknown cart",
-    );
-    not_found(
-        c.add_to_cart(t, &cart.id, &VariantId::new("var-nope"), 1, T0)
-            .map(drop),
-        "unknown variant",
-    );
-    not_found(
-        c.get_order(t, &OrderId::new("ord-nope")).map(drop),
-        "unknown order",
-    );
-    not_found(
-        c.get_order(t, &OrderId::new("../../sys/tenants/x"))
-            .map(drop),
-        "path-like id",
-    );
-    not_found(
-        c.get_order(t, &OrderId::new("x".repeat(5000))).map(drop),
-        "huge id",
-    );
-    not_found(
-        c.cancel_order(t, &OrderId::new("ord-nope"), None, T0)
-            .map(drop),
-        "cancel unknown",
-    );
-    not_found(
-        c.receive_stock(t, &s.cantucci, &LocationId::new("loc-nope"), 1, None, T0)
-            .map(drop),
-        "unknown location",
-    );
+    not_found(c.checkout(t, &CartId::new("crt-nope"), checkout(ship()), T0).map(drop), "unknown cart");
+    not_found(c.add_to_cart(t, &cart.id, &VariantId::new("var-nope"), 1, T0).map(drop), "unknown variant");
+    not_found(c.get_order(t, &OrderId::new("ord-nope")).map(drop), "unknown order");
+    not_found(c.get_order(t, &OrderId::new("../../sys/tenants/x")).map(drop), "path-like id");
+    not_found(c.get_order(t, &OrderId::new("x".repeat(5000))).map(drop), "huge id");
+    not_found(c.cancel_order(t, &OrderId::new("ord-nope"), None, T0).map(drop), "cancel unknown");
+    not_found(c.receive_stock(t, &s.cantucci, &LocationId::new("loc-nope"), 1, None, T0).map(drop), "unknown location");
     not_found(
         c.quote(
             t,
             &QuoteRequest {
-                lines: vec![QuoteLineRequest {
-                    variant_id: VariantId::new("var-x"),
-                    quantity: 1,
-                }],
+                lines: vec![QuoteLineRequest { variant_id: VariantId::new("var-x"), quantity: 1 }],
                 channel: None,
                 codes: vec![],
             },
@@ -1611,10 +1100,7 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         c.quote(
             t,
             &QuoteRequest {
-                lines: vec![QuoteLineRequest {
-                    variant_id: s.cantucci.clone(),
-                    quantity: -1,
-                }],
+                lines: vec![QuoteLineRequest { variant_id: s.cantucci.clone(), quantity: -1 }],
                 channel: None,
                 codes: vec![],
             },
@@ -1629,11 +1115,7 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
             &order.id,
             ReturnRequest {
                 location_id: s.negozio.clone(),
-                lines: vec![ReturnLineRequest {
-                    line_no: 1,
-                    quantity: 0,
-                    disposition: Disposition::Restock,
-                }],
+                lines: vec![ReturnLineRequest { line_no: 1, quantity: 0, disposition: Disposition::Restock }],
                 reason: None,
             },
             T0,
@@ -1641,21 +1123,10 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         .map(drop),
         "return zero",
     );
-    invalid(
-        c.refund_order(t, &order.id, Some(-5), None, T0).map(drop),
-        "negative refund",
-    );
-    invalid(
-        c.refund_order(t, &order.id, Some(order.total.amount_minor + 1), None, T0)
-            .map(drop),
-        "refund above total",
-    );
+    invalid(c.refund_order(t, &order.id, Some(-5), None, T0).map(drop), "negative refund");
+    invalid(c.refund_order(t, &order.id, Some(order.total.amount_minor + 1), None, T0).map(drop), "refund above total");
     match c.transfer_stock(t, &s.cantucci, &s.lab, &s.negozio, 1000, None, T0) {
-        Err(CoreError::InsufficientStock {
-            sku,
-            requested: 1000,
-            available: 19,
-        }) => assert_eq!(sku, "BIS-1"),
+        Err(CoreError::InsufficientStock { sku, requested: 1000, available: 19 }) => assert_eq!(sku, "BIS-1"),
         other => panic!("transfer beyond stock: {other:?}"),
     }
     match c.adjust_stock(t, &s.cantucci, &s.lab, -20, None, T0) {
@@ -1666,23 +1137,10 @@ fn bad_input_is_refused_and_changes_nothing(b: &Backend) {
         Err(CoreError::Conflict(_)) => {}
         other => panic!("completing an unshipped order: {other:?}"),
     }
-    assert_eq!(
-        snapshot(b.core.store()),
-        before,
-        "refused calls must leave the store exactly as it was"
-    );
+    assert_eq!(snapshot(b.core.store()), before, "refused calls must leave the store exactly as it was");
     // Messages say what to do.
-    let msg = CoreError::InsufficientStock {
-        sku: "A".into(),
-        requested: 2,
-        available: 1,
-    }
-    .to_string();
-    assert!(
-        msg.contains("requested 2")
-            && msg.contains("available 1")
-            && msg.contains("lower the quantity")
-    );
+    let msg = CoreError::InsufficientStock { sku: "A".into(), requested: 2, available: 1 }.to_string();
+    assert!(msg.contains("requested 2") && msg.contains("available 1") && msg.contains("lower the quantity"));
 }
 
 // ------------------------------------------------------------ memory-only tests
@@ -1702,23 +1160,14 @@ mod pricing {
         s.core.create_promotion(&s.t, new, T0).unwrap()
     }
 
-    fn quote(
-        s: &Shop,
-        lines: &[(&VariantId, i64)],
-        channel: Option<&ChannelId>,
-        codes: &[&str],
-        now: i64,
-    ) -> Quote {
+    fn quote(s: &Shop, lines: &[(&VariantId, i64)], channel: Option<&ChannelId>, codes: &[&str], now: i64) -> Quote {
         s.core
             .quote(
                 &s.t,
                 &QuoteRequest {
                     lines: lines
                         .iter()
-                        .map(|(v, q)| QuoteLineRequest {
-                            variant_id: (*v).clone(),
-                            quantity: *q,
-                        })
+                        .map(|(v, q)| QuoteLineRequest { variant_id: (*v).clone(), quantity: *q })
                         .collect(),
                     channel: channel.cloned(),
                     codes: codes.iter().map(|c| c.to_string()).collect(),
@@ -1759,34 +1208,16 @@ mod pricing {
                 usage_limit: None,
             },
         );
-        let q = quote(
-            &s,
-            &[(&s.cannolo, 2), (&s.cassata, 1)],
-            None,
-            &["DOLCE10"],
-            T0,
-        );
+        let q = quote(&s, &[(&s.cannolo, 2), (&s.cassata, 1)], None, &["DOLCE10"], T0);
         // cannoli 700: 20% = 140 vs 1 EUR x 2 = 200 -> 200. cassata 2800: 100 (1 EUR brand promo).
         assert_eq!(q.lines[0].line_discount, eur(200));
-        assert_eq!(
-            q.lines[0].line_promotion.as_ref().unwrap().name,
-            "1 EUR off each cannolo"
-        );
+        assert_eq!(q.lines[0].line_promotion.as_ref().unwrap().name, "1 EUR off each cannolo");
         assert_eq!(q.lines[1].line_discount, eur(100));
         // After lines: 500 + 2700 = 3200; DOLCE10 = 320 beats 200.
         assert_eq!(q.order_discount, eur(320));
-        assert_eq!(
-            q.order_promotion.as_ref().unwrap().code.as_deref(),
-            Some("DOLCE10")
-        );
+        assert_eq!(q.order_promotion.as_ref().unwrap().code.as_deref(), Some("DOLCE10"));
         assert_eq!(q.total, eur(2880));
-        assert_eq!(
-            q.lines
-                .iter()
-                .map(|l| l.order_discount_share.amount_minor)
-                .sum::<i64>(),
-            320
-        );
+        assert_eq!(q.lines.iter().map(|l| l.order_discount_share.amount_minor).sum::<i64>(), 320);
         assert_eq!(q.lines[0].order_discount_share, eur(50));
     }
 
@@ -1810,20 +1241,12 @@ mod pricing {
                 usage_limit: Some(1),
             },
         );
-        let line = |ch: Option<&ChannelId>, now| {
-            quote(&s, &[(&s.cantucci, 1)], ch, &[], now)
-                .total
-                .amount_minor
-        };
+        let line = |ch: Option<&ChannelId>, now| quote(&s, &[(&s.cantucci, 1)], ch, &[], now).total.amount_minor;
         assert_eq!(line(Some(&s.insta), T0), 650, "before the window");
         assert_eq!(line(Some(&s.insta), T0 + 1000), 325, "in the window");
         assert_eq!(line(Some(&s.web), T0 + 1000), 650, "another channel");
         assert_eq!(line(None, T0 + 1000), 650, "no channel");
-        assert_eq!(
-            line(Some(&s.insta), T0 + 2000),
-            650,
-            "window end is exclusive"
-        );
+        assert_eq!(line(Some(&s.insta), T0 + 2000), 650, "window end is exclusive");
         // DOLCE10 needs 20 EUR.
         let q = quote(&s, &[(&s.cantucci, 3)], None, &["DOLCE10"], T0);
         assert_eq!(q.order_discount, eur(0));
@@ -1831,14 +1254,10 @@ mod pricing {
         let q = quote(&s, &[(&s.cantucci, 4)], None, &["DOLCE10"], T0);
         assert_eq!(q.order_discount, eur(260));
         // Usage limit: the first order on Instagram uses it, the second pays full price.
-        let o1 = s
-            .buy(Some(&s.insta), &[(&s.cantucci, 1)], ship(), T0 + 1500)
-            .unwrap();
+        let o1 = s.buy(Some(&s.insta), &[(&s.cantucci, 1)], ship(), T0 + 1500).unwrap();
         assert_eq!(o1.total, eur(325));
         assert_eq!(o1.promotions.len(), 1);
-        let o2 = s
-            .buy(Some(&s.insta), &[(&s.cantucci, 1)], ship(), T0 + 1500)
-            .unwrap();
+        let o2 = s.buy(Some(&s.insta), &[(&s.cantucci, 1)], ship(), T0 + 1500).unwrap();
         assert_eq!(o2.total, eur(650));
     }
 
@@ -1860,45 +1279,22 @@ mod pricing {
         assert_eq!(q.total, eur(0));
         assert!(q.lines.iter().all(|l| l.total.amount_minor == 0));
         let product = s.core.get_variant(&s.t, &s.cantucci).unwrap().product_id;
-        s.core
-            .unpublish_product(&s.t, &product, &s.pins, T0)
-            .unwrap();
+        s.core.unpublish_product(&s.t, &product, &s.pins, T0).unwrap();
         let r = s.core.quote(
             &s.t,
             &QuoteRequest {
-                lines: vec![QuoteLineRequest {
-                    variant_id: s.cantucci.clone(),
-                    quantity: 1,
-                }],
+                lines: vec![QuoteLineRequest { variant_id: s.cantucci.clone(), quantity: 1 }],
                 channel: Some(s.pins.clone()),
                 codes: vec![],
             },
             T0,
         );
         assert!(matches!(r, Err(CoreError::Invalid(_))));
-        assert!(matches!(
-            s.core.channel_product(&s.t, &s.pins, &product, T0),
-            Err(CoreError::NotFound { .. })
-        ));
-        assert_eq!(
-            s.core
-                .channel_catalog(&s.t, &s.pins, None, 10, T0)
-                .unwrap()
-                .len(),
-            3
-        );
-        assert_eq!(
-            s.core
-                .channel_catalog(&s.t, &s.web, None, 10, T0)
-                .unwrap()
-                .len(),
-            4
-        );
+        assert!(matches!(s.core.channel_product(&s.t, &s.pins, &product, T0), Err(CoreError::NotFound { .. })));
+        assert_eq!(s.core.channel_catalog(&s.t, &s.pins, None, 10, T0).unwrap().len(), 3);
+        assert_eq!(s.core.channel_catalog(&s.t, &s.web, None, 10, T0).unwrap().len(), 4);
         let page1 = s.core.channel_catalog(&s.t, &s.web, None, 3, T0).unwrap();
-        let page2 = s
-            .core
-            .channel_catalog(&s.t, &s.web, Some(&page1[2].product.id), 3, T0)
-            .unwrap();
+        let page2 = s.core.channel_catalog(&s.t, &s.web, Some(&page1[2].product.id), 3, T0).unwrap();
         assert_eq!(page1.len() + page2.len(), 4);
     }
 }
@@ -1910,51 +1306,17 @@ mod inventory {
     fn safety_buffer_keeps_units_from_a_channel() {
         let s = mem_shop("buffer");
         s.core
-            .update_channel(
-                &s.t,
-                &s.insta,
-                ChannelPatch {
-                    safety_buffer: Some(3),
-                    ..Default::default()
-                },
-                T0,
-            )
+            .update_channel(&s.t, &s.insta, ChannelPatch { safety_buffer: Some(3), ..Default::default() }, T0)
             .unwrap();
         // 5 cassate; Instagram may sell only 2.
-        assert_eq!(
-            s.core
-                .availability(&s.t, &s.cassata, Some(&s.insta), None, T0)
-                .unwrap(),
-            2
-        );
-        assert_eq!(
-            s.core
-                .availability(&s.t, &s.cassata, Some(&s.web), None, T0)
-                .unwrap(),
-            5
-        );
-        let err = s
-            .buy(Some(&s.insta), &[(&s.cassata, 3)], ship(), T0)
-            .unwrap_err();
-        assert!(
-            matches!(err, CoreError::InsufficientStock { available: 2, .. }),
-            "{err}"
-        );
-        s.buy(Some(&s.insta), &[(&s.cassata, 2)], ship(), T0)
-            .unwrap();
-        assert_eq!(
-            s.core
-                .availability(&s.t, &s.cassata, Some(&s.insta), None, T0)
-                .unwrap(),
-            0
-        );
+        assert_eq!(s.core.availability(&s.t, &s.cassata, Some(&s.insta), None, T0).unwrap(), 2);
+        assert_eq!(s.core.availability(&s.t, &s.cassata, Some(&s.web), None, T0).unwrap(), 5);
+        let err = s.buy(Some(&s.insta), &[(&s.cassata, 3)], ship(), T0).unwrap_err();
+        assert!(matches!(err, CoreError::InsufficientStock { available: 2, .. }), "{err}");
+        s.buy(Some(&s.insta), &[(&s.cassata, 2)], ship(), T0).unwrap();
+        assert_eq!(s.core.availability(&s.t, &s.cassata, Some(&s.insta), None, T0).unwrap(), 0);
         s.buy(Some(&s.web), &[(&s.cassata, 3)], ship(), T0).unwrap();
-        assert_eq!(
-            s.core
-                .availability(&s.t, &s.cassata, None, None, T0)
-                .unwrap(),
-            0
-        );
+        assert_eq!(s.core.availability(&s.t, &s.cassata, None, None, T0).unwrap(), 0);
     }
 
     #[test]
@@ -1963,14 +1325,8 @@ mod inventory {
         let o = s.buy(None, &[(&s.cassata, 4)], ship(), T0).unwrap();
         let a = &o.lines[0].allocations;
         assert_eq!(a.len(), 2);
-        assert_eq!(
-            (a[0].location_id.clone(), a[0].quantity),
-            (s.lab.clone(), 3)
-        );
-        assert_eq!(
-            (a[1].location_id.clone(), a[1].quantity),
-            (s.negozio.clone(), 1)
-        );
+        assert_eq!((a[0].location_id.clone(), a[0].quantity), (s.lab.clone(), 3));
+        assert_eq!((a[1].location_id.clone(), a[1].quantity), (s.negozio.clone(), 1));
         s.core.mark_shipped(&s.t, &o.id, None, T0).unwrap();
         assert_eq!(s.level(&s.cassata, &s.lab).on_hand, 0);
         assert_eq!(s.level(&s.cassata, &s.negozio).on_hand, 1);
@@ -1980,48 +1336,14 @@ mod inventory {
     #[test]
     fn pickup_takes_stock_at_the_shop_only() {
         let s = mem_shop("pickup");
-        let err = s
-            .buy(
-                None,
-                &[(&s.cassata, 3)],
-                Fulfilment::Pickup {
-                    location_id: s.negozio.clone(),
-                },
-                T0,
-            )
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            CoreError::InsufficientStock { available: 2, .. }
-        ));
-        s.core
-            .transfer_stock(
-                &s.t,
-                &s.cassata,
-                &s.lab,
-                &s.negozio,
-                1,
-                Some("for pickup"),
-                T0,
-            )
-            .unwrap();
-        let o = s
-            .buy(
-                None,
-                &[(&s.cassata, 3)],
-                Fulfilment::Pickup {
-                    location_id: s.negozio.clone(),
-                },
-                T0,
-            )
-            .unwrap();
+        let err =
+            s.buy(None, &[(&s.cassata, 3)], Fulfilment::Pickup { location_id: s.negozio.clone() }, T0).unwrap_err();
+        assert!(matches!(err, CoreError::InsufficientStock { available: 2, .. }));
+        s.core.transfer_stock(&s.t, &s.cassata, &s.lab, &s.negozio, 1, Some("for pickup"), T0).unwrap();
+        let o = s.buy(None, &[(&s.cassata, 3)], Fulfilment::Pickup { location_id: s.negozio.clone() }, T0).unwrap();
         assert_eq!(o.lines[0].allocations[0].location_id, s.negozio);
         s.core.mark_ready_for_pickup(&s.t, &o.id, T0).unwrap();
-        assert_eq!(
-            s.level(&s.cassata, &s.negozio).on_hand,
-            3,
-            "still on the shelf until collected"
-        );
+        assert_eq!(s.level(&s.cassata, &s.negozio).on_hand, 3, "still on the shelf until collected");
         s.core.mark_completed(&s.t, &o.id, T0).unwrap();
         let shop = s.level(&s.cassata, &s.negozio);
         assert_eq!((shop.on_hand, shop.reserved), (0, 0));
@@ -2033,24 +1355,12 @@ mod inventory {
     fn backorderable_variants_sell_beyond_stock() {
         let s = mem_shop("backorder");
         s.core
-            .update_variant(
-                &s.t,
-                &s.sfogliatella,
-                VariantPatch {
-                    backorderable: Some(true),
-                    ..Default::default()
-                },
-                T0,
-            )
+            .update_variant(&s.t, &s.sfogliatella, VariantPatch { backorderable: Some(true), ..Default::default() }, T0)
             .unwrap();
-        let o = s
-            .buy(Some(&s.web), &[(&s.sfogliatella, 4)], ship(), T0)
-            .unwrap();
+        let o = s.buy(Some(&s.web), &[(&s.sfogliatella, 4)], ship(), T0).unwrap();
         assert_eq!(o.lines[0].allocations[0].backordered, 4);
         assert_eq!(s.level(&s.sfogliatella, &s.lab).available, -4);
-        s.core
-            .receive_stock(&s.t, &s.sfogliatella, &s.lab, 10, None, T0)
-            .unwrap();
+        s.core.receive_stock(&s.t, &s.sfogliatella, &s.lab, 10, None, T0).unwrap();
         s.core.mark_shipped(&s.t, &o.id, None, T0).unwrap();
         let l = s.level(&s.sfogliatella, &s.lab);
         assert_eq!((l.on_hand, l.reserved), (6, 0));
@@ -2061,42 +1371,19 @@ mod inventory {
     fn cancel_releases_and_ship_to_store_cancel_restocks_at_the_store() {
         let s = mem_shop("cancel");
         let o = s.buy(None, &[(&s.cantucci, 2)], ship(), T0).unwrap();
-        s.core
-            .cancel_order(&s.t, &o.id, Some("changed mind"), T0)
-            .unwrap();
+        s.core.cancel_order(&s.t, &o.id, Some("changed mind"), T0).unwrap();
         assert_eq!(s.level(&s.cantucci, &s.lab).reserved, 0);
         assert_eq!(s.level(&s.cantucci, &s.lab).on_hand, 20);
-        let o = s
-            .buy(
-                None,
-                &[(&s.cantucci, 2)],
-                Fulfilment::ShipToStore {
-                    location_id: s.negozio.clone(),
-                },
-                T0,
-            )
-            .unwrap();
+        let o =
+            s.buy(None, &[(&s.cantucci, 2)], Fulfilment::ShipToStore { location_id: s.negozio.clone() }, T0).unwrap();
         s.core.mark_shipped(&s.t, &o.id, None, T0).unwrap();
-        assert!(matches!(
-            s.core.cancel_order(&s.t, &o.id, None, T0),
-            Err(CoreError::Conflict(_))
-        ));
+        assert!(matches!(s.core.cancel_order(&s.t, &o.id, None, T0), Err(CoreError::Conflict(_))));
         s.core.mark_ready_for_pickup(&s.t, &o.id, T0).unwrap();
-        let cancelled = s
-            .core
-            .cancel_order(&s.t, &o.id, Some("never collected"), T0)
-            .unwrap();
+        let cancelled = s.core.cancel_order(&s.t, &o.id, Some("never collected"), T0).unwrap();
         assert_eq!(cancelled.status, OrderStatus::Cancelled);
         assert_eq!(s.level(&s.cantucci, &s.lab).on_hand, 18);
-        assert_eq!(
-            s.level(&s.cantucci, &s.negozio).on_hand,
-            2,
-            "the goods are at the store now"
-        );
-        let refunded = s
-            .core
-            .refund_order(&s.t, &o.id, None, Some("cancelled"), T0)
-            .unwrap();
+        assert_eq!(s.level(&s.cantucci, &s.negozio).on_hand, 2, "the goods are at the store now");
+        let refunded = s.core.refund_order(&s.t, &o.id, None, Some("cancelled"), T0).unwrap();
         assert_eq!(refunded.status, OrderStatus::Refunded);
         s.assert_ledger(&s.cantucci);
     }
@@ -2105,75 +1392,33 @@ mod inventory {
     fn order_status_flow_is_enforced() {
         let s = mem_shop("flow");
         let ship_order = s.buy(None, &[(&s.cantucci, 1)], ship(), T0).unwrap();
-        assert!(matches!(
-            s.core.mark_ready_for_pickup(&s.t, &ship_order.id, T0),
-            Err(CoreError::Conflict(_))
-        ));
-        assert!(matches!(
-            s.core.mark_completed(&s.t, &ship_order.id, T0),
-            Err(CoreError::Conflict(_))
-        ));
-        let shipped = s
-            .core
-            .mark_shipped(&s.t, &ship_order.id, Some("TRK1"), T0)
-            .unwrap();
+        assert!(matches!(s.core.mark_ready_for_pickup(&s.t, &ship_order.id, T0), Err(CoreError::Conflict(_))));
+        assert!(matches!(s.core.mark_completed(&s.t, &ship_order.id, T0), Err(CoreError::Conflict(_))));
+        let shipped = s.core.mark_shipped(&s.t, &ship_order.id, Some("TRK1"), T0).unwrap();
         assert_eq!(shipped.tracking.as_deref(), Some("TRK1"));
         // Idempotent: shipping twice consumes once.
         s.core.mark_shipped(&s.t, &ship_order.id, None, T0).unwrap();
         assert_eq!(s.level(&s.cantucci, &s.lab).on_hand, 19);
         let done = s.core.mark_completed(&s.t, &ship_order.id, T0).unwrap();
         let statuses: Vec<_> = done.history.iter().map(|h| h.status).collect();
-        assert_eq!(
-            statuses,
-            vec![
-                OrderStatus::Placed,
-                OrderStatus::Shipped,
-                OrderStatus::Completed
-            ]
-        );
-        assert!(matches!(
-            s.core.cancel_order(&s.t, &ship_order.id, None, T0),
-            Err(CoreError::Conflict(_))
-        ));
+        assert_eq!(statuses, vec![OrderStatus::Placed, OrderStatus::Shipped, OrderStatus::Completed]);
+        assert!(matches!(s.core.cancel_order(&s.t, &ship_order.id, None, T0), Err(CoreError::Conflict(_))));
         // A full refund of an order still holding stock must be preceded by a cancel.
         let held = s.buy(None, &[(&s.cantucci, 1)], ship(), T0).unwrap();
-        assert!(matches!(
-            s.core.refund_order(&s.t, &held.id, None, None, T0),
-            Err(CoreError::Conflict(_))
-        ));
-        let partial = s
-            .core
-            .refund_order(&s.t, &held.id, Some(100), None, T0)
-            .unwrap();
-        assert_eq!(
-            (partial.status, partial.refunded.amount_minor),
-            (OrderStatus::Placed, 100)
-        );
+        assert!(matches!(s.core.refund_order(&s.t, &held.id, None, None, T0), Err(CoreError::Conflict(_))));
+        let partial = s.core.refund_order(&s.t, &held.id, Some(100), None, T0).unwrap();
+        assert_eq!((partial.status, partial.refunded.amount_minor), (OrderStatus::Placed, 100));
     }
 
     #[test]
     fn every_change_is_in_the_ledger() {
         let s = mem_shop("ledger");
-        let id = s
-            .core
-            .transfer_stock(&s.t, &s.cantucci, &s.lab, &s.negozio, 5, None, T0)
-            .unwrap();
-        s.core
-            .adjust_stock(&s.t, &s.cantucci, &s.negozio, -1, Some("dropped"), T0)
-            .unwrap();
-        s.core
-            .set_stock(&s.t, &s.cantucci, &s.lab, 10, Some("count"), T0)
-            .unwrap();
+        let id = s.core.transfer_stock(&s.t, &s.cantucci, &s.lab, &s.negozio, 5, None, T0).unwrap();
+        s.core.adjust_stock(&s.t, &s.cantucci, &s.negozio, -1, Some("dropped"), T0).unwrap();
+        s.core.set_stock(&s.t, &s.cantucci, &s.lab, 10, Some("count"), T0).unwrap();
         let lab = s.core.movements(&s.t, &s.cantucci, &s.lab, 0, 100).unwrap();
         let kinds: Vec<_> = lab.iter().map(|m| m.kind).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                MovementKind::Counted,
-                MovementKind::TransferOut,
-                MovementKind::Counted
-            ]
-        );
+        assert_eq!(kinds, vec![MovementKind::Counted, MovementKind::TransferOut, MovementKind::Counted]);
         assert_eq!(lab[1].reference.as_deref(), Some(id.as_str()));
         assert_eq!(lab[2].on_hand_delta, -5);
         let page = s.core.movements(&s.t, &s.cantucci, &s.lab, 1, 1).unwrap();
@@ -2189,72 +1434,24 @@ mod carts_and_customers {
     #[test]
     fn a_customer_cart_follows_them_across_channels() {
         let s = mem_shop("crosscart");
-        let giulia = s
-            .core
-            .identify(
-                &s.t,
-                &Identity::social("instagram", "@Giulia.R").unwrap(),
-                Some("Giulia"),
-                T0,
-            )
-            .unwrap();
+        let giulia =
+            s.core.identify(&s.t, &Identity::social("instagram", "@Giulia.R").unwrap(), Some("Giulia"), T0).unwrap();
         let on_insta = s
             .core
-            .create_cart(
-                &s.t,
-                NewCart {
-                    channel: Some(s.insta.clone()),
-                    customer: Some(giulia.id.clone()),
-                },
-                T0,
-            )
+            .create_cart(&s.t, NewCart { channel: Some(s.insta.clone()), customer: Some(giulia.id.clone()) }, T0)
             .unwrap();
-        s.core
-            .add_to_cart(&s.t, &on_insta.id, &s.cassata, 1, T0)
-            .unwrap();
+        s.core.add_to_cart(&s.t, &on_insta.id, &s.cassata, 1, T0).unwrap();
         // Later she browses the web shop anonymously, adds cannoli, then logs in.
-        let anon = s
-            .core
-            .create_cart(
-                &s.t,
-                NewCart {
-                    channel: Some(s.web.clone()),
-                    customer: None,
-                },
-                T0 + 1,
-            )
-            .unwrap();
-        s.core
-            .add_to_cart(&s.t, &anon.id, &s.cannolo, 2, T0 + 1)
-            .unwrap();
-        s.core
-            .add_identity(
-                &s.t,
-                &giulia.id,
-                &Identity::email("giulia@example.it").unwrap(),
-                T0 + 2,
-            )
-            .unwrap();
-        let merged = s
-            .core
-            .attach_customer(&s.t, &anon.id, &giulia.id, T0 + 2)
-            .unwrap();
+        let anon = s.core.create_cart(&s.t, NewCart { channel: Some(s.web.clone()), customer: None }, T0 + 1).unwrap();
+        s.core.add_to_cart(&s.t, &anon.id, &s.cannolo, 2, T0 + 1).unwrap();
+        s.core.add_identity(&s.t, &giulia.id, &Identity::email("giulia@example.it").unwrap(), T0 + 2).unwrap();
+        let merged = s.core.attach_customer(&s.t, &anon.id, &giulia.id, T0 + 2).unwrap();
         assert_eq!(merged.id, on_insta.id);
         assert_eq!(merged.lines.len(), 2);
-        assert!(matches!(
-            s.core.get_cart(&s.t, &anon.id).unwrap().status,
-            CartStatus::Merged { .. }
-        ));
+        assert!(matches!(s.core.get_cart(&s.t, &anon.id).unwrap().status, CartStatus::Merged { .. }));
         let again = s
             .core
-            .create_cart(
-                &s.t,
-                NewCart {
-                    channel: Some(s.web.clone()),
-                    customer: Some(giulia.id.clone()),
-                },
-                T0 + 3,
-            )
+            .create_cart(&s.t, NewCart { channel: Some(s.web.clone()), customer: Some(giulia.id.clone()) }, T0 + 3)
             .unwrap();
         assert_eq!(again.id, on_insta.id);
         assert_eq!(again.channel_id.as_ref(), Some(&s.web));
@@ -2263,9 +1460,7 @@ mod carts_and_customers {
             &again.id,
             CheckoutRequest {
                 channel: Some(s.web.clone()),
-                fulfilment: Fulfilment::Pickup {
-                    location_id: s.negozio.clone(),
-                },
+                fulfilment: Fulfilment::Pickup { location_id: s.negozio.clone() },
                 customer: None,
                 email: None,
                 note: None,
@@ -2282,9 +1477,7 @@ mod carts_and_customers {
                 &again.id,
                 CheckoutRequest {
                     channel: Some(s.web.clone()),
-                    fulfilment: Fulfilment::ShipToStore {
-                        location_id: s.negozio.clone(),
-                    },
+                    fulfilment: Fulfilment::ShipToStore { location_id: s.negozio.clone() },
                     customer: None,
                     email: None,
                     note: None,
@@ -2294,59 +1487,22 @@ mod carts_and_customers {
             )
             .unwrap();
         assert_eq!(order.customer_id.as_ref(), Some(&giulia.id));
-        assert!(
-            s.core
-                .customer_open_cart(&s.t, &giulia.id)
-                .unwrap()
-                .is_none()
-        );
-        let orders = s
-            .core
-            .list_orders(
-                &s.t,
-                &OrderQuery {
-                    customer: Some(giulia.id.clone()),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        assert!(s.core.customer_open_cart(&s.t, &giulia.id).unwrap().is_none());
+        let orders =
+            s.core.list_orders(&s.t, &OrderQuery { customer: Some(giulia.id.clone()), ..Default::default() }).unwrap();
         assert_eq!(orders.len(), 1);
     }
 
     #[test]
     fn identities_merge_consent_and_timeline() {
         let s = mem_shop("customers");
-        let by_email = s
-            .core
-            .identify(
-                &s.t,
-                &Identity::email("Marco@Example.IT").unwrap(),
-                Some("Marco"),
-                T0,
-            )
-            .unwrap();
+        let by_email = s.core.identify(&s.t, &Identity::email("Marco@Example.IT").unwrap(), Some("Marco"), T0).unwrap();
         let same = s
             .core
-            .identify(
-                &s.t,
-                &Identity {
-                    kind: IdentityKind::Email,
-                    value: " marco@example.it ".into(),
-                },
-                None,
-                T0,
-            )
+            .identify(&s.t, &Identity { kind: IdentityKind::Email, value: " marco@example.it ".into() }, None, T0)
             .unwrap();
         assert_eq!(by_email.id, same.id, "identities are normalised");
-        let by_phone = s
-            .core
-            .identify(
-                &s.t,
-                &Identity::phone("+39 333 765 4321").unwrap(),
-                None,
-                T0,
-            )
-            .unwrap();
+        let by_phone = s.core.identify(&s.t, &Identity::phone("+39 333 765 4321").unwrap(), None, T0).unwrap();
         assert_ne!(by_email.id, by_phone.id);
         s.core
             .set_consent(
@@ -2359,27 +1515,9 @@ mod carts_and_customers {
                 T0 + 10,
             )
             .unwrap();
+        s.core.set_consent(&s.t, &by_phone.id, ConsentPurpose::SmsMarketing, true, None, "shop form", T0 + 20).unwrap();
         s.core
-            .set_consent(
-                &s.t,
-                &by_phone.id,
-                ConsentPurpose::SmsMarketing,
-                true,
-                None,
-                "shop form",
-                T0 + 20,
-            )
-            .unwrap();
-        s.core
-            .set_consent(
-                &s.t,
-                &by_phone.id,
-                ConsentPurpose::SmsMarketing,
-                false,
-                None,
-                "STOP reply",
-                T0 + 30,
-            )
+            .set_consent(&s.t, &by_phone.id, ConsentPurpose::SmsMarketing, false, None, "STOP reply", T0 + 30)
             .unwrap();
         s.core
             .record_touchpoint(
@@ -2399,67 +1537,32 @@ mod carts_and_customers {
             .unwrap();
         // Adding the phone to the email profile is a conflict: merge instead.
         assert!(matches!(
-            s.core.add_identity(
-                &s.t,
-                &by_email.id,
-                &Identity::phone("0039 333 7654321").unwrap(),
-                T0
-            ),
+            s.core.add_identity(&s.t, &by_email.id, &Identity::phone("0039 333 7654321").unwrap(), T0),
             Err(CoreError::Conflict(_))
         ));
-        let merged = s
-            .core
-            .merge_customers(&s.t, &by_email.id, &by_phone.id, T0 + 50)
-            .unwrap();
+        let merged = s.core.merge_customers(&s.t, &by_email.id, &by_phone.id, T0 + 50).unwrap();
         assert_eq!(merged.identities.len(), 2);
         assert!(merged.has_consent(ConsentPurpose::EmailMarketing));
-        assert!(
-            !merged.has_consent(ConsentPurpose::SmsMarketing),
-            "the STOP stays in force"
-        );
+        assert!(!merged.has_consent(ConsentPurpose::SmsMarketing), "the STOP stays in force");
         assert_eq!(
             s.core.get_customer(&s.t, &by_phone.id).unwrap().id,
             by_email.id,
             "the old id leads to the survivor"
         );
         assert_eq!(
-            s.core
-                .find_customer(&s.t, &Identity::phone("+393337654321").unwrap())
-                .unwrap()
-                .unwrap()
-                .id,
+            s.core.find_customer(&s.t, &Identity::phone("+393337654321").unwrap()).unwrap().unwrap().id,
             by_email.id
         );
         assert_eq!(s.core.consent_history(&s.t, &by_email.id).unwrap().len(), 3);
         assert_eq!(s.core.list_customers(&s.t, None, 10).unwrap().len(), 1);
-        assert_eq!(
-            s.core
-                .customers_with_consent(&s.t, ConsentPurpose::EmailMarketing)
-                .unwrap()
-                .len(),
-            1
-        );
-        assert!(
-            s.core
-                .customers_with_consent(&s.t, ConsentPurpose::SmsMarketing)
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(s.core.customers_with_consent(&s.t, ConsentPurpose::EmailMarketing).unwrap().len(), 1);
+        assert!(s.core.customers_with_consent(&s.t, ConsentPurpose::SmsMarketing).unwrap().is_empty());
         // An order after the campaign click is attributed to it.
         let cart = s
             .core
-            .create_cart(
-                &s.t,
-                NewCart {
-                    channel: Some(s.web.clone()),
-                    customer: Some(by_email.id.clone()),
-                },
-                T0 + 60,
-            )
+            .create_cart(&s.t, NewCart { channel: Some(s.web.clone()), customer: Some(by_email.id.clone()) }, T0 + 60)
             .unwrap();
-        s.core
-            .add_to_cart(&s.t, &cart.id, &s.cannolo, 1, T0 + 60)
-            .unwrap();
+        s.core.add_to_cart(&s.t, &cart.id, &s.cannolo, 1, T0 + 60).unwrap();
         let order = s
             .core
             .checkout(
@@ -2476,14 +1579,8 @@ mod carts_and_customers {
                 T0 + 70,
             )
             .unwrap();
-        assert_eq!(
-            order.attributed_campaign,
-            Some(CampaignRef::new("black-friday"))
-        );
-        let timeline = s
-            .core
-            .timeline(&s.t, &by_email.id, T0, T0 + 1000, 100)
-            .unwrap();
+        assert_eq!(order.attributed_campaign, Some(CampaignRef::new("black-friday")));
+        let timeline = s.core.timeline(&s.t, &by_email.id, T0, T0 + 1000, 100).unwrap();
         let kinds: Vec<String> = timeline
             .iter()
             .map(|e| match e {
@@ -2492,17 +1589,7 @@ mod carts_and_customers {
                 TimelineEntry::Consent(c) => format!("consent:{}", c.granted),
             })
             .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                "consent:true",
-                "consent:true",
-                "consent:false",
-                "click",
-                "order",
-                "purchase"
-            ]
-        );
+        assert_eq!(kinds, vec!["consent:true", "consent:true", "consent:false", "click", "order", "purchase"]);
         assert!(timeline.windows(2).all(|w| w[0].at_ms() <= w[1].at_ms()));
     }
 }
@@ -2511,36 +1598,24 @@ mod events {
     use super::*;
 
     fn kinds(core: &Core, t: &TenantId) -> Vec<String> {
-        core.list_events(t, None, 10_000)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
+        core.list_events(t, None, 10_000).unwrap().into_iter().map(|e| e.kind).collect()
     }
 
     #[test]
     fn events_commit_with_their_change_only() {
         let s = mem_shop("outbox");
         let before = kinds(&s.core, &s.t).len();
-        let _ = s
-            .buy(None, &[(&s.sfogliatella, 1)], ship(), T0)
-            .unwrap_err();
+        let _ = s.buy(None, &[(&s.sfogliatella, 1)], ship(), T0).unwrap_err();
         let after_failure = kinds(&s.core, &s.t);
-        assert!(
-            !after_failure[before..]
-                .iter()
-                .any(|k| k == "order.placed" || k == "stock.changed")
-        );
+        assert!(!after_failure[before..].iter().any(|k| k == "order.placed" || k == "stock.changed"));
         let order = s.buy(None, &[(&s.cassata, 1)], ship(), T0).unwrap();
         let events = s.core.list_events(&s.t, None, 10_000).unwrap();
         let placed: Vec<_> = events.iter().filter(|e| e.kind == "order.placed").collect();
         assert_eq!(placed.len(), 1);
         assert_eq!(placed[0].subject, order.id.as_str());
         assert_eq!(placed[0].payload["order"]["total"]["amount_minor"], 2800);
-        let stock: Vec<_> = events
-            .iter()
-            .filter(|e| e.kind == "stock.changed" && e.subject == s.cassata.as_str())
-            .collect();
+        let stock: Vec<_> =
+            events.iter().filter(|e| e.kind == "stock.changed" && e.subject == s.cassata.as_str()).collect();
         assert_eq!(stock.last().unwrap().payload["available"], 4);
         // Ids are stable and ordered.
         assert_eq!(s.core.get_event(&s.t, &placed[0].id).unwrap(), *placed[0]);
@@ -2548,10 +1623,7 @@ mod events {
         let before = kinds(&s.core, &s.t).len();
         s.core.mark_shipped(&s.t, &order.id, None, T0).unwrap();
         let new = kinds(&s.core, &s.t)[before..].to_vec();
-        assert_eq!(
-            new,
-            vec!["order.updated".to_string(), "stock.changed".to_string()]
-        );
+        assert_eq!(new, vec!["order.updated".to_string(), "stock.changed".to_string()]);
     }
 
     #[test]
@@ -2568,106 +1640,44 @@ mod events {
         for d in core.claim_due(&s.t, T0, 10_000, 30_000).unwrap() {
             core.mark_delivered(&s.t, &d.delivery.id, T0).unwrap();
         }
-        assert!(
-            core.due_deliveries(&s.t, T0 + 1_000_000, 100)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(core.due_deliveries(&s.t, T0 + 1_000_000, 100).unwrap().is_empty());
 
-        let order = s
-            .buy(Some(&s.web), &[(&s.cantucci, 1)], ship(), T0 + 10)
-            .unwrap();
+        let order = s.buy(Some(&s.web), &[(&s.cantucci, 1)], ship(), T0 + 10).unwrap();
         assert!(core.fan_out(&s.t, T0 + 10, 100).unwrap() > 0);
         let due = core.claim_due(&s.t, T0 + 10, 100, 30_000).unwrap();
         // web wants order.*, instagram stock.changed: two deliveries.
-        let web = due
-            .iter()
-            .find(|d| d.delivery.channel_id == s.web)
-            .expect("web gets order.placed");
+        let web = due.iter().find(|d| d.delivery.channel_id == s.web).expect("web gets order.placed");
         assert_eq!(web.event.kind, "order.placed");
         assert_eq!(web.event.subject, order.id.as_str());
-        assert!(
-            due.iter()
-                .any(|d| d.delivery.channel_id == s.insta && d.event.kind == "stock.changed")
-        );
-        assert!(
-            !due.iter().any(|d| d.delivery.channel_id == s.pins),
-            "pinterest subscribed to product.* only"
-        );
+        assert!(due.iter().any(|d| d.delivery.channel_id == s.insta && d.event.kind == "stock.changed"));
+        assert!(!due.iter().any(|d| d.delivery.channel_id == s.pins), "pinterest subscribed to product.* only");
         // Leased: a second dispatcher gets nothing.
-        assert!(
-            core.claim_due(&s.t, T0 + 10, 100, 30_000)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(core.claim_due(&s.t, T0 + 10, 100, 30_000).unwrap().is_empty());
         let id = web.delivery.id.clone();
-        let d = core
-            .mark_failed(&s.t, &id, "timeout", None, T0 + 20)
-            .unwrap();
+        let d = core.mark_failed(&s.t, &id, "timeout", None, T0 + 20).unwrap();
         assert_eq!((d.attempts, d.next_attempt_ms), (1, T0 + 1020));
-        assert!(
-            core.claim_due(&s.t, T0 + 1019, 100, 30_000)
-                .unwrap()
-                .iter()
-                .all(|x| x.delivery.id != id)
-        );
-        assert!(
-            core.claim_due(&s.t, T0 + 1020, 100, 30_000)
-                .unwrap()
-                .iter()
-                .any(|x| x.delivery.id == id)
-        );
-        let d = core
-            .mark_failed(&s.t, &id, "rate limited", Some(10_000), T0 + 1030)
-            .unwrap();
-        assert_eq!(
-            d.next_attempt_ms,
-            T0 + 11_030,
-            "retry-after beats a shorter backoff"
-        );
-        let d = core
-            .mark_failed(&s.t, &id, "500", None, T0 + 11_030)
-            .unwrap();
+        assert!(core.claim_due(&s.t, T0 + 1019, 100, 30_000).unwrap().iter().all(|x| x.delivery.id != id));
+        assert!(core.claim_due(&s.t, T0 + 1020, 100, 30_000).unwrap().iter().any(|x| x.delivery.id == id));
+        let d = core.mark_failed(&s.t, &id, "rate limited", Some(10_000), T0 + 1030).unwrap();
+        assert_eq!(d.next_attempt_ms, T0 + 11_030, "retry-after beats a shorter backoff");
+        let d = core.mark_failed(&s.t, &id, "500", None, T0 + 11_030).unwrap();
         assert_eq!(d.next_attempt_ms, T0 + 15_030, "backoff capped at 4 s");
-        let d = core
-            .mark_failed(&s.t, &id, "500", None, T0 + 15_030)
-            .unwrap();
+        let d = core.mark_failed(&s.t, &id, "500", None, T0 + 15_030).unwrap();
         assert_eq!(d.state, DeliveryState::Dead);
         assert_eq!(
-            core.dead_letters(&s.t, 10)
-                .unwrap()
-                .iter()
-                .map(|d| d.id.clone())
-                .collect::<Vec<_>>(),
+            core.dead_letters(&s.t, 10).unwrap().iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
             vec![id.clone()]
         );
-        assert!(
-            core.due_deliveries(&s.t, T0 + 10_000_000, 100)
-                .unwrap()
-                .iter()
-                .all(|x| x.id != id)
-        );
+        assert!(core.due_deliveries(&s.t, T0 + 10_000_000, 100).unwrap().iter().all(|x| x.id != id));
         let replayed = core.replay_dead_letter(&s.t, &id, T0 + 20_000).unwrap();
-        assert_eq!(
-            (replayed.state, replayed.attempts),
-            (DeliveryState::Pending, 0)
-        );
+        assert_eq!((replayed.state, replayed.attempts), (DeliveryState::Pending, 0));
         assert!(core.dead_letters(&s.t, 10).unwrap().is_empty());
         let again = core.claim_due(&s.t, T0 + 20_000, 100, 30_000).unwrap();
         let again = again.iter().find(|x| x.delivery.id == id).unwrap();
-        assert_eq!(
-            again.event.id, web.event.id,
-            "the same event id, for deduplication"
-        );
+        assert_eq!(again.event.id, web.event.id, "the same event id, for deduplication");
         core.mark_delivered(&s.t, &id, T0 + 20_001).unwrap();
-        assert_eq!(
-            core.get_delivery(&s.t, &id).unwrap().state,
-            DeliveryState::Delivered
-        );
-        assert!(matches!(
-            core.replay_dead_letter(&s.t, &id, T0),
-            Err(CoreError::Conflict(_))
-        ));
+        assert_eq!(core.get_delivery(&s.t, &id).unwrap().state, DeliveryState::Delivered);
+        assert!(matches!(core.replay_dead_letter(&s.t, &id, T0), Err(CoreError::Conflict(_))));
         assert_eq!(core.event_deliveries(&s.t, &web.event.id).unwrap().len(), 1);
     }
 
@@ -2684,34 +1694,20 @@ mod events {
                 .update_product(
                     &s.t,
                     &product,
-                    ProductPatch {
-                        title: Some(format!("Cantucci {i}")),
-                        ..Default::default()
-                    },
+                    ProductPatch { title: Some(format!("Cantucci {i}")), ..Default::default() },
                     T0 + 1,
                 )
                 .unwrap();
         }
         s.core.fan_out(&s.t, T0 + 1, 100).unwrap();
         let due = s.core.claim_due(&s.t, T0 + 1, 100, 30_000).unwrap();
-        let to_pins: Vec<_> = due
-            .iter()
-            .filter(|d| d.delivery.channel_id == s.pins)
-            .collect();
+        let to_pins: Vec<_> = due.iter().filter(|d| d.delivery.channel_id == s.pins).collect();
         assert_eq!(to_pins.len(), 1, "five changes, one delivery");
         assert_eq!(to_pins[0].delivery.coalesced, 4);
         assert_eq!(to_pins[0].event.payload["product_id"], product.as_str());
-        let latest = s
-            .core
-            .list_events(&s.t, None, 10_000)
-            .unwrap()
-            .into_iter()
-            .rfind(|e| e.kind == "product.changed")
-            .unwrap();
-        assert_eq!(
-            to_pins[0].event.id, latest.id,
-            "the newest state is delivered"
-        );
+        let latest =
+            s.core.list_events(&s.t, None, 10_000).unwrap().into_iter().rfind(|e| e.kind == "product.changed").unwrap();
+        assert_eq!(to_pins[0].event.id, latest.id, "the newest state is delivered");
     }
 }
 
@@ -2729,51 +1725,19 @@ mod seed {
         assert_eq!(core.get_tenant(t).unwrap().currency, "EUR");
         let shop = core.get_location(t, &report.shop).unwrap();
         assert!(shop.pickup_enabled && shop.name == "Negozio");
-        assert!(
-            !core
-                .get_location(t, &report.warehouse)
-                .unwrap()
-                .pickup_enabled
-        );
-        let handles: Vec<String> = core
-            .list_collections(t)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.handle)
-            .collect();
-        assert_eq!(
-            handles,
-            vec!["cannoli", "sfogliatelle", "torte", "biscotti"]
-        );
-        let cannolo = core
-            .product_by_handle(t, "cannolo-siciliano-classico")
-            .unwrap();
+        assert!(!core.get_location(t, &report.warehouse).unwrap().pickup_enabled);
+        let handles: Vec<String> = core.list_collections(t).unwrap().into_iter().map(|c| c.handle).collect();
+        assert_eq!(handles, vec!["cannoli", "sfogliatelle", "torte", "biscotti"]);
+        let cannolo = core.product_by_handle(t, "cannolo-siciliano-classico").unwrap();
         assert_eq!(cannolo.variants.len(), 2);
-        assert!(
-            core.availability(t, &cannolo.variants[0].id, None, Some(&report.shop), T0)
-                .unwrap()
-                > 0
-        );
-        assert!(
-            core.availability(
-                t,
-                &cannolo.variants[0].id,
-                None,
-                Some(&report.warehouse),
-                T0
-            )
-            .unwrap()
-                > 0
-        );
+        assert!(core.availability(t, &cannolo.variants[0].id, None, Some(&report.shop), T0).unwrap() > 0);
+        assert!(core.availability(t, &cannolo.variants[0].id, None, Some(&report.warehouse), T0).unwrap() > 0);
         // 20% off cannoli is automatic; DOLCE10 needs the code.
         let q = core
             .quote(
                 t,
                 &QuoteRequest {
-                    lines: vec![QuoteLineRequest {
-                        variant_id: cannolo.variants[1].id.clone(),
-                        quantity: 10,
-                    }],
+                    lines: vec![QuoteLineRequest { variant_id: cannolo.variants[1].id.clone(), quantity: 10 }],
                     channel: None,
                     codes: vec!["DOLCE10".into()],
                 },
@@ -2787,21 +1751,9 @@ mod seed {
         let again = seed_demo(&core, T0 + 1000).unwrap();
         assert_eq!(again.products_created, 0);
         assert_eq!(again.promotions, report.promotions);
+        assert_eq!(snapshot(core.store()), before, "a second seed writes nothing");
         assert_eq!(
-            snapshot(core.store()),
-            before,
-            "a second seed writes nothing"
-        );
-        assert_eq!(
-            core.list_products(
-                t,
-                &ProductQuery {
-                    limit: 1000,
-                    ..Default::default()
-                }
-            )
-            .unwrap()
-            .len(),
+            core.list_products(t, &ProductQuery { limit: 1000, ..Default::default() }).unwrap().len(),
             report.products_total
         );
     }

@@ -155,7 +155,9 @@ pub enum ManifestError {
         supported = supported_list()
     )]
     UnsupportedContract(String),
-    #[error("the component does not export `omnistore:plugin/handler`; build it with the omnistore SDK's export_plugin! macro")]
+    #[error(
+        "the component does not export `omnistore:plugin/handler`; build it with the omnistore SDK's export_plugin! macro"
+    )]
     MissingHandler,
 }
 
@@ -285,10 +287,7 @@ impl Manifest {
             let cap = Capability::from_name(name).ok_or_else(|| {
                 invalid(
                     "capabilities.imports",
-                    format!(
-                        "unknown capability `{name}`; known: {}",
-                        Capability::ALL.map(Capability::name).join(", ")
-                    ),
+                    format!("unknown capability `{name}`; known: {}", Capability::ALL.map(Capability::name).join(", ")),
                 )
             })?;
             if !imports.insert(cap) {
@@ -319,7 +318,9 @@ impl Manifest {
         }
         let mut keys = BTreeSet::new();
         for s in &raw.settings {
-            if s.key.is_empty() || !s.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+            if s.key.is_empty()
+                || !s.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+            {
                 return Err(invalid("settings.key", format!("`{}` must be non-empty [A-Za-z0-9_.-]", s.key)));
             }
             if !keys.insert(s.key.clone()) {
@@ -361,7 +362,10 @@ impl Manifest {
             return Err(ManifestError::UnsupportedContract(version.to_string()));
         }
         if !self.contract.matches(&version) {
-            return Err(ManifestError::ContractMismatch { found: version.to_string(), declared: self.contract.to_string() });
+            return Err(ManifestError::ContractMismatch {
+                found: version.to_string(),
+                declared: self.contract.to_string(),
+            });
         }
         for import in &surface.imports {
             match import {
@@ -373,9 +377,13 @@ impl Manifest {
                     if interface == "types" {
                         continue;
                     }
-                    let cap = Capability::from_name(interface).ok_or_else(|| ManifestError::ForeignImport(full.clone()))?;
+                    let cap =
+                        Capability::from_name(interface).ok_or_else(|| ManifestError::ForeignImport(full.clone()))?;
                     if !self.imports.contains(&cap) {
-                        return Err(ManifestError::UndeclaredImport { import: full.clone(), capability: cap.to_string() });
+                        return Err(ManifestError::UndeclaredImport {
+                            import: full.clone(),
+                            capability: cap.to_string(),
+                        });
                     }
                 }
                 ComponentImport::Foreign(name) => return Err(ManifestError::ForeignImport(name.clone())),

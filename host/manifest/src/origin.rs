@@ -85,7 +85,8 @@ mod tests {
 
     #[test]
     fn bad_origins_are_refused() {
-        for bad in ["api.example.com", "ftp://x", "https://x/path", "https://*.x.com", "https://u@x", "https://x:port"] {
+        for bad in ["api.example.com", "ftp://x", "https://x/path", "https://*.x.com", "https://u@x", "https://x:port"]
+        {
             assert!(Origin::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -83,16 +83,14 @@ impl Grants {
             url.port_or_known_default().map(|p| p.to_string()).unwrap_or_default()
         );
         let allowed = self.http.iter().map(Origin::to_string).collect::<Vec<_>>().join(", ");
-        Err(Denied(format!("origin {origin} is not in this plugin's allow-list ({allowed}); add it to [capabilities].http")))
+        Err(Denied(format!(
+            "origin {origin} is not in this plugin's allow-list ({allowed}); add it to [capabilities].http"
+        )))
     }
 
     /// Is the plugin subscribed to this event kind?
     pub fn check_event(&self, kind: &str) -> Result<(), Denied> {
-        if self.events.contains(kind) {
-            Ok(())
-        } else {
-            Err(Denied(format!("not subscribed to `{kind}` events")))
-        }
+        if self.events.contains(kind) { Ok(()) } else { Err(Denied(format!("not subscribed to `{kind}` events"))) }
     }
 }
 
@@ -158,8 +156,21 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-            "255.255.255.255", "::1", "::", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} must not count as public");
         }

@@ -57,9 +57,18 @@ impl wit::catalog::Host for PluginState {
         service!(self, Capability::Catalog, "catalog.list-products", |s, cx| s.list_products(&cx, cursor, limit))
     }
 
-    async fn list_collection_products(&mut self, collection_id: String, cursor: Option<String>, limit: u32) -> R<ProductPage> {
-        service!(self, Capability::Catalog, "catalog.list-collection-products", |s, cx| s
-            .list_collection_products(&cx, &collection_id, cursor, limit))
+    async fn list_collection_products(
+        &mut self,
+        collection_id: String,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> R<ProductPage> {
+        service!(self, Capability::Catalog, "catalog.list-collection-products", |s, cx| s.list_collection_products(
+            &cx,
+            &collection_id,
+            cursor,
+            limit
+        ))
     }
 
     async fn list_collections(&mut self) -> R<Vec<Collection>> {
@@ -77,8 +86,12 @@ impl wit::carts::Host for PluginState {
     }
 
     async fn set_quantity(&mut self, cart_id: String, variant_id: String, quantity: u32) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.set-quantity", |s, cx| s
-            .set_cart_quantity(&cx, &cart_id, &variant_id, quantity))
+        service!(self, Capability::Carts, "carts.set-quantity", |s, cx| s.set_cart_quantity(
+            &cx,
+            &cart_id,
+            &variant_id,
+            quantity
+        ))
     }
 
     async fn apply_code(&mut self, cart_id: String, code: String) -> R<Cart> {
@@ -90,8 +103,11 @@ impl wit::carts::Host for PluginState {
     }
 
     async fn set_customer(&mut self, cart_id: String, customer_id: String) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.set-customer", |s, cx| s
-            .set_cart_customer(&cx, &cart_id, &customer_id))
+        service!(self, Capability::Carts, "carts.set-customer", |s, cx| s.set_cart_customer(
+            &cx,
+            &cart_id,
+            &customer_id
+        ))
     }
 
     async fn checkout(&mut self, cart_id: String, fulfillment: Fulfillment) -> R<Order> {
@@ -124,8 +140,12 @@ impl wit::customers::Host for PluginState {
     }
 
     async fn set_consent(&mut self, customer_id: String, purpose: ConsentPurpose, granted: bool) -> R<Customer> {
-        service!(self, Capability::Customers, "customers.set-consent", |s, cx| s
-            .set_consent(&cx, &customer_id, purpose, granted))
+        service!(self, Capability::Customers, "customers.set-consent", |s, cx| s.set_consent(
+            &cx,
+            &customer_id,
+            purpose,
+            granted
+        ))
     }
 }
 

@@ -34,9 +34,7 @@ impl TenantData {
     }
 
     fn variant(&self, variant_id: &str) -> Option<(&Product, &Variant)> {
-        self.products
-            .values()
-            .find_map(|p| p.variants.iter().find(|v| v.id == variant_id).map(|v| (p, v)))
+        self.products.values().find_map(|p| p.variants.iter().find(|v| v.id == variant_id).map(|v| (p, v)))
     }
 
     fn variant_mut(&mut self, variant_id: &str) -> Option<&mut Variant> {
@@ -65,17 +63,16 @@ fn not_found(what: &str, id: &str) -> HostError {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn page_of(products: Vec<Product>, cursor: Option<String>, limit: u32) -> ServiceResult<ProductPage> {
     let limit = limit.clamp(1, 500) as usize;
     let start = match cursor {
         None => 0,
-        Some(c) => c.parse::<usize>().map_err(|_| HostError::Invalid(format!("cursor `{c}` is not one the host issued")))?,
+        Some(c) => {
+            c.parse::<usize>().map_err(|_| HostError::Invalid(format!("cursor `{c}` is not one the host issued")))?
+        }
     };
     let next = (start + limit < products.len()).then(|| (start + limit).to_string());
     Ok(ProductPage { products: products.into_iter().skip(start).take(limit).collect(), next })
@@ -195,9 +192,7 @@ impl HostServices for InMemoryServices {
 
     async fn find_sku(&self, cx: &CallContext, sku: &str) -> ServiceResult<Option<(Product, Variant)>> {
         Ok(self.with(&cx.tenant, |t| {
-            t.products
-                .values()
-                .find_map(|p| p.variants.iter().find(|v| v.sku == sku).map(|v| (p.clone(), v.clone())))
+            t.products.values().find_map(|p| p.variants.iter().find(|v| v.sku == sku).map(|v| (p.clone(), v.clone())))
         }))
     }
 
@@ -456,7 +451,9 @@ impl HostServices for InMemoryServices {
     }
 
     async fn get_customer(&self, cx: &CallContext, customer_id: &str) -> ServiceResult<Customer> {
-        self.with(&cx.tenant, |t| t.customers.get(customer_id).cloned().ok_or_else(|| not_found("customer", customer_id)))
+        self.with(&cx.tenant, |t| {
+            t.customers.get(customer_id).cloned().ok_or_else(|| not_found("customer", customer_id))
+        })
     }
 
     async fn set_consent(
@@ -496,7 +493,8 @@ impl HostServices for InMemoryServices {
 
 fn identify(t: &mut TenantData, identity: Identity, name: Option<String>) -> Customer {
     let value = identity.value.trim().to_lowercase();
-    if let Some(c) = t.customers.values().find(|c| c.identities.iter().any(|i| i.kind == identity.kind && i.value == value))
+    if let Some(c) =
+        t.customers.values().find(|c| c.identities.iter().any(|i| i.kind == identity.kind && i.value == value))
     {
         return c.clone();
     }

@@ -39,7 +39,10 @@ impl Scope {
             return Err(HostError::Invalid("storage keys must not be empty".into()));
         }
         if key.len() > MAX_KEY_BYTES {
-            return Err(HostError::Invalid(format!("storage key is {} bytes; the limit is {MAX_KEY_BYTES}", key.len())));
+            return Err(HostError::Invalid(format!(
+                "storage key is {} bytes; the limit is {MAX_KEY_BYTES}",
+                key.len()
+            )));
         }
         let mut full = self.prefix.clone();
         full.extend_from_slice(key.as_bytes());
@@ -116,10 +119,7 @@ impl Scope {
         }
         let limit = limit.clamp(1, MAX_LIST) as usize;
         let entries = transact(kv, |txn| txn.scan(&range, limit)).map_err(unavailable)?;
-        Ok(entries
-            .into_iter()
-            .map(|(k, _)| String::from_utf8_lossy(&k[self.prefix.len()..]).into_owned())
-            .collect())
+        Ok(entries.into_iter().map(|(k, _)| String::from_utf8_lossy(&k[self.prefix.len()..]).into_owned()).collect())
     }
 }
 

@@ -111,6 +111,25 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     c
 }
 
+/// Instantiate the plugin's template in `$store` and run `$body` with the
+/// instance bound to `$channel`, under the call's deadline, inside its span.
+/// One arm per supported contract version; the body is the same code for each
+/// because every version exports the same handler shape.
+macro_rules! in_fresh_instance {
+    ($plugin:expr, $store:ident, $deadline:expr, $span:expr, |$channel:ident| $body:expr) => {
+        match &$plugin.bindings {
+            Bindings::V0_1_0(pre) => {
+                tokio::time::timeout($deadline + DEADLINE_GRACE, async {
+                    let $channel = pre.instantiate_async(&mut $store).await?;
+                    $body
+                })
+                .instrument($span)
+                .await
+            }
+        }
+    };
+}
+
 impl Runtime {
     /// Start a runtime. `kv` holds plugin-private data; `services` serves the
     /// commerce imports.
@@ -165,9 +184,7 @@ impl Runtime {
             .map_err(|e| LoadError::Compile(format!("compile task failed: {e}")))??;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let bindings = match (contract.major, contract.minor) {
-            (0, 1) => Bindings::V0_1_0(
-                v0_1_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?,
-            ),
+            (0, 1) => Bindings::V0_1_0(v0_1_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?),
             _ => return Err(omnistore_manifest::ManifestError::UnsupportedContract(contract.to_string()).into()),
         };
         let plugin = Plugin { manifest, digest, contract, bindings };
@@ -190,10 +207,8 @@ impl Runtime {
     pub async fn load_dir(&self, dir: &Path) -> Result<Arc<Plugin>, LoadError> {
         let manifest = Manifest::load(&dir.join("plugin.toml"))?;
         let wasm = dir.join("plugin.wasm");
-        let bytes = std::fs::read(&wasm).map_err(|source| omnistore_manifest::ManifestError::Read {
-            path: wasm.display().to_string(),
-            source,
-        })?;
+        let bytes = std::fs::read(&wasm)
+            .map_err(|source| omnistore_manifest::ManifestError::Read { path: wasm.display().to_string(), source })?;
         self.load(manifest, bytes).await
     }
 
@@ -201,7 +216,11 @@ impl Runtime {
         let limits = self.inner.config.limits.clone();
         let now = Instant::now();
         let state = PluginState {
-            cx: CallContext { tenant: inst.tenant.clone(), installation: inst.id.clone(), plugin: plugin.manifest.id.clone() },
+            cx: CallContext {
+                tenant: inst.tenant.clone(),
+                installation: inst.id.clone(),
+                plugin: plugin.manifest.id.clone(),
+            },
             grants: Arc::new(inst.grants.clone()),
             settings: Arc::new(inst.settings.clone()),
             secrets: Arc::new(inst.secrets.clone()),
@@ -234,7 +253,11 @@ impl Runtime {
     ) -> Result<T, CallError> {
         let state = store.data();
         if state.log_dropped > 0 {
-            tracing::warn!(dropped = state.log_dropped, limit = state.limits.log_bytes, "plugin log lines over the per-call limit were dropped");
+            tracing::warn!(
+                dropped = state.log_dropped,
+                limit = state.limits.log_bytes,
+                "plugin log lines over the per-call limit were dropped"
+            );
         }
         let err = match outcome {
             Err(_) => return Err(CallError::Timeout(deadline)),
@@ -280,54 +303,44 @@ impl Runtime {
         };
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, &inst, deadline);
-        let outcome = match &plugin.bindings {
-            Bindings::V0_1_0(pre) => {
-                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
-                    let channel = pre.instantiate_async(&mut store).await?;
-                    channel.omnistore_plugin_handler().call_describe(&mut store).await
-                })
-                .instrument(Self::span(plugin, &inst, "describe"))
-                .await
-            }
-        };
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, &inst, "describe"), |channel| {
+            channel.omnistore_plugin_handler().call_describe(&mut store).await
+        });
         self.finish(&store, outcome, deadline)
     }
 
     /// Route an HTTP request to the plugin in a fresh instance.
-    pub async fn handle_request(&self, plugin: &Plugin, inst: &Installation, req: Request) -> Result<Response, CallError> {
+    pub async fn handle_request(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        req: Request,
+    ) -> Result<Response, CallError> {
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, inst, deadline);
-        let outcome = match &plugin.bindings {
-            Bindings::V0_1_0(pre) => {
-                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
-                    let channel = pre.instantiate_async(&mut store).await?;
-                    channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await
-                })
-                .instrument(Self::span(plugin, inst, "handle-request"))
-                .await
-            }
-        };
+        let outcome =
+            in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "handle-request"), |channel| {
+                channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await
+            });
         let response = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
-        let size = response.body.len() as u64
-            + response.headers.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+        let size =
+            response.body.len() as u64 + response.headers.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
         self.check_size(size)?;
         Ok(response)
     }
 
     /// Produce the next page of a streamed response body.
-    pub async fn next_page(&self, plugin: &Plugin, inst: &Installation, continuation: String) -> Result<BodyPage, CallError> {
+    pub async fn next_page(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        continuation: String,
+    ) -> Result<BodyPage, CallError> {
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, inst, deadline);
-        let outcome = match &plugin.bindings {
-            Bindings::V0_1_0(pre) => {
-                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
-                    let channel = pre.instantiate_async(&mut store).await?;
-                    channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await
-                })
-                .instrument(Self::span(plugin, inst, "next-page"))
-                .await
-            }
-        };
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "next-page"), |channel| {
+            channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await
+        });
         let page = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
         self.check_size(page.data.len() as u64)?;
         Ok(page)
@@ -340,16 +353,9 @@ impl Runtime {
         }
         let deadline = self.inner.config.limits.event_deadline;
         let mut store = self.store(plugin, inst, deadline);
-        let outcome = match &plugin.bindings {
-            Bindings::V0_1_0(pre) => {
-                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
-                    let channel = pre.instantiate_async(&mut store).await?;
-                    channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await
-                })
-                .instrument(Self::span(plugin, inst, "on-event"))
-                .await
-            }
-        };
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "on-event"), |channel| {
+            channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await
+        });
         self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)
     }
 
@@ -358,17 +364,11 @@ impl Runtime {
     pub async fn park_instance(&self, plugin: &Plugin, inst: &Installation) -> Result<ParkedInstance, CallError> {
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, inst, deadline);
-        let outcome = match &plugin.bindings {
-            Bindings::V0_1_0(pre) => {
-                tokio::time::timeout(deadline + DEADLINE_GRACE, async {
-                    let channel = pre.instantiate_async(&mut store).await?;
-                    // Touch the instance once so its memory is really set up.
-                    channel.omnistore_plugin_handler().call_describe(&mut store).await?;
-                    Ok(channel)
-                })
-                .await
-            }
-        };
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "park"), |channel| {
+            // Touch the instance once so its memory is really set up.
+            channel.omnistore_plugin_handler().call_describe(&mut store).await?;
+            Ok(channel)
+        });
         let channel = self.finish(&store, outcome, deadline)?;
         Ok(ParkedInstance { _store: store, _channel: channel })
     }

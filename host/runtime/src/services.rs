@@ -45,8 +45,13 @@ pub trait HostServices: Send + Sync + 'static {
     // carts
     async fn create_cart(&self, cx: &CallContext, customer_id: Option<String>) -> ServiceResult<Cart>;
     async fn get_cart(&self, cx: &CallContext, cart_id: &str) -> ServiceResult<Cart>;
-    async fn set_cart_quantity(&self, cx: &CallContext, cart_id: &str, variant_id: &str, quantity: u32)
-    -> ServiceResult<Cart>;
+    async fn set_cart_quantity(
+        &self,
+        cx: &CallContext,
+        cart_id: &str,
+        variant_id: &str,
+        quantity: u32,
+    ) -> ServiceResult<Cart>;
     async fn apply_code(&self, cx: &CallContext, cart_id: &str, code: &str) -> ServiceResult<Cart>;
     async fn remove_code(&self, cx: &CallContext, cart_id: &str, code: &str) -> ServiceResult<Cart>;
     async fn set_cart_customer(&self, cx: &CallContext, cart_id: &str, customer_id: &str) -> ServiceResult<Cart>;
@@ -58,8 +63,12 @@ pub trait HostServices: Send + Sync + 'static {
     async fn find_order_by_external_id(&self, cx: &CallContext, external_id: &str) -> ServiceResult<Option<Order>>;
 
     // customers
-    async fn identify_customer(&self, cx: &CallContext, identity: Identity, name: Option<String>)
-    -> ServiceResult<Customer>;
+    async fn identify_customer(
+        &self,
+        cx: &CallContext,
+        identity: Identity,
+        name: Option<String>,
+    ) -> ServiceResult<Customer>;
     async fn get_customer(&self, cx: &CallContext, customer_id: &str) -> ServiceResult<Customer>;
     async fn set_consent(
         &self,

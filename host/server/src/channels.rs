@@ -17,8 +17,16 @@ use crate::error::AppError;
 use crate::registry::Mounted;
 
 /// Headers a plugin may not set: they belong to the connection or the host.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate", "content-length"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authenticate",
+    "content-length",
+];
 
 pub(crate) async fn by_path(
     State(state): State<AppState>,

@@ -109,7 +109,11 @@ impl Deployment {
             let mut ids = BTreeSet::new();
             for i in &t.installations {
                 if !omnistore_runtime::manifest::is_valid_id(&i.id) {
-                    bail!("installation id `{}` of tenant `{}` must be 1-64 characters of a-z, 0-9 and '-'", i.id, t.id);
+                    bail!(
+                        "installation id `{}` of tenant `{}` must be 1-64 characters of a-z, 0-9 and '-'",
+                        i.id,
+                        t.id
+                    );
                 }
                 if !ids.insert(&i.id) {
                     bail!("installation `{}` is listed twice in tenant `{}`", i.id, t.id);

@@ -118,9 +118,11 @@ impl PackageInstaller {
         let mounted = self.registry.find(&rt_tenant, channel.id.as_str()).map(|m| m.plugin);
         let plugin = match loaded.or(mounted) {
             Some(p) if p.manifest.version.to_string() == channel.version => p,
-            _ => self.runtime.load_dir(&dir).await.map_err(|e| {
-                AdminError::invalid(format!("loading package {}: {e}", dir.display()))
-            })?,
+            _ => self
+                .runtime
+                .load_dir(&dir)
+                .await
+                .map_err(|e| AdminError::invalid(format!("loading package {}: {e}", dir.display())))?,
         };
         let mut grants = Grants::from_manifest(&plugin.manifest);
         for cap in Capability::ALL {
@@ -181,11 +183,10 @@ impl ChannelInstaller for PackageInstaller {
         let manifest = Manifest::load(&request.package.join("plugin.toml"))
             .map_err(|e| AdminError::invalid(format!("package {}: {e}", request.package.display())))?;
         // Verify before anything is recorded: the component must load against its manifest.
-        let plugin: Arc<Plugin> = self
-            .runtime
-            .load_dir(&request.package)
-            .await
-            .map_err(|e| AdminError::invalid(format!("package {} does not verify: {e}", request.package.display())))?;
+        let plugin: Arc<Plugin> =
+            self.runtime.load_dir(&request.package).await.map_err(|e| {
+                AdminError::invalid(format!("package {} does not verify: {e}", request.package.display()))
+            })?;
         let mut capabilities: Vec<String> = manifest.imports.iter().map(|c| c.name().to_string()).collect();
         for w in &request.withhold {
             if Capability::from_name(w).is_none() {
@@ -228,12 +229,18 @@ impl ChannelInstaller for PackageInstaller {
         Ok(channel)
     }
 
-    async fn check_change(&self, _tenant: &TenantId, current: &Channel, patch: &ChannelPatch) -> Result<(), AdminError> {
+    async fn check_change(
+        &self,
+        _tenant: &TenantId,
+        current: &Channel,
+        patch: &ChannelPatch,
+    ) -> Result<(), AdminError> {
         if let Some(caps) = &patch.capabilities {
             let manifest = Manifest::load(&self.package_dir(&current.plugin_id, &current.version).join("plugin.toml"))
                 .map_err(|e| AdminError::internal(format!("reading the installed manifest: {e}")))?;
             for c in caps {
-                let cap = Capability::from_name(c).ok_or_else(|| AdminError::invalid(format!("unknown capability `{c}`")))?;
+                let cap =
+                    Capability::from_name(c).ok_or_else(|| AdminError::invalid(format!("unknown capability `{c}`")))?;
                 if !manifest.imports.contains(&cap) {
                     return Err(AdminError::invalid(format!(
                         "`{c}` is not requested by {} {}; a channel can only be granted what its manifest requests",
@@ -296,9 +303,8 @@ impl Host {
         installer.mount_all().await?;
         let admin = AdminState::new(core.clone(), &options.operator_token)?.with_installer(installer.clone());
         let lookup_registry = registry.clone();
-        let lookup: InstallationLookup = Arc::new(move |tenant, id| {
-            lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation))
-        });
+        let lookup: InstallationLookup =
+            Arc::new(move |tenant, id| lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation)));
         let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
         Ok(Host { core, runtime, registry, admin, installer, dispatcher: Some(dispatcher) })
     }

@@ -10,8 +10,8 @@ mod channels;
 pub mod commerce;
 pub mod deployment;
 pub mod dispatcher;
-pub mod host;
 mod error;
+pub mod host;
 pub mod registry;
 
 use std::sync::Arc;
@@ -61,7 +61,12 @@ pub async fn install_deployment(runtime: &Runtime, registry: &Registry, deployme
         registry.add_tenant(tenant.clone(), &t.domains);
         for spec in &t.installations {
             let plugin = runtime.load_dir(&spec.package).await.with_context(|| {
-                format!("loading plugin package {} for installation `{}` of tenant `{}`", spec.package.display(), spec.id, t.id)
+                format!(
+                    "loading plugin package {} for installation `{}` of tenant `{}`",
+                    spec.package.display(),
+                    spec.id,
+                    t.id
+                )
             })?;
             let mut grants = Grants::from_manifest(&plugin.manifest);
             for cap in &spec.withhold {

@@ -197,10 +197,7 @@ pub const MAX_CONFLICT_RETRIES: usize = 64;
 /// (see [`Txn::is_conflicted`]) whatever error `body` made of it. `body` must
 /// be free of side effects outside the transaction, since it may run more than
 /// once. After [`MAX_CONFLICT_RETRIES`] retries the conflict is returned.
-pub fn transact<T, E>(
-    store: &dyn KvStore,
-    mut body: impl FnMut(&mut dyn Txn) -> Result<T, E>,
-) -> Result<T, E>
+pub fn transact<T, E>(store: &dyn KvStore, mut body: impl FnMut(&mut dyn Txn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<StorageError>,
 {
@@ -280,9 +277,7 @@ pub fn open(spec: &str) -> Result<Arc<dyn KvStore>, StorageError> {
 
 fn non_empty_path<'a>(scheme: &str, path: &'a str) -> Result<&'a std::path::Path, StorageError> {
     if path.is_empty() {
-        return Err(StorageError::Invalid(format!(
-            "`{scheme}:` needs a file path after the colon"
-        )));
+        return Err(StorageError::Invalid(format!("`{scheme}:` needs a file path after the colon")));
     }
     Ok(std::path::Path::new(path))
 }

@@ -107,14 +107,8 @@ impl Connection {
             conditions.push(format!("key {operator} ${next_param}"));
             next_param += 1;
         }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT key, value FROM omnistore_kv {filter} ORDER BY key LIMIT ${next_param}"
-        );
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!("SELECT key, value FROM omnistore_kv {filter} ORDER BY key LIMIT ${next_param}");
         let statement = self.client.prepare(&sql)?;
         self.scans[slot] = Some(statement.clone());
         Ok(statement)
@@ -122,9 +116,8 @@ impl Connection {
 }
 
 fn connect_client(url: &str) -> Result<Client, StorageError> {
-    Client::connect(url, NoTls).map_err(|err| {
-        backend_error(format_args!("cannot connect to PostgreSQL: {}", Describe(&err)))
-    })
+    Client::connect(url, NoTls)
+        .map_err(|err| backend_error(format_args!("cannot connect to PostgreSQL: {}", Describe(&err))))
 }
 
 fn backend_error(cause: impl std::fmt::Display) -> StorageError {
@@ -183,10 +176,7 @@ impl PostgresStore {
                 .map(|row| row.get::<_, bool>(0))
                 .unwrap_or(false);
             if !exists {
-                return Err(backend_error(format_args!(
-                    "cannot create table omnistore_kv: {}",
-                    Describe(&err)
-                )));
+                return Err(backend_error(format_args!("cannot create table omnistore_kv: {}", Describe(&err))));
             }
         }
         // Statements are prepared only now: PostgreSQL checks that the table
@@ -265,13 +255,12 @@ impl PostgresTxn<'_> {
         if let Some(failure) = &self.failure {
             return Err(match failure {
                 Failure::Conflict => StorageError::Conflict,
-                Failure::Error(message) => backend_error(format_args!(
-                    "transaction already failed and must be dropped: {message}"
-                )),
+                Failure::Error(message) => {
+                    backend_error(format_args!("transaction already failed and must be dropped: {message}"))
+                }
             });
         }
-        let connection =
-            self.connection.as_mut().expect("postgres transaction used after it ended");
+        let connection = self.connection.as_mut().expect("postgres transaction used after it ended");
         match statement(connection) {
             Ok(value) => Ok(value),
             Err(err) if is_conflict(&err) => {

@@ -49,9 +49,8 @@ impl RedbStore {
     /// when they do not exist yet.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|err| {
-                backend_error(format_args!("cannot create directory {}: {err}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|err| backend_error(format_args!("cannot create directory {}: {err}", parent.display())))?;
         }
         let db = Database::create(path)
             .map_err(|err| backend_error(format_args!("cannot open {}: {err}", path.display())))?;
@@ -149,11 +148,7 @@ impl Txn for RedbTxn {
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         let txn = self.txn.take().expect("redb transaction committed twice");
-        if self.wrote {
-            txn.commit().map_err(backend_error)
-        } else {
-            txn.abort().map_err(backend_error)
-        }
+        if self.wrote { txn.commit().map_err(backend_error) } else { txn.abort().map_err(backend_error) }
     }
 }
 

@@ -56,8 +56,8 @@ impl std::fmt::Debug for SledStore {
 impl SledStore {
     /// Open the sled database directory at `path`, creating it if missing.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let db = ::sled::open(path)
-            .map_err(|err| backend_error(format_args!("cannot open {}: {err}", path.display())))?;
+        let db =
+            ::sled::open(path).map_err(|err| backend_error(format_args!("cannot open {}: {err}", path.display())))?;
         Ok(SledStore { db, path: path.to_path_buf() })
     }
 

@@ -22,8 +22,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use omnistore_storage::{
-    Entry, KeyRange, KvStore, MAX_CONFLICT_RETRIES, MAX_KEY_LEN, MemoryStore, RedbStore,
-    StorageError, Txn, transact,
+    Entry, KeyRange, KvStore, MAX_CONFLICT_RETRIES, MAX_KEY_LEN, MemoryStore, RedbStore, StorageError, Txn, transact,
 };
 
 // ---------------------------------------------------------------------------
@@ -120,16 +119,10 @@ struct TestDatabase {
 impl TestDatabase {
     fn create() -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "omnistore_t_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("omnistore_t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let mut admin = admin_client();
         // A leftover from an earlier run whose process id was reused.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .expect("drop stale test database");
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).expect("drop stale test database");
         admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|err| {
             panic!("cannot create test database {name} (does the DATABASE_URL role have CREATEDB?): {err}")
         });
@@ -141,10 +134,8 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         // FORCE ends connections still open (a killed child's, a pool's).
-        let dropped =
-            postgres::Client::connect(&admin_url(), postgres::NoTls).and_then(|mut admin| {
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            });
+        let dropped = postgres::Client::connect(&admin_url(), postgres::NoTls)
+            .and_then(|mut admin| admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)));
         if let Err(err) = dropped {
             eprintln!("warning: could not drop test database {}: {err}", self.name);
         }
@@ -181,9 +172,7 @@ impl Rng {
 }
 
 fn time_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
@@ -333,9 +322,7 @@ mod cases {
         let got = scan_committed(store, &KeyRange::prefix(b"order/"), usize::MAX);
         assert_eq!(
             keys(&got),
-            [&b"order/"[..], b"order/1", b"order/2", b"order/2/line/1", b"order/3"]
-                .map(<[u8]>::to_vec)
-                .to_vec()
+            [&b"order/"[..], b"order/1", b"order/2", b"order/2/line/1", b"order/3"].map(<[u8]>::to_vec).to_vec()
         );
         assert_eq!(got[3].1, b"2.1");
         let first_two = scan_committed(store, &KeyRange::prefix(b"order/"), 2);
@@ -343,20 +330,14 @@ mod cases {
         // Pagination: continue after the last key seen.
         let next = scan_committed(
             store,
-            &KeyRange {
-                start: Bound::Excluded(b"order/1".to_vec()),
-                end: KeyRange::prefix(b"order/").end,
-            },
+            &KeyRange { start: Bound::Excluded(b"order/1".to_vec()), end: KeyRange::prefix(b"order/").end },
             2,
         );
         assert_eq!(keys(&next), vec![b"order/2".to_vec(), b"order/2/line/1".to_vec()]);
         assert!(scan_committed(store, &KeyRange::prefix(b"nothing/"), 10).is_empty());
 
         // A prefix of 0xff bytes has no successor: the range is unbounded above.
-        put_committed(
-            store,
-            &[(&[0xff, 0xff], b"x"), (&[0xff, 0xff, 0x00], b"y"), (&[0xfe], b"z")],
-        );
+        put_committed(store, &[(&[0xff, 0xff], b"x"), (&[0xff, 0xff, 0x00], b"y"), (&[0xfe], b"z")]);
         let got = scan_committed(store, &KeyRange::prefix(&[0xff, 0xff]), usize::MAX);
         assert_eq!(keys(&got), vec![vec![0xff, 0xff], vec![0xff, 0xff, 0x00]]);
         // The empty prefix is everything.
@@ -371,16 +352,14 @@ mod cases {
         }
         txn.commit().unwrap();
         let k = |i: u8| vec![b'k', b'0' + i];
-        let bounds = |i: u8| -> [Bound<Vec<u8>>; 3] {
-            [Bound::Included(k(i)), Bound::Excluded(k(i)), Bound::Unbounded]
-        };
+        let bounds =
+            |i: u8| -> [Bound<Vec<u8>>; 3] { [Bound::Included(k(i)), Bound::Excluded(k(i)), Bound::Unbounded] };
         // Every combination of bound kinds, checked against the definition.
         for (lo, hi) in [(2u8, 7u8), (0, 9), (4, 4), (7, 2)] {
             for start in bounds(lo) {
                 for end in bounds(hi) {
                     let range = KeyRange { start: start.clone(), end: end.clone() };
-                    let expected: Vec<Vec<u8>> =
-                        all.iter().filter(|key| range.contains(key)).cloned().collect();
+                    let expected: Vec<Vec<u8>> = all.iter().filter(|key| range.contains(key)).cloned().collect();
                     for limit in [0, 1, 3, usize::MAX] {
                         let got = scan_committed(store, &range, limit);
                         let want: Vec<Vec<u8>> = expected.iter().take(limit).cloned().collect();
@@ -391,11 +370,7 @@ mod cases {
             }
         }
         // Bounds that are not stored keys.
-        let got = scan_committed(
-            store,
-            &range(Bound::Included(b"k3\x00"), Bound::Excluded(b"k6\x00")),
-            usize::MAX,
-        );
+        let got = scan_committed(store, &range(Bound::Included(b"k3\x00"), Bound::Excluded(b"k6\x00")), usize::MAX);
         assert_eq!(keys(&got), vec![k(4), k(5), k(6)]);
         let got = scan_committed(store, &range(Bound::Excluded(b"a"), Bound::Included(b"k1")), 10);
         assert_eq!(keys(&got), vec![k(0), k(1)]);
@@ -421,10 +396,7 @@ mod cases {
             ]
         );
         // A limit counts what the transaction sees, not what is committed.
-        assert_eq!(
-            keys(&txn.scan(&KeyRange::all(), 2).unwrap()),
-            vec![b"a".to_vec(), b"a2".to_vec()]
-        );
+        assert_eq!(keys(&txn.scan(&KeyRange::all(), 2).unwrap()), vec![b"a".to_vec(), b"a2".to_vec()]);
         // Put after delete, delete after put.
         txn.put(b"b", b"again").unwrap();
         txn.delete(b"a2").unwrap();
@@ -450,10 +422,7 @@ mod cases {
         txn.delete(b"d/never").unwrap();
         txn.commit().unwrap();
         assert_eq!(get_committed(store, b"d/2"), None);
-        assert_eq!(
-            keys(&scan_committed(store, &KeyRange::prefix(b"d/"), 10)),
-            vec![b"d/1".to_vec(), b"d/3".to_vec()]
-        );
+        assert_eq!(keys(&scan_committed(store, &KeyRange::prefix(b"d/"), 10)), vec![b"d/1".to_vec(), b"d/3".to_vec()]);
         // Deletes in the way of a limited scan do not shorten it.
         let mut txn = store.begin().unwrap();
         txn.delete(b"d/1").unwrap();
@@ -475,10 +444,7 @@ mod cases {
             // A transaction that fails part way and is dropped aborts too.
             let mut txn = store.begin().unwrap();
             txn.put(b"never2", b"x").unwrap();
-            assert!(matches!(
-                txn.put(&vec![1; MAX_KEY_LEN + 1], b"x"),
-                Err(StorageError::Invalid(_))
-            ));
+            assert!(matches!(txn.put(&vec![1; MAX_KEY_LEN + 1], b"x"), Err(StorageError::Invalid(_))));
         }
         assert_eq!(get_committed(store, b"kept"), Some(b"v1".to_vec()));
         assert_eq!(get_committed(store, b"never"), None);
@@ -519,10 +485,7 @@ mod cases {
         txn.put(b"big", b"small").unwrap();
         txn.delete(b"big2").unwrap();
         txn.commit().unwrap();
-        assert_eq!(
-            scan_committed(store, &KeyRange::all(), 10),
-            vec![(b"big".to_vec(), b"small".to_vec())]
-        );
+        assert_eq!(scan_committed(store, &KeyRange::all(), 10), vec![(b"big".to_vec(), b"small".to_vec())]);
     }
 
     pub fn key_length_limit(store: &dyn KvStore) {
@@ -561,11 +524,7 @@ mod cases {
                         txn.delete(&key).unwrap();
                         pending.remove(&key);
                     }
-                    3 => assert_eq!(
-                        txn.get(&key).unwrap(),
-                        pending.get(&key).cloned(),
-                        "get {key:?}"
-                    ),
+                    3 => assert_eq!(txn.get(&key).unwrap(), pending.get(&key).cloned(), "get {key:?}"),
                     _ => {
                         let bound = |rng: &mut Rng, key: Vec<u8>| match rng.below(3) {
                             0 => Bound::Included(key),
@@ -582,11 +541,7 @@ mod cases {
                             .take(limit)
                             .map(|(k, v)| (k.clone(), v.clone()))
                             .collect();
-                        assert_eq!(
-                            txn.scan(&range, limit).unwrap(),
-                            want,
-                            "scan {range:?} limit {limit}"
-                        );
+                        assert_eq!(txn.scan(&range, limit).unwrap(), want, "scan {range:?} limit {limit}");
                     }
                 }
             }
@@ -636,10 +591,7 @@ mod cases {
         let total = |txn: &mut dyn Txn| -> Result<u64, StorageError> {
             let entries = txn.scan(&KeyRange::prefix(b"account/"), usize::MAX)?;
             assert_eq!(entries.len() as u64, ACCOUNTS);
-            Ok(entries
-                .iter()
-                .map(|(_, v)| u64::from_be_bytes(v.as_slice().try_into().unwrap()))
-                .sum())
+            Ok(entries.iter().map(|(_, v)| u64::from_be_bytes(v.as_slice().try_into().unwrap())).sum())
         };
         std::thread::scope(|scope| {
             let transfers: Vec<_> = (0..THREADS)
@@ -669,8 +621,7 @@ mod cases {
             // ended, however it ended; the scope then re-raises their panics.
             let mut audits = 0;
             while audits < 3 || !transfers.iter().all(|t| t.is_finished()) {
-                let seen = transact(store, |txn| total(txn))
-                    .unwrap_or_else(|err| panic!("audit failed: {err}"));
+                let seen = transact(store, |txn| total(txn)).unwrap_or_else(|err| panic!("audit failed: {err}"));
                 assert_eq!(seen, ACCOUNTS * INITIAL, "an audit saw an inconsistent total");
                 audits += 1;
                 std::thread::sleep(Duration::from_millis(1));
@@ -984,9 +935,8 @@ fn transact_gives_up_after_max_retries() {
 #[test]
 fn transact_does_not_retry_other_errors() {
     let store = FlakyStore::default();
-    let outcome = transact(&store, |_txn| -> Result<(), StorageError> {
-        Err(StorageError::Invalid("caller's mistake".into()))
-    });
+    let outcome =
+        transact(&store, |_txn| -> Result<(), StorageError> { Err(StorageError::Invalid("caller's mistake".into())) });
     assert!(matches!(outcome, Err(StorageError::Invalid(_))));
     assert_eq!(store.begins.load(Ordering::SeqCst), 1);
 }
@@ -1028,9 +978,7 @@ fn parts_of(round: u32, txn: u32) -> u32 {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// The exact value a record must have: a header naming it, a payload of
@@ -1038,8 +986,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// and a checksum over both.
 fn record(round: u32, txn: u32, part: u32) -> Vec<u8> {
     let mut rng = Rng::new(fnv1a(format!("{round}/{txn}/{part}").as_bytes()));
-    let len =
-        if rng.below(16) == 0 { 256 * 1024 + rng.below(768 * 1024) } else { 64 + rng.below(8192) };
+    let len = if rng.below(16) == 0 { 256 * 1024 + rng.below(768 * 1024) } else { 64 + rng.below(8192) };
     let mut value = format!("{round}/{txn}/{part}|").into_bytes();
     value.extend(rng.bytes(len as usize));
     let checksum = fnv1a(&value);
@@ -1055,11 +1002,7 @@ fn check_record(key: &[u8], value: &[u8], round: u32, txn: u32, part: u32) {
         String::from_utf8_lossy(key),
         value.len()
     );
-    assert!(
-        value == record(round, txn, part),
-        "wrong value under {}",
-        String::from_utf8_lossy(key)
-    );
+    assert!(value == record(round, txn, part), "wrong value under {}", String::from_utf8_lossy(key));
 }
 
 /// The child side of the crash tests: commits transactions until killed and
@@ -1138,10 +1081,7 @@ fn verify_after_crash(store: &dyn KvStore, acked: &BTreeMap<u32, u32>) -> BTreeM
     }
     for (&round, &acked_n) in acked {
         let n = per_round.get(&round).copied().unwrap_or(0);
-        assert!(
-            n >= acked_n,
-            "round {round}: {acked_n} transactions acknowledged but only {n} survived"
-        );
+        assert!(n >= acked_n, "round {round}: {acked_n} transactions acknowledged but only {n} survived");
     }
     per_round
 }
@@ -1200,10 +1140,7 @@ fn crash_test(spec: &str, rounds: u32, reopen: &dyn Fn() -> Box<dyn KvStore>) {
         let survived = verify_after_crash(&*store, &acked);
         for (round, before) in &survived_before {
             let now = survived.get(round).copied().unwrap_or(0);
-            assert!(
-                now >= *before,
-                "round {round}: {before} transactions survived earlier, {now} now"
-            );
+            assert!(now >= *before, "round {round}: {before} transactions survived earlier, {now} now");
         }
         eprintln!(
             "round {round}: {} acknowledged, {} present",
@@ -1226,9 +1163,7 @@ fn crash_redb_keeps_acknowledged_commits() {
 fn crash_postgres_keeps_acknowledged_commits() {
     let database = TestDatabase::create();
     let url = database.url.clone();
-    crash_test(&url, 5, &|| {
-        Box::new(omnistore_storage::PostgresStore::connect(&url).expect("reconnect after crash"))
-    });
+    crash_test(&url, 5, &|| Box::new(omnistore_storage::PostgresStore::connect(&url).expect("reconnect after crash")));
 }
 
 /// sled is killed the same way. Passing shows that a commit survives the
@@ -1240,7 +1175,5 @@ fn crash_sled_keeps_acknowledged_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sled");
     let spec = format!("sled:{}", path.display());
-    crash_test(&spec, 5, &|| {
-        Box::new(omnistore_storage::SledStore::open(&path).expect("reopen after crash"))
-    });
+    crash_test(&spec, 5, &|| Box::new(omnistore_storage::SledStore::open(&path).expect("reopen after crash")));
 }

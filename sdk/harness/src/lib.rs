@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use omnistore_runtime::types::{Event, Request, Response};
 use omnistore_runtime::{
-    CallError, Capability, Grants, InMemoryServices, Installation, LoadError, Limits, Plugin, Runtime, RuntimeConfig,
+    CallError, Capability, Grants, InMemoryServices, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig,
     TenantId,
 };
 
@@ -100,7 +100,8 @@ impl TestResponse {
 /// Find `target/plugins/<id>` in the directory of the crate under test or above it.
 fn find_package(id: &str) -> Result<PathBuf, HarnessError> {
     let start = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    let found = start.ancestors().map(|a| a.join("target").join("plugins").join(id)).find(|p| p.join("plugin.wasm").exists());
+    let found =
+        start.ancestors().map(|a| a.join("target").join("plugins").join(id)).find(|p| p.join("plugin.wasm").exists());
     found.ok_or_else(|| HarnessError::NotBuilt { id: id.to_string(), searched: start.display().to_string() })
 }
 
