@@ -374,6 +374,36 @@ async fn a_manifest_that_lies_about_its_imports_is_refused_at_load() {
     assert!(err.to_string().contains("core module"), "{err}");
 }
 
+#[tokio::test]
+async fn compiled_components_are_cached_on_disk_and_reused() {
+    let cache = tempfile::tempdir().unwrap();
+    let start = || {
+        Runtime::new(
+            RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() },
+            Arc::new(omnistore_storage::MemoryStore::new()),
+            Arc::new(InMemoryServices::new()),
+        )
+        .unwrap()
+    };
+    let first = start().load_dir(&package("hello-channel")).await.unwrap();
+    let artifacts: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    assert!(artifacts[0].starts_with(&first.digest), "named by content digest: {artifacts:?}");
+    // A new runtime (a restarted host) loads the artifact instead of compiling.
+    let again = start().load_dir(&package("hello-channel")).await.unwrap();
+    assert_eq!(again.digest, first.digest);
+    // A corrupt artifact is discarded and recompiled, not trusted.
+    let path = cache.path().join(&artifacts[0]);
+    std::fs::write(&path, b"not a compiled component").unwrap();
+    let recovered = start().load_dir(&package("hello-channel")).await.unwrap();
+    assert_eq!(recovered.digest, first.digest);
+    assert!(std::fs::read(&path).unwrap().len() > 1000, "the artifact was rewritten");
+}
+
 #[test]
 fn the_sdk_harness_runs_a_built_plugin() {
     let h = omnistore_sdk_harness::Harness::for_package(package("hello-channel"))

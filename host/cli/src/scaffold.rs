@@ -79,21 +79,14 @@ pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> anyhow::Resu
         bail!("{} already exists; choose another name or remove it", dir.display());
     }
     let sdk = find_sdk(&parent, sdk)?;
-    // Inside the checkout the workspace's `plugins/*` and `examples/*` globs
-    // adopt the crate; anywhere else it is a workspace of its own.
-    let root = checkout_root(&parent);
-    let adopted = root.as_ref().is_some_and(|r| ["plugins", "examples"].iter().any(|d| parent == r.join(d)));
-    if root.is_some() && !adopted {
-        bail!(
-            "inside an omnistore checkout, create plugins in its `plugins/` or `examples/` folder (or outside the checkout)"
-        );
-    }
+    // The new crate is a workspace of its own (a `[workspace]` table), so it
+    // builds the same inside an omnistore checkout and anywhere else.
     let fill = |t: &str| {
         t.replace("{{name}}", name)
             .replace("{{title}}", &title_of(name))
             .replace("{{publisher}}", "Your name")
             .replace("{{sdk_path}}", &relative(&dir, &sdk).display().to_string())
-            .replace("{{workspace}}", if adopted { "" } else { "\n[workspace]\n" })
+            .replace("{{workspace}}", "\n[workspace]\n")
     };
     std::fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
     for (file, text) in

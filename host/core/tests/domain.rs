@@ -51,6 +51,14 @@ mod support {
         Backend { core: Core::new(store), _guard: Guard::Dir(dir) }
     }
 
+    #[cfg(feature = "sled")]
+    pub fn sled() -> Backend {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spec = format!("sled:{}", dir.path().join("core.sled").display());
+        let store = omnistore_storage::open(&spec).expect("open sled store");
+        Backend { core: Core::new(store), _guard: Guard::Dir(dir) }
+    }
+
     pub fn postgres() -> Backend {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let admin_url =
@@ -355,6 +363,11 @@ macro_rules! per_backend {
                 #[test]
                 fn postgres() {
                     super::$test(&super::support::postgres());
+                }
+                #[cfg(feature = "sled")]
+                #[test]
+                fn sled() {
+                    super::$test(&super::support::sled());
                 }
             }
         )*
