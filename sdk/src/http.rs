@@ -4,7 +4,7 @@
 //! The host sends the request and waits for the whole response; redirects
 //! are not followed (a 3xx comes back as is).
 //!
-//! ```ignore
+//! ```no_run
 //! use omnistore_sdk::http;
 //! let res = http::RequestBuilder::post("https://api.example.com/v1/pins")
 //!     .header("authorization", &format!("Bearer {token}"))

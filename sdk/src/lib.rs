@@ -30,7 +30,7 @@
 //!    default = "Hello"
 //!    ```
 //! 3. In `src/lib.rs`:
-//!    ```ignore
+//!    ```text
 //!    use omnistore_sdk::{Plugin, PluginError, Request, Response, export_plugin, settings};
 //!
 //!    struct MyChannel;
@@ -133,7 +133,7 @@ pub trait Plugin {
 /// compile time, and `describe` answers with its id, name, version, events and
 /// settings, so the two cannot disagree.
 ///
-/// ```ignore
+/// ```text
 /// struct MyChannel;
 /// impl omnistore_sdk::Plugin for MyChannel {}
 /// omnistore_sdk::export_plugin!(MyChannel);

@@ -8,7 +8,7 @@
 //! (`"{count} visits"`); `key = value` fields follow it, each value anything
 //! that implements `Display`:
 //!
-//! ```ignore
+//! ```no_run
 //! omnistore_sdk::info!("feed page served", page = n, products = page.products.len());
 //! omnistore_sdk::warn!("upstream slow for {sku}", ms = elapsed_ms);
 //! ```

@@ -1,7 +1,7 @@
 //! The journey journal: what happened on this channel, for analytics and
 //! campaign attribution. Needs `"touchpoints"` in `[capabilities].imports`.
 //!
-//! ```ignore
+//! ```no_run
 //! use omnistore_sdk::{Touchpoint, touchpoints};
 //! touchpoints::record(&Touchpoint { product_id: Some(product.id.clone()), ..Touchpoint::new("view") })?;
 //! ```
