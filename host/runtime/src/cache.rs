@@ -47,12 +47,16 @@ impl ComponentCache {
         }
         let path = self.dir.as_ref().map(|d| d.join(format!("{key}.cwasm")));
         let cached = path.as_ref().filter(|p| p.exists()).and_then(|p| {
+            // Read into memory rather than mapping the file: a mapped artifact
+            // that someone truncates or rewrites in place would bring the whole
+            // host down with SIGBUS.
+            let bytes = std::fs::read(p).ok()?;
             // SAFETY: the file was written by `Component::serialize` of this
             // same engine configuration (the name carries its compatibility
             // hash) into the host's own cache directory; wasmtime also checks
             // the artifact's header and refuses incompatible ones.
             #[allow(unsafe_code)]
-            let loaded = unsafe { Component::deserialize_file(engine, p) };
+            let loaded = unsafe { Component::deserialize(engine, &bytes) };
             match loaded {
                 Ok(c) => Some(c),
                 Err(e) => {
