@@ -5,6 +5,8 @@
 //! are not followed (a 3xx comes back as is).
 //!
 //! ```no_run
+//! # #[derive(serde::Serialize, serde::Deserialize)] struct Pin { title: String }
+//! # fn f(token: &str, pin: Pin) -> Result<(), omnistore_sdk::PluginError> {
 //! use omnistore_sdk::http;
 //! let res = http::RequestBuilder::post("https://api.example.com/v1/pins")
 //!     .header("authorization", &format!("Bearer {token}"))
@@ -13,6 +15,7 @@
 //!     .send()?            // HttpError -> PluginError (502/504)
 //!     .error_for_status()?; // non-2xx -> PluginError::Upstream
 //! let created: Pin = res.json()?;
+//! # Ok(()) }
 //! ```
 
 pub use crate::__private::bindings::omnistore::plugin::http::{HttpError, IncomingResponse, OutgoingRequest};

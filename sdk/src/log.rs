@@ -9,6 +9,8 @@
 //! that implements `Display`:
 //!
 //! ```no_run
+//! # let (n, sku, elapsed_ms) = (2, "DV-001", 840);
+//! # let page = omnistore_sdk::ProductPage { products: vec![], next: None };
 //! omnistore_sdk::info!("feed page served", page = n, products = page.products.len());
 //! omnistore_sdk::warn!("upstream slow for {sku}", ms = elapsed_ms);
 //! ```
