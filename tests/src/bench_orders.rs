@@ -86,7 +86,7 @@ fn setup(store: Arc<dyn omnistore_storage::KvStore>, scarce_units: i64) -> anyho
         }
         variant_ids.push(p.variants[0].id.clone());
     }
-    core.receive_stock(&tenant, &variant_ids[0], &location, 10_000_000, None, t)?;
+    core.receive_stock(&tenant, &variant_ids[0], &location, 1_000_000, None, t)?;
     core.receive_stock(&tenant, &variant_ids[1], &location, scarce_units, None, t)?;
     let scarce = variant_ids.pop().context("scarce variant")?;
     let variant = variant_ids.pop().context("variant")?;

@@ -159,9 +159,13 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
 
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     build_plugins()?;
-    step("running the benchmarks (release build)");
-    let mut cmd = cargo();
-    cmd.args(["run", "--release", "-p", "omnistore-e2e", "--bin", "bench", "--"]);
-    cmd.args(extra);
-    run(cmd)
+    let url = ensure_postgres()?;
+    for bin in ["bench", "bench-orders"] {
+        step(&format!("running {bin} (release build)"));
+        let mut cmd = cargo();
+        cmd.args(["run", "--release", "-p", "omnistore-e2e", "--bin", bin, "--"]);
+        cmd.args(extra).env("DATABASE_URL", &url);
+        run(cmd)?;
+    }
+    Ok(())
 }
