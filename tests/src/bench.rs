@@ -9,6 +9,9 @@
 //! Figures are medians and percentiles of many runs; compare them as ratios
 //! within one run rather than as absolute numbers across machines.
 
+#[path = "report.rs"]
+mod report;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,10 +19,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use omnistore_runtime::types::Request;
 use omnistore_runtime::{Grants, InMemoryServices, Installation, Plugin, Runtime, RuntimeConfig, TenantId};
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn micros(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
@@ -109,11 +108,11 @@ fn main() -> anyhow::Result<()> {
     let s = Arc::new(single.block_on(setup(256))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
     let trivial = single.block_on(latencies(&s, 20_000, false))?;
-    rows.push(("instantiate + trivial call, p50".into(), micros(percentile(&trivial, 0.5))));
-    rows.push(("instantiate + trivial call, p99".into(), micros(percentile(&trivial, 0.99))));
+    rows.push(("instantiate + trivial call, p50".into(), micros(report::percentile(&trivial, 0.5))));
+    rows.push(("instantiate + trivial call, p99".into(), micros(report::percentile(&trivial, 0.99))));
     let page = single.block_on(latencies(&s, 5_000, true))?;
-    rows.push(("storefront page (hello GET /), p50".into(), micros(percentile(&page, 0.5))));
-    rows.push(("storefront page (hello GET /), p99".into(), micros(percentile(&page, 0.99))));
+    rows.push(("storefront page (hello GET /), p50".into(), micros(report::percentile(&page, 0.5))));
+    rows.push(("storefront page (hello GET /), p99".into(), micros(report::percentile(&page, 0.99))));
     let per_core = single.block_on(throughput(s.clone(), 1, Duration::from_secs(3)))?;
     rows.push(("trivial calls/s, one core".into(), format!("{per_core:.0}")));
     drop(single);
@@ -137,11 +136,6 @@ fn main() -> anyhow::Result<()> {
     ));
     drop((parked, parked_first));
 
-    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    println!("\n{:width$}  value", "measure");
-    println!("{}  {}", "-".repeat(width), "-".repeat(24));
-    for (k, v) in rows {
-        println!("{k:width$}  {v}");
-    }
+    report::print_table(&rows);
     Ok(())
 }

@@ -5,6 +5,9 @@
 //! - contention: many threads from several channels checking out one scarce SKU at
 //!   once; reports orders/s and verifies nothing was oversold.
 
+#[path = "report.rs"]
+mod report;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -114,10 +117,6 @@ fn place(shop: &Shop, variant: &VariantId, channel: usize) -> Result<(), omnisto
     Ok(())
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
@@ -142,8 +141,8 @@ fn measure(
     }
     let total = started.elapsed();
     times.sort();
-    rows.push((format!("{name}: order placement p50"), ms(pct(&times, 0.5))));
-    rows.push((format!("{name}: order placement p99"), ms(pct(&times, 0.99))));
+    rows.push((format!("{name}: order placement p50"), ms(report::percentile(&times, 0.5))));
+    rows.push((format!("{name}: order placement p99"), ms(report::percentile(&times, 0.99))));
     rows.push((format!("{name}: orders/s, one thread"), format!("{:.0}", orders as f64 / total.as_secs_f64())));
 
     // Contention: 8 threads on 3 channels race for 50 units.
@@ -205,12 +204,7 @@ fn main() -> anyhow::Result<()> {
         Err(_) => rows.push(("postgres".into(), "skipped: set DATABASE_URL (cargo xtask bench does)".into())),
     }
 
-    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    println!("\n{:width$}  value", "measure");
-    println!("{}  {}", "-".repeat(width), "-".repeat(24));
-    for (k, v) in rows {
-        println!("{k:width$}  {v}");
-    }
+    report::print_table(&rows);
     Ok(())
 }
 
