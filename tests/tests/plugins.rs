@@ -19,6 +19,11 @@ use omnistore_runtime::{
 use omnistore_server::{AppState, Mounted, Registry};
 use tower::ServiceExt;
 
+mod tidy;
+mod whole_host;
+
+use omnistore_storage::testing::TestDatabase;
+
 fn package(id: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(id);
     assert!(
@@ -422,7 +427,7 @@ fn the_sdk_harness_runs_a_built_plugin() {
 /// Every hostile guest under tests/guests must be exercised by a test in this file.
 #[test]
 fn every_test_guest_has_a_test() {
-    let source = include_str!("plugins.rs");
+    let source = [include_str!("plugins.rs"), include_str!("plugins/whole_host.rs")].concat();
     let guests = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests");
     for entry in std::fs::read_dir(&guests).unwrap() {
         let dir = entry.unwrap().path();

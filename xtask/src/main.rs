@@ -132,7 +132,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let url = ensure_postgres()?;
     step("running the test suite");
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--features", "omnistore-storage/sled,omnistore-core/sled"]);
+    cmd.args(["test", "--workspace", "--features", "omnistore-storage/sled,omnistore-core/sled,omnistore-e2e/sled"]);
     for guest in guest_packages()? {
         cmd.args(["--exclude", &guest]);
     }

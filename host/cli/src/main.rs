@@ -154,7 +154,7 @@ async fn start_host(deployment: &Deployment) -> anyhow::Result<Host> {
     })
     .await?;
     for t in &deployment.tenants {
-        if let Some(tenant) = omnistore_runtime::TenantId::new(t.id.clone()) {
+        if let Ok(tenant) = omnistore_runtime::TenantId::new(t.id.clone()) {
             host.registry.add_tenant(tenant, &t.domains);
         }
     }
@@ -192,7 +192,10 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
         seeded.collections.len(),
         seeded.promotions.len()
     );
-    let channels = host.core.list_channels(&tenant)?;
+    let channels = {
+        let (core, t) = (host.core.clone(), tenant.clone());
+        tokio::task::spawn_blocking(move || core.list_channels(&t)).await??
+    };
     if !channels.iter().any(|c| c.plugin_id == "hello-channel") {
         let request: InstallRequest = serde_json::from_value(serde_json::json!({
             "package": package,
@@ -211,7 +214,10 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
     let token = match std::fs::read_to_string(&token_file) {
         Ok(t) => t.trim().to_string(),
         Err(_) => {
-            let issued = host.admin.issue_token(&tenant, "demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (admin, t) = (host.admin.clone(), tenant.clone());
+            let issued = tokio::task::spawn_blocking(move || admin.issue_token(&t, "demo"))
+                .await?
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let secret = issued.secret.clone();
             std::fs::write(&token_file, &secret).with_context(|| format!("writing {}", token_file.display()))?;
             secret

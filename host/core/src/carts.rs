@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::DomainEventKind;
 use crate::catalog::{ProductStatus, load_product, load_variant};
 use crate::customers::{Identity, identify_tx, load_customer};
 use crate::error::{CoreError, CoreResult};
@@ -446,7 +447,7 @@ impl Core {
                     tx.del(&["custcart", cust.as_str()])?;
                 }
             }
-            tx.emit("cart.checked_out", c.id.as_str(), json!({ "cart_id": c.id, "order_id": order.id }));
+            tx.emit(DomainEventKind::CartCheckedOut, c.id.as_str(), json!({ "cart_id": c.id, "order_id": order.id }));
             Ok(order)
         })
     }

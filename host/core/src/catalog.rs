@@ -7,6 +7,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::DomainEventKind;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ChannelId, CollectionId, ProductId, TenantId, VariantId};
 use crate::money::Money;
@@ -349,7 +350,7 @@ fn emit_product_changed(tx: &mut Tx<'_>, product: &Product) -> CoreResult<()> {
     let channels: Vec<String> =
         tx.scan::<Publication>(&["pub", product.id.as_str()])?.into_iter().map(|(c, _)| c).collect();
     tx.emit(
-        "product.changed",
+        DomainEventKind::ProductChanged,
         product.id.as_str(),
         json!({ "product_id": product.id, "handle": product.handle, "status": product.status, "channels": channels }),
     );
@@ -376,7 +377,7 @@ impl Core {
             };
             tx.put(&["col", id.as_str()], &c)?;
             tx.put(&["colh", &handle], &id)?;
-            tx.emit("collection.changed", id.as_str(), json!({ "collection_id": id, "handle": handle }));
+            tx.emit(DomainEventKind::CollectionChanged, id.as_str(), json!({ "collection_id": id, "handle": handle }));
             Ok(c)
         })
     }
@@ -604,7 +605,7 @@ impl Core {
             }
             tx.del(&["handle", &product.handle])?;
             tx.del(&["prd", id.as_str()])?;
-            tx.emit("product.removed", id.as_str(), json!({ "product_id": id, "handle": product.handle }));
+            tx.emit(DomainEventKind::ProductRemoved, id.as_str(), json!({ "product_id": id, "handle": product.handle }));
             Ok(())
         })
     }

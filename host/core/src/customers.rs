@@ -7,6 +7,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::DomainEventKind;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, OrderId, ProductId, TenantId, TouchpointId, VariantId};
 use crate::money::Money;
@@ -249,7 +250,7 @@ fn create_tx(tx: &mut Tx<'_>, name: Option<String>, identities: Vec<Identity>) -
         tx.put(&["ident", &i.index_kind(), &i.value], &id)?;
     }
     save(tx, &c)?;
-    tx.emit("customer.created", id.as_str(), json!({ "customer_id": id }));
+    tx.emit(DomainEventKind::CustomerCreated, id.as_str(), json!({ "customer_id": id }));
     Ok(c)
 }
 
@@ -385,7 +386,7 @@ impl Core {
             c.identities.sort();
             c.updated_ms = now_ms;
             save(tx, &c)?;
-            tx.emit("customer.updated", c.id.as_str(), json!({ "customer_id": c.id }));
+            tx.emit(DomainEventKind::CustomerUpdated, c.id.as_str(), json!({ "customer_id": c.id }));
             Ok(c)
         })
     }
@@ -452,7 +453,7 @@ impl Core {
             keep.updated_ms = now_ms;
             save(tx, &gone)?;
             save(tx, &keep)?;
-            tx.emit("customer.merged", keep.id.as_str(), json!({ "customer_id": keep.id, "merged": gone.id }));
+            tx.emit(DomainEventKind::CustomerMerged, keep.id.as_str(), json!({ "customer_id": keep.id, "merged": gone.id }));
             Ok(keep)
         })
     }
@@ -484,7 +485,7 @@ impl Core {
             save(tx, &c)?;
             append_consent_log(tx, &c.id, &record)?;
             tx.emit(
-                "consent.changed",
+                DomainEventKind::ConsentChanged,
                 c.id.as_str(),
                 json!({ "customer_id": c.id, "purpose": purpose, "granted": granted, "channel_id": channel, "source": source }),
             );

@@ -40,5 +40,11 @@ impl CoreError {
     }
 }
 
+impl From<omnistore_types::InvalidId> for CoreError {
+    fn from(err: omnistore_types::InvalidId) -> Self {
+        CoreError::Invalid(err.to_string())
+    }
+}
+
 /// Result of core calls.
 pub type CoreResult<T> = Result<T, CoreError>;

@@ -28,7 +28,9 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::{DomainEventKind, EventKind};
 use crate::ids::{ChannelId, DeliveryId, EventId, TenantId};
+use crate::reach::{Reach, Reachable, grant_tx};
 use crate::store::{Core, Tx, sortable};
 use crate::tenants::Channel;
 use crate::validate;
@@ -38,8 +40,7 @@ use crate::validate;
 pub struct Event {
     pub id: EventId,
     pub tenant: TenantId,
-    /// "order.placed", "stock.changed", …
-    pub kind: String,
+    pub kind: DomainEventKind,
     /// The id of the record it is about (order, product, variant, customer).
     pub subject: String,
     pub at_ms: i64,
@@ -60,7 +61,8 @@ pub struct Delivery {
     pub id: DeliveryId,
     pub event_id: EventId,
     pub channel_id: ChannelId,
-    pub kind: String,
+    /// The kind as the channel is sent it.
+    pub kind: EventKind,
     pub subject: String,
     pub state: DeliveryState,
     /// Failed attempts so far.
@@ -111,7 +113,25 @@ impl RetryPolicy {
 
 /// Product events that may be folded into a newer one: only the latest state
 /// matters to a catalog sync.
-const COALESCED_KINDS: &[&str] = &["product.changed", "stock.changed"];
+const COALESCED_KINDS: &[EventKind] = &[EventKind::ProductChanged, EventKind::StockChanged];
+
+/// A channel reaches the orders and customers named in the events it is sent
+/// (see [`crate::reach`]): an e-mail channel must read the customer of an
+/// order placed on the web to send the receipt.
+fn hand_over(tx: &mut Tx<'_>, channel: &ChannelId, kind: EventKind, event: &Event) -> CoreResult<()> {
+    let customer = match kind {
+        EventKind::OrderPlaced | EventKind::OrderUpdated => {
+            grant_tx(tx, channel, Reachable::Order, &event.subject, Reach::Handed)?;
+            event.payload["order"]["customer_id"].as_str()
+        }
+        EventKind::ConsentChanged => Some(event.subject.as_str()),
+        EventKind::ProductChanged | EventKind::ProductRemoved | EventKind::StockChanged | EventKind::Installed => None,
+    };
+    match customer {
+        Some(id) => grant_tx(tx, channel, Reachable::Customer, id, Reach::Handed),
+        None => Ok(()),
+    }
+}
 
 fn delivery_id(event: &EventId, channel: &ChannelId) -> DeliveryId {
     DeliveryId::new(format!("{event}.{channel}"))
@@ -173,9 +193,14 @@ impl Core {
             let channels: Vec<Channel> =
                 tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).filter(|c| c.enabled).collect();
             for (_, event) in &events {
-                for ch in channels.iter().filter(|c| c.subscribes_to(&event.kind)) {
-                    if COALESCED_KINDS.contains(&event.kind.as_str()) {
-                        let key = ["coal", ch.id.as_str(), event.kind.as_str(), event.subject.as_str()];
+                for ch in &channels {
+                    let Some(kind) = event.kind.for_channel(&event.subject, ch.id.as_str()) else { continue };
+                    if !ch.subscribes_to(kind) {
+                        continue;
+                    }
+                    hand_over(tx, &ch.id, kind, event)?;
+                    if COALESCED_KINDS.contains(&kind) {
+                        let key = ["coal", ch.id.as_str(), kind.as_str(), event.subject.as_str()];
                         if let Some(existing) = tx.get::<DeliveryId>(&key)?
                             && let Some(mut d) = tx.get::<Delivery>(&["dlv", existing.as_str()])?
                             && d.state == DeliveryState::Pending
@@ -193,7 +218,7 @@ impl Core {
                         id: id.clone(),
                         event_id: event.id.clone(),
                         channel_id: ch.id.clone(),
-                        kind: event.kind.clone(),
+                        kind,
                         subject: event.subject.clone(),
                         state: DeliveryState::Pending,
                         attempts: 0,
@@ -208,8 +233,8 @@ impl Core {
                     tx.put(&["due", &sortable(now_ms), id.as_str()], &())?;
                     d.next_attempt_ms = now_ms;
                     save(tx, &d)?;
-                    if COALESCED_KINDS.contains(&event.kind.as_str()) {
-                        tx.put(&["coal", ch.id.as_str(), event.kind.as_str(), event.subject.as_str()], &id)?;
+                    if COALESCED_KINDS.contains(&kind) {
+                        tx.put(&["coal", ch.id.as_str(), kind.as_str(), event.subject.as_str()], &id)?;
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! Identifiers. Tenant ids are chosen by the operator; every other id is
-//! issued by the core from a per-tenant counter, so ids sort by creation and
-//! a caller can never choose (or guess its way into) a record's key.
+//! issued by the core: a per-tenant counter, so ids sort by creation, followed
+//! by 128 random bits, so an id cannot be guessed from another one — a plugin
+//! that sees `ord-…-0000000041-…` learns nothing that reaches order 42.
 
 use std::fmt;
 
@@ -8,60 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
 
-/// The data fence: every key the core writes starts with it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TenantId(String);
+pub use omnistore_types::TenantId;
 
-impl TenantId {
-    /// A tenant id: 1–64 characters of `a-z`, `0-9`, `-`, `_`, starting with
-    /// a letter or digit. The restriction keeps ids usable as key prefixes,
-    /// subdomains and path segments without escaping.
-    pub fn new(id: impl Into<String>) -> CoreResult<Self> {
-        let id = id.into();
-        let ok = !id.is_empty()
-            && id.len() <= 64
-            && id.as_bytes()[0].is_ascii_alphanumeric()
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if ok {
-            Ok(TenantId(id))
-        } else {
-            Err(CoreError::invalid(format!(
-                "tenant id `{id}` must be 1-64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
-            )))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Four hex digits derived from the tenant id, part of every issued id so
-    /// that two tenants never share an id even though their counters overlap.
-    pub(crate) fn tag(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.0.as_bytes());
-        hex::encode(&digest[..2])
-    }
-}
-
-impl TryFrom<String> for TenantId {
-    type Error = CoreError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        TenantId::new(value)
-    }
-}
-
-impl From<TenantId> for String {
-    fn from(value: TenantId) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Four hex digits derived from the tenant id, part of every issued id so
+/// that two tenants never share an id even though their counters overlap.
+pub(crate) fn tenant_tag(tenant: &TenantId) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(tenant.as_str().as_bytes());
+    hex::encode(&digest[..2])
 }
 
 macro_rules! id_type {
@@ -145,10 +100,19 @@ id_type!(/// A touchpoint in a customer's journey.
 id_type!(/// A marketing campaign, named by whoever runs it (a plugin or the merchant).
     CampaignRef, "cmp");
 
-/// Format an issued id: `{prefix}-{tenant tag}-{counter}`. The counter is
-/// zero-padded so lexical order (the key order) is creation order.
-pub(crate) fn format_id(prefix: &str, tenant: &TenantId, seq: u64) -> String {
-    format!("{prefix}-{}-{seq:010}", tenant.tag())
+/// Format an issued id: `{prefix}-{tenant tag}-{counter}-{secret}`. The
+/// counter is zero-padded so lexical order (the key order) is creation order;
+/// `secret` is [`unguessable`], so knowing one id never yields another.
+pub(crate) fn format_id(prefix: &str, tenant: &TenantId, seq: u64, secret: &str) -> String {
+    format!("{prefix}-{}-{seq:010}-{secret}", tenant_tag(tenant))
+}
+
+/// 128 bits from the operating system's random source, as 32 hex digits.
+pub(crate) fn unguessable() -> CoreResult<String> {
+    let mut bytes = [0u8; 16];
+    // A host fault like a failing disk: the change is not applied, retry later.
+    getrandom::fill(&mut bytes).map_err(|e| CoreError::Storage(omnistore_storage::StorageError::backend("os-random", e)))?;
+    Ok(hex::encode(bytes))
 }
 
 #[cfg(test)]
@@ -156,25 +120,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tenant_ids_are_validated() {
-        assert!(TenantId::new("dolce-vita").is_ok());
-        assert!(TenantId::new("a").is_ok());
-        for bad in ["", "-x", "Dolce", "a/b", "a b", &"x".repeat(65)] {
-            assert!(TenantId::new(bad).is_err(), "{bad:?} should be rejected");
-        }
-    }
-
-    #[test]
     fn issued_ids_sort_and_differ_per_tenant() {
         let a = TenantId::new("a").unwrap();
         let b = TenantId::new("b").unwrap();
-        assert!(format_id("ord", &a, 9) < format_id("ord", &a, 10));
-        assert_ne!(format_id("ord", &a, 1), format_id("ord", &b, 1));
+        assert!(format_id("ord", &a, 9, "ff") < format_id("ord", &a, 10, "00"));
+        assert_ne!(format_id("ord", &a, 1, "00"), format_id("ord", &b, 1, "00"));
     }
 
     #[test]
-    fn tenant_id_deserialization_validates() {
-        assert!(serde_json::from_str::<TenantId>("\"ok-1\"").is_ok());
-        assert!(serde_json::from_str::<TenantId>("\"../x\"").is_err());
+    fn issued_ids_carry_128_random_bits() {
+        let (x, y) = (unguessable().unwrap(), unguessable().unwrap());
+        assert_eq!(x.len(), 32);
+        assert!(x.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(x, y, "two draws of 128 random bits should differ");
     }
+
 }

@@ -9,18 +9,21 @@
 //! Modules: [`tenants`] (tenants, channels, locations), [`catalog`],
 //! [`pricing`] (the price resolver and promotions — read it for the stacking
 //! rules), [`inventory`], [`carts`] (and checkout), [`orders`], [`returns`],
-//! [`customers`], [`events`], [`seed`].
+//! [`customers`], [`reach`] (what one channel may reach inside its tenant),
+//! [`events`], [`seed`].
 
 pub mod carts;
 pub mod catalog;
 pub mod customers;
 pub mod error;
+pub mod event_kind;
 pub mod events;
 pub mod ids;
 pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod pricing;
+pub mod reach;
 pub mod returns;
 pub mod seed;
 mod store;
@@ -38,6 +41,7 @@ pub use customers::{
     Touchpoint,
 };
 pub use error::{CoreError, CoreResult};
+pub use event_kind::{DomainEventKind, EventKind};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
 pub use ids::{
     CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, LocationId, OrderId,
@@ -52,6 +56,7 @@ pub use pricing::{
     AppliedPromotion, DiscountValue, NewPromotion, Promotion, PromotionConditions, PromotionPatch, PromotionScope,
     Quote, QuoteLine, QuoteLineRequest, QuoteRequest,
 };
+pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
 pub use seed::{SeedReport, seed_demo};
 pub use store::Core;

@@ -18,6 +18,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::DomainEventKind;
 use crate::catalog::{load_product, load_variant, variant_by_sku_tx};
 use crate::customers::{Identity, NewTouchpoint, attribution_tx, identify_tx, load_customer, record_touchpoint_tx};
 use crate::error::{CoreError, CoreResult};
@@ -319,12 +320,12 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
             },
         )?;
     }
-    tx.emit("order.placed", id.as_str(), json!({ "order": order }));
+    tx.emit(DomainEventKind::OrderPlaced, id.as_str(), json!({ "order": order }));
     Ok(order)
 }
 
 fn emit_updated(tx: &mut Tx<'_>, order: &Order, previous: OrderStatus) {
-    tx.emit("order.updated", order.id.as_str(), json!({ "order": order, "previous_status": previous }));
+    tx.emit(DomainEventKind::OrderUpdated, order.id.as_str(), json!({ "order": order, "previous_status": previous }));
 }
 
 fn consume_all(tx: &mut Tx<'_>, order: &mut Order) -> CoreResult<()> {

@@ -34,6 +34,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::DomainEventKind;
 use crate::catalog::{Product, ProductStatus, Variant, is_published_tx, load_product, load_variant};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ChannelId, CollectionId, ProductId, PromotionId, TenantId, VariantId};
@@ -543,7 +544,7 @@ impl Core {
             if let Some(c) = &code {
                 tx.put(&["prmcode", c], &id)?;
             }
-            tx.emit("promotion.changed", id.as_str(), json!({ "promotion": p }));
+            tx.emit(DomainEventKind::PromotionChanged, id.as_str(), json!({ "promotion": p }));
             Ok(p)
         })
     }
@@ -598,7 +599,7 @@ impl Core {
             }
             p.updated_ms = now_ms;
             tx.put(&["prm", id.as_str()], &p)?;
-            tx.emit("promotion.changed", id.as_str(), json!({ "promotion": p }));
+            tx.emit(DomainEventKind::PromotionChanged, id.as_str(), json!({ "promotion": p }));
             Ok(p)
         })
     }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::DomainEventKind;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{LocationId, OrderId, ReturnId, TenantId, VariantId};
 use crate::inventory::{restock, write_off};
@@ -132,8 +133,8 @@ fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Opt
     };
     tx.put(&["ret", id.as_str()], &ret)?;
     tx.put(&["ordret", order.id.as_str(), id.as_str()], &())?;
-    tx.emit("return.received", id.as_str(), json!({ "return": ret }));
-    tx.emit("order.updated", order.id.as_str(), json!({ "order": order, "previous_status": previous }));
+    tx.emit(DomainEventKind::ReturnReceived, id.as_str(), json!({ "return": ret }));
+    tx.emit(DomainEventKind::OrderUpdated, order.id.as_str(), json!({ "order": order, "previous_status": previous }));
     Ok(ret)
 }
 

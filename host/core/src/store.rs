@@ -1,7 +1,7 @@
 //! The [`Core`] handle and the transaction context every domain call runs in.
 //!
 //! Key layout: every record of a tenant lives under `t/{tenant}/`, followed by
-//! a record kind and its id (`t/dolce-vita/ord/ord-1a2b-0000000001`). Secondary
+//! a record kind and its id (`t/dolce-vita/ord/ord-1a2b-0000000001-9f…`). Secondary
 //! indexes are separate keys under their own kind (`sku/{sku}` → variant id)
 //! written in the same transaction as the record. Key segments are escaped
 //! (`%` and `/`), so no caller-supplied value — a SKU, an external order id, a
@@ -18,8 +18,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::events::{Event, RetryPolicy};
-use crate::ids::{EventId, TenantId, VariantId, format_id};
+use crate::ids::{EventId, TenantId, VariantId, format_id, unguessable};
 use crate::tenants::Tenant;
 
 /// The commerce core over one key-value store. Cheap to clone; share one per
@@ -162,7 +163,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
 }
 
 pub(crate) struct PendingEvent {
-    pub kind: &'static str,
+    pub kind: DomainEventKind,
     pub subject: String,
     pub payload: serde_json::Value,
 }
@@ -335,12 +336,12 @@ impl<'t> Tx<'t> {
     /// A new id of the given kind, unique in this tenant and across tenants.
     pub fn new_id(&mut self, prefix: &str) -> CoreResult<String> {
         let seq = self.next_seq(prefix)?;
-        Ok(format_id(prefix, &self.tenant, seq))
+        Ok(format_id(prefix, &self.tenant, seq, &unguessable()?))
     }
 
     /// Queue a domain event; written to the outbox when the transaction body
     /// succeeds, so it commits or vanishes with the change it describes.
-    pub fn emit(&mut self, kind: &'static str, subject: impl Into<String>, payload: serde_json::Value) {
+    pub fn emit(&mut self, kind: DomainEventKind, subject: impl Into<String>, payload: serde_json::Value) {
         self.events.push(PendingEvent { kind, subject: subject.into(), payload });
     }
 
@@ -354,7 +355,7 @@ impl<'t> Tx<'t> {
         let touched = std::mem::take(&mut self.stock_touched);
         for variant in touched {
             let payload = crate::inventory::stock_changed_payload(&mut self, &variant)?;
-            self.emit("stock.changed", variant.as_str(), payload);
+            self.emit(DomainEventKind::StockChanged, variant.as_str(), payload);
         }
         let events = std::mem::take(&mut self.events);
         for pending in events {
@@ -362,7 +363,7 @@ impl<'t> Tx<'t> {
             let event = Event {
                 id: id.clone(),
                 tenant: self.tenant.clone(),
-                kind: pending.kind.to_owned(),
+                kind: pending.kind,
                 subject: pending.subject,
                 at_ms: self.now,
                 payload: pending.payload,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event_kind::{DomainEventKind, EventKind};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ChannelId, LocationId, TenantId};
 use crate::money::validate_currency;
@@ -47,12 +48,8 @@ pub struct Channel {
 
 impl Channel {
     /// Whether this channel wants events of `kind`.
-    pub fn subscribes_to(&self, kind: &str) -> bool {
-        self.subscriptions.iter().any(|s| {
-            s == "*"
-                || s == kind
-                || s.strip_suffix(".*").is_some_and(|p| kind.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
-        })
+    pub fn subscribes_to(&self, kind: EventKind) -> bool {
+        self.subscriptions.iter().any(|s| kind.matches(s))
     }
 }
 
@@ -147,6 +144,22 @@ pub(crate) fn all_locations(tx: &mut Tx<'_>) -> CoreResult<Vec<Location>> {
     Ok(tx.scan::<Location>(&["loc"])?.into_iter().map(|(_, l)| l).collect())
 }
 
+/// Subscriptions name channel event kinds: exactly, as a prefix pattern
+/// (`order.*`) or `*`. One that matches no kind would silently receive
+/// nothing, so it is refused.
+fn check_subscriptions(subscriptions: &[String]) -> CoreResult<Vec<String>> {
+    let checked = check_strings("subscription", subscriptions)?;
+    for s in &checked {
+        if !EventKind::ALL.into_iter().any(|k| k.matches(s)) {
+            return Err(CoreError::invalid(format!(
+                "subscription `{s}` matches no event kind; use one of {}, a prefix such as `order.*`, or `*`",
+                EventKind::ALL.map(EventKind::as_str).join(", ")
+            )));
+        }
+    }
+    Ok(checked)
+}
+
 impl Core {
     /// Create a tenant. Fails with `Conflict` if the id is taken.
     pub fn create_tenant(&self, id: &TenantId, name: &str, currency: &str, now_ms: i64) -> CoreResult<Tenant> {
@@ -164,7 +177,7 @@ impl Core {
             let mut tx = Tx::new(txn, id, now_ms);
             tx.put(&["tenant"], &tenant)?;
             tx.set_tenant_record(tenant.clone());
-            tx.emit("tenant.created", id.as_str(), json!({ "tenant": tenant }));
+            tx.emit(DomainEventKind::TenantCreated, id.as_str(), json!({ "tenant": tenant }));
             tx.finish()?;
             Ok(tenant.clone())
         })
@@ -186,7 +199,7 @@ impl Core {
         let version = validate::text("plugin version", &new.version, 64)?;
         let name = validate::opt_text("channel name", Some(&new.name), 200)?.unwrap_or_else(|| plugin_id.clone());
         let capabilities = check_strings("capability", &new.capabilities)?;
-        let subscriptions = check_strings("subscription", &new.subscriptions)?;
+        let subscriptions = check_subscriptions(&new.subscriptions)?;
         let safety_buffer = check_buffer(new.safety_buffer)?;
         self.write(tenant, now_ms, |tx| {
             let id = ChannelId::new(tx.new_id(ChannelId::PREFIX)?);
@@ -205,7 +218,7 @@ impl Core {
                 updated_ms: now_ms,
             };
             tx.put(&["chn", id.as_str()], &channel)?;
-            tx.emit("channel.installed", id.as_str(), json!({ "channel_id": id, "plugin_id": plugin_id }));
+            tx.emit(DomainEventKind::ChannelInstalled, id.as_str(), json!({ "channel_id": id, "plugin_id": plugin_id }));
             Ok(channel)
         })
     }
@@ -230,7 +243,7 @@ impl Core {
         let version = patch.version.as_deref().map(|v| validate::text("plugin version", v, 64)).transpose()?;
         let name = patch.name.as_deref().map(|v| validate::text("channel name", v, 200)).transpose()?;
         let capabilities = patch.capabilities.as_deref().map(|v| check_strings("capability", v)).transpose()?;
-        let subscriptions = patch.subscriptions.as_deref().map(|v| check_strings("subscription", v)).transpose()?;
+        let subscriptions = patch.subscriptions.as_deref().map(check_subscriptions).transpose()?;
         let safety_buffer = patch.safety_buffer.map(check_buffer).transpose()?;
         self.write(tenant, now_ms, |tx| {
             let mut channel = load_channel(tx, id)?;
@@ -258,7 +271,7 @@ impl Core {
             channel.updated_ms = now_ms;
             tx.put(&["chn", id.as_str()], &channel)?;
             tx.emit(
-                "channel.updated",
+                DomainEventKind::ChannelUpdated,
                 id.as_str(),
                 json!({ "channel_id": id, "enabled": channel.enabled, "version": channel.version }),
             );
@@ -279,7 +292,7 @@ impl Core {
                 tx.del(&["pub", &product, id.as_str()])?;
             }
             tx.del(&["chn", id.as_str()])?;
-            tx.emit("channel.uninstalled", id.as_str(), json!({ "channel_id": id }));
+            tx.emit(DomainEventKind::ChannelUninstalled, id.as_str(), json!({ "channel_id": id }));
             Ok(())
         })
     }
@@ -345,7 +358,7 @@ impl Core {
                 updated_ms: now_ms,
             };
             tx.put(&["loc", id.as_str()], &location)?;
-            tx.emit("location.changed", id.as_str(), json!({ "location": location }));
+            tx.emit(DomainEventKind::LocationChanged, id.as_str(), json!({ "location": location }));
             Ok(location)
         })
     }
@@ -386,7 +399,7 @@ impl Core {
             }
             location.updated_ms = now_ms;
             tx.put(&["loc", id.as_str()], &location)?;
-            tx.emit("location.changed", id.as_str(), json!({ "location": location }));
+            tx.emit(DomainEventKind::LocationChanged, id.as_str(), json!({ "location": location }));
             Ok(location)
         })
     }
@@ -412,11 +425,19 @@ mod tests {
             created_ms: 0,
             updated_ms: 0,
         };
-        assert!(c.subscribes_to("order.placed"));
-        assert!(c.subscribes_to("stock.changed"));
-        assert!(!c.subscribes_to("orders.placed"));
-        assert!(!c.subscribes_to("product.changed"));
+        assert!(c.subscribes_to(EventKind::OrderPlaced));
+        assert!(c.subscribes_to(EventKind::StockChanged));
+        assert!(!c.subscribes_to(EventKind::ProductChanged));
         c.subscriptions = vec!["*".into()];
-        assert!(c.subscribes_to("product.changed"));
+        assert!(c.subscribes_to(EventKind::ProductChanged));
+    }
+
+    #[test]
+    fn subscriptions_that_match_nothing_are_refused() {
+        assert!(check_subscriptions(&["order.*".into(), "installed".into(), "*".into()]).is_ok());
+        for bad in ["orders.placed", "channel.installed", "campaign.*"] {
+            let err = check_subscriptions(&[bad.into()]).unwrap_err().to_string();
+            assert!(err.contains("matches no event kind"), "{err}");
+        }
     }
 }

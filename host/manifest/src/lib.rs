@@ -30,6 +30,7 @@ mod imports;
 mod origin;
 
 pub use imports::{ComponentImport, component_imports};
+pub use omnistore_types::{EventKind, is_valid_id};
 pub use origin::{Origin, OriginError};
 
 use std::collections::BTreeSet;
@@ -191,7 +192,7 @@ pub struct Manifest {
     pub contract: semver::VersionReq,
     pub imports: BTreeSet<Capability>,
     pub http: Vec<Origin>,
-    pub events: BTreeSet<String>,
+    pub events: BTreeSet<EventKind>,
     pub settings: Vec<SettingSpec>,
 }
 
@@ -228,30 +229,8 @@ struct RawCapabilities {
     events: Vec<String>,
 }
 
-/// Event kinds a plugin may subscribe to.
-pub const EVENT_KINDS: &[&str] = &[
-    "order.placed",
-    "order.updated",
-    "product.changed",
-    "product.removed",
-    "stock.changed",
-    "consent.changed",
-    "campaign.message",
-    "installed",
-];
-
 fn invalid(field: &'static str, reason: impl Into<String>) -> ManifestError {
     ManifestError::Invalid { field, reason: reason.into() }
-}
-
-/// Whether `id` is a valid plugin, tenant or installation id: 1–64 of
-/// `[a-z0-9-]`, starting with a letter or digit. Ids end up in keys, paths
-/// and URLs, so the alphabet is kept narrow on purpose.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-')
 }
 
 impl Manifest {
@@ -306,16 +285,12 @@ impl Manifest {
         if !http.is_empty() && !imports.contains(&Capability::Http) {
             return Err(invalid("capabilities.http", "origins are listed but \"http\" is not in capabilities.imports"));
         }
-        let mut events = BTreeSet::new();
-        for kind in raw.capabilities.events {
-            if !EVENT_KINDS.contains(&kind.as_str()) {
-                return Err(invalid(
-                    "capabilities.events",
-                    format!("unknown event kind `{kind}`; known: {}", EVENT_KINDS.join(", ")),
-                ));
-            }
-            events.insert(kind);
-        }
+        let events = raw
+            .capabilities
+            .events
+            .iter()
+            .map(|kind| kind.parse::<EventKind>().map_err(|e| invalid("capabilities.events", e.to_string())))
+            .collect::<Result<BTreeSet<_>, _>>()?;
         let mut keys = BTreeSet::new();
         for s in &raw.settings {
             if s.key.is_empty()

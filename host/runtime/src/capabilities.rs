@@ -8,14 +8,14 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use omnistore_manifest::{Capability, Manifest, Origin};
+use omnistore_manifest::{Capability, EventKind, Manifest, Origin};
 
 /// What one installation of a plugin may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     imports: BTreeSet<Capability>,
     http: Vec<Origin>,
-    events: BTreeSet<String>,
+    events: BTreeSet<EventKind>,
 }
 
 /// A refused capability, with a message that says what to change.
@@ -54,8 +54,8 @@ impl Grants {
     }
 
     /// The subscribed event kinds.
-    pub fn events(&self) -> impl Iterator<Item = &str> + '_ {
-        self.events.iter().map(String::as_str)
+    pub fn events(&self) -> impl Iterator<Item = EventKind> + '_ {
+        self.events.iter().copied()
     }
 
     /// May the plugin use this host interface?
@@ -90,7 +90,7 @@ impl Grants {
 
     /// Is the plugin subscribed to this event kind?
     pub fn check_event(&self, kind: &str) -> Result<(), Denied> {
-        if self.events.contains(kind) { Ok(()) } else { Err(Denied(format!("not subscribed to `{kind}` events"))) }
+        if kind.parse::<EventKind>().is_ok_and(|k| self.events.contains(&k)) { Ok(()) } else { Err(Denied(format!("not subscribed to `{kind}` events"))) }
     }
 }
 

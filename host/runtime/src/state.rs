@@ -10,27 +10,7 @@ use crate::config::Limits;
 use crate::http::HttpClient;
 use crate::services::{CallContext, HostServices};
 
-/// A tenant id: 1–64 characters of `[a-z0-9-]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(String);
-
-impl TenantId {
-    /// A tenant id, or `None` when `id` is not of the allowed form.
-    pub fn new(id: impl Into<String>) -> Option<Self> {
-        let id = id.into();
-        omnistore_manifest::is_valid_id(&id).then_some(TenantId(id))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for TenantId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use omnistore_types::TenantId;
 
 /// One installation of a plugin in one tenant: the unit every instance is bound to.
 #[derive(Debug, Clone)]

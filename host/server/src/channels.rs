@@ -36,6 +36,7 @@ pub(crate) async fn by_path(
     let tenant_name = params.iter().find(|(k, _)| k == "tenant").map(|(_, v)| v.clone()).unwrap_or_default();
     let rest = params.iter().find(|(k, _)| k == "rest").map(|(_, v)| v.as_str()).unwrap_or("");
     let tenant = TenantId::new(tenant_name.clone())
+        .ok()
         .filter(|t| state.registry.has_tenant(t))
         .ok_or(AppError::UnknownTenant(tenant_name))?;
     let path = format!("/{rest}");

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use omnistore_core::{self as domain, ChannelId, Core, CoreError};
+use omnistore_core::{self as domain, ChannelId, Core, CoreError, Reach};
 use omnistore_runtime::types as wit;
 use omnistore_runtime::{CallContext, HostServices, ServiceResult};
 use omnistore_storage::{KeyRange, KvStore, StorageError};
@@ -227,14 +227,8 @@ impl CoreServices {
         T: Send + 'static,
         F: FnOnce(&Core, &Scope) -> Outcome<T> + Send + 'static,
     {
-        // The runtime's tenant ids are a subset of the core's, so this only
-        // fails if the two rules drift apart.
-        let tenant = domain::TenantId::new(cx.tenant.as_str()).map_err(|e| {
-            tracing::error!(tenant = %cx.tenant, error = %e, "runtime tenant id rejected by the core");
-            HostError::Unavailable("this tenant is not known to the commerce core".into())
-        })?;
         let scope = Scope {
-            tenant,
+            tenant: cx.tenant.clone(),
             channel: ChannelId::new(cx.installation.clone()),
             plugin: cx.plugin.clone(),
             now: (self.clock)(),
@@ -822,10 +816,11 @@ impl HostServices for CoreServices {
     async fn create_cart(&self, cx: &CallContext, customer_id: Option<String>) -> ServiceResult<wit::Cart> {
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.create", move |core, s| {
-            let new = domain::NewCart {
-                channel: Some(s.channel.clone()),
-                customer: customer_id.map(domain::CustomerId::new),
-            };
+            let customer = customer_id.map(domain::CustomerId::new);
+            if let Some(c) = &customer {
+                core.customer_for_channel(&s.tenant, &s.channel, c, Reach::Handed)?;
+            }
+            let new = domain::NewCart { channel: Some(s.channel.clone()), customer };
             let cart = core.create_cart(&s.tenant, new, s.now)?;
             priced_cart(core, s, &cart, ttl)
         })
@@ -837,7 +832,7 @@ impl HostServices for CoreServices {
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.get", move |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
-            let cart = core.get_cart(&s.tenant, &id)?;
+            let cart = core.cart_for_channel(&s.tenant, &s.channel, &id)?;
             priced_cart(core, s, &cart, ttl)
         })
         .await
@@ -854,7 +849,7 @@ impl HostServices for CoreServices {
         let variant_id = domain::VariantId::new(variant_id);
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.set-quantity", move |core, s| {
-            let before = core.get_cart(&s.tenant, &cart_id)?;
+            let before = core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             open_cart(&before)?;
             if quantity > 0 {
                 // A channel sells only what it shows.
@@ -892,7 +887,7 @@ impl HostServices for CoreServices {
         let code = code.to_owned();
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.apply-code", move |core, s| {
-            core.get_channel(&s.tenant, &s.channel)?;
+            core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             let cart = core.apply_code(&s.tenant, &cart_id, &code, s.now)?;
             let quote = quote_of(core, s, &cart)?;
             if let Some(q) = &quote {
@@ -918,7 +913,7 @@ impl HostServices for CoreServices {
         let code = code.to_owned();
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.remove-code", move |core, s| {
-            core.get_channel(&s.tenant, &s.channel)?;
+            core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             let cart = core.remove_code(&s.tenant, &cart_id, &code, s.now)?;
             priced_cart(core, s, &cart, ttl)
         })
@@ -930,7 +925,8 @@ impl HostServices for CoreServices {
         let customer = domain::CustomerId::new(customer_id);
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.set-customer", move |core, s| {
-            core.get_channel(&s.tenant, &s.channel)?;
+            core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
+            core.customer_for_channel(&s.tenant, &s.channel, &customer, Reach::Handed)?;
             // May return the customer's existing cart, into which this one was folded.
             let cart = core.attach_customer(&s.tenant, &cart_id, &customer, s.now)?;
             priced_cart(core, s, &cart, ttl)
@@ -946,7 +942,7 @@ impl HostServices for CoreServices {
     ) -> ServiceResult<wit::Order> {
         let cart_id = domain::CartId::new(cart_id);
         self.call(cx, "carts.checkout", move |core, s| {
-            core.get_channel(&s.tenant, &s.channel)?;
+            core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             let request = domain::CheckoutRequest {
                 channel: Some(s.channel.clone()),
                 fulfilment: core_fulfilment(&fulfillment),
@@ -956,6 +952,9 @@ impl HostServices for CoreServices {
                 expected_total_minor: None,
             };
             let order = core.checkout(&s.tenant, &cart_id, request, s.now)?;
+            if let Some(customer) = &order.customer_id {
+                core.grant_customer_reach(&s.tenant, &s.channel, customer, Reach::Identified, s.now)?;
+            }
             Ok(wit_order(&order))
         })
         .await
@@ -1000,6 +999,9 @@ impl HostServices for CoreServices {
                 note,
             };
             let ingested = core.ingest_order(&s.tenant, &s.channel, ingest, s.now)?;
+            if let Some(customer) = &ingested.order.customer_id {
+                core.grant_customer_reach(&s.tenant, &s.channel, customer, Reach::Identified, s.now)?;
+            }
             if !ingested.created {
                 tracing::debug!(tenant = %s.tenant, channel = %s.channel, order = %ingested.order.id, "order ingested before; returning the first");
             }
@@ -1012,7 +1014,7 @@ impl HostServices for CoreServices {
         let id = domain::OrderId::new(order_id);
         self.call(cx, "orders.get", move |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
-            Ok(wit_order(&core.get_order(&s.tenant, &id)?))
+            Ok(wit_order(&core.order_for_channel(&s.tenant, &s.channel, &id)?))
         })
         .await
     }
@@ -1043,7 +1045,9 @@ impl HostServices for CoreServices {
         self.call(cx, "customers.identify", move |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
             let identity = core_identity(&identity, &s.plugin);
-            Ok(wit_customer(&core.identify(&s.tenant, &identity, name.as_deref(), s.now)?))
+            let customer = core.identify(&s.tenant, &identity, name.as_deref(), s.now)?;
+            core.grant_customer_reach(&s.tenant, &s.channel, &customer.id, Reach::Identified, s.now)?;
+            Ok(wit_customer(&customer))
         })
         .await
     }
@@ -1052,7 +1056,7 @@ impl HostServices for CoreServices {
         let id = domain::CustomerId::new(customer_id);
         self.call(cx, "customers.get", move |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
-            Ok(wit_customer(&core.get_customer(&s.tenant, &id)?))
+            Ok(wit_customer(&core.customer_for_channel(&s.tenant, &s.channel, &id, Reach::Handed)?))
         })
         .await
     }
@@ -1066,6 +1070,10 @@ impl HostServices for CoreServices {
     ) -> ServiceResult<wit::Customer> {
         let id = domain::CustomerId::new(customer_id);
         self.call(cx, "customers.set-consent", move |core, s| {
+            // Recording an opt-in needs the customer to have identified
+            // themselves on this channel; an opt-out only needs reach.
+            let needed = if granted { Reach::Identified } else { Reach::Handed };
+            core.customer_for_channel(&s.tenant, &s.channel, &id, needed)?;
             let source = format!("plugin {}", s.plugin);
             let c =
                 core.set_consent(&s.tenant, &id, core_purpose(purpose), granted, Some(&s.channel), &source, s.now)?;
@@ -1084,8 +1092,10 @@ impl HostServices for CoreServices {
                 tracing::trace!(tenant = %s.tenant, channel = %s.channel, kind = %touchpoint.kind, "anonymous touchpoint not stored");
                 return Ok(());
             };
+            let customer = domain::CustomerId::new(customer);
+            core.customer_for_channel(&s.tenant, &s.channel, &customer, Reach::Handed)?;
             let new = domain::NewTouchpoint {
-                customer_id: customer.into(),
+                customer_id: customer,
                 kind: touchpoint.kind,
                 channel_id: Some(s.channel.clone()),
                 product_id: touchpoint.product_id.map(Into::into),

@@ -100,8 +100,8 @@ impl Deployment {
     fn validate(&self) -> anyhow::Result<()> {
         let mut seen = BTreeSet::new();
         for t in &self.tenants {
-            if omnistore_runtime::TenantId::new(t.id.clone()).is_none() {
-                bail!("tenant id `{}` must be 1-64 characters of a-z, 0-9 and '-'", t.id);
+            if let Err(err) = omnistore_runtime::TenantId::new(t.id.clone()) {
+                bail!("{err}");
             }
             if !seen.insert(&t.id) {
                 bail!("tenant `{}` is listed twice", t.id);

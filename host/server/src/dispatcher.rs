@@ -28,7 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::FutureExt;
 use futures::stream::{self, StreamExt};
-use omnistore_core::{self as domain, ChannelId, Core, CoreError, DeliveryState, DueDelivery, TenantId};
+use omnistore_core::{self as domain, ChannelId, Core, CoreError, DeliveryState, DueDelivery, EventKind, TenantId};
 use omnistore_runtime::types::{self as wit, PluginError};
 use omnistore_runtime::{CallError, Installation, Plugin, Runtime};
 use tokio::sync::{Notify, watch};
@@ -88,10 +88,7 @@ impl RuntimeSink {
 #[async_trait]
 impl EventSink for RuntimeSink {
     async fn deliver(&self, tenant: &TenantId, channel: &ChannelId, event: wit::Event) -> Result<(), DeliveryFailure> {
-        let Some(rt_tenant) = omnistore_runtime::TenantId::new(tenant.as_str()) else {
-            return Err(DeliveryFailure::new(format!("tenant id `{tenant}` is not one the plugin runtime accepts")));
-        };
-        let Some((plugin, installation)) = (self.lookup)(&rt_tenant, channel.as_str()) else {
+        let Some((plugin, installation)) = (self.lookup)(tenant, channel.as_str()) else {
             return Err(DeliveryFailure::new(format!("no plugin is loaded for installation `{channel}`")));
         };
         match self.runtime.on_event(&plugin, &installation, event).await {
@@ -113,10 +110,9 @@ impl EventSink for RuntimeSink {
 }
 
 /// The contract's event for one delivery, as the receiving channel sees it,
-/// or `None` when the event means nothing to that channel in this contract
-/// (a kind the contract has no payload for, a product the channel does not
-/// show, another channel's installation). Such deliveries are acknowledged
-/// without calling the plugin.
+/// or `None` when the event means nothing to that channel any more (a product
+/// the channel does not show, a record deleted since). Such deliveries are
+/// acknowledged without calling the plugin.
 ///
 /// The event id is the core's, so a redelivery carries the same id.
 /// `product.changed` and `stock.changed` carry the current state, because
@@ -129,8 +125,9 @@ pub fn wit_event(
 ) -> Result<Option<wit::Event>, CoreError> {
     let channel = &due.delivery.channel_id;
     let ev = &due.event;
-    let payload = match ev.kind.as_str() {
-        "order.placed" | "order.updated" => {
+    let kind = due.delivery.kind;
+    let payload = match kind {
+        EventKind::OrderPlaced | EventKind::OrderUpdated => {
             // The payload is the order as it was then; an undecodable one
             // (an older format) falls back to the order as it is now.
             let order = match serde_json::from_value::<domain::Order>(ev.payload["order"].clone()) {
@@ -142,14 +139,14 @@ pub fn wit_event(
                 },
             };
             let order = wit_order(&order);
-            if ev.kind == "order.placed" {
+            if kind == EventKind::OrderPlaced {
                 wit::EventPayload::OrderPlaced(order)
             } else {
                 wit::EventPayload::OrderUpdated(order)
             }
         }
-        "product.removed" => wit::EventPayload::ProductRemoved(ev.subject.clone()),
-        "product.changed" => {
+        EventKind::ProductRemoved => wit::EventPayload::ProductRemoved(ev.subject.clone()),
+        EventKind::ProductChanged => {
             match core.channel_product(tenant, channel, &domain::ProductId::new(ev.subject.as_str()), now_ms) {
                 Ok(view) => wit::EventPayload::ProductChanged(wit_product(core, tenant, channel, &view, now_ms)?),
                 // Unpublished, archived or deleted: gone from this channel.
@@ -159,7 +156,7 @@ pub fn wit_event(
                 Err(e) => return Err(e),
             }
         }
-        "stock.changed" => {
+        EventKind::StockChanged => {
             let variant = match core.get_variant(tenant, &domain::VariantId::new(ev.subject.as_str())) {
                 Ok(v) => v,
                 Err(CoreError::NotFound { .. }) => return Ok(None),
@@ -184,17 +181,17 @@ pub fn wit_event(
                 available: available.max(0),
             })
         }
-        "consent.changed" => match core.get_customer(tenant, &domain::CustomerId::new(ev.subject.as_str())) {
+        EventKind::ConsentChanged => match core.get_customer(tenant, &domain::CustomerId::new(ev.subject.as_str())) {
             Ok(c) => wit::EventPayload::ConsentChanged(wit_customer(&c)),
             Err(CoreError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         },
-        "channel.installed" | "channel.updated" if ev.subject == channel.as_str() => wit::EventPayload::Installed,
-        _ => return Ok(None),
+        // The core sends `installed` only to the channel it is about.
+        EventKind::Installed => wit::EventPayload::Installed,
     };
     Ok(Some(wit::Event {
         id: ev.id.to_string(),
-        kind: ev.kind.clone(),
+        kind: kind.as_str().to_owned(),
         occurred_at: ev.at_ms,
         attempt: due.delivery.attempts,
         payload,

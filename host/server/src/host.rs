@@ -17,6 +17,7 @@ use omnistore_runtime::{Capability, Grants, Installation, Manifest, Plugin, Runt
 use omnistore_storage::{KvStore, transact};
 
 use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest};
+use crate::async_core::{AsyncCore, off_executor};
 use crate::commerce::CoreServices;
 use crate::dispatcher::{Dispatcher, DispatcherHandle, InstallationLookup, RuntimeSink};
 use crate::{AppState, Mounted, Registry, normalize_mount};
@@ -53,15 +54,9 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-fn runtime_tenant(tenant: &TenantId) -> Result<omnistore_runtime::TenantId, AdminError> {
-    omnistore_runtime::TenantId::new(tenant.as_str()).ok_or_else(|| {
-        AdminError::invalid(format!("tenant id `{tenant}` cannot host plugins: use only a-z, 0-9 and '-'"))
-    })
-}
-
 /// Installs plugin packages as channels and keeps the registry in step with the core.
 pub struct PackageInstaller {
-    core: Core,
+    core: AsyncCore,
     runtime: Runtime,
     registry: Arc<Registry>,
     kv: Arc<dyn KvStore>,
@@ -93,10 +88,13 @@ impl PackageInstaller {
         self.packages.join(plugin).join(version)
     }
 
-    fn mount_of(&self, tenant: &TenantId, channel: &ChannelId) -> String {
+    async fn mount_of(&self, tenant: &TenantId, channel: &ChannelId) -> String {
         let key = mount_key(tenant, channel);
-        transact(&*self.kv, |txn| txn.get(&key))
+        let kv = self.kv.clone();
+        off_executor(move || transact(&*kv, |txn| txn.get(&key)))
+            .await
             .ok()
+            .and_then(Result::ok)
             .flatten()
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_else(|| format!("/{channel}"))
@@ -109,13 +107,12 @@ impl PackageInstaller {
         channel: &Channel,
         loaded: Option<Arc<Plugin>>,
     ) -> Result<(), AdminError> {
-        let rt_tenant = runtime_tenant(tenant)?;
         if !channel.enabled {
-            self.registry.unmount(&rt_tenant, channel.id.as_str());
+            self.registry.unmount(tenant, channel.id.as_str());
             return Ok(());
         }
         let dir = self.package_dir(&channel.plugin_id, &channel.version);
-        let mounted = self.registry.find(&rt_tenant, channel.id.as_str()).map(|m| m.plugin);
+        let mounted = self.registry.find(tenant, channel.id.as_str()).map(|m| m.plugin);
         let plugin = match loaded.or(mounted) {
             Some(p) if p.manifest.version.to_string() == channel.version => p,
             _ => self
@@ -139,16 +136,26 @@ impl PackageInstaller {
         for (k, v) in &channel.settings {
             settings.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
         }
-        for name in &channel.secret_keys {
-            if let Some(value) = self.core.channel_secret(tenant, &channel.id, name)? {
-                settings.insert(name.clone(), value);
-            }
-        }
-        self.registry.add_tenant(rt_tenant.clone(), &[]);
+        let secrets = {
+            let (tenant, channel) = (tenant.clone(), channel.clone());
+            self.core
+                .run(move |core| {
+                    let mut found = Vec::new();
+                    for name in &channel.secret_keys {
+                        if let Some(value) = core.channel_secret(&tenant, &channel.id, name)? {
+                            found.push((name.clone(), value));
+                        }
+                    }
+                    Ok(found)
+                })
+                .await?
+        };
+        settings.extend(secrets);
+        self.registry.add_tenant(tenant.clone(), &[]);
         self.registry.mount(Mounted {
-            mount: self.mount_of(tenant, &channel.id),
+            mount: self.mount_of(tenant, &channel.id).await,
             installation: Installation {
-                tenant: rt_tenant,
+                tenant: tenant.clone(),
                 id: channel.id.as_str().to_string(),
                 grants,
                 settings,
@@ -161,11 +168,10 @@ impl PackageInstaller {
 
     /// Mount every enabled channel of every tenant (at start-up).
     pub async fn mount_all(&self) -> anyhow::Result<()> {
-        for tenant in self.core.list_tenants()? {
-            if let Ok(t) = runtime_tenant(&tenant.id) {
-                self.registry.add_tenant(t, &[]);
-            }
-            for channel in self.core.list_channels(&tenant.id)? {
+        for tenant in self.core.run(|core| core.list_tenants()).await? {
+            self.registry.add_tenant(tenant.id.clone(), &[]);
+            let id = tenant.id.clone();
+            for channel in self.core.run(move |core| core.list_channels(&id)).await? {
                 if let Err(e) = self.sync_channel(&tenant.id, &channel, None).await {
                     // One broken package must not keep the others from serving.
                     tracing::error!(tenant = %tenant.id, channel = %channel.id, error = %e.message, "channel not mounted");
@@ -179,7 +185,6 @@ impl PackageInstaller {
 #[async_trait]
 impl ChannelInstaller for PackageInstaller {
     async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError> {
-        runtime_tenant(tenant)?;
         let manifest = Manifest::load(&request.package.join("plugin.toml"))
             .map_err(|e| AdminError::invalid(format!("package {}: {e}", request.package.display())))?;
         // Verify before anything is recorded: the component must load against its manifest.
@@ -207,23 +212,24 @@ impl ChannelInstaller for PackageInstaller {
             copy_package(&request.package, &dir)
                 .map_err(|e| AdminError::internal(format!("storing the package in {}: {e}", dir.display())))?;
         }
-        let channel = self.core.install_channel(
-            tenant,
-            NewChannel {
-                plugin_id: manifest.id.clone(),
-                version: manifest.version.to_string(),
-                name: request.name.unwrap_or_else(|| manifest.name.clone()),
-                settings: request.settings,
-                capabilities,
-                subscriptions: manifest.events.iter().cloned().collect(),
-                enabled: request.enabled,
-                safety_buffer: request.safety_buffer,
-            },
-            now_ms,
-        )?;
+        let new = NewChannel {
+            plugin_id: manifest.id.clone(),
+            version: manifest.version.to_string(),
+            name: request.name.unwrap_or_else(|| manifest.name.clone()),
+            settings: request.settings,
+            capabilities,
+            subscriptions: manifest.events.iter().map(|k| k.as_str().to_owned()).collect(),
+            enabled: request.enabled,
+            safety_buffer: request.safety_buffer,
+        };
+        let t = tenant.clone();
+        let channel = self.core.run(move |core| core.install_channel(&t, new, now_ms)).await?;
         let mount = normalize_mount(request.mount.as_deref().unwrap_or(&format!("/{}", channel.id)));
         let key = mount_key(tenant, &channel.id);
-        transact(&*self.kv, |txn| txn.put(&key, mount.as_bytes()))
+        let kv = self.kv.clone();
+        off_executor(move || transact(&*kv, |txn| txn.put(&key, mount.as_bytes())))
+            .await
+            .and_then(|r| r)
             .map_err(|e| AdminError::internal(format!("recording the mount: {e}")))?;
         self.sync_channel(tenant, &channel, Some(plugin)).await?;
         Ok(channel)
@@ -253,13 +259,12 @@ impl ChannelInstaller for PackageInstaller {
     }
 
     async fn changed(&self, tenant: &TenantId, channel: &ChannelId, now: Option<&Channel>) {
-        let result = match (now, runtime_tenant(tenant)) {
-            (Some(c), _) => self.sync_channel(tenant, c, None).await,
-            (None, Ok(t)) => {
-                self.registry.unmount(&t, channel.as_str());
+        let result = match now {
+            Some(c) => self.sync_channel(tenant, c, None).await,
+            None => {
+                self.registry.unmount(tenant, channel.as_str());
                 Ok(())
             }
-            (None, Err(e)) => Err(e),
         };
         if let Err(e) = result {
             tracing::error!(%tenant, %channel, error = %e.message, "channel change not applied to the running host");
@@ -294,7 +299,7 @@ impl Host {
         .context("starting the plugin runtime")?;
         let registry = Arc::new(Registry::new());
         let installer = Arc::new(PackageInstaller {
-            core: core.clone(),
+            core: AsyncCore::new(core.clone()),
             runtime: runtime.clone(),
             registry: registry.clone(),
             kv,

@@ -6,6 +6,7 @@
 //! mount path is the longest prefix of the request path answers.
 
 pub mod admin;
+pub mod async_core;
 mod channels;
 pub mod commerce;
 pub mod deployment;

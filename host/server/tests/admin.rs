@@ -988,6 +988,16 @@ async fn bad_input_is_refused_and_changes_nothing() {
             422,
             "validation_failed",
         ),
+        // One tenant id rule everywhere: an id the runtime could not host
+        // plugins for is refused up front, not at the first install.
+        (
+            "POST",
+            "/tenants".into(),
+            Some(operator.clone()),
+            json!({ "id": "my_shop", "name": "X", "currency": "EUR" }).to_string(),
+            422,
+            "validation_failed",
+        ),
         (
             "POST",
             "/tenants".into(),

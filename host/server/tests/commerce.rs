@@ -69,6 +69,7 @@ per_backend!(
     no_oversell_under_concurrent_checkouts,
     ingest_twice_gives_one_order,
     tenant_fencing,
+    channels_reach_only_their_own_records,
     host_error_mapping,
     customers_touchpoints_and_mail,
     delivery_at_least_once_with_stable_ids,
@@ -502,10 +503,8 @@ async fn same_cart_same_total_on_two_channels(b: Backend) {
     assert_eq!(on_web.lines.iter().map(|l| l.total.amount_minor).sum::<i64>(), on_web.total.amount_minor);
     assert!(on_web.expires_at > T0);
 
-    // The same cart, read from the other channel.
-    let on_insta = svc.get_cart(&s.insta(), &cart.id).await.unwrap();
-    assert_eq!(on_insta.total.amount_minor, on_web.total.amount_minor);
-    assert_eq!(on_insta.lines.len(), 2);
+    // A channel reaches only its own carts: the other channel is told it does not exist.
+    expect_not_found(svc.get_cart(&s.insta(), &cart.id).await);
 
     // Identical carts built on each channel.
     let on_insta = svc.create_cart(&s.insta(), None).await.unwrap();
@@ -522,16 +521,17 @@ async fn same_cart_same_total_on_two_channels(b: Backend) {
     let coded = svc.apply_code(&s.web(), &cart.id, " dolce10 ").await.unwrap();
     assert_eq!(coded.codes, ["DOLCE10"]);
     assert_eq!(coded.total.amount_minor, 3640 - 364);
-    assert_eq!(svc.get_cart(&s.insta(), &cart.id).await.unwrap().total.amount_minor, coded.total.amount_minor);
+    assert_eq!(svc.get_cart(&s.web(), &cart.id).await.unwrap().total.amount_minor, coded.total.amount_minor);
     // A code whose conditions are not met, and one that does not exist.
     expect_invalid(svc.apply_code(&s.web(), &cart.id, "BIG").await);
     expect_invalid(svc.apply_code(&s.web(), &cart.id, "NOPE").await);
     assert_eq!(svc.get_cart(&s.web(), &cart.id).await.unwrap().codes, ["DOLCE10"]);
-    let removed = svc.remove_code(&s.insta(), &cart.id, "DOLCE10").await.unwrap();
+    expect_not_found(svc.remove_code(&s.insta(), &cart.id, "DOLCE10").await);
+    let removed = svc.remove_code(&s.web(), &cart.id, "DOLCE10").await.unwrap();
     assert_eq!(removed.total.amount_minor, 3640);
 
     // A line of a product the channel does not show cannot be added there.
-    expect_not_found(svc.set_cart_quantity(&s.insta(), &cart.id, s.pistacchio.1.as_str(), 1).await);
+    expect_not_found(svc.set_cart_quantity(&s.insta(), &on_insta.id, s.pistacchio.1.as_str(), 1).await);
     // Quantity 0 removes a line.
     let fewer = svc.set_cart_quantity(&s.web(), &cart.id, s.cassata.1.as_str(), 0).await.unwrap();
     assert_eq!(fewer.lines.len(), 1);
@@ -557,13 +557,15 @@ async fn checkout_takes_stock_once(b: Backend) {
     assert_eq!(b.core.availability(&s.t, cassata, None, None, T0).unwrap(), 1);
 
     // Checking out again returns the same order and takes nothing more.
-    let again = svc.checkout(&s.insta(), &cart.id, ship()).await.unwrap();
+    let again = svc.checkout(&s.web(), &cart.id, ship()).await.unwrap();
     assert_eq!(again.id, order.id);
     assert_eq!(b.core.availability(&s.t, cassata, None, None, T0).unwrap(), 1);
     assert_eq!(b.core.list_orders(&s.t, &Default::default()).unwrap().len(), 1);
 
-    // Orders are one list: the other channel reads it too.
-    assert_eq!(svc.get_order(&s.insta(), &order.id).await.unwrap().id, order.id);
+    // Orders are one list for the merchant; another channel reaches an order
+    // only when it is handed one in an event.
+    expect_not_found(svc.get_order(&s.insta(), &order.id).await);
+    expect_not_found(svc.checkout(&s.insta(), &cart.id, ship()).await);
     // The cart is spent.
     expect_conflict(svc.set_cart_quantity(&s.web(), &cart.id, cassata.as_str(), 1).await);
     expect_conflict(svc.get_cart(&s.web(), &cart.id).await);
@@ -806,7 +808,88 @@ async fn tenant_fencing(b: Backend) {
     assert!(tenant_snapshot(&b.store, &a.t) == snapshot, "tenant A's data changed");
     // And A still sees all of it.
     assert_eq!(svc.get_order(&a.web(), &ingested.id).await.unwrap().external_id.as_deref(), Some("EXT-1"));
-    assert_eq!(svc.get_cart(&a.insta(), &cart.id).await.unwrap().lines.len(), 1);
+    assert_eq!(svc.get_cart(&a.web(), &cart.id).await.unwrap().lines.len(), 1);
+}
+
+/// Inside one tenant a channel reaches its own carts and orders, the customers
+/// it identified, and what it was handed in an event; ids are not guessable.
+async fn channels_reach_only_their_own_records(b: Backend) {
+    let s = shop(&b.core, "dolce-vita");
+    let svc = services(&b);
+    let mail = b
+        .core
+        .install_channel(
+            &s.t,
+            NewChannel {
+                plugin_id: "email".into(),
+                version: "1.0.0".into(),
+                name: "email".into(),
+                subscriptions: vec!["order.placed".into()],
+                enabled: true,
+                ..Default::default()
+            },
+            T0,
+        )
+        .unwrap()
+        .id;
+    let mail_cx = cx(&s.t, &mail, "email");
+    let giulia = wit::Identity { kind: wit::IdentityKind::Email, value: "giulia@example.com".into() };
+    let customer = svc.identify_customer(&s.web(), giulia, Some("Giulia".into())).await.unwrap();
+    let cart = svc.create_cart(&s.web(), Some(customer.id.clone())).await.unwrap();
+    svc.set_cart_quantity(&s.web(), &cart.id, s.cannolo.1.as_str(), 1).await.unwrap();
+    let order = svc.checkout(&s.web(), &cart.id, ship()).await.unwrap();
+
+    // Issued ids end in 128 random bits: the next id cannot be derived from this one.
+    let secret = order.id.rsplit('-').next().unwrap();
+    assert_eq!(secret.len(), 32, "{}", order.id);
+    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{}", order.id);
+    let other = svc.create_cart(&s.web(), None).await.unwrap();
+    assert_ne!(other.id.rsplit('-').next(), cart.id.rsplit('-').next());
+
+    // Another channel of the same tenant reaches none of it and can change none of it.
+    let snapshot = tenant_snapshot(&b.store, &s.t);
+    let insta = s.insta();
+    expect_not_found(svc.get_cart(&insta, &cart.id).await);
+    expect_not_found(svc.get_cart(&insta, &other.id).await);
+    expect_not_found(svc.set_cart_quantity(&insta, &other.id, s.cannolo.1.as_str(), 1).await);
+    expect_not_found(svc.apply_code(&insta, &other.id, "DOLCE10").await);
+    expect_not_found(svc.set_cart_customer(&insta, &other.id, &customer.id).await);
+    expect_not_found(svc.checkout(&insta, &other.id, ship()).await);
+    expect_not_found(svc.get_order(&insta, &order.id).await);
+    expect_not_found(svc.get_customer(&insta, &customer.id).await);
+    expect_not_found(svc.create_cart(&insta, Some(customer.id.clone())).await);
+    // No forged consent, no touchpoints on someone else's customer.
+    expect_not_found(svc.set_consent(&insta, &customer.id, wit::ConsentPurpose::EmailMarketing, true).await);
+    expect_not_found(svc.set_consent(&insta, &customer.id, wit::ConsentPurpose::EmailMarketing, false).await);
+    let touch = wit::Touchpoint {
+        kind: "view".into(),
+        customer_id: Some(customer.id.clone()),
+        product_id: None,
+        variant_id: None,
+        campaign_id: None,
+        detail: None,
+    };
+    expect_not_found(svc.record_touchpoint(&insta, touch.clone()).await);
+    assert!(tenant_snapshot(&b.store, &s.t) == snapshot, "a refused call changed the tenant's data");
+
+    // The channel that identified the customer reaches them fully.
+    assert_eq!(svc.get_customer(&s.web(), &customer.id).await.unwrap().id, customer.id);
+    svc.set_consent(&s.web(), &customer.id, wit::ConsentPurpose::EmailMarketing, true).await.unwrap();
+    svc.record_touchpoint(&s.web(), touch).await.unwrap();
+
+    // The e-mail channel is handed the order in an event: it may then read the
+    // order and its customer and record an opt-out, but not an opt-in.
+    expect_not_found(svc.get_order(&mail_cx, &order.id).await);
+    while b.core.fan_out(&s.t, T0, 0).unwrap() > 0 {}
+    assert_eq!(svc.get_order(&mail_cx, &order.id).await.unwrap().id, order.id);
+    assert_eq!(svc.get_customer(&mail_cx, &customer.id).await.unwrap().id, customer.id);
+    expect_not_found(svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::SmsMarketing, true).await);
+    let withdrawn =
+        svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::EmailMarketing, false).await.unwrap();
+    assert!(withdrawn.consents.iter().all(|c| !c.granted));
+    // Instagram was not subscribed to orders, so it still reaches nothing.
+    expect_not_found(svc.get_order(&insta, &order.id).await);
+    expect_not_found(svc.get_customer(&insta, &customer.id).await);
 }
 
 /// A store that fails every transaction while `fail` is set.

@@ -32,6 +32,7 @@ pub mod postgres;
 pub mod redb;
 #[cfg(feature = "sled")]
 pub mod sled;
+pub mod testing;
 
 pub use self::postgres::PostgresStore;
 pub use self::redb::RedbStore;

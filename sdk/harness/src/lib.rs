@@ -233,8 +233,7 @@ impl HarnessBuilder {
     /// Load the plugin and install it.
     pub fn start(self) -> Result<Harness, HarnessError> {
         let package = self.package?;
-        let tenant = TenantId::new(self.tenant.clone())
-            .ok_or_else(|| HarnessError::Start(format!("`{}` is not a valid tenant id", self.tenant)))?;
+        let tenant = TenantId::new(self.tenant.clone()).map_err(|e| HarnessError::Start(e.to_string()))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -77,7 +77,7 @@ fn with_secret(status: StatusCode, body: serde_json::Value, pointer: &'static [&
 }
 
 async fn create(State(state): State<AdminState>, JsonBody(body): JsonBody<NewTenant>) -> Result<Response, AdminError> {
-    let id = TenantId::new(body.id)?;
+    let id = TenantId::new(body.id).map_err(|e| AdminError::from(omnistore_core::CoreError::from(e)))?;
     let label = body.token_label.unwrap_or_else(|| "first".to_owned());
     let tid = id.clone();
     let tenant = state.call(move |core, now| core.create_tenant(&tid, &body.name, &body.currency, now)).await?;

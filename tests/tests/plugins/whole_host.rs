@@ -1,0 +1,194 @@
+//! The whole host — store, core, runtime, installer, dispatcher, router —
+//! started the way `omnistore serve` starts it, on every storage backend.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request as HttpRequest, StatusCode, header};
+use http_body_util::BodyExt;
+use omnistore_core::{
+    ChannelId, ConsentPurpose, Core, Fulfilment, Identity, IngestLine, IngestOrder, ProductPatch, TenantId,
+};
+use omnistore_server::admin::InstallRequest;
+use omnistore_server::host::{Host, HostOptions};
+use tower::ServiceExt;
+
+use super::package;
+
+const OPERATOR: &str = "operator-token-for-tests-0123456789";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+async fn start(data: &Path, store: Option<String>) -> Host {
+    Host::start(HostOptions {
+        data_dir: data.to_path_buf(),
+        store,
+        allow_private_network: false,
+        operator_token: OPERATOR.into(),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("host start: {e:#}"))
+}
+
+async fn seed(core: &Core) -> TenantId {
+    let core = core.clone();
+    tokio::task::spawn_blocking(move || omnistore_core::seed_demo(&core, now_ms()).unwrap().tenant).await.unwrap()
+}
+
+async fn install(host: &Host, tenant: &TenantId, plugin: &str, mount: &str) -> ChannelId {
+    let request: InstallRequest =
+        serde_json::from_value(serde_json::json!({ "package": package(plugin), "mount": mount })).unwrap();
+    host.install(tenant, request).await.unwrap_or_else(|e| panic!("installing {plugin}: {}", e.message)).id
+}
+
+async fn get(host: &Host, path: &str) -> (StatusCode, String) {
+    let request = HttpRequest::get(path).header(header::HOST, "localhost").body(Body::empty()).unwrap();
+    let response = host.router().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Run blocking core calls off the executor, as the host must.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// Every event kind a plugin may subscribe to reaches a real plugin's
+/// `on-event` with its payload, through the running host's dispatcher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscribable_event_reaches_a_real_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(dir.path(), Some("memory:".into())).await;
+    let tenant = seed(&host.core).await;
+    let channel = install(&host, &tenant, "events", "/events").await;
+
+    let core = host.core.clone();
+    let (t, ch) = (tenant.clone(), channel.clone());
+    let order_id = blocking(move || {
+        let now = now_ms();
+        let products = core.list_products(&t, &Default::default()).unwrap();
+        let (gone, kept) = (&products[0], &products[1]);
+        core.publish_product(&t, &kept.id, &ch, now).unwrap();
+        core.publish_product(&t, &gone.id, &ch, now).unwrap();
+        let variant = core.get_product(&t, &kept.id).unwrap().variants[0].clone();
+        let shop = core.list_locations(&t).unwrap().into_iter().find(|l| l.pickup_enabled).unwrap().id;
+        core.update_product(&t, &kept.id, ProductPatch { title: Some("Renamed".into()), ..Default::default() }, now)
+            .unwrap();
+        core.adjust_stock(&t, &variant.id, &shop, 5, None, now).unwrap();
+        core.delete_product(&t, &gone.id, now).unwrap();
+        let order = core
+            .ingest_order(
+                &t,
+                &ch,
+                IngestOrder {
+                    external_id: "EV-1".into(),
+                    lines: vec![IngestLine { sku: variant.sku.clone(), quantity: 1, unit_price: None }],
+                    customer: Some(Identity::email("giulia@example.com").unwrap()),
+                    customer_name: None,
+                    email: None,
+                    fulfilment: Fulfilment::Pickup { location_id: shop },
+                    codes: vec![],
+                    note: None,
+                },
+                now,
+            )
+            .unwrap()
+            .order;
+        core.mark_ready_for_pickup(&t, &order.id, now).unwrap();
+        let customer = order.customer_id.clone().unwrap();
+        core.set_consent(&t, &customer, ConsentPurpose::EmailMarketing, true, None, "test", now).unwrap();
+        order.id
+    })
+    .await;
+
+    let expected = [
+        "installed installed ".to_string(),
+        format!("order.placed order-placed {order_id}"),
+        format!("order.updated order-updated {order_id}"),
+        "product.changed product-changed prd-".into(),
+        "product.removed product-removed prd-".into(),
+        "stock.changed stock-changed var-".into(),
+        "consent.changed consent-changed cus-".into(),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, seen) = get(&host, &format!("/t/{tenant}/events/seen")).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        let missing: Vec<&String> =
+            expected.iter().filter(|want| !seen.lines().any(|line| line.starts_with(want.as_str()))).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never delivered: {missing:?}\nseen:\n{seen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(omnistore_types::EventKind::ALL.len(), expected.len(), "a subscribable kind is not covered here");
+    host.stop().await;
+}
+
+/// Start, install a channel, serve a page, place an order, restart on the
+/// same store, serve again and find the order.
+async fn boot_serve_restart(store: impl Fn(&Path) -> String, durable: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(dir.path(), Some(store(dir.path()))).await;
+    let tenant = seed(&host.core).await;
+    install(&host, &tenant, "hello-channel", "/shop").await;
+    let (status, page) = get(&host, &format!("/t/{tenant}/shop/")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let core = host.core.clone();
+    let t = tenant.clone();
+    let order = blocking(move || {
+        let variant = core.variant_by_sku(&t, "DV-01-1").unwrap();
+        let shop = core.list_locations(&t).unwrap().into_iter().find(|l| l.pickup_enabled).unwrap().id;
+        let cart = core.create_cart(&t, Default::default(), now_ms()).unwrap();
+        core.set_cart_line(&t, &cart.id, &variant.id, 1, now_ms()).unwrap();
+        let request = omnistore_core::CheckoutRequest {
+            channel: None,
+            fulfilment: Fulfilment::Pickup { location_id: shop },
+            customer: None,
+            email: Some("giulia@example.com".into()),
+            note: None,
+            expected_total_minor: None,
+        };
+        core.checkout(&t, &cart.id, request, now_ms()).unwrap().id
+    })
+    .await;
+    host.stop().await;
+    if !durable {
+        return;
+    }
+    let host = start(dir.path(), Some(store(dir.path()))).await;
+    let (status, page) = get(&host, &format!("/t/{tenant}/shop/")).await;
+    assert_eq!(status, StatusCode::OK, "after a restart: {page}");
+    let core = host.core.clone();
+    let found = blocking(move || core.get_order(&tenant, &order).unwrap().id).await;
+    assert!(found.as_str().starts_with("ord-"));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_boots_and_serves_on_memory() {
+    boot_serve_restart(|_| "memory:".into(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_boots_and_serves_on_redb() {
+    boot_serve_restart(|dir| format!("redb:{}", dir.join("store.redb").display()), true).await;
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_boots_and_serves_on_sled() {
+    boot_serve_restart(|dir| format!("sled:{}", dir.join("sled").display()), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_boots_and_serves_on_postgres() {
+    let database = super::TestDatabase::create();
+    let url = database.url.clone();
+    boot_serve_restart(move |_| url.clone(), true).await;
+}
