@@ -19,7 +19,9 @@ use omnistore_runtime::{
 use omnistore_server::{AppState, Mounted, Registry};
 use tower::ServiceExt;
 
+#[path = "plugins/tidy.rs"]
 mod tidy;
+#[path = "plugins/whole_host.rs"]
 mod whole_host;
 
 use omnistore_storage::testing::TestDatabase;

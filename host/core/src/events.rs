@@ -156,7 +156,7 @@ fn clear_due(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
 }
 
 fn clear_coalesce(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
-    if COALESCED_KINDS.contains(&d.kind.as_str()) {
+    if COALESCED_KINDS.contains(&d.kind) {
         let key = ["coal", d.channel_id.as_str(), d.kind.as_str(), d.subject.as_str()];
         if tx.get::<DeliveryId>(&key)?.as_ref() == Some(&d.id) {
             tx.del(&key)?;

@@ -1611,7 +1611,7 @@ mod events {
     use super::*;
 
     fn kinds(core: &Core, t: &TenantId) -> Vec<String> {
-        core.list_events(t, None, 10_000).unwrap().into_iter().map(|e| e.kind).collect()
+        core.list_events(t, None, 10_000).unwrap().into_iter().map(|e| e.kind.as_str().to_owned()).collect()
     }
 
     #[test]
@@ -1623,12 +1623,12 @@ mod events {
         assert!(!after_failure[before..].iter().any(|k| k == "order.placed" || k == "stock.changed"));
         let order = s.buy(None, &[(&s.cassata, 1)], ship(), T0).unwrap();
         let events = s.core.list_events(&s.t, None, 10_000).unwrap();
-        let placed: Vec<_> = events.iter().filter(|e| e.kind == "order.placed").collect();
+        let placed: Vec<_> = events.iter().filter(|e| e.kind.as_str() == "order.placed").collect();
         assert_eq!(placed.len(), 1);
         assert_eq!(placed[0].subject, order.id.as_str());
         assert_eq!(placed[0].payload["order"]["total"]["amount_minor"], 2800);
         let stock: Vec<_> =
-            events.iter().filter(|e| e.kind == "stock.changed" && e.subject == s.cassata.as_str()).collect();
+            events.iter().filter(|e| e.kind.as_str() == "stock.changed" && e.subject == s.cassata.as_str()).collect();
         assert_eq!(stock.last().unwrap().payload["available"], 4);
         // Ids are stable and ordered.
         assert_eq!(s.core.get_event(&s.t, &placed[0].id).unwrap(), *placed[0]);
@@ -1660,9 +1660,9 @@ mod events {
         let due = core.claim_due(&s.t, T0 + 10, 100, 30_000).unwrap();
         // web wants order.*, instagram stock.changed: two deliveries.
         let web = due.iter().find(|d| d.delivery.channel_id == s.web).expect("web gets order.placed");
-        assert_eq!(web.event.kind, "order.placed");
+        assert_eq!(web.event.kind.as_str(), "order.placed");
         assert_eq!(web.event.subject, order.id.as_str());
-        assert!(due.iter().any(|d| d.delivery.channel_id == s.insta && d.event.kind == "stock.changed"));
+        assert!(due.iter().any(|d| d.delivery.channel_id == s.insta && d.event.kind.as_str() == "stock.changed"));
         assert!(!due.iter().any(|d| d.delivery.channel_id == s.pins), "pinterest subscribed to product.* only");
         // Leased: a second dispatcher gets nothing.
         assert!(core.claim_due(&s.t, T0 + 10, 100, 30_000).unwrap().is_empty());
@@ -1719,7 +1719,7 @@ mod events {
         assert_eq!(to_pins[0].delivery.coalesced, 4);
         assert_eq!(to_pins[0].event.payload["product_id"], product.as_str());
         let latest =
-            s.core.list_events(&s.t, None, 10_000).unwrap().into_iter().rfind(|e| e.kind == "product.changed").unwrap();
+            s.core.list_events(&s.t, None, 10_000).unwrap().into_iter().rfind(|e| e.kind.as_str() == "product.changed").unwrap();
         assert_eq!(to_pins[0].event.id, latest.id, "the newest state is delivered");
     }
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use omnistore_core::{
-    ChannelId, ChannelPatch, CollectionId, Core, CoreError, DeliveryState, DiscountValue, LocationId, LocationKind,
+    ChannelId, ChannelPatch, CollectionId, Core, CoreError, DeliveryState, DiscountValue, DomainEventKind, LocationId,
+    LocationKind,
     Money, NewChannel, NewCollection, NewLocation, NewProduct, NewPromotion, NewVariant, ProductId, ProductStatus,
     PromotionConditions, PromotionScope, RetryPolicy, TenantId, VariantId,
 };
@@ -1209,7 +1210,7 @@ fn order_placed_id(core: &Core, t: &TenantId) -> String {
         .unwrap()
         .into_iter()
         .rev()
-        .find(|e| e.kind == "order.placed")
+        .find(|e| e.kind == DomainEventKind::OrderPlaced)
         .unwrap()
         .id
         .to_string()
