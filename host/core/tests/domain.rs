@@ -386,6 +386,9 @@ per_backend!(
     bad_input_is_refused_and_changes_nothing,
 );
 
+mod drift;
+mod ledger_properties;
+
 // ---------------------------------------------------------------- invariants
 
 fn no_oversell_across_channels(b: &Backend) {
