@@ -40,7 +40,7 @@ fn cases(backend: &str) -> u32 {
     match backend {
         "memory" => 64,
         "postgres" => 10,
-        _ => 40,
+        _ => 32,
     }
 }
 
