@@ -410,7 +410,13 @@ pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Ve
         }
         let take = remaining.min(*a);
         if take > 0 {
-            out.push(Allocation { location_id: l.id.clone(), quantity: take, backordered: 0, consumed: false, restocked: false });
+            out.push(Allocation {
+                location_id: l.id.clone(),
+                quantity: take,
+                backordered: 0,
+                consumed: false,
+                restocked: false,
+            });
             remaining -= take;
         }
     }

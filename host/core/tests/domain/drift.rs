@@ -44,7 +44,9 @@ fn held(s: &Shop, cart: &CartId) -> i64 {
 }
 
 fn set_buffer(s: &Shop, channel: &ChannelId, buffer: i64) {
-    s.core.update_channel(&s.t, channel, ChannelPatch { safety_buffer: Some(buffer), ..Default::default() }, T0).unwrap();
+    s.core
+        .update_channel(&s.t, channel, ChannelPatch { safety_buffer: Some(buffer), ..Default::default() }, T0)
+        .unwrap();
 }
 
 fn checkout_keeps_held_units_on_a_buffered_channel(b: &Backend) {

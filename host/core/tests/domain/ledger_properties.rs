@@ -14,7 +14,13 @@
 //! - no unit is restocked twice: per order line, units put back at
 //!   cancellation plus units returned never exceed the units that left, and
 //!   every `restocked` movement is one of those;
-//! - a refused call changes nothing at all.
+//! - a refused call changes nothing at all;
+//! - what is held is kept: a cart whose live holds cover its lines can
+//!   refresh its hold and check out (shipping) whatever sold elsewhere and
+//!   whichever channel's buffer applies; changing one line of a held cart
+//!   keeps holding the others and holds the new quantity; an adjustment or
+//!   a transfer that the stock not promised to live holds and open orders
+//!   covers is never refused (expired holds block nothing).
 //!
 //! Shrinking is on: a failure reports the shortest sequence found. Set
 //! `PROPTEST_CASES` to run more cases.
@@ -144,7 +150,9 @@ impl World {
         let s = shop(core, &format!("prop-{}", CASE.fetch_add(1, Ordering::SeqCst)));
         let buffers = [0, 0, 2, 1];
         for (ch, buffer) in [(&s.insta, 2), (&s.pins, 1)] {
-            s.core.update_channel(&s.t, ch, ChannelPatch { safety_buffer: Some(buffer), ..Default::default() }, T0).unwrap();
+            s.core
+                .update_channel(&s.t, ch, ChannelPatch { safety_buffer: Some(buffer), ..Default::default() }, T0)
+                .unwrap();
         }
         // Few units, so that carts and channels compete for them.
         s.core.set_stock(&s.t, &s.cantucci, &s.lab, 4, None, T0).unwrap();
@@ -208,6 +216,11 @@ impl World {
                 Some(self.cart(*cart).map_err(|e| format!("opening a cart: {e}"))?)
             }
             _ => None,
+        };
+        let expect = self.expectation(op, cart.as_ref()).map_err(|e| format!("reading the state: {e}"))?;
+        let held_before = match &cart {
+            Some(c) => self.live_holds(c).map_err(|e| format!("reading holds: {e}"))?,
+            None => BTreeMap::new(),
         };
         let before = self.snapshot();
         let (core, t, now) = (&self.s.core.clone(), &self.s.t.clone(), self.now);
@@ -289,7 +302,13 @@ impl World {
             self.orders.push(id);
         }
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => match (op, &cart) {
+                (Op::SetLine { variant, quantity, .. }, Some(c)) if !held_before.is_empty() => {
+                    self.kept_holds(c, &held_before, &self.variants[*variant], *quantity)
+                }
+                _ => Ok(()),
+            },
+            Err(e) if expect.is_some() => Err(format!("{} but it was refused: {e}", expect.unwrap_or_default())),
             Err(e @ (CoreError::Storage(_) | CoreError::NotFound { .. })) => Err(format!("unexpected failure: {e}")),
             Err(e) => {
                 if self.snapshot() != before {
@@ -298,6 +317,96 @@ impl World {
                 Ok(())
             }
         }
+    }
+
+    /// Units of each variant a cart holds and may still count on.
+    fn live_holds(&self, cart: &CartId) -> CoreResult<BTreeMap<VariantId, i64>> {
+        let mut out = BTreeMap::new();
+        for h in self.s.core.cart_holds(&self.s.t, cart)? {
+            if h.expires_ms > self.now {
+                *out.entry(h.variant_id).or_default() += h.quantity;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether every line of a (non-empty) cart is held in full.
+    fn fully_held(&self, cart: &CartId) -> CoreResult<bool> {
+        let lines = self.s.core.get_cart(&self.s.t, cart)?.lines;
+        let held = self.live_holds(cart)?;
+        Ok(!lines.is_empty() && lines.iter().all(|l| held.get(&l.variant_id) == Some(&l.quantity)))
+    }
+
+    /// On hand minus what live holds and open orders promise, at a location.
+    fn unpromised(&self, variant: &VariantId, location: &LocationId) -> CoreResult<i64> {
+        let (core, t) = (&self.s.core, &self.s.t);
+        let on_hand = core.stock_level(t, variant, location)?.on_hand;
+        let mut promised = 0;
+        for c in &self.carts {
+            for h in core.cart_holds(t, c)? {
+                if h.variant_id == *variant && h.location_id == *location && h.expires_ms > self.now {
+                    promised += h.quantity;
+                }
+            }
+        }
+        for o in core.list_orders(t, &OrderQuery { limit: 1000, ..Default::default() })? {
+            if matches!(o.status, OrderStatus::Placed | OrderStatus::ReadyForPickup) {
+                for line in o.lines.iter().filter(|l| l.variant_id == *variant) {
+                    let open = line.allocations.iter().filter(|a| a.location_id == *location && !a.consumed);
+                    promised += open.map(|a| a.quantity).sum::<i64>();
+                }
+            }
+        }
+        Ok(on_hand - promised)
+    }
+
+    /// Why `op` must succeed, if it must.
+    fn expectation(&self, op: &Op, cart: Option<&CartId>) -> CoreResult<Option<String>> {
+        Ok(match (op, cart) {
+            (Op::Hold { .. }, Some(c)) if self.fully_held(c)? => Some("refreshing a fully held cart".into()),
+            (Op::Checkout { kind: Kind::Ship | Kind::ShipToStore, .. }, Some(c)) if self.fully_held(c)? => {
+                Some("checking out a fully held cart".into())
+            }
+            (Op::SetLine { variant, quantity, .. }, Some(c)) => {
+                let held = self.live_holds(c)?;
+                let v = &self.variants[*variant];
+                let lowering = held.get(v).is_some_and(|h| *quantity <= *h);
+                (!held.is_empty() && (*quantity == 0 || lowering))
+                    .then(|| "lowering a line of a held cart".to_owned())
+            }
+            (Op::Adjust { variant, at_shop, delta }, _) if *delta < 0 => {
+                let free = self.unpromised(&self.variants[*variant], &self.location(*at_shop))?;
+                (free + delta >= 0).then(|| format!("taking {} of {free} unpromised units", -delta))
+            }
+            (Op::Transfer { variant, to_shop, quantity }, _) => {
+                let free = self.unpromised(&self.variants[*variant], &self.location(!to_shop))?;
+                (free >= *quantity).then(|| format!("transferring {quantity} of {free} unpromised units"))
+            }
+            _ => None,
+        })
+    }
+
+    /// After a line change of a held cart: the other lines are held as
+    /// before and the changed one is held at its new quantity.
+    fn kept_holds(
+        &self,
+        cart: &CartId,
+        before: &BTreeMap<VariantId, i64>,
+        variant: &VariantId,
+        quantity: i64,
+    ) -> Result<(), String> {
+        let after = self.live_holds(cart).map_err(|e| e.to_string())?;
+        for (v, q) in before.iter().filter(|(v, _)| *v != variant) {
+            if after.get(v) != Some(q) {
+                return Err(format!("changing {variant} lost the hold of {v}: {q} before, {:?} after", after.get(v)));
+            }
+        }
+        let backorderable = *variant == self.variants[2];
+        let now_held = after.get(variant).copied().unwrap_or(0);
+        if now_held != quantity && !(backorderable && now_held <= quantity) {
+            return Err(format!("the changed line {variant} holds {now_held}, not {quantity}"));
+        }
+        Ok(())
     }
 
     fn on_order(&self, i: usize, call: impl FnOnce(&OrderId) -> CoreResult<()>) -> CoreResult<()> {
@@ -325,8 +434,12 @@ impl World {
                 let left: i64 = line.allocations.iter().filter(|a| a.consumed).map(|a| a.quantity).sum();
                 let back: i64 = line.allocations.iter().filter(|a| a.restocked).map(|a| a.quantity).sum();
                 prop_assert!(line.allocations.iter().all(|a| a.consumed || !a.restocked));
-                let returned: i64 =
-                    returns.iter().flat_map(|r| &r.lines).filter(|l| l.line_no == line.line_no).map(|l| l.quantity).sum();
+                let returned: i64 = returns
+                    .iter()
+                    .flat_map(|r| &r.lines)
+                    .filter(|l| l.line_no == line.line_no)
+                    .map(|l| l.quantity)
+                    .sum();
                 prop_assert_eq!(returned, line.returned);
                 prop_assert!(
                     back + returned <= left,
@@ -359,7 +472,8 @@ impl World {
                 let on_hand: i64 = ms.iter().map(|m| m.on_hand_delta).sum();
                 let reserved: i64 = ms.iter().map(|m| m.reserved_delta).sum();
                 prop_assert_eq!((on_hand, reserved), (level.on_hand, level.reserved), "ledger of {} at {}", v, l);
-                restocked += ms.iter().filter(|m| m.kind == MovementKind::Restocked).map(|m| m.on_hand_delta).sum::<i64>();
+                restocked +=
+                    ms.iter().filter(|m| m.kind == MovementKind::Restocked).map(|m| m.on_hand_delta).sum::<i64>();
 
                 let at = |h: &&Hold| h.variant_id == *v && h.location_id == *l;
                 let all_holds: i64 = holds.iter().filter(at).map(|h| h.quantity).sum();
@@ -393,7 +507,13 @@ impl World {
                         .map(|m| m.on_hand_delta)
                         .filter(|d| *d < 0)
                         .sum();
-                    prop_assert!(sold <= came_in + went_otherwise, "sold {} of {} at {}: more than came in", sold, v, l);
+                    prop_assert!(
+                        sold <= came_in + went_otherwise,
+                        "sold {} of {} at {}: more than came in",
+                        sold,
+                        v,
+                        l
+                    );
                 }
                 free_by_location.push((level.on_hand - live_holds - allocated).max(0));
             }

@@ -68,7 +68,11 @@ enum Outcome {
         #[serde(default)]
         owner: String,
     },
-    Done { status: u16, content_type: Option<String>, body: String },
+    Done {
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,7 +84,11 @@ struct Record {
 
 enum Reserved {
     Proceed(Owner),
-    Replay { status: u16, content_type: Option<String>, body: String },
+    Replay {
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+    },
     Reused,
     InProgress,
     /// Nobody holds the key (only from [`decide`]).
@@ -322,8 +330,16 @@ async fn reserve(state: &AdminState, key: Vec<u8>, fingerprint: String) -> Resul
 }
 
 /// Whether the record under `key` is the reservation of `owner`.
-fn owned_by(txn: &mut dyn omnistore_storage::Txn, key: &[u8], owner: &str) -> Result<Option<Record>, omnistore_storage::StorageError> {
-    Ok(txn.get(key)?.as_deref().and_then(decode).filter(|r| matches!(&r.outcome, Outcome::InProgress { owner: o, .. } if o == owner)))
+fn owned_by(
+    txn: &mut dyn omnistore_storage::Txn,
+    key: &[u8],
+    owner: &str,
+) -> Result<Option<Record>, omnistore_storage::StorageError> {
+    Ok(txn
+        .get(key)?
+        .as_deref()
+        .and_then(decode)
+        .filter(|r| matches!(&r.outcome, Outcome::InProgress { owner: o, .. } if o == owner)))
 }
 
 /// Keep a running request's reservation alive for the other hosts on the
