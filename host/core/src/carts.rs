@@ -11,7 +11,7 @@ use crate::customers::{Identity, identify_tx, load_customer};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PromotionId;
 use crate::ids::{CartId, ChannelId, CustomerId, TenantId, VariantId};
-use crate::inventory::{Hold, hold_line, release_cart_holds};
+use crate::inventory::{Hold, cart_holds, hold_line, release_cart_holds, release_cart_holds_of};
 use crate::orders::{Fulfilment, Order, OrderDraft, load_order, place_order_tx};
 use crate::pricing::{Promotion, Quote, normalize_code, quote_tx};
 use crate::store::{Core, Tx};
@@ -172,6 +172,14 @@ pub(crate) fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId
     save(tx, &moving)
 }
 
+/// The safety buffer of the channel a cart was last touched from.
+fn cart_buffer(tx: &mut Tx<'_>, cart: &Cart) -> CoreResult<i64> {
+    match &cart.channel_id {
+        Some(ch) => Ok(load_channel(tx, ch)?.safety_buffer),
+        None => Ok(0),
+    }
+}
+
 impl Core {
     /// A new cart; for an identified customer, their open cart if they have
     /// one (from whichever channel they started on).
@@ -205,8 +213,11 @@ impl Core {
         })
     }
 
-    /// Set the quantity of a variant in the cart; 0 removes it. Changing
-    /// lines releases the cart's holds (hold again to re-reserve).
+    /// Set the quantity of a variant in the cart; 0 removes it. A cart that
+    /// holds stock keeps holding it: the changed line is re-held in the same
+    /// transaction, until the cart's current hold expiry, so no other cart
+    /// can take its units in between. If the new quantity cannot be held the
+    /// call fails with `InsufficientStock` and changes nothing.
     pub fn set_cart_line(
         &self,
         tenant: &TenantId,
@@ -259,7 +270,16 @@ impl Core {
             if quantity > 0 {
                 add_lines(&mut c, &[CartLine { variant_id: variant.clone(), quantity }])?;
             }
-            release_cart_holds(tx, cart)?;
+            let live_until = cart_holds(tx, cart)?.iter().map(|h| h.expires_ms).filter(|&e| e > now_ms).max();
+            let held = release_cart_holds_of(tx, cart, Some(variant))?;
+            if let Some(expires_ms) = live_until
+                && quantity > 0
+            {
+                let v = load_variant(tx, variant)?;
+                let buffer = cart_buffer(tx, &c)?;
+                let credit = held.get(variant).copied().unwrap_or(0);
+                hold_line(tx, cart, &v, quantity, buffer, credit, expires_ms)?;
+            }
             c.updated_ms = now_ms;
             save(tx, &c)?;
             Ok(c)
@@ -352,15 +372,13 @@ impl Core {
             if c.lines.is_empty() {
                 return Err(CoreError::invalid("the cart is empty"));
             }
-            let buffer = match &c.channel_id {
-                Some(ch) => load_channel(tx, ch)?.safety_buffer,
-                None => 0,
-            };
-            release_cart_holds(tx, cart)?;
+            let buffer = cart_buffer(tx, &c)?;
+            let held = release_cart_holds(tx, cart)?;
             let mut holds = Vec::new();
             for l in &c.lines {
                 let v = load_variant(tx, &l.variant_id)?;
-                holds.extend(hold_line(tx, cart, &v, l.quantity, buffer, now_ms + ttl_ms)?);
+                let credit = held.get(&l.variant_id).copied().unwrap_or(0);
+                holds.extend(hold_line(tx, cart, &v, l.quantity, buffer, credit, now_ms + ttl_ms)?);
             }
             Ok(holds)
         })
@@ -370,7 +388,7 @@ impl Core {
     pub fn release_cart(&self, tenant: &TenantId, cart: &CartId, now_ms: i64) -> CoreResult<()> {
         self.write(tenant, now_ms, |tx| {
             load_cart(tx, cart)?;
-            release_cart_holds(tx, cart)
+            release_cart_holds(tx, cart).map(drop)
         })
     }
 
@@ -423,12 +441,13 @@ impl Core {
                 (None, None, Some(e)) => Some(identify_tx(tx, e, None)?.id),
                 (None, None, None) => None,
             };
-            release_cart_holds(tx, cart)?;
+            let held = release_cart_holds(tx, cart)?;
             let order = place_order_tx(
                 tx,
                 OrderDraft {
                     channel: channel.clone(),
                     buffer,
+                    held,
                     external_id: None,
                     cart_id: Some(c.id.clone()),
                     customer_id: customer_id.clone(),

@@ -584,6 +584,8 @@ impl Core {
             let product = load_product(tx, id)?;
             let variants = product_variants_tx(tx, id)?;
             for v in &variants {
+                // Expired holds are no reservation.
+                crate::inventory::sweep_variant(tx, &v.id)?;
                 if crate::inventory::variant_reserved(tx, &v.id)? > 0 {
                     return Err(CoreError::conflict(format!(
                         "variant `{}` has stock reserved by open carts or orders; archive the product instead",

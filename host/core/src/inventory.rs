@@ -12,10 +12,19 @@
 //! `InsufficientStock`.
 //!
 //! Holds: a cart may hold stock until an expiry. Expired holds are released
-//! by [`Core::release_expired`] and also lazily: any allocation of a variant
-//! first releases that variant's expired holds in the same transaction, and
-//! availability reads ignore them, so an expired hold never blocks a sale
+//! by [`Core::sweep_expired_holds`] (all tenants; the host calls it
+//! periodically) or [`Core::release_expired`] (one tenant), and also lazily:
+//! any allocation or stock change of a variant first releases that variant's
+//! expired holds in the same transaction, and availability reads ignore
+//! them, so an expired hold never blocks a sale, an adjustment or a delete
 //! even if the sweep has not run.
+//!
+//! A cart's own holds are its units: re-holding (a changed line, a refreshed
+//! hold) and checkout give them back and reserve again in one transaction,
+//! and the channel's safety buffer applies only to units beyond those the
+//! cart held (see [`Held`]), so a sale elsewhere in between cannot cost the
+//! cart what it held, and a pickup may take the held units at the shop even
+//! when the hold was in the warehouse.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -107,6 +116,11 @@ pub struct Allocation {
     pub backordered: i64,
     /// Whether fulfilment has taken it out of the location.
     pub consumed: bool,
+    /// Consumed units put back on hand when the order was cancelled (goods
+    /// of a ship-to-store order already at the store). They are in stock
+    /// again, so a return of them must not restock them a second time.
+    #[serde(default)]
+    pub restocked: bool,
 }
 
 /// Stock held for a cart until `expires_ms`.
@@ -279,10 +293,40 @@ pub(crate) fn cart_holds(tx: &mut Tx<'_>, cart: &CartId) -> CoreResult<Vec<Hold>
     Ok(out)
 }
 
-pub(crate) fn release_cart_holds(tx: &mut Tx<'_>, cart: &CartId) -> CoreResult<()> {
+/// Units a cart held until just now, per variant: live holds it gave back
+/// in this transaction to re-reserve them. They were checked against the
+/// safety buffer when they were taken, so taking them again is not checked
+/// a second time (another sale in between must not cost the cart its units).
+pub(crate) type Held = BTreeMap<VariantId, i64>;
+
+/// Release a cart's holds (of one variant, or all), returning the live
+/// units given back. Expired holds are released too but give no credit.
+pub(crate) fn release_cart_holds_of(tx: &mut Tx<'_>, cart: &CartId, variant: Option<&VariantId>) -> CoreResult<Held> {
+    let mut held = Held::new();
     for h in cart_holds(tx, cart)? {
-        let kind = if h.expires_ms <= tx.now { MovementKind::HoldExpired } else { MovementKind::HoldReleased };
+        if variant.is_some_and(|v| *v != h.variant_id) {
+            continue;
+        }
+        let kind = if h.expires_ms <= tx.now {
+            MovementKind::HoldExpired
+        } else {
+            *held.entry(h.variant_id.clone()).or_default() += h.quantity;
+            MovementKind::HoldReleased
+        };
         release_hold(tx, &h, kind)?;
+    }
+    Ok(held)
+}
+
+pub(crate) fn release_cart_holds(tx: &mut Tx<'_>, cart: &CartId) -> CoreResult<Held> {
+    release_cart_holds_of(tx, cart, None)
+}
+
+/// Release the expired holds of a variant, so they neither block a change
+/// of its stock nor count as reserved.
+pub(crate) fn sweep_variant(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<()> {
+    for h in expired_holds(tx, variant)? {
+        release_hold(tx, &h, MovementKind::HoldExpired)?;
     }
     Ok(())
 }
@@ -323,23 +367,29 @@ pub(crate) struct AllocateSpec<'a> {
     /// Holds: reserve what there is rather than backorder or fail, for
     /// backorderable variants.
     pub partial_ok: bool,
+    /// Units of this variant the same cart held until just now (see [`Held`]);
+    /// the buffer applies only beyond them.
+    pub credit: i64,
 }
 
 /// Reserve stock for one line: release the variant's expired holds, check the
-/// pool has enough sellable units (after the buffer), and reserve greedily
-/// location by location. Backorderable variants reserve the shortfall at the
-/// first location of the pool.
+/// pool has enough sellable units (after the buffer, which does not apply to
+/// the `credit` the cart held already), and reserve greedily location by
+/// location. Backorderable variants reserve the shortfall at the first
+/// location of the pool.
 pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Vec<Allocation>> {
     let v = spec.variant;
-    for h in expired_holds(tx, &v.id)? {
-        release_hold(tx, &h, MovementKind::HoldExpired)?;
-    }
+    sweep_variant(tx, &v.id)?;
     let locations = pool_locations(tx, spec.pool)?;
     let mut avail = Vec::with_capacity(locations.len());
     for l in &locations {
         avail.push(level(tx, &v.id, &l.id)?.available().max(0));
     }
-    let sellable = (avail.iter().sum::<i64>() - spec.buffer).max(0);
+    let in_pool = avail.iter().sum::<i64>();
+    let credit = spec.credit.clamp(0, spec.quantity);
+    // The held units may have been elsewhere (a pickup at another shop than
+    // the one holding them), so they count only as far as the pool has stock.
+    let sellable = in_pool.min(credit + (in_pool - credit - spec.buffer).max(0));
     let mut want = spec.quantity;
     if want > sellable {
         if spec.partial_ok && v.backorderable {
@@ -360,7 +410,13 @@ pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Ve
         }
         let take = remaining.min(*a);
         if take > 0 {
-            out.push(Allocation { location_id: l.id.clone(), quantity: take, backordered: 0, consumed: false });
+            out.push(Allocation {
+                location_id: l.id.clone(),
+                quantity: take,
+                backordered: 0,
+                consumed: false,
+                restocked: false,
+            });
             remaining -= take;
         }
     }
@@ -381,6 +437,7 @@ pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Ve
                     quantity: backorder,
                     backordered: backorder,
                     consumed: false,
+                    restocked: false,
                 },
             ),
         }
@@ -409,6 +466,7 @@ pub(crate) fn hold_line(
     variant: &Variant,
     quantity: i64,
     buffer: i64,
+    credit: i64,
     expires_ms: i64,
 ) -> CoreResult<Vec<Hold>> {
     let reference = format!("cart:{cart}");
@@ -422,6 +480,7 @@ pub(crate) fn hold_line(
             kind: MovementKind::HoldPlaced,
             reference: &reference,
             partial_ok: true,
+            credit,
         },
     )?;
     let mut holds = Vec::new();
@@ -595,6 +654,7 @@ impl Core {
         self.write(tenant, now_ms, |tx| {
             let v = load_variant(tx, variant)?;
             load_location(tx, location)?;
+            sweep_variant(tx, variant)?;
             let current = level(tx, variant, location)?;
             let (kind, d) = delta(&current)?;
             if d != 0 {
@@ -625,6 +685,7 @@ impl Core {
             let v = load_variant(tx, variant)?;
             load_location(tx, from)?;
             load_location(tx, to)?;
+            sweep_variant(tx, variant)?;
             let id = TransferId::new(tx.new_id(TransferId::PREFIX)?);
             let n = note.as_deref();
             apply_movement(
@@ -740,6 +801,25 @@ impl Core {
             }
             Ok(released)
         })
+    }
+
+    /// Release every tenant's holds that expired at or before `now_ms`, in
+    /// transactions of at most `batch` holds. The host calls it periodically
+    /// so expired holds stop counting as reserved even for variants nobody
+    /// touches; operations that reserve or change stock sweep the holds of
+    /// their variant themselves. Returns how many holds were released.
+    pub fn sweep_expired_holds(&self, now_ms: i64, batch: usize) -> CoreResult<usize> {
+        let mut total = 0;
+        for tenant in self.list_tenants()? {
+            loop {
+                let released = self.release_expired(&tenant.id, now_ms, batch)?;
+                total += released;
+                if released == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(total)
     }
 
     pub fn cart_holds(&self, tenant: &TenantId, cart: &CartId) -> CoreResult<Vec<Hold>> {

@@ -23,7 +23,9 @@ use crate::catalog::{load_product, load_variant, variant_by_sku_tx};
 use crate::customers::{Identity, NewTouchpoint, attribution_tx, identify_tx, load_customer, record_touchpoint_tx};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, LocationId, OrderId, TenantId, VariantId};
-use crate::inventory::{AllocateSpec, Allocation, MovementKind, Pool, allocate, consume, release_allocation, restock};
+use crate::inventory::{
+    AllocateSpec, Allocation, Held, MovementKind, Pool, allocate, consume, release_allocation, restock,
+};
 use crate::money::Money;
 use crate::pricing::{AppliedPromotion, Quote, QuoteLine, quote_tx, record_usage};
 use crate::store::{Core, Tx};
@@ -177,6 +179,8 @@ pub struct Ingested {
 pub(crate) struct OrderDraft {
     pub channel: Option<ChannelId>,
     pub buffer: i64,
+    /// What the cart being checked out held until just now.
+    pub held: Held,
     pub external_id: Option<String>,
     pub cart_id: Option<CartId>,
     pub customer_id: Option<CustomerId>,
@@ -238,8 +242,13 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
     let (fulfilment, pool) = check_fulfilment(tx, &draft.fulfilment)?;
     let id = OrderId::new(tx.new_id(OrderId::PREFIX)?);
     let mut lines = Vec::with_capacity(draft.quote.lines.len());
+    let mut held = draft.held.clone();
     for (i, q) in draft.quote.lines.iter().enumerate() {
         let variant = load_variant(tx, &q.variant_id)?;
+        let credit = held.get(&q.variant_id).copied().unwrap_or(0).min(q.quantity);
+        if credit > 0 {
+            *held.entry(q.variant_id.clone()).or_default() -= credit;
+        }
         let allocations = allocate(
             tx,
             AllocateSpec {
@@ -250,6 +259,7 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
                 kind: MovementKind::Allocated,
                 reference: id.as_str(),
                 partial_ok: false,
+                credit,
             },
         )?;
         lines.push(OrderLine {
@@ -369,12 +379,13 @@ fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Opt
             };
             let reference = order.id.to_string();
             for line in &mut order.lines {
-                for a in &line.allocations {
+                for a in &mut line.allocations {
                     if !a.consumed {
                         release_allocation(tx, &line.variant_id, &line.sku, a, &reference)?;
                     } else if let Some(store) = &store {
                         // The goods already travelled to the store: they are there now.
                         restock(tx, &line.variant_id, &line.sku, store, a.quantity, &reference)?;
+                        a.restocked = true;
                     }
                 }
             }
@@ -548,6 +559,7 @@ impl Core {
                 OrderDraft {
                     channel: Some(channel.clone()),
                     buffer: 0,
+                    held: Held::new(),
                     external_id: Some(external_id.clone()),
                     cart_id: None,
                     customer_id,

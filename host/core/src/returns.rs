@@ -86,7 +86,8 @@ fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Opt
             .iter_mut()
             .find(|l| l.line_no == r.line_no)
             .ok_or_else(|| CoreError::invalid(format!("order #{} has no line {}", order.number, r.line_no)))?;
-        let taken: i64 = line.allocations.iter().filter(|a| a.consumed).map(|a| a.quantity).sum();
+        // Units already put back at cancellation are in stock again.
+        let taken: i64 = line.allocations.iter().filter(|a| a.consumed && !a.restocked).map(|a| a.quantity).sum();
         let returnable = taken - line.returned;
         if r.quantity > returnable {
             return Err(CoreError::invalid(format!(

@@ -386,6 +386,11 @@ per_backend!(
     bad_input_is_refused_and_changes_nothing,
 );
 
+#[path = "domain/drift.rs"]
+mod drift;
+#[path = "domain/ledger_properties.rs"]
+mod ledger_properties;
+
 // ---------------------------------------------------------------- invariants
 
 fn no_oversell_across_channels(b: &Backend) {

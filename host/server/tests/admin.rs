@@ -25,6 +25,9 @@ use tower::ServiceExt;
 const OPERATOR: &str = "operator-secret-for-tests-0123456789";
 const START_MS: i64 = 1_760_000_000_000;
 
+#[path = "admin/idempotency_lease.rs"]
+mod idempotency_lease;
+
 // ---------------------------------------------------------------- harness
 
 /// Installs "packages" by name, without a runtime: enough to drive the route.

@@ -15,13 +15,24 @@
 //!   and may be used again, for a corrected request too.
 //!
 //! The key is reserved before the handler runs and the response recorded
-//! after, in separate transactions (the core commits its own). A crash in
-//! between leaves a reservation that expires after [`LEASE_MS`]; a retry after
-//! that runs the request again. Records are honoured for [`RETENTION_MS`].
+//! after, in separate transactions (the core commits its own). The
+//! reservation is fenced by an owner token: while its request runs it never
+//! lapses — in this process the owner is known to be alive, and for other
+//! hosts on the same store the owner renews its lease every
+//! [`RENEW_EVERY`] — so a retry of a slow request answers 409 instead of
+//! running the mutation a second time. Only a reservation whose owner died
+//! (a crash) expires, [`LEASE_MS`] after its last renewal; a retry after that
+//! runs the request again. Only the owner may record the response or release
+//! the key. Records are honoured for [`RETENTION_MS`].
 //!
 //! Responses that carry a fresh secret (an issued token) mark it with
 //! [`Redact`]; the stored copy has that field set to `null`, because a
 //! secret must not be kept in plain text even for replays.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -35,8 +46,10 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::{AdminError, AdminState, blocking, sha256};
 
-/// How long a reservation holds a key while its request runs.
+/// How long a reservation outlives its last renewal when its owner is gone.
 pub const LEASE_MS: i64 = 60_000;
+/// How often a running request renews its reservation in the store.
+pub const RENEW_EVERY: Duration = Duration::from_millis(LEASE_MS as u64 / 4);
 /// How long a completed request's response is replayed.
 pub const RETENTION_MS: i64 = 24 * 3_600_000;
 const MAX_KEY_LEN: usize = 255;
@@ -49,8 +62,17 @@ pub(crate) struct Redact(pub &'static [&'static str]);
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum Outcome {
-    InProgress { until_ms: i64 },
-    Done { status: u16, content_type: Option<String>, body: String },
+    /// `owner` is the token of the request that holds the key.
+    InProgress {
+        until_ms: i64,
+        #[serde(default)]
+        owner: String,
+    },
+    Done {
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,10 +83,78 @@ struct Record {
 }
 
 enum Reserved {
-    Proceed,
-    Replay { status: u16, content_type: Option<String>, body: String },
+    Proceed(Owner),
+    Replay {
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+    },
     Reused,
     InProgress,
+    /// Nobody holds the key (only from [`decide`]).
+    Free,
+}
+
+/// Owner tokens of the requests running in this process.
+static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
+fn running() -> std::sync::MutexGuard<'static, HashSet<String>> {
+    RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn is_running(owner: &str) -> bool {
+    running().contains(owner)
+}
+
+/// The reservation of one running request. Dropping it (the request
+/// finished, failed or was abandoned) stops the renewals and forgets the
+/// owner, so only a lease that nobody renews can lapse.
+struct Owner {
+    token: String,
+    renewal: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Owner {
+    fn new(key: &[u8]) -> Owner {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let unique = format!(
+            "{}\n{}\n{}\n{}",
+            std::process::id(),
+            started.as_nanos(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            hex::encode(key)
+        );
+        let token = hex::encode(sha256(unique.as_bytes()));
+        running().insert(token.clone());
+        Owner { token, renewal: None }
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(task) = self.renewal.take() {
+            task.abort();
+        }
+        running().remove(&self.token);
+    }
+}
+
+/// What to do with a key, given its record: `running` says whether an owner
+/// token belongs to a request still running in this process.
+fn decide(existing: Option<Record>, fingerprint: &str, now: i64, running: impl Fn(&str) -> bool) -> Reserved {
+    let live = existing.filter(|r| match &r.outcome {
+        Outcome::InProgress { until_ms, owner } => *until_ms > now || running(owner),
+        Outcome::Done { .. } => r.created_ms.saturating_add(RETENTION_MS) > now,
+    });
+    match live {
+        Some(r) if r.fingerprint != fingerprint => Reserved::Reused,
+        Some(Record { outcome: Outcome::Done { status, content_type, body }, .. }) => {
+            Reserved::Replay { status, content_type, body }
+        }
+        Some(_) => Reserved::InProgress,
+        None => Reserved::Free,
+    }
 }
 
 fn check_key(value: &HeaderValue) -> Result<String, AdminError> {
@@ -128,8 +218,8 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
 
     let reserved =
         reserve(&state, record_key.clone(), fingerprint.clone()).await.map_err(IntoResponse::into_response)?;
-    match reserved {
-        Reserved::Proceed => {}
+    let mut owner = match reserved {
+        Reserved::Proceed(owner) => owner,
         Reserved::Replay { status, content_type, body } => return Ok(replay(status, content_type, body)),
         Reserved::Reused => {
             return Err(AdminError::new(
@@ -147,16 +237,18 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
             )
             .into_response());
         }
-    }
+        Reserved::Free => return Err(AdminError::internal("idempotency key neither free nor taken").into_response()),
+    };
+    owner.renewal = Some(tokio::spawn(renew(state.clone(), record_key.clone(), owner.token.clone())));
 
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     if !response.status().is_success() {
-        release(&state, record_key, fingerprint).await;
+        release(&state, record_key, &owner).await;
         return Ok(response);
     }
     let (rparts, rbody) = response.into_parts();
     let Ok(rbytes) = to_bytes(rbody, usize::MAX).await else {
-        release(&state, record_key, fingerprint).await;
+        release(&state, record_key, &owner).await;
         return Err(AdminError::internal("could not buffer the response").into_response());
     };
     let stored = match rparts.extensions.get::<Redact>() {
@@ -165,11 +257,12 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
     };
     let content_type = rparts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let outcome = Outcome::Done { status: rparts.status.as_u16(), content_type, body: stored };
-    if let Err(e) = complete(&state, record_key, fingerprint, outcome).await {
+    if let Err(e) = complete(&state, record_key, fingerprint, &owner, outcome).await {
         // The change is made; answering with an error would invite a retry
         // that repeats it. The reservation expires on its own.
         tracing::warn!(error = %e, "could not record an idempotent response");
     }
+    drop(owner);
     Ok(Response::from_parts(rparts, Body::from(rbytes)))
 }
 
@@ -211,48 +304,89 @@ fn encode(record: &Record) -> Vec<u8> {
 async fn reserve(state: &AdminState, key: Vec<u8>, fingerprint: String) -> Result<Reserved, AdminError> {
     let core = state.core.clone();
     let now = state.now();
-    blocking(move || {
+    let owner = Owner::new(&key);
+    let token = owner.token.clone();
+    let decided = blocking(move || {
         transact(&**core.store(), |txn| {
             let existing = txn.get(&key)?.as_deref().and_then(decode);
-            let live = existing.filter(|r| match r.outcome {
-                Outcome::InProgress { until_ms } => until_ms > now,
-                Outcome::Done { .. } => r.created_ms.saturating_add(RETENTION_MS) > now,
-            });
-            Ok(match live {
-                Some(r) if r.fingerprint != fingerprint => Reserved::Reused,
-                Some(Record { outcome: Outcome::Done { status, content_type, body }, .. }) => {
-                    Reserved::Replay { status, content_type, body }
-                }
-                Some(_) => Reserved::InProgress,
-                None => {
-                    let record = Record {
-                        fingerprint: fingerprint.clone(),
-                        created_ms: now,
-                        outcome: Outcome::InProgress { until_ms: now.saturating_add(LEASE_MS) },
-                    };
-                    txn.put(&key, &encode(&record))?;
-                    Reserved::Proceed
-                }
-            })
+            let decided = decide(existing, &fingerprint, now, is_running);
+            if matches!(decided, Reserved::Free) {
+                let record = Record {
+                    fingerprint: fingerprint.clone(),
+                    created_ms: now,
+                    outcome: Outcome::InProgress { until_ms: now.saturating_add(LEASE_MS), owner: token.clone() },
+                };
+                txn.put(&key, &encode(&record))?;
+            }
+            Ok(decided)
         })
         .map_err(AdminError::storage)
     })
-    .await
+    .await?;
+    Ok(match decided {
+        Reserved::Free => Reserved::Proceed(owner),
+        other => other,
+    })
 }
 
-/// Write the outcome over our own reservation (not over a newer request's,
-/// should ours have expired meanwhile).
-async fn complete(state: &AdminState, key: Vec<u8>, fingerprint: String, outcome: Outcome) -> Result<(), AdminError> {
+/// Whether the record under `key` is the reservation of `owner`.
+fn owned_by(
+    txn: &mut dyn omnistore_storage::Txn,
+    key: &[u8],
+    owner: &str,
+) -> Result<Option<Record>, omnistore_storage::StorageError> {
+    Ok(txn
+        .get(key)?
+        .as_deref()
+        .and_then(decode)
+        .filter(|r| matches!(&r.outcome, Outcome::InProgress { owner: o, .. } if o == owner)))
+}
+
+/// Keep a running request's reservation alive for the other hosts on the
+/// store, until the request ends (the task is aborted) or loses the key.
+async fn renew(state: AdminState, key: Vec<u8>, owner: String) {
+    let mut ticks = tokio::time::interval(RENEW_EVERY);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let core = state.core.clone();
+        let until = state.now().saturating_add(LEASE_MS);
+        let (key, owner) = (key.clone(), owner.clone());
+        let renewed = blocking(move || {
+            transact(&**core.store(), |txn| {
+                let Some(mut record) = owned_by(txn, &key, &owner)? else {
+                    return Ok(false);
+                };
+                record.outcome = Outcome::InProgress { until_ms: until, owner: owner.clone() };
+                txn.put(&key, &encode(&record))?;
+                Ok(true)
+            })
+            .map_err(AdminError::storage)
+        })
+        .await;
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::warn!(error = %e, "could not renew an idempotency reservation"),
+        }
+    }
+}
+
+/// Write the outcome over our own reservation (never over another
+/// request's, should ours have been taken over after a crash).
+async fn complete(
+    state: &AdminState,
+    key: Vec<u8>,
+    fingerprint: String,
+    owner: &Owner,
+    outcome: Outcome,
+) -> Result<(), AdminError> {
     let core = state.core.clone();
     let now = state.now();
+    let token = owner.token.clone();
     blocking(move || {
         transact(&**core.store(), |txn| {
-            let ours = txn
-                .get(&key)?
-                .as_deref()
-                .and_then(decode)
-                .is_some_and(|r| r.fingerprint == fingerprint && matches!(r.outcome, Outcome::InProgress { .. }));
-            if ours {
+            if owned_by(txn, &key, &token)?.is_some() {
                 let record = Record { fingerprint: fingerprint.clone(), created_ms: now, outcome: outcome.clone() };
                 txn.put(&key, &encode(&record))?;
             }
@@ -263,16 +397,12 @@ async fn complete(state: &AdminState, key: Vec<u8>, fingerprint: String, outcome
     .await
 }
 
-async fn release(state: &AdminState, key: Vec<u8>, fingerprint: String) {
+async fn release(state: &AdminState, key: Vec<u8>, owner: &Owner) {
     let core = state.core.clone();
+    let token = owner.token.clone();
     let outcome = blocking(move || {
         transact(&**core.store(), |txn| {
-            let ours = txn
-                .get(&key)?
-                .as_deref()
-                .and_then(decode)
-                .is_some_and(|r| r.fingerprint == fingerprint && matches!(r.outcome, Outcome::InProgress { .. }));
-            if ours {
+            if owned_by(txn, &key, &token)?.is_some() {
                 txn.delete(&key)?;
             }
             Ok(())
@@ -282,5 +412,30 @@ async fn release(state: &AdminState, key: Vec<u8>, fingerprint: String) {
     .await;
     if let Err(e) = outcome {
         tracing::warn!(error = %e, "could not release an idempotency key; it frees itself when its lease ends");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_progress(until_ms: i64, owner: &str) -> Option<Record> {
+        Some(Record {
+            fingerprint: "f".into(),
+            created_ms: 0,
+            outcome: Outcome::InProgress { until_ms, owner: owner.into() },
+        })
+    }
+
+    #[test]
+    fn a_running_owner_keeps_its_key_past_the_lease() {
+        let alive = |o: &str| o == "alive";
+        assert!(matches!(decide(in_progress(10, "alive"), "f", 1_000_000, alive), Reserved::InProgress));
+        // Another host's request that renews its lease.
+        assert!(matches!(decide(in_progress(2_000, "elsewhere"), "f", 1_000, alive), Reserved::InProgress));
+        // A crashed owner's lease lapses.
+        assert!(matches!(decide(in_progress(10, "crashed"), "f", 1_000, alive), Reserved::Free));
+        assert!(matches!(decide(in_progress(10, "alive"), "other", 1_000, alive), Reserved::Reused));
+        assert!(matches!(decide(None, "f", 1_000, alive), Reserved::Free));
     }
 }

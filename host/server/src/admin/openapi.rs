@@ -524,9 +524,9 @@ fn schemas() -> Value {
         (
             "Allocation",
             obj(
-                &["location_id", "quantity", "backordered", "consumed"],
+                &["location_id", "quantity", "backordered", "consumed", "restocked"],
                 json!({
-                    "location_id": s(), "quantity": i(), "backordered": i(), "consumed": b()
+                    "location_id": s(), "quantity": i(), "backordered": i(), "consumed": b(), "restocked": b()
                 }),
             ),
         ),
