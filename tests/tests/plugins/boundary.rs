@@ -77,11 +77,11 @@ async fn aliased_strings_cannot_multiply_what_the_host_copies() {
         );
         assert!(err.to_string().contains("bytes in one value passed to the host"), "{err}");
     }
-    // The same shapes at honest sizes pass.
+    // The same shape at an honest size passes. (Only the import: a returned
+    // response is freed by the guest after the host copied it, and freeing
+    // aliased strings is the guest's own undefined behaviour.)
     let logged = host.runtime.handle_request(&plugin, &inst, get("/log?n=4&size=64")).await.unwrap();
     assert_eq!(logged.body, b"logged");
-    let response = host.runtime.handle_request(&plugin, &inst, get("/response?n=4&size=64")).await.unwrap();
-    assert_eq!(response.headers.len(), 4);
 }
 
 #[tokio::test]
