@@ -19,7 +19,9 @@ use omnistore_runtime::{
 use omnistore_server::{AppState, Mounted, Registry};
 use tower::ServiceExt;
 
+#[path = "plugins/boundary.rs"]
 mod boundary;
+#[path = "plugins/isolation.rs"]
 mod isolation;
 
 fn package(id: &str) -> PathBuf {
