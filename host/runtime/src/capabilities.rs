@@ -6,7 +6,7 @@
 //! default); an operator or merchant may withhold more.
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use omnistore_manifest::{Capability, EventKind, Manifest, Origin};
 
@@ -114,67 +114,138 @@ impl NetworkPolicy {
 }
 
 /// Whether an address is globally routable. Everything else (loopback,
-/// private ranges, link-local, unique-local, CGNAT, documentation,
-/// unspecified, multicast, IPv4-mapped forms of those) is refused.
+/// private ranges, link-local, unique-local, site-local, CGNAT,
+/// documentation, unspecified, multicast) is refused, and so is every IPv6
+/// form that carries an IPv4 address a router or translator may deliver to
+/// (mapped, compatible, SIIT-translated, NAT64, 6to4, Teredo) unless the
+/// embedded IPv4 address is itself public.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 shared address space
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 protocol assignments
-                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15 benchmarking
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let seg = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00 // unique local
-                || (seg[0] & 0xffc0) == 0xfe80 // link local
-                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
-                || (seg[0] == 0x64 && seg[1] == 0xff9b)) // NAT64 can reach private IPv4
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let o = v4.octets();
+    !(v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || v4.is_unspecified()
+        || v4.is_multicast()
+        || o[0] == 0
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 shared address space
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 protocol assignments
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 192.88.99.0/24 6to4 relay anycast
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15 benchmarking
+        || o[0] >= 240)
+}
+
+fn is_public_v6(v6: Ipv6Addr) -> bool {
+    let seg = v6.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() {
+        return false;
+    }
+    match seg {
+        // ::a.b.c.d (IPv4-compatible) and ::ffff:a.b.c.d (IPv4-mapped).
+        [0, 0, 0, 0, 0, 0 | 0xffff, hi, lo] => return is_public_v4(embedded(hi, lo)),
+        // ::ffff:0:a.b.c.d (SIIT translated) and 64:ff9b::/96, 64:ff9b:1::/48
+        // (NAT64): a translator decides where these go, so never allow them.
+        [0, 0, 0, 0, 0xffff, 0, _, _] | [0x64, 0xff9b, ..] => return false,
+        // 6to4 carries its relay's IPv4 address in bits 16..48.
+        [0x2002, hi, lo, ..] => return is_public_v4(embedded(hi, lo)),
+        // Teredo hides the client's address; nothing public needs it.
+        [0x2001, 0, ..] => return false,
+        _ => {}
+    }
+    !((seg[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local
+        || (seg[0] & 0xffc0) == 0xfe80 // fe80::/10 link local
+        || (seg[0] & 0xffc0) == 0xfec0 // fec0::/10 site local (deprecated, still routed inside sites)
+        || (seg[0] == 0x2001 && seg[1] == 0x0db8) // 2001:db8::/32 documentation
+        || (seg[0] == 0x3fff && (seg[1] & 0xf000) == 0) // 3fff::/20 documentation
+        || (seg[0] == 0x0100 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0) // 100::/64 discard
+        || seg[0] == 0) // the rest of ::/16 is reserved
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every form a private or special address can take, each with the
+    /// reason it must be refused; and public addresses that must stay reachable.
     #[test]
     fn private_and_special_addresses_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "255.255.255.255",
-            "::1",
-            "::",
-            "fc00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::a00:1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip} must not count as public");
+        let refused = [
+            ("127.0.0.1", "v4 loopback"),
+            ("127.255.0.9", "v4 loopback range"),
+            ("10.1.2.3", "v4 private 10/8"),
+            ("172.16.0.1", "v4 private 172.16/12"),
+            ("172.31.255.254", "v4 private 172.16/12 top"),
+            ("192.168.1.1", "v4 private 192.168/16"),
+            ("169.254.169.254", "v4 link-local (cloud metadata)"),
+            ("100.64.0.1", "v4 CGNAT"),
+            ("100.127.255.254", "v4 CGNAT top"),
+            ("0.0.0.0", "v4 unspecified"),
+            ("0.1.2.3", "v4 this network"),
+            ("255.255.255.255", "v4 broadcast"),
+            ("224.0.0.1", "v4 multicast"),
+            ("240.0.0.1", "v4 reserved"),
+            ("192.0.0.8", "v4 protocol assignments"),
+            ("192.0.2.1", "v4 documentation"),
+            ("198.51.100.1", "v4 documentation"),
+            ("203.0.113.1", "v4 documentation"),
+            ("198.18.0.1", "v4 benchmarking"),
+            ("192.88.99.1", "v4 6to4 relay anycast"),
+            ("::1", "v6 loopback"),
+            ("::", "v6 unspecified"),
+            ("fc00::1", "v6 unique local"),
+            ("fdff:ffff::1", "v6 unique local top"),
+            ("fe80::1", "v6 link-local"),
+            ("febf::1", "v6 link-local top"),
+            ("fec0::1", "v6 site-local"),
+            ("feff::1", "v6 site-local top"),
+            ("ff02::1", "v6 multicast"),
+            ("2001:db8::1", "v6 documentation"),
+            ("3fff::1", "v6 documentation (3fff::/20)"),
+            ("100::1", "v6 discard"),
+            ("::ffff:127.0.0.1", "v4-mapped loopback"),
+            ("::ffff:10.0.0.1", "v4-mapped private"),
+            ("::ffff:169.254.169.254", "v4-mapped link-local"),
+            ("::127.0.0.1", "v4-compatible loopback"),
+            ("::10.0.0.1", "v4-compatible private"),
+            ("::192.168.0.1", "v4-compatible private"),
+            ("::ffff:0:127.0.0.1", "SIIT v4-translated loopback"),
+            ("::ffff:0:10.0.0.1", "SIIT v4-translated private"),
+            ("::ffff:0:8.8.8.8", "SIIT v4-translated, even public"),
+            ("64:ff9b::a00:1", "NAT64 private"),
+            ("64:ff9b::127.0.0.1", "NAT64 loopback"),
+            ("64:ff9b::8.8.8.8", "NAT64, even public"),
+            ("64:ff9b:1::a00:1", "local-use NAT64"),
+            ("2002:7f00:1::1", "6to4 embedding loopback"),
+            ("2002:a00:1::1", "6to4 embedding 10/8"),
+            ("2002:c0a8:101::1", "6to4 embedding 192.168/16"),
+            ("2002:a9fe:a9fe::1", "6to4 embedding link-local"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+            ("::2", "reserved ::/16"),
+        ];
+        for (ip, why) in refused {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} ({why}) must not count as public");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+        let public = [
+            "93.184.216.34",
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "2a00:1450:4001:80b::200e",
+            "::ffff:8.8.8.8",
+            "2002:808:808::1",
+        ];
+        for ip in public {
             assert!(is_public(ip.parse().unwrap()), "{ip} is public");
         }
     }

@@ -9,8 +9,20 @@ pub struct Limits {
     pub request_deadline: Duration,
     /// Wall-clock deadline of an `on-event` call (events may call remote APIs).
     pub event_deadline: Duration,
-    /// Largest linear memory an instance may grow to.
+    /// Linear memory an instance may hold in total, across all its memories.
     pub memory_bytes: u64,
+    /// Core module instances one plugin instance may create.
+    pub max_core_instances: u32,
+    /// Linear memories one plugin instance may create.
+    pub max_memories: u32,
+    /// Tables one plugin instance may create.
+    pub max_tables: u32,
+    /// Table elements an instance may hold in total, across all its tables.
+    pub table_elements: u64,
+    /// Data one value crossing from the plugin to the host (the arguments of
+    /// one import call, or one export's result) may make the host allocate:
+    /// string bytes plus list elements, counted before anything is copied.
+    pub transfer_bytes: u64,
     /// Largest response (body plus headers) or body page a call may return.
     pub response_bytes: u64,
     /// Log volume a call may write; lines beyond it are dropped and counted.
@@ -31,6 +43,14 @@ impl Default for Limits {
             request_deadline: Duration::from_secs(2),
             event_deadline: Duration::from_secs(30),
             memory_bytes: 64 << 20,
+            // A component made by wit-component holds the plugin's module plus
+            // a few shim modules and their tables; these leave room for that.
+            max_core_instances: 16,
+            max_memories: 2,
+            max_tables: 8,
+            table_elements: 100_000,
+            // Room for a full-size response (8 MiB) with its headers.
+            transfer_bytes: 12 << 20,
             response_bytes: 8 << 20,
             log_bytes: 64 << 10,
             storage_quota_bytes: 16 << 20,
@@ -53,6 +73,10 @@ pub struct RuntimeConfig {
     pub allow_private_network: bool,
     /// Instances that may run at the same time (slots of the pooling allocator).
     pub max_concurrent_instances: u32,
+    /// Instances one tenant may run at the same time, so a tenant flooding
+    /// calls is told it is busy while others keep their share of the slots.
+    /// `None` means a quarter of `max_concurrent_instances` (at least one).
+    pub max_instances_per_tenant: Option<u32>,
     /// How often the epoch advances; deadlines are checked at this granularity.
     pub epoch_tick: Duration,
 }
@@ -64,7 +88,17 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             allow_private_network: false,
             max_concurrent_instances: 128,
+            max_instances_per_tenant: None,
             epoch_tick: Duration::from_millis(5),
         }
+    }
+}
+
+impl RuntimeConfig {
+    /// The per-tenant cap on running instances, resolved from its default.
+    pub fn instances_per_tenant(&self) -> u32 {
+        self.max_instances_per_tenant
+            .unwrap_or(self.max_concurrent_instances / 4)
+            .clamp(1, self.max_concurrent_instances.max(1))
     }
 }

@@ -35,6 +35,25 @@ pub enum LoadError {
     Cache(String),
 }
 
+/// A per-call limit, besides time and memory, that a plugin can go past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Table elements across all tables of the instance.
+    TableElements,
+    /// Bytes the host would allocate for one value the plugin passes it
+    /// (the arguments of an import call or the result of an export).
+    TransferBytes,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Limit::TableElements => "table elements per instance",
+            Limit::TransferBytes => "bytes in one value passed to the host (strings and list elements together)",
+        })
+    }
+}
+
 /// Why one call into a plugin failed. The host and every other plugin keep
 /// serving; only this call is lost.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +72,12 @@ pub enum CallError {
     NotSubscribed(String),
     #[error("the plugin returned an error: {0:?}")]
     Plugin(PluginError),
-    #[error("all {0} instance slots are busy; try again shortly")]
+    /// Either every instance slot of the host is in use, or the tenant
+    /// already runs its share of them; the number is the limit that was reached.
+    #[error("the limit of {0} running plugin instances is reached; try again shortly")]
     Busy(u32),
+    #[error("the plugin went past its limit of {limit} {what}")]
+    LimitExceeded { what: Limit, limit: u64 },
     #[error("the host failed while serving the plugin: {0}")]
     Host(String),
 }

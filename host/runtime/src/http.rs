@@ -10,6 +10,12 @@ use std::time::Duration;
 use crate::capabilities::{Denied, Grants, NetworkPolicy};
 use crate::types::{HttpError, IncomingResponse, OutgoingRequest};
 
+/// Headers the host derives from the URL and body. A plugin setting `Host`
+/// could reach a different virtual host than the origin it was granted; the
+/// framing headers could desynchronise the connection.
+const HOST_CONTROLLED: &[&str] =
+    &["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive"];
+
 /// The resolver's refusal, recognised again in the error chain of a failed request.
 #[derive(Debug)]
 struct AddressRefused(String);
@@ -35,9 +41,16 @@ impl reqwest::dns::Resolve for PolicyResolver {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = addrs.iter().copied().filter(|a| policy.check_ip(a.ip()).is_ok()).collect();
             if allowed.is_empty() && !addrs.is_empty() {
+                // The operator may see where the name pointed; the plugin must
+                // not learn internal addresses from the error.
+                tracing::warn!(
+                    host = %host,
+                    resolved = %addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
+                    blame = "guest",
+                    "outbound request refused: the name resolves only to non-public addresses"
+                );
                 let err: Box<dyn std::error::Error + Send + Sync> = Box::new(AddressRefused(format!(
-                    "{host} resolves only to addresses this deployment does not allow plugins to reach ({})",
-                    addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
+                    "{host} resolves only to private, loopback or otherwise non-public addresses, which this deployment does not allow plugins to reach"
                 )));
                 return Err(err);
             }
@@ -105,6 +118,11 @@ impl HttpClient {
         for (name, value) in &request.headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest(format!("`{name}` is not a header name")))?;
+            if HOST_CONTROLLED.contains(&name.as_str()) {
+                return Err(HttpError::InvalidRequest(format!(
+                    "header `{name}` is set by the host from the URL and body; remove it from the request"
+                )));
+            }
             let value = reqwest::header::HeaderValue::from_str(value)
                 .map_err(|_| HttpError::InvalidRequest(format!("the value of header `{name}` is not valid")))?;
             builder = builder.header(name, value);
@@ -152,5 +170,74 @@ fn map_error(err: reqwest::Error) -> HttpError {
             source = e.source();
         }
         HttpError::Connection(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants() -> Grants {
+        let manifest = omnistore_manifest::Manifest::parse(
+            r#"
+            [plugin]
+            id = "probe"
+            name = "Probe"
+            version = "0.1.0"
+            publisher = "Tests"
+            contract = "^0.1"
+            [capabilities]
+            imports = ["http"]
+            http = ["http://127.0.0.1:*", "http://localhost:*"]
+            "#,
+        )
+        .unwrap();
+        Grants::from_manifest(&manifest)
+    }
+
+    fn request(url: &str, headers: &[(&str, &str)]) -> OutgoingRequest {
+        OutgoingRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: vec![],
+            timeout_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plugin_may_not_set_host_or_framing_headers() {
+        let client = HttpClient::new(NetworkPolicy { allow_private: true }).unwrap();
+        for name in ["Host", "host", "HOST", "Content-Length", "Transfer-Encoding", "Connection"] {
+            let result = client
+                .send(
+                    &grants(),
+                    request("http://127.0.0.1:9/x", &[(name, "internal.example")]),
+                    Duration::from_secs(1),
+                    1024,
+                )
+                .await;
+            match result {
+                Err(HttpError::InvalidRequest(message)) => {
+                    assert!(message.contains(&name.to_ascii_lowercase()), "{message}")
+                }
+                other => panic!("{name} must be refused before sending, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_name_does_not_reveal_what_it_resolved_to() {
+        let client = HttpClient::new(NetworkPolicy { allow_private: false }).unwrap();
+        let result = client.send(&grants(), request("http://localhost:9/x", &[]), Duration::from_secs(5), 1024).await;
+        match result {
+            Err(HttpError::Denied(message)) => {
+                assert!(message.contains("localhost") && message.contains("non-public"), "{message}");
+                for leak in ["127.0.0.1", "::1", "127."] {
+                    assert!(!message.contains(leak), "the refusal reveals {leak}: {message}");
+                }
+            }
+            other => panic!("localhost must be refused, got {other:?}"),
+        }
     }
 }

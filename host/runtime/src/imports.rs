@@ -250,7 +250,8 @@ impl wit::log::Host for PluginState {
             return Ok(());
         }
         self.log_bytes += size;
-        let fields = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+        let message = escape_log_text(&message);
+        let fields = render_fields(&fields);
         let (plugin, tenant, installation) = (&self.cx.plugin, self.cx.tenant.as_str(), &self.cx.installation);
         match level {
             Level::Trace => tracing::trace!(target: "plugin", plugin, tenant, installation, fields, "{message}"),
@@ -261,6 +262,48 @@ impl wit::log::Host for PluginState {
         }
         Ok(())
     }
+}
+
+/// Make plugin text safe for a line-oriented log: control characters
+/// (newlines, ESC and the rest of C0/C1, DEL) and the invisible format
+/// characters that reorder or hide text are written as escapes, and so is the
+/// backslash, so an escape in the output always came from the host.
+fn escape_log_text(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_invisible_format(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Bidirectional overrides, zero-width characters, line and paragraph separators.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+}
+
+/// `key="value"` pairs: the value is quoted (its quotes escaped) so a value
+/// cannot pose as further fields, and a key that is not a plain word is quoted too.
+fn render_fields(fields: &[(String, String)]) -> String {
+    let quote = |text: &str| format!("\"{}\"", escape_log_text(text).replace('"', "\\\""));
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let plain = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            let key = if plain { k.clone() } else { quote(k) };
+            format!("{key}={}", quote(v))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl wit::clock::Host for PluginState {
@@ -275,5 +318,34 @@ impl wit::clock::Host for PluginState {
     async fn monotonic_ns(&mut self) -> wasmtime::Result<u64> {
         self.check_or_trap(Capability::Clock)?;
         Ok(self.started.elapsed().as_nanos() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_text_cannot_forge_lines_or_terminal_escapes() {
+        let forged = "ok\n2026-01-01T00:00:00Z  INFO omnistore: admin logged in\r\x1b[2J\x1b]0;title\x07\u{202e}gnp.exe\u{7f}\u{85}";
+        let escaped = escape_log_text(forged);
+        assert!(!escaped.chars().any(|c| c.is_control() || is_invisible_format(c)), "{escaped:?}");
+        assert_eq!(
+            escaped,
+            "ok\\n2026-01-01T00:00:00Z  INFO omnistore: admin logged in\\r\\u{1b}[2J\\u{1b}]0;title\\u{7}\\u{202e}gnp.exe\\u{7f}\\u{85}"
+        );
+        // A literal backslash-n typed by the plugin stays distinguishable from an escaped newline.
+        assert_eq!(escape_log_text("a\\nb"), "a\\\\nb");
+        assert_eq!(escape_log_text("Caffè ☕ plain"), "Caffè ☕ plain");
+    }
+
+    #[test]
+    fn log_fields_cannot_pose_as_other_fields() {
+        let fields = vec![
+            ("sku".to_string(), "DV-001 tenant=other".to_string()),
+            ("x\ntenant".to_string(), "a\"b\x1b".to_string()),
+            ("".to_string(), "v".to_string()),
+        ];
+        assert_eq!(render_fields(&fields), "sku=\"DV-001 tenant=other\" \"x\\ntenant\"=\"a\\\"b\\u{1b}\" \"\"=\"v\"");
     }
 }

@@ -16,6 +16,7 @@
 //!
 //! [`Manifest`]: omnistore_manifest::Manifest
 
+mod admission;
 pub mod bindings;
 mod cache;
 mod capabilities;
@@ -33,7 +34,7 @@ pub mod types;
 pub use cache::digest;
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
 pub use config::{Limits, RuntimeConfig};
-pub use error::{Blame, CallError, LoadError};
+pub use error::{Blame, CallError, Limit, LoadError};
 pub use memory_services::InMemoryServices;
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};
 pub use runtime::{ParkedInstance, Plugin, Runtime};

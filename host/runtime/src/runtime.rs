@@ -9,19 +9,24 @@ use tracing::Instrument;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
+use crate::admission::Admission;
 use crate::bindings::v0_1_0;
 use crate::cache::{ComponentCache, digest};
 use crate::capabilities::{Grants, NetworkPolicy};
 use crate::config::RuntimeConfig;
+use crate::error::Limit;
 use crate::http::HttpClient;
 use crate::services::{CallContext, HostServices};
-use crate::state::{Installation, MemoryLimiter, PluginState, TenantId};
+use crate::state::{Installation, InstanceLimiter, PluginState, Refused, TenantId};
 use crate::types::{BodyPage, Event, PluginInfo, Request, Response};
 use crate::{CallError, LoadError};
 
 /// Extra time beyond a deadline before the host abandons a call that is
 /// waiting on an import (the epoch check only runs while wasm executes).
 const DEADLINE_GRACE: Duration = Duration::from_millis(50);
+/// How wasmtime reports that a value passed to the host was over the
+/// hostcall fuel ([`Store::set_hostcall_fuel`]); its error type is private.
+const TRANSFER_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 /// Longest trap message kept; guest backtraces can be long.
 const MAX_TRAP_MESSAGE: usize = 4096;
 
@@ -72,6 +77,7 @@ struct Inner {
     kv: Arc<dyn KvStore>,
     services: Arc<dyn HostServices>,
     http: HttpClient,
+    admission: Arc<Admission>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -95,15 +101,21 @@ impl std::fmt::Debug for Runtime {
 
 fn engine_config(config: &RuntimeConfig) -> Config {
     let n = config.max_concurrent_instances.max(1);
+    let limits = &config.limits;
     let mut pool = PoolingAllocationConfig::default();
-    // A component made by wit-component holds the plugin's module plus small
-    // shim modules and tables; size the pool for a handful of each per instance.
+    // Each instance may take at most its own limits from the shared pools, and
+    // the pools hold that much for every slot: no instance can drain them for
+    // the others. A component over a per-component limit is refused at load.
     pool.total_component_instances(n)
-        .total_core_instances(n * 4)
-        .total_memories(n * 2)
-        .total_tables(n * 4)
+        .max_core_instances_per_component(limits.max_core_instances)
+        .max_memories_per_component(limits.max_memories)
+        .max_tables_per_component(limits.max_tables)
+        .total_core_instances(n.saturating_mul(limits.max_core_instances))
+        .total_memories(n.saturating_mul(limits.max_memories))
+        .total_tables(n.saturating_mul(limits.max_tables))
+        .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
         .total_stacks(n)
-        .max_memory_size(config.limits.memory_bytes as usize);
+        .max_memory_size(limits.memory_bytes as usize);
     let mut c = Config::new();
     c.wasm_component_model(true)
         .epoch_interruption(true)
@@ -160,7 +172,10 @@ impl Runtime {
                 })
                 .map_err(|e| LoadError::Compile(format!("starting the epoch thread: {e}")))?;
         }
-        Ok(Runtime { inner: Arc::new(Inner { engine, linker, cache, config, kv, services, http, stop_ticker }) })
+        let admission = Admission::new(config.instances_per_tenant());
+        Ok(Runtime {
+            inner: Arc::new(Inner { engine, linker, cache, config, kv, services, http, admission, stop_ticker }),
+        })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -227,7 +242,7 @@ impl Runtime {
             services: self.inner.services.clone(),
             kv: self.inner.kv.clone(),
             http: self.inner.http.clone(),
-            limiter: MemoryLimiter { limit: limits.memory_bytes, refused: false },
+            limiter: InstanceLimiter::new(&limits),
             limits,
             started: now,
             deadline: now + deadline,
@@ -235,8 +250,13 @@ impl Runtime {
             log_dropped: 0,
             denied: None,
         };
+        let transfer = usize::try_from(state.limits.transfer_bytes).unwrap_or(usize::MAX);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
+        // Wasmtime counts string bytes and list elements against this before
+        // it copies them out of the guest, for each import call and each
+        // export result, so aliased strings cannot multiply host allocations.
+        store.set_hostcall_fuel(transfer);
         let ends = now + deadline;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -264,8 +284,13 @@ impl Runtime {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(err)) => err,
         };
-        let classified = if state.limiter.refused {
-            CallError::MemoryExceeded { limit_bytes: state.limits.memory_bytes }
+        let message = format!("{err:#}");
+        let classified = if state.limiter.refused == Some(Refused::MemoryBytes) {
+            CallError::MemoryExceeded { limit_bytes: state.limiter.memory_limit() }
+        } else if state.limiter.refused == Some(Refused::TableElements) {
+            CallError::LimitExceeded { what: Limit::TableElements, limit: state.limiter.table_limit() }
+        } else if message.contains(TRANSFER_EXHAUSTED) {
+            CallError::LimitExceeded { what: Limit::TransferBytes, limit: state.limits.transfer_bytes }
         } else if let Some(capability) = state.denied {
             CallError::Denied { capability: capability.to_string() }
         } else if err.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
@@ -273,7 +298,7 @@ impl Runtime {
         } else if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
             CallError::Busy(self.inner.config.max_concurrent_instances)
         } else {
-            let mut message = format!("{err:#}");
+            let mut message = message;
             if message.len() > MAX_TRAP_MESSAGE {
                 let mut cut = MAX_TRAP_MESSAGE;
                 while !message.is_char_boundary(cut) {
@@ -316,6 +341,7 @@ impl Runtime {
         inst: &Installation,
         req: Request,
     ) -> Result<Response, CallError> {
+        let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, inst, deadline);
         let outcome =
@@ -336,6 +362,7 @@ impl Runtime {
         inst: &Installation,
         continuation: String,
     ) -> Result<BodyPage, CallError> {
+        let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, inst, deadline);
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "next-page"), |channel| {
@@ -351,6 +378,7 @@ impl Runtime {
         if inst.grants.check_event(&event.kind).is_err() {
             return Err(CallError::NotSubscribed(event.kind));
         }
+        let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.event_deadline;
         let mut store = self.store(plugin, inst, deadline);
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "on-event"), |channel| {

@@ -25,25 +25,103 @@ pub struct Installation {
     pub secrets: BTreeSet<String>,
 }
 
-/// Memory limiter that remembers that it refused a growth, so the trap that
-/// follows can be reported as a memory limit rather than a generic trap.
+/// What one plugin instance may hold, across everything it instantiates.
+/// A component can instantiate many core modules, each with its own memory
+/// and tables, so every limit here is a total for the whole instance, not a
+/// cap per memory or per table.
 #[derive(Debug)]
-pub(crate) struct MemoryLimiter {
-    pub limit: u64,
-    pub refused: bool,
+pub(crate) struct InstanceLimiter {
+    limits: InstanceLimits,
+    memory_bytes: u64,
+    table_elements: u64,
+    /// The first limit that was refused, so the trap or instantiation error
+    /// that follows is reported as that limit rather than a generic trap.
+    pub refused: Option<Refused>,
 }
 
-impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired as u64 > self.limit {
-            self.refused = true;
-            return Ok(false);
+#[derive(Debug, Clone, Copy)]
+struct InstanceLimits {
+    memory_bytes: u64,
+    table_elements: u64,
+    core_instances: u32,
+    memories: u32,
+    tables: u32,
+}
+
+/// Which growth the limiter refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    MemoryBytes,
+    TableElements,
+}
+
+impl InstanceLimiter {
+    pub fn new(limits: &Limits) -> Self {
+        InstanceLimiter {
+            limits: InstanceLimits {
+                memory_bytes: limits.memory_bytes,
+                table_elements: limits.table_elements,
+                core_instances: limits.max_core_instances,
+                memories: limits.max_memories,
+                tables: limits.max_tables,
+            },
+            memory_bytes: 0,
+            table_elements: 0,
+            refused: None,
         }
-        Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+    pub fn memory_limit(&self) -> u64 {
+        self.limits.memory_bytes
+    }
+
+    pub fn table_limit(&self) -> u64 {
+        self.limits.table_elements
+    }
+
+    fn grow(total: &mut u64, current: usize, desired: usize, limit: u64) -> bool {
+        let next = total.saturating_sub(current as u64).saturating_add(desired as u64);
+        if next > limit {
+            return false;
+        }
+        *total = next;
+        true
+    }
+
+    fn refuse(&mut self, resource: Refused) -> wasmtime::Result<bool> {
+        self.refused.get_or_insert(resource);
+        Ok(false)
+    }
+}
+
+impl wasmtime::ResourceLimiter for InstanceLimiter {
+    // Called for every memory, at instantiation (current 0) and at each growth.
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if Self::grow(&mut self.memory_bytes, current, desired, self.limits.memory_bytes) {
+            Ok(true)
+        } else {
+            self.refuse(Refused::MemoryBytes)
+        }
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if Self::grow(&mut self.table_elements, current, desired, self.limits.table_elements) {
+            Ok(true)
+        } else {
+            self.refuse(Refused::TableElements)
+        }
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.core_instances as usize
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories as usize
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables as usize
     }
 }
 
@@ -59,7 +137,7 @@ pub(crate) struct PluginState {
     pub limits: Limits,
     pub started: Instant,
     pub deadline: Instant,
-    pub limiter: MemoryLimiter,
+    pub limiter: InstanceLimiter,
     pub log_bytes: u64,
     pub log_dropped: u64,
     /// Set when a capability without an error channel was refused; the call

@@ -35,6 +35,7 @@ impl AppError {
                 CallError::MemoryExceeded { .. } => (StatusCode::BAD_GATEWAY, "plugin_memory_exceeded"),
                 CallError::Trap(_) => (StatusCode::BAD_GATEWAY, "plugin_trap"),
                 CallError::ResponseTooLarge { .. } => (StatusCode::BAD_GATEWAY, "plugin_response_too_large"),
+                CallError::LimitExceeded { .. } => (StatusCode::BAD_GATEWAY, "plugin_limit_exceeded"),
                 CallError::Denied { .. } => (StatusCode::BAD_GATEWAY, "plugin_capability_denied"),
                 CallError::NotSubscribed(_) => (StatusCode::BAD_REQUEST, "not_subscribed"),
                 CallError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
