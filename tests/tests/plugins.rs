@@ -434,7 +434,7 @@ fn the_sdk_harness_runs_a_built_plugin() {
 #[test]
 fn every_test_guest_has_a_test() {
     // The streaming caps are exercised through the server's own tests.
-    let source = [include_str!("plugins.rs"), include_str!("../../host/server/tests/admin/edge/streaming.rs")].concat();
+    let source = [include_str!("plugins.rs"), include_str!("../../host/server/tests/admin/streaming.rs")].concat();
     let guests = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests");
     for entry in std::fs::read_dir(&guests).unwrap() {
         let dir = entry.unwrap().path();

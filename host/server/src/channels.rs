@@ -135,7 +135,7 @@ fn streamed(state: AppState, mounted: Mounted, first: Vec<u8>, cursor: String) -
             let pull = pull?;
             // Headers are already sent; ending the body with an error makes
             // the client see a truncated transfer, not a short success.
-            let cut = |what: &str| {
+            let cut = |what: &str| -> Option<(std::io::Result<Bytes>, Option<Pull>)> {
                 tracing::warn!(
                     tenant = %mounted.installation.tenant,
                     installation = %mounted.installation.id,
