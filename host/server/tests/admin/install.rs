@@ -90,9 +90,15 @@ async fn bad_uploads_are_refused_and_record_nothing() {
     let other_wasm = std::fs::read(package("snoop").join("plugin.wasm")).unwrap();
     let cases = [
         ("not base64", json!({ "upload": { "manifest": manifest, "component": "%%%not base64%%%" } })),
-        ("not a component", json!({ "upload": { "manifest": manifest, "component": b64(&b"\0asm\x01\0\0\0junk"[..]) } })),
+        (
+            "not a component",
+            json!({ "upload": { "manifest": manifest, "component": b64(&b"\0asm\x01\0\0\0junk"[..]) } }),
+        ),
         ("manifest not toml", json!({ "upload": { "manifest": "[plugin", "component": b64(&b"\0asm"[..]) } })),
-        ("another plugin's component", json!({ "upload": { "manifest": manifest, "component": b64(other_wasm.as_slice()) } })),
+        (
+            "another plugin's component",
+            json!({ "upload": { "manifest": manifest, "component": b64(other_wasm.as_slice()) } }),
+        ),
         ("both sources", json!({ "package": "/tmp", "upload": { "manifest": manifest, "component": "" } })),
         ("no source", json!({ "name": "x" })),
         ("unknown field", json!({ "upload": { "manifest": manifest, "component": "", "extra": 1 } })),
