@@ -16,7 +16,7 @@ use omnistore_runtime::{
     CallError, Capability, Grants, InMemoryServices, Installation, Limits, LoadError, Manifest, Plugin, Runtime,
     RuntimeConfig, TenantId,
 };
-use omnistore_server::{AppState, Mounted, Registry};
+use omnistore_server::{AppState, Mounted, PathRouting, Registry};
 use tower::ServiceExt;
 
 #[path = "plugins/boundary.rs"]
@@ -128,6 +128,16 @@ async fn body_text(response: axum::response::Response) -> String {
     String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned()
 }
 
+/// Path routing (`/t/{tenant}/…`) on the host's own name, as in development.
+fn dev_routing() -> PathRouting {
+    PathRouting::on(["localhost"])
+}
+
+/// A request for `path` on the host's own name, where path routing answers.
+fn dev_get(path: &str) -> axum::http::request::Builder {
+    HttpRequest::get(path).header(header::HOST, "localhost")
+}
+
 /// A server with hello-channel installed for tenant `demo` at `/` and on `demo.localhost`.
 async fn hello_server(host: &Host) -> (axum::Router, Arc<Plugin>, Installation) {
     let plugin = host.load("hello-channel").await;
@@ -137,7 +147,11 @@ async fn hello_server(host: &Host) -> (axum::Router, Arc<Plugin>, Installation) 
     let registry = Arc::new(Registry::new());
     registry.add_tenant(tenant("demo"), &["demo.localhost".to_string()]);
     registry.mount(Mounted { mount: "/".into(), installation: inst.clone(), plugin: plugin.clone() });
-    (omnistore_server::router(AppState::new(host.runtime.clone(), registry)), plugin, inst)
+    (
+        omnistore_server::router(AppState::new(host.runtime.clone(), registry).with_path_routing(dev_routing())),
+        plugin,
+        inst,
+    )
 }
 
 #[tokio::test]
@@ -145,7 +159,7 @@ async fn hello_channel_answers_http_by_path_and_by_host_name() {
     let host = Host::new(false);
     let (app, _, _) = hello_server(&host).await;
 
-    let by_path = app.clone().oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+    let by_path = app.clone().oneshot(dev_get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(by_path.status(), StatusCode::OK);
     let page = body_text(by_path).await;
     assert!(page.contains("Benvenuti"), "greeting setting shown: {page}");
@@ -159,17 +173,15 @@ async fn hello_channel_answers_http_by_path_and_by_host_name() {
     assert_eq!(by_host.status(), StatusCode::OK);
 
     // The visit counter lives in plugin storage: two visits so far.
-    let visits =
-        app.clone().oneshot(HttpRequest::get("/t/demo/api/visits").body(Body::empty()).unwrap()).await.unwrap();
+    let visits = app.clone().oneshot(dev_get("/t/demo/api/visits").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(visits.status(), StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&body_text(visits).await).unwrap();
     assert_eq!(json["visits"], 2, "{json}");
 
-    let missing =
-        app.clone().oneshot(HttpRequest::get("/t/demo/no-such-page").body(Body::empty()).unwrap()).await.unwrap();
+    let missing = app.clone().oneshot(dev_get("/t/demo/no-such-page").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
-    let unknown = app.clone().oneshot(HttpRequest::get("/t/nobody/").body(Body::empty()).unwrap()).await.unwrap();
+    let unknown = app.clone().oneshot(dev_get("/t/nobody/").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let json: serde_json::Value = serde_json::from_str(&body_text(unknown).await).unwrap();
     assert_eq!(json["error"]["code"], "not_found");
@@ -186,7 +198,7 @@ async fn a_feed_streams_in_pages_through_the_server() {
     let host = Host::new(false);
     let (app, plugin, inst) = hello_server(&host).await;
     bulk_catalog(&host.services, "demo", 250);
-    let response = app.oneshot(HttpRequest::get("/t/demo/feed.csv").body(Body::empty()).unwrap()).await.unwrap();
+    let response = app.oneshot(dev_get("/t/demo/feed.csv").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let csv = body_text(response).await;
     for sku in ["DV-001", "DV-005", "BULK-00000", "BULK-00123", "BULK-00249"] {
@@ -207,11 +219,11 @@ async fn hostile_alongside_hello(host: &Host, hostile: &str, path: &str) -> Call
     let bad = tokio::spawn(async move { runtime.handle_request(&plugin, &inst, get(&path)).await });
     // The good plugin keeps answering while the hostile call runs and after it failed.
     for _ in 0..10 {
-        let ok = app.clone().oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+        let ok = app.clone().oneshot(dev_get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(ok.status(), StatusCode::OK);
     }
     let err = bad.await.unwrap().expect_err("the hostile call must fail");
-    let ok = app.oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+    let ok = app.oneshot(dev_get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK, "still serving after {err}");
     err
 }
@@ -256,9 +268,8 @@ async fn an_oversized_response_is_refused() {
     let registry = Arc::new(Registry::new());
     registry.add_tenant(tenant("mallory"), &[]);
     registry.mount(Mounted { mount: "/".into(), installation: installation("mallory", "big", &plugin), plugin });
-    let app = omnistore_server::router(AppState::new(host.runtime.clone(), registry));
-    let response =
-        app.oneshot(HttpRequest::get("/t/mallory/?bytes=2097152").body(Body::empty()).unwrap()).await.unwrap();
+    let app = omnistore_server::router(AppState::new(host.runtime.clone(), registry).with_path_routing(dev_routing()));
+    let response = app.oneshot(dev_get("/t/mallory/?bytes=2097152").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let json: serde_json::Value = serde_json::from_str(&body_text(response).await).unwrap();
     assert_eq!(json["error"]["code"], "plugin_response_too_large");
@@ -433,11 +444,13 @@ fn the_sdk_harness_runs_a_built_plugin() {
 /// Every hostile guest under tests/guests must be exercised by a test in this file or its modules.
 #[test]
 fn every_test_guest_has_a_test() {
+    // The streaming caps are exercised through the server's own tests.
     let source = [
         include_str!("plugins.rs"),
         include_str!("plugins/boundary.rs"),
         include_str!("plugins/isolation.rs"),
         include_str!("plugins/whole_host.rs"),
+        include_str!("../../host/server/tests/admin/streaming.rs"),
     ]
     .concat();
     let guests = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests");

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use omnistore_build::{BuildRequest, BuiltPlugin, Toolchain};
 use omnistore_runtime::{Grants, InMemoryServices, Installation, Runtime, RuntimeConfig, TenantId};
+use omnistore_server::deployment::HttpSettings;
 use omnistore_server::{AppState, Mounted, Registry};
 
 /// The tenant `plugin run` serves the plugin for.
@@ -147,6 +148,8 @@ pub async fn run_plugin(dir: &Path, listen: &str) -> anyhow::Result<()> {
             }
         }
     });
-    let router = omnistore_server::router(AppState::new(runtime, registry.clone()));
-    crate::serve_router(&registry, router, listen).await
+    // A development server: pages under /t/dev/ on this machine's own names.
+    let path_routing = HttpSettings::development().path_routing();
+    let router = omnistore_server::router(AppState::new(runtime, registry.clone()).with_path_routing(path_routing));
+    crate::serve_router(&registry, router, listen, true).await
 }

@@ -151,6 +151,8 @@ async fn start_host(deployment: &Deployment) -> anyhow::Result<Host> {
         store: std::env::var("OMNISTORE_STORE").ok(),
         allow_private_network: deployment.allow_private_network,
         operator_token: token,
+        http: deployment.http.clone(),
+        secrets: None,
     })
     .await?;
     for t in &deployment.tenants {
@@ -171,7 +173,7 @@ async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
         deployment.data_dir.join("operator-token").display()
     );
     let router = host.router();
-    let result = serve_router(&host.registry, router, &listen).await;
+    let result = serve_router(&host.registry, router, &listen, host.http.path_routing).await;
     host.stop().await;
     result
 }
@@ -197,11 +199,15 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || core.list_channels(&t)).await??
     };
     if !channels.iter().any(|c| c.plugin_id == "hello-channel") {
-        let request: InstallRequest = serde_json::from_value(serde_json::json!({
-            "package": package,
-            "mount": "/",
-            "settings": { "greeting": "Benvenuti alla Pasticceria Dolce Vita" },
-        }))?;
+        // The operator's own tool: a package on this machine's disk.
+        let request = InstallRequest {
+            package: Some(package.to_path_buf()),
+            mount: Some("/".into()),
+            settings: [("greeting".to_string(), serde_json::json!("Benvenuti alla Pasticceria Dolce Vita"))].into(),
+            enabled: true,
+            by_operator: true,
+            ..InstallRequest::default()
+        };
         let channel = host.install(&tenant, request).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let core = host.core.clone();
         let t = tenant.clone();
@@ -234,18 +240,23 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");
     let router = host.router();
-    let result = serve_router(&host.registry, router, &listen).await;
+    let result = serve_router(&host.registry, router, &listen, host.http.path_routing).await;
     host.stop().await;
     result
 }
 
 /// Listen and serve until Ctrl-C.
-pub(crate) async fn serve_router(registry: &Registry, router: axum::Router, listen: &str) -> anyhow::Result<()> {
+pub(crate) async fn serve_router(
+    registry: &Registry,
+    router: axum::Router,
+    listen: &str,
+    path_routing: bool,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}; is another server using that address? pass --listen"))?;
     let addr = listener.local_addr().context("reading the listen address")?;
-    for m in registry.installations() {
+    for m in registry.installations().into_iter().filter(|_| path_routing) {
         println!(
             "serving {} ({} {}) at http://{addr}/t/{}{}",
             m.installation.id,

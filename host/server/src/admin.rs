@@ -41,12 +41,20 @@ use axum::routing::{MethodFilter, on};
 use omnistore_core::{Core, CoreResult, TenantId};
 use sha2::{Digest, Sha256};
 
+use crate::secrets::SecretKeys;
+
 pub use auth::{IssuedToken, TokenInfo};
-pub use channels::{ChannelInstaller, InstallRequest};
+pub use channels::{ChannelInstaller, InstallRequest, PackageSource, PackageUpload};
 pub use error::AdminError;
 
 /// Largest request body the admin API reads; larger ones get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Largest install request (a package uploaded in it, base64-encoded).
+pub const DEFAULT_MAX_PACKAGE_BYTES: usize = 32 << 20;
+
+/// How long a client may take to send a request body before it gets 408.
+pub const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Shortest operator token accepted at startup: a guessable operator token
 /// would open every tenant.
@@ -62,8 +70,11 @@ pub struct AdminState {
     /// than startup needs it.
     operator_hash: [u8; 32],
     installer: Option<Arc<dyn ChannelInstaller>>,
+    secrets: Option<Arc<SecretKeys>>,
     clock: Clock,
     max_body_bytes: usize,
+    max_package_bytes: usize,
+    body_read_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -71,7 +82,10 @@ impl std::fmt::Debug for AdminState {
         f.debug_struct("AdminState")
             .field("core", &self.core)
             .field("installer", &self.installer.is_some())
+            .field("secrets", &self.secrets)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_package_bytes", &self.max_package_bytes)
+            .field("body_read_timeout", &self.body_read_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -90,8 +104,11 @@ impl AdminState {
             core,
             operator_hash: sha256(operator_token.as_bytes()),
             installer: None,
+            secrets: None,
             clock: Arc::new(now_ms),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_package_bytes: DEFAULT_MAX_PACKAGE_BYTES,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         })
     }
 
@@ -99,6 +116,13 @@ impl AdminState {
     /// Without one, `POST …/channels` answers 501.
     pub fn with_installer(mut self, installer: Arc<dyn ChannelInstaller>) -> AdminState {
         self.installer = Some(installer);
+        self
+    }
+
+    /// Seal channel secrets with these keys before they are stored. Without
+    /// them, setting a secret answers 501: secrets are never kept in clear.
+    pub fn with_secrets(mut self, keys: Arc<SecretKeys>) -> AdminState {
+        self.secrets = Some(keys);
         self
     }
 
@@ -111,6 +135,24 @@ impl AdminState {
     pub fn with_max_body_bytes(mut self, max: usize) -> AdminState {
         self.max_body_bytes = max;
         self
+    }
+
+    /// Largest install request, which may carry a package.
+    pub fn with_max_package_bytes(mut self, max: usize) -> AdminState {
+        self.max_package_bytes = max;
+        self
+    }
+
+    pub fn with_body_read_timeout(mut self, timeout: std::time::Duration) -> AdminState {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The body limit of a request: install requests may carry a package.
+    pub(crate) fn body_limit(&self, method: &Method, path: &str) -> usize {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let install = *method == Method::POST && matches!(segments.as_slice(), [.., "tenants", _, "channels"]);
+        if install { self.max_package_bytes.max(self.max_body_bytes) } else { self.max_body_bytes }
     }
 
     pub fn core(&self) -> &Core {
@@ -403,7 +445,9 @@ pub fn admin_router(state: AdminState) -> Router {
     let r = build();
     // Route layers run after routing, so the middleware sees the matched
     // path parameters; the last one added runs first: authentication, then
-    // body limit and idempotency, then the handler.
+    // idempotency, then the handler. Before all of them, for every request,
+    // the body is read within its size limit and time (`extract::body_guard`),
+    // so a slow or oversized upload costs no token lookup.
     let operator = r
         .operator
         .route_layer(from_fn_with_state(state.clone(), idempotency::middleware))
@@ -418,5 +462,6 @@ pub fn admin_router(state: AdminState) -> Router {
         .merge(tenant)
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), extract::body_guard))
         .with_state(state)
 }

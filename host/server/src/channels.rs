@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::stream;
@@ -14,7 +14,7 @@ use omnistore_runtime::types::Request as PluginRequest;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::registry::Mounted;
+use crate::registry::{Mounted, normalize_host};
 
 /// Headers a plugin may not set: they belong to the connection or the host.
 const HOP_BY_HOP: &[&str] = &[
@@ -28,32 +28,36 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
-pub(crate) async fn by_path(
-    State(state): State<AppState>,
-    Path(params): Path<Vec<(String, String)>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let tenant_name = params.iter().find(|(k, _)| k == "tenant").map(|(_, v)| v.clone()).unwrap_or_default();
-    let rest = params.iter().find(|(k, _)| k == "rest").map(|(_, v)| v.as_str()).unwrap_or("");
-    let tenant = TenantId::new(tenant_name.clone())
-        .ok()
-        .filter(|t| state.registry.has_tenant(t))
-        .ok_or(AppError::UnknownTenant(tenant_name))?;
-    let path = format!("/{rest}");
-    dispatch(state, tenant, path, request).await
-}
-
-pub(crate) async fn by_host(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+/// Every request that is not the host's own (health, admin API): find the
+/// tenant by host name, or by `/t/{tenant}/…` where path routing is enabled
+/// for the host name asked for.
+pub(crate) async fn route(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| request.uri().host().map(str::to_string))
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .map(normalize_host)
         .unwrap_or_default();
-    let tenant = state.registry.tenant_for_host(&host).ok_or(AppError::UnknownHost(host))?;
     let path = request.uri().path().to_string();
+    if state.path_routing.allows(&host)
+        && let Some((tenant_name, rest)) = by_path(&path)
+    {
+        let tenant = TenantId::new(tenant_name.to_string())
+            .ok()
+            .filter(|t| state.registry.has_tenant(t))
+            .ok_or_else(|| AppError::UnknownTenant(tenant_name.to_string()))?;
+        return dispatch(state, tenant, rest, request).await;
+    }
+    let tenant = state.registry.tenant_for_host(&host).ok_or(AppError::UnknownHost(host))?;
     dispatch(state, tenant, path, request).await
+}
+
+/// `/t/{tenant}` and `/t/{tenant}/rest` → (tenant, `/rest`).
+fn by_path(path: &str) -> Option<(&str, String)> {
+    let after = path.strip_prefix("/t/")?;
+    let (tenant, rest) = after.split_once('/').map_or((after, ""), |(t, r)| (t, r));
+    (!tenant.is_empty()).then(|| (tenant, format!("/{rest}")))
 }
 
 async fn dispatch(state: AppState, tenant: TenantId, path: String, request: Request) -> Result<Response, AppError> {
@@ -62,8 +66,15 @@ async fn dispatch(state: AppState, tenant: TenantId, path: String, request: Requ
         .route(&tenant, &path)
         .ok_or_else(|| AppError::NoChannel { tenant: tenant.to_string(), path: path.clone() })?;
     let (parts, body) = request.into_parts();
-    let limit = state.max_body_bytes;
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::BodyTooLarge(limit))?;
+    let limit = state.limits.max_body_bytes;
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(AppError::BodyTooLarge(limit));
+    }
+    let body = tokio::time::timeout(state.limits.body_read_timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| AppError::BodyTimeout(state.limits.body_read_timeout))?
+        .map_err(|_| AppError::BodyTooLarge(limit))?;
     let headers = parts
         .headers
         .iter()
@@ -100,25 +111,60 @@ async fn dispatch(state: AppState, tenant: TenantId, path: String, request: Requ
     Ok(out)
 }
 
+/// Where a streamed response stands.
+struct Pull {
+    cursor: String,
+    pages: u64,
+    bytes: u64,
+}
+
 /// A body that pulls further pages from the plugin as the client reads, so
-/// memory stays bounded by one page whatever the total size.
+/// memory stays bounded by one page whatever the total size. Pages are pulled
+/// only while the client reads: when it goes away the body is dropped and no
+/// further page is asked for. A plugin that would continue forever is cut
+/// off at the caps in [`StreamLimits`](crate::StreamLimits).
 fn streamed(state: AppState, mounted: Mounted, first: Vec<u8>, cursor: String) -> Body {
     let mounted = Arc::new(mounted);
+    let limits = state.limits.stream;
+    let deadline = tokio::time::Instant::now() + limits.max_duration;
+    let start = Pull { cursor, pages: 0, bytes: first.len() as u64 };
     let first = stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(first)) });
-    let rest = stream::unfold(Some(cursor), move |cursor| {
+    let rest = stream::unfold(Some(start), move |pull| {
         let state = state.clone();
         let mounted = mounted.clone();
         async move {
-            let cursor = cursor?;
-            match state.runtime.next_page(&mounted.plugin, &mounted.installation, cursor).await {
-                Ok(page) => Some((Ok(Bytes::from(page.data)), page.continuation)),
-                Err(err) => {
-                    // Headers are already sent; ending the body with an error
-                    // makes the client see a truncated transfer, not a short success.
-                    tracing::error!(plugin = %mounted.plugin.manifest.id, error = %err, "streamed response failed");
-                    Some((Err(std::io::Error::other(err.to_string())), None))
-                }
+            let pull = pull?;
+            // Headers are already sent; ending the body with an error makes
+            // the client see a truncated transfer, not a short success.
+            let cut = |what: &str| -> Option<(std::io::Result<Bytes>, Option<Pull>)> {
+                tracing::warn!(
+                    tenant = %mounted.installation.tenant,
+                    installation = %mounted.installation.id,
+                    plugin = %mounted.plugin.manifest.id,
+                    pages = pull.pages,
+                    bytes = pull.bytes,
+                    "streamed response cut off: {what}"
+                );
+                Some((Err(std::io::Error::other(format!("streamed response cut off: {what}"))), None))
+            };
+            if pull.pages >= limits.max_pages {
+                return cut("page cap reached");
             }
+            let call = state.runtime.next_page(&mounted.plugin, &mounted.installation, pull.cursor);
+            let page = match tokio::time::timeout_at(deadline, call).await {
+                Err(_) => return cut("time cap reached"),
+                Ok(Err(err)) => {
+                    tracing::error!(plugin = %mounted.plugin.manifest.id, error = %err, "streamed response failed");
+                    return Some((Err(std::io::Error::other("the plugin failed to produce the next page")), None));
+                }
+                Ok(Ok(page)) => page,
+            };
+            let (pages, bytes) = (pull.pages + 1, pull.bytes + page.data.len() as u64);
+            if bytes > limits.max_bytes {
+                return cut("byte cap reached");
+            }
+            let next = page.continuation.map(|cursor| Pull { cursor, pages, bytes });
+            Some((Ok(Bytes::from(page.data)), next))
         }
     });
     Body::from_stream(futures::StreamExt::chain(first, rest))

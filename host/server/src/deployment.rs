@@ -7,6 +7,17 @@
 //! data_dir = ".omnistore"
 //! allow_private_network = false
 //!
+//! [http]                         # every key optional; these are the defaults
+//! path_routing = false           # serve /t/{tenant}/… (development only)
+//! host_names = ["localhost", "127.0.0.1"]  # the host's own names, for path routing
+//! max_body_bytes = 4194304       # storefront/webhook request bodies
+//! admin_max_body_bytes = 1048576 # admin API request bodies
+//! max_package_bytes = 33554432   # install requests carrying a package
+//! body_read_timeout_secs = 15
+//! stream_max_pages = 100000      # pages of one streamed response
+//! stream_max_bytes = 1073741824  # bytes of one streamed response
+//! stream_max_secs = 300          # wall time of one streamed response
+//!
 //! [[tenants]]
 //! id = "demo"
 //! domains = ["demo.localhost"]
@@ -22,6 +33,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -36,7 +48,87 @@ pub struct Deployment {
     #[serde(default)]
     pub allow_private_network: bool,
     #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
     pub tenants: Vec<TenantSpec>,
+}
+
+/// The `[http]` table: routing and the limits of the HTTP edge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Answer `/t/{tenant}/…` on `host_names`. Off in production: a tenant's
+    /// pages are served only on its own domains.
+    pub path_routing: bool,
+    pub host_names: Vec<String>,
+    pub max_body_bytes: usize,
+    pub admin_max_body_bytes: usize,
+    pub max_package_bytes: usize,
+    pub body_read_timeout_secs: u64,
+    pub stream_max_pages: u64,
+    pub stream_max_bytes: u64,
+    pub stream_max_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        let edge = crate::EdgeLimits::default();
+        HttpSettings {
+            path_routing: false,
+            host_names: vec!["localhost".into(), "127.0.0.1".into()],
+            max_body_bytes: edge.max_body_bytes,
+            admin_max_body_bytes: crate::admin::DEFAULT_MAX_BODY_BYTES,
+            max_package_bytes: crate::admin::DEFAULT_MAX_PACKAGE_BYTES,
+            body_read_timeout_secs: edge.body_read_timeout.as_secs(),
+            stream_max_pages: edge.stream.max_pages,
+            stream_max_bytes: edge.stream.max_bytes,
+            stream_max_secs: edge.stream.max_duration.as_secs(),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The same settings with path routing on (the demo, `plugin run`).
+    pub fn development() -> Self {
+        HttpSettings { path_routing: true, ..HttpSettings::default() }
+    }
+
+    pub fn path_routing(&self) -> crate::PathRouting {
+        if self.path_routing { crate::PathRouting::on(&self.host_names) } else { crate::PathRouting::Off }
+    }
+
+    pub fn edge_limits(&self) -> crate::EdgeLimits {
+        crate::EdgeLimits {
+            max_body_bytes: self.max_body_bytes,
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            stream: crate::StreamLimits {
+                max_pages: self.stream_max_pages,
+                max_bytes: self.stream_max_bytes,
+                max_duration: Duration::from_secs(self.stream_max_secs),
+            },
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("admin_max_body_bytes", self.admin_max_body_bytes as u64),
+            ("max_package_bytes", self.max_package_bytes as u64),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("stream_max_pages", self.stream_max_pages),
+            ("stream_max_bytes", self.stream_max_bytes),
+            ("stream_max_secs", self.stream_max_secs),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                bail!("[http] {name} must be greater than 0");
+            }
+        }
+        if self.path_routing && self.host_names.is_empty() {
+            bail!("[http] path_routing needs the host's own names in host_names, such as [\"localhost\"]");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +190,7 @@ impl Deployment {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        self.http.validate()?;
         let mut seen = BTreeSet::new();
         for t in &self.tenants {
             if let Err(err) = omnistore_runtime::TenantId::new(t.id.clone()) {

@@ -9,17 +9,20 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantId};
-use omnistore_runtime::{Capability, Grants, Installation, Manifest, Plugin, Runtime, RuntimeConfig};
+use omnistore_runtime::{Capability, Grants, Installation, LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
 use omnistore_storage::{KvStore, transact};
 
-use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest};
+use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest, PackageSource};
 use crate::async_core::{AsyncCore, off_executor};
 use crate::commerce::CoreServices;
+use crate::deployment::HttpSettings;
 use crate::dispatcher::{Dispatcher, DispatcherHandle, InstallationLookup, RuntimeSink};
+use crate::secrets::{self, SecretError, SecretKeys};
 use crate::{AppState, Mounted, Registry, normalize_mount};
 
 /// How to start a host.
@@ -32,10 +35,16 @@ pub struct HostOptions {
     pub allow_private_network: bool,
     /// The operator's bearer token for the admin API.
     pub operator_token: String,
+    /// Routing and limits of the HTTP edge (`[http]` of `omnistore.toml`).
+    pub http: HttpSettings,
+    /// The keys sealing channel secrets; `None`: from the environment or
+    /// the key file in `data_dir` ([`SecretKeys::from_env_or_file`]).
+    pub secrets: Option<Arc<SecretKeys>>,
 }
 
 /// A running host.
 pub struct Host {
+    pub http: HttpSettings,
     pub core: Core,
     pub runtime: Runtime,
     pub registry: Arc<Registry>,
@@ -61,6 +70,8 @@ pub struct PackageInstaller {
     registry: Arc<Registry>,
     kv: Arc<dyn KvStore>,
     packages: PathBuf,
+    max_component_bytes: usize,
+    secrets: Arc<SecretKeys>,
 }
 
 impl std::fmt::Debug for PackageInstaller {
@@ -73,14 +84,38 @@ fn mount_key(tenant: &TenantId, channel: &ChannelId) -> Vec<u8> {
     format!("host/mount/{tenant}/{channel}").into_bytes()
 }
 
-fn copy_package(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Write a verified package into the data directory; each file appears
+/// whole (written beside, then renamed) so a crash leaves no half file.
+fn store_package(to: &Path, manifest: &str, component: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
-    for file in ["plugin.toml", "plugin.wasm"] {
+    for (file, bytes) in [("plugin.toml", manifest.as_bytes()), ("plugin.wasm", component)] {
         let tmp = to.join(format!("{file}.tmp"));
-        std::fs::copy(from.join(file), &tmp)?;
+        std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, to.join(file))?;
     }
     Ok(())
+}
+
+/// Read a package directory (operator installs). The messages name no path:
+/// they may reach an HTTP client.
+async fn read_package_dir(dir: &Path) -> Result<(String, Vec<u8>), AdminError> {
+    let unreadable = |file: &str| {
+        AdminError::invalid(format!(
+            "the package directory has no readable {file}; a package holds plugin.toml and plugin.wasm \
+             as `omnistore plugin build` writes them"
+        ))
+    };
+    let manifest = tokio::fs::read_to_string(dir.join("plugin.toml")).await.map_err(|_| unreadable("plugin.toml"))?;
+    let component = tokio::fs::read(dir.join("plugin.wasm")).await.map_err(|_| unreadable("plugin.wasm"))?;
+    Ok((manifest, component))
+}
+
+/// A package that failed to load: the client's fault unless the host's cache failed.
+fn load_failed(e: LoadError) -> AdminError {
+    match e {
+        LoadError::Cache(_) => AdminError::internal(format!("loading a package: {e}")),
+        e => AdminError::invalid(format!("the package does not verify: {e}")),
+    }
 }
 
 impl PackageInstaller {
@@ -113,14 +148,13 @@ impl PackageInstaller {
         }
         let dir = self.package_dir(&channel.plugin_id, &channel.version);
         let mounted = self.registry.find(tenant, channel.id.as_str()).map(|m| m.plugin);
-        let plugin = match loaded.or(mounted) {
-            Some(p) if p.manifest.version.to_string() == channel.version => p,
-            _ => self
-                .runtime
-                .load_dir(&dir)
-                .await
-                .map_err(|e| AdminError::invalid(format!("loading package {}: {e}", dir.display())))?,
-        };
+        let plugin =
+            match loaded.or(mounted) {
+                Some(p) if p.manifest.version.to_string() == channel.version => p,
+                _ => self.runtime.load_dir(&dir).await.map_err(|e| {
+                    AdminError::internal(format!("loading the installed package {}: {e}", dir.display()))
+                })?,
+            };
         let mut grants = Grants::from_manifest(&plugin.manifest);
         for cap in Capability::ALL {
             if !channel.capabilities.iter().any(|c| c == cap.name()) {
@@ -136,21 +170,27 @@ impl PackageInstaller {
         for (k, v) in &channel.settings {
             settings.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
         }
-        let secrets = {
+        let sealed = {
             let (tenant, channel) = (tenant.clone(), channel.clone());
             self.core
                 .run(move |core| {
                     let mut found = Vec::new();
                     for name in &channel.secret_keys {
-                        if let Some(value) = core.channel_secret(&tenant, &channel.id, name)? {
-                            found.push((name.clone(), value));
+                        if let Some(stored) = core.channel_secret(&tenant, &channel.id, name)? {
+                            found.push((name.clone(), stored));
                         }
                     }
                     Ok(found)
                 })
                 .await?
         };
-        settings.extend(secrets);
+        for (name, stored) in sealed {
+            let context = secrets::context(tenant.as_str(), channel.id.as_str(), &name);
+            let (value, _) = self.secrets.open(&context, &stored).map_err(|e| {
+                AdminError::internal(format!("secret `{name}` of channel {} in {tenant}: {e}", channel.id))
+            })?;
+            settings.insert(name, value);
+        }
         self.registry.add_tenant(tenant.clone(), &[]);
         self.registry.mount(Mounted {
             mount: self.mount_of(tenant, &channel.id).await,
@@ -164,6 +204,41 @@ impl PackageInstaller {
             plugin,
         });
         Ok(())
+    }
+
+    /// Seal every channel secret under the current key: those sealed by an
+    /// older key (a rotation) and those stored before secrets were sealed.
+    /// A secret sealed by a key this host was not given stops the start:
+    /// the host was most likely started with the wrong key.
+    fn reseal_secrets(&self, now_ms: i64) -> anyhow::Result<usize> {
+        let mut resealed = 0;
+        for tenant in self.core.blocking().list_tenants()? {
+            for channel in self.core.blocking().list_channels(&tenant.id)? {
+                for name in &channel.secret_keys {
+                    let Some(stored) = self.core.blocking().channel_secret(&tenant.id, &channel.id, name)? else { continue };
+                    let context = secrets::context(tenant.id.as_str(), channel.id.as_str(), name);
+                    let plain = match self.secrets.open(&context, &stored) {
+                        Ok((_, key)) if key == self.secrets.current_id() => continue,
+                        Ok((plain, _)) => plain,
+                        Err(SecretError::NotSealed) => stored,
+                        Err(e @ SecretError::UnknownKey(_)) => {
+                            return Err(anyhow::Error::new(e).context(format!(
+                                "opening secret `{name}` of channel {} in {}",
+                                channel.id, tenant.id
+                            )));
+                        }
+                        Err(e) => {
+                            tracing::error!(tenant = %tenant.id, channel = %channel.id, secret = %name, error = %e, "secret left as it is");
+                            continue;
+                        }
+                    };
+                    let sealed = self.secrets.seal(&context, &plain)?;
+                    self.core.blocking().set_channel_secret(&tenant.id, &channel.id, name, &sealed, now_ms)?;
+                    resealed += 1;
+                }
+            }
+        }
+        Ok(resealed)
     }
 
     /// Mount every enabled channel of every tenant (at start-up).
@@ -185,13 +260,21 @@ impl PackageInstaller {
 #[async_trait]
 impl ChannelInstaller for PackageInstaller {
     async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError> {
-        let manifest = Manifest::load(&request.package.join("plugin.toml"))
-            .map_err(|e| AdminError::invalid(format!("package {}: {e}", request.package.display())))?;
+        let (manifest_text, component) = match request.source()? {
+            PackageSource::ServerPath(dir) => read_package_dir(&dir).await?,
+            PackageSource::Upload { manifest, component } => (manifest, component),
+        };
+        if component.len() > self.max_component_bytes {
+            return Err(AdminError::invalid(format!(
+                "the component is {} bytes; this server accepts at most {}",
+                component.len(),
+                self.max_component_bytes
+            )));
+        }
+        let manifest = Manifest::parse(&manifest_text)
+            .map_err(|e| AdminError::invalid(format!("the package's plugin.toml is not valid: {e}")))?;
         // Verify before anything is recorded: the component must load against its manifest.
-        let plugin: Arc<Plugin> =
-            self.runtime.load_dir(&request.package).await.map_err(|e| {
-                AdminError::invalid(format!("package {} does not verify: {e}", request.package.display()))
-            })?;
+        let plugin: Arc<Plugin> = self.runtime.load(manifest.clone(), component.clone()).await.map_err(load_failed)?;
         let mut capabilities: Vec<String> = manifest.imports.iter().map(|c| c.name().to_string()).collect();
         for w in &request.withhold {
             if Capability::from_name(w).is_none() {
@@ -209,7 +292,7 @@ impl ChannelInstaller for PackageInstaller {
                 )));
             }
         } else {
-            copy_package(&request.package, &dir)
+            store_package(&dir, &manifest_text, &component)
                 .map_err(|e| AdminError::internal(format!("storing the package in {}: {e}", dir.display())))?;
         }
         let new = NewChannel {
@@ -298,26 +381,47 @@ impl Host {
         )
         .context("starting the plugin runtime")?;
         let registry = Arc::new(Registry::new());
+        let secrets = match options.secrets.clone() {
+            Some(keys) => keys,
+            None => Arc::new(
+                SecretKeys::from_env_or_file(&options.data_dir)
+                    .context("loading the key that seals channel secrets")?,
+            ),
+        };
         let installer = Arc::new(PackageInstaller {
             core: AsyncCore::new(core.clone()),
             runtime: runtime.clone(),
             registry: registry.clone(),
             kv,
             packages: options.data_dir.join("packages"),
+            max_component_bytes: options.http.max_package_bytes,
+            secrets: secrets.clone(),
         });
+        let resealer = installer.clone();
+        let resealed = tokio::task::spawn_blocking(move || resealer.reseal_secrets(now_ms())).await??;
+        if resealed > 0 {
+            tracing::info!(resealed, key = %secrets.current_id(), "channel secrets sealed under the current key");
+        }
         installer.mount_all().await?;
-        let admin = AdminState::new(core.clone(), &options.operator_token)?.with_installer(installer.clone());
+        let admin = AdminState::new(core.clone(), &options.operator_token)?
+            .with_installer(installer.clone())
+            .with_secrets(secrets)
+            .with_max_body_bytes(options.http.admin_max_body_bytes)
+            .with_max_package_bytes(options.http.max_package_bytes)
+            .with_body_read_timeout(Duration::from_secs(options.http.body_read_timeout_secs));
         let lookup_registry = registry.clone();
         let lookup: InstallationLookup =
             Arc::new(move |tenant, id| lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation)));
         let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
-        Ok(Host { core, runtime, registry, admin, installer, dispatcher: Some(dispatcher) })
+        Ok(Host { http: options.http, core, runtime, registry, admin, installer, dispatcher: Some(dispatcher) })
     }
 
     /// Storefronts, feeds and webhooks, plus the admin API under `/api/v1`.
     pub fn router(&self) -> axum::Router {
-        crate::router(AppState::new(self.runtime.clone(), self.registry.clone()))
-            .nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
+        let state = AppState::new(self.runtime.clone(), self.registry.clone())
+            .with_limits(self.http.edge_limits())
+            .with_path_routing(self.http.path_routing());
+        crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
     }
 
     /// Install a plugin package as a channel of a tenant (the admin API's

@@ -34,6 +34,17 @@ pub fn normalize_mount(mount: &str) -> String {
     if trimmed.is_empty() { "/".to_string() } else { format!("/{trimmed}") }
 }
 
+/// A `Host` header's name: lowercase, without port or trailing dot
+/// (`Shop.Example:8080` → `shop.example`, `[::1]:80` → `[::1]`).
+pub fn normalize_host(host: &str) -> String {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(host.to_string(), |(addr, _)| format!("[{addr}]")),
+        None => host.split(':').next().unwrap_or(host).to_string(),
+    };
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
 impl Registry {
     pub fn new() -> Self {
         Self::default()
@@ -44,7 +55,7 @@ impl Registry {
         let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());
         t.tenants.entry(tenant.clone()).or_default();
         for d in domains {
-            t.domains.insert(d.to_ascii_lowercase(), tenant.clone());
+            t.domains.insert(normalize_host(d), tenant.clone());
         }
     }
 
@@ -87,7 +98,7 @@ impl Registry {
     }
 
     pub fn tenant_for_host(&self, host: &str) -> Option<TenantId> {
-        let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+        let host = normalize_host(host);
         self.tables.read().unwrap_or_else(|p| p.into_inner()).domains.get(&host).cloned()
     }
 

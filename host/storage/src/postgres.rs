@@ -15,8 +15,16 @@
 //! transaction is doomed: every later call returns `Conflict` again and
 //! [`Txn::is_conflicted`] says so, which lets [`crate::transact`] retry it.
 //!
-//! Connections are kept in a small pool: made on demand, returned after
-//! commit or drop, discarded when broken.
+//! Connections are kept in a pool: made on demand, returned after commit or
+//! drop, discarded when broken. At most `pool_max_size` (a parameter of the
+//! URL, default [`DEFAULT_POOL_MAX_SIZE`]) are open at once; a transaction
+//! that finds them all in use waits up to [`POOL_WAIT`] for one, then fails,
+//! so a burst of requests cannot exhaust the server's `max_connections`.
+//!
+//! TLS: this client does not speak it. `sslmode=require` in the URL is
+//! refused with an error at connect rather than ignored; the default
+//! (`prefer`) and `disable` connect in plain text, which suits a socket or a
+//! private network only.
 //!
 //! **Never call this backend from a thread that runs a tokio runtime.** The
 //! sync `postgres` client drives its own runtime internally and panics when
@@ -29,7 +37,8 @@
 //! apply it twice).
 
 use std::ops::Bound;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
@@ -43,6 +52,16 @@ const BACKEND: &str = "postgres";
 /// closed when returned to a full pool.
 const MAX_IDLE_CONNECTIONS: usize = 8;
 
+/// Connections open at once unless the URL says `pool_max_size=N`.
+pub const DEFAULT_POOL_MAX_SIZE: usize = 16;
+
+/// How long a transaction waits for a connection when all are in use.
+pub const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// The URL parameter of the pool size; taken out before the URL reaches the
+/// PostgreSQL client, which would refuse an option it does not know.
+const POOL_MAX_SIZE_PARAM: &str = "pool_max_size";
+
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS omnistore_kv \
                             (key bytea PRIMARY KEY, value bytea NOT NULL)";
 
@@ -50,6 +69,80 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS omnistore_kv \
 pub struct PostgresStore {
     url: String,
     idle: Mutex<Vec<Connection>>,
+    gate: Arc<Gate>,
+}
+
+/// Counts open connections against the pool's cap.
+struct Gate {
+    open: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+/// One open connection's place under the cap; given back when dropped.
+struct Permit(Arc<Gate>);
+
+impl Gate {
+    /// A place under the cap if one is free or frees within `wait`.
+    fn try_acquire(self: &Arc<Self>, wait: Duration) -> Option<Permit> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut open, _) =
+            self.freed.wait_timeout_while(open, wait, |open| *open >= self.max).unwrap_or_else(|p| p.into_inner());
+        (*open < self.max).then(|| {
+            *open += 1;
+            Permit(self.clone())
+        })
+    }
+
+    fn exhausted(&self) -> StorageError {
+        backend_error(format_args!(
+            "all {} PostgreSQL connections stayed busy for {} s; raise `{POOL_MAX_SIZE_PARAM}` in the store URL \
+             if the database allows more connections",
+            self.max,
+            POOL_WAIT.as_secs()
+        ))
+    }
+
+    /// Wake a waiter: a place or an idle connection may be free now.
+    fn wake(&self) {
+        let _open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        self.freed.notify_all();
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut open = self.0.open.lock().unwrap_or_else(|p| p.into_inner());
+        *open = open.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
+}
+
+/// The URL for the client, and the pool size taken out of it. Refuses what
+/// would be silently ignored: `sslmode=require` (no TLS here).
+fn parse_url(url: &str) -> Result<(String, usize), StorageError> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut max = DEFAULT_POOL_MAX_SIZE;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == POOL_MAX_SIZE_PARAM {
+            max = value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                StorageError::Invalid(format!("`{POOL_MAX_SIZE_PARAM}` must be a whole number of at least 1"))
+            })?;
+        } else {
+            if key == "sslmode" && value != "disable" && value != "prefer" {
+                return Err(StorageError::Invalid(format!(
+                    "sslmode={value} asks for TLS, which this PostgreSQL client does not speak; reach the \
+                     database over a Unix socket or a private network with sslmode=disable, or through a \
+                     TLS-terminating proxy"
+                )));
+            }
+            kept.push(pair);
+        }
+    }
+    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    Ok((url, max))
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -68,14 +161,15 @@ struct Connection {
     delete: Statement,
     /// Scan statements by bound kinds (`start * 3 + end`), prepared on first use.
     scans: [Option<Statement>; 9],
+    _permit: Permit,
 }
 
 impl Connection {
-    fn open(url: &str) -> Result<Self, StorageError> {
-        Self::prepare(connect_client(url)?)
+    fn open(url: &str, permit: Permit) -> Result<Self, StorageError> {
+        Self::prepare(connect_client(url)?, permit)
     }
 
-    fn prepare(mut client: Client) -> Result<Self, StorageError> {
+    fn prepare(mut client: Client, permit: Permit) -> Result<Self, StorageError> {
         let mut prepare = |sql: &str| client.prepare(sql).map_err(|err| pg_error(&err));
         let get = prepare("SELECT value FROM omnistore_kv WHERE key = $1")?;
         let put = prepare(
@@ -83,7 +177,7 @@ impl Connection {
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
         )?;
         let delete = prepare("DELETE FROM omnistore_kv WHERE key = $1")?;
-        Ok(Connection { client, get, put, delete, scans: Default::default() })
+        Ok(Connection { client, get, put, delete, scans: Default::default(), _permit: permit })
     }
 
     fn scan_statement(&mut self, range: &KeyRange) -> Result<Statement, ::postgres::Error> {
@@ -162,12 +256,16 @@ fn is_conflict(err: &::postgres::Error) -> bool {
 
 impl PostgresStore {
     /// Connect to the database at `url` (for example
-    /// `postgres://user:password@host:5432/dbname`; TLS is not used) and create
-    /// the `omnistore_kv` table if it is missing.
+    /// `postgres://user:password@host:5432/dbname?pool_max_size=16`; TLS is
+    /// not spoken, see the module docs) and create the `omnistore_kv` table
+    /// if it is missing.
     ///
     /// Must not be called on a tokio runtime thread; see the module docs.
     pub fn connect(url: &str) -> Result<Self, StorageError> {
-        let mut client = connect_client(url)?;
+        let (url, max) = parse_url(url)?;
+        let gate = Arc::new(Gate { open: Mutex::new(0), freed: Condvar::new(), max });
+        let permit = gate.try_acquire(Duration::ZERO).ok_or_else(|| gate.exhausted())?;
+        let mut client = connect_client(&url)?;
         if let Err(err) = client.batch_execute(CREATE_TABLE) {
             // Two hosts creating the table at the same moment can make one of
             // them fail on the catalog's unique index; the table exists then.
@@ -181,8 +279,8 @@ impl PostgresStore {
         }
         // Statements are prepared only now: PostgreSQL checks that the table
         // they name exists.
-        let connection = Connection::prepare(client)?;
-        Ok(PostgresStore { url: url.to_owned(), idle: Mutex::new(vec![connection]) })
+        let connection = Connection::prepare(client, permit)?;
+        Ok(PostgresStore { url, idle: Mutex::new(vec![connection]), gate })
     }
 
     fn take_idle(&self) -> Option<Connection> {
@@ -197,6 +295,8 @@ impl PostgresStore {
         if idle.len() < MAX_IDLE_CONNECTIONS {
             idle.push(connection);
         }
+        drop(idle);
+        self.gate.wake();
     }
 
     /// A connection inside a fresh serializable transaction.
@@ -204,17 +304,28 @@ impl PostgresStore {
         const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
         // An idle connection may have died since it was returned (server
         // restart, idle timeout); such a one is dropped and a new one made.
-        while let Some(mut connection) = self.take_idle() {
-            match connection.client.batch_execute(BEGIN) {
-                Ok(()) => return Ok(connection),
-                Err(err) => {
-                    tracing::debug!(error = %Describe(&err), "discarding a broken pooled connection");
+        let deadline = std::time::Instant::now() + POOL_WAIT;
+        loop {
+            while let Some(mut connection) = self.take_idle() {
+                match connection.client.batch_execute(BEGIN) {
+                    Ok(()) => return Ok(connection),
+                    Err(err) => {
+                        tracing::debug!(error = %Describe(&err), "discarding a broken pooled connection");
+                    }
                 }
             }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // Short waits: a connection given back to the idle list keeps its
+            // place, so the loop must look at the list again.
+            if let Some(permit) = self.gate.try_acquire(left.min(Duration::from_millis(50))) {
+                let mut connection = Connection::open(&self.url, permit)?;
+                connection.client.batch_execute(BEGIN).map_err(|err| pg_error(&err))?;
+                return Ok(connection);
+            }
+            if left.is_zero() {
+                return Err(self.gate.exhausted());
+            }
         }
-        let mut connection = Connection::open(&self.url)?;
-        connection.client.batch_execute(BEGIN).map_err(|err| pg_error(&err))?;
-        Ok(connection)
     }
 }
 
@@ -358,5 +469,87 @@ impl Drop for PostgresTxn<'_> {
                 tracing::debug!(error = %Describe(&err), "discarding a connection that failed to roll back");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_size_comes_out_of_the_url_and_tls_demands_are_refused() {
+        let (url, max) = parse_url("postgres://u@h/db?pool_max_size=3&application_name=x").unwrap();
+        assert_eq!((url.as_str(), max), ("postgres://u@h/db?application_name=x", 3));
+        let (url, max) = parse_url("postgres://u@h/db").unwrap();
+        assert_eq!((url.as_str(), max), ("postgres://u@h/db", DEFAULT_POOL_MAX_SIZE));
+        assert_eq!(parse_url("postgres://u@h/db?sslmode=disable").unwrap().0, "postgres://u@h/db?sslmode=disable");
+        for bad in ["pool_max_size=0", "pool_max_size=many", "sslmode=require", "sslmode=verify-full"] {
+            let err = parse_url(&format!("postgres://u:pw@h/db?{bad}")).unwrap_err();
+            assert!(matches!(err, StorageError::Invalid(_)), "{bad}: {err}");
+            assert!(!err.to_string().contains("pw"), "no password in: {err}");
+        }
+        assert!(parse_url("postgres://u@h/db?sslmode=require").unwrap_err().to_string().contains("TLS"));
+    }
+
+    /// A database of its own on the server of `DATABASE_URL`, dropped after.
+    struct TempDb {
+        admin: String,
+        name: String,
+    }
+
+    impl TempDb {
+        fn new() -> TempDb {
+            let admin = std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+            let name = format!("omnistore_pool_{}", std::process::id());
+            let mut client = Client::connect(&admin, NoTls).expect("PostgreSQL at DATABASE_URL");
+            client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+            client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            TempDb { admin, name }
+        }
+
+        fn url(&self) -> String {
+            let base = self.admin.rsplit_once('/').map_or(self.admin.as_str(), |(b, _)| b);
+            format!("{base}/{}", self.name)
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            if let Ok(mut client) = Client::connect(&self.admin, NoTls) {
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            }
+        }
+    }
+
+    fn server_connections(db: &TempDb) -> i64 {
+        let mut client = Client::connect(&db.admin, NoTls).unwrap();
+        client.query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", &[&db.name]).unwrap().get(0)
+    }
+
+    #[test]
+    fn no_more_connections_are_opened_than_the_pool_allows() {
+        let db = TempDb::new();
+        let store = Arc::new(PostgresStore::connect(&format!("{}?pool_max_size=2", db.url())).unwrap());
+        let first = store.begin().unwrap();
+        let second = store.begin().unwrap();
+        // A third transaction waits for a connection instead of opening one.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiting = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut third = store.begin().unwrap();
+                third.put(b"k", b"v").unwrap();
+                third.commit().unwrap();
+                tx.send(()).unwrap();
+            })
+        };
+        assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "the third waited");
+        assert_eq!(server_connections(&db), 2);
+        drop(first);
+        rx.recv_timeout(Duration::from_secs(5)).expect("the third ran once a connection was free");
+        waiting.join().unwrap();
+        drop(second);
+        assert!(server_connections(&db) <= 2);
     }
 }

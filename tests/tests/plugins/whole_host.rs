@@ -11,6 +11,7 @@ use omnistore_core::{
     ChannelId, ConsentPurpose, Core, Fulfilment, Identity, IngestLine, IngestOrder, ProductPatch, TenantId,
 };
 use omnistore_server::admin::InstallRequest;
+use omnistore_server::deployment::HttpSettings;
 use omnistore_server::host::{Host, HostOptions};
 use tower::ServiceExt;
 
@@ -28,6 +29,8 @@ async fn start(data: &Path, store: Option<String>) -> Host {
         store,
         allow_private_network: false,
         operator_token: OPERATOR.into(),
+        http: HttpSettings { path_routing: true, ..HttpSettings::default() },
+        secrets: None,
     })
     .await
     .unwrap_or_else(|e| panic!("host start: {e:#}"))

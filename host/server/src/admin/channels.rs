@@ -23,12 +23,20 @@ use super::extract::{Empty, JsonBody, OptJsonBody, P, Scope, list};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 /// `POST /tenants/{tenant}/channels`: what to install and how.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// The code comes from exactly one of `upload` (a package in the request,
+/// for everyone) or `package` (a directory on the server, for the operator
+/// only: a development and provisioning tool).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstallRequest {
-    /// The plugin package (a directory with its manifest and component) on
-    /// the server's file system. The installer decides which paths it accepts.
-    pub package: PathBuf,
+    /// A plugin package directory (`plugin.toml` + `plugin.wasm`) on the
+    /// server's file system. Operator token only.
+    #[serde(default)]
+    pub package: Option<PathBuf>,
+    /// A plugin package sent in the request.
+    #[serde(default)]
+    pub upload: Option<PackageUpload>,
     /// Display name; the plugin's name when absent.
     #[serde(default)]
     pub name: Option<String>,
@@ -45,10 +53,67 @@ pub struct InstallRequest {
     #[serde(default)]
     pub safety_buffer: i64,
     /// Set by the API, not the client: whether the operator (rather than the
-    /// tenant's own token) asked, for installers that allow only vetted
-    /// package paths to tenants.
+    /// tenant's own token) asked. Only the operator may name a server path.
     #[serde(skip)]
     pub by_operator: bool,
+}
+
+/// A plugin package in an install request, as `omnistore plugin build`
+/// writes it: the manifest's text and the component, base64-encoded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageUpload {
+    /// The text of `plugin.toml`.
+    pub manifest: String,
+    /// `plugin.wasm`, standard base64 (padding optional).
+    pub component: String,
+}
+
+/// Where the code of an installation comes from, once the request is vetted.
+#[derive(Debug, Clone)]
+pub enum PackageSource {
+    /// A directory on the server (operator only).
+    ServerPath(PathBuf),
+    /// The manifest text and component bytes sent in the request.
+    Upload { manifest: String, component: Vec<u8> },
+}
+
+impl InstallRequest {
+    /// The package this request installs, refusing what its caller may not
+    /// use: a server path from a tenant token (nothing is looked at on disk).
+    pub fn source(&self) -> Result<PackageSource, AdminError> {
+        match (&self.package, &self.upload) {
+            (Some(_), Some(_)) => {
+                Err(AdminError::invalid("give either `upload` (a package in the request) or `package`, not both"))
+            }
+            (None, None) => Err(AdminError::invalid(
+                "give the plugin package as `upload`: {\"manifest\": <plugin.toml text>, \"component\": <base64 of plugin.wasm>}",
+            )),
+            (Some(_), None) if !self.by_operator => Err(AdminError::forbidden(
+                "installing from a server path needs the operator token; upload the package instead \
+                 (`upload`: the plugin.toml text and the base64 of plugin.wasm)",
+            )),
+            (Some(path), None) => Ok(PackageSource::ServerPath(path.clone())),
+            (None, Some(upload)) => {
+                let component = decode_base64(&upload.component).ok_or_else(|| {
+                    AdminError::invalid(
+                        "`upload.component` is not valid base64; encode plugin.wasm with standard base64",
+                    )
+                })?;
+                Ok(PackageSource::Upload { manifest: upload.manifest.clone(), component })
+            }
+        }
+    }
+}
+
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(text.trim()).ok()
 }
 
 fn enabled_by_default() -> bool {
@@ -58,10 +123,11 @@ fn enabled_by_default() -> bool {
 /// What the admin API needs from the plugin runtime.
 #[async_trait]
 pub trait ChannelInstaller: Send + Sync + 'static {
-    /// Load and verify the package, install it in the core
-    /// (`Core::install_channel` with the manifest's capabilities minus the
-    /// withheld ones) and mount it. Errors: `AdminError::invalid` for a
-    /// package that does not verify, `AdminError::not_found` for a missing path.
+    /// Load and verify the package ([`InstallRequest::source`]), install it
+    /// in the core (`Core::install_channel` with the manifest's capabilities
+    /// minus the withheld ones) and mount it. Errors: `AdminError::forbidden`
+    /// for a server path from a tenant, `AdminError::invalid` for a package
+    /// that does not verify; no error names a server path.
     async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError>;
 
     /// Vet a change before it is saved: settings against the manifest's
@@ -166,6 +232,9 @@ struct GrantsBody {
     capabilities: Vec<String>,
 }
 
+/// Largest secret value (before sealing) accepted.
+const MAX_SECRET_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SecretBody {
@@ -194,6 +263,8 @@ async fn install(
     let t = tenant.clone();
     state.call(move |core, _| core.get_tenant(&t)).await?;
     request.by_operator = caller.principal == Principal::Operator;
+    // Refuse a tenant's server path before the installer touches anything.
+    request.source()?;
     let channel = installer.install(&tenant, request, state.now()).await?;
     Ok((StatusCode::CREATED, Json(channel)))
 }
@@ -300,10 +371,24 @@ async fn put_secret(
     P(path): P<SecretPath>,
     JsonBody(b): JsonBody<SecretBody>,
 ) -> Result<StatusCode, AdminError> {
+    let Some(keys) = state.secrets.clone() else {
+        return Err(AdminError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            "this server was started without a secrets key; channel secrets cannot be stored here",
+        ));
+    };
+    if b.value.len() > MAX_SECRET_BYTES {
+        return Err(AdminError::invalid(format!("a secret value must be at most {MAX_SECRET_BYTES} bytes")));
+    }
+    let name = path.name.trim().to_owned();
+    let sealed = keys
+        .seal(&crate::secrets::context(tenant.as_str(), path.channel.as_str(), &name), &b.value)
+        .map_err(|e| AdminError::internal(format!("sealing a secret: {e}")))?;
     let (t, i) = (tenant.clone(), path.channel.clone());
     let channel = state
         .call(move |core, now| {
-            core.set_channel_secret(&t, &i, &path.name, &b.value, now)?;
+            core.set_channel_secret(&t, &i, &name, &sealed, now)?;
             core.get_channel(&t, &i)
         })
         .await?;

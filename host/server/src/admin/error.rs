@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use omnistore_core::CoreError;
 use omnistore_storage::StorageError;
 
-/// An admin API error: `{"error": {"code": "<stable_code>", "message": "…"}}`.
+/// An admin API error: `{"error": {"code": "<stable_code>", "message": "…"}}`;
+/// a 500 also has `request_id`, and its message only asks to quote that id
+/// (the detail is logged with it, never sent).
 ///
 /// Codes are part of the API contract (clients switch on them); messages
 /// are for people and may change. The codes:
@@ -18,6 +20,7 @@ use omnistore_storage::StorageError;
 /// | 403 | `forbidden` |
 /// | 404 | `not_found`, `route_not_found` |
 /// | 405 | `method_not_allowed` |
+/// | 408 | `body_timeout` |
 /// | 409 | `conflict`, `insufficient_stock`, `idempotency_in_progress` |
 /// | 413 | `body_too_large` |
 /// | 422 | `validation_failed`, `idempotency_key_reused` |
@@ -106,8 +109,8 @@ impl From<CoreError> for AdminError {
             // Storage refuses a request only for keys beyond its size limit,
             // which only caller-supplied values can reach.
             CoreError::Storage(StorageError::Invalid(_)) => AdminError::invalid(message),
+            // Logged with a request id when answered (see `into_response`).
             CoreError::Storage(StorageError::Backend { .. }) => {
-                tracing::error!(error = %message, "admin API storage failure");
                 AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", message)
             }
         }
@@ -116,7 +119,15 @@ impl From<CoreError> for AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        // A 500 carries internal detail (storage, files, tasks): the client
+        // gets an id to quote and the log gets the detail.
+        let body = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            let id = crate::error::incident(self.status, &self.message);
+            let message = crate::error::internal_message(&id);
+            serde_json::json!({ "error": { "code": self.code, "message": message, "request_id": id } })
+        } else {
+            serde_json::json!({ "error": { "code": self.code, "message": self.message } })
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -1,16 +1,20 @@
 //! Extractors whose rejections are [`AdminError`]s, so a bad request gets
 //! the same JSON error shape as everything else.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use omnistore_core::TenantId;
 use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use super::AdminError;
 use super::auth::Caller;
+use super::{AdminError, AdminState};
 
 /// The tenant a tenant route acts on, as authorised by the guard.
 #[derive(Debug, Clone)]
@@ -151,3 +155,40 @@ pub(crate) fn page_limit(limit: Option<usize>) -> Result<usize, AdminError> {
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Empty {}
+
+/// Read every request's body within its size limit and the read timeout,
+/// before authentication or anything else: a client that trickles bytes or
+/// sends too many is answered without costing a token lookup.
+pub(crate) async fn body_guard(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+    let limit = state.body_limit(request.method(), request.uri().path());
+    let (parts, body) = request.into_parts();
+    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return AdminError::too_large(limit).into_response();
+    }
+    let read = tokio::time::timeout(state.body_read_timeout, axum::body::to_bytes(body, limit)).await;
+    let bytes = match read {
+        Err(_) => {
+            return AdminError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the request body did not arrive within {} seconds; send it promptly",
+                    state.body_read_timeout.as_secs()
+                ),
+            )
+            .into_response();
+        }
+        Ok(Err(e)) => {
+            let inner = e.into_inner();
+            return if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                AdminError::too_large(limit).into_response()
+            } else {
+                AdminError::bad_request("unreadable_body", "could not read the request body; send it again")
+                    .into_response()
+            };
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}

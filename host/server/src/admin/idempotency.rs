@@ -202,7 +202,8 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
     let key = request.headers().get(HEADER).map(check_key).transpose().map_err(IntoResponse::into_response)?;
     let (parts, body) = request.into_parts();
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let bytes = read_body(body, declared, state.max_body_bytes).await.map_err(IntoResponse::into_response)?;
+    let limit = state.body_limit(&parts.method, parts.uri.path());
+    let bytes = read_body(body, declared, limit).await.map_err(IntoResponse::into_response)?;
     let Some(key) = key else {
         return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
     };

@@ -718,9 +718,26 @@ fn schemas() -> Value {
         (
             "InstallRequest",
             obj(
-                &["package"],
+                &[],
                 json!({
-                    "package": { "type": "string", "description": "path of the plugin package on the server" },
+                    "upload": {
+                        "type": "object",
+                        "description": "the plugin package: give this or `package`",
+                        "required": ["manifest", "component"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "manifest": { "type": "string", "description": "the text of plugin.toml" },
+                            "component": {
+                                "type": "string",
+                                "contentEncoding": "base64",
+                                "description": "plugin.wasm, standard base64"
+                            }
+                        }
+                    },
+                    "package": {
+                        "type": "string",
+                        "description": "a plugin package directory on the server; operator token only (403 otherwise)"
+                    },
                     "name": s_null(), "mount": s_null(), "settings": { "type": "object" },
                     "withhold": strings(), "enabled": b(), "safety_buffer": i()
                 }),
