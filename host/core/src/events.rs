@@ -341,7 +341,8 @@ impl Core {
         wait_ms: i64,
         now_ms: i64,
     ) -> CoreResult<Delivery> {
-        let reason = validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect());
+        let reason =
+            validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect());
         self.write(tenant, now_ms, |tx| {
             let mut d = load(tx, id)?;
             if d.state != DeliveryState::Pending {

@@ -106,7 +106,11 @@ impl ReadTxn for RedbReadTxn {
     }
 }
 
-fn scan_table(table: &impl ReadableTable<&'static [u8], &'static [u8]>, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+fn scan_table(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    range: &KeyRange,
+    limit: usize,
+) -> Result<Vec<Entry>, StorageError> {
     if range.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }

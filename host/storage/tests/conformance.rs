@@ -722,11 +722,10 @@ mod cases {
         assert_eq!(seen, expected, "the reader's scan mixed snapshots");
         drop(read);
         let mut fresh = store.begin_read().unwrap();
-        assert_eq!(keys(&fresh.scan(&KeyRange::all(), usize::MAX).unwrap()), vec![
-            b"a".to_vec(),
-            b"b".to_vec(),
-            b"d".to_vec()
-        ]);
+        assert_eq!(
+            keys(&fresh.scan(&KeyRange::all(), usize::MAX).unwrap()),
+            vec![b"a".to_vec(), b"b".to_vec(), b"d".to_vec()]
+        );
     }
 
     /// A reader on another thread is not blocked by a write transaction that
