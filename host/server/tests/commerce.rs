@@ -83,7 +83,9 @@ per_backend!(
     customer_list_pages_without_decoding_the_whole_table,
 );
 
+#[path = "commerce/fairness.rs"]
 mod fairness;
+#[path = "commerce/storage_limits.rs"]
 mod storage_limits;
 use fairness::{a_stuck_tenant_does_not_delay_another, host_faults_do_not_count_as_attempts};
 use storage_limits::{
