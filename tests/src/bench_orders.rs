@@ -3,8 +3,12 @@
 //!
 //! - sequential placements (create cart, add a line, check out): p50, p99, orders/s;
 //! - contention: many threads from several channels checking out one scarce SKU at
-//!   once; reports orders/s and verifies nothing was oversold.
+//!   once; reports orders/s and verifies nothing was oversold;
+//! - checkouts alone and while another thread pages through a large customer
+//!   list, with the ratio of the two ([`reads`]).
 
+#[path = "bench_reads.rs"]
+mod reads;
 #[path = "report.rs"]
 mod report;
 
@@ -179,6 +183,10 @@ fn measure(
             120.0 / elapsed.as_secs_f64()
         ),
     ));
+
+    reads::add_customers(&shop.core, &shop.tenant, now())?;
+    let place_one = |i: usize| place(&shop, &shop.variant, i).map_err(anyhow::Error::from);
+    reads::checkout_while_listing(name, &shop.core, &shop.tenant, orders / 2, &place_one, rows)?;
     Ok(())
 }
 

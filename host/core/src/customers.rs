@@ -577,17 +577,27 @@ impl Core {
     ) -> CoreResult<Vec<Customer>> {
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
         self.read(tenant, 0, |tx| {
-            let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_str()));
             let mut out = Vec::new();
-            for (_, c) in tx.scan_range::<Customer>(&["cus"], start, Bound::Unbounded, usize::MAX)? {
-                if out.len() >= limit {
-                    break;
+            let mut cursor = after.map(|a| a.as_str().to_owned());
+            // Merged-away profiles are skipped, so read in pages until the
+            // page is full or the table ends, never the whole table at once.
+            loop {
+                let start = cursor.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+                let page = tx.scan_range::<Customer>(&["cus"], start, Bound::Unbounded, limit)?;
+                let full = page.len() == limit;
+                for (id, c) in page {
+                    cursor = Some(id);
+                    if c.merged_into.is_none() {
+                        out.push(c);
+                        if out.len() == limit {
+                            return Ok(out);
+                        }
+                    }
                 }
-                if c.merged_into.is_none() {
-                    out.push(c);
+                if !full {
+                    return Ok(out);
                 }
             }
-            Ok(out)
         })
     }
 

@@ -354,6 +354,34 @@ impl Core {
         })
     }
 
+    /// The host could not make the attempt (its store failed, the plugin is
+    /// not loaded, the instance pool is full): the delivery is due again
+    /// after `wait_ms` and the failure is kept, but no attempt is counted, so
+    /// a host fault never moves it towards the dead letters.
+    pub fn postpone_delivery(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        reason: &str,
+        wait_ms: i64,
+        now_ms: i64,
+    ) -> CoreResult<Delivery> {
+        let reason =
+            validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect());
+        self.write(tenant, now_ms, |tx| {
+            let mut d = load(tx, id)?;
+            if d.state != DeliveryState::Pending {
+                return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
+            }
+            d.last_error = Some(reason.clone());
+            d.leased_until_ms = None;
+            d.updated_ms = now_ms;
+            set_due(tx, &mut d, now_ms.saturating_add(wait_ms.max(0)))?;
+            save(tx, &d)?;
+            Ok(d)
+        })
+    }
+
     pub fn get_delivery(&self, tenant: &TenantId, id: &DeliveryId) -> CoreResult<Delivery> {
         self.read(tenant, 0, |tx| load(tx, id))
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use omnistore_storage::{KeyRange, KvStore, StorageError, Txn};
+use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -84,7 +84,9 @@ impl Core {
         })
     }
 
-    /// Run a read of one tenant. Nothing is committed.
+    /// Run a read of one tenant in a read-only transaction: one snapshot,
+    /// no write lock, so a long list never holds up checkouts. The body
+    /// cannot write (a write is an internal error).
     pub(crate) fn read<T>(
         &self,
         tenant: &TenantId,
@@ -94,8 +96,8 @@ impl Core {
         check_now(now_ms)?;
         let mut attempt = 0;
         loop {
-            let mut txn = self.store.begin()?;
-            let mut tx = Tx::new(&mut *txn, tenant, now_ms);
+            let mut txn = self.store.begin_read()?;
+            let mut tx = Tx::reading(&mut *txn, tenant, now_ms);
             let outcome = tx.require_tenant().and_then(|()| body(&mut tx));
             match outcome {
                 Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
@@ -168,10 +170,40 @@ pub(crate) struct PendingEvent {
     pub payload: serde_json::Value,
 }
 
+/// The transaction under a [`Tx`]: read-write for mutations, read-only for
+/// reads.
+enum Access<'t> {
+    Write(&'t mut dyn Txn),
+    Read(&'t mut dyn ReadTxn),
+}
+
+impl Access<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        match self {
+            Access::Write(txn) => txn.get(key),
+            Access::Read(txn) => txn.get(key),
+        }
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        match self {
+            Access::Write(txn) => txn.scan(range, limit),
+            Access::Read(txn) => txn.scan(range, limit),
+        }
+    }
+
+    fn writer(&mut self) -> Result<&mut dyn Txn, StorageError> {
+        match self {
+            Access::Write(txn) => Ok(&mut **txn),
+            Access::Read(_) => Err(StorageError::Invalid("a read-only transaction cannot write".into())),
+        }
+    }
+}
+
 /// One transaction of one tenant. Every key it touches is under the tenant's
 /// prefix; there is no method to address another tenant.
 pub(crate) struct Tx<'t> {
-    txn: &'t mut dyn Txn,
+    txn: Access<'t>,
     pub tenant: TenantId,
     prefix: String,
     pub now: i64,
@@ -182,6 +214,15 @@ pub(crate) struct Tx<'t> {
 
 impl<'t> Tx<'t> {
     pub fn new(txn: &'t mut dyn Txn, tenant: &TenantId, now: i64) -> Tx<'t> {
+        Tx::with_access(Access::Write(txn), tenant, now)
+    }
+
+    /// A transaction that only reads.
+    pub fn reading(txn: &'t mut dyn ReadTxn, tenant: &TenantId, now: i64) -> Tx<'t> {
+        Tx::with_access(Access::Read(txn), tenant, now)
+    }
+
+    fn with_access(txn: Access<'t>, tenant: &TenantId, now: i64) -> Tx<'t> {
         let mut prefix = String::from("t/");
         escape(tenant.as_str(), &mut prefix);
         prefix.push('/');
@@ -266,13 +307,13 @@ impl<'t> Tx<'t> {
     pub fn put<T: Serialize>(&mut self, parts: &[&str], value: &T) -> CoreResult<()> {
         let key = self.key(parts);
         let bytes = encode(value)?;
-        self.txn.put(&key, &bytes)?;
+        self.txn.writer()?.put(&key, &bytes)?;
         Ok(())
     }
 
     pub fn del(&mut self, parts: &[&str]) -> CoreResult<()> {
         let key = self.key(parts);
-        self.txn.delete(&key)?;
+        self.txn.writer()?.delete(&key)?;
         Ok(())
     }
 

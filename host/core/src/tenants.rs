@@ -189,7 +189,7 @@ impl Core {
 
     /// Every tenant of the deployment (operator view).
     pub fn list_tenants(&self) -> CoreResult<Vec<Tenant>> {
-        let mut txn = self.store().begin()?;
+        let mut txn = self.store().begin_read()?;
         let entries = txn.scan(&omnistore_storage::KeyRange::prefix(registry_prefix()), usize::MAX)?;
         entries.iter().map(|(_, v)| decode(v)).collect()
     }

@@ -1,6 +1,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default of [`Limits::tenant_storage_quota_bytes`], for hosts that check
+/// the tenant quota outside the runtime (the mail queue).
+pub const DEFAULT_TENANT_STORAGE_QUOTA_BYTES: u64 = 256 << 20;
+
 /// Per-call limits. Every field has a default suited to a small deployment;
 /// operators change them in the host's configuration.
 #[derive(Debug, Clone)]
@@ -27,8 +31,12 @@ pub struct Limits {
     pub response_bytes: u64,
     /// Log volume a call may write; lines beyond it are dropped and counted.
     pub log_bytes: u64,
-    /// Plugin-private storage per installation (keys plus values).
+    /// Plugin-private storage per installation (keys, values and a fixed
+    /// overhead per entry).
     pub storage_quota_bytes: u64,
+    /// Everything one tenant stores outside the core: all its plugins'
+    /// private data and its mail queue, counted the same way.
+    pub tenant_storage_quota_bytes: u64,
     /// Largest single stored value.
     pub storage_value_bytes: u64,
     /// Timeout of one outbound HTTP request, further capped by the deadline.
@@ -54,6 +62,7 @@ impl Default for Limits {
             response_bytes: 8 << 20,
             log_bytes: 64 << 10,
             storage_quota_bytes: 16 << 20,
+            tenant_storage_quota_bytes: DEFAULT_TENANT_STORAGE_QUOTA_BYTES,
             storage_value_bytes: 1 << 20,
             http_timeout: Duration::from_secs(10),
             http_response_bytes: 8 << 20,

@@ -8,7 +8,7 @@ use omnistore_manifest::Capability;
 use tracing::Instrument;
 
 use crate::bindings::v0_1_0::omnistore::plugin as wit;
-use crate::plugin_storage::Scope;
+use crate::plugin_storage::{Quotas, Scope};
 use crate::state::PluginState;
 use crate::types::*;
 
@@ -189,8 +189,12 @@ impl wit::storage::Host for PluginState {
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> R<()> {
-        let (quota, max_value) = (self.limits.storage_quota_bytes, self.limits.storage_value_bytes);
-        self.storage("storage.set", move |scope, kv| scope.set(kv, &key, &value, quota, max_value)).await
+        let quotas = Quotas {
+            installation: self.limits.storage_quota_bytes,
+            tenant: self.limits.tenant_storage_quota_bytes,
+            value: self.limits.storage_value_bytes,
+        };
+        self.storage("storage.set", move |scope, kv| scope.set(kv, &key, &value, quotas)).await
     }
 
     async fn delete(&mut self, key: String) -> R<()> {

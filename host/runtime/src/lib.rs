@@ -33,10 +33,11 @@ pub mod types;
 
 pub use cache::digest;
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
-pub use config::{Limits, RuntimeConfig};
+pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig};
 pub use error::{Blame, CallError, Limit, LoadError};
 pub use memory_services::InMemoryServices;
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};
+pub use plugin_storage::{ENTRY_OVERHEAD_BYTES, TenantUsage, entry_cost};
 pub use runtime::{ParkedInstance, Plugin, Runtime};
 pub use services::{CallContext, HostServices, ServiceResult};
 pub use state::{Installation, TenantId};

@@ -20,7 +20,9 @@
 //! - touchpoints without a customer are accepted but not stored, because the
 //!   core's journal is kept per customer;
 //! - mail is recorded in an outbox in the key-value store for the host's
-//!   transport ([`CoreServices::mail_outbox`]); nothing is sent yet.
+//!   transport ([`CoreServices::mail_outbox`]); nothing is sent yet, so the
+//!   queue is bounded per tenant ([`MailLimits`]) and counts against the
+//!   tenant's storage quota.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +30,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use omnistore_core::{self as domain, ChannelId, Core, CoreError, Reach};
 use omnistore_runtime::types as wit;
-use omnistore_runtime::{CallContext, HostServices, ServiceResult};
-use omnistore_storage::{KeyRange, KvStore, StorageError};
+use omnistore_runtime::{CallContext, HostServices, ServiceResult, TenantUsage, entry_cost};
+use omnistore_storage::{KeyRange, KvStore, StorageError, Txn};
 use serde::{Deserialize, Serialize};
 
 use wit::HostError;
@@ -97,12 +99,29 @@ pub struct QueuedMail {
     pub queued_ms: i64,
 }
 
+/// Bounds of a tenant's mail queue while it waits for the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimits {
+    /// Messages one tenant may have waiting.
+    pub max_queued: u64,
+    /// The tenant's storage quota, shared with its plugins' data; must be
+    /// the runtime's `Limits::tenant_storage_quota_bytes`.
+    pub tenant_quota_bytes: u64,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        MailLimits { max_queued: 1000, tenant_quota_bytes: omnistore_runtime::DEFAULT_TENANT_STORAGE_QUOTA_BYTES }
+    }
+}
+
 /// The commerce imports over the commerce core. Cheap to clone.
 #[derive(Clone)]
 pub struct CoreServices {
     core: Core,
     clock: Clock,
     cart_ttl_ms: i64,
+    mail: MailLimits,
 }
 
 impl std::fmt::Debug for CoreServices {
@@ -173,7 +192,18 @@ fn is_not_found(err: &CoreError, what: &str) -> bool {
 
 impl CoreServices {
     pub fn new(core: Core) -> Self {
-        CoreServices { core, clock: system_clock(), cart_ttl_ms: duration_ms(DEFAULT_CART_TTL) }
+        CoreServices {
+            core,
+            clock: system_clock(),
+            cart_ttl_ms: duration_ms(DEFAULT_CART_TTL),
+            mail: MailLimits::default(),
+        }
+    }
+
+    /// Other bounds for the mail queue.
+    pub fn with_mail_limits(mut self, limits: MailLimits) -> Self {
+        self.mail = limits;
+        self
     }
 
     /// Use another clock (tests).
@@ -210,12 +240,17 @@ impl CoreServices {
     /// Returns whether it was there.
     pub async fn remove_mail(&self, tenant: &domain::TenantId, id: &str) -> Result<bool, StorageError> {
         let store = self.core.store().clone();
-        let key = mail_key(tenant, id);
+        let (key, tenant) = (mail_key(tenant, id), tenant.clone());
+        let max_queued = self.mail.max_queued;
         blocking(move || {
             omnistore_storage::transact(&*store, |txn| {
-                let present = txn.get(&key)?.is_some();
+                let Some(record) = txn.get(&key)? else { return Ok(false) };
+                let queued = queued_mail(txn, &tenant, max_queued)?;
+                let _ =
+                    TenantUsage::new(tenant.as_str()).charge(txn, entry_cost(key.len(), record.len()), 0, u64::MAX)?;
                 txn.delete(&key)?;
-                Ok::<_, StorageError>(present)
+                txn.put(&mail_count_key(&tenant), queued.saturating_sub(1).to_string().as_bytes())?;
+                Ok::<_, StorageError>(true)
             })
         })
         .await?
@@ -624,6 +659,20 @@ fn mail_seq_key(tenant: &domain::TenantId) -> Vec<u8> {
     format!("host/mail/{tenant}/seq").into_bytes()
 }
 
+fn mail_count_key(tenant: &domain::TenantId) -> Vec<u8> {
+    format!("host/mail/{tenant}/count").into_bytes()
+}
+
+/// Messages waiting; a queue from before the counter existed is counted
+/// (up to `cap`, which is all a check against the cap needs).
+fn queued_mail(txn: &mut dyn Txn, tenant: &domain::TenantId, cap: u64) -> Result<u64, StorageError> {
+    if let Some(n) = txn.get(&mail_count_key(tenant))?.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()) {
+        return Ok(n);
+    }
+    let limit = usize::try_from(cap).unwrap_or(usize::MAX);
+    Ok(txn.scan(&KeyRange::prefix(&mail_prefix(tenant)), limit)?.len() as u64)
+}
+
 fn read_mail(
     store: &dyn KvStore,
     tenant: &domain::TenantId,
@@ -635,7 +684,7 @@ fn read_mail(
         range.start = std::ops::Bound::Excluded(mail_key(tenant, after));
     }
     let limit = if limit == 0 { 100 } else { limit };
-    let mut txn = store.begin()?;
+    let mut txn = store.begin_read()?;
     txn.scan(&range, limit)?
         .into_iter()
         .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| StorageError::backend("mail-codec", e)))
@@ -1111,13 +1160,21 @@ impl HostServices for CoreServices {
     }
 
     async fn send_mail(&self, cx: &CallContext, message: wit::MailMessage) -> ServiceResult<String> {
+        let limits = self.mail;
         self.call(cx, "mail.send", move |core, s| {
             let to = check_mail(&message)?;
             // Only a registered installation of a known tenant may queue mail.
             core.get_channel(&s.tenant, &s.channel)?;
             let store = core.store();
             let seq_key = mail_seq_key(&s.tenant);
-            let id = omnistore_storage::transact(&**store, |txn| {
+            let queued = omnistore_storage::transact(&**store, |txn| {
+                let waiting = queued_mail(txn, &s.tenant, limits.max_queued)?;
+                if waiting >= limits.max_queued {
+                    return Ok(Err(HostError::QuotaExceeded(format!(
+                        "this shop already has {waiting} messages waiting to be sent, the most it may queue; \
+                         try again later"
+                    ))));
+                }
                 let seq = match txn.get(&seq_key)? {
                     Some(bytes) => std::str::from_utf8(&bytes).ok().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0),
                     None => 0,
@@ -1137,9 +1194,18 @@ impl HostServices for CoreServices {
                     queued_ms: s.now,
                 };
                 let bytes = serde_json::to_vec(&record).map_err(|e| StorageError::backend("mail-codec", e))?;
-                txn.put(&mail_key(&s.tenant, &id), &bytes)?;
-                Ok::<_, StorageError>(id)
+                let key = mail_key(&s.tenant, &id);
+                let usage = TenantUsage::new(s.tenant.as_str());
+                if let Err(message) =
+                    usage.charge(txn, 0, entry_cost(key.len(), bytes.len()), limits.tenant_quota_bytes)?
+                {
+                    return Ok(Err(HostError::QuotaExceeded(message)));
+                }
+                txn.put(&key, &bytes)?;
+                txn.put(&mail_count_key(&s.tenant), (waiting + 1).to_string().as_bytes())?;
+                Ok::<_, StorageError>(Ok(id))
             })?;
+            let id = queued?;
             tracing::info!(tenant = %s.tenant, channel = %s.channel, mail = %id, recipients = to.len(), "mail queued");
             Ok(id)
         })

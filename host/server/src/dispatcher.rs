@@ -5,36 +5,56 @@
 //!    ([`Core::fan_out`]);
 //! 2. leases the deliveries that are due ([`Core::claim_due`]), so that
 //!    several hosts over one database never deliver one at the same time;
-//! 3. turns each into the contract's [`wit::Event`] as the receiving channel
-//!    sees it ([`wit_event`]) and hands it to an [`EventSink`] —
+//! 3. queues them on the lane of their (tenant, channel), starting a lane
+//!    task when none runs; the round does not wait for the deliveries;
+//! 4. a lane turns each into the contract's [`wit::Event`] as the receiving
+//!    channel sees it ([`wit_event`]) and hands it to an [`EventSink`] —
 //!    [`RuntimeSink`] calls the plugin's `on-event`;
-//! 4. records the outcome: [`Core::mark_delivered`], or [`Core::mark_failed`],
-//!    which backs off exponentially, honours a plugin's `retry-later`, and
-//!    dead-letters the delivery after the core's `max_attempts`.
+//! 5. and records the outcome: [`Core::mark_delivered`]; for a failure of the
+//!    receiver [`Core::mark_failed`], which backs off exponentially, honours
+//!    a plugin's `retry-later`, and dead-letters the delivery after the
+//!    core's `max_attempts`; for a fault of the host (store error, plugin not
+//!    loaded, instance pool busy) [`Core::postpone_delivery`], which retries
+//!    later without counting an attempt against the plugin.
+//!
+//! Fairness: deliveries to one (tenant, channel) run one after another in due
+//! order; lanes run in parallel, at most
+//! [`DispatcherConfig::parallel_per_tenant`] of one tenant and
+//! [`DispatcherConfig::parallel_channels`] in all, so a plugin that spins
+//! until its deadline holds up its own lane only, never another tenant's.
 //!
 //! Delivery is at least once: a host that dies between the plugin's answer
 //! and the core's record redelivers after the lease runs out, with the same
-//! event id, which plugins use to deduplicate. Deliveries to one channel run
-//! one after another in due order; different channels run in parallel.
+//! event id, which plugins use to deduplicate.
 //!
 //! Stopping ([`DispatcherHandle::stop`]) lets the deliveries in flight finish
 //! and their outcome be recorded; claimed deliveries not yet started wait for
 //! their lease to run out and are delivered by the next dispatcher.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use futures::stream::{self, StreamExt};
 use omnistore_core::{self as domain, ChannelId, Core, CoreError, DeliveryState, DueDelivery, EventKind, TenantId};
 use omnistore_runtime::types::{self as wit, PluginError};
 use omnistore_runtime::{CallError, Installation, Plugin, Runtime};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::commerce::{Clock, system_clock, wit_customer, wit_order, wit_product};
+
+/// Whose fault a failed delivery was; only the receiver's count as attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureBlame {
+    /// The receiver failed or refused: counts towards the dead letters.
+    Receiver,
+    /// The host could not make the attempt (store, plugin not loaded, pool
+    /// busy): retried later without counting.
+    Host,
+}
 
 /// Why a sink could not deliver an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,15 +63,23 @@ pub struct DeliveryFailure {
     pub retry_after: Option<Duration>,
     /// For the operator: kept on the delivery and logged.
     pub message: String,
+    pub blame: FailureBlame,
 }
 
 impl DeliveryFailure {
+    /// The receiver failed.
     pub fn new(message: impl Into<String>) -> Self {
-        DeliveryFailure { retry_after: None, message: message.into() }
+        DeliveryFailure { retry_after: None, message: message.into(), blame: FailureBlame::Receiver }
     }
 
+    /// The receiver asked to be called again later.
     pub fn retry_after(after: Duration, message: impl Into<String>) -> Self {
-        DeliveryFailure { retry_after: Some(after), message: message.into() }
+        DeliveryFailure { retry_after: Some(after), message: message.into(), blame: FailureBlame::Receiver }
+    }
+
+    /// The host could not make the attempt.
+    pub fn host(message: impl Into<String>) -> Self {
+        DeliveryFailure { retry_after: None, message: message.into(), blame: FailureBlame::Host }
     }
 }
 
@@ -89,7 +117,7 @@ impl RuntimeSink {
 impl EventSink for RuntimeSink {
     async fn deliver(&self, tenant: &TenantId, channel: &ChannelId, event: wit::Event) -> Result<(), DeliveryFailure> {
         let Some((plugin, installation)) = (self.lookup)(tenant, channel.as_str()) else {
-            return Err(DeliveryFailure::new(format!("no plugin is loaded for installation `{channel}`")));
+            return Err(DeliveryFailure::host(format!("no plugin is loaded for installation `{channel}`")));
         };
         match self.runtime.on_event(&plugin, &installation, event).await {
             Ok(()) => Ok(()),
@@ -104,7 +132,13 @@ impl EventSink for RuntimeSink {
                 tracing::debug!(tenant = %tenant, channel = %channel, kind = %kind, "plugin does not take this event kind; skipped");
                 Ok(())
             }
-            Err(e) => Err(DeliveryFailure::new(format!("{e} (blame: {})", e.blame().as_str()))),
+            Err(e) => {
+                let message = format!("{e} (blame: {})", e.blame().as_str());
+                match e.blame() {
+                    omnistore_runtime::Blame::Host => Err(DeliveryFailure::host(message)),
+                    omnistore_runtime::Blame::Guest => Err(DeliveryFailure::new(message)),
+                }
+            }
         }
     }
 }
@@ -204,14 +238,22 @@ pub struct DispatcherConfig {
     /// Longest wait between rounds when nobody wakes the dispatcher; retries
     /// fall due while it sleeps, so this bounds how late they run.
     pub poll_interval: Duration,
-    /// Deliveries claimed per tenant and round.
+    /// Deliveries claimed per tenant and round; also the most deliveries a
+    /// lane keeps queued (the rest wait for their lease to run out).
     pub batch: usize,
     /// How long a claimed delivery is reserved for this dispatcher. Must be
     /// longer than a plugin's event deadline, or a slow delivery is made
     /// again by another dispatcher meanwhile.
     pub lease: Duration,
-    /// Channels delivered to at the same time.
+    /// Lanes, one per (tenant, channel), delivering at the same time in all.
     pub parallel_channels: usize,
+    /// Lanes of one tenant delivering at the same time; below
+    /// `parallel_channels`, so one tenant's slow plugins leave room for the
+    /// others.
+    pub parallel_per_tenant: usize,
+    /// How long a delivery waits after a fault of the host (not counted as
+    /// an attempt).
+    pub host_fault_retry: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -220,12 +262,15 @@ impl Default for DispatcherConfig {
             poll_interval: Duration::from_secs(1),
             batch: 64,
             lease: Duration::from_secs(120),
-            parallel_channels: 8,
+            parallel_channels: 16,
+            parallel_per_tenant: 4,
+            host_fault_retry: Duration::from_secs(5),
         }
     }
 }
 
-/// What one round did.
+/// What one round did. [`Dispatcher::run_once`] waits for the deliveries the
+/// round started and counts them too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RoundStats {
     /// Outbox events fanned out to deliveries.
@@ -238,6 +283,8 @@ pub struct RoundStats {
     pub failed: usize,
     /// Failed for the last time: now a dead letter.
     pub dead: usize,
+    /// Not attempted because of a fault of the host; retried without counting.
+    pub postponed: usize,
     /// Tenants whose round failed (logged).
     pub errors: usize,
 }
@@ -250,22 +297,42 @@ impl RoundStats {
         self.skipped += o.skipped;
         self.failed += o.failed;
         self.dead += o.dead;
+        self.postponed += o.postponed;
         self.errors += o.errors;
     }
 }
 
 /// Delivers outbox events; see the module docs.
 pub struct Dispatcher {
-    core: Core,
-    sink: Arc<dyn EventSink>,
+    lanes: Lanes,
     config: DispatcherConfig,
-    clock: Clock,
 }
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dispatcher").field("core", &self.core).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Dispatcher")
+            .field("core", &self.lanes.core)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
+}
+
+type LaneKey = (TenantId, ChannelId);
+
+/// Everything a lane task needs; cheap to clone.
+#[derive(Clone)]
+struct Lanes {
+    core: Core,
+    sink: Arc<dyn EventSink>,
+    clock: Clock,
+    /// Deliveries waiting per running lane; a key is present exactly while
+    /// its lane task runs.
+    queues: Arc<Mutex<HashMap<LaneKey, VecDeque<DueDelivery>>>>,
+    tenant_slots: Arc<Mutex<HashMap<TenantId, Arc<Semaphore>>>>,
+    slots: Arc<Semaphore>,
+    per_tenant: usize,
+    max_queued: usize,
+    host_fault_retry_ms: i64,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -282,31 +349,55 @@ async fn blocking<T: Send + 'static>(
 
 impl Dispatcher {
     pub fn new(core: Core, sink: Arc<dyn EventSink>) -> Self {
-        Dispatcher { core, sink, config: DispatcherConfig::default(), clock: system_clock() }
+        Dispatcher::build(core, sink, system_clock(), DispatcherConfig::default())
     }
 
-    pub fn with_config(mut self, config: DispatcherConfig) -> Self {
-        self.config = config;
-        self
+    fn build(core: Core, sink: Arc<dyn EventSink>, clock: Clock, config: DispatcherConfig) -> Self {
+        let lanes = Lanes {
+            core,
+            sink,
+            clock,
+            queues: Arc::default(),
+            tenant_slots: Arc::default(),
+            slots: Arc::new(Semaphore::new(config.parallel_channels.max(1))),
+            per_tenant: config.parallel_per_tenant.max(1),
+            max_queued: config.batch.max(1),
+            host_fault_retry_ms: ms(config.host_fault_retry),
+        };
+        Dispatcher { lanes, config }
+    }
+
+    pub fn with_config(self, config: DispatcherConfig) -> Self {
+        Dispatcher::build(self.lanes.core, self.lanes.sink, self.lanes.clock, config)
     }
 
     /// Use another clock (tests).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Dispatcher::build(self.lanes.core, self.lanes.sink, clock, self.config)
     }
 
-    /// One round over every tenant. A tenant whose round fails is logged and
-    /// counted in [`RoundStats::errors`]; the others still run.
+    /// One round over every tenant, waiting for the deliveries it started.
+    /// A tenant whose round fails is logged and counted in
+    /// [`RoundStats::errors`]; the others still run.
     pub async fn run_once(&self) -> Result<RoundStats, CoreError> {
         let (_keep, running) = watch::channel(false);
-        self.round(&running).await
+        let mut lanes = JoinSet::new();
+        let mut stats = self.round(&running, &mut lanes).await?;
+        while let Some(joined) = lanes.join_next().await {
+            stats.add(joined.unwrap_or_default());
+        }
+        Ok(stats)
     }
 
     /// One round for one tenant: fan out, claim what is due, deliver it.
     pub async fn run_tenant(&self, tenant: &TenantId) -> Result<RoundStats, CoreError> {
         let (_keep, running) = watch::channel(false);
-        self.tenant_round(tenant, &running).await
+        let mut lanes = JoinSet::new();
+        let mut stats = self.tenant_round(tenant, &running, &mut lanes).await?;
+        while let Some(joined) = lanes.join_next().await {
+            stats.add(joined.unwrap_or_default());
+        }
+        Ok(stats)
     }
 
     /// Run in the background until [`DispatcherHandle::stop`] (or until the
@@ -314,17 +405,23 @@ impl Dispatcher {
     pub fn spawn(self) -> DispatcherHandle {
         let (stop_tx, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(Arc::new(self).run(stop_rx, wake.clone()));
+        let task = tokio::spawn(self.run(stop_rx, wake.clone()));
         DispatcherHandle { wake: DispatcherWaker(wake), stop: stop_tx, task }
     }
 
-    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
+    async fn run(self, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
         tracing::info!(poll_ms = ms(self.config.poll_interval), batch = self.config.batch, "event dispatcher started");
+        let mut lanes = JoinSet::new();
         loop {
             if *stop.borrow() {
                 break;
             }
-            let busy = match self.round(&stop).await {
+            while let Some(finished) = lanes.try_join_next() {
+                if let Err(e) = finished {
+                    tracing::error!(error = %e, "event delivery lane failed");
+                }
+            }
+            let busy = match self.round(&stop, &mut lanes).await {
                 // A full batch means more is probably due right now.
                 Ok(stats) => stats.claimed > 0 && stats.claimed >= self.config.batch,
                 Err(e) => {
@@ -342,18 +439,25 @@ impl Dispatcher {
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
+        // Deliveries in flight finish and are recorded; lanes see the stop
+        // and start no new ones.
+        while lanes.join_next().await.is_some() {}
         tracing::info!("event dispatcher stopped");
     }
 
-    async fn round(&self, stop: &watch::Receiver<bool>) -> Result<RoundStats, CoreError> {
-        let core = self.core.clone();
+    async fn round(
+        &self,
+        stop: &watch::Receiver<bool>,
+        lanes: &mut JoinSet<RoundStats>,
+    ) -> Result<RoundStats, CoreError> {
+        let core = self.lanes.core.clone();
         let tenants = blocking(move || core.list_tenants()).await?;
         let mut total = RoundStats::default();
         for t in tenants {
             if *stop.borrow() {
                 break;
             }
-            match self.tenant_round(&t.id, stop).await {
+            match self.tenant_round(&t.id, stop, lanes).await {
                 Ok(stats) => total.add(stats),
                 Err(e) => {
                     tracing::error!(tenant = %t.id, error = %e, "event delivery round failed for tenant");
@@ -364,9 +468,16 @@ impl Dispatcher {
         Ok(total)
     }
 
-    async fn tenant_round(&self, tenant: &TenantId, stop: &watch::Receiver<bool>) -> Result<RoundStats, CoreError> {
+    /// Fan out and claim for one tenant, and queue what was claimed on its
+    /// lanes; lanes that were not running are started into `lanes`.
+    async fn tenant_round(
+        &self,
+        tenant: &TenantId,
+        stop: &watch::Receiver<bool>,
+        lanes: &mut JoinSet<RoundStats>,
+    ) -> Result<RoundStats, CoreError> {
         let mut stats = RoundStats::default();
-        let (core, t, now) = (self.core.clone(), tenant.clone(), (self.clock)());
+        let (core, t, now) = (self.lanes.core.clone(), tenant.clone(), (self.lanes.clock)());
         stats.fanned_out = blocking(move || {
             let mut total = 0;
             loop {
@@ -384,7 +495,7 @@ impl Dispatcher {
         if *stop.borrow() {
             return Ok(stats);
         }
-        let (core, t, now) = (self.core.clone(), tenant.clone(), (self.clock)());
+        let (core, t, now) = (self.lanes.core.clone(), tenant.clone(), (self.lanes.clock)());
         let (batch, lease) = (self.config.batch.max(1), ms(self.config.lease).max(1));
         let claimed = blocking(move || core.claim_due(&t, now, batch, lease)).await?;
         stats.claimed = claimed.len();
@@ -392,33 +503,74 @@ impl Dispatcher {
         for due in claimed {
             by_channel.entry(due.delivery.channel_id.clone()).or_default().push(due);
         }
-        let per_channel: Vec<RoundStats> = stream::iter(by_channel.into_values())
-            .map(|queue| self.deliver_queue(tenant, queue, stop))
-            .buffer_unordered(self.config.parallel_channels.max(1))
-            .collect()
-            .await;
-        for s in per_channel {
-            stats.add(s);
+        for (channel, queue) in by_channel {
+            let key = (tenant.clone(), channel);
+            if self.lanes.enqueue(&key, queue) {
+                lanes.spawn(self.lanes.clone().drain(key, stop.clone()));
+            }
         }
         Ok(stats)
     }
+}
 
-    /// One channel's deliveries, in order, until done or asked to stop.
-    async fn deliver_queue(
-        &self,
-        tenant: &TenantId,
-        queue: Vec<DueDelivery>,
-        stop: &watch::Receiver<bool>,
-    ) -> RoundStats {
-        let mut stats = RoundStats::default();
-        for due in queue {
-            if *stop.borrow() {
+impl Lanes {
+    /// Queue deliveries on a lane; true when the lane was idle and a task
+    /// must be started for it. A delivery already queued (claimed again
+    /// after its lease ran out while the lane was stuck) is not queued twice.
+    fn enqueue(&self, key: &LaneKey, deliveries: Vec<DueDelivery>) -> bool {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let started = !queues.contains_key(key);
+        let queue = queues.entry(key.clone()).or_default();
+        for due in deliveries {
+            if queue.len() >= self.max_queued {
+                // Leased but not queued: due again when the lease runs out.
+                tracing::debug!(tenant = %key.0, channel = %key.1, "delivery lane full; delivery left to its lease");
                 break;
             }
+            if !queue.iter().any(|q| q.delivery.id == due.delivery.id) {
+                queue.push_back(due);
+            }
+        }
+        started
+    }
+
+    /// The next delivery of a lane, or `None` after removing the lane.
+    fn next(&self, key: &LaneKey) -> Option<DueDelivery> {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let next = queues.get_mut(key).and_then(VecDeque::pop_front);
+        if next.is_none() {
+            queues.remove(key);
+        }
+        next
+    }
+
+    fn tenant_slots(&self, tenant: &TenantId) -> Arc<Semaphore> {
+        let mut slots = self.tenant_slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(tenant.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant))).clone()
+    }
+
+    /// Run one lane until its queue is empty or the dispatcher stops.
+    async fn drain(self, key: LaneKey, stop: watch::Receiver<bool>) -> RoundStats {
+        let mut stats = RoundStats::default();
+        let (tenant, channel) = &key;
+        // Slots are taken per lane, not per delivery, so a lane keeps its
+        // order and a busy tenant waits for its own slots only.
+        let tenant_slots = self.tenant_slots(tenant);
+        let permits = async { (tenant_slots.acquire().await, self.slots.acquire().await) };
+        let (Ok(_tenant_permit), Ok(_permit)) = permits.await else {
+            return stats;
+        };
+        loop {
+            if *stop.borrow() {
+                // Claimed but not started: left to their lease.
+                self.queues.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                break;
+            }
+            let Some(due) = self.next(&key) else { break };
             let span = tracing::info_span!(
                 "deliver",
                 tenant = %tenant,
-                channel = %due.delivery.channel_id,
+                channel = %channel,
                 event = %due.event.id,
                 kind = %due.event.kind,
                 delivery = %due.delivery.id,
@@ -448,7 +600,7 @@ impl Dispatcher {
                     Err(_) => Err(DeliveryFailure::new("the event sink panicked")),
                 }
             }
-            Err(e) => Err(DeliveryFailure::new(format!("preparing the event failed: {e}"))),
+            Err(e) => Err(DeliveryFailure::host(format!("preparing the event failed: {e}"))),
         };
         let (core, t, now) = (self.core.clone(), tenant.clone(), (self.clock)());
         match outcome {
@@ -461,6 +613,22 @@ impl Dispatcher {
                 // runs out, which at-least-once allows.
                 Err(e) => tracing::error!(error = %e, "delivered, but recording it failed; it will be redelivered"),
             },
+            Err(failure) if failure.blame == FailureBlame::Host => {
+                let message = failure.message.clone();
+                let wait = failure.retry_after.map(ms).unwrap_or(self.host_fault_retry_ms);
+                match blocking(move || core.postpone_delivery(&t, &id, &message, wait, now)).await {
+                    Ok(_) => {
+                        tracing::warn!(error = %failure.message, blame = "host", retry_in_ms = wait, "delivery not attempted; will retry without counting it");
+                        stats.postponed += 1;
+                    }
+                    Err(CoreError::Conflict(reason)) => {
+                        tracing::debug!(reason = %reason, "delivery changed meanwhile; postponement not recorded");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "postponing a delivery failed; it will be retried after its lease")
+                    }
+                }
+            }
             Err(failure) => {
                 let retry_after_ms = failure.retry_after.map(ms);
                 let message = failure.message.clone();

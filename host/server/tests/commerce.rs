@@ -18,10 +18,10 @@ use omnistore_core::{
     PromotionConditions, PromotionScope, RetryPolicy, TenantId, VariantId,
 };
 use omnistore_runtime::types::{self as wit, HostError};
-use omnistore_runtime::{CallContext, HostServices};
+use omnistore_runtime::{CallContext, HostServices, TenantUsage};
 use omnistore_server::commerce::{Clock, CoreServices, host_error};
 use omnistore_server::dispatcher::{DeliveryFailure, Dispatcher, DispatcherConfig, EventSink, RoundStats};
-use omnistore_storage::{KeyRange, KvStore, StorageError, Txn};
+use omnistore_storage::{KeyRange, KvStore, ReadTxn, StorageError, Txn};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -78,7 +78,22 @@ per_backend!(
     dead_letter_after_max_attempts_and_replay,
     only_subscribed_enabled_channels_receive,
     spawned_dispatcher_wakes_and_stops,
+    a_stuck_tenant_does_not_delay_another,
+    host_faults_do_not_count_as_attempts,
+    mail_queue_is_bounded_per_tenant,
+    mail_counts_against_the_tenant_storage_quota,
+    customer_list_pages_without_decoding_the_whole_table,
 );
+
+#[path = "commerce/fairness.rs"]
+mod fairness;
+#[path = "commerce/storage_limits.rs"]
+mod storage_limits;
+use fairness::{a_stuck_tenant_does_not_delay_another, host_faults_do_not_count_as_attempts};
+use storage_limits::{
+    customer_list_pages_without_decoding_the_whole_table, mail_counts_against_the_tenant_storage_quota,
+    mail_queue_is_bounded_per_tenant,
+};
 
 #[derive(Clone)]
 struct TestClock(Arc<AtomicI64>);
@@ -908,6 +923,12 @@ impl KvStore for FlakyStore {
             return Err(StorageError::backend("flaky", "disk on fire at /secret/path"));
         }
         self.inner.begin()
+    }
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StorageError::backend("flaky", "disk on fire at /secret/path"));
+        }
+        self.inner.begin_read()
     }
 }
 

@@ -22,10 +22,17 @@
 //! and transactions are serializable. A backend that detects a conflict returns
 //! [`StorageError::Conflict`]; [`transact`] retries the closure.
 //!
-//! The embedded backends (memory, redb, sled) serialize transactions with a lock
-//! held from [`KvStore::begin`] until commit or drop, so one thread must not
-//! hold two transactions of the same store at once: the second `begin` would
-//! wait for the first forever.
+//! The embedded backends (memory, redb, sled) serialize read-write
+//! transactions with a lock held from [`KvStore::begin`] until commit or drop,
+//! so one thread must not hold two read-write transactions of the same store
+//! at once: the second `begin` would wait for the first forever.
+//!
+//! Reads that change nothing use [`KvStore::begin_read`]: a [`ReadTxn`] sees
+//! one consistent snapshot of committed data, takes no write lock, and
+//! neither waits for writers nor makes them wait (redb's MVCC readers,
+//! PostgreSQL's read-only repeatable-read transactions, a shared snapshot in
+//! memory, an undo overlay on sled). A thread may hold read transactions
+//! beside its read-write one.
 
 mod memory;
 pub mod postgres;
@@ -182,12 +189,25 @@ pub trait Txn {
     }
 }
 
+/// A read-only transaction: one consistent snapshot of committed data, as of
+/// [`KvStore::begin_read`]. Writers committing meanwhile are not seen, and
+/// are not delayed by it. Dropping it ends it.
+pub trait ReadTxn {
+    /// The value under `key` in the snapshot.
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Entries of the snapshot in `range` in ascending key order, at most `limit`.
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError>;
+}
+
 /// An ordered key-value store with serializable transactions.
 pub trait KvStore: Send + Sync + 'static {
     /// Short name of the backend, for logs and errors ("redb", "postgres").
     fn backend(&self) -> &'static str;
     /// Open a read-write transaction.
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError>;
+    /// Open a read-only transaction on a snapshot of committed data. It takes
+    /// no write lock: use it for every read that changes nothing.
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError>;
 }
 
 /// How many times [`transact`] retries a conflicting transaction.

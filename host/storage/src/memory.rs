@@ -1,29 +1,54 @@
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::{Entry, KeyRange, KvStore, StorageError, Txn, check_key};
+use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
 
-/// An in-memory store: one lock serializes transactions, so it is trivially
-/// serializable. Nothing survives the process; for tests and the SDK harness.
+type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// An in-memory store: one lock serializes read-write transactions, so it is
+/// trivially serializable. Nothing survives the process; for tests and the
+/// SDK harness.
 ///
-/// A transaction holds the lock until it commits or is dropped; a panic while
-/// it is held poisons the mutex, which is harmless here because writes reach
-/// the map only inside `commit`, so `begin` takes the poisoned lock over.
+/// The committed map is shared copy-on-write: a read transaction keeps the
+/// `Arc` it started with as its snapshot, and a commit while readers hold the
+/// old map clones it before applying its writes. Readers therefore never
+/// wait, at the price of a copy per commit while they run, which is fine at
+/// the sizes this store is meant for.
+///
+/// A transaction holds the writer lock until it commits or is dropped; a
+/// panic while it is held poisons the mutex, which is harmless here because
+/// writes reach the map only inside `commit`, so `begin` takes the poisoned
+/// lock over.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    data: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    writer: Mutex<()>,
+    current: RwLock<Arc<Map>>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn snapshot(&self) -> Arc<Map> {
+        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
 }
 
 struct MemoryTxn<'a> {
-    data: MutexGuard<'a, BTreeMap<Vec<u8>, Vec<u8>>>,
+    store: &'a MemoryStore,
+    _writer: MutexGuard<'a, ()>,
+    /// The committed map as of `begin`; no other writer can change it before
+    /// this transaction ends. `None` only while committing.
+    base: Option<Arc<Map>>,
     /// Pending writes; `None` is a delete.
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl MemoryTxn<'_> {
+    fn base(&self) -> &Map {
+        self.base.as_ref().expect("memory transaction used after commit")
+    }
 }
 
 impl KvStore for MemoryStore {
@@ -32,8 +57,32 @@ impl KvStore for MemoryStore {
     }
 
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
-        let data = self.data.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(Box::new(MemoryTxn { data, writes: BTreeMap::new() }))
+        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let base = Some(self.snapshot());
+        Ok(Box::new(MemoryTxn { store: self, _writer: writer, base, writes: BTreeMap::new() }))
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        Ok(Box::new(MemoryReadTxn { snapshot: self.snapshot() }))
+    }
+}
+
+struct MemoryReadTxn {
+    snapshot: Arc<Map>,
+}
+
+impl ReadTxn for MemoryReadTxn {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        check_key(key)?;
+        Ok(self.snapshot.get(key).cloned())
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        if range.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let bounds = (range.start.clone(), range.end.clone());
+        Ok(self.snapshot.range::<Vec<u8>, _>(bounds).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }
 
@@ -43,7 +92,7 @@ impl Txn for MemoryTxn<'_> {
         if let Some(pending) = self.writes.get(key) {
             return Ok(pending.clone());
         }
-        Ok(self.data.get(key).cloned())
+        Ok(self.base().get(key).cloned())
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
@@ -69,7 +118,7 @@ impl Txn for MemoryTxn<'_> {
         // once enough committed keys are gathered that the pending deletes
         // cannot bring the result below `limit`.
         let wanted = limit.saturating_add(self.writes.len());
-        for (k, v) in self.data.range::<Vec<u8>, _>(bounds.clone()) {
+        for (k, v) in self.base().range::<Vec<u8>, _>(bounds.clone()) {
             if merged.len() >= wanted {
                 break;
             }
@@ -90,13 +139,21 @@ impl Txn for MemoryTxn<'_> {
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         let writes = std::mem::take(&mut self.writes);
+        if writes.is_empty() {
+            return Ok(());
+        }
+        // Let go of our own reference first, so the map is copied only when
+        // a reader still holds it.
+        self.base = None;
+        let mut current = self.store.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let data = Arc::make_mut(&mut current);
         for (k, v) in writes {
             match v {
                 Some(v) => {
-                    self.data.insert(k, v);
+                    data.insert(k, v);
                 }
                 None => {
-                    self.data.remove(&k);
+                    data.remove(&k);
                 }
             }
         }

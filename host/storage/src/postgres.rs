@@ -26,6 +26,10 @@
 //! (`prefer`) and `disable` connect in plain text, which suits a socket or a
 //! private network only.
 //!
+//! A [`ReadTxn`] is a `REPEATABLE READ READ ONLY` transaction: one snapshot
+//! for all its statements, no predicate locks, and it can neither conflict
+//! nor make a writer conflict.
+//!
 //! **Never call this backend from a thread that runs a tokio runtime.** The
 //! sync `postgres` client drives its own runtime internally and panics when
 //! nested inside another; async callers go through
@@ -44,7 +48,7 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, NoTls, Statement};
 
-use crate::{Entry, KeyRange, KvStore, StorageError, Txn, check_key};
+use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
 
 const BACKEND: &str = "postgres";
 
@@ -299,15 +303,14 @@ impl PostgresStore {
         self.gate.wake();
     }
 
-    /// A connection inside a fresh serializable transaction.
-    fn start(&self) -> Result<Connection, StorageError> {
-        const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+    /// A connection inside a fresh transaction opened by `BEGIN`.
+    fn start(&self, begin: &str) -> Result<Connection, StorageError> {
         // An idle connection may have died since it was returned (server
         // restart, idle timeout); such a one is dropped and a new one made.
         let deadline = std::time::Instant::now() + POOL_WAIT;
         loop {
             while let Some(mut connection) = self.take_idle() {
-                match connection.client.batch_execute(BEGIN) {
+                match connection.client.batch_execute(begin) {
                     Ok(()) => return Ok(connection),
                     Err(err) => {
                         tracing::debug!(error = %Describe(&err), "discarding a broken pooled connection");
@@ -319,7 +322,7 @@ impl PostgresStore {
             // place, so the loop must look at the list again.
             if let Some(permit) = self.gate.try_acquire(left.min(Duration::from_millis(50))) {
                 let mut connection = Connection::open(&self.url, permit)?;
-                connection.client.batch_execute(BEGIN).map_err(|err| pg_error(&err))?;
+                connection.client.batch_execute(begin).map_err(|err| pg_error(&err))?;
                 return Ok(connection);
             }
             if left.is_zero() {
@@ -335,8 +338,83 @@ impl KvStore for PostgresStore {
     }
 
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
-        let connection = self.start()?;
+        let connection = self.start("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
         Ok(Box::new(PostgresTxn { store: self, connection: Some(connection), failure: None }))
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        // PostgreSQL takes the snapshot at the first statement, not at BEGIN;
+        // `SELECT 1` pins it to now, as the trait promises.
+        let connection = self.start("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")?;
+        Ok(Box::new(PostgresReadTxn { store: self, connection: Some(connection) }))
+    }
+}
+
+fn select(c: &mut Connection, key: &[u8]) -> Result<Option<Vec<u8>>, ::postgres::Error> {
+    let row = c.client.query_opt(&c.get, &[&key])?;
+    Ok(row.map(|row| row.get::<_, Vec<u8>>(0)))
+}
+
+fn select_range(c: &mut Connection, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, ::postgres::Error> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let statement = c.scan_statement(range)?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(3);
+    for bound in [&range.start, &range.end] {
+        if let Bound::Included(key) | Bound::Excluded(key) = bound {
+            params.push(key);
+        }
+    }
+    params.push(&limit);
+    let rows = c.client.query(&statement, &params)?;
+    Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+struct PostgresReadTxn<'a> {
+    store: &'a PostgresStore,
+    /// `None` once a statement failed: the transaction is aborted then and
+    /// its connection is closed rather than returned to the pool.
+    connection: Option<Connection>,
+}
+
+impl PostgresReadTxn<'_> {
+    fn run<T>(
+        &mut self,
+        statement: impl FnOnce(&mut Connection) -> Result<T, ::postgres::Error>,
+    ) -> Result<T, StorageError> {
+        let connection = self
+            .connection
+            .as_mut()
+            .ok_or_else(|| backend_error("read transaction already failed and must be dropped"))?;
+        statement(connection).map_err(|err| {
+            self.connection = None;
+            pg_error(&err)
+        })
+    }
+}
+
+impl ReadTxn for PostgresReadTxn<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        check_key(key)?;
+        self.run(|c| select(c, key))
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        if range.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.run(|c| select_range(c, range, limit))
+    }
+}
+
+impl Drop for PostgresReadTxn<'_> {
+    fn drop(&mut self) {
+        let Some(mut connection) = self.connection.take() else { return };
+        match connection.client.batch_execute("ROLLBACK") {
+            Ok(()) => self.store.give_back(connection),
+            Err(err) => {
+                tracing::debug!(error = %Describe(&err), "discarding a connection that failed to end a read");
+            }
+        }
     }
 }
 
@@ -389,10 +467,7 @@ impl PostgresTxn<'_> {
 impl Txn for PostgresTxn<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         check_key(key)?;
-        self.run(|c| {
-            let row = c.client.query_opt(&c.get, &[&key])?;
-            Ok(row.map(|row| row.get::<_, Vec<u8>>(0)))
-        })
+        self.run(|c| select(c, key))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
@@ -409,19 +484,7 @@ impl Txn for PostgresTxn<'_> {
         if range.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(|c| {
-            let statement = c.scan_statement(range)?;
-            let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(3);
-            for bound in [&range.start, &range.end] {
-                if let Bound::Included(key) | Bound::Excluded(key) = bound {
-                    params.push(key);
-                }
-            }
-            params.push(&limit);
-            let rows = c.client.query(&statement, &params)?;
-            Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
-        })
+        self.run(|c| select_range(c, range, limit))
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {

@@ -9,6 +9,10 @@
 //! commits or is dropped. Reads inside a transaction see its own writes
 //! because they go through the same redb write transaction.
 //!
+//! [`KvStore::begin_read`] opens a redb read transaction instead: an MVCC
+//! snapshot that takes no write lock, so readers and the one writer never
+//! wait for each other.
+//!
 //! Dropping a [`Txn`] without committing it aborts it, and so does a panic:
 //! nothing written by an uncommitted transaction is ever visible.
 //!
@@ -19,9 +23,9 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
-use ::redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use ::redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use crate::{Entry, KeyRange, KvStore, StorageError, Txn, check_key};
+use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
 
 /// The one table holding every key.
 const KV: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("kv");
@@ -77,6 +81,49 @@ impl KvStore for RedbStore {
         let txn = self.db.begin_write().map_err(backend_error)?;
         Ok(Box::new(RedbTxn { txn: Some(txn), wrote: false }))
     }
+
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        let txn = self.db.begin_read().map_err(backend_error)?;
+        // The table keeps the transaction (and with it the snapshot) alive.
+        let table = txn.open_table(KV).map_err(backend_error)?;
+        Ok(Box::new(RedbReadTxn { table }))
+    }
+}
+
+struct RedbReadTxn {
+    table: ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl ReadTxn for RedbReadTxn {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        check_key(key)?;
+        let value = self.table.get(key).map_err(backend_error)?;
+        Ok(value.map(|guard| guard.value().to_vec()))
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        scan_table(&self.table, range, limit)
+    }
+}
+
+fn scan_table(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    range: &KeyRange,
+    limit: usize,
+) -> Result<Vec<Entry>, StorageError> {
+    if range.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let bounds = (as_slice_bound(&range.start), as_slice_bound(&range.end));
+    let mut entries = Vec::new();
+    for item in table.range::<&[u8]>(bounds).map_err(backend_error)? {
+        let (key, value) = item.map_err(backend_error)?;
+        entries.push((key.value().to_vec(), value.value().to_vec()));
+        if entries.len() == limit {
+            break;
+        }
+    }
+    Ok(entries)
 }
 
 struct RedbTxn {
@@ -134,16 +181,7 @@ impl Txn for RedbTxn {
             return Ok(Vec::new());
         }
         let table = self.txn().open_table(KV).map_err(backend_error)?;
-        let bounds = (as_slice_bound(&range.start), as_slice_bound(&range.end));
-        let mut entries = Vec::new();
-        for item in table.range::<&[u8]>(bounds).map_err(backend_error)? {
-            let (key, value) = item.map_err(backend_error)?;
-            entries.push((key.value().to_vec(), value.value().to_vec()));
-            if entries.len() == limit {
-                break;
-            }
-        }
-        Ok(entries)
+        scan_table(&table, range, limit)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {

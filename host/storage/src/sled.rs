@@ -7,6 +7,13 @@
 //! `sled::Batch` (atomic in sled), then `flush` is called before `commit`
 //! returns.
 //!
+//! Read transactions take no lock held across calls: sled has no snapshots,
+//! so while readers are open each commit keeps the values its keys had
+//! before it (an undo overlay, in memory), and a reader reads the current
+//! data through the overlays of the commits made after it began. A brief
+//! per-store mutex makes each read see a commit entirely or not at all. The
+//! overlays are dropped when the oldest reader that needs them ends.
+//!
 //! What it does **not** promise, unlike redb and PostgreSQL:
 //!
 //! - **Durability against power loss.** sled's `flush` uses
@@ -29,7 +36,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::{Entry, KeyRange, KvStore, StorageError, Txn, check_key};
+use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
 
 const BACKEND: &str = "sled";
 
@@ -45,6 +52,33 @@ fn backend_error(cause: impl std::fmt::Display) -> StorageError {
 pub struct SledStore {
     db: ::sled::Db,
     path: PathBuf,
+    versions: Mutex<Versions>,
+}
+
+/// What read transactions need to see the data as it was when they began.
+#[derive(Default)]
+struct Versions {
+    /// Commits so far; a reader's snapshot is the generation it began at.
+    generation: u64,
+    /// Open readers per snapshot generation.
+    readers: BTreeMap<u64, usize>,
+    /// Per generation made by a commit while readers were open: the values
+    /// its keys had before it (`None`: absent).
+    undo: BTreeMap<u64, BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+impl Versions {
+    /// The keys changed since `snapshot` with their values as of `snapshot`,
+    /// restricted to `range`: the oldest later commit's undo record wins.
+    fn overlay(&self, snapshot: u64, range: &KeyRange) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        let mut overlay = BTreeMap::new();
+        for undo in self.undo.range(snapshot + 1..).map(|(_, undo)| undo) {
+            for (key, old) in undo.range::<Vec<u8>, _>((range.start.clone(), range.end.clone())) {
+                overlay.entry(key.clone()).or_insert_with(|| old.clone());
+            }
+        }
+        overlay
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -58,7 +92,7 @@ impl SledStore {
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         let db =
             ::sled::open(path).map_err(|err| backend_error(format_args!("cannot open {}: {err}", path.display())))?;
-        Ok(SledStore { db, path: path.to_path_buf() })
+        Ok(SledStore { db, path: path.to_path_buf(), versions: Mutex::default() })
     }
 
     /// The directory this store lives in.
@@ -76,11 +110,99 @@ impl KvStore for SledStore {
         // A panic while the lock was held poisons it; writes reach sled only
         // in `commit`, so the data is untouched and the lock can be reused.
         let lock = TRANSACTION_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(Box::new(SledTxn { db: &self.db, _lock: lock, writes: BTreeMap::new() }))
+        Ok(Box::new(SledTxn { store: self, db: &self.db, _lock: lock, writes: BTreeMap::new() }))
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        let mut versions = self.versions();
+        let snapshot = versions.generation;
+        *versions.readers.entry(snapshot).or_default() += 1;
+        Ok(Box::new(SledReadTxn { store: self, snapshot }))
     }
 }
 
+impl SledStore {
+    fn versions(&self) -> MutexGuard<'_, Versions> {
+        // Every change under this lock is completed before it is released,
+        // so a poisoned one still holds consistent data.
+        self.versions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+struct SledReadTxn<'a> {
+    store: &'a SledStore,
+    snapshot: u64,
+}
+
+impl ReadTxn for SledReadTxn<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        check_key(key)?;
+        let versions = self.store.versions();
+        for undo in versions.undo.range(self.snapshot + 1..).map(|(_, undo)| undo) {
+            if let Some(old) = undo.get(key) {
+                return Ok(old.clone());
+            }
+        }
+        let value = self.store.db.get(key).map_err(backend_error)?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError> {
+        if range.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let versions = self.store.versions();
+        let overlay = versions.overlay(self.snapshot, range);
+        merged_scan(&self.store.db, range, limit, &overlay)
+    }
+}
+
+impl Drop for SledReadTxn<'_> {
+    fn drop(&mut self) {
+        let mut versions = self.store.versions();
+        if let Some(count) = versions.readers.get_mut(&self.snapshot) {
+            *count -= 1;
+            if *count == 0 {
+                versions.readers.remove(&self.snapshot);
+            }
+        }
+        // Undo records at or below the oldest open snapshot are needed by nobody.
+        let keep_after = versions.readers.keys().next().copied().unwrap_or(u64::MAX);
+        versions.undo.retain(|generation, _| *generation > keep_after);
+    }
+}
+
+/// Committed entries in `range` with `overlay` applied (`None`: absent), at
+/// most `limit`.
+fn merged_scan(
+    db: &::sled::Db,
+    range: &KeyRange,
+    limit: usize,
+    overlay: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+) -> Result<Vec<Entry>, StorageError> {
+    let bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>) = (range.start.clone(), range.end.clone());
+    let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // Enough committed entries that the overlay's deletes cannot bring the
+    // result below `limit`; the overlay then overrides them.
+    let wanted = limit.saturating_add(overlay.len());
+    for item in db.range::<Vec<u8>, _>(bounds.clone()) {
+        if merged.len() >= wanted {
+            break;
+        }
+        let (key, value) = item.map_err(backend_error)?;
+        merged.insert(key.to_vec(), value.to_vec());
+    }
+    for (key, value) in overlay.range::<Vec<u8>, _>(bounds) {
+        match value {
+            Some(value) => merged.insert(key.clone(), value.clone()),
+            None => merged.remove(key),
+        };
+    }
+    Ok(merged.into_iter().take(limit).collect())
+}
+
 struct SledTxn<'a> {
+    store: &'a SledStore,
     db: &'a ::sled::Db,
     _lock: MutexGuard<'static, ()>,
     /// Pending writes; `None` is a delete.
@@ -113,39 +235,37 @@ impl Txn for SledTxn<'_> {
         if range.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>) = (range.start.clone(), range.end.clone());
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        // Enough committed entries that pending deletes cannot bring the
-        // result below `limit`; pending writes then override them.
-        let wanted = limit.saturating_add(self.writes.len());
-        for item in self.db.range::<Vec<u8>, _>(bounds.clone()) {
-            if merged.len() >= wanted {
-                break;
-            }
-            let (key, value) = item.map_err(backend_error)?;
-            merged.insert(key.to_vec(), value.to_vec());
-        }
-        for (key, value) in self.writes.range::<Vec<u8>, _>(bounds) {
-            match value {
-                Some(value) => merged.insert(key.clone(), value.clone()),
-                None => merged.remove(key),
-            };
-        }
-        Ok(merged.into_iter().take(limit).collect())
+        merged_scan(self.db, range, limit, &self.writes)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         if self.writes.is_empty() {
             return Ok(());
         }
+        let writes = std::mem::take(&mut self.writes);
+        let mut versions = self.store.versions();
+        let generation = versions.generation + 1;
+        if !versions.readers.is_empty() {
+            let mut undo = BTreeMap::new();
+            for key in writes.keys() {
+                let old = self.db.get(key).map_err(backend_error)?;
+                undo.insert(key.clone(), old.map(|v| v.to_vec()));
+            }
+            versions.undo.insert(generation, undo);
+        }
         let mut batch = ::sled::Batch::default();
-        for (key, value) in std::mem::take(&mut self.writes) {
+        for (key, value) in writes {
             match value {
                 Some(value) => batch.insert(key, value),
                 None => batch.remove(key),
             }
         }
-        self.db.apply_batch(batch).map_err(backend_error)?;
+        if let Err(err) = self.db.apply_batch(batch) {
+            versions.undo.remove(&generation);
+            return Err(backend_error(err));
+        }
+        versions.generation = generation;
+        drop(versions);
         // Reaches the OS, not necessarily the platter: see the module docs.
         self.db.flush().map_err(backend_error)?;
         Ok(())

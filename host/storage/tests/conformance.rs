@@ -22,7 +22,8 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use omnistore_storage::{
-    Entry, KeyRange, KvStore, MAX_CONFLICT_RETRIES, MAX_KEY_LEN, MemoryStore, RedbStore, StorageError, Txn, transact,
+    Entry, KeyRange, KvStore, MAX_CONFLICT_RETRIES, MAX_KEY_LEN, MemoryStore, ReadTxn, RedbStore, StorageError, Txn,
+    transact,
 };
 
 // ---------------------------------------------------------------------------
@@ -671,6 +672,126 @@ mod cases {
             );
         }
     }
+
+    /// A read transaction answers from committed data, obeys limits and
+    /// ranges like a scan in a read-write one, and refuses over-long keys.
+    pub fn read_txn_basics(store: &dyn KvStore) {
+        put_committed(store, &[(b"a", b"1"), (b"b", b"2"), (b"c", b""), (b"d", b"4")]);
+        let mut read = store.begin_read().unwrap();
+        assert_eq!(read.get(b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(read.get(b"c").unwrap(), Some(Vec::new()), "an empty value is a value");
+        assert_eq!(read.get(b"zz").unwrap(), None);
+        let scanned = read.scan(&range(Bound::Excluded(b"a"), Bound::Included(b"c")), usize::MAX).unwrap();
+        assert_eq!(keys(&scanned), vec![b"b".to_vec(), b"c".to_vec()]);
+        assert_eq!(keys(&read.scan(&KeyRange::all(), 2).unwrap()), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert!(read.scan(&KeyRange::all(), 0).unwrap().is_empty());
+        assert!(read.scan(&range(Bound::Included(b"d"), Bound::Excluded(b"a")), 10).unwrap().is_empty());
+        let long = vec![b'k'; MAX_KEY_LEN + 1];
+        assert!(matches!(read.get(&long), Err(StorageError::Invalid(_))));
+        // The failed call did not break the transaction.
+        assert_eq!(read.get(b"d").unwrap(), Some(b"4".to_vec()));
+    }
+
+    /// A writer on another thread commits while a reader is open: the
+    /// writer is not blocked, and the reader keeps seeing the data as it was
+    /// when it began, for gets and scans alike.
+    pub fn read_txn_does_not_block_writer(store: &dyn KvStore) {
+        put_committed(store, &[(b"a", b"1"), (b"b", b"1"), (b"c", b"1")]);
+        let mut read = store.begin_read().unwrap();
+        assert_eq!(read.get(b"a").unwrap(), Some(b"1".to_vec()));
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let outcome = transact(store, |txn| {
+                    txn.put(b"a", b"2")?;
+                    txn.put(b"b", b"2")?;
+                    txn.delete(b"c")?;
+                    txn.put(b"d", b"2")
+                });
+                done_tx.send(outcome).unwrap();
+            });
+            let committed = done_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the writer was blocked by an open read transaction");
+            committed.expect("the writer's commit failed");
+        });
+        assert_eq!(read.get(b"b").unwrap(), Some(b"1".to_vec()), "the reader saw a later commit");
+        assert_eq!(read.get(b"d").unwrap(), None, "the reader saw a later insert");
+        let seen = read.scan(&KeyRange::all(), usize::MAX).unwrap();
+        let expected: Vec<Entry> = [b"a", b"b", b"c"].iter().map(|k| (k.to_vec(), b"1".to_vec())).collect();
+        assert_eq!(seen, expected, "the reader's scan mixed snapshots");
+        drop(read);
+        let mut fresh = store.begin_read().unwrap();
+        assert_eq!(
+            keys(&fresh.scan(&KeyRange::all(), usize::MAX).unwrap()),
+            vec![b"a".to_vec(), b"b".to_vec(), b"d".to_vec()]
+        );
+    }
+
+    /// A reader on another thread is not blocked by a write transaction that
+    /// is open (and has written) but not committed, and does not see its
+    /// writes.
+    pub fn read_txn_not_blocked_by_writer(store: &dyn KvStore) {
+        put_committed(store, &[(b"x", b"old")]);
+        let mut writer = store.begin().unwrap();
+        writer.put(b"x", b"new").unwrap();
+        writer.put(b"y", b"new").unwrap();
+        let (seen_tx, seen_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let seen = store.begin_read().and_then(|mut read| {
+                    let x = read.get(b"x")?;
+                    let all = read.scan(&KeyRange::all(), usize::MAX)?;
+                    Ok((x, all))
+                });
+                seen_tx.send(seen).unwrap();
+            });
+            let (x, all) = seen_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the reader was blocked by an open write transaction")
+                .expect("the read failed");
+            assert_eq!(x, Some(b"old".to_vec()));
+            assert_eq!(all, vec![(b"x".to_vec(), b"old".to_vec())]);
+        });
+        writer.commit().unwrap();
+        assert_eq!(store.begin_read().unwrap().get(b"y").unwrap(), Some(b"new".to_vec()));
+    }
+
+    /// Readers opened between random commits each keep their own snapshot,
+    /// checked against a model after all the commits.
+    pub fn read_snapshots_match_model(store: &dyn KvStore) {
+        let mut rng = Rng::new(23);
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut readers: Vec<(Box<dyn ReadTxn + '_>, BTreeMap<Vec<u8>, Vec<u8>>)> = Vec::new();
+        for round in 0..12 {
+            let mut txn = store.begin().unwrap();
+            for _ in 0..6 {
+                let key = vec![b'k', rng.below(16) as u8];
+                if rng.below(4) == 0 {
+                    txn.delete(&key).unwrap();
+                    model.remove(&key);
+                } else {
+                    let len = 1 + rng.below(8) as usize;
+                    let value = rng.bytes(len);
+                    txn.put(&key, &value).unwrap();
+                    model.insert(key, value);
+                }
+            }
+            txn.commit().unwrap();
+            if round % 3 == 0 {
+                readers.push((store.begin_read().unwrap(), model.clone()));
+            }
+        }
+        for (read, snapshot) in &mut readers {
+            let expected: Vec<Entry> = snapshot.clone().into_iter().collect();
+            assert_eq!(read.scan(&KeyRange::all(), usize::MAX).unwrap(), expected);
+            assert_eq!(read.scan(&KeyRange::all(), 3).unwrap(), expected[..expected.len().min(3)].to_vec());
+            for probe in 0..16u8 {
+                let key = vec![b'k', probe];
+                assert_eq!(read.get(&key).unwrap(), snapshot.get(&key).cloned());
+            }
+        }
+    }
 }
 
 macro_rules! conformance_suite {
@@ -680,7 +801,8 @@ macro_rules! conformance_suite {
             conformance_suite!(@cases $fixture;
                 key_ordering, binary_keys, prefix_scan, bounded_scan, read_own_writes, delete,
                 abort_on_drop, abort_on_panic, large_values, key_length_limit, matches_model,
-                concurrent_counter, bank_transfers, conflict_retry);
+                concurrent_counter, bank_transfers, conflict_retry, read_txn_basics,
+                read_txn_does_not_block_writer, read_txn_not_blocked_by_writer, read_snapshots_match_model);
         }
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {
@@ -859,6 +981,10 @@ impl KvStore for FlakyStore {
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
         self.begins.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(FlakyTxn { store: self, conflicted: false }))
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        Err(StorageError::Invalid("the flaky store only tests transact".into()))
     }
 }
 

@@ -123,7 +123,7 @@ pub(crate) fn issue(core: &Core, tenant: &TenantId, label: &str, now_ms: i64) ->
 /// The tenant's tokens, oldest id first. Blocking.
 pub(crate) fn list(core: &Core, tenant: &TenantId) -> Result<Vec<TokenInfo>, AdminError> {
     let run = || -> Result<Vec<TokenInfo>, StorageError> {
-        let mut txn = core.store().begin()?;
+        let mut txn = core.store().begin_read()?;
         let entries = txn.scan(&KeyRange::prefix(index_prefix(tenant).as_bytes()), usize::MAX)?;
         let mut out = Vec::with_capacity(entries.len());
         for (_, hash_hex) in entries {
@@ -179,7 +179,7 @@ async fn authenticate(state: &AdminState, headers: &HeaderMap) -> Result<Princip
     }
     let core = state.core.clone();
     let record = blocking(move || {
-        let mut txn = core.store().begin().map_err(AdminError::storage)?;
+        let mut txn = core.store().begin_read().map_err(AdminError::storage)?;
         txn.get(&token_key(&hash)).map_err(AdminError::storage)
     })
     .await?
