@@ -51,6 +51,7 @@ pub struct Host {
     pub admin: AdminState,
     pub installer: Arc<PackageInstaller>,
     dispatcher: Option<DispatcherHandle>,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -413,7 +414,8 @@ impl Host {
         let lookup: InstallationLookup =
             Arc::new(move |tenant, id| lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation)));
         let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
-        Ok(Host { http: options.http, core, runtime, registry, admin, installer, dispatcher: Some(dispatcher) })
+        let sweeper = Some(tokio::spawn(sweep_expired_holds(AsyncCore::new(core.clone()))));
+        Ok(Host { http: options.http, core, runtime, registry, admin, installer, dispatcher: Some(dispatcher), sweeper })
     }
 
     /// Storefronts, feeds and webhooks, plus the admin API under `/api/v1`.
@@ -432,8 +434,27 @@ impl Host {
 
     /// Stop the dispatcher, letting running deliveries finish.
     pub async fn stop(mut self) {
+        if let Some(sweeper) = self.sweeper.take() {
+            sweeper.abort();
+        }
         if let Some(d) = self.dispatcher.take() {
             d.stop().await;
+        }
+    }
+}
+
+/// How often expired cart holds are released for variants nobody touches
+/// (operations on a variant release its expired holds themselves).
+const HOLD_SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+async fn sweep_expired_holds(core: AsyncCore) {
+    let mut tick = tokio::time::interval(HOLD_SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        match core.run(|core| core.sweep_expired_holds(now_ms(), 500)).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "expired cart holds released"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired cart holds failed; retrying on the next tick"),
         }
     }
 }
