@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::DomainEventKind;
 use crate::catalog::{ProductStatus, load_product, load_variant};
 use crate::customers::{Identity, identify_tx, load_customer};
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::PromotionId;
 use crate::ids::{CartId, ChannelId, CustomerId, TenantId, VariantId};
 use crate::inventory::{Hold, cart_holds, hold_line, release_cart_holds, release_cart_holds_of};

@@ -7,8 +7,8 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::DomainEventKind;
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::{ChannelId, CollectionId, ProductId, TenantId, VariantId};
 use crate::money::Money;
 use crate::pricing::AppliedPromotion;
@@ -607,7 +607,11 @@ impl Core {
             }
             tx.del(&["handle", &product.handle])?;
             tx.del(&["prd", id.as_str()])?;
-            tx.emit(DomainEventKind::ProductRemoved, id.as_str(), json!({ "product_id": id, "handle": product.handle }));
+            tx.emit(
+                DomainEventKind::ProductRemoved,
+                id.as_str(),
+                json!({ "product_id": id, "handle": product.handle }),
+            );
             Ok(())
         })
     }

@@ -7,8 +7,8 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::DomainEventKind;
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, OrderId, ProductId, TenantId, TouchpointId, VariantId};
 use crate::money::Money;
 use crate::store::{Core, Tx, sortable};
@@ -453,7 +453,11 @@ impl Core {
             keep.updated_ms = now_ms;
             save(tx, &gone)?;
             save(tx, &keep)?;
-            tx.emit(DomainEventKind::CustomerMerged, keep.id.as_str(), json!({ "customer_id": keep.id, "merged": gone.id }));
+            tx.emit(
+                DomainEventKind::CustomerMerged,
+                keep.id.as_str(),
+                json!({ "customer_id": keep.id, "merged": gone.id }),
+            );
             Ok(keep)
         })
     }

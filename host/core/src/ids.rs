@@ -111,7 +111,8 @@ pub(crate) fn format_id(prefix: &str, tenant: &TenantId, seq: u64, secret: &str)
 pub(crate) fn unguessable() -> CoreResult<String> {
     let mut bytes = [0u8; 16];
     // A host fault like a failing disk: the change is not applied, retry later.
-    getrandom::fill(&mut bytes).map_err(|e| CoreError::Storage(omnistore_storage::StorageError::backend("os-random", e)))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| CoreError::Storage(omnistore_storage::StorageError::backend("os-random", e)))?;
     Ok(hex::encode(bytes))
 }
 
@@ -134,5 +135,4 @@ mod tests {
         assert!(x.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(x, y, "two draws of 128 random bits should differ");
     }
-
 }

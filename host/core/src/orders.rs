@@ -18,10 +18,10 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::DomainEventKind;
 use crate::catalog::{load_product, load_variant, variant_by_sku_tx};
 use crate::customers::{Identity, NewTouchpoint, attribution_tx, identify_tx, load_customer, record_touchpoint_tx};
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, LocationId, OrderId, TenantId, VariantId};
 use crate::inventory::{
     AllocateSpec, Allocation, Held, MovementKind, Pool, allocate, consume, release_allocation, restock,

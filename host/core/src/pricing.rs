@@ -34,9 +34,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::DomainEventKind;
 use crate::catalog::{Product, ProductStatus, Variant, is_published_tx, load_product, load_variant};
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::{ChannelId, CollectionId, ProductId, PromotionId, TenantId, VariantId};
 use crate::money::Money;
 use crate::store::{Core, Tx};

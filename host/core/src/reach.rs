@@ -52,17 +52,18 @@ impl Reachable {
     }
 }
 
-pub(crate) fn reach_of(
-    tx: &mut Tx<'_>,
-    channel: &ChannelId,
-    kind: Reachable,
-    id: &str,
-) -> CoreResult<Option<Reach>> {
+pub(crate) fn reach_of(tx: &mut Tx<'_>, channel: &ChannelId, kind: Reachable, id: &str) -> CoreResult<Option<Reach>> {
     tx.get::<Reach>(&["reach", channel.as_str(), kind.table(), id])
 }
 
 /// Record that `channel` reaches a record, keeping the stronger of the old and new reach.
-pub(crate) fn grant_tx(tx: &mut Tx<'_>, channel: &ChannelId, kind: Reachable, id: &str, reach: Reach) -> CoreResult<()> {
+pub(crate) fn grant_tx(
+    tx: &mut Tx<'_>,
+    channel: &ChannelId,
+    kind: Reachable,
+    id: &str,
+    reach: Reach,
+) -> CoreResult<()> {
     if reach_of(tx, channel, kind, id)?.is_some_and(|old| old >= reach) {
         return Ok(());
     }

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::DomainEventKind;
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::{LocationId, OrderId, ReturnId, TenantId, VariantId};
 use crate::inventory::{restock, write_off};
 use crate::money::Money;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event_kind::{DomainEventKind, EventKind};
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::{DomainEventKind, EventKind};
 use crate::ids::{ChannelId, LocationId, TenantId};
 use crate::money::validate_currency;
 use crate::store::{Core, Tx, decode, encode, registry_key, registry_prefix};
@@ -218,7 +218,11 @@ impl Core {
                 updated_ms: now_ms,
             };
             tx.put(&["chn", id.as_str()], &channel)?;
-            tx.emit(DomainEventKind::ChannelInstalled, id.as_str(), json!({ "channel_id": id, "plugin_id": plugin_id }));
+            tx.emit(
+                DomainEventKind::ChannelInstalled,
+                id.as_str(),
+                json!({ "channel_id": id, "plugin_id": plugin_id }),
+            );
             Ok(channel)
         })
     }

@@ -1723,8 +1723,13 @@ mod events {
         assert_eq!(to_pins.len(), 1, "five changes, one delivery");
         assert_eq!(to_pins[0].delivery.coalesced, 4);
         assert_eq!(to_pins[0].event.payload["product_id"], product.as_str());
-        let latest =
-            s.core.list_events(&s.t, None, 10_000).unwrap().into_iter().rfind(|e| e.kind.as_str() == "product.changed").unwrap();
+        let latest = s
+            .core
+            .list_events(&s.t, None, 10_000)
+            .unwrap()
+            .into_iter()
+            .rfind(|e| e.kind.as_str() == "product.changed")
+            .unwrap();
         assert_eq!(to_pins[0].event.id, latest.id, "the newest state is delivered");
     }
 }

@@ -90,7 +90,11 @@ impl Grants {
 
     /// Is the plugin subscribed to this event kind?
     pub fn check_event(&self, kind: &str) -> Result<(), Denied> {
-        if kind.parse::<EventKind>().is_ok_and(|k| self.events.contains(&k)) { Ok(()) } else { Err(Denied(format!("not subscribed to `{kind}` events"))) }
+        if kind.parse::<EventKind>().is_ok_and(|k| self.events.contains(&k)) {
+            Ok(())
+        } else {
+            Err(Denied(format!("not subscribed to `{kind}` events")))
+        }
     }
 }
 

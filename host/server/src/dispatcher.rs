@@ -37,7 +37,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use omnistore_core::{self as domain, ChannelId, Core, CoreError, DeliveryState, DueDelivery, EventKind, TenantId};
+use omnistore_core::{
+    self as domain, ChannelId, Core, CoreError, Delivery, DeliveryState, DueDelivery, EventKind, TenantId,
+};
 use omnistore_runtime::types::{self as wit, PluginError};
 use omnistore_runtime::{CallError, Installation, Plugin, Runtime};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -503,11 +505,37 @@ impl Dispatcher {
         for due in claimed {
             by_channel.entry(due.delivery.channel_id.clone()).or_default().push(due);
         }
+        let mut overflow = Vec::new();
         for (channel, queue) in by_channel {
             let key = (tenant.clone(), channel);
-            if self.lanes.enqueue(&key, queue) {
+            let (started, left) = self.lanes.enqueue(&key, queue);
+            if started {
                 lanes.spawn(self.lanes.clone().drain(key, stop.clone()));
             }
+            overflow.extend(left);
+        }
+        if !overflow.is_empty() {
+            // A lane that is full cannot take them now: give their leases
+            // back so they are due again next round, not when the lease ends.
+            stats.claimed -= overflow.len();
+            let (core, t, now, wait) =
+                (self.lanes.core.clone(), tenant.clone(), (self.lanes.clock)(), ms(self.config.poll_interval));
+            blocking(move || {
+                for d in overflow {
+                    match core.postpone_delivery(
+                        &t,
+                        &d.id,
+                        "queued behind earlier deliveries to its channel",
+                        wait,
+                        now,
+                    ) {
+                        Ok(_) | Err(CoreError::Conflict(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            })
+            .await?;
         }
         Ok(stats)
     }
@@ -517,21 +545,23 @@ impl Lanes {
     /// Queue deliveries on a lane; true when the lane was idle and a task
     /// must be started for it. A delivery already queued (claimed again
     /// after its lease ran out while the lane was stuck) is not queued twice.
-    fn enqueue(&self, key: &LaneKey, deliveries: Vec<DueDelivery>) -> bool {
+    /// Also returns the deliveries the full lane could not take.
+    fn enqueue(&self, key: &LaneKey, deliveries: Vec<DueDelivery>) -> (bool, Vec<Delivery>) {
         let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         let started = !queues.contains_key(key);
         let queue = queues.entry(key.clone()).or_default();
+        let mut left = Vec::new();
         for due in deliveries {
-            if queue.len() >= self.max_queued {
-                // Leased but not queued: due again when the lease runs out.
-                tracing::debug!(tenant = %key.0, channel = %key.1, "delivery lane full; delivery left to its lease");
-                break;
+            if queue.iter().any(|q| q.delivery.id == due.delivery.id) {
+                continue;
             }
-            if !queue.iter().any(|q| q.delivery.id == due.delivery.id) {
+            if queue.len() >= self.max_queued {
+                left.push(due.delivery);
+            } else {
                 queue.push_back(due);
             }
         }
-        started
+        (started, left)
     }
 
     /// The next delivery of a lane, or `None` after removing the lane.

@@ -216,7 +216,9 @@ impl PackageInstaller {
         for tenant in self.core.blocking().list_tenants()? {
             for channel in self.core.blocking().list_channels(&tenant.id)? {
                 for name in &channel.secret_keys {
-                    let Some(stored) = self.core.blocking().channel_secret(&tenant.id, &channel.id, name)? else { continue };
+                    let Some(stored) = self.core.blocking().channel_secret(&tenant.id, &channel.id, name)? else {
+                        continue;
+                    };
                     let context = secrets::context(tenant.id.as_str(), channel.id.as_str(), name);
                     let plain = match self.secrets.open(&context, &stored) {
                         Ok((_, key)) if key == self.secrets.current_id() => continue,
@@ -415,7 +417,16 @@ impl Host {
             Arc::new(move |tenant, id| lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation)));
         let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
         let sweeper = Some(tokio::spawn(sweep_expired_holds(AsyncCore::new(core.clone()))));
-        Ok(Host { http: options.http, core, runtime, registry, admin, installer, dispatcher: Some(dispatcher), sweeper })
+        Ok(Host {
+            http: options.http,
+            core,
+            runtime,
+            registry,
+            admin,
+            installer,
+            dispatcher: Some(dispatcher),
+            sweeper,
+        })
     }
 
     /// Storefronts, feeds and webhooks, plus the admin API under `/api/v1`.
@@ -436,6 +447,8 @@ impl Host {
     pub async fn stop(mut self) {
         if let Some(sweeper) = self.sweeper.take() {
             sweeper.abort();
+            // Wait until the task is gone, so the store it holds is released.
+            let _ = sweeper.await;
         }
         if let Some(d) = self.dispatcher.take() {
             d.stop().await;

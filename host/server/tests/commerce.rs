@@ -13,9 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use omnistore_core::{
     ChannelId, ChannelPatch, CollectionId, Core, CoreError, DeliveryState, DiscountValue, DomainEventKind, LocationId,
-    LocationKind,
-    Money, NewChannel, NewCollection, NewLocation, NewProduct, NewPromotion, NewVariant, ProductId, ProductStatus,
-    PromotionConditions, PromotionScope, RetryPolicy, TenantId, VariantId,
+    LocationKind, Money, NewChannel, NewCollection, NewLocation, NewProduct, NewPromotion, NewVariant, ProductId,
+    ProductStatus, PromotionConditions, PromotionScope, RetryPolicy, TenantId, VariantId,
 };
 use omnistore_runtime::types::{self as wit, HostError};
 use omnistore_runtime::{CallContext, HostServices, TenantUsage};
@@ -900,8 +899,7 @@ async fn channels_reach_only_their_own_records(b: Backend) {
     assert_eq!(svc.get_order(&mail_cx, &order.id).await.unwrap().id, order.id);
     assert_eq!(svc.get_customer(&mail_cx, &customer.id).await.unwrap().id, customer.id);
     expect_not_found(svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::SmsMarketing, true).await);
-    let withdrawn =
-        svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::EmailMarketing, false).await.unwrap();
+    let withdrawn = svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::EmailMarketing, false).await.unwrap();
     assert!(withdrawn.consents.iter().all(|c| !c.granted));
     // Instagram was not subscribed to orders, so it still reaches nothing.
     expect_not_found(svc.get_order(&insta, &order.id).await);

@@ -332,6 +332,22 @@ impl PostgresStore {
     }
 }
 
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        if idle.is_empty() {
+            return;
+        }
+        // A blocking client shuts its own runtime down when dropped, which
+        // panics on an async worker thread (where a host that is shutting
+        // down drops its store): close the connections on a plain thread.
+        let closer = std::thread::Builder::new().name("omnistore-pg-close".into()).spawn(move || drop(idle));
+        if let Ok(closer) = closer {
+            let _ = closer.join();
+        }
+    }
+}
+
 impl KvStore for PostgresStore {
     fn backend(&self) -> &'static str {
         BACKEND

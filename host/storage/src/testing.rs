@@ -31,7 +31,9 @@ impl TestDatabase {
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let name = format!("omnistore_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
         TestDatabase { url: with_database(&admin_url, &name), name, admin_url }
     }
 }

@@ -68,7 +68,9 @@ impl EventKind {
 
 /// A name that is not an [`EventKind`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event kind `{0}`; known: order.placed, order.updated, product.changed, product.removed, stock.changed, consent.changed, installed")]
+#[error(
+    "unknown event kind `{0}`; known: order.placed, order.updated, product.changed, product.removed, stock.changed, consent.changed, installed"
+)]
 pub struct UnknownEventKind(pub String);
 
 impl FromStr for EventKind {

@@ -92,14 +92,15 @@ async fn an_oversized_transfer_is_a_bad_gateway_for_that_request_only() {
     let registry = Arc::new(Registry::new());
     registry.add_tenant(tenant("mallory"), &[]);
     registry.mount(Mounted { mount: "/".into(), installation: installation("mallory", "alias", &plugin), plugin });
-    let hostile = omnistore_server::router(AppState::new(host.runtime.clone(), registry));
+    let hostile =
+        omnistore_server::router(AppState::new(host.runtime.clone(), registry).with_path_routing(super::dev_routing()));
     let response = hostile
-        .oneshot(HttpRequest::get("/t/mallory/response?n=50&size=1048576").body(Body::empty()).unwrap())
+        .oneshot(super::dev_get("/t/mallory/response?n=50&size=1048576").body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let json: serde_json::Value = serde_json::from_str(&body_text(response).await).unwrap();
     assert_eq!(json["error"]["code"], "plugin_limit_exceeded");
-    let ok = app.oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
+    let ok = app.oneshot(super::dev_get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 }

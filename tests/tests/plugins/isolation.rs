@@ -84,7 +84,7 @@ fn host_with(config: RuntimeConfig) -> Host {
 }
 
 async fn hello_ok(app: &axum::Router) -> StatusCode {
-    app.clone().oneshot(HttpRequest::get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap().status()
+    app.clone().oneshot(super::dev_get("/t/demo/").body(Body::empty()).unwrap()).await.unwrap().status()
 }
 
 #[tokio::test]

@@ -42,8 +42,14 @@ async fn seed(core: &Core) -> TenantId {
 }
 
 async fn install(host: &Host, tenant: &TenantId, plugin: &str, mount: &str) -> ChannelId {
-    let request: InstallRequest =
-        serde_json::from_value(serde_json::json!({ "package": package(plugin), "mount": mount })).unwrap();
+    // The operator's provisioning path: a package on the server's disk.
+    let request = InstallRequest {
+        package: Some(package(plugin)),
+        mount: Some(mount.into()),
+        enabled: true,
+        by_operator: true,
+        ..InstallRequest::default()
+    };
     host.install(tenant, request).await.unwrap_or_else(|e| panic!("installing {plugin}: {}", e.message)).id
 }
 
@@ -126,7 +132,29 @@ async fn every_subscribable_event_reaches_a_real_plugin() {
         if missing.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "never delivered: {missing:?}\nseen:\n{seen}");
+        if Instant::now() >= deadline {
+            let core = host.core.clone();
+            let t = tenant.clone();
+            let deliveries = blocking(move || {
+                let mut out = Vec::new();
+                for e in core.list_events(&t, None, 1000).unwrap() {
+                    for d in core
+                        .event_deliveries(&t, &e.id)
+                        .unwrap()
+                        .into_iter()
+                        .filter(|d| !matches!(d.kind.as_str(), "stock.changed" | "product.changed"))
+                    {
+                        out.push(format!(
+                            "{} {} {:?} attempts={} {:?}",
+                            e.kind, d.kind, d.state, d.attempts, d.last_error
+                        ));
+                    }
+                }
+                out
+            })
+            .await;
+            panic!("never delivered: {missing:?}\nseen:\n{seen}\ndeliveries:\n{}", deliveries.join("\n"));
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(omnistore_types::EventKind::ALL.len(), expected.len(), "a subscribable kind is not covered here");
@@ -145,7 +173,8 @@ async fn boot_serve_restart(store: impl Fn(&Path) -> String, durable: bool) {
     let core = host.core.clone();
     let t = tenant.clone();
     let order = blocking(move || {
-        let variant = core.variant_by_sku(&t, "DV-01-1").unwrap();
+        let product = core.list_products(&t, &Default::default()).unwrap().remove(0);
+        let variant = core.get_product(&t, &product.id).unwrap().variants.remove(0);
         let shop = core.list_locations(&t).unwrap().into_iter().find(|l| l.pickup_enabled).unwrap().id;
         let cart = core.create_cart(&t, Default::default(), now_ms()).unwrap();
         core.set_cart_line(&t, &cart.id, &variant.id, 1, now_ms()).unwrap();
@@ -189,9 +218,14 @@ async fn host_boots_and_serves_on_sled() {
     boot_serve_restart(|dir| format!("sled:{}", dir.join("sled").display()), true).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn host_boots_and_serves_on_postgres() {
+/// Synchronous on purpose: the test database is created and dropped outside
+/// the async runtime, where the blocking PostgreSQL client may run.
+#[test]
+fn host_boots_and_serves_on_postgres() {
     let database = super::TestDatabase::create();
     let url = database.url.clone();
-    boot_serve_restart(move |_| url.clone(), true).await;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(boot_serve_restart(move |_| url.clone(), true));
+    drop(runtime);
+    drop(database);
 }

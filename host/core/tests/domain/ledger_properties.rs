@@ -371,8 +371,7 @@ impl World {
                 let held = self.live_holds(c)?;
                 let v = &self.variants[*variant];
                 let lowering = held.get(v).is_some_and(|h| *quantity <= *h);
-                (!held.is_empty() && (*quantity == 0 || lowering))
-                    .then(|| "lowering a line of a held cart".to_owned())
+                (!held.is_empty() && (*quantity == 0 || lowering)).then(|| "lowering a line of a held cart".to_owned())
             }
             (Op::Adjust { variant, at_shop, delta }, _) if *delta < 0 => {
                 let free = self.unpromised(&self.variants[*variant], &self.location(*at_shop))?;

@@ -10,7 +10,7 @@ const LONG_MS: i64 = 10 * 60_000;
 async fn a_retry_after_the_lease_does_not_run_a_running_request_again() {
     let api = Arc::new(Api::memory());
     let a = seed(&api, "alpha", "A").await;
-    let body = json!({ "package": "/packages/slow" });
+    let body = fake_upload("slow");
     let held = api.gate.lock().await;
     let call = |api: Arc<Api>| {
         let (body, token) = (body.clone(), a.token.clone());
@@ -19,9 +19,14 @@ async fn a_retry_after_the_lease_does_not_run_a_running_request_again() {
         })
     };
     let first = call(api.clone());
-    while !api.dump().iter().any(|(k, _)| k.starts_with(b"admin/idem/alpha/")) {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let reserved = async {
+        while !api.dump().iter().any(|(k, _)| k.starts_with(b"admin/idem/alpha/")) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), reserved)
+        .await
+        .expect("the first request never reserved its idempotency key");
     // The first request is still running ten minutes later; the client retries.
     api.clock.fetch_add(LONG_MS, Ordering::SeqCst);
     let mut retry = call(api.clone());

@@ -2,7 +2,7 @@
 //! it is sent in its storage, so a test can check that every kind really
 //! reaches a plugin's `on-event`, with the payload the contract promises.
 //!
-//! - `GET /seen` — one line per kind received: `{kind} {payload} {subject}`,
+//! - `GET /seen` — one line per kind and payload received: `{kind} {payload} {subject}`,
 //!   where `payload` names the payload variant and `subject` is the id it carries.
 
 use omnistore_sdk::{Event, EventPayload, Plugin, PluginError, Request, Response, export_plugin, storage};
@@ -37,7 +37,9 @@ impl Plugin for Recorder {
             EventPayload::Installed => ("installed", String::new()),
         };
         let line = format!("{} {payload} {subject}", event.kind);
-        storage::set(&format!("{PREFIX}{}", event.kind), line.as_bytes())?;
+        // One key per kind and payload: `product.changed` may carry a
+        // product or, for one gone from the channel, its removal.
+        storage::set(&format!("{PREFIX}{}/{payload}", event.kind), line.as_bytes())?;
         Ok(())
     }
 }
