@@ -936,6 +936,7 @@ impl HostServices for CoreServices {
         let code = code.to_owned();
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.apply-code", move |core, s| {
+            core.get_channel(&s.tenant, &s.channel)?;
             core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             let cart = core.apply_code(&s.tenant, &cart_id, &code, s.now)?;
             let quote = quote_of(core, s, &cart)?;
@@ -962,6 +963,7 @@ impl HostServices for CoreServices {
         let code = code.to_owned();
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.remove-code", move |core, s| {
+            core.get_channel(&s.tenant, &s.channel)?;
             core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             let cart = core.remove_code(&s.tenant, &cart_id, &code, s.now)?;
             priced_cart(core, s, &cart, ttl)
@@ -974,6 +976,7 @@ impl HostServices for CoreServices {
         let customer = domain::CustomerId::new(customer_id);
         let ttl = self.cart_ttl_ms;
         self.call(cx, "carts.set-customer", move |core, s| {
+            core.get_channel(&s.tenant, &s.channel)?;
             core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             core.customer_for_channel(&s.tenant, &s.channel, &customer, Reach::Handed)?;
             // May return the customer's existing cart, into which this one was folded.
@@ -991,6 +994,7 @@ impl HostServices for CoreServices {
     ) -> ServiceResult<wit::Order> {
         let cart_id = domain::CartId::new(cart_id);
         self.call(cx, "carts.checkout", move |core, s| {
+            core.get_channel(&s.tenant, &s.channel)?;
             core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             let request = domain::CheckoutRequest {
                 channel: Some(s.channel.clone()),
