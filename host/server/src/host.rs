@@ -51,7 +51,7 @@ pub struct Host {
     pub admin: AdminState,
     pub installer: Arc<PackageInstaller>,
     dispatcher: Option<DispatcherHandle>,
-    sweeper: Option<tokio::task::JoinHandle<()>>,
+    sweeper: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for Host {
@@ -416,7 +416,8 @@ impl Host {
         let lookup: InstallationLookup =
             Arc::new(move |tenant, id| lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation)));
         let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
-        let sweeper = Some(tokio::spawn(sweep_expired_holds(AsyncCore::new(core.clone()))));
+        let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
+        let sweeper = Some((stop_sweeper, tokio::spawn(sweep_expired_holds(AsyncCore::new(core.clone()), stopped))));
         Ok(Host {
             http: options.http,
             core,
@@ -445,9 +446,10 @@ impl Host {
 
     /// Stop the dispatcher, letting running deliveries finish.
     pub async fn stop(mut self) {
-        if let Some(sweeper) = self.sweeper.take() {
-            sweeper.abort();
-            // Wait until the task is gone, so the store it holds is released.
+        if let Some((stop, sweeper)) = self.sweeper.take() {
+            // Let a running sweep finish, so the store it holds is released
+            // when `stop` returns (a restart opens the same file).
+            let _ = stop.send(true);
             let _ = sweeper.await;
         }
         if let Some(d) = self.dispatcher.take() {
@@ -460,10 +462,13 @@ impl Host {
 /// (operations on a variant release its expired holds themselves).
 const HOLD_SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-async fn sweep_expired_holds(core: AsyncCore) {
-    let mut tick = tokio::time::interval(HOLD_SWEEP_EVERY);
+async fn sweep_expired_holds(core: AsyncCore, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HOLD_SWEEP_EVERY, HOLD_SWEEP_EVERY);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
         match core.run(|core| core.sweep_expired_holds(now_ms(), 500)).await {
             Ok(0) => {}
             Ok(released) => tracing::info!(released, "expired cart holds released"),
