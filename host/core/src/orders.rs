@@ -379,12 +379,19 @@ fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Opt
             };
             let reference = order.id.to_string();
             for line in &mut order.lines {
+                // Units already returned came back through the return; only
+                // the rest of what travelled to the store is put back here.
+                let mut returned = line.returned;
                 for a in &mut line.allocations {
                     if !a.consumed {
                         release_allocation(tx, &line.variant_id, &line.sku, a, &reference)?;
                     } else if let Some(store) = &store {
                         // The goods already travelled to the store: they are there now.
-                        restock(tx, &line.variant_id, &line.sku, store, a.quantity, &reference)?;
+                        let put_back = (a.quantity - returned).max(0);
+                        returned = (returned - a.quantity).max(0);
+                        if put_back > 0 {
+                            restock(tx, &line.variant_id, &line.sku, store, put_back, &reference)?;
+                        }
                         a.restocked = true;
                     }
                 }
