@@ -15,7 +15,6 @@ use omnistore_storage::{KeyRange, KvStore};
 
 mod support {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
     /// A core over one backend, with whatever keeps the backend alive.
     pub struct Backend {
@@ -27,17 +26,7 @@ mod support {
     enum Guard {
         None,
         Dir(#[allow(dead_code)] tempfile::TempDir),
-        Postgres { admin_url: String, db: String },
-    }
-
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            if let Guard::Postgres { admin_url, db } = self
-                && let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls)
-            {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-            }
-        }
+        Postgres(#[allow(dead_code)] omnistore_storage::testing::TestDatabase),
     }
 
     pub fn memory() -> Backend {
@@ -60,42 +49,10 @@ mod support {
     }
 
     pub fn postgres() -> Backend {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin_url =
-            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is unreachable at {admin_url}: {e}. Start PostgreSQL or set DATABASE_URL to a server \
-                 where this user may CREATE DATABASE; these tests are never skipped."
-            )
-        });
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let db = format!("omnistore_core_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-        client
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .unwrap_or_else(|e| panic!("cannot create database {db}: {e}"));
-        let url = with_database(&admin_url, &db);
-        let guard = Guard::Postgres { admin_url, db };
-        let store = omnistore_storage::open(&url).unwrap_or_else(|e| panic!("cannot open PostgreSQL store: {e}"));
-        Backend { core: Core::new(store), _guard: guard }
-    }
-
-    /// The same URL pointing at another database.
-    fn with_database(url: &str, db: &str) -> String {
-        let (base, query) = match url.split_once('?') {
-            Some((b, q)) => (b, Some(q)),
-            None => (url, None),
-        };
-        let scheme_end = base.find("://").map_or(0, |i| i + 3);
-        let host_part = match base[scheme_end..].find('/') {
-            Some(i) => &base[..scheme_end + i],
-            None => base,
-        };
-        match query {
-            Some(q) => format!("{host_part}/{db}?{q}"),
-            None => format!("{host_part}/{db}"),
-        }
+        let database = omnistore_storage::testing::TestDatabase::create();
+        let store =
+            omnistore_storage::open(&database.url).unwrap_or_else(|e| panic!("cannot open PostgreSQL store: {e}"));
+        Backend { core: Core::new(store), _guard: Guard::Postgres(database) }
     }
 
     /// Every key and value in the store.
