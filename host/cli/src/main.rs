@@ -1,5 +1,6 @@
 //! `omnistore`: run the host, and create, build and run plugins.
 
+mod data;
 mod dev;
 mod scaffold;
 
@@ -42,6 +43,12 @@ enum Command {
     /// Create, build and run plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Export, import or delete a tenant's data.
+    #[command(subcommand)]
+    Tenant(data::TenantCommand),
+    /// Answer a customer's request for their data or its erasure (GDPR).
+    #[command(subcommand)]
+    Customer(data::CustomerCommand),
 }
 
 #[derive(Subcommand)]
@@ -114,6 +121,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("built {} {} -> {}", built.id, built.version, built.wasm.display());
             Ok(())
         }
+        Command::Tenant(command) => data::tenant(command),
+        Command::Customer(command) => data::customer(command),
         Command::Plugin(PluginCommand::Run { dir, listen }) => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(dev::run_plugin(&dir, &listen))

@@ -398,6 +398,16 @@ impl Core {
         self.read(tenant, 0, |tx| Ok(tx.scan::<Collection>(&["col"])?.into_iter().map(|(_, c)| c).collect()))
     }
 
+    /// A page of collections in id order, after `after`.
+    pub fn list_collections_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&CollectionId>,
+        limit: usize,
+    ) -> CoreResult<Vec<Collection>> {
+        self.page(tenant, "col", after.map(CollectionId::as_str), limit)
+    }
+
     /// Create a product with its variants, atomically.
     pub fn create_product(&self, tenant: &TenantId, new: NewProduct, now_ms: i64) -> CoreResult<ProductDetail> {
         let handle = validate::handle("product handle", &new.handle)?;

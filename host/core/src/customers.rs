@@ -94,7 +94,7 @@ impl Identity {
         }
     }
 
-    fn index_kind(&self) -> String {
+    pub(crate) fn index_kind(&self) -> String {
         match &self.kind {
             IdentityKind::Email => "email".into(),
             IdentityKind::Phone => "phone".into(),

@@ -15,6 +15,7 @@
 pub mod carts;
 pub mod catalog;
 pub mod customers;
+pub mod erasure;
 pub mod error;
 pub mod event_kind;
 pub mod events;
@@ -27,6 +28,7 @@ pub mod reach;
 pub mod returns;
 pub mod seed;
 mod store;
+pub mod tenant_data;
 pub mod tenants;
 mod validate;
 
@@ -40,6 +42,7 @@ pub use customers::{
     ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint, TimelineEntry,
     Touchpoint,
 };
+pub use erasure::{CustomerExport, ErasureReport};
 pub use error::{CoreError, CoreResult};
 pub use event_kind::{DomainEventKind, EventKind};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
@@ -60,4 +63,5 @@ pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
 pub use seed::{SeedReport, seed_demo};
 pub use store::Core;
+pub use tenant_data::TenantDataReport;
 pub use tenants::{Channel, ChannelPatch, Location, LocationKind, LocationPatch, NewChannel, NewLocation, Tenant};

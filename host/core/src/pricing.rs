@@ -566,6 +566,16 @@ impl Core {
         self.read(tenant, 0, all_promotions)
     }
 
+    /// A page of promotions in id order, after `after`.
+    pub fn list_promotions_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&PromotionId>,
+        limit: usize,
+    ) -> CoreResult<Vec<Promotion>> {
+        self.page(tenant, "prm", after.map(PromotionId::as_str), limit)
+    }
+
     pub fn update_promotion(
         &self,
         tenant: &TenantId,

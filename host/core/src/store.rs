@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn};
+use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, keyspace};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -107,6 +107,22 @@ impl Core {
                 other => return other,
             }
         }
+    }
+
+    /// One page of a tenant's table in id order: at most `limit` records
+    /// (1 to 1000; 0 means 100) whose ids come after `after`.
+    pub(crate) fn page<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        table: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> CoreResult<Vec<T>> {
+        let limit = if limit == 0 { 100 } else { limit.min(1000) };
+        self.read(tenant, 0, |tx| {
+            let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+            Ok(tx.scan_range::<T>(&[table], start, Bound::Unbounded, limit)?.into_iter().map(|(_, v)| v).collect())
+        })
     }
 
     pub(crate) fn run_write<T>(&self, mut body: impl FnMut(&mut dyn Txn) -> CoreResult<T>) -> CoreResult<T> {
@@ -223,9 +239,8 @@ impl<'t> Tx<'t> {
     }
 
     fn with_access(txn: Access<'t>, tenant: &TenantId, now: i64) -> Tx<'t> {
-        let mut prefix = String::from("t/");
-        escape(tenant.as_str(), &mut prefix);
-        prefix.push('/');
+        // Tenant ids need no escaping (see `keyspace`).
+        let prefix = keyspace::core_prefix(tenant);
         Tx {
             txn,
             tenant: tenant.clone(),
@@ -446,11 +461,9 @@ fn kind_table(kind: &'static str) -> &'static str {
 
 /// Keys outside any tenant.
 pub(crate) fn registry_key(tenant: &TenantId) -> Vec<u8> {
-    let mut key = String::from("sys/tenants/");
-    escape(tenant.as_str(), &mut key);
-    key.into_bytes()
+    keyspace::registry_key(tenant)
 }
 
 pub(crate) fn registry_prefix() -> &'static [u8] {
-    b"sys/tenants/"
+    keyspace::Namespace::Registry.root()
 }

@@ -194,6 +194,17 @@ impl Core {
         entries.iter().map(|(_, v)| decode(v)).collect()
     }
 
+    /// A page of tenants in id order, after `after` (1 to 1000; 0 means 100).
+    pub fn list_tenants_page(&self, after: Option<&TenantId>, limit: usize) -> CoreResult<Vec<Tenant>> {
+        let limit = if limit == 0 { 100 } else { limit.min(1000) };
+        let mut range = omnistore_storage::KeyRange::prefix(registry_prefix());
+        if let Some(after) = after {
+            range.start = std::ops::Bound::Excluded(registry_key(after));
+        }
+        let mut txn = self.store().begin_read()?;
+        txn.scan(&range, limit)?.iter().map(|(_, v)| decode(v)).collect()
+    }
+
     pub fn install_channel(&self, tenant: &TenantId, new: NewChannel, now_ms: i64) -> CoreResult<Channel> {
         let plugin_id = validate::text("plugin id", &new.plugin_id, 128)?;
         let version = validate::text("plugin version", &new.version, 64)?;
@@ -233,6 +244,16 @@ impl Core {
 
     pub fn list_channels(&self, tenant: &TenantId) -> CoreResult<Vec<Channel>> {
         self.read(tenant, 0, |tx| Ok(tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).collect()))
+    }
+
+    /// A page of installed channels in id order, after `after`.
+    pub fn list_channels_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&ChannelId>,
+        limit: usize,
+    ) -> CoreResult<Vec<Channel>> {
+        self.page(tenant, "chn", after.map(ChannelId::as_str), limit)
     }
 
     /// Change settings, grants, version (an upgrade), subscriptions, the
@@ -375,6 +396,16 @@ impl Core {
 
     pub fn list_locations(&self, tenant: &TenantId) -> CoreResult<Vec<Location>> {
         self.read(tenant, 0, all_locations)
+    }
+
+    /// A page of locations in id order, after `after`.
+    pub fn list_locations_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&LocationId>,
+        limit: usize,
+    ) -> CoreResult<Vec<Location>> {
+        self.page(tenant, "loc", after.map(LocationId::as_str), limit)
     }
 
     pub fn update_location(

@@ -173,7 +173,7 @@ impl PluginState {
             return Ok(Err(HostError::Denied(denied.0)));
         }
         let span = import_span(self, name);
-        let scope = Scope::new(self.cx.tenant.as_str(), &self.cx.installation);
+        let scope = Scope::new(&self.cx.tenant, &self.cx.installation);
         let kv = self.kv.clone();
         let joined = tokio::task::spawn_blocking(move || op(&scope, &*kv)).instrument(span).await;
         match joined {

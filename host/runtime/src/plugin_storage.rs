@@ -1,6 +1,7 @@
 //! Plugin-private key-value data on the host's store.
 //!
-//! Layout: `plugin-kv\0<tenant>\0<installation>\0<key>` for values and
+//! Layout (owned by `omnistore_storage::keyspace`):
+//! `plugin-kv\0<tenant>\0<installation>\0<key>` for values and
 //! `plugin-kv-usage\0<tenant>\0<installation>` for the bytes used. Tenant and
 //! installation ids cannot contain `\0` (they are `[a-z0-9-]`), so no key a
 //! plugin chooses can leave its own prefix: `../other-tenant/x` is just a key.
@@ -13,7 +14,8 @@
 //! reinstall gets a new installation id, but the tenant's counter still
 //! holds what the old installation left behind.
 
-use omnistore_storage::{KeyRange, KvStore, StorageError, Txn, transact};
+use omnistore_storage::{KeyRange, KvStore, StorageError, Txn, keyspace, transact};
+use omnistore_types::TenantId;
 
 use crate::types::HostError;
 
@@ -75,13 +77,11 @@ pub struct TenantUsage {
 }
 
 impl TenantUsage {
-    pub fn new(tenant: &str) -> Self {
-        let mut key = b"tenant-usage\0".to_vec();
-        key.extend_from_slice(tenant.as_bytes());
-        let mut plugin_prefix = b"plugin-kv\0".to_vec();
-        plugin_prefix.extend_from_slice(tenant.as_bytes());
-        plugin_prefix.push(0);
-        TenantUsage { key, plugin_prefix }
+    pub fn new(tenant: &TenantId) -> Self {
+        TenantUsage {
+            key: keyspace::tenant_usage_key(tenant),
+            plugin_prefix: keyspace::plugin_data_tenant_prefix(tenant),
+        }
     }
 
     /// Bytes the tenant uses. A missing counter is derived from the plugin
@@ -141,17 +141,12 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn new(tenant: &str, installation: &str) -> Self {
-        let mut prefix = b"plugin-kv\0".to_vec();
-        prefix.extend_from_slice(tenant.as_bytes());
-        prefix.push(0);
-        prefix.extend_from_slice(installation.as_bytes());
-        prefix.push(0);
-        let mut usage_key = b"plugin-kv-usage\0".to_vec();
-        usage_key.extend_from_slice(tenant.as_bytes());
-        usage_key.push(0);
-        usage_key.extend_from_slice(installation.as_bytes());
-        Scope { prefix, usage_key, tenant: TenantUsage::new(tenant) }
+    pub fn new(tenant: &TenantId, installation: &str) -> Self {
+        Scope {
+            prefix: keyspace::plugin_data_prefix(tenant, installation),
+            usage_key: keyspace::plugin_usage_key(tenant, installation),
+            tenant: TenantUsage::new(tenant),
+        }
     }
 
     fn key(&self, key: &str) -> Result<Vec<u8>, HostError> {
@@ -267,6 +262,10 @@ mod tests {
     use super::*;
     use omnistore_storage::MemoryStore;
 
+    fn tid(id: &str) -> TenantId {
+        TenantId::new(id).unwrap()
+    }
+
     fn quotas(installation: u64, tenant: u64) -> Quotas {
         Quotas { installation, tenant, value: 1000 }
     }
@@ -274,7 +273,7 @@ mod tests {
     #[test]
     fn quota_counts_keys_values_and_entry_overhead_and_refuses_without_writing() {
         let kv = MemoryStore::new();
-        let s = Scope::new("t1", "i1");
+        let s = Scope::new(&tid("t1"), "i1");
         let q = quotas(2 * ENTRY_OVERHEAD_BYTES + 100, u64::MAX);
         s.set(&kv, "a", &[0; 40], q).unwrap();
         s.set(&kv, "a", &[0; 90], q).unwrap(); // replaces: 91 + overhead used
@@ -287,7 +286,7 @@ mod tests {
     #[test]
     fn empty_values_still_cost_their_entry() {
         let kv = MemoryStore::new();
-        let s = Scope::new("t1", "i1");
+        let s = Scope::new(&tid("t1"), "i1");
         let q = quotas(1000, u64::MAX);
         let mut stored = 0;
         for i in 0..1000 {
@@ -307,18 +306,18 @@ mod tests {
     fn tenant_quota_spans_installations_and_survives_a_reinstall() {
         let kv = MemoryStore::new();
         let q = quotas(u64::MAX, 3 * entry_cost(1, 100));
-        let first = Scope::new("t1", "chn-1");
+        let first = Scope::new(&tid("t1"), "chn-1");
         for key in ["a", "b", "c"] {
             first.set(&kv, key, &[7; 100], q).unwrap();
         }
         // Reinstalled: a new installation id with an empty scope of its own,
         // but the tenant's data is still there and still counted.
-        let second = Scope::new("t1", "chn-2");
+        let second = Scope::new(&tid("t1"), "chn-2");
         let refused = second.set(&kv, "x", b"1", q);
         assert!(matches!(&refused, Err(HostError::QuotaExceeded(m)) if m.contains("quota")), "{refused:?}");
         assert_eq!(second.get(&kv, "x").unwrap(), None);
         // Another tenant has its own quota.
-        Scope::new("t2", "chn-1").set(&kv, "x", &[1; 100], q).unwrap();
+        Scope::new(&tid("t2"), "chn-1").set(&kv, "x", &[1; 100], q).unwrap();
         // Freeing data of the old installation makes room for the new one.
         first.delete(&kv, "a").unwrap();
         second.set(&kv, "x", &[1; 100], q).unwrap();
@@ -329,7 +328,7 @@ mod tests {
     #[test]
     fn lost_or_old_usage_counters_are_derived_from_the_data() {
         let kv = MemoryStore::new();
-        let s = Scope::new("t1", "i1");
+        let s = Scope::new(&tid("t1"), "i1");
         // Derived tenant usage also counts the installation id in each key.
         let q = quotas(2 * entry_cost(1, 100), 3 * entry_cost(4, 100));
         s.set(&kv, "a", &[0; 100], q).unwrap();
@@ -338,11 +337,11 @@ mod tests {
         // zero), or none at all for the tenant.
         transact(&kv, |txn| {
             txn.put(&s.usage_key, &0u64.to_be_bytes())?;
-            txn.delete(&TenantUsage::new("t1").key)
+            txn.delete(&TenantUsage::new(&tid("t1")).key)
         })
         .unwrap();
         assert!(matches!(s.set(&kv, "c", &[0; 100], q), Err(HostError::QuotaExceeded(_))));
-        let other = Scope::new("t1", "i2");
+        let other = Scope::new(&tid("t1"), "i2");
         other.set(&kv, "c", &[0; 100], q).unwrap();
         assert!(matches!(other.set(&kv, "d", b"", q), Err(HostError::QuotaExceeded(_))), "tenant quota re-derived");
     }
@@ -350,9 +349,9 @@ mod tests {
     #[test]
     fn scopes_do_not_overlap() {
         let kv = MemoryStore::new();
-        let a = Scope::new("t1", "i1");
-        let b = Scope::new("t1x", "i1");
-        let c = Scope::new("t1", "i1x");
+        let a = Scope::new(&tid("t1"), "i1");
+        let b = Scope::new(&tid("t1x"), "i1");
+        let c = Scope::new(&tid("t1"), "i1x");
         a.set(&kv, "k", b"secret", quotas(1000, 1000)).unwrap();
         assert_eq!(b.get(&kv, "k").unwrap(), None);
         assert_eq!(c.get(&kv, "k").unwrap(), None);

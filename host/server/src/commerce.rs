@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use omnistore_core::{self as domain, ChannelId, Core, CoreError, Reach};
 use omnistore_runtime::types as wit;
 use omnistore_runtime::{CallContext, HostServices, ServiceResult, TenantUsage, entry_cost};
-use omnistore_storage::{KeyRange, KvStore, StorageError, Txn};
+use omnistore_storage::{KeyRange, KvStore, StorageError, Txn, keyspace};
 use serde::{Deserialize, Serialize};
 
 use wit::HostError;
@@ -240,16 +240,15 @@ impl CoreServices {
     /// Returns whether it was there.
     pub async fn remove_mail(&self, tenant: &domain::TenantId, id: &str) -> Result<bool, StorageError> {
         let store = self.core.store().clone();
-        let (key, tenant) = (mail_key(tenant, id), tenant.clone());
+        let (key, tenant) = (keyspace::mail_queue_key(tenant, id), tenant.clone());
         let max_queued = self.mail.max_queued;
         blocking(move || {
             omnistore_storage::transact(&*store, |txn| {
                 let Some(record) = txn.get(&key)? else { return Ok(false) };
                 let queued = queued_mail(txn, &tenant, max_queued)?;
-                let _ =
-                    TenantUsage::new(tenant.as_str()).charge(txn, entry_cost(key.len(), record.len()), 0, u64::MAX)?;
+                let _ = TenantUsage::new(&tenant).charge(txn, entry_cost(key.len(), record.len()), 0, u64::MAX)?;
                 txn.delete(&key)?;
-                txn.put(&mail_count_key(&tenant), queued.saturating_sub(1).to_string().as_bytes())?;
+                txn.put(&keyspace::mail_count_key(&tenant), queued.saturating_sub(1).to_string().as_bytes())?;
                 Ok::<_, StorageError>(true)
             })
         })
@@ -644,33 +643,16 @@ fn priced_cart(core: &Core, s: &Scope, cart: &domain::Cart, ttl_ms: i64) -> Outc
 
 // ---- mail -----------------------------------------------------------------------------------
 
-fn mail_prefix(tenant: &domain::TenantId) -> Vec<u8> {
-    // Tenant ids contain no `/`, so one tenant's prefix never covers another's.
-    format!("host/mail/{tenant}/q/").into_bytes()
-}
-
-fn mail_key(tenant: &domain::TenantId, id: &str) -> Vec<u8> {
-    let mut key = mail_prefix(tenant);
-    key.extend_from_slice(id.as_bytes());
-    key
-}
-
-fn mail_seq_key(tenant: &domain::TenantId) -> Vec<u8> {
-    format!("host/mail/{tenant}/seq").into_bytes()
-}
-
-fn mail_count_key(tenant: &domain::TenantId) -> Vec<u8> {
-    format!("host/mail/{tenant}/count").into_bytes()
-}
-
 /// Messages waiting; a queue from before the counter existed is counted
 /// (up to `cap`, which is all a check against the cap needs).
 fn queued_mail(txn: &mut dyn Txn, tenant: &domain::TenantId, cap: u64) -> Result<u64, StorageError> {
-    if let Some(n) = txn.get(&mail_count_key(tenant))?.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()) {
+    if let Some(n) =
+        txn.get(&keyspace::mail_count_key(tenant))?.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok())
+    {
         return Ok(n);
     }
     let limit = usize::try_from(cap).unwrap_or(usize::MAX);
-    Ok(txn.scan(&KeyRange::prefix(&mail_prefix(tenant)), limit)?.len() as u64)
+    Ok(txn.scan(&KeyRange::prefix(&keyspace::mail_queue_prefix(tenant)), limit)?.len() as u64)
 }
 
 fn read_mail(
@@ -679,9 +661,9 @@ fn read_mail(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<QueuedMail>, StorageError> {
-    let mut range = KeyRange::prefix(&mail_prefix(tenant));
+    let mut range = KeyRange::prefix(&keyspace::mail_queue_prefix(tenant));
     if let Some(after) = after {
-        range.start = std::ops::Bound::Excluded(mail_key(tenant, after));
+        range.start = std::ops::Bound::Excluded(keyspace::mail_queue_key(tenant, after));
     }
     let limit = if limit == 0 { 100 } else { limit };
     let mut txn = store.begin_read()?;
@@ -1170,7 +1152,7 @@ impl HostServices for CoreServices {
             // Only a registered installation of a known tenant may queue mail.
             core.get_channel(&s.tenant, &s.channel)?;
             let store = core.store();
-            let seq_key = mail_seq_key(&s.tenant);
+            let seq_key = keyspace::mail_seq_key(&s.tenant);
             let queued = omnistore_storage::transact(&**store, |txn| {
                 let waiting = queued_mail(txn, &s.tenant, limits.max_queued)?;
                 if waiting >= limits.max_queued {
@@ -1198,15 +1180,15 @@ impl HostServices for CoreServices {
                     queued_ms: s.now,
                 };
                 let bytes = serde_json::to_vec(&record).map_err(|e| StorageError::backend("mail-codec", e))?;
-                let key = mail_key(&s.tenant, &id);
-                let usage = TenantUsage::new(s.tenant.as_str());
+                let key = keyspace::mail_queue_key(&s.tenant, &id);
+                let usage = TenantUsage::new(&s.tenant);
                 if let Err(message) =
                     usage.charge(txn, 0, entry_cost(key.len(), bytes.len()), limits.tenant_quota_bytes)?
                 {
                     return Ok(Err(HostError::QuotaExceeded(message)));
                 }
                 txn.put(&key, &bytes)?;
-                txn.put(&mail_count_key(&s.tenant), (waiting + 1).to_string().as_bytes())?;
+                txn.put(&keyspace::mail_count_key(&s.tenant), (waiting + 1).to_string().as_bytes())?;
                 Ok::<_, StorageError>(Ok(id))
             })?;
             let id = queued?;

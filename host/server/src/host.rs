@@ -15,7 +15,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantId};
 use omnistore_runtime::{Capability, Grants, Installation, LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
-use omnistore_storage::{KvStore, transact};
+use omnistore_storage::{KvStore, keyspace, transact};
 
 use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest, PackageSource};
 use crate::async_core::{AsyncCore, off_executor};
@@ -81,10 +81,6 @@ impl std::fmt::Debug for PackageInstaller {
     }
 }
 
-fn mount_key(tenant: &TenantId, channel: &ChannelId) -> Vec<u8> {
-    format!("host/mount/{tenant}/{channel}").into_bytes()
-}
-
 /// Write a verified package into the data directory; each file appears
 /// whole (written beside, then renamed) so a crash leaves no half file.
 fn store_package(to: &Path, manifest: &str, component: &[u8]) -> std::io::Result<()> {
@@ -125,7 +121,7 @@ impl PackageInstaller {
     }
 
     async fn mount_of(&self, tenant: &TenantId, channel: &ChannelId) -> String {
-        let key = mount_key(tenant, channel);
+        let key = keyspace::mount_key(tenant, channel.as_str());
         let kv = self.kv.clone();
         off_executor(move || transact(&*kv, |txn| txn.get(&key)))
             .await
@@ -311,7 +307,7 @@ impl ChannelInstaller for PackageInstaller {
         let t = tenant.clone();
         let channel = self.core.run(move |core| core.install_channel(&t, new, now_ms)).await?;
         let mount = normalize_mount(request.mount.as_deref().unwrap_or(&format!("/{}", channel.id)));
-        let key = mount_key(tenant, &channel.id);
+        let key = keyspace::mount_key(tenant, channel.id.as_str());
         let kv = self.kv.clone();
         off_executor(move || transact(&*kv, |txn| txn.put(&key, mount.as_bytes())))
             .await
@@ -342,6 +338,10 @@ impl ChannelInstaller for PackageInstaller {
             }
         }
         Ok(())
+    }
+
+    async fn tenant_removed(&self, tenant: &TenantId) {
+        self.registry.remove_tenant(tenant);
     }
 
     async fn changed(&self, tenant: &TenantId, channel: &ChannelId, now: Option<&Channel>) {

@@ -59,6 +59,13 @@ impl Registry {
         }
     }
 
+    /// Forget a tenant: its mounts and host names.
+    pub fn remove_tenant(&self, tenant: &TenantId) {
+        let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        t.tenants.remove(tenant);
+        t.domains.retain(|_, owner| owner != tenant);
+    }
+
     /// Mount an installation, replacing one with the same id.
     pub fn mount(&self, mounted: Mounted) {
         let mut t = self.tables.write().unwrap_or_else(|p| p.into_inner());

@@ -28,6 +28,8 @@ const START_MS: i64 = 1_760_000_000_000;
 
 #[path = "admin/idempotency_lease.rs"]
 mod idempotency_lease;
+#[path = "admin/paging.rs"]
+mod paging;
 
 // ---------------------------------------------------------------- harness
 
@@ -476,6 +478,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         .map(|q| match q.name {
             "variant_id" => format!("variant_id={}", w.variant),
             "location_id" => format!("location_id={}", w.warehouse),
+            "confirm" => format!("confirm={tenant}"),
             other => panic!("no value for required query parameter {other} of {op}"),
         })
         .collect();
@@ -523,7 +526,12 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "deleteChannelSecret"
         | "listEvents"
         | "listDeadLetters"
-        | "replayDeadLetter" => None,
+        | "replayDeadLetter"
+        | "exportCustomer"
+        | "eraseCustomer"
+        | "listErasures"
+        | "exportTenant"
+        | "deleteTenant" => None,
         "createTenant" => Some(json!({ "id": "iso-new", "name": "New", "currency": "EUR" })),
         "createToken" => Some(json!({ "label": "iso" })),
         "createProduct" => Some(json!({

@@ -34,8 +34,10 @@
 //! memory, an undo overlay on sled). A thread may hold read transactions
 //! beside its read-write one.
 
+pub mod keyspace;
 mod memory;
 pub mod postgres;
+mod postgres_tls;
 pub mod redb;
 #[cfg(feature = "sled")]
 pub mod sled;

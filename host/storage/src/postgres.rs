@@ -21,10 +21,10 @@
 //! that finds them all in use waits up to [`POOL_WAIT`] for one, then fails,
 //! so a burst of requests cannot exhaust the server's `max_connections`.
 //!
-//! TLS: this client does not speak it. `sslmode=require` in the URL is
-//! refused with an error at connect rather than ignored; the default
-//! (`prefer`) and `disable` connect in plain text, which suits a socket or a
-//! private network only.
+//! TLS follows libpq's `sslmode` (`disable`, `prefer` — the default —,
+//! `require`, `verify-ca`, `verify-full`); the verifying modes take the
+//! authority's certificate from `sslrootcert=<PEM file>`. See
+//! `postgres_tls` for what each mode checks.
 //!
 //! A [`ReadTxn`] is a `REPEATABLE READ READ ONLY` transaction: one snapshot
 //! for all its statements, no predicate locks, and it can neither conflict
@@ -46,8 +46,10 @@ use std::time::Duration;
 
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
-use ::postgres::{Client, NoTls, Statement};
+use ::postgres::{Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::postgres_tls::{self, SslMode};
 use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
 
 const BACKEND: &str = "postgres";
@@ -72,6 +74,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS omnistore_kv \
 /// A store in a PostgreSQL database.
 pub struct PostgresStore {
     url: String,
+    tls: MakeRustlsConnect,
     idle: Mutex<Vec<Connection>>,
     gate: Arc<Gate>,
 }
@@ -122,31 +125,64 @@ impl Drop for Permit {
     }
 }
 
-/// The URL for the client, and the pool size taken out of it. Refuses what
-/// would be silently ignored: `sslmode=require` (no TLS here).
-fn parse_url(url: &str) -> Result<(String, usize), StorageError> {
+/// The URL parameter naming the PEM file of the authority that signs the
+/// server's certificate; read here, not by the PostgreSQL client.
+const SSL_ROOT_CERT_PARAM: &str = "sslrootcert";
+
+/// What the store URL says: the URL for the client (without the parameters
+/// only this module understands), the pool size and the TLS connector.
+struct ParsedUrl {
+    client_url: String,
+    pool_max_size: usize,
+    tls: MakeRustlsConnect,
+}
+
+fn parse_url(url: &str) -> Result<ParsedUrl, StorageError> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut max = DEFAULT_POOL_MAX_SIZE;
+    let mut pool_max_size = DEFAULT_POOL_MAX_SIZE;
+    let mut mode = SslMode::Prefer;
+    let mut root_cert = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key == POOL_MAX_SIZE_PARAM {
-            max = value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                StorageError::Invalid(format!("`{POOL_MAX_SIZE_PARAM}` must be a whole number of at least 1"))
-            })?;
-        } else {
-            if key == "sslmode" && value != "disable" && value != "prefer" {
-                return Err(StorageError::Invalid(format!(
-                    "sslmode={value} asks for TLS, which this PostgreSQL client does not speak; reach the \
-                     database over a Unix socket or a private network with sslmode=disable, or through a \
-                     TLS-terminating proxy"
-                )));
+        match key {
+            POOL_MAX_SIZE_PARAM => {
+                pool_max_size = value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    StorageError::Invalid(format!("`{POOL_MAX_SIZE_PARAM}` must be a whole number of at least 1"))
+                })?;
             }
-            kept.push(pair);
+            "sslmode" => mode = SslMode::parse(value)?,
+            SSL_ROOT_CERT_PARAM => root_cert = Some(percent_decode(value)),
+            _ => kept.push(pair.to_owned()),
         }
     }
-    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
-    Ok((url, max))
+    kept.push(format!("sslmode={}", mode.client_value()));
+    let tls = postgres_tls::connector(&mode, root_cert.as_deref())?;
+    Ok(ParsedUrl { client_url: format!("{base}?{}", kept.join("&")), pool_max_size, tls })
+}
+
+/// `%XX` escapes of a URL parameter value (a file path may hold spaces).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| value.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -169,8 +205,8 @@ struct Connection {
 }
 
 impl Connection {
-    fn open(url: &str, permit: Permit) -> Result<Self, StorageError> {
-        Self::prepare(connect_client(url)?, permit)
+    fn open(url: &str, tls: &MakeRustlsConnect, permit: Permit) -> Result<Self, StorageError> {
+        Self::prepare(connect_client(url, tls)?, permit)
     }
 
     fn prepare(mut client: Client, permit: Permit) -> Result<Self, StorageError> {
@@ -213,8 +249,8 @@ impl Connection {
     }
 }
 
-fn connect_client(url: &str) -> Result<Client, StorageError> {
-    Client::connect(url, NoTls)
+fn connect_client(url: &str, tls: &MakeRustlsConnect) -> Result<Client, StorageError> {
+    Client::connect(url, tls.clone())
         .map_err(|err| backend_error(format_args!("cannot connect to PostgreSQL: {}", Describe(&err))))
 }
 
@@ -260,16 +296,16 @@ fn is_conflict(err: &::postgres::Error) -> bool {
 
 impl PostgresStore {
     /// Connect to the database at `url` (for example
-    /// `postgres://user:password@host:5432/dbname?pool_max_size=16`; TLS is
-    /// not spoken, see the module docs) and create the `omnistore_kv` table
+    /// `postgres://user:password@host:5432/dbname?pool_max_size=16&sslmode=verify-full&sslrootcert=ca.pem`;
+    /// TLS as in the module docs) and create the `omnistore_kv` table
     /// if it is missing.
     ///
     /// Must not be called on a tokio runtime thread; see the module docs.
     pub fn connect(url: &str) -> Result<Self, StorageError> {
-        let (url, max) = parse_url(url)?;
+        let ParsedUrl { client_url: url, pool_max_size: max, tls } = parse_url(url)?;
         let gate = Arc::new(Gate { open: Mutex::new(0), freed: Condvar::new(), max });
         let permit = gate.try_acquire(Duration::ZERO).ok_or_else(|| gate.exhausted())?;
-        let mut client = connect_client(&url)?;
+        let mut client = connect_client(&url, &tls)?;
         if let Err(err) = client.batch_execute(CREATE_TABLE) {
             // Two hosts creating the table at the same moment can make one of
             // them fail on the catalog's unique index; the table exists then.
@@ -284,7 +320,7 @@ impl PostgresStore {
         // Statements are prepared only now: PostgreSQL checks that the table
         // they name exists.
         let connection = Connection::prepare(client, permit)?;
-        Ok(PostgresStore { url, idle: Mutex::new(vec![connection]), gate })
+        Ok(PostgresStore { url, tls, idle: Mutex::new(vec![connection]), gate })
     }
 
     fn take_idle(&self) -> Option<Connection> {
@@ -321,7 +357,7 @@ impl PostgresStore {
             // Short waits: a connection given back to the idle list keeps its
             // place, so the loop must look at the list again.
             if let Some(permit) = self.gate.try_acquire(left.min(Duration::from_millis(50))) {
-                let mut connection = Connection::open(&self.url, permit)?;
+                let mut connection = Connection::open(&self.url, &self.tls, permit)?;
                 connection.client.batch_execute(begin).map_err(|err| pg_error(&err))?;
                 return Ok(connection);
             }
@@ -554,20 +590,71 @@ impl Drop for PostgresTxn<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ::postgres::NoTls;
+
+    fn fixture(name: &str) -> String {
+        format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
 
     #[test]
-    fn the_pool_size_comes_out_of_the_url_and_tls_demands_are_refused() {
-        let (url, max) = parse_url("postgres://u@h/db?pool_max_size=3&application_name=x").unwrap();
-        assert_eq!((url.as_str(), max), ("postgres://u@h/db?application_name=x", 3));
-        let (url, max) = parse_url("postgres://u@h/db").unwrap();
-        assert_eq!((url.as_str(), max), ("postgres://u@h/db", DEFAULT_POOL_MAX_SIZE));
-        assert_eq!(parse_url("postgres://u@h/db?sslmode=disable").unwrap().0, "postgres://u@h/db?sslmode=disable");
-        for bad in ["pool_max_size=0", "pool_max_size=many", "sslmode=require", "sslmode=verify-full"] {
-            let err = parse_url(&format!("postgres://u:pw@h/db?{bad}")).unwrap_err();
+    fn the_pool_size_and_tls_settings_come_out_of_the_url() {
+        let parsed = parse_url("postgres://u@h/db?pool_max_size=3&application_name=x").unwrap();
+        assert_eq!(parsed.client_url, "postgres://u@h/db?application_name=x&sslmode=prefer");
+        assert_eq!(parsed.pool_max_size, 3);
+        let parsed = parse_url("postgres://u@h/db").unwrap();
+        assert_eq!((parsed.client_url.as_str(), parsed.pool_max_size), ("postgres://u@h/db?sslmode=prefer", 16));
+        assert_eq!(
+            parse_url("postgres://u@h/db?sslmode=disable").unwrap().client_url,
+            "postgres://u@h/db?sslmode=disable"
+        );
+        let root = fixture("unrelated-ca.pem");
+        let verifying = parse_url(&format!("postgres://u@h/db?sslmode=verify-full&sslrootcert={root}")).unwrap();
+        assert_eq!(verifying.client_url, "postgres://u@h/db?sslmode=require", "the client knows no verify-*");
+    }
+
+    #[test]
+    fn bad_store_urls_are_refused_with_the_reason_and_no_password() {
+        for (bad, reason) in [
+            ("pool_max_size=0", "pool_max_size"),
+            ("pool_max_size=many", "pool_max_size"),
+            ("sslmode=sometimes", "sslmode=sometimes"),
+            ("sslmode=verify-full", "sslrootcert"),
+            ("sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem", "cannot read sslrootcert"),
+        ] {
+            let err = parse_url(&format!("postgres://u:pw@h/db?{bad}")).err().expect(bad);
             assert!(matches!(err, StorageError::Invalid(_)), "{bad}: {err}");
-            assert!(!err.to_string().contains("pw"), "no password in: {err}");
+            assert!(err.to_string().contains(reason), "{bad}: {err}");
+            assert!(!err.to_string().contains("pw@"), "no password in: {err}");
         }
-        assert!(parse_url("postgres://u@h/db?sslmode=require").unwrap_err().to_string().contains("TLS"));
+        let not_pem = fixture("../conformance.rs");
+        let err = parse_url(&format!("postgres://u@h/db?sslmode=verify-full&sslrootcert={not_pem}")).err().unwrap();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+    }
+
+    /// Whether the session of `store`'s pooled connection is encrypted.
+    fn session_is_encrypted(store: &PostgresStore) -> bool {
+        let mut connection = store.take_idle().expect("connect leaves one idle connection");
+        connection.client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap().get(0)
+    }
+
+    #[test]
+    fn sslmode_require_encrypts_the_session_and_disable_does_not() {
+        let db = TempDb::new();
+        let required = PostgresStore::connect(&format!("{}?sslmode=require", db.url())).unwrap();
+        assert!(session_is_encrypted(&required));
+        let plain = PostgresStore::connect(&format!("{}?sslmode=disable", db.url())).unwrap();
+        assert!(!session_is_encrypted(&plain));
+    }
+
+    #[test]
+    fn a_server_certificate_from_an_untrusted_authority_is_refused() {
+        let db = TempDb::new();
+        let root = fixture("unrelated-ca.pem");
+        for mode in ["verify-ca", "verify-full"] {
+            let err = PostgresStore::connect(&format!("{}?sslmode={mode}&sslrootcert={root}", db.url())).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("cannot connect to PostgreSQL") && text.contains("certificate"), "{mode}: {text}");
+        }
     }
 
     /// A database of its own on the server of `DATABASE_URL`, dropped after.
@@ -580,7 +667,9 @@ mod tests {
         fn new() -> TempDb {
             let admin = std::env::var("DATABASE_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-            let name = format!("omnistore_pool_{}", std::process::id());
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("omnistore_pool_{}_{n}", std::process::id());
             let mut client = Client::connect(&admin, NoTls).expect("PostgreSQL at DATABASE_URL");
             client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
             client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();

@@ -17,14 +17,12 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use omnistore_core::{Core, TenantId};
-use omnistore_storage::{KeyRange, StorageError, transact};
+use omnistore_storage::{KeyRange, StorageError, keyspace, transact};
 use serde::{Deserialize, Serialize};
 
 use super::{AdminError, AdminState, blocking, sha256};
 
 const TOKEN_PREFIX: &str = "osk_";
-const TOKEN_KEY: &str = "admin/token/";
-const TENANT_INDEX: &str = "admin/tenant-token/";
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +43,10 @@ pub(crate) struct Caller {
 impl Caller {
     /// Where this caller's idempotency keys live: per tenant, and one space
     /// for the operator's tenant-less routes.
-    pub(crate) fn idempotency_scope(&self) -> String {
+    pub(crate) fn idempotency_scope(&self) -> keyspace::IdempotencyScope<'_> {
         match &self.tenant {
-            Some(t) => t.as_str().to_owned(),
-            // Tenant ids start with a letter or digit, so this never clashes.
-            None => "_operator".to_owned(),
+            Some(t) => keyspace::IdempotencyScope::Tenant(t),
+            None => keyspace::IdempotencyScope::Operator,
         }
     }
 }
@@ -86,14 +83,6 @@ fn random_hex(bytes: usize) -> Result<String, AdminError> {
     Ok(hex::encode(buf))
 }
 
-fn token_key(hash: &[u8; 32]) -> Vec<u8> {
-    format!("{TOKEN_KEY}{}", hex::encode(hash)).into_bytes()
-}
-
-fn index_prefix(tenant: &TenantId) -> String {
-    format!("{TENANT_INDEX}{tenant}/")
-}
-
 fn check_label(label: &str) -> Result<String, AdminError> {
     let label = label.trim();
     let label = if label.is_empty() { "api" } else { label };
@@ -111,23 +100,32 @@ pub(crate) fn issue(core: &Core, tenant: &TenantId, label: &str, now_ms: i64) ->
     let hash = sha256(secret.as_bytes());
     let record = TokenRecord { id: id.clone(), tenant: tenant.clone(), label: label.clone(), created_ms: now_ms };
     let value = serde_json::to_vec(&record).map_err(|e| AdminError::internal(e.to_string()))?;
-    let index_key = format!("{}{id}", index_prefix(tenant)).into_bytes();
+    let index_key = keyspace::token_index_key(tenant, &id);
     transact(&**core.store(), |txn| {
-        txn.put(&token_key(&hash), &value)?;
+        txn.put(&keyspace::token_key(&hash), &value)?;
         txn.put(&index_key, hex::encode(hash).as_bytes())
     })
     .map_err(AdminError::storage)?;
     Ok(IssuedToken { id, label, created_ms: now_ms, secret })
 }
 
-/// The tenant's tokens, oldest id first. Blocking.
-pub(crate) fn list(core: &Core, tenant: &TenantId) -> Result<Vec<TokenInfo>, AdminError> {
+/// A page of the tenant's tokens in id order, after `after`. Blocking.
+pub(crate) fn list(
+    core: &Core,
+    tenant: &TenantId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<TokenInfo>, AdminError> {
+    let mut range = KeyRange::prefix(&keyspace::token_index_prefix(tenant));
+    if let Some(after) = after {
+        range.start = std::ops::Bound::Excluded(keyspace::token_index_key(tenant, after));
+    }
     let run = || -> Result<Vec<TokenInfo>, StorageError> {
         let mut txn = core.store().begin_read()?;
-        let entries = txn.scan(&KeyRange::prefix(index_prefix(tenant).as_bytes()), usize::MAX)?;
+        let entries = txn.scan(&range, limit)?;
         let mut out = Vec::with_capacity(entries.len());
         for (_, hash_hex) in entries {
-            let key = [TOKEN_KEY.as_bytes(), &hash_hex].concat();
+            let key = keyspace::token_key_hex(&String::from_utf8_lossy(&hash_hex));
             if let Some(bytes) = txn.get(&key)?
                 && let Ok(r) = serde_json::from_slice::<TokenRecord>(&bytes)
             {
@@ -142,12 +140,12 @@ pub(crate) fn list(core: &Core, tenant: &TenantId) -> Result<Vec<TokenInfo>, Adm
 /// Revoke one of the tenant's tokens; `NotFound` for ids of other tenants.
 /// Blocking.
 pub(crate) fn revoke(core: &Core, tenant: &TenantId, id: &str) -> Result<(), AdminError> {
-    let index_key = format!("{}{id}", index_prefix(tenant)).into_bytes();
+    let index_key = keyspace::token_index_key(tenant, id);
     let found = transact(&**core.store(), |txn| {
         let Some(hash_hex) = txn.get(&index_key)? else {
             return Ok(false);
         };
-        txn.delete(&[TOKEN_KEY.as_bytes(), &hash_hex].concat())?;
+        txn.delete(&keyspace::token_key_hex(&String::from_utf8_lossy(&hash_hex)))?;
         txn.delete(&index_key)?;
         Ok::<_, StorageError>(true)
     })
@@ -180,7 +178,7 @@ async fn authenticate(state: &AdminState, headers: &HeaderMap) -> Result<Princip
     let core = state.core.clone();
     let record = blocking(move || {
         let mut txn = core.store().begin_read().map_err(AdminError::storage)?;
-        txn.get(&token_key(&hash)).map_err(AdminError::storage)
+        txn.get(&keyspace::token_key(&hash)).map_err(AdminError::storage)
     })
     .await?
     .ok_or_else(AdminError::unauthorized)?;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::auth::{Caller, Principal};
-use super::extract::{Empty, JsonBody, OptJsonBody, P, Scope, list};
+use super::extract::{Empty, JsonBody, OptJsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, list, page_limit};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 /// `POST /tenants/{tenant}/channels`: what to install and how.
@@ -144,6 +144,10 @@ pub trait ChannelInstaller: Send + Sync + 'static {
     /// After a change is saved (`Some`) or the channel was uninstalled
     /// (`None`), so the mounted installation follows.
     async fn changed(&self, _tenant: &TenantId, _channel: &ChannelId, _now: Option<&Channel>) {}
+
+    /// Before a tenant is deleted (after each of its channels was reported
+    /// uninstalled), so the host stops answering on its names.
+    async fn tenant_removed(&self, _tenant: &TenantId) {}
 }
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -151,7 +155,7 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/channels",
             list_channels,
-            doc("listChannels", "List installed channels").ok("[Channel]"),
+            doc("listChannels", "Installed channels in id order").query(PAGE_PARAMS).ok("[Channel]"),
         )
         .post(
             "/tenants/{tenant}/channels",
@@ -241,9 +245,15 @@ struct SecretBody {
     value: String,
 }
 
-async fn list_channels(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
-    let items = state.call(move |core, _| core.list_channels(&tenant)).await?;
-    Ok(Json(list(items, None)))
+async fn list_channels(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    Q(q): Q<PageQuery<ChannelId>>,
+) -> Result<Json<Value>, AdminError> {
+    let limit = page_limit(q.limit)?;
+    let items = state.call(move |core, _| core.list_channels_page(&tenant, q.after.as_ref(), limit)).await?;
+    let next = cursor(&items, limit, |c| c.id.to_string());
+    Ok(Json(list(items, next)))
 }
 
 async fn install(

@@ -7,7 +7,7 @@ use omnistore_core::{Collection, CollectionId, NewCollection};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::{JsonBody, P, Scope, list};
+use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, list, page_limit};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -15,7 +15,7 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/collections",
             list_collections,
-            doc("listCollections", "List collections").ok("[Collection]"),
+            doc("listCollections", "Collections in id order").query(PAGE_PARAMS).ok("[Collection]"),
         )
         .post(
             "/tenants/{tenant}/collections",
@@ -34,9 +34,15 @@ struct CollectionPath {
     collection: CollectionId,
 }
 
-async fn list_collections(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
-    let items = state.call(move |core, _| core.list_collections(&tenant)).await?;
-    Ok(Json(list(items, None)))
+async fn list_collections(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    Q(q): Q<PageQuery<CollectionId>>,
+) -> Result<Json<Value>, AdminError> {
+    let limit = page_limit(q.limit)?;
+    let items = state.call(move |core, _| core.list_collections_page(&tenant, q.after.as_ref(), limit)).await?;
+    let next = cursor(&items, limit, |c| c.id.to_string());
+    Ok(Json(list(items, next)))
 }
 
 async fn create(

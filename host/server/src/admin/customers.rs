@@ -4,11 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{ChannelId, ConsentPurpose, Customer, CustomerId, Identity, NewCustomer};
+use omnistore_core::{
+    ChannelId, ConsentPurpose, Customer, CustomerExport, CustomerId, ErasureReport, Identity, NewCustomer,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{JsonBody, P, Q, Scope, cursor, list, page_limit};
+use super::extract::{Empty, JsonBody, OptJsonBody, P, Q, Scope, cursor, list, page_limit};
 use super::{Access, AdminError, AdminState, Routes, doc, param};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -75,6 +77,27 @@ pub(crate) fn routes(r: &mut Routes) {
             doc("mergeCustomers", "Merge another profile into this one (they are the same person)")
                 .body("MergeCustomers")
                 .ok("Customer"),
+        )
+        .get(
+            "/tenants/{tenant}/customers/{customer}/export",
+            export,
+            doc("exportCustomer", "Everything held about the customer, for an access request (GDPR art. 15)")
+                .ok("CustomerExport"),
+        )
+        .post(
+            "/tenants/{tenant}/customers/{customer}/erase",
+            erase,
+            doc(
+                "eraseCustomer",
+                "Erase the customer (GDPR art. 17): profile, identities, consent log, touchpoints deleted; \
+                 orders kept anonymised",
+            )
+            .ok("ErasureReport"),
+        )
+        .get(
+            "/tenants/{tenant}/erasures",
+            erasures,
+            doc("listErasures", "Every erasure done, oldest first, without personal data").ok("[ErasureReport]"),
         );
 }
 
@@ -132,6 +155,28 @@ async fn create(
 ) -> Result<(StatusCode, Json<Customer>), AdminError> {
     let c = state.call(move |core, now| core.create_customer(&tenant, body, now)).await?;
     Ok((StatusCode::CREATED, Json(c)))
+}
+
+async fn export(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CustomerPath>,
+) -> Result<Json<CustomerExport>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.export_customer(&tenant, &path.customer, now)).await?))
+}
+
+async fn erase(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CustomerPath>,
+    OptJsonBody(_): OptJsonBody<Empty>,
+) -> Result<Json<ErasureReport>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.erase_customer(&tenant, &path.customer, now)).await?))
+}
+
+async fn erasures(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
+    let items = state.call(move |core, _| core.erasure_log(&tenant)).await?;
+    Ok(Json(list(items, None)))
 }
 
 async fn get_one(

@@ -138,6 +138,20 @@ pub(crate) fn cursor<T>(items: &[T], limit: usize, id: impl Fn(&T) -> String) ->
     (items.len() >= limit).then(|| items.last().map(id)).flatten()
 }
 
+/// The query of a list paged by id: `?after=<last id of the previous page>&limit=N`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery<I> {
+    pub(crate) after: Option<I>,
+    pub(crate) limit: Option<usize>,
+}
+
+/// How [`PageQuery`] is documented.
+pub(crate) const PAGE_PARAMS: &[super::Param] = &[
+    super::param("after", "string", "cursor: the last id of the previous page (`next_after` of its answer)"),
+    super::param("limit", "integer", "page size, 1-1000 (default 100)"),
+];
+
 /// Largest page a list returns.
 pub(crate) const MAX_PAGE: usize = 1000;
 

@@ -40,7 +40,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use omnistore_storage::transact;
+use omnistore_storage::{keyspace, transact};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -207,15 +207,14 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
     let Some(key) = key else {
         return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
     };
-    let scope = parts
+    let caller = parts
         .extensions
         .get::<Caller>()
-        .map(Caller::idempotency_scope)
         .ok_or_else(|| AdminError::internal("mutation reached without its guard").into_response())?;
     let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
     let fingerprint =
         hex::encode(sha256(&[parts.method.as_str().as_bytes(), b"\n", path.as_bytes(), b"\n", &bytes].concat()));
-    let record_key = format!("admin/idem/{scope}/{}", hex::encode(sha256(key.as_bytes()))).into_bytes();
+    let record_key = keyspace::idempotency_key(caller.idempotency_scope(), &sha256(key.as_bytes()));
 
     let reserved =
         reserve(&state, record_key.clone(), fingerprint.clone()).await.map_err(IntoResponse::into_response)?;

@@ -7,12 +7,16 @@ use omnistore_core::{Location, LocationId, LocationPatch, NewLocation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::{JsonBody, P, Scope, double_option, list};
+use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, double_option, list, page_limit};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.section(Access::Tenant, "Locations")
-        .get("/tenants/{tenant}/locations", list_locations, doc("listLocations", "List locations").ok("[Location]"))
+        .get(
+            "/tenants/{tenant}/locations",
+            list_locations,
+            doc("listLocations", "Locations in id order").query(PAGE_PARAMS).ok("[Location]"),
+        )
         .post(
             "/tenants/{tenant}/locations",
             create,
@@ -43,9 +47,15 @@ struct PatchBody {
     address: Option<Option<String>>,
 }
 
-async fn list_locations(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
-    let items = state.call(move |core, _| core.list_locations(&tenant)).await?;
-    Ok(Json(list(items, None)))
+async fn list_locations(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    Q(q): Q<PageQuery<LocationId>>,
+) -> Result<Json<Value>, AdminError> {
+    let limit = page_limit(q.limit)?;
+    let items = state.call(move |core, _| core.list_locations_page(&tenant, q.after.as_ref(), limit)).await?;
+    let next = cursor(&items, limit, |l| l.id.to_string());
+    Ok(Json(list(items, next)))
 }
 
 async fn create(

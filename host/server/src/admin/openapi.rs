@@ -212,7 +212,7 @@ fn schemas() -> Value {
             obj(
                 &["id", "name", "currency"],
                 json!({
-                    "id": { "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$" },
+                    "id": { "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$" },
                     "name": s(), "currency": s(),
                     "token_label": s_null()
                 }),
@@ -691,6 +691,52 @@ fn schemas() -> Value {
             }),
         ),
         ("MergeCustomers", obj(&["absorbed_id"], json!({ "absorbed_id": s() }))),
+        (
+            "CustomerExport",
+            obj(
+                &["customer", "merged_profiles", "consent_history", "touchpoints", "orders", "carts", "exported_ms"],
+                json!({
+                    "customer": r("Customer"), "merged_profiles": array(r("Customer")),
+                    "consent_history": array(r("ConsentRecord")),
+                    "touchpoints": array(json!({ "type": "object", "description": "a touchpoint as in the timeline" })),
+                    "orders": array(r("Order")),
+                    "carts": array(json!({ "type": "object", "description": "a cart of the customer" })),
+                    "exported_ms": i()
+                }),
+            ),
+        ),
+        (
+            "ErasureReport",
+            obj(
+                &[
+                    "profiles",
+                    "identities",
+                    "consent_records",
+                    "touchpoints",
+                    "orders_anonymised",
+                    "carts_unlinked",
+                    "events_redacted",
+                    "at_ms",
+                ],
+                json!({
+                    "customer_id": s_null(), "profiles": i(), "identities": i(), "consent_records": i(),
+                    "touchpoints": i(), "orders_anonymised": i(), "carts_unlinked": i(), "events_redacted": i(),
+                    "at_ms": i()
+                }),
+            ),
+        ),
+        ("TenantDataReport", obj(&["entries"], json!({ "entries": i() }))),
+        (
+            "TenantExportLine",
+            json!({
+                "description": "one line of a tenant export: the header, an entry (base64 key and value) or the end",
+                "oneOf": [
+                    obj(&["format", "version", "tenant"], json!({ "format": s(), "version": i(), "tenant": s() })),
+                    obj(&["key", "value"], json!({ "key": s(), "value": s() })),
+                    obj(&["end", "entries"], json!({ "end": b(), "entries": i() }))
+                ]
+            }),
+        ),
         (
             "Channel",
             obj(

@@ -7,7 +7,7 @@ use omnistore_core::{DiscountValue, NewPromotion, Promotion, PromotionConditions
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::{JsonBody, P, Scope, double_option, list};
+use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, double_option, list, page_limit};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -15,7 +15,7 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/promotions",
             list_promotions,
-            doc("listPromotions", "List promotions").ok("[Promotion]"),
+            doc("listPromotions", "Promotions in id order").query(PAGE_PARAMS).ok("[Promotion]"),
         )
         .post(
             "/tenants/{tenant}/promotions",
@@ -54,9 +54,15 @@ struct PatchBody {
     usage_limit: Option<Option<u64>>,
 }
 
-async fn list_promotions(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
-    let items = state.call(move |core, _| core.list_promotions(&tenant)).await?;
-    Ok(Json(list(items, None)))
+async fn list_promotions(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    Q(q): Q<PageQuery<PromotionId>>,
+) -> Result<Json<Value>, AdminError> {
+    let limit = page_limit(q.limit)?;
+    let items = state.call(move |core, _| core.list_promotions_page(&tenant, q.after.as_ref(), limit)).await?;
+    let next = cursor(&items, limit, |p| p.id.to_string());
+    Ok(Json(list(items, next)))
 }
 
 async fn create(

@@ -7,9 +7,11 @@ use axum::response::{IntoResponse, Response};
 use omnistore_core::TenantId;
 use serde::Deserialize;
 
-use super::extract::{JsonBody, OptJsonBody, P, Scope, list};
+use axum::body::Bytes;
+
+use super::extract::{JsonBody, OptJsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, list, page_limit};
 use super::idempotency::Redact;
-use super::{Access, AdminError, AdminState, Routes, auth, blocking, doc};
+use super::{Access, AdminError, AdminState, Routes, auth, blocking, doc, required};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.section(Access::Operator, "Tenants")
@@ -20,13 +22,36 @@ pub(crate) fn routes(r: &mut Routes) {
                 .body("NewTenant")
                 .created("TenantCreated"),
         )
-        .get("/tenants", list_all, doc("listTenants", "List every tenant of the deployment").ok("[Tenant]"))
-        .get("/tenants/{tenant}", get_one, doc("getTenant", "Get a tenant").ok("Tenant"));
+        .get(
+            "/tenants",
+            list_all,
+            doc("listTenants", "Every tenant of the deployment, in id order").query(PAGE_PARAMS).ok("[Tenant]"),
+        )
+        .get("/tenants/{tenant}", get_one, doc("getTenant", "Get a tenant").ok("Tenant"))
+        .get(
+            "/tenants/{tenant}/export",
+            export,
+            doc(
+                "exportTenant",
+                "Every stored entry of the tenant as JSON lines (application/x-ndjson): a header, one line \
+                 per entry, an end line; `omnistore tenant import` loads it",
+            )
+            .ok("TenantExportLine"),
+        )
+        .delete(
+            "/tenants/{tenant}",
+            delete_tenant,
+            doc("deleteTenant", "Delete the tenant and everything it stored; it stops being served at once")
+                .query(const { &[required("confirm", "string", "the tenant id again, to confirm")] })
+                .ok("TenantDataReport"),
+        );
     r.section(Access::Tenant, "Tokens")
         .get(
             "/tenants/{tenant}/tokens",
             list_tokens,
-            doc("listTokens", "List the tenant's API tokens (never their secrets)").ok("[TokenInfo]"),
+            doc("listTokens", "The tenant's API tokens in id order (never their secrets)")
+                .query(PAGE_PARAMS)
+                .ok("[TokenInfo]"),
         )
         .post(
             "/tenants/{tenant}/tokens",
@@ -87,9 +112,102 @@ async fn create(State(state): State<AdminState>, JsonBody(body): JsonBody<NewTen
     Ok(with_secret(StatusCode::CREATED, serde_json::json!({ "tenant": tenant, "token": token }), &["/token/secret"]))
 }
 
-async fn list_all(State(state): State<AdminState>) -> Result<Json<serde_json::Value>, AdminError> {
-    let tenants = state.call(|core, _| core.list_tenants()).await?;
-    Ok(Json(list(tenants, None)))
+async fn list_all(
+    State(state): State<AdminState>,
+    Q(q): Q<PageQuery<TenantId>>,
+) -> Result<Json<serde_json::Value>, AdminError> {
+    let limit = page_limit(q.limit)?;
+    let tenants = state.call(move |core, _| core.list_tenants_page(q.after.as_ref(), limit)).await?;
+    let next = cursor(&tenants, limit, |t| t.id.to_string());
+    Ok(Json(list(tenants, next)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmQuery {
+    confirm: Option<String>,
+}
+
+fn existing_tenant(path: &TenantPath) -> Result<TenantId, AdminError> {
+    TenantId::new(path.tenant.clone()).map_err(|_| AdminError::not_found(format!("tenant `{}` not found", path.tenant)))
+}
+
+/// Export lines handed from the writer on the blocking pool to the response body.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn export(State(state): State<AdminState>, P(path): P<TenantPath>) -> Result<Response, AdminError> {
+    let tenant = existing_tenant(&path)?;
+    let id = tenant.clone();
+    state.call(move |core, _| core.get_tenant(&id)).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let core = state.core.clone();
+    let name = tenant.clone();
+    tokio::task::spawn_blocking(move || {
+        // Buffered so the channel carries pages, not single lines.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx.clone()));
+        let result = core.export_tenant(&tenant, &mut out, &mut |n| tracing::debug!(%tenant, entries = n, "exporting"));
+        let result =
+            result.map_err(|e| e.to_string()).and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
+        if let Err(e) = result {
+            tracing::error!(%tenant, error = %e, "tenant export failed");
+            // The body ends with an error, so the client sees a broken export, not a short one.
+            let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream_of(rx));
+    Ok(Response::builder()
+        .header("content-type", "application/x-ndjson")
+        .header("content-disposition", format!("attachment; filename=\"{name}.omnistore-tenant.jsonl\""))
+        .body(body)
+        .map_err(|e| AdminError::internal(e.to_string()))?)
+}
+
+fn tokio_stream_of(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+async fn delete_tenant(
+    State(state): State<AdminState>,
+    P(path): P<TenantPath>,
+    Q(q): Q<ConfirmQuery>,
+) -> Result<Json<omnistore_core::TenantDataReport>, AdminError> {
+    let tenant = existing_tenant(&path)?;
+    if q.confirm.as_deref() != Some(tenant.as_str()) {
+        return Err(AdminError::invalid(format!(
+            "deleting a tenant cannot be undone; repeat its id as `?confirm={tenant}` (export it first to keep a copy)"
+        )));
+    }
+    let id = tenant.clone();
+    let channels = state.call(move |core, _| core.list_channels(&id)).await?;
+    if let Some(installer) = &state.installer {
+        for channel in &channels {
+            installer.changed(&tenant, &channel.id, None).await;
+        }
+        installer.tenant_removed(&tenant).await;
+    }
+    let id = tenant.clone();
+    let report = state
+        .call(move |core, _| {
+            core.delete_tenant(&id, &mut |n| tracing::info!(tenant = %id, entries = n, "deleting the tenant"))
+        })
+        .await?;
+    tracing::info!(%tenant, entries = report.entries, "tenant deleted");
+    Ok(Json(report))
 }
 
 async fn get_one(
@@ -104,14 +222,17 @@ async fn get_one(
 async fn list_tokens(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
+    Q(q): Q<PageQuery<String>>,
 ) -> Result<Json<serde_json::Value>, AdminError> {
     let core = state.core.clone();
+    let limit = page_limit(q.limit)?;
     let tokens = blocking(move || {
         core.get_tenant(&tenant)?;
-        auth::list(&core, &tenant)
+        auth::list(&core, &tenant, q.after.as_deref(), limit)
     })
     .await?;
-    Ok(Json(list(tokens, None)))
+    let next = cursor(&tokens, limit, |t| t.id.clone());
+    Ok(Json(list(tokens, next)))
 }
 
 async fn create_token(

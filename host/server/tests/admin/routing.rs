@@ -58,3 +58,50 @@ async fn path_routing_answers_only_on_the_hosts_own_names() {
     let nameless = edge.send(axum::http::Request::get("/t/alpha/").body(axum::body::Body::empty()).unwrap()).await;
     assert_eq!(nameless.status, StatusCode::NOT_FOUND, "{}", nameless.text());
 }
+
+/// Deleting a tenant on a running host: its pages and its tokens stop at
+/// once, its export holds what it stored, and the other tenant goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_tenant_stops_being_served_and_its_export_is_whole() {
+    let edge = Edge::start(HttpSettings::default()).await;
+    let mut tokens = Vec::new();
+    for (tenant, greeting) in [("alpha", "Greetings from Alpha"), ("beta", "Greetings from Beta")] {
+        let token = edge.tenant(tenant).await;
+        edge.domain(tenant, &format!("{tenant}.example"));
+        edge.install_with(tenant, &token, "hello-channel", json!({ "greeting": greeting })).await;
+        tokens.push(token);
+    }
+    assert!(edge.page("alpha.example", "/").await.text().contains("Greetings from Alpha"));
+
+    let export = edge.admin("GET", "/tenants/alpha/export", super::OPERATOR, None).await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text());
+    assert_eq!(export.headers["content-type"], "application/x-ndjson");
+    let lines: Vec<serde_json::Value> =
+        export.text().lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert_eq!(lines[0]["tenant"], "alpha");
+    let end = lines.last().unwrap();
+    assert_eq!(end["end"], true);
+    assert_eq!(end["entries"].as_u64().unwrap() as usize, lines.len() - 2, "the end line counts every entry");
+    let by_tenant = edge.admin("GET", "/tenants/alpha/export", &tokens[0], None).await;
+    assert_eq!(by_tenant.status, StatusCode::FORBIDDEN, "exports are for the operator");
+
+    let unconfirmed = edge.admin("DELETE", "/tenants/alpha", super::OPERATOR, None).await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unconfirmed.text());
+    assert!(edge.page("alpha.example", "/").await.text().contains("Greetings from Alpha"), "nothing changed");
+
+    let deleted = edge.admin("DELETE", "/tenants/alpha?confirm=alpha", super::OPERATOR, None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    assert_eq!(deleted.json["entries"].as_u64().unwrap() as usize, lines.len() - 2);
+    let gone = edge.page("alpha.example", "/").await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text());
+    assert!(!gone.text().contains("Greetings from Alpha"));
+    let token = edge.admin("GET", "/tenants/alpha/products", &tokens[0], None).await;
+    assert_eq!(token.status, StatusCode::UNAUTHORIZED, "its tokens died with it: {}", token.text());
+    let alpha_keys = edge.dump().into_iter().filter(|(k, v)| {
+        let (k, v) = (String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+        k.contains("alpha") || v.contains("\"alpha\"")
+    });
+    assert_eq!(alpha_keys.count(), 0, "nothing of the tenant is left in the store");
+    assert!(edge.page("beta.example", "/").await.text().contains("Greetings from Beta"));
+    edge.stop().await;
+}

@@ -51,7 +51,7 @@ pub(super) async fn mail_counts_against_the_tenant_storage_quota(b: Backend) {
     // The quota is the tenant's, shared with its plugins' data: what they
     // store leaves less room for mail, and sent mail frees its share.
     assert!(svc.remove_mail(&s.t, &first).await.unwrap());
-    let usage = TenantUsage::new(s.t.as_str());
+    let usage = TenantUsage::new(&s.t);
     omnistore_storage::transact(&*b.store, |txn| usage.charge(txn, 0, 1_000, u64::MAX).map(drop)).unwrap();
     assert!(matches!(
         svc.send_mail(&s.web(), note("giulia@example.com", &"z".repeat(1_500))).await,

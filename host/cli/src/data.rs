@@ -1,0 +1,152 @@
+//! `omnistore tenant …` and `omnistore customer …`: a tenant's data as one
+//! unit, and a customer's access and erasure requests, straight on the store.
+//!
+//! They open the store the host uses (`OMNISTORE_STORE`, else the redb file
+//! in the deployment's data directory), so run them with the host stopped
+//! when the store is a redb file; on a running host use the operator API
+//! (`GET /api/v1/tenants/{tenant}/export`, `DELETE /api/v1/tenants/{tenant}`).
+
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use omnistore_core::{Core, CustomerId, TenantId};
+use omnistore_server::deployment::Deployment;
+
+#[derive(Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Write every stored entry of a tenant to a file (JSON lines).
+    Export {
+        tenant: String,
+        /// Where to write; `-` for standard output.
+        #[arg(long, short, default_value = "-")]
+        out: PathBuf,
+        #[arg(long, short, default_value = "omnistore.toml")]
+        config: PathBuf,
+    },
+    /// Load a tenant exported from another deployment (it must not exist here).
+    Import {
+        file: PathBuf,
+        #[arg(long, short, default_value = "omnistore.toml")]
+        config: PathBuf,
+    },
+    /// Delete a tenant and everything it stored. Cannot be undone: export first.
+    Delete {
+        tenant: String,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, short, default_value = "omnistore.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CustomerCommand {
+    /// Print everything held about a customer as JSON (an access request).
+    Export {
+        tenant: String,
+        customer: String,
+        #[arg(long, short, default_value = "omnistore.toml")]
+        config: PathBuf,
+    },
+    /// Erase a customer: profile, identities, consent log and touchpoints go,
+    /// orders stay anonymised. Cannot be undone.
+    Erase {
+        tenant: String,
+        customer: String,
+        /// Confirm the erasure.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, short, default_value = "omnistore.toml")]
+        config: PathBuf,
+    },
+}
+
+fn open_core(config: &Path) -> anyhow::Result<Core> {
+    let deployment =
+        Deployment::load(config).with_context(|| format!("loading the deployment file {}", config.display()))?;
+    let spec = std::env::var("OMNISTORE_STORE")
+        .unwrap_or_else(|_| format!("redb:{}", deployment.data_dir.join("omnistore.redb").display()));
+    let store = omnistore_storage::open(&spec)
+        .with_context(|| "opening the store (is the host still running on it? stop it first)".to_string())?;
+    Ok(Core::new(store))
+}
+
+fn tenant_id(id: &str) -> anyhow::Result<TenantId> {
+    TenantId::new(id).with_context(|| format!("`{id}` is not a tenant id"))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Progress on standard error, one line rewritten in place.
+fn progress(what: &'static str) -> impl FnMut(u64) {
+    move |n| eprint!("\r{what}: {n} entries")
+}
+
+pub(crate) fn tenant(command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Export { tenant, out, config } => {
+            let core = open_core(&config)?;
+            let t = tenant_id(&tenant)?;
+            let mut writer: Box<dyn Write> = if out.as_os_str() == "-" {
+                Box::new(std::io::stdout().lock())
+            } else {
+                Box::new(std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?)
+            };
+            let mut writer = std::io::BufWriter::new(&mut writer);
+            let report = core
+                .export_tenant(&t, &mut writer, &mut progress("exported"))
+                .with_context(|| format!("exporting tenant {t}"))?;
+            writer.flush().context("writing the export")?;
+            eprintln!("\rexported tenant {t}: {} entries", report.entries);
+        }
+        TenantCommand::Import { file, config } => {
+            let core = open_core(&config)?;
+            let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let t = core
+                .import_tenant(&mut BufReader::new(input), &mut progress("imported"))
+                .with_context(|| format!("importing {}", file.display()))?;
+            eprintln!("\rimported tenant {t}; add its host names to the deployment file to serve it");
+        }
+        TenantCommand::Delete { tenant, yes, config } => {
+            let t = tenant_id(&tenant)?;
+            if !yes {
+                bail!("deleting tenant {t} cannot be undone; export it first, then run again with --yes");
+            }
+            let core = open_core(&config)?;
+            let report =
+                core.delete_tenant(&t, &mut progress("deleted")).with_context(|| format!("deleting tenant {t}"))?;
+            eprintln!("\rdeleted tenant {t}: {} entries", report.entries);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn customer(command: CustomerCommand) -> anyhow::Result<()> {
+    match command {
+        CustomerCommand::Export { tenant, customer, config } => {
+            let core = open_core(&config)?;
+            let (t, c) = (tenant_id(&tenant)?, CustomerId::new(customer));
+            let export = core.export_customer(&t, &c, now_ms()).with_context(|| format!("exporting customer {c}"))?;
+            println!("{}", serde_json::to_string_pretty(&export)?);
+        }
+        CustomerCommand::Erase { tenant, customer, yes, config } => {
+            let (t, c) = (tenant_id(&tenant)?, CustomerId::new(customer));
+            if !yes {
+                bail!(
+                    "erasing customer {c} cannot be undone; export it first if they asked for a copy, then run again with --yes"
+                );
+            }
+            let core = open_core(&config)?;
+            let report = core.erase_customer(&t, &c, now_ms()).with_context(|| format!("erasing customer {c}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    }
+    Ok(())
+}

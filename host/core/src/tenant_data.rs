@@ -1,0 +1,250 @@
+//! A tenant's whole data as one unit: export it, delete it, import it on
+//! another deployment. Built on [`keyspace::tenant_ranges`], so a namespace
+//! added there is exported and deleted without touching this file.
+//!
+//! The export format is JSON lines: a header
+//! `{"format":"omnistore-tenant","version":1,"tenant":"<id>"}`, one
+//! `{"key":"<base64>","value":"<base64>"}` per stored entry (secrets stay
+//! sealed, tokens are stored as hashes), and a trailer `{"end":true,"entries":N}`
+//! so a cut-off file is refused on import.
+
+use std::io::{BufRead, Write};
+use std::ops::Bound;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use omnistore_storage::keyspace::{self, Namespace};
+use omnistore_storage::{KeyRange, StorageError, transact};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::TenantId;
+use crate::store::Core;
+
+const FORMAT: &str = "omnistore-tenant";
+const VERSION: u32 = 1;
+/// Entries per transaction when deleting or importing: large enough to be
+/// quick, small enough that no backend holds a huge transaction.
+const BATCH: usize = 500;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    tenant: TenantId,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Trailer {
+    end: bool,
+    entries: u64,
+}
+
+/// What an export, delete or import went through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TenantDataReport {
+    pub entries: u64,
+}
+
+fn io_error(what: &str, err: impl std::fmt::Display) -> CoreError {
+    CoreError::Storage(StorageError::backend("tenant-data", format!("{what}: {err}")))
+}
+
+impl Core {
+    /// Write every entry of `tenant` to `out` in the export format, calling
+    /// `progress` with the running count after each batch.
+    pub fn export_tenant(
+        &self,
+        tenant: &TenantId,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> CoreResult<TenantDataReport> {
+        self.get_tenant(tenant)?;
+        let mut w = ExportWriter { out };
+        w.line(&Header { format: FORMAT.into(), version: VERSION, tenant: tenant.clone() })?;
+        // One snapshot for the whole export, so it is consistent.
+        let mut txn = self.store().begin_read()?;
+        let token_index = keyspace::token_index_prefix(tenant);
+        let mut entries = 0u64;
+        for mut range in keyspace::tenant_ranges(tenant) {
+            loop {
+                let page = txn.scan(&range, BATCH)?;
+                for (key, value) in &page {
+                    w.entry(key, value)?;
+                    entries += 1;
+                    if key.starts_with(&token_index) {
+                        // The token itself is a global key found by its hash.
+                        let token_key = keyspace::token_key_hex(&String::from_utf8_lossy(value));
+                        if let Some(token) = txn.get(&token_key)? {
+                            w.entry(&token_key, &token)?;
+                            entries += 1;
+                        }
+                    }
+                }
+                progress(entries);
+                match page.last() {
+                    Some((last, _)) if page.len() == BATCH => range.start = Bound::Excluded(last.clone()),
+                    _ => break,
+                }
+            }
+        }
+        w.line(&Trailer { end: true, entries })?;
+        w.out.flush().map_err(|e| io_error("writing the export", e))?;
+        Ok(TenantDataReport { entries })
+    }
+    /// Delete every entry of `tenant`. The registry record goes first, in
+    /// its own transaction, so the tenant stops being served at once; the
+    /// rest goes in batches. Running it again after an interruption finishes
+    /// the job (a tenant already gone is not an error then).
+    pub fn delete_tenant(&self, tenant: &TenantId, progress: &mut dyn FnMut(u64)) -> CoreResult<TenantDataReport> {
+        let mut entries = 0u64;
+        let registry = keyspace::registry_key(tenant);
+        entries += u64::from(transact(&**self.store(), |txn| {
+            let existed = txn.get(&registry)?.is_some();
+            txn.delete(&registry)?;
+            Ok::<_, StorageError>(existed)
+        })?);
+        for range in keyspace::tenant_ranges(tenant) {
+            loop {
+                let deleted = transact(&**self.store(), |txn| {
+                    let page = txn.scan(&range, BATCH)?;
+                    let mut tokens = 0;
+                    for (key, value) in &page {
+                        if key.starts_with(&keyspace::token_index_prefix(tenant)) {
+                            let token = keyspace::token_key_hex(&String::from_utf8_lossy(value));
+                            if txn.get(&token)?.is_some() {
+                                txn.delete(&token)?;
+                                tokens += 1;
+                            }
+                        }
+                        txn.delete(key)?;
+                    }
+                    Ok::<_, StorageError>((page.len(), tokens))
+                })?;
+                let (deleted, tokens) = deleted;
+                entries += (deleted + tokens) as u64;
+                progress(entries);
+                if deleted < BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(TenantDataReport { entries })
+    }
+
+    /// Load an export into this store. The tenant must not exist here; every
+    /// entry must belong to the tenant the header names (a token must name
+    /// it too), and the file must be whole, or nothing is written.
+    pub fn import_tenant(&self, input: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> CoreResult<TenantId> {
+        let mut lines = input.lines();
+        let mut next =
+            || -> CoreResult<Option<String>> { lines.next().transpose().map_err(|e| io_error("reading", e)) };
+        let header: Header = next()?
+            .as_deref()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .filter(|h: &Header| h.format == FORMAT)
+            .ok_or_else(|| {
+                CoreError::invalid("this is not an omnistore tenant export (its first line is no header)")
+            })?;
+        if header.version != VERSION {
+            return Err(CoreError::invalid(format!(
+                "the export is version {}, this host reads version {VERSION}",
+                header.version
+            )));
+        }
+        let tenant = header.tenant;
+        if self.get_tenant(&tenant).is_ok() {
+            return Err(CoreError::Conflict(format!(
+                "tenant `{tenant}` already exists here; delete it first or import into another deployment"
+            )));
+        }
+        let ranges = keyspace::tenant_ranges(&tenant);
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut trailer = None;
+        while let Some(text) = next()? {
+            let number = entries.len() + 2;
+            if trailer.is_some() {
+                return Err(CoreError::invalid(format!("line {number} follows the end of the export")));
+            }
+            if let Ok(t) = serde_json::from_str::<Trailer>(&text) {
+                trailer = Some(t);
+                continue;
+            }
+            let line: Line = serde_json::from_str(&text)
+                .map_err(|e| CoreError::invalid(format!("line {number} is not an export entry: {e}")))?;
+            let decode = |field: &str, what| {
+                BASE64
+                    .decode(field)
+                    .map_err(|e| CoreError::invalid(format!("line {number}: {what} is not base64: {e}")))
+            };
+            let (key, value) = (decode(&line.key, "key")?, decode(&line.value, "value")?);
+            check_belongs(&tenant, &ranges, &key, &value, number)?;
+            entries.push((key, value));
+        }
+        match trailer {
+            Some(t) if t.end && t.entries == entries.len() as u64 => {}
+            Some(t) => {
+                return Err(CoreError::invalid(format!(
+                    "the export promises {} entries but holds {}; it is damaged",
+                    t.entries,
+                    entries.len()
+                )));
+            }
+            None => return Err(CoreError::invalid("the export is cut off (it has no end line); nothing was imported")),
+        }
+        // The registry record is written last: until then the tenant does
+        // not exist, and an interrupted import can be deleted and retried.
+        let registry = keyspace::registry_key(&tenant);
+        entries.sort_by_key(|(k, _)| *k == registry);
+        let mut written = 0u64;
+        for batch in entries.chunks(BATCH) {
+            transact(&**self.store(), |txn| {
+                for (key, value) in batch {
+                    txn.put(key, value)?;
+                }
+                Ok::<_, StorageError>(())
+            })?;
+            written += batch.len() as u64;
+            progress(written);
+        }
+        Ok(tenant)
+    }
+}
+
+fn check_belongs(tenant: &TenantId, ranges: &[KeyRange], key: &[u8], value: &[u8], line: usize) -> CoreResult<()> {
+    if ranges.iter().any(|r| r.contains(key)) {
+        return Ok(());
+    }
+    if Namespace::of(key) == Some(Namespace::Tokens) {
+        let owner = serde_json::from_slice::<serde_json::Value>(value)
+            .ok()
+            .and_then(|v| v.get("tenant").and_then(|t| t.as_str()).map(str::to_owned));
+        if owner.as_deref() == Some(tenant.as_str()) {
+            return Ok(());
+        }
+    }
+    Err(CoreError::invalid(format!("line {line} holds a key that is not tenant `{tenant}`'s; nothing was imported")))
+}
+
+struct ExportWriter<'a> {
+    out: &'a mut dyn Write,
+}
+
+impl ExportWriter<'_> {
+    fn line<T: Serialize>(&mut self, line: &T) -> CoreResult<()> {
+        let mut bytes = serde_json::to_vec(line).map_err(|e| io_error("encoding the export", e))?;
+        bytes.push(b'\n');
+        self.out.write_all(&bytes).map_err(|e| io_error("writing the export", e))
+    }
+
+    fn entry(&mut self, key: &[u8], value: &[u8]) -> CoreResult<()> {
+        self.line(&Line { key: BASE64.encode(key), value: BASE64.encode(value) })
+    }
+}
