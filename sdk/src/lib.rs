@@ -75,6 +75,7 @@ pub mod http;
 pub mod log;
 pub mod mail;
 pub mod orders;
+pub mod router;
 pub mod settings;
 pub mod storage;
 pub mod touchpoints;
