@@ -70,6 +70,7 @@ pub mod carts;
 pub mod catalog;
 pub mod clock;
 pub mod customers;
+pub mod form;
 pub mod html;
 pub mod http;
 pub mod log;

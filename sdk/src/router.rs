@@ -273,10 +273,8 @@ impl Router {
                 .with_status(405)
                 .with_header("allow", &allow));
         };
-        let params = Params {
-            pairs: endpoint.names.iter().cloned().zip(lookup.values).collect(),
-            wildcard: lookup.wildcard,
-        };
+        let params =
+            Params { pairs: endpoint.names.iter().cloned().zip(lookup.values).collect(), wildcard: lookup.wildcard };
         let response = (endpoint.handler)(req, &params)?;
         Ok(if req.method == "HEAD" { without_body(response) } else { response })
     }
@@ -364,10 +362,7 @@ fn parse_pattern(pattern: &str) -> Vec<Piece> {
             Piece::Literal(segment.to_string())
         };
         if let Piece::Param(name) | Piece::Wildcard(name) = &piece {
-            assert!(
-                name.is_empty() || seen.insert(name.clone()),
-                "the route pattern {pattern:?} names {name:?} twice"
-            );
+            assert!(name.is_empty() || seen.insert(name.clone()), "the route pattern {pattern:?} names {name:?} twice");
         }
         pieces.push(piece);
     }

@@ -77,14 +77,7 @@ impl Request {
 
     /// The decoded query parameters, in order.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        self.query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent_decode(k), percent_decode(v))
-            })
-            .collect()
+        crate::form::pairs(&self.query)
     }
 
     /// The first value of the query parameter `name`, decoded.
