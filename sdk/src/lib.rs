@@ -69,6 +69,7 @@ mod web;
 pub mod carts;
 pub mod catalog;
 pub mod clock;
+pub mod cookie;
 pub mod customers;
 pub mod form;
 pub mod html;
