@@ -74,6 +74,7 @@ pub mod customers;
 pub mod form;
 pub mod html;
 pub mod http;
+pub mod ids;
 pub mod log;
 pub mod mail;
 pub mod orders;
