@@ -49,7 +49,7 @@ pub enum SameSite {
 /// A cookie to set with [`Response::with_cookie`].
 ///
 /// By default it is sent to every path (`Path=/`), only over HTTPS
-/// (`Secure`; browsers treat `http://localhost` as secure), hidden from
+/// (`Secure`; Chromium and Firefox also keep it on `http://localhost`), hidden from
 /// scripts (`HttpOnly`), with `SameSite=Lax`, to this host name only (no
 /// `Domain`), and kept until the browser closes (no `Max-Age`).
 ///
