@@ -6,7 +6,28 @@ pub use crate::__private::bindings::omnistore::plugin::catalog::{
     find_sku, get_product, get_product_by_handle, list_collection_products, list_collections, list_products,
 };
 
-use crate::{HostError, Product};
+use crate::ids::{CollectionId, ProductId};
+use crate::{HostError, Product, ProductPage};
+
+/// The product with this id, or `None` when this channel cannot see it:
+/// [`get_product`] with a typed id.
+///
+/// ```no_run
+/// # fn f(stock: omnistore_sdk::StockChange) -> Result<(), omnistore_sdk::PluginError> {
+/// if let Some(product) = omnistore_sdk::catalog::product(&stock.product_id())? {
+///     omnistore_sdk::info!("stock changed", title = product.title);
+/// }
+/// # Ok(()) }
+/// ```
+pub fn product(id: &ProductId) -> Result<Option<Product>, HostError> {
+    get_product(id.as_str())
+}
+
+/// A page of the products of a collection: [`list_collection_products`]
+/// with a typed id.
+pub fn products_in(collection: &CollectionId, cursor: Option<&str>, limit: u32) -> Result<ProductPage, HostError> {
+    list_collection_products(collection.as_str(), cursor, limit)
+}
 
 /// Every product, fetched page by page (`page_size` per host call, capped by
 /// the host at 500). Stops after the first error, which it yields.

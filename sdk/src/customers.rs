@@ -2,3 +2,16 @@
 //! per-channel consent. Needs `"customers"` in `[capabilities].imports`.
 
 pub use crate::__private::bindings::omnistore::plugin::customers::{get, identify, set_consent};
+
+use crate::ids::CustomerId;
+use crate::{ConsentPurpose, Customer, HostError};
+
+/// The customer with this id: [`get`] with a typed id.
+pub fn customer(id: &CustomerId) -> Result<Customer, HostError> {
+    get(id.as_str())
+}
+
+/// Record a consent decision of `customer`: [`set_consent`] with a typed id.
+pub fn record_consent(customer: &CustomerId, purpose: ConsentPurpose, granted: bool) -> Result<Customer, HostError> {
+    set_consent(customer.as_str(), purpose, granted)
+}

@@ -29,26 +29,45 @@
 //!    label = "Greeting"
 //!    default = "Hello"
 //!    ```
-//! 3. In `src/lib.rs`:
+//! 3. In `src/lib.rs`, route requests to handlers with a [`Router`]:
 //!    ```text
-//!    use omnistore_sdk::{Plugin, PluginError, Request, Response, export_plugin, settings};
+//!    use omnistore_sdk::{Params, Plugin, PluginError, Request, Response, Router, export_plugin, settings};
 //!
 //!    struct MyChannel;
 //!
 //!    impl Plugin for MyChannel {
 //!        fn handle_request(req: Request) -> Result<Response, PluginError> {
-//!            match (req.method.as_str(), req.path.as_str()) {
-//!                ("GET", "/") => {
-//!                    let greeting = settings::get_or("greeting", "Hello");
-//!                    omnistore_sdk::info!("home page served", path = req.path);
-//!                    Ok(Response::text(format!("{greeting} from my channel!")))
-//!                }
-//!                _ => Err(PluginError::not_found(req.path)),
-//!            }
+//!            Router::new()
+//!                .get("/", home)
+//!                .get("/hello/:name", hello)
+//!                .handle(&req)
 //!        }
 //!    }
 //!
+//!    fn home(req: &Request, _params: &Params) -> Result<Response, PluginError> {
+//!        let greeting = settings::get_or("greeting", "Hello");
+//!        omnistore_sdk::info!("home page served", path = req.path);
+//!        Ok(Response::text(format!("{greeting} from my channel!")))
+//!    }
+//!
+//!    fn hello(_req: &Request, params: &Params) -> Result<Response, PluginError> {
+//!        let greeting = settings::get_or("greeting", "Hello");
+//!        Ok(Response::text(format!("{greeting}, {}!", params.get("name").unwrap_or_default())))
+//!    }
+//!
 //!    export_plugin!(MyChannel);
+//!    ```
+//!    A path no route matches is a 404, a known path with another method a
+//!    405; the handlers themselves can be tried natively, without the host:
+//!    ```
+//!    # use omnistore_sdk::{Params, PluginError, Request, Response, Router};
+//!    # fn hello(_req: &Request, params: &Params) -> Result<Response, PluginError> {
+//!    #     Ok(Response::text(format!("Hello, {}!", params.get("name").unwrap_or_default())))
+//!    # }
+//!    let router = Router::new().get("/hello/:name", hello);
+//!    let r = router.handle(&Request::new("GET", "/hello/Giulia")).unwrap();
+//!    assert_eq!(r.body_text(), Some("Hello, Giulia!"));
+//!    assert_eq!(router.handle(&Request::new("POST", "/hello/Giulia")).unwrap().status, 405);
 //!    ```
 //! 4. `omnistore plugin build` compiles it for `wasm32-unknown-unknown`, turns
 //!    it into a component, and checks its imports against `plugin.toml`: a call
@@ -57,6 +76,11 @@
 //! Each call runs in a fresh instance: keep state in [`storage`], not in
 //! statics. There is no clock, file system or network except through the
 //! host: use [`clock::now`], [`storage`] and [`http`].
+//!
+//! For the web side there are [forms](form) (urlencoded and multipart, read
+//! into your own types), [cookies](cookie) (signed when they must be
+//! trusted), checked redirects ([`Response::redirect_see_other`]), and typed
+//! [`ids`] so that a cart id is never passed where a variant id belongs.
 //!
 //! Errors: host calls return [`HostError`] (or [`http::HttpError`]); both
 //! convert into [`PluginError`] with `?`, which the host maps to an HTTP
@@ -69,17 +93,27 @@ mod web;
 pub mod carts;
 pub mod catalog;
 pub mod clock;
+pub mod cookie;
 pub mod customers;
+pub mod form;
 pub mod html;
 pub mod http;
+pub mod ids;
 pub mod log;
 pub mod mail;
 pub mod orders;
+pub mod router;
 pub mod settings;
 pub mod storage;
 pub mod touchpoints;
 
+pub use cookie::{Cookie, CookieKey, SameSite};
+pub use form::{Form, FormFile};
+pub use ids::{
+    CampaignId, CartId, ChannelId, CollectionId, CustomerId, EventId, LocationId, OrderId, ProductId, VariantId,
+};
 pub use money::{MoneyError, minor_unit_digits};
+pub use router::{Params, Router};
 
 /// The contract types, shared by every interface of `omnistore:plugin@0.1.0`.
 pub use __private::bindings::omnistore::plugin::types::{
@@ -98,6 +132,8 @@ pub trait Plugin {
     /// Answer an HTTP request routed to this installation (storefront pages,
     /// feeds, inbound webhooks). `req.path` is relative to the installation's
     /// mount point and always starts with `/`.
+    ///
+    /// A [`Router`] picks the handler by method and path.
     ///
     /// The default answers every request with [`PluginError::NotFound`] (404).
     fn handle_request(req: Request) -> Result<Response, PluginError> {

@@ -3,3 +3,11 @@
 //! `[capabilities].imports`.
 
 pub use crate::__private::bindings::omnistore::plugin::orders::{find_by_external_id, get, ingest};
+
+use crate::ids::OrderId;
+use crate::{HostError, Order};
+
+/// The order with this id: [`get`] with a typed id.
+pub fn order(id: &OrderId) -> Result<Order, HostError> {
+    get(id.as_str())
+}

@@ -10,12 +10,21 @@ use crate::{BodyPage, HostError, Money, PluginError, Product, Request, Response,
 /// Decode `%XX` escapes and `+` (a space in query strings). Invalid escapes
 /// are kept as they are; bytes that are not UTF-8 become U+FFFD.
 pub(crate) fn percent_decode(s: &str) -> String {
+    decode(s, true)
+}
+
+/// Decode `%XX` escapes in a path segment, where `+` is a plus sign.
+pub(crate) fn percent_decode_path(s: &str) -> String {
+    decode(s, false)
+}
+
+fn decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 (Some(h), Some(l)) => {
                     out.push(h * 16 + l);
@@ -68,14 +77,7 @@ impl Request {
 
     /// The decoded query parameters, in order.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        self.query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent_decode(k), percent_decode(v))
-            })
-            .collect()
+        crate::form::pairs(&self.query)
     }
 
     /// The first value of the query parameter `name`, decoded.
@@ -179,8 +181,25 @@ impl Response {
         }
     }
 
+    /// `status` with `application/json`, `value` serialized, as
+    /// [`json`](Self::json) does for 200.
+    ///
+    /// ```
+    /// use omnistore_sdk::Response;
+    /// let r = Response::json_status(422, &serde_json::json!({ "error": "quantity must be positive" }));
+    /// assert_eq!((r.status, r.header("content-type")), (422, Some("application/json")));
+    /// ```
+    pub fn json_status<T: Serialize + ?Sized>(status: u16, value: &T) -> Response {
+        let response = Response::json(value);
+        if response.status == 200 { response.with_status(status) } else { response }
+    }
+
     /// A redirect to `location` with status 303 (See Other), the right one
     /// after a form POST; use [`with_status`](Self::with_status) for 301/302/307.
+    ///
+    /// `location` is not checked: when any of it comes from the request, use
+    /// [`redirect_see_other`](Self::redirect_see_other), which refuses line
+    /// breaks and control characters (the host would drop such a header).
     ///
     /// ```
     /// use omnistore_sdk::Response;
@@ -189,6 +208,65 @@ impl Response {
     /// ```
     pub fn redirect(location: &str) -> Response {
         Response::new(303).with_header("location", location)
+    }
+
+    /// 303 See Other to `location`: after a form POST, the browser GETs the
+    /// new location (post/redirect/get). Refused with
+    /// [`PluginError::BadRequest`] when `location` is empty or holds a line
+    /// break or another control character, which would let a value taken
+    /// from the request inject headers.
+    ///
+    /// A `location` starting with `/` is resolved from the host's root, not
+    /// from the installation's mount point; a relative one (`cart`,
+    /// `../cart`) from the request's own path.
+    ///
+    /// ```
+    /// use omnistore_sdk::{PluginError, Response};
+    /// let r = Response::redirect_see_other("cart?added=1").unwrap();
+    /// assert_eq!((r.status, r.header("location")), (303, Some("cart?added=1")));
+    /// let injected = Response::redirect_see_other("/x\r\nSet-Cookie: session=stolen");
+    /// assert!(matches!(injected, Err(PluginError::BadRequest(_))));
+    /// ```
+    pub fn redirect_see_other(location: &str) -> Result<Response, PluginError> {
+        Response::redirect_with(303, location)
+    }
+
+    /// 302 Found to `location`: a temporary redirect (a browser may turn a
+    /// POST into a GET; use 303 to say so). Checked like
+    /// [`redirect_see_other`](Self::redirect_see_other).
+    ///
+    /// ```
+    /// use omnistore_sdk::Response;
+    /// assert_eq!(Response::redirect_found("https://example.com/").unwrap().status, 302);
+    /// assert!(Response::redirect_found("").is_err());
+    /// ```
+    pub fn redirect_found(location: &str) -> Result<Response, PluginError> {
+        Response::redirect_with(302, location)
+    }
+
+    /// 308 Permanent Redirect to `location`: clients may remember it, and
+    /// keep the method and body. Checked like
+    /// [`redirect_see_other`](Self::redirect_see_other).
+    ///
+    /// ```
+    /// use omnistore_sdk::Response;
+    /// let r = Response::redirect_permanent("/products/cannolo").unwrap();
+    /// assert_eq!((r.status, r.header("location")), (308, Some("/products/cannolo")));
+    /// ```
+    pub fn redirect_permanent(location: &str) -> Result<Response, PluginError> {
+        Response::redirect_with(308, location)
+    }
+
+    fn redirect_with(status: u16, location: &str) -> Result<Response, PluginError> {
+        if location.is_empty() {
+            return Err(PluginError::BadRequest("a redirect needs a location".into()));
+        }
+        if location.chars().any(char::is_control) {
+            return Err(PluginError::BadRequest(
+                "a redirect location may not hold line breaks or control characters".into(),
+            ));
+        }
+        Ok(Response::new(status).with_header("location", location))
     }
 
     /// 404 with a short text body. Returning `Err(PluginError::NotFound(..))`
