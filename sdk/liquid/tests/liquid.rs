@@ -1,0 +1,4 @@
+//! The crate's one integration test binary.
+
+#[path = "liquid/conformance.rs"]
+mod conformance;
