@@ -163,7 +163,7 @@ pub(crate) struct PartialTag {
 #[derive(Debug)]
 pub(crate) enum Node {
     Text(Box<str>),
-    /// Text from `{% raw %}`: Liquid counts it as blank, unlike plain text.
+    /// Text from `{% raw %}`: never blank, whatever it holds.
     Raw(Box<str>),
     Output(Filtered, usize),
     Assign(Arc<str>, Filtered, usize),
@@ -190,7 +190,7 @@ impl Node {
     pub(crate) fn is_blank(&self) -> bool {
         match self {
             Node::Text(t) => t.chars().all(crate::lexer::is_ws),
-            Node::Raw(_) | Node::Assign(..) | Node::Capture(..) => true,
+            Node::Assign(..) | Node::Capture(..) => true,
             Node::If(branches, _) => branches.iter().all(|b| all_blank(&b.body)),
             Node::Case(_, arms) => arms.iter().all(|a| match a {
                 CaseArm::When(_, body) | CaseArm::Else(body) => all_blank(body),

@@ -25,7 +25,7 @@ pub(crate) fn date_filter(v: &Value, a: &FilterArgs<'_>, env: &FilterEnv) -> Res
                 "" => return Ok(v.clone()),
                 "now" | "today" => env.now.map(|secs| Time { secs, offset: 0 }),
                 t if t.bytes().all(|b| b.is_ascii_digit()) => t.parse().ok().map(|secs| Time { secs, offset: 0 }),
-                t => parse_date(t),
+                t => parse_date(t, env.now),
             }
         }
         _ => None,
@@ -55,12 +55,13 @@ const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thurs
 
 /// Reads the common ways a date is written: ISO 8601, RFC 2822, "March 14, 2016",
 /// "14 Mar 2016 10:00", "2016/03/14". Lowercase input.
-pub(crate) fn parse_date(s: &str) -> Option<Time> {
+pub(crate) fn parse_date(s: &str, now: Option<i64>) -> Option<Time> {
     let (mut year, mut month, mut day) = (None::<i64>, None::<i64>, None::<i64>);
     let (mut hour, mut min, mut sec) = (0i64, 0i64, 0i64);
     let mut offset: i32 = 0;
     let mut pm = None;
     let mut numbers = Vec::new();
+    let mut saw_clock = false;
     let cleaned: String = s.chars().map(|c| if c == ',' { ' ' } else { c }).collect();
     for raw in cleaned.split_whitespace() {
         let mut word = raw;
@@ -76,7 +77,17 @@ pub(crate) fn parse_date(s: &str) -> Option<Time> {
         }
         if word.contains(':') && word.starts_with(|c: char| c.is_ascii_digit()) {
             let (clock, zone) = split_zone(word);
+            let clock = if let Some(c) = clock.strip_suffix("pm") {
+                pm = Some(true);
+                c
+            } else if let Some(c) = clock.strip_suffix("am") {
+                pm = Some(false);
+                c
+            } else {
+                clock
+            };
             let mut parts = clock.split(':');
+            saw_clock = true;
             hour = parts.next()?.parse().ok()?;
             min = parts.next().unwrap_or("0").parse().ok()?;
             let s = parts.next().unwrap_or("0");
@@ -128,6 +139,11 @@ pub(crate) fn parse_date(s: &str) -> Option<Time> {
         if pm {
             hour += 12;
         }
+    }
+    // A time alone is on today's date, when the caller gave a clock.
+    if year.is_none() && month.is_none() && day.is_none() && saw_clock {
+        let today = fields(Time { secs: now?, offset: 0 });
+        (year, month, day) = (Some(today.year), Some(today.month), Some(today.day));
     }
     let (year, month, day) = (year?, month?, day.unwrap_or(1));
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 24 || min > 59 || sec > 60 {
@@ -312,7 +328,7 @@ pub(crate) fn strftime(t: Time, format: &str) -> String {
                 s.to_string()
             };
             match width {
-                Some(w) if w > s.chars().count() => {
+                Some(w) if w > s.chars().count() && pad != Some('\0') => {
                     let p = if pad == Some('0') { '0' } else { ' ' };
                     let fill: String = std::iter::repeat_n(p, w - s.chars().count()).collect();
                     format!("{fill}{s}")

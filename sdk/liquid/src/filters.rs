@@ -205,7 +205,8 @@ fn round(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
         n => n.to_f64() as i64,
     };
     let r = to_number(v).round(digits);
-    if digits == 0 {
+    // BigDecimal#round gives an Integer for no (or negative) decimal places.
+    if digits <= 0 {
         return Ok(match r {
             Num::Int(i) => Value::Int(i),
             other => other.floor(),
@@ -322,9 +323,9 @@ fn newline_to_br(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
     no_args("newline_to_br", |v| Ok(string(to_s(v).replace("\r\n", "\n").replace('\n', "<br />\n"))))(v, a)
 }
 
-/// Removes `<open ... close>` spans, matching the opening tag case-insensitively.
+/// Removes `<open ... close>` spans. Like Liquid's, the match is case-sensitive.
 fn remove_spans(s: &str, open: &str, close: &str) -> String {
-    let lower = s.to_ascii_lowercase();
+    let lower = s;
     let mut out = String::with_capacity(s.len());
     let mut pos = 0;
     while let Some(i) = lower[pos..].find(open) {

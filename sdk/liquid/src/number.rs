@@ -99,6 +99,8 @@ impl Num {
         }
         match (self.as_dec(), other.as_dec()) {
             (Some((m1, e1)), Some((m2, e2))) => match (m1.checked_mul(m2), e1.checked_add(e2)) {
+                // A zero keeps its sign, as BigDecimal's does: -1 * 0.0 is -0.0.
+                (Some(0), _) => Num::Float(self.to_f64() * other.to_f64()),
                 (Some(m), Some(e)) => Num::Dec(m, e).normalized(),
                 _ => Num::Float(self.to_f64() * other.to_f64()),
             },
@@ -225,7 +227,10 @@ impl Num {
     fn to_integer_value(self, float: fn(f64) -> f64, dec: fn(i128, i128) -> i128) -> Value {
         match self {
             Num::Int(i) => Value::Int(i),
-            Num::Dec(m, e) if e >= 0 => Value::Int(i64::try_from(m).unwrap_or(0)),
+            Num::Dec(m, e) if e >= 0 => pow10(e as u32)
+                .and_then(|p| m.checked_mul(p))
+                .and_then(|v| i64::try_from(v).ok())
+                .map_or(Value::Float(self.to_f64()), Value::Int),
             Num::Dec(m, e) => match pow10((-e) as u32) {
                 Some(p) => i64::try_from(dec(m, p)).map(Value::Int).unwrap_or(Value::Float(float(self.to_f64()))),
                 None => Value::Int(0),

@@ -2,3 +2,5 @@
 
 #[path = "liquid/conformance.rs"]
 mod conformance;
+#[path = "liquid/differential.rs"]
+mod differential;
