@@ -93,6 +93,7 @@ pub(crate) struct Comparison {
 /// Kept flat so that a long chain cannot deepen the stack.
 #[derive(Debug)]
 pub(crate) struct Condition {
+    pub line: usize,
     pub first: Comparison,
     pub rest: Vec<(Logic, Comparison)>,
 }
@@ -139,7 +140,6 @@ pub(crate) struct TablerowTag {
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
     pub body: Vec<Node>,
-    pub line: usize,
 }
 
 #[derive(Debug)]

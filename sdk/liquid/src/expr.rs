@@ -198,7 +198,7 @@ impl<'t, 's> ExprParser<'t, 's> {
             };
             rest.push((logic, self.comparison()?));
         }
-        Ok(Condition { first, rest })
+        Ok(Condition { line: self.line, first, rest })
     }
 
     fn comparison(&mut self) -> Result<Comparison, Error> {

@@ -101,6 +101,7 @@ pub(crate) fn builtin(name: &str) -> Option<BuiltinFn> {
         "strip" => strip,
         "strip_html" => strip_html,
         "strip_newlines" => strip_newlines,
+        "squish" => squish,
         "sum" => sum,
         "times" => times,
         "truncate" => truncate,
@@ -315,6 +316,15 @@ fn strip(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
     no_args("strip", |v| Ok(string(to_s(v).trim_matches(is_strip))))(v, a)
 }
 
+fn squish(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
+    a.expect("squish", 0, 0)?;
+    if v.is_nil() {
+        return Ok(Value::Nil);
+    }
+    let s = to_s(v);
+    Ok(string(s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")))
+}
+
 fn strip_newlines(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
     no_args("strip_newlines", |v| Ok(string(to_s(v).replace("\r\n", "").replace('\n', ""))))(v, a)
 }
@@ -510,6 +520,7 @@ pub(crate) fn first_of(v: &Value) -> Value {
             o.iter().next().map(|(k, v)| Value::array(vec![Value::Str(k.clone()), v.clone()])).unwrap_or_default()
         }
         Value::Range(x, _) => Value::Int(*x),
+        Value::Str(s) => s.chars().next().map(|c| string(c.to_string())).unwrap_or_default(),
         _ => Value::Nil,
     }
 }
@@ -518,6 +529,7 @@ pub(crate) fn last_of(v: &Value) -> Value {
     match v {
         Value::Array(items) => items.last().cloned().unwrap_or_default(),
         Value::Range(_, y) => Value::Int(*y),
+        Value::Str(s) => s.chars().next_back().map(|c| string(c.to_string())).unwrap_or_default(),
         _ => Value::Nil,
     }
 }

@@ -108,12 +108,13 @@ impl Num {
         }
     }
 
-    /// Ruby division: integers floor, anything else divides as floats. `None` on division by zero.
+    /// Ruby division: integers floor, anything else divides as floats (a float divided
+    /// by zero is infinite). `None` on integer division by zero.
     pub(crate) fn div(self, other: Num) -> Option<Num> {
-        if other.is_zero() {
-            return None;
-        }
         if let (Num::Int(a), Num::Int(b)) = (self, other) {
+            if b == 0 {
+                return None;
+            }
             return Some(match a.checked_div_euclid(b) {
                 Some(_) => Num::Int(floor_div(a, b)),
                 None => Num::Float(a as f64 / b as f64),

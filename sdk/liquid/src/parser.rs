@@ -232,6 +232,9 @@ impl<'s, 'c> Parser<'s, 'c> {
                 }
             }
             "doc" => {
+                if !markup.is_empty() {
+                    return Err(Error::syntax(line, "'doc' takes no arguments"));
+                }
                 self.raw_body("doc", line)?;
             }
             "#" => {
@@ -324,7 +327,7 @@ impl<'s, 'c> Parser<'s, 'c> {
         }
         let mut body = Vec::new();
         self.closed(&mut body, "tablerow", &["endtablerow"])?;
-        Ok(TablerowTag { var: Arc::from(var), collection, cols, limit, offset, body, line })
+        Ok(TablerowTag { var: Arc::from(var), collection, cols, limit, offset, body })
     }
 
     /// Skips a comment, which may nest and may hold `raw` blocks, without parsing it.
@@ -395,7 +398,7 @@ impl<'s, 'c> Parser<'s, 'c> {
 }
 
 fn is_signature_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']')
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']' | '(' | ')')
 }
 
 fn is_variable_signature(s: &str) -> bool {

@@ -286,7 +286,7 @@ impl<'a> Renderer<'a> {
         for (i, branch) in branches.iter().enumerate() {
             let hit = match &branch.cond {
                 None => true,
-                Some(c) => self.eval_condition(c) != (unless && i == 0),
+                Some(c) => self.eval_condition(c)? != (unless && i == 0),
             };
             if hit {
                 return self.render_nodes(&branch.body, out);
@@ -399,22 +399,20 @@ impl<'a> Renderer<'a> {
             return Ok(Flow::Normal);
         }
         let seq = Seq::of(collection);
-        let to_int = |r: &mut Self, e: &Expr| -> Result<i64, Error> {
-            let v = r.eval(e);
-            to_integer(&v).map_err(|m| Error::render(t.line, m))
-        };
+        // Unlike `for`, `tablerow` reads its numbers leniently (Ruby's `to_i`).
+        let to_int = |r: &Self, e: &Expr| range_bound(&r.eval(e));
         let from = match &t.offset {
-            Some(e) => to_int(self, e)?,
+            Some(e) => to_int(self, e),
             None => 0,
         };
         let limit = match &t.limit {
-            Some(e) => Some(to_int(self, e)?),
+            Some(e) => Some(to_int(self, e)),
             None => None,
         };
         let (start, end) = seq.bounds(from, limit);
         let count = end - start;
         let cols = match &t.cols {
-            Some(e) => to_int(self, e)?,
+            Some(e) => to_int(self, e),
             None => count as i64,
         };
         let pairs = seq_items(&seq);
@@ -814,29 +812,29 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn eval_condition(&self, c: &Condition) -> bool {
+    fn eval_condition(&self, c: &Condition) -> Result<bool, Error> {
         // Liquid groups `a and b or c` as `a and (b or c)`: fold from the right.
         let mut acc = match c.rest.last() {
-            Some((_, cmp)) => self.eval_comparison(cmp),
-            None => return self.eval_comparison(&c.first),
+            Some((_, cmp)) => self.eval_comparison(cmp, c.line)?,
+            None => return self.eval_comparison(&c.first, c.line),
         };
         for i in (0..c.rest.len()).rev() {
             let left = if i == 0 { &c.first } else { &c.rest[i - 1].1 };
             acc = match c.rest[i].0 {
-                Logic::And => self.eval_comparison(left) && acc,
-                Logic::Or => self.eval_comparison(left) || acc,
+                Logic::And => self.eval_comparison(left, c.line)? && acc,
+                Logic::Or => self.eval_comparison(left, c.line)? || acc,
             };
         }
-        acc
+        Ok(acc)
     }
 
-    fn eval_comparison(&self, c: &Comparison) -> bool {
+    fn eval_comparison(&self, c: &Comparison, line: usize) -> Result<bool, Error> {
         let left = self.eval(&c.left);
         let Some((op, right)) = &c.op else {
-            return left.is_truthy();
+            return Ok(left.is_truthy());
         };
         let right = self.eval(right);
-        compare(&left, *op, &right)
+        compare(&left, *op, &right).map_err(|m| Error::render(line, m))
     }
 }
 
@@ -878,6 +876,8 @@ pub(crate) fn property(v: &Value, key: &Value, dot: bool) -> Value {
         },
         (Value::Str(s), _) => match command {
             Some("size") => Value::Int(s.chars().count() as i64),
+            Some("first") => first_of(v),
+            Some("last") => last_of(v),
             _ => Value::Nil,
         },
         (Value::Range(a, b), _) => match command {
@@ -902,21 +902,32 @@ pub(crate) fn equal(l: &Value, r: &Value) -> bool {
     }
 }
 
-fn compare(l: &Value, op: Op, r: &Value) -> bool {
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Int(_) => "Integer",
+        Value::Float(_) => "Float",
+        _ => "String",
+    }
+}
+
+/// Only numbers and strings order; like Ruby, a string against a number is an error
+/// and anything else (nil, arrays, hashes) compares false.
+fn compare(l: &Value, op: Op, r: &Value) -> Result<bool, String> {
     use std::cmp::Ordering::*;
-    match op {
+    Ok(match op {
         Op::Eq => equal(l, r),
         Op::Ne => !equal(l, r),
         Op::Contains => contains(l, r),
         _ => {
-            let comparable = matches!(
-                (l, r),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) | (Value::Str(_), Value::Str(_))
-            );
-            if !comparable {
-                return false;
+            let num = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+            let text = |v: &Value| matches!(v, Value::Str(_));
+            if (num(l) && text(r)) || (text(l) && num(r)) {
+                return Err(format!("comparison of {} with {} failed", type_name(l), type_name(r)));
             }
-            let Some(ord) = l.ruby_cmp(r) else { return false };
+            if !((num(l) && num(r)) || (text(l) && text(r))) {
+                return Ok(false);
+            }
+            let Some(ord) = l.ruby_cmp(r) else { return Ok(false) };
             match op {
                 Op::Lt => ord == Less,
                 Op::Gt => ord == Greater,
@@ -924,7 +935,7 @@ fn compare(l: &Value, op: Op, r: &Value) -> bool {
                 _ => ord != Less,
             }
         }
-    }
+    })
 }
 
 fn contains(l: &Value, r: &Value) -> bool {
