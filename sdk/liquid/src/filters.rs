@@ -45,6 +45,8 @@ pub(crate) struct FilterEnv {
     pub now: Option<i64>,
     /// Loop iterations left in the render; turning a range into an array spends them.
     pub budget: Cell<u64>,
+    /// Set when a filter stopped because the budget ran out.
+    pub exhausted: Cell<bool>,
 }
 
 pub(crate) type BuiltinFn = fn(&Value, &FilterArgs<'_>, &FilterEnv) -> Result<Value, String>;
@@ -138,6 +140,7 @@ pub(crate) fn items(v: &Value, env: &FilterEnv) -> Result<Vec<Value>, String> {
             let len = Value::range_len(*a, *b);
             let left = env.budget.get();
             if len > left {
+                env.exhausted.set(true);
                 return Err("range is too large".into());
             }
             env.budget.set(left - len);

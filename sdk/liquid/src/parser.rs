@@ -246,7 +246,15 @@ impl<'s, 'c> Parser<'s, 'c> {
                     return Err(Error::syntax(line, "every line of an inline comment must start with '#'"));
                 }
             }
-            "liquid" => self.parse_liquid(body, markup, line)?,
+            "liquid" => {
+                // Line numbers inside count from the tag's own line, so keep the markup's leading newlines.
+                let raw = item.src.find("liquid").map_or(markup, |i| {
+                    let rest = &item.src[i + "liquid".len()..];
+                    let rest = rest.strip_suffix("%}").unwrap_or(rest);
+                    rest.strip_suffix('-').unwrap_or(rest)
+                });
+                self.parse_liquid(body, raw, line)?
+            }
             _ if END_TAGS.contains(&name) => return Err(Error::syntax(line, format!("unexpected tag '{name}'"))),
             _ => return Err(Error::syntax(line, format!("unknown tag '{name}'"))),
         }

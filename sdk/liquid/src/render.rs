@@ -405,10 +405,7 @@ impl<'a> Renderer<'a> {
             Some(e) => to_int(self, e),
             None => 0,
         };
-        let limit = match &t.limit {
-            Some(e) => Some(to_int(self, e)),
-            None => None,
-        };
+        let limit = t.limit.as_ref().map(|e| to_int(self, e));
         let (start, end) = seq.bounds(from, limit);
         let count = end - start;
         let cols = match &t.cols {
@@ -679,13 +676,20 @@ impl<'a> Renderer<'a> {
             let args: Vec<Value> = call.args.iter().map(|a| self.eval(a)).collect();
             let kwargs: Vec<(Arc<str>, Value)> = call.kwargs.iter().map(|(k, a)| (k.clone(), self.eval(a))).collect();
             let fa = FilterArgs { positional: &args, keyword: &kwargs };
-            let env = FilterEnv { now: self.opts.now, budget: Cell::new(self.iterations_left) };
+            let env =
+                FilterEnv { now: self.opts.now, budget: Cell::new(self.iterations_left), exhausted: Cell::new(false) };
             let result = match &call.func {
                 FilterFn::Builtin(f) => f(&value, &fa, &env),
                 FilterFn::Custom(f) => f.apply(&value, &fa),
                 FilterFn::Unknown => Ok(value.clone()),
             };
             self.iterations_left = env.budget.get();
+            if env.exhausted.get() {
+                return Err(self.limit(format!(
+                    "loop limit exceeded: filter '{}' would make more than {} items",
+                    call.name, self.opts.max_loop_iterations
+                )));
+            }
             value = result.map_err(|m| Error::render(line, format!("{}: {m}", call.name)))?;
             let size = match &value {
                 Value::Str(s) => s.len(),

@@ -4,3 +4,7 @@
 mod conformance;
 #[path = "liquid/differential.rs"]
 mod differential;
+#[path = "liquid/fuzz.rs"]
+mod fuzz;
+#[path = "liquid/hostile.rs"]
+mod hostile;
