@@ -35,6 +35,7 @@ impl Token<'_> {
 /// the first `}` (or `}}`), and becomes a tag token if a `{%` comes first.
 pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
     let bytes = src.as_bytes();
+    let mut finder = Finder::new(bytes);
     let mut tokens = Vec::new();
     let mut pos = 0;
     let mut line = 1;
@@ -48,12 +49,12 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
             line += count_lines(&src[pos..start]);
         }
         let (kind, end) = if bytes[start + 1] == b'%' {
-            match find(bytes, start + 2, b"%}") {
+            match finder.tag_end(start + 2) {
                 Some(i) => (Kind::Tag, i + 2),
                 None => (Kind::Tag, start + 2),
             }
         } else {
-            scan_output(bytes, start)
+            scan_output(bytes, &mut finder, start)
         };
         tokens.push(Token { kind, src: &src[start..end], line });
         line += count_lines(&src[start..end]);
@@ -62,24 +63,60 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
     tokens
 }
 
-fn scan_output(bytes: &[u8], start: usize) -> (Kind, usize) {
-    let mut i = start + 2;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'}' => {
-                let end = if bytes.get(i + 1) == Some(&b'}') { i + 2 } else { i + 1 };
-                return (Kind::Output, end);
-            }
-            b'{' if bytes.get(i + 1) == Some(&b'%') => {
-                return match find(bytes, i + 2, b"%}") {
-                    Some(j) => (Kind::Tag, j + 2),
-                    None => (Kind::Output, start + 2),
-                };
-            }
-            _ => i += 1,
+fn scan_output(bytes: &[u8], finder: &mut Finder<'_>, start: usize) -> (Kind, usize) {
+    let brace = finder.close_brace(start + 2);
+    let tag = finder.tag_open(start + 2);
+    match (brace, tag) {
+        (Some(i), t) if t.is_none_or(|t| i < t) => {
+            let end = if bytes.get(i + 1) == Some(&b'}') { i + 2 } else { i + 1 };
+            (Kind::Output, end)
         }
+        (_, Some(t)) => match finder.tag_end(t + 2) {
+            Some(j) => (Kind::Tag, j + 2),
+            None => (Kind::Output, start + 2),
+        },
+        _ => (Kind::Output, start + 2),
     }
-    (Kind::Output, start + 2)
+}
+
+/// Finds the next `}`, `{%` and `%}` at or after a position. Positions only grow while
+/// tokenizing, so each answer is remembered: a run of unterminated `{{` or `{%` costs
+/// linear time instead of a scan to the end for each one.
+struct Finder<'s> {
+    bytes: &'s [u8],
+    cache: [(usize, Option<usize>); 3],
+}
+
+impl<'s> Finder<'s> {
+    fn new(bytes: &'s [u8]) -> Self {
+        Finder { bytes, cache: [(usize::MAX, None); 3] }
+    }
+
+    fn next(&mut self, slot: usize, from: usize, needle: &[u8]) -> Option<usize> {
+        let (searched_from, found) = self.cache[slot];
+        if searched_from != usize::MAX && searched_from <= from {
+            match found {
+                None => return None,
+                Some(i) if i >= from => return Some(i),
+                Some(_) => {}
+            }
+        }
+        let found = find(self.bytes, from, needle);
+        self.cache[slot] = (from, found);
+        found
+    }
+
+    fn close_brace(&mut self, from: usize) -> Option<usize> {
+        self.next(0, from, b"}")
+    }
+
+    fn tag_open(&mut self, from: usize) -> Option<usize> {
+        self.next(1, from, b"{%")
+    }
+
+    fn tag_end(&mut self, from: usize) -> Option<usize> {
+        self.next(2, from, b"%}")
+    }
 }
 
 fn find_open(bytes: &[u8], from: usize) -> Option<usize> {

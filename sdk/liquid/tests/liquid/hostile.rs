@@ -194,3 +194,14 @@ fn templates_are_shareable_across_threads() {
     let outputs: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(outputs, ["0", "2", "4", "6"]);
 }
+
+#[test]
+fn unterminated_delimiters_tokenize_in_linear_time() {
+    // Each unterminated `{{` or `{%` must not rescan the rest of the template.
+    for piece in ["{{", "{%", "{{ a {%", "{%{{"] {
+        let src = piece.repeat(200_000);
+        let started = std::time::Instant::now();
+        let _ = parse(&src);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{piece:?} took {:?}", started.elapsed());
+    }
+}
