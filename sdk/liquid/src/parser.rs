@@ -446,7 +446,14 @@ fn parse_cycle(markup: &str, line: usize) -> Result<Node, Error> {
         values.push(p.expression()?);
     }
     p.expect_end()?;
-    let key: String = toks.iter().map(Tok::describe).collect::<Vec<_>>().join(" ");
+    // Unnamed cycles of the same literals share their position; with a variable among the
+    // values, Liquid keys the tag by its parsed objects, so every such tag cycles alone.
+    let key = if values.iter().all(|v| matches!(v, Expr::Lit(_))) {
+        toks.iter().map(Tok::describe).collect::<Vec<_>>().join(" ")
+    } else {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        format!("#{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    };
     Ok(Node::Cycle { group, key: Arc::from(key), values })
 }
 
