@@ -19,7 +19,29 @@
 //!
 //! Plugins add their own filters (`money`, `t`, `asset_url`...) through
 //! [`ParseOptions::with_filter`], and give `include`/`render` their snippets through a
-//! [`PartialSource`].
+//! [`PartialSource`] ([`ParsedPartials`] parses them once for every render):
+//!
+//! ```
+//! use omnistore_liquid::{FilterArgs, ParseOptions, ParsedPartials, RenderOptions, Template, Value};
+//!
+//! let money = |input: &Value, args: &FilterArgs<'_>| -> Result<Value, String> {
+//!     let cents = match input {
+//!         Value::Int(c) => *c,
+//!         _ => return Err("money needs an amount in cents".into()),
+//!     };
+//!     let currency = args.get(0).as_str().unwrap_or("EUR");
+//!     Ok(Value::from(format!("{}.{:02} {currency}", cents / 100, cents % 100)))
+//! };
+//! let options = ParseOptions::default().with_filter("money", money);
+//! let mut snippets = ParsedPartials::new();
+//! snippets.add("price", "<b>{{ amount | money: 'USD' }}</b>", &options)?;
+//!
+//! let page = Template::parse("{% render 'price', amount: product.price %}", &options)?;
+//! let data: Value = serde_json::json!({ "product": { "price": 1999 } }).into();
+//! let out = page.render(&data, &RenderOptions::default().with_partials(&snippets))?;
+//! assert_eq!(out, "<b>19.99 USD</b>");
+//! # Ok::<(), omnistore_liquid::Error>(())
+//! ```
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -63,6 +85,41 @@ where
 pub trait PartialSource {
     /// The source of the partial called `name`, or `None` if there is none.
     fn get(&self, name: &str) -> Option<Cow<'_, str>>;
+
+    /// The partial already parsed, if this source keeps parsed templates; otherwise the
+    /// render parses [`PartialSource::get`]'s source (once per render).
+    fn parsed(&self, name: &str) -> Option<Template> {
+        let _ = name;
+        None
+    }
+}
+
+/// Partials parsed once and reused by every render: a theme's snippets.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedPartials {
+    templates: HashMap<String, Template>,
+}
+
+impl ParsedPartials {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses `source` as the partial `name`.
+    pub fn add(&mut self, name: &str, source: &str, options: &ParseOptions) -> Result<(), Error> {
+        self.templates.insert(name.to_string(), Template::parse(source, options)?);
+        Ok(())
+    }
+}
+
+impl PartialSource for ParsedPartials {
+    fn get(&self, _name: &str) -> Option<Cow<'_, str>> {
+        None
+    }
+
+    fn parsed(&self, name: &str) -> Option<Template> {
+        self.templates.get(name).cloned()
+    }
 }
 
 impl PartialSource for HashMap<String, String> {
@@ -167,6 +224,9 @@ pub struct RenderOptions<'a> {
     pub max_render_depth: usize,
     /// Longest partial source accepted, in bytes.
     pub max_template_bytes: usize,
+    /// Render errors (not limits) show up in the output as `Liquid error (line N): ...`
+    /// and the render goes on, as Shopify's lax rendering does. Off by default.
+    pub inline_errors: bool,
 }
 
 impl Default for RenderOptions<'_> {
@@ -181,6 +241,7 @@ impl Default for RenderOptions<'_> {
             max_partial_depth: 16,
             max_render_depth: 96,
             max_template_bytes: 1 << 20,
+            inline_errors: false,
         }
     }
 }
@@ -196,6 +257,7 @@ impl fmt::Debug for RenderOptions<'_> {
             .field("max_partial_depth", &self.max_partial_depth)
             .field("max_render_depth", &self.max_render_depth)
             .field("max_template_bytes", &self.max_template_bytes)
+            .field("inline_errors", &self.inline_errors)
             .finish()
     }
 }

@@ -227,7 +227,26 @@ impl<'a> Renderer<'a> {
 
     fn render_nodes_inner(&mut self, nodes: &[Node], out: &mut String) -> Result<Flow, Error> {
         for node in nodes {
-            let flow = match node {
+            let flow = match self.render_node(node, out) {
+                Ok(flow) => flow,
+                // Like Liquid's lax rendering: show the error where it happened and go on.
+                // Limits and syntax errors in partials still end the render.
+                Err(e @ Error::Render { .. }) if self.opts.inline_errors => {
+                    self.write_str(&e.to_string(), out)?;
+                    Flow::Normal
+                }
+                Err(e) => return Err(e),
+            };
+            if flow != Flow::Normal {
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn render_node(&mut self, node: &Node, out: &mut String) -> Result<Flow, Error> {
+        Ok({
+            match node {
                 Node::Text(t) | Node::Raw(t) => {
                     self.write_str(t, out)?;
                     Flow::Normal
@@ -254,12 +273,8 @@ impl<'a> Renderer<'a> {
                 Node::Continue => Flow::Continue,
                 Node::Partial(p) => self.render_partial(p, out)?,
                 Node::IfChanged(body) => self.render_ifchanged(body, out)?,
-            };
-            if flow != Flow::Normal {
-                return Ok(flow);
             }
-        }
-        Ok(Flow::Normal)
+        })
     }
 
     #[inline(never)]
@@ -511,6 +526,10 @@ impl<'a> Renderer<'a> {
     fn load_partial(&mut self, name: &str, line: usize) -> Result<Arc<Vec<Node>>, Error> {
         if let Some(nodes) = self.partials.get(name) {
             return Ok(nodes.clone());
+        }
+        if let Some(template) = self.opts.partials.and_then(|p| p.parsed(name)) {
+            self.partials.insert(name.to_string(), template.nodes.clone());
+            return Ok(template.nodes);
         }
         let source = self
             .opts

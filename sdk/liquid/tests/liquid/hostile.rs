@@ -205,3 +205,16 @@ fn unterminated_delimiters_tokenize_in_linear_time() {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{piece:?} took {:?}", started.elapsed());
     }
 }
+
+#[test]
+fn inline_errors_keep_rendering() {
+    let options = RenderOptions { inline_errors: true, ..RenderOptions::default() };
+    let out = render_with("a{{ 1 | divided_by: 0 }}b{% if '1' > 1 %}{% endif %}c", &options).unwrap();
+    assert_eq!(
+        out,
+        "aLiquid error (line 1): divided_by: divided by 0bLiquid error (line 1): comparison of String with Integer failedc"
+    );
+    // Limits still stop everything.
+    let options = RenderOptions { inline_errors: true, max_loop_iterations: 10, ..RenderOptions::default() };
+    expect_limit(render_with("{% for i in (1..100) %}{% endfor %}", &options));
+}
