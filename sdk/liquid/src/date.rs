@@ -146,6 +146,9 @@ pub(crate) fn parse_date(s: &str, now: Option<i64>) -> Option<Time> {
         (year, month, day) = (Some(today.year), Some(today.month), Some(today.day));
     }
     let (year, month, day) = (year?, month?, day.unwrap_or(1));
+    if !(-100_000..=100_000).contains(&year) {
+        return None;
+    }
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 24 || min > 59 || sec > 60 {
         return None;
     }
@@ -299,7 +302,8 @@ pub(crate) fn strftime(t: Time, format: &str) -> String {
             spec.push(d);
             chars.next();
         }
-        let width: Option<usize> = width.parse().ok();
+        // A width is for padding a field, not for making megabytes of spaces.
+        let width: Option<usize> = width.parse::<usize>().ok().map(|w| w.min(64));
         let colon = chars.peek() == Some(&':');
         if colon {
             chars.next();

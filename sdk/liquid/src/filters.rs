@@ -45,8 +45,23 @@ pub(crate) struct FilterEnv {
     pub now: Option<i64>,
     /// Loop iterations left in the render; turning a range into an array spends them.
     pub budget: Cell<u64>,
-    /// Set when a filter stopped because the budget ran out.
-    pub exhausted: Cell<bool>,
+    /// Longest string a filter may make.
+    pub max_bytes: usize,
+    /// Set when a filter stopped because a limit was reached.
+    pub exhausted: Cell<Option<Exhausted>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    Items,
+    Bytes,
+}
+
+impl FilterEnv {
+    fn too_big(&self) -> String {
+        self.exhausted.set(Some(Exhausted::Bytes));
+        "result too large".into()
+    }
 }
 
 pub(crate) type BuiltinFn = fn(&Value, &FilterArgs<'_>, &FilterEnv) -> Result<Value, String>;
@@ -119,10 +134,18 @@ pub(crate) fn builtin(name: &str) -> Option<BuiltinFn> {
 
 type R = Result<Value, String>;
 
+/// Longest text a filter makes of a non-string value; past it the result would be
+/// refused by the output limit anyway, so the rest is not written out.
+const TO_S_MAX: usize = 64 << 20;
+
 pub(crate) fn to_s(v: &Value) -> Cow<'_, str> {
     match v {
         Value::Str(s) => Cow::Borrowed(s),
-        other => Cow::Owned(other.render()),
+        other => {
+            let mut out = String::new();
+            other.write_limited(&mut out, TO_S_MAX);
+            Cow::Owned(out)
+        }
     }
 }
 
@@ -140,7 +163,7 @@ pub(crate) fn items(v: &Value, env: &FilterEnv) -> Result<Vec<Value>, String> {
             let len = Value::range_len(*a, *b);
             let left = env.budget.get();
             if len > left {
-                env.exhausted.set(true);
+                env.exhausted.set(Some(Exhausted::Items));
                 return Err("range is too large".into());
             }
             env.budget.set(left - len);
@@ -376,7 +399,7 @@ fn truncate(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
     if char_len <= length {
         return Ok(string(s.into_owned()));
     }
-    let keep = (length - ellipsis.chars().count() as i64).max(0) as usize;
+    let keep = length.saturating_sub(ellipsis.chars().count() as i64).max(0) as usize;
     let mut out: String = s.chars().take(keep).collect();
     out.push_str(&ellipsis);
     Ok(string(out))
@@ -388,10 +411,11 @@ fn truncatewords(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
         return Ok(Value::Nil);
     }
     let s = to_s(v);
-    let words = if a.positional.is_empty() { 15 } else { to_integer(a.get(0))? }.max(1) as usize;
+    let words =
+        usize::try_from(if a.positional.is_empty() { 15 } else { to_integer(a.get(0))? }.max(1)).unwrap_or(usize::MAX);
     let ellipsis: Cow<'_, str> = if a.positional.len() > 1 { to_s(a.get(1)) } else { Cow::Borrowed("...") };
     let list: Vec<&str> =
-        s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(words + 1).collect();
+        s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(words.saturating_add(1)).collect();
     if list.len() <= words {
         return Ok(string(s.into_owned()));
     }
@@ -420,9 +444,15 @@ fn split(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
     Ok(Value::array(ruby_split(&to_s(v), &to_s(a.get(0)))))
 }
 
-fn replace(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
+fn replace(v: &Value, a: &FilterArgs<'_>, env: &FilterEnv) -> R {
     a.expect("replace", 1, 2)?;
-    Ok(string(replace_all(&to_s(v), &to_s(a.get(0)), &to_s(a.get(1)))))
+    let (s, from, to) = (to_s(v), to_s(a.get(0)), to_s(a.get(1)));
+    // Replacing can multiply the size: check before building it.
+    let hits = if from.is_empty() { s.chars().count() + 1 } else { s.matches(&*from).count() };
+    if s.len().saturating_add(hits.saturating_mul(to.len())) > env.max_bytes {
+        return Err(env.too_big());
+    }
+    Ok(string(replace_all(&s, &from, &to)))
 }
 
 fn replace_all(s: &str, from: &str, to: &str) -> String {
@@ -555,7 +585,9 @@ fn join(v: &Value, a: &FilterArgs<'_>, env: &FilterEnv) -> R {
         if i > 0 {
             out.push_str(&glue);
         }
-        item.write_to(&mut out);
+        if !item.write_limited(&mut out, env.max_bytes) {
+            return Err(env.too_big());
+        }
     }
     Ok(string(out))
 }

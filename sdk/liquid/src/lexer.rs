@@ -168,7 +168,7 @@ pub(crate) fn split_name(s: &str) -> Option<(&str, &str)> {
 pub(crate) fn trailing_tag_name(src: &str) -> Option<(&str, &str)> {
     let body = src.strip_suffix("%}")?;
     let open = src.rfind("{%")?;
-    let inner = &body[open + 2..];
+    let inner = body.get(open + 2..)?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
     let (name, _) = split_name(inner)?;
     if name == "#" {

@@ -9,7 +9,7 @@ use crate::ast::{
     PartialTag, Root, Seg, TablerowTag, Var,
 };
 use crate::error::Error;
-use crate::filters::{FilterArgs, FilterEnv, first_of, last_of, object_of, to_s};
+use crate::filters::{Exhausted, FilterArgs, FilterEnv, first_of, last_of, object_of, to_s};
 use crate::number::{ruby_to_i, to_integer};
 use crate::value::{Object, Value};
 use crate::{Config, RenderOptions, Template, parser};
@@ -211,7 +211,7 @@ impl<'a> Renderer<'a> {
 
     fn write_value(&mut self, v: &Value, out: &mut String) -> Result<(), Error> {
         let before = out.len();
-        v.write_to(out);
+        v.write_limited(out, self.opts.max_output_bytes.saturating_add(1));
         self.wrote(out, before)
     }
 
@@ -695,19 +695,32 @@ impl<'a> Renderer<'a> {
             let args: Vec<Value> = call.args.iter().map(|a| self.eval(a)).collect();
             let kwargs: Vec<(Arc<str>, Value)> = call.kwargs.iter().map(|(k, a)| (k.clone(), self.eval(a))).collect();
             let fa = FilterArgs { positional: &args, keyword: &kwargs };
-            let env =
-                FilterEnv { now: self.opts.now, budget: Cell::new(self.iterations_left), exhausted: Cell::new(false) };
+            let env = FilterEnv {
+                now: self.opts.now,
+                budget: Cell::new(self.iterations_left),
+                max_bytes: self.opts.max_output_bytes,
+                exhausted: Cell::new(None),
+            };
             let result = match &call.func {
                 FilterFn::Builtin(f) => f(&value, &fa, &env),
                 FilterFn::Custom(f) => f.apply(&value, &fa),
                 FilterFn::Unknown => Ok(value.clone()),
             };
             self.iterations_left = env.budget.get();
-            if env.exhausted.get() {
-                return Err(self.limit(format!(
-                    "loop limit exceeded: filter '{}' would make more than {} items",
-                    call.name, self.opts.max_loop_iterations
-                )));
+            match env.exhausted.get() {
+                Some(Exhausted::Items) => {
+                    return Err(self.limit(format!(
+                        "loop limit exceeded: filter '{}' would make more than {} items",
+                        call.name, self.opts.max_loop_iterations
+                    )));
+                }
+                Some(Exhausted::Bytes) => {
+                    return Err(self.limit(format!(
+                        "output limit exceeded: filter '{}' would make more than {} bytes",
+                        call.name, self.opts.max_output_bytes
+                    )));
+                }
+                None => {}
             }
             value = result.map_err(|m| Error::render(line, format!("{}: {m}", call.name)))?;
             let size = match &value {

@@ -150,6 +150,21 @@ impl Value {
     }
 
     pub(crate) fn write_to(&self, out: &mut String) {
+        self.write_limited(out, usize::MAX);
+    }
+
+    /// Writes like [`Value::write_to`] but stops once `out` is longer than `max`
+    /// (an array of many shared copies of a big string would otherwise write without end).
+    /// Returns whether it wrote everything.
+    pub(crate) fn write_limited(&self, out: &mut String, max: usize) -> bool {
+        if let Value::Array(items) = self {
+            return items.iter().all(|v| v.write_limited(out, max) && out.len() <= max);
+        }
+        self.write_scalar(out);
+        out.len() <= max
+    }
+
+    fn write_scalar(&self, out: &mut String) {
         match self {
             Value::Nil | Value::Empty | Value::Blank => {}
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -159,7 +174,7 @@ impl Value {
             Value::Float(f) => write_float(*f, out),
             Value::Str(s) => out.push_str(s),
             // Ruby's Array#join flattens nested arrays.
-            Value::Array(items) => items.iter().for_each(|v| v.write_to(out)),
+            Value::Array(items) => items.iter().for_each(|v| v.write_scalar(out)),
             Value::Object(_) => self.write_inspect(out),
             Value::Range(a, b) => {
                 let _ = write!(out, "{a}..{b}");

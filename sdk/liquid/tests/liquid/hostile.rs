@@ -218,3 +218,44 @@ fn inline_errors_keep_rendering() {
     let options = RenderOptions { inline_errors: true, max_loop_iterations: 10, ..RenderOptions::default() };
     expect_limit(render_with("{% for i in (1..100) %}{% endfor %}", &options));
 }
+
+#[test]
+fn multiplying_filters_are_stopped_before_allocating() {
+    let options = RenderOptions { max_output_bytes: 1 << 20, ..RenderOptions::default() };
+    let big = "{% capture big %}{% for i in (1..1000) %}xxxxxxxxxx{% endfor %}{% endcapture %}";
+    // Every character gets a copy of a 10 kB string.
+    expect_limit(render_with(&format!("{big}{{{{ big | replace: '', big }}}}"), &options));
+    // A long glue between many items.
+    expect_limit(render_with(&format!("{big}{{{{ (1..1000) | join: big }}}}"), &options));
+    // Many shared copies of one big string, rendered as one array.
+    let doubled = format!(
+        "{big}{{% assign a = big | split: '!' %}}{{% for i in (1..12) %}}{{% assign a = a | concat: a %}}{{% endfor %}}"
+    );
+    expect_limit(render_with(&format!("{doubled}{{{{ a }}}}"), &options));
+    expect_limit(render_with(&format!("{doubled}{{{{ a | append: 'x' }}}}"), &options));
+    // Absurd strftime widths are capped rather than allocated.
+    let out = render_with("{{ 0 | date: '%999999999999Y' }}", &RenderOptions::default()).unwrap();
+    assert!(out.len() <= 64, "{out:?}");
+    assert!(render_with("{{ '99999999999999-01-01' | date: '%Y' }}", &RenderOptions::default()).is_ok());
+    assert!(render_with("{{ 9223372036854775807 | date: '%c %G %V' }}", &RenderOptions::default()).is_ok());
+    assert!(
+        render_with(
+            "{{ 'x' | truncate: -9223372036854775808 }}{{ 'a b' | truncatewords: 9223372036854775807 }}",
+            &RenderOptions::default()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn odd_tokens_inside_raw_and_doc() {
+    for src in [
+        "{% raw %}{{%}{% endraw %}",
+        "{% doc %}{{%}{{%}}{% enddoc %}",
+        "{% comment %}{{%}{% endcomment %}",
+        "{% raw %}{%}",
+        "{%}{%}",
+    ] {
+        let _ = parse(src);
+    }
+}
