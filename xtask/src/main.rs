@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: build the plugins, make sure PostgreSQL is there, run every test.
 //! - `cargo xtask build-plugins`: build every plugin, example and test guest to a component.
 //! - `cargo xtask bench`: measure the runtime (release build) and print a table.
+//! - `cargo xtask liquid-conformance FILE`: run a golden-liquid style suite against the Liquid engine.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use omnistore_build::{BuildRequest, Toolchain, find_plugin_crates};
 
+mod liquid;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -20,8 +23,9 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("liquid-conformance") => liquid::conformance(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | build-plugins | bench>");
+            eprintln!("usage: cargo xtask <demo | test | build-plugins | bench | liquid-conformance FILE>");
             return ExitCode::from(2);
         }
     };
