@@ -103,6 +103,12 @@ pub mod log;
 pub mod mail;
 pub mod orders;
 pub mod router;
+
+/// Liquid templates, as Shopify themes write them: every channel renders
+/// HTML, e-mail and SMS through this one engine. Liquid does not escape
+/// output by itself: templates use `| escape`, as on Shopify; the SDK's own
+/// [`html`] helpers escape.
+pub use omnistore_liquid as templates;
 pub mod settings;
 pub mod storage;
 pub mod touchpoints;

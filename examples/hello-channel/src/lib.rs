@@ -7,9 +7,10 @@
 //!   body page, so memory stays bounded however large the catalog is.
 //! - anything else — 404.
 
-use omnistore_sdk::html::escape;
+use omnistore_sdk::templates::{ParseOptions, RenderOptions, Template};
 use omnistore_sdk::{
-    BodyPage, Event, Plugin, PluginError, Product, Request, Response, catalog, clock, export_plugin, settings, storage,
+    BodyPage, Event, Params, Plugin, PluginError, Product, Request, Response, Router, catalog, clock, export_plugin,
+    settings, storage,
 };
 
 /// Products on the home page.
@@ -20,19 +21,30 @@ const FEED_PAGE: u32 = 100;
 const FEED_CURSOR: &str = "feed:";
 const VISITS_KEY: &str = "visits";
 
+/// The home page, in Liquid as a Shopify theme would write it. Liquid does
+/// not escape by itself: every value from the shop goes through `escape`.
+const HOME: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>{{ greeting | escape }}</title></head>
+<body>
+<h1>{{ greeting | escape }}!</h1>
+<p>This page was visited <span id="visits">{{ visits }}</span> times.</p>
+<ul id="products">
+{%- for product in products %}
+<li>{{ product.title | escape }} <span class="price">{{ product.price | escape }}</span></li>
+{%- else %}
+<li>No products yet.</li>
+{%- endfor %}
+</ul>
+<p><a href="feed.csv">Catalog as CSV</a></p>
+<footer>Rendered at {{ now }} ms since the epoch.</footer>
+</body></html>
+"#;
+
 struct Hello;
 
 impl Plugin for Hello {
     fn handle_request(req: Request) -> Result<Response, PluginError> {
-        match (req.method.as_str(), req.path.as_str()) {
-            ("GET", "/") => home(),
-            ("GET", "/api/visits") => {
-                let visits: u64 = storage::get_json(VISITS_KEY)?.unwrap_or(0);
-                Ok(Response::json(&serde_json::json!({ "visits": visits })))
-            }
-            ("GET", "/feed.csv") => feed_start(),
-            _ => Err(PluginError::not_found(format!("{} {}", req.method, req.path))),
-        }
+        Router::new().get("/", home).get("/api/visits", visits).get("/feed.csv", feed_start).handle(&req)
     }
 
     fn next_page(continuation: String) -> Result<BodyPage, PluginError> {
@@ -55,7 +67,12 @@ impl Plugin for Hello {
 
 export_plugin!(Hello);
 
-fn home() -> Result<Response, PluginError> {
+fn visits(_: &Request, _: &Params) -> Result<Response, PluginError> {
+    let visits: u64 = storage::get_json(VISITS_KEY)?.unwrap_or(0);
+    Ok(Response::json(&serde_json::json!({ "visits": visits })))
+}
+
+fn home(_: &Request, _: &Params) -> Result<Response, PluginError> {
     let greeting = settings::get_or("greeting", "Hello");
     // Read-modify-write: two simultaneous visits may count once. Good enough
     // for a greeting page; a real counter would keep one key per visit.
@@ -63,27 +80,24 @@ fn home() -> Result<Response, PluginError> {
     storage::set_json(VISITS_KEY, &visits)?;
     let page = catalog::list_products(None, HOME_PRODUCTS)?;
     omnistore_sdk::info!("home page served", visits = visits, products = page.products.len());
-
-    let mut items = String::new();
-    for p in &page.products {
-        let price = p.min_price().map(|m| m.format()).unwrap_or_default();
-        items.push_str(&format!("<li>{} <span class=\"price\">{}</span></li>\n", escape(&p.title), escape(&price)));
-    }
-    if items.is_empty() {
-        items.push_str("<li>No products yet.</li>\n");
-    }
-    let body = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{greeting}</title></head>\n\
-         <body>\n<h1>{greeting}!</h1>\n<p>This page was visited <span id=\"visits\">{visits}</span> times.</p>\n\
-         <ul id=\"products\">\n{items}</ul>\n<p><a href=\"feed.csv\">Catalog as CSV</a></p>\n\
-         <footer>Rendered at {now} ms since the epoch.</footer>\n</body></html>\n",
-        greeting = escape(&greeting),
-        now = clock::now(),
-    );
+    let products: Vec<serde_json::Value> = page
+        .products
+        .iter()
+        .map(|p| {
+            let price = p.min_price().map(|m| m.format()).unwrap_or_default();
+            serde_json::json!({ "title": p.title, "price": price })
+        })
+        .collect();
+    let data = serde_json::json!({ "greeting": greeting, "visits": visits, "products": products, "now": clock::now() });
+    let template = Template::parse(HOME, &ParseOptions::default())
+        .map_err(|e| PluginError::Internal(format!("the home template: {e}")))?;
+    let body = template
+        .render_json(&data, &RenderOptions::default())
+        .map_err(|e| PluginError::Internal(format!("rendering the home page: {e}")))?;
     Ok(Response::html(body))
 }
 
-fn feed_start() -> Result<Response, PluginError> {
+fn feed_start(_: &Request, _: &Params) -> Result<Response, PluginError> {
     let page = catalog::list_products(None, FEED_PAGE)?;
     let mut body = String::from("product_id,handle,title,sku,price,currency,available\n");
     body.push_str(&csv_rows(&page.products));
