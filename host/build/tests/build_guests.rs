@@ -54,7 +54,9 @@ fn example_and_test_guests_build_and_pass_the_manifest_check() {
         }
     }
     let hello = built.iter().find(|p| p.id == "hello-channel").unwrap();
-    assert!(hello.size < 300 * 1024, "hello-channel is {} bytes; keep it under 300 KB", hello.size);
+    // It carries the Liquid engine (about 350 KB) like every channel that renders pages
+    // or messages; the bound catches debug info or a dependency pulled in by mistake.
+    assert!(hello.size < 1024 * 1024, "hello-channel is {} bytes; keep it under 1 MiB", hello.size);
 }
 
 /// The Debian route from an empty cache: downloads about 130 MB of packages

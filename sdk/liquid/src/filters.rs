@@ -215,3 +215,7 @@ pub(crate) fn object_of(pairs: Vec<(&str, Value)>) -> Value {
     }
     Value::object(o)
 }
+
+pub(crate) fn escape_html(text: &str) -> String {
+    text::escape_html(text, false)
+}

@@ -64,6 +64,12 @@ pub use error::Error;
 pub use filters::FilterArgs;
 pub use value::{Object, Value};
 
+/// What the `escape` filter does: HTML-escape text for element content and
+/// quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    filters::escape_html(text)
+}
+
 /// A filter a caller adds: `{{ price | money: "EUR" }}` calls it with the price and the arguments.
 ///
 /// An `Err` ends the render with a `Liquid error` carrying the message.
