@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use omnistore_runtime::types::Request;
-use omnistore_runtime::{Grants, InMemoryServices, Installation, Plugin, Runtime, RuntimeConfig, TenantId};
+use omnistore_runtime::{Grants, Installation, Plugin, Runtime, RuntimeConfig, TenantId};
+use omnistore_services::dev::DevShop;
 
 fn micros(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
@@ -42,25 +43,24 @@ struct Setup {
 
 async fn setup(max_instances: u32) -> anyhow::Result<Setup> {
     let tenant = TenantId::new("bench").context("tenant id")?;
-    let services = InMemoryServices::new();
-    services.add_sample_catalog(&tenant);
+    // The real core over the memory store, with the demo catalog, as `omnistore plugin run` has.
+    let shop = DevShop::empty(&tenant)?.with_demo_catalog()?;
     let runtime = Runtime::new(
         RuntimeConfig { max_concurrent_instances: max_instances, ..RuntimeConfig::default() },
-        Arc::new(omnistore_storage::MemoryStore::new()),
-        Arc::new(services),
+        shop.core.store().clone(),
+        shop.services.clone(),
     )?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/hello-channel");
     let plugin = runtime
         .load_dir(&dir)
         .await
         .with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
-    let inst = Installation {
-        tenant,
-        id: "hello".into(),
-        grants: Grants::from_manifest(&plugin.manifest),
-        settings: Default::default(),
-        secrets: Default::default(),
-    };
+    let inst = shop.install(
+        &plugin.manifest,
+        Grants::from_manifest(&plugin.manifest),
+        Default::default(),
+        Default::default(),
+    )?;
     Ok(Setup { runtime, plugin, inst })
 }
 

@@ -13,10 +13,10 @@ use axum::http::{Request as HttpRequest, StatusCode, header};
 use http_body_util::BodyExt;
 use omnistore_runtime::types::Request;
 use omnistore_runtime::{
-    CallError, Capability, Grants, InMemoryServices, Installation, Limits, LoadError, Manifest, Plugin, Runtime,
-    RuntimeConfig, TenantId,
+    CallError, Capability, Grants, Installation, Limits, LoadError, Manifest, Plugin, Runtime, RuntimeConfig, TenantId,
 };
 use omnistore_server::{AppState, Mounted, PathRouting, Registry};
+use omnistore_services::commerce::CoreServices;
 use tower::ServiceExt;
 
 #[path = "plugins/boundary.rs"]
@@ -54,25 +54,57 @@ fn test_limits() -> Limits {
     }
 }
 
+/// A runtime on the real commerce core over the memory store.
 struct Host {
     runtime: Runtime,
-    services: Arc<InMemoryServices>,
+    services: Arc<CoreServices>,
 }
+
+const T0: i64 = 1_760_000_000_000;
 
 impl Host {
     fn new(allow_private_network: bool) -> Host {
-        let services = Arc::new(InMemoryServices::new());
-        let runtime = Runtime::new(
-            RuntimeConfig { limits: test_limits(), allow_private_network, ..RuntimeConfig::default() },
-            Arc::new(omnistore_storage::MemoryStore::new()),
-            services.clone(),
-        )
-        .unwrap();
+        Host::with_config(RuntimeConfig { limits: test_limits(), allow_private_network, ..RuntimeConfig::default() })
+    }
+
+    fn with_config(config: RuntimeConfig) -> Host {
+        let core = omnistore_core::Core::new(Arc::new(omnistore_storage::MemoryStore::new()));
+        let services = Arc::new(CoreServices::new(core.clone()));
+        let runtime = Runtime::new(config, core.store().clone(), services.clone()).unwrap();
         Host { runtime, services }
+    }
+
+    fn core(&self) -> &omnistore_core::Core {
+        self.services.core()
     }
 
     async fn load(&self, id: &str) -> Arc<Plugin> {
         self.runtime.load_dir(&package(id)).await.unwrap_or_else(|e| panic!("loading {id}: {e}"))
+    }
+
+    /// Install `plugin` as a channel of `tenant_id` in the core, as the server does.
+    fn install(&self, tenant_id: &str, plugin: &Plugin) -> Installation {
+        let grants = Grants::from_manifest(&plugin.manifest);
+        omnistore_services::dev::install(
+            self.core(),
+            &tenant(tenant_id),
+            &plugin.manifest,
+            grants,
+            Default::default(),
+            Default::default(),
+            T0,
+        )
+        .unwrap()
+    }
+
+    /// The demo pastry shop's catalog in `tenant_id`.
+    fn seed_demo(&self, tenant_id: &str) {
+        omnistore_core::seed_demo_into(self.core(), &tenant(tenant_id), T0).unwrap();
+    }
+
+    /// Mail handed to the host by `tenant_id`'s plugins.
+    async fn mail(&self, tenant_id: &str) -> usize {
+        self.services.mail_outbox(&tenant(tenant_id), None, 1000).await.unwrap().len()
     }
 }
 
@@ -86,14 +118,15 @@ fn installation(tenant_id: &str, id: &str, plugin: &Plugin) -> Installation {
     }
 }
 
-/// Add `n` products to a tenant's catalog, enough for a feed to span several pages.
-fn bulk_catalog(services: &InMemoryServices, tenant_id: &str, n: usize) {
-    use omnistore_runtime::types::{Money, Product, Variant};
+/// Add `n` active products to a tenant's catalog, published to `channel`,
+/// enough for a feed to span several pages.
+fn bulk_catalog(core: &omnistore_core::Core, tenant_id: &str, channel: &str, n: usize) {
+    use omnistore_core::{ChannelId, Money, NewProduct, NewVariant, ProductStatus};
+    let t = tenant(tenant_id);
     for i in 0..n {
-        services.put_product(
-            &tenant(tenant_id),
-            Product {
-                id: format!("bulk_{i:05}"),
+        core.create_product(
+            &t,
+            NewProduct {
                 handle: format!("bulk-{i}"),
                 title: format!("Bulk item {i}"),
                 description: String::new(),
@@ -101,22 +134,23 @@ fn bulk_catalog(services: &InMemoryServices, tenant_id: &str, n: usize) {
                 tags: vec![],
                 collections: vec![],
                 images: vec![],
-                variants: vec![Variant {
-                    id: format!("bulkvar_{i:05}"),
+                status: ProductStatus::Active,
+                variants: vec![NewVariant {
                     sku: format!("BULK-{i:05}"),
                     title: "Standard".into(),
-                    options: vec![],
+                    options: Default::default(),
                     gtin: None,
                     weight_grams: None,
-                    price: Money { amount_minor: 100, currency: "EUR".into() },
+                    price: Money::new(100, "EUR").unwrap(),
                     compare_at: None,
-                    available: 1,
                     backorderable: false,
                 }],
-                updated_at: 0,
             },
-        );
+            T0,
+        )
+        .unwrap();
     }
+    core.publish_all_active(&t, &ChannelId::new(channel), T0).unwrap();
 }
 
 fn get(path: &str) -> Request {
@@ -141,8 +175,8 @@ fn dev_get(path: &str) -> axum::http::request::Builder {
 /// A server with hello-channel installed for tenant `demo` at `/` and on `demo.localhost`.
 async fn hello_server(host: &Host) -> (axum::Router, Arc<Plugin>, Installation) {
     let plugin = host.load("hello-channel").await;
-    host.services.add_sample_catalog(&tenant("demo"));
-    let mut inst = installation("demo", "hello", &plugin);
+    host.seed_demo("demo");
+    let mut inst = host.install("demo", &plugin);
     inst.settings.insert("greeting".into(), "Benvenuti".into());
     let registry = Arc::new(Registry::new());
     registry.add_tenant(tenant("demo"), &["demo.localhost".to_string()]);
@@ -197,11 +231,11 @@ async fn hello_channel_answers_http_by_path_and_by_host_name() {
 async fn a_feed_streams_in_pages_through_the_server() {
     let host = Host::new(false);
     let (app, plugin, inst) = hello_server(&host).await;
-    bulk_catalog(&host.services, "demo", 250);
+    bulk_catalog(host.core(), "demo", &inst.id, 250);
     let response = app.oneshot(dev_get("/t/demo/feed.csv").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let csv = body_text(response).await;
-    for sku in ["DV-001", "DV-005", "BULK-00000", "BULK-00123", "BULK-00249"] {
+    for sku in ["DV-01-", "DV-05-", "BULK-00000", "BULK-00123", "BULK-00249"] {
         assert!(csv.contains(sku), "{sku} in feed: {csv}");
     }
     // The first response really continues in pages rather than carrying everything.
@@ -279,20 +313,20 @@ async fn an_oversized_response_is_refused() {
 async fn an_import_not_granted_is_denied_and_nothing_happens() {
     let host = Host::new(false);
     let plugin = host.load("ungranted").await;
-    let mut inst = installation("mallory", "ungranted", &plugin);
+    let mut inst = host.install("mallory", &plugin);
     inst.grants = Grants::from_manifest(&plugin.manifest).without(Capability::Mail);
     let response = host.runtime.handle_request(&plugin, &inst, get("/")).await.unwrap();
     let text = String::from_utf8_lossy(&response.body);
     assert!(text.contains("Denied") && text.contains("mail"), "{text}");
-    assert!(host.services.sent_mail(&tenant("mallory")).is_empty(), "no mail was sent");
+    assert_eq!(host.mail("mallory").await, 0, "no mail was sent");
     // The granted capability still works in the same installation.
     let stored = host.runtime.handle_request(&plugin, &inst, get("/storage")).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&stored.body), "stored: ok");
     // With mail granted, the same call sends.
-    let granted = installation("mallory", "ungranted", &plugin);
+    let granted = Installation { grants: Grants::from_manifest(&plugin.manifest), ..inst };
     let sent = host.runtime.handle_request(&plugin, &granted, get("/")).await.unwrap();
     assert!(String::from_utf8_lossy(&sent.body).starts_with("sent: "));
-    assert_eq!(host.services.sent_mail(&tenant("mallory")).len(), 1);
+    assert_eq!(host.mail("mallory").await, 1);
 }
 
 /// A local HTTP server for the outbound tests, on loopback.
@@ -400,12 +434,8 @@ async fn a_manifest_that_lies_about_its_imports_is_refused_at_load() {
 async fn compiled_components_are_cached_on_disk_and_reused() {
     let cache = tempfile::tempdir().unwrap();
     let start = || {
-        Runtime::new(
-            RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() },
-            Arc::new(omnistore_storage::MemoryStore::new()),
-            Arc::new(InMemoryServices::new()),
-        )
-        .unwrap()
+        Host::with_config(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+            .runtime
     };
     let first = start().load_dir(&package("hello-channel")).await.unwrap();
     let artifacts: Vec<_> = std::fs::read_dir(cache.path())
@@ -435,10 +465,10 @@ fn the_sdk_harness_runs_a_built_plugin() {
     let page = h.get("/").unwrap();
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Ciao"));
-    bulk_catalog(h.services(), h.tenant().as_str(), 250);
+    bulk_catalog(h.core(), h.tenant().as_str(), h.channel().as_str(), 250);
     let feed = h.get("/feed.csv").unwrap();
     assert!(feed.pages > 1, "the harness joins streamed pages ({} pages)", feed.pages);
-    assert!(feed.text().contains("DV-005") && feed.text().contains("BULK-00249"));
+    assert!(feed.text().contains("DV-05-") && feed.text().contains("BULK-00249"));
 }
 
 /// Every hostile guest under tests/guests must be exercised by a test in this file or its modules.

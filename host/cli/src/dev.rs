@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use omnistore_build::{BuildRequest, BuiltPlugin, Toolchain};
-use omnistore_runtime::{Grants, InMemoryServices, Installation, Runtime, RuntimeConfig, TenantId};
+use omnistore_runtime::{Grants, Runtime, RuntimeConfig, TenantId};
 use omnistore_server::deployment::HttpSettings;
 use omnistore_server::{AppState, Mounted, Registry};
+use omnistore_services::dev::DevShop;
 
 /// The tenant `plugin run` serves the plugin for.
 const DEV_TENANT: &str = "dev";
@@ -77,18 +78,23 @@ fn sources_changed_at(dir: &Path) -> SystemTime {
     newest
 }
 
-/// Build, serve on an in-memory store with a sample catalog, and reload on change.
+/// Build, serve on the real core over an in-memory store with the demo
+/// catalog, and reload on change.
 pub async fn run_plugin(dir: &Path, listen: &str) -> anyhow::Result<()> {
     let dir = dir.canonicalize().with_context(|| format!("finding the plugin directory {}", dir.display()))?;
     let build_dir = dir.clone();
     let built = tokio::task::spawn_blocking(move || build_plugin(&build_dir)).await??;
     let tenant = TenantId::new(DEV_TENANT).context("dev tenant id")?;
-    let services = InMemoryServices::new();
-    services.add_sample_catalog(&tenant);
+    let shop = {
+        let tenant = tenant.clone();
+        tokio::task::spawn_blocking(move || DevShop::empty(&tenant)?.with_demo_catalog())
+            .await?
+            .context("seeding the development shop")?
+    };
     let runtime = Runtime::new(
         RuntimeConfig { allow_private_network: true, ..RuntimeConfig::default() },
-        Arc::new(omnistore_storage::MemoryStore::new()),
-        Arc::new(services),
+        shop.core.store().clone(),
+        shop.services.clone(),
     )
     .context("starting the plugin runtime")?;
     let package = built.wasm.parent().map(Path::to_path_buf).context("package directory")?;
@@ -101,18 +107,16 @@ pub async fn run_plugin(dir: &Path, listen: &str) -> anyhow::Result<()> {
             settings.insert(s.key.clone(), d.clone());
         }
     }
-    let installation_id = plugin.manifest.id.clone();
-    registry.mount(Mounted {
-        mount: "/".into(),
-        installation: Installation {
-            tenant: tenant.clone(),
-            id: installation_id.clone(),
-            grants: Grants::from_manifest(&plugin.manifest),
-            settings,
-            secrets: plugin.manifest.settings.iter().filter(|s| s.secret).map(|s| s.key.clone()).collect(),
-        },
-        plugin,
-    });
+    let secrets = plugin.manifest.settings.iter().filter(|s| s.secret).map(|s| s.key.clone()).collect();
+    let installation = {
+        let (shop, manifest) = (shop.clone(), plugin.manifest.clone());
+        let grants = Grants::from_manifest(&manifest);
+        tokio::task::spawn_blocking(move || shop.install(&manifest, grants, settings, secrets))
+            .await?
+            .context("installing the plugin in the development shop")?
+    };
+    let installation_id = installation.id.clone();
+    registry.mount(Mounted { mount: "/".into(), installation, plugin });
 
     let watch_registry = registry.clone();
     let watch_runtime = runtime.clone();

@@ -61,7 +61,7 @@ pub use pricing::{
 };
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
-pub use seed::{SeedReport, seed_demo};
+pub use seed::{SeedReport, seed_demo, seed_demo_into};
 pub use store::Core;
 pub use tenant_data::TenantDataReport;
 pub use tenants::{Channel, ChannelPatch, Location, LocationKind, LocationPatch, NewChannel, NewLocation, Tenant};

@@ -310,7 +310,13 @@ fn found<T>(r: CoreResult<T>) -> CoreResult<Option<T>> {
 /// promotions. Idempotent: whatever exists (matched by id, handle or name)
 /// is left alone, so a second run creates nothing and never resets stock.
 pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
-    let tenant = TenantId::new(DEMO_TENANT)?;
+    seed_demo_into(core, &TenantId::new(DEMO_TENANT)?, now_ms)
+}
+
+/// The demo shop in any tenant (created when missing): what the SDK's test
+/// harness and `omnistore plugin run` give a plugin to work on.
+pub fn seed_demo_into(core: &Core, tenant: &TenantId, now_ms: i64) -> CoreResult<SeedReport> {
+    let tenant = tenant.clone();
     if found(core.get_tenant(&tenant))?.is_none() {
         match core.create_tenant(&tenant, "Pasticceria Dolce Vita", "EUR", now_ms) {
             Ok(_) | Err(CoreError::Conflict(_)) => {}

@@ -9,8 +9,8 @@
 //!   [`Installation`] (tenant + installation id) under [`Limits`]; any failure
 //!   is a typed [`CallError`] for that call alone.
 //! - [`Grants`] is the one place where capabilities are decided.
-//! - Commerce imports go through [`HostServices`]; [`InMemoryServices`] is a
-//!   working in-memory implementation for tests and the SDK harness.
+//! - Commerce imports go through [`HostServices`], implemented once, on the
+//!   commerce core, by `omnistore-services`.
 //!
 //! The runtime knows nothing of HTTP frameworks or of the commerce domain.
 //!
@@ -24,7 +24,6 @@ mod config;
 mod error;
 mod http;
 mod imports;
-mod memory_services;
 mod plugin_storage;
 mod runtime;
 mod services;
@@ -35,7 +34,6 @@ pub use cache::digest;
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
 pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig};
 pub use error::{Blame, CallError, Limit, LoadError};
-pub use memory_services::InMemoryServices;
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};
 pub use plugin_storage::{ENTRY_OVERHEAD_BYTES, TenantUsage, entry_cost};
 pub use runtime::{ParkedInstance, Plugin, Runtime};

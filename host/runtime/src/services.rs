@@ -3,7 +3,8 @@
 //! The runtime knows nothing of the commerce domain. Every commerce import
 //! (catalog, carts, orders, customers, touchpoints, mail) goes through
 //! [`HostServices`], which the host implements over the commerce core.
-//! [`crate::InMemoryServices`] implements it for tests and the SDK harness.
+//! `omnistore_services::commerce::CoreServices` implements it on the commerce
+//! core, for the server, the SDK harness and `omnistore plugin run` alike.
 //!
 //! Architecture invariant: the tenant and channel always come from the
 //! [`CallContext`], which the runtime builds from the instance's own state,

@@ -188,7 +188,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, AdminError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| AdminError::internal(format!("admin task failed: {e}")))?
+    crate::async_core::off_executor(f).await.map_err(|e| AdminError::internal(format!("admin task failed: {e}")))?
 }
 
 fn now_ms() -> i64 {

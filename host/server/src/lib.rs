@@ -7,11 +7,8 @@
 //! mount path is the longest prefix of the request path answers.
 
 pub mod admin;
-pub mod async_core;
 mod channels;
-pub mod commerce;
 pub mod deployment;
-pub mod dispatcher;
 mod error;
 pub mod host;
 pub mod registry;
@@ -26,6 +23,9 @@ use axum::routing::get;
 use omnistore_runtime::{Capability, Grants, Installation, Runtime, TenantId};
 
 pub use error::AppError;
+/// The services, dispatcher and async core handle, which know no HTTP, live in
+/// `omnistore-services`; they are re-exported under their old paths.
+pub use omnistore_services::{async_core, commerce, dispatcher};
 pub use registry::{Mounted, Registry, normalize_mount};
 
 use crate::deployment::Deployment;

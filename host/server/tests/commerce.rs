@@ -1456,8 +1456,8 @@ async fn runtime_sink_reports_a_missing_plugin() {
     use omnistore_server::dispatcher::RuntimeSink;
     let kv = omnistore_storage::open("memory:").unwrap();
     let config = omnistore_runtime::RuntimeConfig { max_concurrent_instances: 2, ..Default::default() };
-    let runtime =
-        omnistore_runtime::Runtime::new(config, kv, Arc::new(omnistore_runtime::InMemoryServices::new())).unwrap();
+    let services = Arc::new(CoreServices::new(omnistore_core::Core::new(kv.clone())));
+    let runtime = omnistore_runtime::Runtime::new(config, kv, services).unwrap();
     let sink = RuntimeSink::new(runtime, Arc::new(|_, _| None));
     let event = wit::Event {
         id: "evt-1".into(),

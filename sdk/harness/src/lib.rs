@@ -2,8 +2,11 @@
 //!
 //! The harness loads a built plugin package (`plugin.toml` + `plugin.wasm`,
 //! as written by `omnistore plugin build`) into the same runtime the server
-//! uses — same limits, same capability checks — over an in-memory store and
-//! in-memory commerce services with a small sample catalog.
+//! uses — same limits, same capability checks — on the real commerce core
+//! over the in-memory store, through the same services the server gives
+//! plugins, with the demo pastry shop's catalog (31 products, stock at two
+//! locations, promotions) published to the plugin's channel. What a plugin
+//! sees here is what it sees in production.
 //!
 //! ```no_run
 //! use omnistore_sdk_harness::Harness;
@@ -24,14 +27,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use omnistore_core::{Core, Order, OrderQuery};
 use omnistore_runtime::types::{Event, Request, Response};
 use omnistore_runtime::{
-    CallError, Capability, Grants, InMemoryServices, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig,
-    TenantId,
+    CallError, Capability, Grants, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig, TenantId,
 };
+use omnistore_services::commerce::QueuedMail;
+use omnistore_services::dev::DevShop;
 
+pub use omnistore_runtime::CallError as Error;
 pub use omnistore_runtime::types;
-pub use omnistore_runtime::{CallError as Error, InMemoryServices as Services};
 
 /// Why the harness could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +56,6 @@ pub enum HarnessError {
 pub struct HarnessBuilder {
     package: Result<PathBuf, HarnessError>,
     tenant: String,
-    installation: String,
     settings: BTreeMap<String, String>,
     secrets: BTreeSet<String>,
     withheld: Vec<Capability>,
@@ -66,7 +70,7 @@ pub struct Harness {
     runtime: Runtime,
     plugin: Arc<Plugin>,
     installation: Installation,
-    services: Arc<InMemoryServices>,
+    shop: DevShop,
 }
 
 impl std::fmt::Debug for Harness {
@@ -121,7 +125,6 @@ impl Harness {
         HarnessBuilder {
             package,
             tenant: "test-tenant".into(),
-            installation: "test-installation".into(),
             settings: BTreeMap::new(),
             secrets: BTreeSet::new(),
             withheld: vec![],
@@ -163,9 +166,30 @@ impl Harness {
         self.rt.block_on(self.runtime.on_event(&self.plugin, &self.installation, event))
     }
 
-    /// The in-memory commerce services: orders placed, mail sent, touchpoints.
-    pub fn services(&self) -> &InMemoryServices {
-        &self.services
+    /// The commerce core the plugin runs on: add products, look at orders,
+    /// customers, consent and touchpoints as the merchant would.
+    pub fn core(&self) -> &Core {
+        &self.shop.core
+    }
+
+    /// Orders placed in the shop, newest last.
+    pub fn orders(&self) -> Result<Vec<Order>, HarnessError> {
+        self.shop
+            .core
+            .list_orders(self.tenant(), &OrderQuery { limit: 1000, ..OrderQuery::default() })
+            .map_err(|e| HarnessError::Start(e.to_string()))
+    }
+
+    /// Mail the plugin handed to the host, waiting for the transport.
+    pub fn mail(&self) -> Result<Vec<QueuedMail>, HarnessError> {
+        self.rt
+            .block_on(self.shop.services.mail_outbox(self.tenant(), None, 1000))
+            .map_err(|e| HarnessError::Start(e.to_string()))
+    }
+
+    /// The channel the plugin is installed as.
+    pub fn channel(&self) -> omnistore_core::ChannelId {
+        DevShop::channel(&self.installation)
     }
 
     /// The tenant the plugin is installed in.
@@ -239,9 +263,10 @@ impl HarnessBuilder {
             .enable_all()
             .build()
             .map_err(|e| HarnessError::Start(e.to_string()))?;
-        let services = Arc::new(InMemoryServices::new());
+        let start = |e: omnistore_core::CoreError| HarnessError::Start(e.to_string());
+        let mut shop = DevShop::empty(&tenant).map_err(start)?;
         if self.sample_catalog {
-            services.add_sample_catalog(&tenant);
+            shop = shop.with_demo_catalog().map_err(start)?;
         }
         let config = RuntimeConfig {
             limits: self.limits,
@@ -251,7 +276,7 @@ impl HarnessBuilder {
         };
         let runtime = {
             let _guard = rt.enter();
-            Runtime::new(config, Arc::new(omnistore_storage::MemoryStore::new()), services.clone())?
+            Runtime::new(config, shop.core.store().clone(), shop.services.clone())?
         };
         let plugin = rt.block_on(runtime.load_dir(&package))?;
         let mut grants = Grants::from_manifest(&plugin.manifest);
@@ -264,7 +289,7 @@ impl HarnessBuilder {
                 settings.insert(s.key.clone(), d.clone());
             }
         }
-        let installation = Installation { tenant, id: self.installation, grants, settings, secrets: self.secrets };
-        Ok(Harness { rt, runtime, plugin, installation, services })
+        let installation = shop.install(&plugin.manifest, grants, settings, self.secrets).map_err(start)?;
+        Ok(Harness { rt, runtime, plugin, installation, shop })
     }
 }

@@ -78,9 +78,7 @@ fn guest(id: &str) -> (Manifest, Vec<u8>) {
 }
 
 fn host_with(config: RuntimeConfig) -> Host {
-    let services = Arc::new(InMemoryServices::new());
-    let runtime = Runtime::new(config, Arc::new(omnistore_storage::MemoryStore::new()), services.clone()).unwrap();
-    Host { runtime, services }
+    Host::with_config(config)
 }
 
 async fn hello_ok(app: &axum::Router) -> StatusCode {
@@ -135,9 +133,10 @@ async fn the_memory_limit_counts_every_memory_of_an_instance_together() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_flooding_calls_is_busy_while_other_tenants_are_served() {
-    // Eight slots, two per tenant.
-    let host =
-        host_with(RuntimeConfig { limits: test_limits(), max_concurrent_instances: 8, ..RuntimeConfig::default() });
+    // Eight slots, two per tenant. The deadline outlasts spawning the whole
+    // flood on a loaded machine, so no slot frees before the last call asks.
+    let limits = Limits { request_deadline: Duration::from_secs(3), ..test_limits() };
+    let host = host_with(RuntimeConfig { limits, max_concurrent_instances: 8, ..RuntimeConfig::default() });
     assert_eq!(host.runtime.config().instances_per_tenant(), 2);
     let (app, _, _) = hello_server(&host).await;
     let spinner = host.load("loop").await;

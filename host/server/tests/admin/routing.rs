@@ -91,7 +91,8 @@ async fn a_deleted_tenant_stops_being_served_and_its_export_is_whole() {
 
     let deleted = edge.admin("DELETE", "/tenants/alpha?confirm=alpha", super::OPERATOR, None).await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
-    assert_eq!(deleted.json["entries"].as_u64().unwrap() as usize, lines.len() - 2);
+    // The dispatcher may have recorded deliveries since the export.
+    assert!(deleted.json["entries"].as_u64().unwrap() as usize >= lines.len() - 2, "{}", deleted.text());
     let gone = edge.page("alpha.example", "/").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text());
     assert!(!gone.text().contains("Greetings from Alpha"));

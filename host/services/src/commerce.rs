@@ -36,6 +36,8 @@ use serde::{Deserialize, Serialize};
 
 use wit::HostError;
 
+use crate::async_core::off_executor;
+
 /// Milliseconds since the Unix epoch. Injected so that tests can move time
 /// (cart expiry, retry backoff) without sleeping.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -233,7 +235,7 @@ impl CoreServices {
         let store = self.core.store().clone();
         let tenant = tenant.clone();
         let after = after.map(str::to_owned);
-        blocking(move || read_mail(&*store, &tenant, after.as_deref(), limit)).await?
+        off_executor(move || read_mail(&*store, &tenant, after.as_deref(), limit)).await?
     }
 
     /// Drop a message from the outbox once the transport has taken it.
@@ -242,7 +244,7 @@ impl CoreServices {
         let store = self.core.store().clone();
         let (key, tenant) = (keyspace::mail_queue_key(tenant, id), tenant.clone());
         let max_queued = self.mail.max_queued;
-        blocking(move || {
+        off_executor(move || {
             omnistore_storage::transact(&*store, |txn| {
                 let Some(record) = txn.get(&key)? else { return Ok(false) };
                 let queued = queued_mail(txn, &tenant, max_queued)?;
@@ -268,7 +270,7 @@ impl CoreServices {
             now: (self.clock)(),
         };
         let core = self.core.clone();
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = off_executor(move || {
             let out = f(&core, &scope);
             (out, scope)
         })
@@ -292,10 +294,6 @@ impl CoreServices {
             }
         })
     }
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, StorageError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::backend("blocking-pool", e))
 }
 
 fn duration_ms(d: Duration) -> i64 {

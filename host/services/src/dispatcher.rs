@@ -46,6 +46,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::async_core::off_executor;
 use crate::commerce::{Clock, system_clock, wit_customer, wit_order, wit_product};
 
 /// Whose fault a failed delivery was; only the receiver's count as attempts.
@@ -341,12 +342,11 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Core work off the executor; a failed blocking task is a storage fault.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, CoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(CoreError::Storage(omnistore_storage::StorageError::backend("blocking-pool", e))))
+    off_executor(f).await.unwrap_or_else(|e| Err(CoreError::Storage(e)))
 }
 
 impl Dispatcher {
