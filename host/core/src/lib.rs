@@ -10,7 +10,8 @@
 //! [`pricing`] (the price resolver and promotions — read it for the stacking
 //! rules), [`inventory`], [`carts`] (and checkout), [`orders`], [`returns`],
 //! [`customers`], [`reach`] (what one channel may reach inside its tenant),
-//! [`events`], [`seed`].
+//! [`events`], [`seed`]. [`records`] is how records are stored (versioned,
+//! apart from the domain types) and [`migrate`] brings old ones up to date.
 
 pub mod carts;
 pub mod catalog;
@@ -21,10 +22,12 @@ pub mod event_kind;
 pub mod events;
 pub mod ids;
 pub mod inventory;
+pub mod migrate;
 pub mod money;
 pub mod orders;
 pub mod pricing;
 pub mod reach;
+pub mod records;
 pub mod returns;
 pub mod seed;
 mod store;
@@ -51,6 +54,7 @@ pub use ids::{
     ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
 };
 pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
+pub use migrate::{MigrationReport, StorageVersions};
 pub use money::{Money, currency_exponent, validate_currency};
 pub use orders::{
     Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery, OrderStatus, StatusChange,

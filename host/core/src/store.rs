@@ -7,20 +7,19 @@
 //! (`%` and `/`), so no caller-supplied value — a SKU, an external order id, a
 //! guessed id — can address a key outside its kind or its tenant. The only key
 //! outside a tenant is the tenant registry `sys/tenants/{id}`, used to list
-//! tenants.
+//! tenants. Values are versioned records (see [`crate::records`]).
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
 use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, keyspace};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::events::{Event, RetryPolicy};
 use crate::ids::{EventId, TenantId, VariantId, format_id, unguessable};
+use crate::records::{Record, decode, encode};
 use crate::tenants::Tenant;
 
 /// The commerce core over one key-value store. Cheap to clone; share one per
@@ -111,7 +110,7 @@ impl Core {
 
     /// One page of a tenant's table in id order: at most `limit` records
     /// (1 to 1000; 0 means 100) whose ids come after `after`.
-    pub(crate) fn page<T: DeserializeOwned>(
+    pub(crate) fn page<T: Record>(
         &self,
         tenant: &TenantId,
         table: &str,
@@ -170,14 +169,6 @@ fn unescape(segment: &str) -> String {
 /// A fixed-width, sortable rendering of a non-negative time or counter.
 pub(crate) fn sortable(n: i64) -> String {
     format!("{:020}", n.max(0))
-}
-
-pub(crate) fn encode<T: Serialize>(value: &T) -> CoreResult<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
-}
-
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| CoreError::Storage(StorageError::backend("core-codec", e)))
 }
 
 pub(crate) struct PendingEvent {
@@ -292,7 +283,7 @@ impl<'t> Tx<'t> {
         key
     }
 
-    pub fn get<T: DeserializeOwned>(&mut self, parts: &[&str]) -> CoreResult<Option<T>> {
+    pub fn get<T: Record>(&mut self, parts: &[&str]) -> CoreResult<Option<T>> {
         let key = self.key(parts);
         // No record is ever written under a key this long, so a lookup by an
         // oversized caller-supplied value simply finds nothing.
@@ -300,13 +291,13 @@ impl<'t> Tx<'t> {
             return Ok(None);
         }
         match self.txn.get(&key)? {
-            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            Some(bytes) => Ok(Some(decode(&key, &bytes)?)),
             None => Ok(None),
         }
     }
 
     /// A record that must exist.
-    pub fn must<T: DeserializeOwned>(&mut self, kind: &'static str, id: &str) -> CoreResult<T> {
+    pub fn must<T: Record>(&mut self, kind: &'static str, id: &str) -> CoreResult<T> {
         let table = kind_table(kind);
         self.get(&[table, id])?.ok_or_else(|| CoreError::not_found(kind, id))
     }
@@ -319,7 +310,7 @@ impl<'t> Tx<'t> {
         Ok(self.txn.get(&key)?.is_some())
     }
 
-    pub fn put<T: Serialize>(&mut self, parts: &[&str], value: &T) -> CoreResult<()> {
+    pub fn put<T: Record>(&mut self, parts: &[&str], value: &T) -> CoreResult<()> {
         let key = self.key(parts);
         let bytes = encode(value)?;
         self.txn.writer()?.put(&key, &bytes)?;
@@ -333,13 +324,13 @@ impl<'t> Tx<'t> {
     }
 
     /// Every entry under `parts/`, as (last key segments, value).
-    pub fn scan<T: DeserializeOwned>(&mut self, parts: &[&str]) -> CoreResult<Vec<(String, T)>> {
+    pub fn scan<T: Record>(&mut self, parts: &[&str]) -> CoreResult<Vec<(String, T)>> {
         self.scan_range(parts, Bound::Unbounded, Bound::Unbounded, usize::MAX)
     }
 
     /// Entries under `parts/` whose remaining key (unescaped suffix) lies
     /// within the bounds, in key order, at most `limit`.
-    pub fn scan_range<T: DeserializeOwned>(
+    pub fn scan_range<T: Record>(
         &mut self,
         parts: &[&str],
         start: Bound<&str>,
@@ -372,7 +363,7 @@ impl<'t> Tx<'t> {
             for (key, value) in entries {
                 let suffix = std::str::from_utf8(&key[prefix.len()..]).unwrap_or_default();
                 let suffix = suffix.split('/').map(unescape).collect::<Vec<_>>().join("/");
-                out.push((suffix, decode(&value)?));
+                out.push((suffix, decode(&key, &value)?));
                 range_start = Bound::Excluded(key);
             }
             if got < page {

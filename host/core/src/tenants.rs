@@ -10,7 +10,8 @@ use crate::error::{CoreError, CoreResult};
 use crate::event_kind::{DomainEventKind, EventKind};
 use crate::ids::{ChannelId, LocationId, TenantId};
 use crate::money::validate_currency;
-use crate::store::{Core, Tx, decode, encode, registry_key, registry_prefix};
+use crate::records::{decode, encode};
+use crate::store::{Core, Tx, registry_key, registry_prefix};
 use crate::validate;
 
 /// A merchant. Everything else belongs to exactly one tenant.
@@ -191,7 +192,7 @@ impl Core {
     pub fn list_tenants(&self) -> CoreResult<Vec<Tenant>> {
         let mut txn = self.store().begin_read()?;
         let entries = txn.scan(&omnistore_storage::KeyRange::prefix(registry_prefix()), usize::MAX)?;
-        entries.iter().map(|(_, v)| decode(v)).collect()
+        entries.iter().map(|(k, v)| decode(k, v)).collect()
     }
 
     /// A page of tenants in id order, after `after` (1 to 1000; 0 means 100).
@@ -202,7 +203,7 @@ impl Core {
             range.start = std::ops::Bound::Excluded(registry_key(after));
         }
         let mut txn = self.store().begin_read()?;
-        txn.scan(&range, limit)?.iter().map(|(_, v)| decode(v)).collect()
+        txn.scan(&range, limit)?.iter().map(|(k, v)| decode(k, v)).collect()
     }
 
     pub fn install_channel(&self, tenant: &TenantId, new: NewChannel, now_ms: i64) -> CoreResult<Channel> {
@@ -345,7 +346,7 @@ impl Core {
                 channel.updated_ms = now_ms;
                 tx.put(&["chn", id.as_str()], &channel)?;
             }
-            tx.put(&["chnsec", id.as_str(), &name], &value)?;
+            tx.put(&["chnsec", id.as_str(), &name], &value.to_owned())?;
             Ok(())
         })
     }

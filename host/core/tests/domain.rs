@@ -347,6 +347,8 @@ per_backend!(
 mod drift;
 #[path = "domain/ledger_properties.rs"]
 mod ledger_properties;
+#[path = "domain/migration.rs"]
+mod migration;
 #[path = "domain/privacy.rs"]
 mod privacy;
 
