@@ -382,6 +382,7 @@ fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Opt
                 // Units already returned came back through the return; only
                 // the rest of what travelled to the store is put back here.
                 let mut returned = line.returned;
+                let mut put_back_parts = Vec::new();
                 for a in &mut line.allocations {
                     if !a.consumed {
                         release_allocation(tx, &line.variant_id, &line.sku, a, &reference)?;
@@ -392,9 +393,23 @@ fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Opt
                         if put_back > 0 {
                             restock(tx, &line.variant_id, &line.sku, store, put_back, &reference)?;
                         }
-                        a.restocked = true;
+                        if put_back == a.quantity {
+                            a.restocked = true;
+                        } else if put_back > 0 {
+                            // Part came back through a return: the allocation is
+                            // split so that `restocked` counts only what this
+                            // cancel put back.
+                            a.quantity -= put_back;
+                            put_back_parts.push(Allocation {
+                                quantity: put_back,
+                                backordered: 0,
+                                restocked: true,
+                                ..a.clone()
+                            });
+                        }
                     }
                 }
+                line.allocations.extend(put_back_parts);
             }
         }
         (S::Shipped, S::Cancelled, _) => {
