@@ -31,6 +31,13 @@ pub(crate) enum TenantCommand {
         #[arg(long, short, default_value = "omnistore.toml")]
         config: PathBuf,
     },
+    /// Rewrite stored records in the current format version (every tenant
+    /// unless one is named), and say how many were outdated. Safe to run again.
+    Migrate {
+        tenant: Option<String>,
+        #[arg(long, short, default_value = "omnistore.toml")]
+        config: PathBuf,
+    },
     /// Delete a tenant and everything it stored. Cannot be undone: export first.
     Delete {
         tenant: String,
@@ -113,6 +120,26 @@ pub(crate) fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 .import_tenant(&mut BufReader::new(input), &mut progress("imported"))
                 .with_context(|| format!("importing {}", file.display()))?;
             eprintln!("\rimported tenant {t}; add its host names to the deployment file to serve it");
+        }
+        TenantCommand::Migrate { tenant, config } => {
+            let core = open_core(&config)?;
+            let tenants = match tenant {
+                Some(t) => vec![tenant_id(&t)?],
+                None => core.list_tenants().context("listing tenants")?.into_iter().map(|t| t.id).collect(),
+            };
+            for t in tenants {
+                let before = core.storage_versions(&t).with_context(|| format!("reading tenant {t}"))?;
+                let report = core
+                    .migrate(&t, &mut |r| eprint!("\r{t}: {} records looked at, {} upgraded", r.scanned, r.upgraded))
+                    .with_context(|| format!("migrating tenant {t}"))?;
+                eprintln!(
+                    "\r{t}: {} of {} records were outdated, {} upgraded to format version {}",
+                    before.outdated(),
+                    report.scanned,
+                    report.upgraded,
+                    before.current
+                );
+            }
         }
         TenantCommand::Delete { tenant, yes, config } => {
             let t = tenant_id(&tenant)?;

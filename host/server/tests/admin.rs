@@ -531,6 +531,8 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "eraseCustomer"
         | "listErasures"
         | "exportTenant"
+        | "storageVersions"
+        | "migrateTenant"
         | "deleteTenant" => None,
         "createTenant" => Some(json!({ "id": "iso-new", "name": "New", "currency": "EUR" })),
         "createToken" => Some(json!({ "label": "iso" })),

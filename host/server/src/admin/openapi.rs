@@ -727,6 +727,17 @@ fn schemas() -> Value {
         ),
         ("TenantDataReport", obj(&["entries"], json!({ "entries": i() }))),
         (
+            "StorageVersions",
+            obj(
+                &["current", "counts"],
+                json!({
+                    "current": i(),
+                    "counts": { "type": "object", "description": "records per format version (0: before versioning)", "additionalProperties": i() }
+                }),
+            ),
+        ),
+        ("MigrationReport", obj(&["scanned", "upgraded"], json!({ "scanned": i(), "upgraded": i() }))),
+        (
             "TenantExportLine",
             json!({
                 "description": "one line of a tenant export: the header, an entry (base64 key and value) or the end",

@@ -38,6 +38,18 @@ pub(crate) fn routes(r: &mut Routes) {
             )
             .ok("TenantExportLine"),
         )
+        .get(
+            "/tenants/{tenant}/storage-versions",
+            storage_versions,
+            doc("storageVersions", "How many of the tenant's stored records are in each format version")
+                .ok("StorageVersions"),
+        )
+        .post(
+            "/tenants/{tenant}/migrate",
+            migrate,
+            doc("migrateTenant", "Rewrite the tenant's outdated records in the current format version; safe to repeat")
+                .ok("MigrationReport"),
+        )
         .delete(
             "/tenants/{tenant}",
             delete_tenant,
@@ -179,6 +191,31 @@ fn tokio_stream_of(
     mut rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+async fn storage_versions(
+    State(state): State<AdminState>,
+    P(path): P<TenantPath>,
+) -> Result<Json<omnistore_core::StorageVersions>, AdminError> {
+    let tenant = existing_tenant(&path)?;
+    Ok(Json(state.call(move |core, _| core.storage_versions(&tenant)).await?))
+}
+
+async fn migrate(
+    State(state): State<AdminState>,
+    P(path): P<TenantPath>,
+    OptJsonBody(_): OptJsonBody<super::extract::Empty>,
+) -> Result<Json<omnistore_core::MigrationReport>, AdminError> {
+    let tenant = existing_tenant(&path)?;
+    let report = state
+        .call(move |core, _| {
+            core.migrate(
+                &tenant,
+                &mut |r| tracing::debug!(%tenant, scanned = r.scanned, upgraded = r.upgraded, "migrating"),
+            )
+        })
+        .await?;
+    Ok(Json(report))
 }
 
 async fn delete_tenant(
