@@ -471,6 +471,56 @@ fn the_sdk_harness_runs_a_built_plugin() {
     assert!(feed.text().contains("DV-05-") && feed.text().contains("BULK-00249"));
 }
 
+#[test]
+fn the_harness_controls_the_clock_of_plugin_and_core() {
+    let h = omnistore_sdk_harness::Harness::for_package(package("hello-channel")).clock_at(T0).start().unwrap();
+    assert_eq!(h.now_ms(), T0);
+    assert!(h.get("/").unwrap().text().contains(&format!("Rendered at {T0} ms")));
+    h.advance(Duration::from_secs(5));
+    assert!(h.get("/").unwrap().text().contains(&format!("Rendered at {} ms", T0 + 5000)));
+}
+
+#[test]
+fn the_harness_stubs_a_remote_api_and_records_what_the_plugin_sent() {
+    use omnistore_sdk_harness::{StubHttp, StubResponse};
+    let stub = StubHttp::start(|req| {
+        if req.uri.starts_with("/v1/items") {
+            StubResponse::json(&serde_json::json!({ "items": [1, 2, 3] }))
+        } else {
+            StubResponse::status_json(404, &serde_json::json!({ "error": { "code": 100 } }))
+        }
+    })
+    .unwrap();
+    let h =
+        omnistore_sdk_harness::Harness::for_package(package("http-client")).allow_origin(&stub.url()).start().unwrap();
+    let ok = h.get(&format!("/?url={}/v1/items?page=2", stub.url())).unwrap();
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.text(), r#"{"items":[1,2,3]}"#);
+    let missing = h.get(&format!("/?url={}/v2/other", stub.url())).unwrap();
+    assert_eq!(missing.status, 404, "the API's own error reaches the plugin");
+    let sent = stub.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!((sent[0].method.as_str(), sent[0].uri.as_str()), ("GET", "/v1/items?page=2"));
+}
+
+#[test]
+fn the_harness_refuses_a_build_older_than_the_plugins_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("my-channel");
+    let package_dir = dir.path().join("target/plugins/my-channel");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    std::fs::create_dir_all(&package_dir).unwrap();
+    std::fs::write(package_dir.join("plugin.wasm"), b"built").unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(package_dir.join("plugin.wasm")).unwrap().set_modified(old).unwrap();
+    std::fs::write(crate_dir.join("src/lib.rs"), "// edited after the build").unwrap();
+    let err = omnistore_sdk_harness::check_fresh("my-channel", &crate_dir, &package_dir).unwrap_err();
+    assert!(err.to_string().contains("src/lib.rs") && err.to_string().contains("rebuild"), "{err}");
+    // Rebuilt: fresh again.
+    std::fs::write(package_dir.join("plugin.wasm"), b"rebuilt").unwrap();
+    omnistore_sdk_harness::check_fresh("my-channel", &crate_dir, &package_dir).unwrap();
+}
+
 /// Every hostile guest under tests/guests must be exercised by a test in this file or its modules.
 #[test]
 fn every_test_guest_has_a_test() {

@@ -43,6 +43,15 @@ impl Grants {
         self
     }
 
+    /// The same grants with one more origin allowed (tests pointing a plugin
+    /// at a local stand-in for a remote API).
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        if !self.http.contains(&origin) {
+            self.http.push(origin);
+        }
+        self
+    }
+
     /// The granted imports.
     pub fn imports(&self) -> impl Iterator<Item = Capability> + '_ {
         self.imports.iter().copied()

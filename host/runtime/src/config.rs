@@ -88,6 +88,31 @@ pub struct RuntimeConfig {
     pub max_instances_per_tenant: Option<u32>,
     /// How often the epoch advances; deadlines are checked at this granularity.
     pub epoch_tick: Duration,
+    /// The wall clock plugins read (`clock.now`, milliseconds since the
+    /// epoch); `None` is the system clock. Tests set it to control time.
+    pub wall_clock: Option<WallClock>,
+}
+
+/// A source of wall-clock time in milliseconds since the Unix epoch.
+#[derive(Clone)]
+pub struct WallClock(pub std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl WallClock {
+    /// The system clock, or `clock` when set.
+    pub fn now_ms(clock: Option<&WallClock>) -> i64 {
+        match clock {
+            Some(c) => (c.0)(),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+impl std::fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WallClock")
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -99,6 +124,7 @@ impl Default for RuntimeConfig {
             max_concurrent_instances: 128,
             max_instances_per_tenant: None,
             epoch_tick: Duration::from_millis(5),
+            wall_clock: None,
         }
     }
 }

@@ -313,10 +313,7 @@ fn render_fields(fields: &[(String, String)]) -> String {
 impl wit::clock::Host for PluginState {
     async fn now(&mut self) -> wasmtime::Result<i64> {
         self.check_or_trap(Capability::Clock)?;
-        Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0))
+        Ok(crate::config::WallClock::now_ms(self.wall_clock.as_ref()))
     }
 
     async fn monotonic_ns(&mut self) -> wasmtime::Result<u64> {

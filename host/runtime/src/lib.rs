@@ -32,7 +32,7 @@ pub mod types;
 
 pub use cache::digest;
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
-pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig};
+pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig, WallClock};
 pub use error::{Blame, CallError, Limit, LoadError};
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};
 pub use plugin_storage::{ENTRY_OVERHEAD_BYTES, TenantUsage, entry_cost};

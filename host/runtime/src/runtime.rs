@@ -244,6 +244,7 @@ impl Runtime {
             http: self.inner.http.clone(),
             limiter: InstanceLimiter::new(&limits),
             limits,
+            wall_clock: self.inner.config.wall_clock.clone(),
             started: now,
             deadline: now + deadline,
             log_bytes: 0,

@@ -135,6 +135,8 @@ pub(crate) struct PluginState {
     pub kv: Arc<dyn KvStore>,
     pub http: HttpClient,
     pub limits: Limits,
+    /// What `clock.now` reads; `None` is the system clock.
+    pub wall_clock: Option<crate::config::WallClock>,
     pub started: Instant,
     pub deadline: Instant,
     pub limiter: InstanceLimiter,

@@ -22,10 +22,24 @@
 //!
 //! Calls are synchronous: the harness runs its own async runtime, so plain
 //! `#[test]` functions work.
+//!
+//! - **Stale builds are refused**: run from the plugin's own crate,
+//!   [`Harness::for_plugin`] fails when a source file is newer than the built
+//!   package, so a test never passes against yesterday's build.
+//! - **Time is yours**: [`HarnessBuilder::clock_at`] fixes the clock the plugin
+//!   and the core read; [`Harness::advance`] moves it.
+//! - **Remote APIs are stubbed** with [`StubHttp`], a local server that answers
+//!   what the test says and records every request; point the plugin's base URL
+//!   setting at [`StubHttp::url`] and allow it with [`HarnessBuilder::allow_origin`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::SystemTime;
+
+mod stub;
+pub use stub::{StubHttp, StubRequest, StubResponse};
 
 use omnistore_core::{Core, Order, OrderQuery};
 use omnistore_runtime::types::{Event, Request, Response};
@@ -49,6 +63,10 @@ pub enum HarnessError {
     Load(#[from] LoadError),
     #[error("starting the harness failed: {0}")]
     Start(String),
+    #[error(
+        "the build of `{id}` is older than {newer}: rebuild it with `omnistore plugin build` (or `cargo xtask build-plugins`) before testing"
+    )]
+    Stale { id: String, newer: String },
 }
 
 /// Configures a [`Harness`].
@@ -62,6 +80,8 @@ pub struct HarnessBuilder {
     limits: Limits,
     allow_private_network: bool,
     sample_catalog: bool,
+    clock: Option<Arc<AtomicI64>>,
+    origins: Vec<String>,
 }
 
 /// A plugin loaded in a real host, bound to one tenant and installation.
@@ -71,6 +91,7 @@ pub struct Harness {
     plugin: Arc<Plugin>,
     installation: Installation,
     shop: DevShop,
+    clock: Option<Arc<AtomicI64>>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -102,11 +123,54 @@ impl TestResponse {
 }
 
 /// Find `target/plugins/<id>` in the directory of the crate under test or above it.
+/// When that crate is the plugin itself, its build must be newer than its sources.
 fn find_package(id: &str) -> Result<PathBuf, HarnessError> {
     let start = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     let found =
         start.ancestors().map(|a| a.join("target").join("plugins").join(id)).find(|p| p.join("plugin.wasm").exists());
-    found.ok_or_else(|| HarnessError::NotBuilt { id: id.to_string(), searched: start.display().to_string() })
+    let package =
+        found.ok_or_else(|| HarnessError::NotBuilt { id: id.to_string(), searched: start.display().to_string() })?;
+    if plugin_id_of(&start).as_deref() == Some(id) {
+        check_fresh(id, &start, &package)?;
+    }
+    Ok(package)
+}
+
+/// The `id` in a crate's `plugin.toml`, if it has one.
+fn plugin_id_of(crate_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(crate_dir.join("plugin.toml")).ok()?;
+    omnistore_runtime::Manifest::parse(&text).ok().map(|m| m.id)
+}
+
+/// Refuse a package built before the newest of the crate's sources.
+pub fn check_fresh(id: &str, crate_dir: &Path, package: &Path) -> Result<(), HarnessError> {
+    let built = std::fs::metadata(package.join("plugin.wasm"))
+        .and_then(|m| m.modified())
+        .map_err(|_| HarnessError::NotBuilt { id: id.to_string(), searched: package.display().to_string() })?;
+    let mut newest: Option<(SystemTime, PathBuf)> = None;
+    for source in ["src", "plugin.toml", "Cargo.toml", "templates", "theme"] {
+        newest_file(&crate_dir.join(source), &mut newest);
+    }
+    match newest {
+        Some((changed, path)) if changed > built => Err(HarnessError::Stale {
+            id: id.to_string(),
+            newer: path.strip_prefix(crate_dir).unwrap_or(&path).display().to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn newest_file(path: &Path, newest: &mut Option<(SystemTime, PathBuf)>) {
+    let Ok(meta) = std::fs::metadata(path) else { return };
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            newest_file(&entry.path(), newest);
+        }
+    } else if let Ok(changed) = meta.modified()
+        && newest.as_ref().is_none_or(|(t, _)| changed > *t)
+    {
+        *newest = Some((changed, path.to_path_buf()));
+    }
 }
 
 impl Harness {
@@ -131,6 +195,8 @@ impl Harness {
             limits: Limits::default(),
             allow_private_network: true,
             sample_catalog: true,
+            clock: None,
+            origins: vec![],
         }
     }
 
@@ -187,6 +253,21 @@ impl Harness {
             .map_err(|e| HarnessError::Start(e.to_string()))
     }
 
+    /// Move the harness clock forward (it must have been fixed with
+    /// [`HarnessBuilder::clock_at`]).
+    pub fn advance(&self, by: std::time::Duration) {
+        let clock = self.clock.as_ref().expect("advance needs a fixed clock: start the harness with .clock_at(ms)");
+        clock.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+
+    /// What the plugin and the core read as the time, in ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        match &self.clock {
+            Some(c) => c.load(Ordering::SeqCst),
+            None => omnistore_runtime::WallClock::now_ms(None),
+        }
+    }
+
     /// The channel the plugin is installed as.
     pub fn channel(&self) -> omnistore_core::ChannelId {
         DevShop::channel(&self.installation)
@@ -241,6 +322,20 @@ impl HarnessBuilder {
         self
     }
 
+    /// Fix the time the plugin (`clock::now`) and the core (carts, holds,
+    /// orders) read, in ms since the epoch; [`Harness::advance`] moves it.
+    pub fn clock_at(mut self, ms: i64) -> Self {
+        self.clock = Some(Arc::new(AtomicI64::new(ms)));
+        self
+    }
+
+    /// Allow outbound HTTP to this origin (`http://127.0.0.1:PORT`, say a
+    /// [`StubHttp`]) besides those in `plugin.toml`.
+    pub fn allow_origin(mut self, origin: &str) -> Self {
+        self.origins.push(origin.to_string());
+        self
+    }
+
     /// Start without the sample catalog.
     pub fn empty_catalog(mut self) -> Self {
         self.sample_catalog = false;
@@ -264,7 +359,15 @@ impl HarnessBuilder {
             .build()
             .map_err(|e| HarnessError::Start(e.to_string()))?;
         let start = |e: omnistore_core::CoreError| HarnessError::Start(e.to_string());
-        let mut shop = DevShop::empty(&tenant).map_err(start)?;
+        let wall_clock = self
+            .clock
+            .clone()
+            .map(|c| -> omnistore_services::commerce::Clock { Arc::new(move || c.load(Ordering::SeqCst)) });
+        let mut shop = match &wall_clock {
+            Some(clock) => DevShop::with_clock(&tenant, clock.clone()),
+            None => DevShop::empty(&tenant),
+        }
+        .map_err(start)?;
         if self.sample_catalog {
             shop = shop.with_demo_catalog().map_err(start)?;
         }
@@ -272,6 +375,7 @@ impl HarnessBuilder {
             limits: self.limits,
             allow_private_network: self.allow_private_network,
             max_concurrent_instances: 16,
+            wall_clock: wall_clock.map(omnistore_runtime::WallClock),
             ..RuntimeConfig::default()
         };
         let runtime = {
@@ -283,6 +387,11 @@ impl HarnessBuilder {
         for c in self.withheld {
             grants = grants.without(c);
         }
+        for origin in &self.origins {
+            let origin = omnistore_runtime::manifest::Origin::parse(origin)
+                .map_err(|e| HarnessError::Start(format!("allow_origin({origin}): {e}")))?;
+            grants = grants.with_origin(origin);
+        }
         let mut settings = self.settings;
         for s in &plugin.manifest.settings {
             if let (false, Some(d)) = (settings.contains_key(&s.key), &s.default) {
@@ -290,6 +399,6 @@ impl HarnessBuilder {
             }
         }
         let installation = shop.install(&plugin.manifest, grants, settings, self.secrets).map_err(start)?;
-        Ok(Harness { rt, runtime, plugin, installation, shop })
+        Ok(Harness { rt, runtime, plugin, installation, shop, clock: self.clock })
     }
 }
