@@ -86,7 +86,6 @@
 //! convert into [`PluginError`] with `?`, which the host maps to an HTTP
 //! status (see [`PluginError`]).
 
-mod manifest;
 mod money;
 mod web;
 
@@ -188,10 +187,10 @@ macro_rules! export_plugin {
 
         impl $crate::__private::Guest for __OmnistorePluginExport {
             fn describe() -> $crate::PluginInfo {
-                $crate::__private::describe(::core::include_str!(::core::concat!(
-                    ::core::env!("CARGO_MANIFEST_DIR"),
-                    "/plugin.toml"
-                )))
+                // Read here only so that cargo rebuilds the plugin when its manifest changes.
+                const _MANIFEST: &str =
+                    ::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/plugin.toml"));
+                $crate::__private::plugin_info!($crate)
             }
             fn handle_request(req: $crate::Request) -> ::core::result::Result<$crate::Response, $crate::PluginError> {
                 <$plugin as $crate::Plugin>::handle_request(req)
@@ -213,7 +212,34 @@ macro_rules! export_plugin {
 /// Support for the SDK's macros. Not part of the API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::manifest::describe;
+    pub use omnistore_sdk_macros::plugin_info;
+
+    /// What `plugin_info!` expands to call: settings are `(key, label, secret,
+    /// required, default)`.
+    pub fn plugin_info_parts(
+        id: String,
+        name: String,
+        version: String,
+        events: Vec<String>,
+        settings: Vec<(String, String, bool, bool, Option<String>)>,
+    ) -> crate::PluginInfo {
+        crate::PluginInfo {
+            id,
+            name,
+            version,
+            events,
+            settings: settings
+                .into_iter()
+                .map(|(key, label, secret, required, default_value)| crate::SettingSpec {
+                    key,
+                    label,
+                    secret,
+                    required,
+                    default_value,
+                })
+                .collect(),
+        }
+    }
     pub use bindings::exports::omnistore::plugin::handler::Guest;
 
     // Generated code is full of `unsafe` for the canonical ABI.
