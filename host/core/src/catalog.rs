@@ -327,8 +327,8 @@ fn insert_variant(tx: &mut Tx<'_>, product: &ProductId, new: NewVariant) -> Core
         price: new.price,
         compare_at: new.compare_at,
         backorderable: new.backorderable,
-        created_ms: tx.now,
-        updated_ms: tx.now,
+        created_ms: tx.now()?,
+        updated_ms: tx.now()?,
     };
     tx.put(&["var", id.as_str()], &variant)?;
     tx.put(&["sku", &variant.sku], &id)?;
@@ -383,11 +383,11 @@ impl Core {
     }
 
     pub fn get_collection(&self, tenant: &TenantId, id: &CollectionId) -> CoreResult<Collection> {
-        self.read(tenant, 0, |tx| tx.must("collection", id.as_str()))
+        self.read(tenant, |tx| tx.must("collection", id.as_str()))
     }
 
     pub fn collection_by_handle(&self, tenant: &TenantId, handle: &str) -> CoreResult<Collection> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let id: CollectionId =
                 tx.get(&["colh", handle])?.ok_or_else(|| CoreError::not_found("collection", handle))?;
             tx.must("collection", id.as_str())
@@ -395,7 +395,7 @@ impl Core {
     }
 
     pub fn list_collections(&self, tenant: &TenantId) -> CoreResult<Vec<Collection>> {
-        self.read(tenant, 0, |tx| Ok(tx.scan::<Collection>(&["col"])?.into_iter().map(|(_, c)| c).collect()))
+        self.read(tenant, |tx| Ok(tx.scan::<Collection>(&["col"])?.into_iter().map(|(_, c)| c).collect()))
     }
 
     /// A page of collections in id order, after `after`.
@@ -458,7 +458,7 @@ impl Core {
     }
 
     pub fn get_product(&self, tenant: &TenantId, id: &ProductId) -> CoreResult<ProductDetail> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let product = load_product(tx, id)?;
             let variants = product_variants_tx(tx, id)?;
             Ok(ProductDetail { product, variants })
@@ -466,24 +466,24 @@ impl Core {
     }
 
     pub fn product_by_handle(&self, tenant: &TenantId, handle: &str) -> CoreResult<ProductDetail> {
-        let id = self.read(tenant, 0, |tx| {
+        let id = self.read(tenant, |tx| {
             tx.get::<ProductId>(&["handle", handle.trim()])?.ok_or_else(|| CoreError::not_found("product", handle))
         })?;
         self.get_product(tenant, &id)
     }
 
     pub fn get_variant(&self, tenant: &TenantId, id: &VariantId) -> CoreResult<Variant> {
-        self.read(tenant, 0, |tx| load_variant(tx, id))
+        self.read(tenant, |tx| load_variant(tx, id))
     }
 
     pub fn variant_by_sku(&self, tenant: &TenantId, sku: &str) -> CoreResult<Variant> {
-        self.read(tenant, 0, |tx| variant_by_sku_tx(tx, sku))
+        self.read(tenant, |tx| variant_by_sku_tx(tx, sku))
     }
 
     /// A page of products in id (creation) order.
     pub fn list_products(&self, tenant: &TenantId, query: &ProductQuery) -> CoreResult<Vec<Product>> {
         let limit = page_limit(query.limit);
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let mut out = Vec::new();
             let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
             // Filters are applied after the scan, so keep paging until the
@@ -709,7 +709,7 @@ impl Core {
     }
 
     pub fn product_variants(&self, tenant: &TenantId, product: &ProductId) -> CoreResult<Vec<Variant>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_product(tx, product)?;
             product_variants_tx(tx, product)
         })
@@ -745,7 +745,7 @@ impl Core {
     /// Publish every active product on a channel (used when a channel is
     /// switched on). Returns how many were newly published.
     pub fn publish_all_active(&self, tenant: &TenantId, channel: &ChannelId, now_ms: i64) -> CoreResult<usize> {
-        let products = self.read(tenant, 0, |tx| {
+        let products = self.read(tenant, |tx| {
             load_channel(tx, channel)?;
             Ok(tx
                 .scan::<Product>(&["prd"])?
@@ -756,7 +756,7 @@ impl Core {
         })?;
         let mut count = 0;
         for p in products {
-            let before = self.read(tenant, 0, |tx| is_published_tx(tx, &p, channel))?;
+            let before = self.read(tenant, |tx| is_published_tx(tx, &p, channel))?;
             if !before {
                 self.publish_product(tenant, &p, channel, now_ms)?;
                 count += 1;
@@ -783,14 +783,14 @@ impl Core {
     }
 
     pub fn product_publications(&self, tenant: &TenantId, product: &ProductId) -> CoreResult<Vec<Publication>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_product(tx, product)?;
             Ok(tx.scan::<Publication>(&["pub", product.as_str()])?.into_iter().map(|(_, p)| p).collect())
         })
     }
 
     pub fn is_published(&self, tenant: &TenantId, product: &ProductId, channel: &ChannelId) -> CoreResult<bool> {
-        self.read(tenant, 0, |tx| is_published_tx(tx, product, channel))
+        self.read(tenant, |tx| is_published_tx(tx, product, channel))
     }
 
     /// Record what a channel reported after pushing a product to its platform.
@@ -821,7 +821,7 @@ impl Core {
         product: &ProductId,
         now_ms: i64,
     ) -> CoreResult<ChannelProductView> {
-        self.read(tenant, now_ms, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             let ch = load_channel(tx, channel)?;
             channel_view(tx, &ch, product)?.ok_or_else(|| CoreError::not_found("product", product.as_str()))
         })
@@ -838,7 +838,7 @@ impl Core {
         now_ms: i64,
     ) -> CoreResult<Vec<ChannelProductView>> {
         let limit = page_limit(limit);
-        self.read(tenant, now_ms, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             let ch = load_channel(tx, channel)?;
             let mut out = Vec::new();
             let mut cursor = after.map(|a| a.as_str().to_owned());

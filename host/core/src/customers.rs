@@ -243,8 +243,8 @@ fn create_tx(tx: &mut Tx<'_>, name: Option<String>, identities: Vec<Identity>) -
         identities: identities.clone(),
         consents: Vec::new(),
         merged_into: None,
-        created_ms: tx.now,
-        updated_ms: tx.now,
+        created_ms: tx.now()?,
+        updated_ms: tx.now()?,
     };
     for i in &identities {
         tx.put(&["ident", &i.index_kind(), &i.value], &id)?;
@@ -309,8 +309,8 @@ fn write_touchpoint(tx: &mut Tx<'_>, t: &Touchpoint, seq: u64) -> CoreResult<()>
 /// The campaign of the customer's latest campaign touchpoint within the
 /// attribution window before `now`.
 pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResult<Option<CampaignRef>> {
-    let from = sortable(tx.now - ATTRIBUTION_WINDOW_MS);
-    let to = sortable(tx.now.saturating_add(1));
+    let from = sortable(tx.now()? - ATTRIBUTION_WINDOW_MS);
+    let to = sortable(tx.now()?.saturating_add(1));
     let tps = tx.scan_range::<Touchpoint>(
         &["tp", customer.as_str()],
         Bound::Included(&from),
@@ -335,12 +335,12 @@ impl Core {
     /// The profile, following merges: asking for a merged-away id returns
     /// the surviving profile.
     pub fn get_customer(&self, tenant: &TenantId, id: &CustomerId) -> CoreResult<Customer> {
-        self.read(tenant, 0, |tx| load_customer(tx, id))
+        self.read(tenant, |tx| load_customer(tx, id))
     }
 
     pub fn find_customer(&self, tenant: &TenantId, identity: &Identity) -> CoreResult<Option<Customer>> {
         let identity = identity.normalized()?;
-        self.read(tenant, 0, |tx| find_by_identity(tx, &identity))
+        self.read(tenant, |tx| find_by_identity(tx, &identity))
     }
 
     /// Find the profile with this identity or create it (channels call this
@@ -499,7 +499,7 @@ impl Core {
 
     /// Every consent decision of the customer, oldest first.
     pub fn consent_history(&self, tenant: &TenantId, customer: &CustomerId) -> CoreResult<Vec<ConsentRecord>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let c = load_customer(tx, customer)?;
             Ok(tx.scan::<ConsentRecord>(&["conslog", c.id.as_str()])?.into_iter().map(|(_, r)| r).collect())
         })
@@ -532,7 +532,7 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<TimelineEntry>> {
         let limit = if limit == 0 { 100 } else { limit.min(10_000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let c = load_customer(tx, customer)?;
             let in_range = |at: i64| at >= from_ms && at < to_ms;
             let (from, to) = (sortable(from_ms), sortable(to_ms));
@@ -580,7 +580,7 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<Customer>> {
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let mut out = Vec::new();
             let mut cursor = after.map(|a| a.as_str().to_owned());
             // Merged-away profiles are skipped, so read in pages until the
@@ -613,7 +613,7 @@ impl Core {
             ConsentPurpose::EmailMarketing => IdentityKind::Email,
             ConsentPurpose::SmsMarketing => IdentityKind::Phone,
         };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             Ok(tx
                 .scan::<Customer>(&["cus"])?
                 .into_iter()

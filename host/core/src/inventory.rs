@@ -193,7 +193,7 @@ pub(crate) fn apply_movement(
         reserved_after: reserved,
         reference: reference.map(str::to_owned),
         note: note.map(str::to_owned),
-        at_ms: tx.now,
+        at_ms: tx.now()?,
     };
     tx.put(&["stk", variant.as_str(), location.as_str()], &lvl)?;
     let seq = sortable(i64::try_from(lvl.movements).unwrap_or(i64::MAX));
@@ -250,7 +250,7 @@ fn pool_locations(tx: &mut Tx<'_>, pool: &Pool) -> CoreResult<Vec<Location>> {
 
 /// Units of expired holds per location, not yet released.
 fn expired_holds(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<Vec<Hold>> {
-    let now = tx.now;
+    let now = tx.now()?;
     let mut out = Vec::new();
     for (id, ()) in tx.scan::<()>(&["hldv", variant.as_str()])? {
         if let Some(h) = tx.get::<Hold>(&["hld", &id])?
@@ -307,7 +307,7 @@ pub(crate) fn release_cart_holds_of(tx: &mut Tx<'_>, cart: &CartId, variant: Opt
         if variant.is_some_and(|v| *v != h.variant_id) {
             continue;
         }
-        let kind = if h.expires_ms <= tx.now {
+        let kind = if h.expires_ms <= tx.now()? {
             MovementKind::HoldExpired
         } else {
             *held.entry(h.variant_id.clone()).or_default() += h.quantity;
@@ -493,7 +493,7 @@ pub(crate) fn hold_line(
             location_id: a.location_id,
             quantity: a.quantity,
             expires_ms,
-            created_ms: tx.now,
+            created_ms: tx.now()?,
         };
         tx.put(&["hld", id.as_str()], &h)?;
         tx.put(&["hldv", variant.id.as_str(), id.as_str()], &())?;
@@ -722,7 +722,7 @@ impl Core {
         variant: &VariantId,
         location: &LocationId,
     ) -> CoreResult<StockLevelView> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_variant(tx, variant)?;
             load_location(tx, location)?;
             Ok(view(variant, location, &level(tx, variant, location)?))
@@ -731,7 +731,7 @@ impl Core {
 
     /// Counters at every location that holds or held the variant.
     pub fn stock_levels(&self, tenant: &TenantId, variant: &VariantId) -> CoreResult<Vec<StockLevelView>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_variant(tx, variant)?;
             Ok(levels_of(tx, variant)?.iter().map(|(l, s)| view(variant, l, s)).collect())
         })
@@ -749,7 +749,7 @@ impl Core {
         location: Option<&LocationId>,
         now_ms: i64,
     ) -> CoreResult<i64> {
-        self.read(tenant, now_ms, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             load_variant(tx, variant)?;
             let buffer = match channel {
                 Some(c) => load_channel(tx, c)?.safety_buffer,
@@ -769,7 +769,7 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<Movement>> {
         let limit = if limit == 0 { 100 } else { limit.min(10_000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let after = sortable(i64::try_from(after_seq).unwrap_or(i64::MAX));
             Ok(tx
                 .scan_range::<Movement>(
@@ -823,6 +823,6 @@ impl Core {
     }
 
     pub fn cart_holds(&self, tenant: &TenantId, cart: &CartId) -> CoreResult<Vec<Hold>> {
-        self.read(tenant, 0, |tx| cart_holds(tx, cart))
+        self.read(tenant, |tx| cart_holds(tx, cart))
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod carts;
 pub mod catalog;
+mod conflict;
 pub mod customers;
 pub mod erasure;
 pub mod error;
@@ -41,6 +42,7 @@ pub use catalog::{
     ProductDetail, ProductPatch, ProductQuery, ProductStatus, Publication, SyncState, SyncStatus, Variant,
     VariantPatch,
 };
+pub use conflict::ConflictRetry;
 pub use customers::{
     ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint, TimelineEntry,
     Touchpoint,

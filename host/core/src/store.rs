@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, keyspace};
 
+use crate::conflict::ConflictRetry;
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::events::{Event, RetryPolicy};
@@ -28,26 +29,31 @@ use crate::tenants::Tenant;
 pub struct Core {
     store: Arc<dyn KvStore>,
     pub(crate) retry: RetryPolicy,
+    conflict: ConflictRetry,
 }
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core").field("backend", &self.store.backend()).field("retry", &self.retry).finish()
+        f.debug_struct("Core")
+            .field("backend", &self.store.backend())
+            .field("retry", &self.retry)
+            .field("conflict", &self.conflict)
+            .finish()
     }
 }
-
-/// How many more times a conflicting transaction is re-run after
-/// `omnistore_storage::transact` gave up on it (or, for reads, which do not go
-/// through `transact`, how often a read is retried). Under heavy contention
-/// on one hot row, giving up means a failed checkout, which is worse than a
-/// slow one.
-const CONFLICT_RETRIES: u32 = 8;
 
 const SCAN_PAGE: usize = 256;
 
 impl Core {
     pub fn new(store: Arc<dyn KvStore>) -> Core {
-        Core { store, retry: RetryPolicy::default() }
+        Core { store, retry: RetryPolicy::default(), conflict: ConflictRetry::default() }
+    }
+
+    /// Re-run transactions that lost a conflict under another policy (how
+    /// many times, and how to wait between attempts).
+    pub fn with_conflict_retry(mut self, policy: ConflictRetry) -> Core {
+        self.conflict = policy;
+        self
     }
 
     /// Use another retry policy for event deliveries.
@@ -85,27 +91,37 @@ impl Core {
 
     /// Run a read of one tenant in a read-only transaction: one snapshot,
     /// no write lock, so a long list never holds up checkouts. The body
-    /// cannot write (a write is an internal error).
-    pub(crate) fn read<T>(
+    /// cannot write (a write is an internal error) and has no clock: asking
+    /// `tx.now()` is an internal error, so a read that depends on the time
+    /// cannot silently evaluate it at 1970 — it must use [`Core::read_at`].
+    pub(crate) fn read<T>(&self, tenant: &TenantId, body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>) -> CoreResult<T> {
+        self.run_read(tenant, None, body)
+    }
+
+    /// A read whose answer depends on the time (promotions that apply now,
+    /// holds that have expired by now, the attribution window).
+    pub(crate) fn read_at<T>(
         &self,
         tenant: &TenantId,
         now_ms: i64,
-        mut body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
+        body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
     ) -> CoreResult<T> {
         check_now(now_ms)?;
-        let mut attempt = 0;
-        loop {
+        self.run_read(tenant, Some(now_ms), body)
+    }
+
+    fn run_read<T>(
+        &self,
+        tenant: &TenantId,
+        now_ms: Option<i64>,
+        mut body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        self.conflict.read(|| {
             let mut txn = self.store.begin_read()?;
             let mut tx = Tx::reading(&mut *txn, tenant, now_ms);
-            let outcome = tx.require_tenant().and_then(|()| body(&mut tx));
-            match outcome {
-                Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    backoff(attempt);
-                }
-                other => return other,
-            }
-        }
+            tx.require_tenant()?;
+            body(&mut tx)
+        })
     }
 
     /// One page of a tenant's table in id order: at most `limit` records
@@ -118,28 +134,17 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<T>> {
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let start = after.map_or(Bound::Unbounded, Bound::Excluded);
             Ok(tx.scan_range::<T>(&[table], start, Bound::Unbounded, limit)?.into_iter().map(|(_, v)| v).collect())
         })
     }
 
-    pub(crate) fn run_write<T>(&self, mut body: impl FnMut(&mut dyn Txn) -> CoreResult<T>) -> CoreResult<T> {
-        let mut attempt = 0;
-        loop {
-            match omnistore_storage::transact(&*self.store, &mut body) {
-                Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    backoff(attempt);
-                }
-                other => return other,
-            }
-        }
+    /// One read-write transaction outside any tenant's `Tx` (the tenant
+    /// registry, migrations), retried as a whole on conflict.
+    pub(crate) fn run_write<T>(&self, body: impl FnMut(&mut dyn Txn) -> CoreResult<T>) -> CoreResult<T> {
+        self.conflict.write(&*self.store, body)
     }
-}
-
-fn backoff(attempt: u32) {
-    std::thread::sleep(std::time::Duration::from_micros(100u64 << attempt.min(7)));
 }
 
 fn check_now(now_ms: i64) -> CoreResult<()> {
@@ -213,7 +218,8 @@ pub(crate) struct Tx<'t> {
     txn: Access<'t>,
     pub tenant: TenantId,
     prefix: String,
-    pub now: i64,
+    /// The time of a write, or of a read that asked for one ([`Core::read_at`]).
+    now: Option<i64>,
     tenant_record: Option<Tenant>,
     events: Vec<PendingEvent>,
     stock_touched: BTreeSet<VariantId>,
@@ -221,15 +227,16 @@ pub(crate) struct Tx<'t> {
 
 impl<'t> Tx<'t> {
     pub fn new(txn: &'t mut dyn Txn, tenant: &TenantId, now: i64) -> Tx<'t> {
-        Tx::with_access(Access::Write(txn), tenant, now)
+        Tx::with_access(Access::Write(txn), tenant, Some(now))
     }
 
-    /// A transaction that only reads.
-    pub fn reading(txn: &'t mut dyn ReadTxn, tenant: &TenantId, now: i64) -> Tx<'t> {
+    /// A transaction that only reads, with a clock only if its answer
+    /// depends on the time.
+    pub fn reading(txn: &'t mut dyn ReadTxn, tenant: &TenantId, now: Option<i64>) -> Tx<'t> {
         Tx::with_access(Access::Read(txn), tenant, now)
     }
 
-    fn with_access(txn: Access<'t>, tenant: &TenantId, now: i64) -> Tx<'t> {
+    fn with_access(txn: Access<'t>, tenant: &TenantId, now: Option<i64>) -> Tx<'t> {
         // Tenant ids need no escaping (see `keyspace`).
         let prefix = keyspace::core_prefix(tenant);
         Tx {
@@ -251,6 +258,18 @@ impl<'t> Tx<'t> {
             }
             None => Err(CoreError::not_found("tenant", self.tenant.as_str())),
         }
+    }
+
+    /// The time this transaction runs at. Every write has one; a read has
+    /// one only when opened with [`Core::read_at`], so domain code that
+    /// depends on the time fails loudly in a clockless read instead of
+    /// evaluating at 1970.
+    pub fn now(&self) -> CoreResult<i64> {
+        self.now.ok_or_else(|| {
+            CoreError::Storage(StorageError::Invalid(
+                "a read without a time asked for the time; it must be opened with read_at".into(),
+            ))
+        })
     }
 
     /// The tenant's record; loaded before any domain code runs.
@@ -412,7 +431,7 @@ impl<'t> Tx<'t> {
                 tenant: self.tenant.clone(),
                 kind: pending.kind,
                 subject: pending.subject,
-                at_ms: self.now,
+                at_ms: self.now()?,
                 payload: pending.payload,
             };
             self.put(&["evt", id.as_str()], &event)?;
