@@ -148,22 +148,29 @@ fn level(tx: &mut Tx<'_>, variant: &VariantId, location: &LocationId) -> CoreRes
     Ok(tx.get(&["stk", variant.as_str(), location.as_str()])?.unwrap_or_default())
 }
 
+/// One change of a variant's counters at one location, as [`apply_movement`]
+/// takes it: named fields, because two adjacent deltas and two adjacent
+/// optional strings are easy to swap when passed by position.
+pub(crate) struct StockChange<'a> {
+    pub variant: &'a VariantId,
+    pub sku: &'a str,
+    pub location: &'a LocationId,
+    pub kind: MovementKind,
+    pub on_hand_delta: i64,
+    pub reserved_delta: i64,
+    /// The hold, order, return or transfer the movement belongs to.
+    pub reference: Option<&'a str>,
+    pub note: Option<&'a str>,
+    /// Whether the change may take on-hand or availability below zero.
+    pub allow_negative: bool,
+}
+
 /// The only writer of stock counters: append a movement and update the
 /// counters. A movement that lowers availability may not take on-hand or
 /// availability below zero unless `allow_negative` (backorders).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn apply_movement(
-    tx: &mut Tx<'_>,
-    variant: &VariantId,
-    sku: &str,
-    location: &LocationId,
-    kind: MovementKind,
-    on_hand_delta: i64,
-    reserved_delta: i64,
-    reference: Option<&str>,
-    note: Option<&str>,
-    allow_negative: bool,
-) -> CoreResult<Movement> {
+pub(crate) fn apply_movement(tx: &mut Tx<'_>, change: StockChange<'_>) -> CoreResult<Movement> {
+    let StockChange { variant, sku, location, kind, on_hand_delta, reserved_delta, reference, note, allow_negative } =
+        change;
     let mut lvl = level(tx, variant, location)?;
     let overflow = || CoreError::invalid("stock quantity out of range");
     let on_hand = lvl.on_hand.checked_add(on_hand_delta).ok_or_else(overflow)?;
@@ -266,15 +273,17 @@ pub(crate) fn release_hold(tx: &mut Tx<'_>, hold: &Hold, kind: MovementKind) -> 
     let sku = tx.get::<Variant>(&["var", hold.variant_id.as_str()])?.map(|v| v.sku).unwrap_or_default();
     apply_movement(
         tx,
-        &hold.variant_id,
-        &sku,
-        &hold.location_id,
-        kind,
-        0,
-        -hold.quantity,
-        Some(hold.id.as_str()),
-        None,
-        true,
+        StockChange {
+            variant: &hold.variant_id,
+            sku: &sku,
+            location: &hold.location_id,
+            kind,
+            on_hand_delta: 0,
+            reserved_delta: -hold.quantity,
+            reference: Some(hold.id.as_str()),
+            note: None,
+            allow_negative: true,
+        },
     )?;
     tx.del(&["hld", hold.id.as_str()])?;
     tx.del(&["hldv", hold.variant_id.as_str(), hold.id.as_str()])?;
@@ -445,15 +454,17 @@ pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Ve
     for a in &out {
         apply_movement(
             tx,
-            &v.id,
-            &v.sku,
-            &a.location_id,
-            spec.kind,
-            0,
-            a.quantity,
-            Some(spec.reference),
-            None,
-            v.backorderable,
+            StockChange {
+                variant: &v.id,
+                sku: &v.sku,
+                location: &a.location_id,
+                kind: spec.kind,
+                on_hand_delta: 0,
+                reserved_delta: a.quantity,
+                reference: Some(spec.reference),
+                note: None,
+                allow_negative: v.backorderable,
+            },
         )?;
     }
     Ok(out)
@@ -514,15 +525,17 @@ pub(crate) fn consume(
 ) -> CoreResult<()> {
     apply_movement(
         tx,
-        variant,
-        sku,
-        &a.location_id,
-        MovementKind::Fulfilled,
-        -a.quantity,
-        -a.quantity,
-        Some(reference),
-        None,
-        true,
+        StockChange {
+            variant,
+            sku,
+            location: &a.location_id,
+            kind: MovementKind::Fulfilled,
+            on_hand_delta: -a.quantity,
+            reserved_delta: -a.quantity,
+            reference: Some(reference),
+            note: None,
+            allow_negative: true,
+        },
     )?;
     Ok(())
 }
@@ -537,15 +550,17 @@ pub(crate) fn release_allocation(
 ) -> CoreResult<()> {
     apply_movement(
         tx,
-        variant,
-        sku,
-        &a.location_id,
-        MovementKind::AllocationReleased,
-        0,
-        -a.quantity,
-        Some(reference),
-        None,
-        true,
+        StockChange {
+            variant,
+            sku,
+            location: &a.location_id,
+            kind: MovementKind::AllocationReleased,
+            on_hand_delta: 0,
+            reserved_delta: -a.quantity,
+            reference: Some(reference),
+            note: None,
+            allow_negative: true,
+        },
     )?;
     Ok(())
 }
@@ -558,7 +573,20 @@ pub(crate) fn restock(
     quantity: i64,
     reference: &str,
 ) -> CoreResult<()> {
-    apply_movement(tx, variant, sku, location, MovementKind::Restocked, quantity, 0, Some(reference), None, true)?;
+    apply_movement(
+        tx,
+        StockChange {
+            variant,
+            sku,
+            location,
+            kind: MovementKind::Restocked,
+            on_hand_delta: quantity,
+            reserved_delta: 0,
+            reference: Some(reference),
+            note: None,
+            allow_negative: true,
+        },
+    )?;
     Ok(())
 }
 
@@ -571,7 +599,20 @@ pub(crate) fn write_off(
     reference: &str,
 ) -> CoreResult<()> {
     let note = format!("{quantity} returned unit(s) written off");
-    apply_movement(tx, variant, sku, location, MovementKind::WrittenOff, 0, 0, Some(reference), Some(&note), true)?;
+    apply_movement(
+        tx,
+        StockChange {
+            variant,
+            sku,
+            location,
+            kind: MovementKind::WrittenOff,
+            on_hand_delta: 0,
+            reserved_delta: 0,
+            reference: Some(reference),
+            note: Some(&note),
+            allow_negative: true,
+        },
+    )?;
     Ok(())
 }
 
@@ -658,7 +699,20 @@ impl Core {
             let current = level(tx, variant, location)?;
             let (kind, d) = delta(&current)?;
             if d != 0 {
-                apply_movement(tx, variant, &v.sku, location, kind, d, 0, None, note.as_deref(), false)?;
+                apply_movement(
+                    tx,
+                    StockChange {
+                        variant,
+                        sku: &v.sku,
+                        location,
+                        kind,
+                        on_hand_delta: d,
+                        reserved_delta: 0,
+                        reference: None,
+                        note: note.as_deref(),
+                        allow_negative: false,
+                    },
+                )?;
             }
             Ok(view(variant, location, &level(tx, variant, location)?))
         })
@@ -690,27 +744,31 @@ impl Core {
             let n = note.as_deref();
             apply_movement(
                 tx,
-                variant,
-                &v.sku,
-                from,
-                MovementKind::TransferOut,
-                -quantity,
-                0,
-                Some(id.as_str()),
-                n,
-                false,
+                StockChange {
+                    variant,
+                    sku: &v.sku,
+                    location: from,
+                    kind: MovementKind::TransferOut,
+                    on_hand_delta: -quantity,
+                    reserved_delta: 0,
+                    reference: Some(id.as_str()),
+                    note: n,
+                    allow_negative: false,
+                },
             )?;
             apply_movement(
                 tx,
-                variant,
-                &v.sku,
-                to,
-                MovementKind::TransferIn,
-                quantity,
-                0,
-                Some(id.as_str()),
-                n,
-                false,
+                StockChange {
+                    variant,
+                    sku: &v.sku,
+                    location: to,
+                    kind: MovementKind::TransferIn,
+                    on_hand_delta: quantity,
+                    reserved_delta: 0,
+                    reference: Some(id.as_str()),
+                    note: n,
+                    allow_negative: false,
+                },
             )?;
             Ok(id)
         })

@@ -477,3 +477,20 @@ pub(crate) fn registry_key(tenant: &TenantId) -> Vec<u8> {
 pub(crate) fn registry_prefix() -> &'static [u8] {
     keyspace::Namespace::Registry.root()
 }
+
+#[cfg(test)]
+mod tests {
+    use omnistore_storage::MemoryStore;
+
+    use super::*;
+
+    #[test]
+    fn only_a_read_opened_with_a_time_can_ask_for_it() {
+        let core = Core::new(Arc::new(MemoryStore::new()));
+        let t = TenantId::new("clock").expect("valid id");
+        core.create_tenant(&t, "Clock", "EUR", 7).expect("tenant");
+        assert!(core.read(&t, |tx| tx.now()).is_err(), "a clockless read must not see 1970");
+        assert_eq!(core.read_at(&t, 42, |tx| tx.now()).expect("read at a time"), 42);
+        assert_eq!(core.write(&t, 43, |tx| tx.now()).expect("write"), 43);
+    }
+}
