@@ -26,7 +26,7 @@
 //! cart what it held, and a pickup may take the held units at the shop even
 //! when the hold was in the warehouse.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,7 @@ use serde_json::json;
 
 use crate::catalog::{Variant, load_variant};
 use crate::error::{CoreError, CoreResult};
+use crate::event_kind::DomainEventKind;
 use crate::ids::{CartId, ChannelId, HoldId, LocationId, TenantId, TransferId, VariantId};
 use crate::store::{Core, Tx, sortable};
 use crate::tenants::{Location, LocationKind, all_locations, load_channel, load_location};
@@ -205,7 +206,7 @@ pub(crate) fn apply_movement(tx: &mut Tx<'_>, change: StockChange<'_>) -> CoreRe
     tx.put(&["stk", variant.as_str(), location.as_str()], &lvl)?;
     let seq = sortable(i64::try_from(lvl.movements).unwrap_or(i64::MAX));
     tx.put(&["mov", variant.as_str(), location.as_str(), &seq], &movement)?;
-    tx.touch_stock(variant);
+    touch_stock(tx, variant);
     Ok(movement)
 }
 
@@ -218,7 +219,26 @@ pub(crate) fn variant_reserved(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResu
     Ok(levels_of(tx, variant)?.values().map(|l| l.reserved).sum())
 }
 
-pub(crate) fn stock_changed_payload(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<serde_json::Value> {
+/// Variants whose stock changed in this transaction.
+#[derive(Default)]
+struct StockTouched(BTreeSet<VariantId>);
+
+/// Note that a variant's stock changed; one `stock.changed` per variant is
+/// emitted at the end of the transaction with the final figures.
+fn touch_stock(tx: &mut Tx<'_>, variant: &VariantId) {
+    tx.state::<StockTouched>().0.insert(variant.clone());
+    tx.before_commit("stock.changed", emit_stock_changed);
+}
+
+fn emit_stock_changed(tx: &mut Tx<'_>) -> CoreResult<()> {
+    for variant in std::mem::take(&mut tx.state::<StockTouched>().0) {
+        let payload = stock_changed_payload(tx, &variant)?;
+        tx.emit(DomainEventKind::StockChanged, variant.as_str(), payload);
+    }
+    Ok(())
+}
+
+fn stock_changed_payload(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<serde_json::Value> {
     let levels = levels_of(tx, variant)?;
     let v = tx.get::<Variant>(&["var", variant.as_str()])?;
     let (on_hand, reserved) = levels.values().fold((0, 0), |(o, r), l| (o + l.on_hand, r + l.reserved));

@@ -9,7 +9,8 @@
 //! outside a tenant is the tenant registry `sys/tenants/{id}`, used to list
 //! tenants. Values are versioned records (see [`crate::records`]).
 
-use std::collections::BTreeSet;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use crate::conflict::ConflictRetry;
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::events::{Event, RetryPolicy};
-use crate::ids::{EventId, TenantId, VariantId, format_id, unguessable};
+use crate::ids::{EventId, TenantId, format_id, unguessable};
 use crate::records::{Record, decode, encode};
 use crate::tenants::Tenant;
 
@@ -222,8 +223,17 @@ pub(crate) struct Tx<'t> {
     now: Option<i64>,
     tenant_record: Option<Tenant>,
     events: Vec<PendingEvent>,
-    stock_touched: BTreeSet<VariantId>,
+    /// Work domain modules registered to run once when the body succeeded,
+    /// by name, in registration order (see [`Tx::before_commit`]).
+    hooks: Vec<(&'static str, Hook)>,
+    /// What those modules collect during the body, one value per type
+    /// (see [`Tx::state`]).
+    state: HashMap<TypeId, Box<dyn Any>>,
 }
+
+/// Work run at the end of a successful transaction body, before the outbox
+/// is written: it may read, write and emit events like the body.
+pub(crate) type Hook = fn(&mut Tx<'_>) -> CoreResult<()>;
 
 impl<'t> Tx<'t> {
     pub fn new(txn: &'t mut dyn Txn, tenant: &TenantId, now: i64) -> Tx<'t> {
@@ -246,7 +256,8 @@ impl<'t> Tx<'t> {
             now,
             tenant_record: None,
             events: Vec::new(),
-            stock_touched: BTreeSet::new(),
+            hooks: Vec::new(),
+            state: HashMap::new(),
         }
     }
 
@@ -411,17 +422,33 @@ impl<'t> Tx<'t> {
         self.events.push(PendingEvent { kind, subject: subject.into(), payload });
     }
 
-    /// Note that a variant's stock changed; one `stock.changed` per variant is
-    /// emitted at the end of the transaction with the final figures.
-    pub fn touch_stock(&mut self, variant: &VariantId) {
-        self.stock_touched.insert(variant.clone());
+    /// Run `hook` once when the body has succeeded, however often it is
+    /// registered under `name`. This is how a domain module finishes its own
+    /// work (inventory's one `stock.changed` per variant with the final
+    /// figures) without the transaction knowing about that module.
+    pub fn before_commit(&mut self, name: &'static str, hook: Hook) {
+        if !self.hooks.iter().any(|(n, _)| *n == name) {
+            self.hooks.push((name, hook));
+        }
+    }
+
+    /// This transaction's value of `S`, created empty on first use: where a
+    /// module collects what its [`Tx::before_commit`] hook will need.
+    pub fn state<S: Default + 'static>(&mut self) -> &mut S {
+        self.state
+            .entry(TypeId::of::<S>())
+            .or_insert_with(|| Box::new(S::default()))
+            .downcast_mut()
+            .expect("state is stored under its own type id")
     }
 
     pub(crate) fn finish(mut self) -> CoreResult<()> {
-        let touched = std::mem::take(&mut self.stock_touched);
-        for variant in touched {
-            let payload = crate::inventory::stock_changed_payload(&mut self, &variant)?;
-            self.emit(DomainEventKind::StockChanged, variant.as_str(), payload);
+        // A hook may register another one (or itself again, to handle what
+        // it touched); run until none is left.
+        while !self.hooks.is_empty() {
+            for (_, hook) in std::mem::take(&mut self.hooks) {
+                hook(&mut self)?;
+            }
         }
         let events = std::mem::take(&mut self.events);
         for pending in events {
