@@ -32,10 +32,10 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::catalog::{Variant, load_variant};
+use crate::catalog::{Variant, load_product, load_variant, product_variants_tx, remove_product_tx};
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
-use crate::ids::{CartId, ChannelId, HoldId, LocationId, TenantId, TransferId, VariantId};
+use crate::ids::{CartId, ChannelId, HoldId, LocationId, ProductId, TenantId, TransferId, VariantId};
 use crate::store::{Core, Tx, sortable};
 use crate::tenants::{Location, LocationKind, all_locations, load_channel, load_location};
 use crate::validate;
@@ -791,6 +791,26 @@ impl Core {
                 },
             )?;
             Ok(id)
+        })
+    }
+
+    /// Delete a product and its variants. Refused while any of its stock is
+    /// reserved by carts or orders; archive it instead.
+    pub fn delete_product(&self, tenant: &TenantId, id: &ProductId, now_ms: i64) -> CoreResult<()> {
+        self.write(tenant, now_ms, |tx| {
+            let product = load_product(tx, id)?;
+            let variants = product_variants_tx(tx, id)?;
+            for v in &variants {
+                // Expired holds are no reservation.
+                sweep_variant(tx, &v.id)?;
+                if variant_reserved(tx, &v.id)? > 0 {
+                    return Err(CoreError::conflict(format!(
+                        "variant `{}` has stock reserved by open carts or orders; archive the product instead",
+                        v.sku
+                    )));
+                }
+            }
+            remove_product_tx(tx, &product, &variants)
         })
     }
 
