@@ -143,9 +143,18 @@ fn add_lines(cart: &mut Cart, lines: &[CartLine]) -> CoreResult<()> {
     Ok(())
 }
 
+/// Move a merged-away customer's open cart to the surviving profile.
+pub(crate) fn reassign_cart_tx(tx: &mut Tx<'_>, from: &CustomerId, to: &CustomerId) -> CoreResult<()> {
+    if let Some(cart) = tx.get::<CartId>(&["custcart", from.as_str()])? {
+        tx.del(&["custcart", from.as_str()])?;
+        give_cart_to(tx, &cart, to)?;
+    }
+    Ok(())
+}
+
 /// Give a cart to a customer (after a merge of profiles): it becomes the
 /// customer's open cart, or is folded into the one they already have.
-pub(crate) fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId) -> CoreResult<()> {
+fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId) -> CoreResult<()> {
     let Ok(mut moving) = load_open(tx, cart) else {
         return Ok(());
     };

@@ -9,7 +9,7 @@
 //! Modules: [`tenants`] (tenants, channels, locations), [`catalog`],
 //! [`pricing`] (the price resolver and promotions — read it for the stacking
 //! rules), [`inventory`], [`listing`] (products as a channel shows them), [`carts`] (and checkout), [`orders`], [`returns`],
-//! [`customers`], [`reach`] (what one channel may reach inside its tenant),
+//! [`customers`], [`profiles`] (merging profiles, the timeline), [`reach`] (what one channel may reach inside its tenant),
 //! [`events`], [`seed`]. [`records`] is how records are stored (versioned,
 //! apart from the domain types) and [`migrate`] brings old ones up to date.
 
@@ -28,6 +28,7 @@ pub mod migrate;
 pub mod money;
 pub mod orders;
 pub mod pricing;
+pub mod profiles;
 pub mod reach;
 pub mod records;
 pub mod returns;

@@ -473,6 +473,18 @@ fn page_limit(limit: usize) -> usize {
     if limit == 0 { 100 } else { limit.min(1000) }
 }
 
+/// Move a merged-away customer's orders to the surviving profile.
+pub(crate) fn reassign_orders_tx(tx: &mut Tx<'_>, from: &CustomerId, to: &CustomerId) -> CoreResult<()> {
+    for (order_id, ()) in tx.scan::<()>(&["custord", from.as_str()])? {
+        let mut order: Order = tx.must("order", &order_id)?;
+        order.customer_id = Some(to.clone());
+        tx.put(&["ord", &order_id], &order)?;
+        tx.put(&["custord", to.as_str(), &order_id], &())?;
+        tx.del(&["custord", from.as_str(), &order_id])?;
+    }
+    Ok(())
+}
+
 impl Core {
     pub fn get_order(&self, tenant: &TenantId, id: &OrderId) -> CoreResult<Order> {
         self.read(tenant, |tx| load_order(tx, id))
