@@ -105,8 +105,8 @@ fn new_cart(tx: &mut Tx<'_>, channel: Option<ChannelId>, customer: Option<Custom
         lines: vec![],
         codes: vec![],
         status: CartStatus::Open,
-        created_ms: tx.now,
-        updated_ms: tx.now,
+        created_ms: tx.now()?,
+        updated_ms: tx.now()?,
     };
     save(tx, &cart)?;
     if let Some(c) = &customer {
@@ -122,7 +122,7 @@ fn customer_cart(tx: &mut Tx<'_>, customer: &CustomerId, channel: Option<Channel
     {
         if channel.is_some() && cart.channel_id != channel {
             cart.channel_id = channel;
-            cart.updated_ms = tx.now;
+            cart.updated_ms = tx.now()?;
             save(tx, &cart)?;
         }
         return Ok(cart);
@@ -143,9 +143,18 @@ fn add_lines(cart: &mut Cart, lines: &[CartLine]) -> CoreResult<()> {
     Ok(())
 }
 
+/// Move a merged-away customer's open cart to the surviving profile.
+pub(crate) fn reassign_cart_tx(tx: &mut Tx<'_>, from: &CustomerId, to: &CustomerId) -> CoreResult<()> {
+    if let Some(cart) = tx.get::<CartId>(&["custcart", from.as_str()])? {
+        tx.del(&["custcart", from.as_str()])?;
+        give_cart_to(tx, &cart, to)?;
+    }
+    Ok(())
+}
+
 /// Give a cart to a customer (after a merge of profiles): it becomes the
 /// customer's open cart, or is folded into the one they already have.
-pub(crate) fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId) -> CoreResult<()> {
+fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId) -> CoreResult<()> {
     let Ok(mut moving) = load_open(tx, cart) else {
         return Ok(());
     };
@@ -158,7 +167,7 @@ pub(crate) fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId
                     target.codes.push(c.clone());
                 }
             }
-            target.updated_ms = tx.now;
+            target.updated_ms = tx.now()?;
             save(tx, &target)?;
             release_cart_holds(tx, &moving.id)?;
             moving.status = CartStatus::Merged { into: target.id.clone() };
@@ -168,7 +177,7 @@ pub(crate) fn give_cart_to(tx: &mut Tx<'_>, cart: &CartId, customer: &CustomerId
             tx.put(&["custcart", customer.as_str()], cart)?;
         }
     }
-    moving.updated_ms = tx.now;
+    moving.updated_ms = tx.now()?;
     save(tx, &moving)
 }
 
@@ -199,12 +208,12 @@ impl Core {
     }
 
     pub fn get_cart(&self, tenant: &TenantId, id: &CartId) -> CoreResult<Cart> {
-        self.read(tenant, 0, |tx| load_cart(tx, id))
+        self.read(tenant, |tx| load_cart(tx, id))
     }
 
     /// The customer's open cart (any channel), if any.
     pub fn customer_open_cart(&self, tenant: &TenantId, customer: &CustomerId) -> CoreResult<Option<Cart>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let c = load_customer(tx, customer)?.id;
             match tx.get::<CartId>(&["custcart", c.as_str()])? {
                 Some(id) => Ok(load_open(tx, &id).ok()),
@@ -350,7 +359,7 @@ impl Core {
         channel: Option<&ChannelId>,
         now_ms: i64,
     ) -> CoreResult<Quote> {
-        self.read(tenant, now_ms, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             let c = load_open(tx, cart)?;
             if c.lines.is_empty() {
                 return Err(CoreError::invalid("the cart is empty"));

@@ -11,7 +11,6 @@ use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::ids::{ChannelId, CollectionId, ProductId, TenantId, VariantId};
 use crate::money::Money;
-use crate::pricing::AppliedPromotion;
 use crate::store::{Core, Tx};
 use crate::tenants::load_channel;
 use crate::validate;
@@ -186,28 +185,7 @@ pub struct ProductQuery {
     pub collection: Option<CollectionId>,
 }
 
-/// A variant as a channel shows it: the resolver's price for one unit with
-/// automatic promotions, and what the channel may sell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelVariantView {
-    pub variant: Variant,
-    pub price: Money,
-    /// The struck-through price: the base price when a promotion applies,
-    /// else the variant's compare-at price.
-    pub compare_at: Option<Money>,
-    pub promotion: Option<AppliedPromotion>,
-    /// Sellable units on this channel (after its safety buffer), or `None`
-    /// for backorderable variants, which are always sellable.
-    pub available: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelProductView {
-    pub product: Product,
-    pub variants: Vec<ChannelVariantView>,
-}
-
-fn page_limit(limit: usize) -> usize {
+pub(crate) fn page_limit(limit: usize) -> usize {
     if limit == 0 { 100 } else { limit.min(1000) }
 }
 
@@ -273,6 +251,30 @@ pub(crate) fn variant_by_sku_tx(tx: &mut Tx<'_>, sku: &str) -> CoreResult<Varian
     load_variant(tx, &id)
 }
 
+/// Remove a product, its variants and every index and publication naming
+/// them, and emit `product.removed`. Whether the product may go (no stock
+/// reserved) is inventory's rule, checked by its caller
+/// (`Core::delete_product` in `inventory.rs`).
+pub(crate) fn remove_product_tx(tx: &mut Tx<'_>, product: &Product, variants: &[Variant]) -> CoreResult<()> {
+    let id = &product.id;
+    for v in variants {
+        tx.del(&["var", v.id.as_str()])?;
+        tx.del(&["sku", &v.sku])?;
+        tx.del(&["prdvar", id.as_str(), v.id.as_str()])?;
+    }
+    for c in &product.collections {
+        tx.del(&["colprd", c.as_str(), id.as_str()])?;
+    }
+    for (channel, _) in tx.scan::<Publication>(&["pub", id.as_str()])? {
+        tx.del(&["pub", id.as_str(), &channel])?;
+        tx.del(&["pubc", &channel, id.as_str()])?;
+    }
+    tx.del(&["handle", &product.handle])?;
+    tx.del(&["prd", id.as_str()])?;
+    tx.emit(DomainEventKind::ProductRemoved, id.as_str(), json!({ "product_id": id, "handle": product.handle }));
+    Ok(())
+}
+
 pub(crate) fn product_variants_tx(tx: &mut Tx<'_>, product: &ProductId) -> CoreResult<Vec<Variant>> {
     let ids = tx.scan::<()>(&["prdvar", product.as_str()])?;
     let mut out = Vec::with_capacity(ids.len());
@@ -327,8 +329,8 @@ fn insert_variant(tx: &mut Tx<'_>, product: &ProductId, new: NewVariant) -> Core
         price: new.price,
         compare_at: new.compare_at,
         backorderable: new.backorderable,
-        created_ms: tx.now,
-        updated_ms: tx.now,
+        created_ms: tx.now()?,
+        updated_ms: tx.now()?,
     };
     tx.put(&["var", id.as_str()], &variant)?;
     tx.put(&["sku", &variant.sku], &id)?;
@@ -383,11 +385,11 @@ impl Core {
     }
 
     pub fn get_collection(&self, tenant: &TenantId, id: &CollectionId) -> CoreResult<Collection> {
-        self.read(tenant, 0, |tx| tx.must("collection", id.as_str()))
+        self.read(tenant, |tx| tx.must("collection", id.as_str()))
     }
 
     pub fn collection_by_handle(&self, tenant: &TenantId, handle: &str) -> CoreResult<Collection> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let id: CollectionId =
                 tx.get(&["colh", handle])?.ok_or_else(|| CoreError::not_found("collection", handle))?;
             tx.must("collection", id.as_str())
@@ -395,7 +397,7 @@ impl Core {
     }
 
     pub fn list_collections(&self, tenant: &TenantId) -> CoreResult<Vec<Collection>> {
-        self.read(tenant, 0, |tx| Ok(tx.scan::<Collection>(&["col"])?.into_iter().map(|(_, c)| c).collect()))
+        self.read(tenant, |tx| Ok(tx.scan::<Collection>(&["col"])?.into_iter().map(|(_, c)| c).collect()))
     }
 
     /// A page of collections in id order, after `after`.
@@ -458,7 +460,7 @@ impl Core {
     }
 
     pub fn get_product(&self, tenant: &TenantId, id: &ProductId) -> CoreResult<ProductDetail> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let product = load_product(tx, id)?;
             let variants = product_variants_tx(tx, id)?;
             Ok(ProductDetail { product, variants })
@@ -466,24 +468,24 @@ impl Core {
     }
 
     pub fn product_by_handle(&self, tenant: &TenantId, handle: &str) -> CoreResult<ProductDetail> {
-        let id = self.read(tenant, 0, |tx| {
+        let id = self.read(tenant, |tx| {
             tx.get::<ProductId>(&["handle", handle.trim()])?.ok_or_else(|| CoreError::not_found("product", handle))
         })?;
         self.get_product(tenant, &id)
     }
 
     pub fn get_variant(&self, tenant: &TenantId, id: &VariantId) -> CoreResult<Variant> {
-        self.read(tenant, 0, |tx| load_variant(tx, id))
+        self.read(tenant, |tx| load_variant(tx, id))
     }
 
     pub fn variant_by_sku(&self, tenant: &TenantId, sku: &str) -> CoreResult<Variant> {
-        self.read(tenant, 0, |tx| variant_by_sku_tx(tx, sku))
+        self.read(tenant, |tx| variant_by_sku_tx(tx, sku))
     }
 
     /// A page of products in id (creation) order.
     pub fn list_products(&self, tenant: &TenantId, query: &ProductQuery) -> CoreResult<Vec<Product>> {
         let limit = page_limit(query.limit);
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let mut out = Vec::new();
             let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
             // Filters are applied after the scan, so keep paging until the
@@ -587,45 +589,6 @@ impl Core {
         })
     }
 
-    /// Delete a product and its variants. Refused while any of its stock is
-    /// reserved by carts or orders; archive it instead.
-    pub fn delete_product(&self, tenant: &TenantId, id: &ProductId, now_ms: i64) -> CoreResult<()> {
-        self.write(tenant, now_ms, |tx| {
-            let product = load_product(tx, id)?;
-            let variants = product_variants_tx(tx, id)?;
-            for v in &variants {
-                // Expired holds are no reservation.
-                crate::inventory::sweep_variant(tx, &v.id)?;
-                if crate::inventory::variant_reserved(tx, &v.id)? > 0 {
-                    return Err(CoreError::conflict(format!(
-                        "variant `{}` has stock reserved by open carts or orders; archive the product instead",
-                        v.sku
-                    )));
-                }
-            }
-            for v in &variants {
-                tx.del(&["var", v.id.as_str()])?;
-                tx.del(&["sku", &v.sku])?;
-                tx.del(&["prdvar", id.as_str(), v.id.as_str()])?;
-            }
-            for c in &product.collections {
-                tx.del(&["colprd", c.as_str(), id.as_str()])?;
-            }
-            for (channel, _) in tx.scan::<Publication>(&["pub", id.as_str()])? {
-                tx.del(&["pub", id.as_str(), &channel])?;
-                tx.del(&["pubc", &channel, id.as_str()])?;
-            }
-            tx.del(&["handle", &product.handle])?;
-            tx.del(&["prd", id.as_str()])?;
-            tx.emit(
-                DomainEventKind::ProductRemoved,
-                id.as_str(),
-                json!({ "product_id": id, "handle": product.handle }),
-            );
-            Ok(())
-        })
-    }
-
     pub fn add_variant(
         &self,
         tenant: &TenantId,
@@ -709,7 +672,7 @@ impl Core {
     }
 
     pub fn product_variants(&self, tenant: &TenantId, product: &ProductId) -> CoreResult<Vec<Variant>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_product(tx, product)?;
             product_variants_tx(tx, product)
         })
@@ -745,7 +708,7 @@ impl Core {
     /// Publish every active product on a channel (used when a channel is
     /// switched on). Returns how many were newly published.
     pub fn publish_all_active(&self, tenant: &TenantId, channel: &ChannelId, now_ms: i64) -> CoreResult<usize> {
-        let products = self.read(tenant, 0, |tx| {
+        let products = self.read(tenant, |tx| {
             load_channel(tx, channel)?;
             Ok(tx
                 .scan::<Product>(&["prd"])?
@@ -756,7 +719,7 @@ impl Core {
         })?;
         let mut count = 0;
         for p in products {
-            let before = self.read(tenant, 0, |tx| is_published_tx(tx, &p, channel))?;
+            let before = self.read(tenant, |tx| is_published_tx(tx, &p, channel))?;
             if !before {
                 self.publish_product(tenant, &p, channel, now_ms)?;
                 count += 1;
@@ -783,14 +746,14 @@ impl Core {
     }
 
     pub fn product_publications(&self, tenant: &TenantId, product: &ProductId) -> CoreResult<Vec<Publication>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_product(tx, product)?;
             Ok(tx.scan::<Publication>(&["pub", product.as_str()])?.into_iter().map(|(_, p)| p).collect())
         })
     }
 
     pub fn is_published(&self, tenant: &TenantId, product: &ProductId, channel: &ChannelId) -> CoreResult<bool> {
-        self.read(tenant, 0, |tx| is_published_tx(tx, product, channel))
+        self.read(tenant, |tx| is_published_tx(tx, product, channel))
     }
 
     /// Record what a channel reported after pushing a product to its platform.
@@ -811,87 +774,6 @@ impl Core {
             Ok(publication)
         })
     }
-
-    /// One product as a channel shows it. `NotFound` unless it is active and
-    /// published on that channel.
-    pub fn channel_product(
-        &self,
-        tenant: &TenantId,
-        channel: &ChannelId,
-        product: &ProductId,
-        now_ms: i64,
-    ) -> CoreResult<ChannelProductView> {
-        self.read(tenant, now_ms, |tx| {
-            let ch = load_channel(tx, channel)?;
-            channel_view(tx, &ch, product)?.ok_or_else(|| CoreError::not_found("product", product.as_str()))
-        })
-    }
-
-    /// A page of the channel's catalog (active, published products), in id
-    /// order; feed exports pull page after page so memory stays bounded.
-    pub fn channel_catalog(
-        &self,
-        tenant: &TenantId,
-        channel: &ChannelId,
-        after: Option<&ProductId>,
-        limit: usize,
-        now_ms: i64,
-    ) -> CoreResult<Vec<ChannelProductView>> {
-        let limit = page_limit(limit);
-        self.read(tenant, now_ms, |tx| {
-            let ch = load_channel(tx, channel)?;
-            let mut out = Vec::new();
-            let mut cursor = after.map(|a| a.as_str().to_owned());
-            loop {
-                let start = cursor.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-                let ids = tx.scan_range::<()>(&["pubc", channel.as_str()], start, Bound::Unbounded, limit)?;
-                let exhausted = ids.len() < limit;
-                for (id, ()) in &ids {
-                    if out.len() < limit
-                        && let Some(view) = channel_view(tx, &ch, &ProductId::new(id.clone()))?
-                    {
-                        out.push(view);
-                    }
-                }
-                cursor = ids.last().map(|(id, ())| id.clone());
-                if exhausted || out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-        })
-    }
-}
-
-fn channel_view(
-    tx: &mut Tx<'_>,
-    channel: &crate::tenants::Channel,
-    product: &ProductId,
-) -> CoreResult<Option<ChannelProductView>> {
-    let Some(p) = tx.get::<Product>(&["prd", product.as_str()])? else {
-        return Ok(None);
-    };
-    if p.status != ProductStatus::Active || !is_published_tx(tx, product, &channel.id)? {
-        return Ok(None);
-    }
-    let variants = product_variants_tx(tx, product)?;
-    let mut views = Vec::with_capacity(variants.len());
-    for v in variants {
-        let unit = crate::pricing::unit_price_tx(tx, &v, &p, Some(&channel.id))?;
-        let available = if v.backorderable {
-            None
-        } else {
-            Some(crate::inventory::sellable_tx(tx, &v.id, None, channel.safety_buffer)?)
-        };
-        let compare_at = if unit.promotion.is_some() { Some(v.price.clone()) } else { v.compare_at.clone() };
-        views.push(ChannelVariantView {
-            price: unit.price,
-            compare_at,
-            promotion: unit.promotion,
-            available,
-            variant: v,
-        });
-    }
-    Ok(Some(ChannelProductView { product: p, variants: views }))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
-use crate::ids::{CampaignRef, CartId, ChannelId, CustomerId, OrderId, ProductId, TenantId, TouchpointId, VariantId};
+use crate::ids::{CampaignRef, ChannelId, CustomerId, OrderId, ProductId, TenantId, TouchpointId, VariantId};
 use crate::money::Money;
 use crate::store::{Core, Tx, sortable};
 use crate::tenants::load_channel;
@@ -243,8 +243,8 @@ fn create_tx(tx: &mut Tx<'_>, name: Option<String>, identities: Vec<Identity>) -
         identities: identities.clone(),
         consents: Vec::new(),
         merged_into: None,
-        created_ms: tx.now,
-        updated_ms: tx.now,
+        created_ms: tx.now()?,
+        updated_ms: tx.now()?,
     };
     for i in &identities {
         tx.put(&["ident", &i.index_kind(), &i.value], &id)?;
@@ -309,8 +309,8 @@ fn write_touchpoint(tx: &mut Tx<'_>, t: &Touchpoint, seq: u64) -> CoreResult<()>
 /// The campaign of the customer's latest campaign touchpoint within the
 /// attribution window before `now`.
 pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResult<Option<CampaignRef>> {
-    let from = sortable(tx.now - ATTRIBUTION_WINDOW_MS);
-    let to = sortable(tx.now.saturating_add(1));
+    let from = sortable(tx.now()? - ATTRIBUTION_WINDOW_MS);
+    let to = sortable(tx.now()?.saturating_add(1));
     let tps = tx.scan_range::<Touchpoint>(
         &["tp", customer.as_str()],
         Bound::Included(&from),
@@ -325,6 +325,70 @@ fn append_consent_log(tx: &mut Tx<'_>, customer: &CustomerId, record: &ConsentRe
     tx.put(&["conslog", customer.as_str(), &sortable(i64::try_from(seq).unwrap_or(i64::MAX))], record)
 }
 
+/// The first half of merging `absorbed` into `kept` (see
+/// `Core::merge_customers` in `profiles.rs`): identities, consent (the
+/// latest decision per purpose wins), the consent log and touchpoints move
+/// to `kept`. Orders and the open cart are moved by their own modules before
+/// [`finish_merge_tx`].
+pub(crate) fn absorb_profile_tx(
+    tx: &mut Tx<'_>,
+    kept: &CustomerId,
+    absorbed: &CustomerId,
+) -> CoreResult<(Customer, Customer)> {
+    let mut keep = load_customer(tx, kept)?;
+    let mut gone = load_customer(tx, absorbed)?;
+    if keep.id == gone.id {
+        return Err(CoreError::invalid("cannot merge a customer into itself"));
+    }
+    for i in std::mem::take(&mut gone.identities) {
+        tx.put(&["ident", &i.index_kind(), &i.value], &keep.id)?;
+        keep.identities.push(i);
+    }
+    keep.identities.sort();
+    keep.identities.dedup();
+    for c in std::mem::take(&mut gone.consents) {
+        match keep.consents.iter_mut().find(|k| k.purpose == c.purpose) {
+            Some(k) if k.at_ms >= c.at_ms => {}
+            Some(k) => *k = c,
+            None => keep.consents.push(c),
+        }
+    }
+    keep.consents.sort_by_key(|c| c.purpose);
+    if keep.name.is_none() {
+        keep.name = gone.name.take();
+    }
+    for (seq, record) in tx.scan::<ConsentRecord>(&["conslog", gone.id.as_str()])? {
+        append_consent_log(tx, &keep.id, &record)?;
+        tx.del(&["conslog", gone.id.as_str(), &seq])?;
+    }
+    for (key, mut t) in tx.scan::<Touchpoint>(&["tp", gone.id.as_str()])? {
+        let seq = tx.next_seq(&format!("tp:{}", keep.id))?;
+        t.customer_id = keep.id.clone();
+        write_touchpoint(tx, &t, seq)?;
+        let mut parts = vec!["tp", gone.id.as_str()];
+        parts.extend(key.split('/'));
+        tx.del(&parts)?;
+    }
+    Ok((keep, gone))
+}
+
+/// Save both profiles of a merge, `gone` as a pointer to `keep`, and emit
+/// `customer.merged`.
+pub(crate) fn finish_merge_tx(
+    tx: &mut Tx<'_>,
+    mut keep: Customer,
+    mut gone: Customer,
+    now_ms: i64,
+) -> CoreResult<Customer> {
+    gone.merged_into = Some(keep.id.clone());
+    gone.updated_ms = now_ms;
+    keep.updated_ms = now_ms;
+    save(tx, &gone)?;
+    save(tx, &keep)?;
+    tx.emit(DomainEventKind::CustomerMerged, keep.id.as_str(), json!({ "customer_id": keep.id, "merged": gone.id }));
+    Ok(keep)
+}
+
 impl Core {
     pub fn create_customer(&self, tenant: &TenantId, new: NewCustomer, now_ms: i64) -> CoreResult<Customer> {
         let name = validate::opt_text("customer name", new.name.as_deref(), 200)?;
@@ -335,12 +399,12 @@ impl Core {
     /// The profile, following merges: asking for a merged-away id returns
     /// the surviving profile.
     pub fn get_customer(&self, tenant: &TenantId, id: &CustomerId) -> CoreResult<Customer> {
-        self.read(tenant, 0, |tx| load_customer(tx, id))
+        self.read(tenant, |tx| load_customer(tx, id))
     }
 
     pub fn find_customer(&self, tenant: &TenantId, identity: &Identity) -> CoreResult<Option<Customer>> {
         let identity = identity.normalized()?;
-        self.read(tenant, 0, |tx| find_by_identity(tx, &identity))
+        self.read(tenant, |tx| find_by_identity(tx, &identity))
     }
 
     /// Find the profile with this identity or create it (channels call this
@@ -391,77 +455,6 @@ impl Core {
         })
     }
 
-    /// Merge `absorbed` into `kept` when they turn out to be one person:
-    /// identities, consent (the latest decision per purpose wins), history,
-    /// touchpoints, orders and the open cart move to `kept`; `absorbed`
-    /// remains as a pointer.
-    pub fn merge_customers(
-        &self,
-        tenant: &TenantId,
-        kept: &CustomerId,
-        absorbed: &CustomerId,
-        now_ms: i64,
-    ) -> CoreResult<Customer> {
-        self.write(tenant, now_ms, |tx| {
-            let mut keep = load_customer(tx, kept)?;
-            let mut gone = load_customer(tx, absorbed)?;
-            if keep.id == gone.id {
-                return Err(CoreError::invalid("cannot merge a customer into itself"));
-            }
-            for i in std::mem::take(&mut gone.identities) {
-                tx.put(&["ident", &i.index_kind(), &i.value], &keep.id)?;
-                keep.identities.push(i);
-            }
-            keep.identities.sort();
-            keep.identities.dedup();
-            for c in std::mem::take(&mut gone.consents) {
-                match keep.consents.iter_mut().find(|k| k.purpose == c.purpose) {
-                    Some(k) if k.at_ms >= c.at_ms => {}
-                    Some(k) => *k = c,
-                    None => keep.consents.push(c),
-                }
-            }
-            keep.consents.sort_by_key(|c| c.purpose);
-            if keep.name.is_none() {
-                keep.name = gone.name.take();
-            }
-            for (seq, record) in tx.scan::<ConsentRecord>(&["conslog", gone.id.as_str()])? {
-                append_consent_log(tx, &keep.id, &record)?;
-                tx.del(&["conslog", gone.id.as_str(), &seq])?;
-            }
-            for (key, mut t) in tx.scan::<Touchpoint>(&["tp", gone.id.as_str()])? {
-                let seq = tx.next_seq(&format!("tp:{}", keep.id))?;
-                t.customer_id = keep.id.clone();
-                write_touchpoint(tx, &t, seq)?;
-                let mut parts = vec!["tp", gone.id.as_str()];
-                parts.extend(key.split('/'));
-                tx.del(&parts)?;
-            }
-            for (order_id, ()) in tx.scan::<()>(&["custord", gone.id.as_str()])? {
-                let mut order: crate::orders::Order = tx.must("order", &order_id)?;
-                order.customer_id = Some(keep.id.clone());
-                tx.put(&["ord", &order_id], &order)?;
-                tx.put(&["custord", keep.id.as_str(), &order_id], &())?;
-                tx.del(&["custord", gone.id.as_str(), &order_id])?;
-            }
-            if let Some(cart) = tx.get::<CartId>(&["custcart", gone.id.as_str()])? {
-                tx.del(&["custcart", gone.id.as_str()])?;
-                crate::carts::give_cart_to(tx, &cart, &keep.id)?;
-            }
-            gone.merged_into = Some(keep.id.clone());
-            gone.updated_ms = now_ms;
-            keep.updated_ms = now_ms;
-            save(tx, &gone)?;
-            save(tx, &keep)?;
-            tx.emit(
-                DomainEventKind::CustomerMerged,
-                keep.id.as_str(),
-                json!({ "customer_id": keep.id, "merged": gone.id }),
-            );
-            Ok(keep)
-        })
-    }
-
     /// Record a consent decision (also "STOP" or an unsubscribe: `granted = false`).
     #[allow(clippy::too_many_arguments)]
     pub fn set_consent(
@@ -499,7 +492,7 @@ impl Core {
 
     /// Every consent decision of the customer, oldest first.
     pub fn consent_history(&self, tenant: &TenantId, customer: &CustomerId) -> CoreResult<Vec<ConsentRecord>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let c = load_customer(tx, customer)?;
             Ok(tx.scan::<ConsentRecord>(&["conslog", c.id.as_str()])?.into_iter().map(|(_, r)| r).collect())
         })
@@ -520,58 +513,6 @@ impl Core {
         })
     }
 
-    /// The customer's journey between `from_ms` (inclusive) and `to_ms`
-    /// (exclusive): touchpoints, orders and consent decisions, oldest first,
-    /// at most `limit` (the oldest ones).
-    pub fn timeline(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        from_ms: i64,
-        to_ms: i64,
-        limit: usize,
-    ) -> CoreResult<Vec<TimelineEntry>> {
-        let limit = if limit == 0 { 100 } else { limit.min(10_000) };
-        self.read(tenant, 0, |tx| {
-            let c = load_customer(tx, customer)?;
-            let in_range = |at: i64| at >= from_ms && at < to_ms;
-            let (from, to) = (sortable(from_ms), sortable(to_ms));
-            // Orders first: for equal times the stable sort below then shows
-            // the order before the purchase touchpoint it caused.
-            let mut out: Vec<TimelineEntry> = Vec::new();
-            for (order_id, ()) in tx.scan::<()>(&["custord", c.id.as_str()])? {
-                let o: crate::orders::Order = tx.must("order", &order_id)?;
-                if in_range(o.placed_ms) {
-                    out.push(TimelineEntry::OrderPlaced {
-                        order_id: o.id,
-                        number: o.number,
-                        channel_id: o.channel_id,
-                        total: o.total,
-                        at_ms: o.placed_ms,
-                    });
-                }
-            }
-            out.extend(
-                tx.scan_range::<Touchpoint>(
-                    &["tp", c.id.as_str()],
-                    Bound::Included(&from),
-                    Bound::Excluded(&to),
-                    limit,
-                )?
-                .into_iter()
-                .map(|(_, t)| TimelineEntry::Touchpoint(t)),
-            );
-            for (_, r) in tx.scan::<ConsentRecord>(&["conslog", c.id.as_str()])? {
-                if in_range(r.at_ms) {
-                    out.push(TimelineEntry::Consent(r));
-                }
-            }
-            out.sort_by_key(TimelineEntry::at_ms);
-            out.truncate(limit);
-            Ok(out)
-        })
-    }
-
     /// A page of live (not merged-away) profiles in id order.
     pub fn list_customers(
         &self,
@@ -580,7 +521,7 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<Customer>> {
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let mut out = Vec::new();
             let mut cursor = after.map(|a| a.as_str().to_owned());
             // Merged-away profiles are skipped, so read in pages until the
@@ -613,7 +554,7 @@ impl Core {
             ConsentPurpose::EmailMarketing => IdentityKind::Email,
             ConsentPurpose::SmsMarketing => IdentityKind::Phone,
         };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             Ok(tx
                 .scan::<Customer>(&["cus"])?
                 .into_iter()

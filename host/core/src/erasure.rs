@@ -90,7 +90,7 @@ fn orders_of(tx: &mut Tx<'_>, id: &CustomerId) -> CoreResult<Vec<Order>> {
 impl Core {
     /// The customer's data, for an access request.
     pub fn export_customer(&self, tenant: &TenantId, id: &CustomerId, now_ms: i64) -> CoreResult<CustomerExport> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let (customer, merged_profiles) = profiles(tx, id)?;
             let cid = customer.id.clone();
             let consent_history =
@@ -178,7 +178,7 @@ impl Core {
     /// Every erasure done in the tenant, oldest first: proof that requests
     /// were answered, without the personal data.
     pub fn erasure_log(&self, tenant: &TenantId) -> CoreResult<Vec<ErasureReport>> {
-        self.read(tenant, 0, |tx| Ok(tx.scan::<ErasureReport>(&["erasure"])?.into_iter().map(|(_, r)| r).collect()))
+        self.read(tenant, |tx| Ok(tx.scan::<ErasureReport>(&["erasure"])?.into_iter().map(|(_, r)| r).collect()))
     }
 }
 

@@ -169,14 +169,14 @@ impl Core {
     /// Outbox events after `after` (all when `None`), oldest first.
     pub fn list_events(&self, tenant: &TenantId, after: Option<&EventId>, limit: usize) -> CoreResult<Vec<Event>> {
         let limit = if limit == 0 { 100 } else { limit.min(10_000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_str()));
             Ok(tx.scan_range::<Event>(&["evt"], start, Bound::Unbounded, limit)?.into_iter().map(|(_, e)| e).collect())
         })
     }
 
     pub fn get_event(&self, tenant: &TenantId, id: &EventId) -> CoreResult<Event> {
-        self.read(tenant, 0, |tx| tx.must("event", id.as_str()))
+        self.read(tenant, |tx| tx.must("event", id.as_str()))
     }
 
     /// Fan at most `limit` new outbox events out to subscribed, enabled
@@ -247,7 +247,7 @@ impl Core {
     /// Pending deliveries due at `now_ms`, oldest due first (read-only).
     pub fn due_deliveries(&self, tenant: &TenantId, now_ms: i64, limit: usize) -> CoreResult<Vec<Delivery>> {
         let limit = if limit == 0 { 100 } else { limit };
-        self.read(tenant, now_ms, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             let end = sortable(now_ms.saturating_add(1));
             let keys = tx.scan_range::<()>(&["due"], Bound::Unbounded, Bound::Excluded(&end), limit)?;
             let mut out = Vec::new();
@@ -383,12 +383,12 @@ impl Core {
     }
 
     pub fn get_delivery(&self, tenant: &TenantId, id: &DeliveryId) -> CoreResult<Delivery> {
-        self.read(tenant, 0, |tx| load(tx, id))
+        self.read(tenant, |tx| load(tx, id))
     }
 
     /// Deliveries of one event, one per channel.
     pub fn event_deliveries(&self, tenant: &TenantId, event: &EventId) -> CoreResult<Vec<Delivery>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let from = format!("{event}.");
             let to = format!("{event}/");
             Ok(tx
@@ -402,7 +402,7 @@ impl Core {
     /// Dead letters, oldest event first.
     pub fn dead_letters(&self, tenant: &TenantId, limit: usize) -> CoreResult<Vec<Delivery>> {
         let limit = if limit == 0 { 100 } else { limit };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let ids = tx.scan_range::<()>(&["dead"], Bound::Unbounded, Bound::Unbounded, limit)?;
             let mut out = Vec::new();
             for (id, ()) in ids {

@@ -26,15 +26,16 @@
 //! cart what it held, and a pickup may take the held units at the shop even
 //! when the hold was in the warehouse.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::catalog::{Variant, load_variant};
+use crate::catalog::{Variant, load_product, load_variant, product_variants_tx, remove_product_tx};
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{CartId, ChannelId, HoldId, LocationId, TenantId, TransferId, VariantId};
+use crate::event_kind::DomainEventKind;
+use crate::ids::{CartId, ChannelId, HoldId, LocationId, ProductId, TenantId, TransferId, VariantId};
 use crate::store::{Core, Tx, sortable};
 use crate::tenants::{Location, LocationKind, all_locations, load_channel, load_location};
 use crate::validate;
@@ -148,22 +149,29 @@ fn level(tx: &mut Tx<'_>, variant: &VariantId, location: &LocationId) -> CoreRes
     Ok(tx.get(&["stk", variant.as_str(), location.as_str()])?.unwrap_or_default())
 }
 
+/// One change of a variant's counters at one location, as [`apply_movement`]
+/// takes it: named fields, because two adjacent deltas and two adjacent
+/// optional strings are easy to swap when passed by position.
+pub(crate) struct StockChange<'a> {
+    pub variant: &'a VariantId,
+    pub sku: &'a str,
+    pub location: &'a LocationId,
+    pub kind: MovementKind,
+    pub on_hand_delta: i64,
+    pub reserved_delta: i64,
+    /// The hold, order, return or transfer the movement belongs to.
+    pub reference: Option<&'a str>,
+    pub note: Option<&'a str>,
+    /// Whether the change may take on-hand or availability below zero.
+    pub allow_negative: bool,
+}
+
 /// The only writer of stock counters: append a movement and update the
 /// counters. A movement that lowers availability may not take on-hand or
 /// availability below zero unless `allow_negative` (backorders).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn apply_movement(
-    tx: &mut Tx<'_>,
-    variant: &VariantId,
-    sku: &str,
-    location: &LocationId,
-    kind: MovementKind,
-    on_hand_delta: i64,
-    reserved_delta: i64,
-    reference: Option<&str>,
-    note: Option<&str>,
-    allow_negative: bool,
-) -> CoreResult<Movement> {
+pub(crate) fn apply_movement(tx: &mut Tx<'_>, change: StockChange<'_>) -> CoreResult<Movement> {
+    let StockChange { variant, sku, location, kind, on_hand_delta, reserved_delta, reference, note, allow_negative } =
+        change;
     let mut lvl = level(tx, variant, location)?;
     let overflow = || CoreError::invalid("stock quantity out of range");
     let on_hand = lvl.on_hand.checked_add(on_hand_delta).ok_or_else(overflow)?;
@@ -193,12 +201,12 @@ pub(crate) fn apply_movement(
         reserved_after: reserved,
         reference: reference.map(str::to_owned),
         note: note.map(str::to_owned),
-        at_ms: tx.now,
+        at_ms: tx.now()?,
     };
     tx.put(&["stk", variant.as_str(), location.as_str()], &lvl)?;
     let seq = sortable(i64::try_from(lvl.movements).unwrap_or(i64::MAX));
     tx.put(&["mov", variant.as_str(), location.as_str(), &seq], &movement)?;
-    tx.touch_stock(variant);
+    touch_stock(tx, variant);
     Ok(movement)
 }
 
@@ -211,7 +219,26 @@ pub(crate) fn variant_reserved(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResu
     Ok(levels_of(tx, variant)?.values().map(|l| l.reserved).sum())
 }
 
-pub(crate) fn stock_changed_payload(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<serde_json::Value> {
+/// Variants whose stock changed in this transaction.
+#[derive(Default)]
+struct StockTouched(BTreeSet<VariantId>);
+
+/// Note that a variant's stock changed; one `stock.changed` per variant is
+/// emitted at the end of the transaction with the final figures.
+fn touch_stock(tx: &mut Tx<'_>, variant: &VariantId) {
+    tx.state::<StockTouched>().0.insert(variant.clone());
+    tx.before_commit("stock.changed", emit_stock_changed);
+}
+
+fn emit_stock_changed(tx: &mut Tx<'_>) -> CoreResult<()> {
+    for variant in std::mem::take(&mut tx.state::<StockTouched>().0) {
+        let payload = stock_changed_payload(tx, &variant)?;
+        tx.emit(DomainEventKind::StockChanged, variant.as_str(), payload);
+    }
+    Ok(())
+}
+
+fn stock_changed_payload(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<serde_json::Value> {
     let levels = levels_of(tx, variant)?;
     let v = tx.get::<Variant>(&["var", variant.as_str()])?;
     let (on_hand, reserved) = levels.values().fold((0, 0), |(o, r), l| (o + l.on_hand, r + l.reserved));
@@ -250,7 +277,7 @@ fn pool_locations(tx: &mut Tx<'_>, pool: &Pool) -> CoreResult<Vec<Location>> {
 
 /// Units of expired holds per location, not yet released.
 fn expired_holds(tx: &mut Tx<'_>, variant: &VariantId) -> CoreResult<Vec<Hold>> {
-    let now = tx.now;
+    let now = tx.now()?;
     let mut out = Vec::new();
     for (id, ()) in tx.scan::<()>(&["hldv", variant.as_str()])? {
         if let Some(h) = tx.get::<Hold>(&["hld", &id])?
@@ -266,15 +293,17 @@ pub(crate) fn release_hold(tx: &mut Tx<'_>, hold: &Hold, kind: MovementKind) -> 
     let sku = tx.get::<Variant>(&["var", hold.variant_id.as_str()])?.map(|v| v.sku).unwrap_or_default();
     apply_movement(
         tx,
-        &hold.variant_id,
-        &sku,
-        &hold.location_id,
-        kind,
-        0,
-        -hold.quantity,
-        Some(hold.id.as_str()),
-        None,
-        true,
+        StockChange {
+            variant: &hold.variant_id,
+            sku: &sku,
+            location: &hold.location_id,
+            kind,
+            on_hand_delta: 0,
+            reserved_delta: -hold.quantity,
+            reference: Some(hold.id.as_str()),
+            note: None,
+            allow_negative: true,
+        },
     )?;
     tx.del(&["hld", hold.id.as_str()])?;
     tx.del(&["hldv", hold.variant_id.as_str(), hold.id.as_str()])?;
@@ -307,7 +336,7 @@ pub(crate) fn release_cart_holds_of(tx: &mut Tx<'_>, cart: &CartId, variant: Opt
         if variant.is_some_and(|v| *v != h.variant_id) {
             continue;
         }
-        let kind = if h.expires_ms <= tx.now {
+        let kind = if h.expires_ms <= tx.now()? {
             MovementKind::HoldExpired
         } else {
             *held.entry(h.variant_id.clone()).or_default() += h.quantity;
@@ -445,15 +474,17 @@ pub(crate) fn allocate(tx: &mut Tx<'_>, spec: AllocateSpec<'_>) -> CoreResult<Ve
     for a in &out {
         apply_movement(
             tx,
-            &v.id,
-            &v.sku,
-            &a.location_id,
-            spec.kind,
-            0,
-            a.quantity,
-            Some(spec.reference),
-            None,
-            v.backorderable,
+            StockChange {
+                variant: &v.id,
+                sku: &v.sku,
+                location: &a.location_id,
+                kind: spec.kind,
+                on_hand_delta: 0,
+                reserved_delta: a.quantity,
+                reference: Some(spec.reference),
+                note: None,
+                allow_negative: v.backorderable,
+            },
         )?;
     }
     Ok(out)
@@ -493,7 +524,7 @@ pub(crate) fn hold_line(
             location_id: a.location_id,
             quantity: a.quantity,
             expires_ms,
-            created_ms: tx.now,
+            created_ms: tx.now()?,
         };
         tx.put(&["hld", id.as_str()], &h)?;
         tx.put(&["hldv", variant.id.as_str(), id.as_str()], &())?;
@@ -514,15 +545,17 @@ pub(crate) fn consume(
 ) -> CoreResult<()> {
     apply_movement(
         tx,
-        variant,
-        sku,
-        &a.location_id,
-        MovementKind::Fulfilled,
-        -a.quantity,
-        -a.quantity,
-        Some(reference),
-        None,
-        true,
+        StockChange {
+            variant,
+            sku,
+            location: &a.location_id,
+            kind: MovementKind::Fulfilled,
+            on_hand_delta: -a.quantity,
+            reserved_delta: -a.quantity,
+            reference: Some(reference),
+            note: None,
+            allow_negative: true,
+        },
     )?;
     Ok(())
 }
@@ -537,15 +570,17 @@ pub(crate) fn release_allocation(
 ) -> CoreResult<()> {
     apply_movement(
         tx,
-        variant,
-        sku,
-        &a.location_id,
-        MovementKind::AllocationReleased,
-        0,
-        -a.quantity,
-        Some(reference),
-        None,
-        true,
+        StockChange {
+            variant,
+            sku,
+            location: &a.location_id,
+            kind: MovementKind::AllocationReleased,
+            on_hand_delta: 0,
+            reserved_delta: -a.quantity,
+            reference: Some(reference),
+            note: None,
+            allow_negative: true,
+        },
     )?;
     Ok(())
 }
@@ -558,7 +593,20 @@ pub(crate) fn restock(
     quantity: i64,
     reference: &str,
 ) -> CoreResult<()> {
-    apply_movement(tx, variant, sku, location, MovementKind::Restocked, quantity, 0, Some(reference), None, true)?;
+    apply_movement(
+        tx,
+        StockChange {
+            variant,
+            sku,
+            location,
+            kind: MovementKind::Restocked,
+            on_hand_delta: quantity,
+            reserved_delta: 0,
+            reference: Some(reference),
+            note: None,
+            allow_negative: true,
+        },
+    )?;
     Ok(())
 }
 
@@ -571,7 +619,20 @@ pub(crate) fn write_off(
     reference: &str,
 ) -> CoreResult<()> {
     let note = format!("{quantity} returned unit(s) written off");
-    apply_movement(tx, variant, sku, location, MovementKind::WrittenOff, 0, 0, Some(reference), Some(&note), true)?;
+    apply_movement(
+        tx,
+        StockChange {
+            variant,
+            sku,
+            location,
+            kind: MovementKind::WrittenOff,
+            on_hand_delta: 0,
+            reserved_delta: 0,
+            reference: Some(reference),
+            note: Some(&note),
+            allow_negative: true,
+        },
+    )?;
     Ok(())
 }
 
@@ -658,7 +719,20 @@ impl Core {
             let current = level(tx, variant, location)?;
             let (kind, d) = delta(&current)?;
             if d != 0 {
-                apply_movement(tx, variant, &v.sku, location, kind, d, 0, None, note.as_deref(), false)?;
+                apply_movement(
+                    tx,
+                    StockChange {
+                        variant,
+                        sku: &v.sku,
+                        location,
+                        kind,
+                        on_hand_delta: d,
+                        reserved_delta: 0,
+                        reference: None,
+                        note: note.as_deref(),
+                        allow_negative: false,
+                    },
+                )?;
             }
             Ok(view(variant, location, &level(tx, variant, location)?))
         })
@@ -690,29 +764,53 @@ impl Core {
             let n = note.as_deref();
             apply_movement(
                 tx,
-                variant,
-                &v.sku,
-                from,
-                MovementKind::TransferOut,
-                -quantity,
-                0,
-                Some(id.as_str()),
-                n,
-                false,
+                StockChange {
+                    variant,
+                    sku: &v.sku,
+                    location: from,
+                    kind: MovementKind::TransferOut,
+                    on_hand_delta: -quantity,
+                    reserved_delta: 0,
+                    reference: Some(id.as_str()),
+                    note: n,
+                    allow_negative: false,
+                },
             )?;
             apply_movement(
                 tx,
-                variant,
-                &v.sku,
-                to,
-                MovementKind::TransferIn,
-                quantity,
-                0,
-                Some(id.as_str()),
-                n,
-                false,
+                StockChange {
+                    variant,
+                    sku: &v.sku,
+                    location: to,
+                    kind: MovementKind::TransferIn,
+                    on_hand_delta: quantity,
+                    reserved_delta: 0,
+                    reference: Some(id.as_str()),
+                    note: n,
+                    allow_negative: false,
+                },
             )?;
             Ok(id)
+        })
+    }
+
+    /// Delete a product and its variants. Refused while any of its stock is
+    /// reserved by carts or orders; archive it instead.
+    pub fn delete_product(&self, tenant: &TenantId, id: &ProductId, now_ms: i64) -> CoreResult<()> {
+        self.write(tenant, now_ms, |tx| {
+            let product = load_product(tx, id)?;
+            let variants = product_variants_tx(tx, id)?;
+            for v in &variants {
+                // Expired holds are no reservation.
+                sweep_variant(tx, &v.id)?;
+                if variant_reserved(tx, &v.id)? > 0 {
+                    return Err(CoreError::conflict(format!(
+                        "variant `{}` has stock reserved by open carts or orders; archive the product instead",
+                        v.sku
+                    )));
+                }
+            }
+            remove_product_tx(tx, &product, &variants)
         })
     }
 
@@ -722,7 +820,7 @@ impl Core {
         variant: &VariantId,
         location: &LocationId,
     ) -> CoreResult<StockLevelView> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_variant(tx, variant)?;
             load_location(tx, location)?;
             Ok(view(variant, location, &level(tx, variant, location)?))
@@ -731,7 +829,7 @@ impl Core {
 
     /// Counters at every location that holds or held the variant.
     pub fn stock_levels(&self, tenant: &TenantId, variant: &VariantId) -> CoreResult<Vec<StockLevelView>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_variant(tx, variant)?;
             Ok(levels_of(tx, variant)?.iter().map(|(l, s)| view(variant, l, s)).collect())
         })
@@ -749,7 +847,7 @@ impl Core {
         location: Option<&LocationId>,
         now_ms: i64,
     ) -> CoreResult<i64> {
-        self.read(tenant, now_ms, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             load_variant(tx, variant)?;
             let buffer = match channel {
                 Some(c) => load_channel(tx, c)?.safety_buffer,
@@ -769,7 +867,7 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<Movement>> {
         let limit = if limit == 0 { 100 } else { limit.min(10_000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let after = sortable(i64::try_from(after_seq).unwrap_or(i64::MAX));
             Ok(tx
                 .scan_range::<Movement>(
@@ -823,6 +921,6 @@ impl Core {
     }
 
     pub fn cart_holds(&self, tenant: &TenantId, cart: &CartId) -> CoreResult<Vec<Hold>> {
-        self.read(tenant, 0, |tx| cart_holds(tx, cart))
+        self.read(tenant, |tx| cart_holds(tx, cart))
     }
 }

@@ -8,13 +8,14 @@
 //!
 //! Modules: [`tenants`] (tenants, channels, locations), [`catalog`],
 //! [`pricing`] (the price resolver and promotions — read it for the stacking
-//! rules), [`inventory`], [`carts`] (and checkout), [`orders`], [`returns`],
-//! [`customers`], [`reach`] (what one channel may reach inside its tenant),
+//! rules), [`inventory`], [`listing`] (products as a channel shows them), [`carts`] (and checkout), [`orders`], [`returns`],
+//! [`customers`], [`profiles`] (merging profiles, the timeline), [`reach`] (what one channel may reach inside its tenant),
 //! [`events`], [`seed`]. [`records`] is how records are stored (versioned,
 //! apart from the domain types) and [`migrate`] brings old ones up to date.
 
 pub mod carts;
 pub mod catalog;
+mod conflict;
 pub mod customers;
 pub mod erasure;
 pub mod error;
@@ -22,10 +23,12 @@ pub mod event_kind;
 pub mod events;
 pub mod ids;
 pub mod inventory;
+pub mod listing;
 pub mod migrate;
 pub mod money;
 pub mod orders;
 pub mod pricing;
+pub mod profiles;
 pub mod reach;
 pub mod records;
 pub mod returns;
@@ -37,10 +40,10 @@ mod validate;
 
 pub use carts::{Cart, CartLine, CartStatus, CheckoutRequest, NewCart};
 pub use catalog::{
-    ChannelProductView, ChannelVariantView, Collection, Image, NewCollection, NewProduct, NewVariant, Product,
-    ProductDetail, ProductPatch, ProductQuery, ProductStatus, Publication, SyncState, SyncStatus, Variant,
-    VariantPatch,
+    Collection, Image, NewCollection, NewProduct, NewVariant, Product, ProductDetail, ProductPatch, ProductQuery,
+    ProductStatus, Publication, SyncState, SyncStatus, Variant, VariantPatch,
 };
+pub use conflict::ConflictRetry;
 pub use customers::{
     ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint, TimelineEntry,
     Touchpoint,
@@ -54,6 +57,7 @@ pub use ids::{
     ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
 };
 pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
+pub use listing::{ChannelProductView, ChannelVariantView};
 pub use migrate::{MigrationReport, StorageVersions};
 pub use money::{Money, currency_exponent, validate_currency};
 pub use orders::{

@@ -301,14 +301,14 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
         codes: draft.codes.clone(),
         fulfilment,
         status: OrderStatus::Placed,
-        history: vec![StatusChange { status: OrderStatus::Placed, at_ms: tx.now, note: None }],
+        history: vec![StatusChange { status: OrderStatus::Placed, at_ms: tx.now()?, note: None }],
         refunded: Money { amount_minor: 0, currency: currency.clone() },
         currency,
         tracking: None,
         attributed_campaign,
         note: draft.note.clone(),
-        placed_ms: tx.now,
-        updated_ms: tx.now,
+        placed_ms: tx.now()?,
+        updated_ms: tx.now()?,
     };
     save(tx, &order)?;
     if let (Some(ch), Some(ext)) = (&order.channel_id, &order.external_id) {
@@ -326,7 +326,7 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
                 variant_id: None,
                 campaign: order.attributed_campaign.clone(),
                 detail: Some(format!("order #{number}")),
-                at_ms: tx.now,
+                at_ms: tx.now()?,
             },
         )?;
     }
@@ -349,10 +349,12 @@ fn consume_all(tx: &mut Tx<'_>, order: &mut Order) -> CoreResult<()> {
     Ok(())
 }
 
-fn set_status(tx: &mut Tx<'_>, order: &mut Order, status: OrderStatus, note: Option<String>) {
+fn set_status(tx: &mut Tx<'_>, order: &mut Order, status: OrderStatus, note: Option<String>) -> CoreResult<()> {
+    let now = tx.now()?;
     order.status = status;
-    order.history.push(StatusChange { status, at_ms: tx.now, note });
-    order.updated_ms = tx.now;
+    order.history.push(StatusChange { status, at_ms: now, note });
+    order.updated_ms = now;
+    Ok(())
 }
 
 fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Option<String>) -> CoreResult<()> {
@@ -420,7 +422,7 @@ fn transition(tx: &mut Tx<'_>, order: &mut Order, target: OrderStatus, note: Opt
         }
         _ => return refuse(order),
     }
-    set_status(tx, order, target, note);
+    set_status(tx, order, target, note)?;
     Ok(())
 }
 
@@ -471,13 +473,25 @@ fn page_limit(limit: usize) -> usize {
     if limit == 0 { 100 } else { limit.min(1000) }
 }
 
+/// Move a merged-away customer's orders to the surviving profile.
+pub(crate) fn reassign_orders_tx(tx: &mut Tx<'_>, from: &CustomerId, to: &CustomerId) -> CoreResult<()> {
+    for (order_id, ()) in tx.scan::<()>(&["custord", from.as_str()])? {
+        let mut order: Order = tx.must("order", &order_id)?;
+        order.customer_id = Some(to.clone());
+        tx.put(&["ord", &order_id], &order)?;
+        tx.put(&["custord", to.as_str(), &order_id], &())?;
+        tx.del(&["custord", from.as_str(), &order_id])?;
+    }
+    Ok(())
+}
+
 impl Core {
     pub fn get_order(&self, tenant: &TenantId, id: &OrderId) -> CoreResult<Order> {
-        self.read(tenant, 0, |tx| load_order(tx, id))
+        self.read(tenant, |tx| load_order(tx, id))
     }
 
     pub fn order_by_external_id(&self, tenant: &TenantId, channel: &ChannelId, external_id: &str) -> CoreResult<Order> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let id: OrderId = tx
                 .get(&["ordext", channel.as_str(), external_id])?
                 .ok_or_else(|| CoreError::not_found("order", format!("{external_id} on channel {channel}")))?;
@@ -488,7 +502,7 @@ impl Core {
     /// One list of the orders from every channel, oldest first, paged by id.
     pub fn list_orders(&self, tenant: &TenantId, query: &OrderQuery) -> CoreResult<Vec<Order>> {
         let limit = page_limit(query.limit);
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let mut out = Vec::new();
             let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
             loop {
@@ -696,9 +710,9 @@ pub(crate) fn apply_refund(tx: &mut Tx<'_>, order: &mut Order, amount: i64, note
                 order.number
             )));
         }
-        set_status(tx, order, OrderStatus::Refunded, note);
+        set_status(tx, order, OrderStatus::Refunded, note)?;
     } else {
-        order.updated_ms = tx.now;
+        order.updated_ms = tx.now()?;
     }
     order.refunded.amount_minor += amount;
     Ok(())

@@ -338,8 +338,9 @@ pub(crate) fn quote_tx(
         items.push((variant, product, *quantity));
     }
 
+    let now = tx.now()?;
     let promotions: Vec<Promotion> =
-        all_promotions(tx)?.into_iter().filter(|p| p.applicable(tx.now, channel, &codes_norm)).collect();
+        all_promotions(tx)?.into_iter().filter(|p| p.applicable(now, channel, &codes_norm)).collect();
 
     let mut subtotal = zero.clone();
     let mut out_lines = Vec::with_capacity(items.len());
@@ -491,10 +492,11 @@ pub(crate) fn unit_price_tx(
     product: &Product,
     channel: Option<&ChannelId>,
 ) -> CoreResult<UnitPrice> {
+    let now = tx.now()?;
     let mut best: Option<(Money, Promotion)> = None;
     for p in all_promotions(tx)? {
         if p.scope != PromotionScope::Line
-            || !p.applicable(tx.now, channel, &[])
+            || !p.applicable(now, channel, &[])
             || !p.conditions.matches_product(product)
             || p.conditions.min_subtotal_minor.is_some_and(|m| variant.price.amount_minor < m)
         {
@@ -550,12 +552,12 @@ impl Core {
     }
 
     pub fn get_promotion(&self, tenant: &TenantId, id: &PromotionId) -> CoreResult<Promotion> {
-        self.read(tenant, 0, |tx| tx.must("promotion", id.as_str()))
+        self.read(tenant, |tx| tx.must("promotion", id.as_str()))
     }
 
     pub fn promotion_by_code(&self, tenant: &TenantId, code: &str) -> CoreResult<Promotion> {
         let code = normalize_code(code)?;
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let id: PromotionId =
                 tx.get(&["prmcode", &code])?.ok_or_else(|| CoreError::not_found("promotion code", code.clone()))?;
             tx.must("promotion", id.as_str())
@@ -563,7 +565,7 @@ impl Core {
     }
 
     pub fn list_promotions(&self, tenant: &TenantId) -> CoreResult<Vec<Promotion>> {
-        self.read(tenant, 0, all_promotions)
+        self.read(tenant, all_promotions)
     }
 
     /// A page of promotions in id order, after `after`.
@@ -621,7 +623,7 @@ impl Core {
             return Err(CoreError::invalid("a quote needs at least one line"));
         }
         let lines: Vec<(VariantId, i64)> = request.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect();
-        self.read(tenant, now_ms, |tx| quote_tx(tx, &lines, request.channel.as_ref(), &request.codes, true))
+        self.read_at(tenant, now_ms, |tx| quote_tx(tx, &lines, request.channel.as_ref(), &request.codes, true))
     }
 }
 

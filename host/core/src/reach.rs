@@ -120,12 +120,12 @@ impl Core {
         customer: &CustomerId,
         needed: Reach,
     ) -> CoreResult<Customer> {
-        self.read(tenant, 0, |tx| customer_for_channel(tx, channel, customer, needed))
+        self.read(tenant, |tx| customer_for_channel(tx, channel, customer, needed))
     }
 
     /// The cart if `channel` created it, else `NotFound`.
     pub fn cart_for_channel(&self, tenant: &TenantId, channel: &ChannelId, cart: &CartId) -> CoreResult<Cart> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let c = load_cart(tx, cart)?;
             if c.channel_id.as_ref() != Some(channel) {
                 return Err(CoreError::not_found("cart", cart.as_str()));
@@ -136,7 +136,7 @@ impl Core {
 
     /// The order if it was placed on `channel` or handed to it in an event, else `NotFound`.
     pub fn order_for_channel(&self, tenant: &TenantId, channel: &ChannelId, order: &OrderId) -> CoreResult<Order> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let o = load_order(tx, order)?;
             if o.channel_id.as_ref() == Some(channel)
                 || reach_of(tx, channel, Reachable::Order, order.as_str())?.is_some()

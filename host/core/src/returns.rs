@@ -121,7 +121,7 @@ fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Opt
     if refund_now > 0 {
         apply_refund(tx, &mut order, refund_now, Some(format!("return {id}")))?;
     }
-    order.updated_ms = tx.now;
+    order.updated_ms = tx.now()?;
     tx.put(&["ord", order.id.as_str()], &order)?;
     let ret = Return {
         id: id.clone(),
@@ -130,7 +130,7 @@ fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Opt
         lines,
         refund_total: Money { amount_minor: refund_now, currency: order.currency.clone() },
         reason,
-        created_ms: tx.now,
+        created_ms: tx.now()?,
     };
     tx.put(&["ret", id.as_str()], &ret)?;
     tx.put(&["ordret", order.id.as_str(), id.as_str()], &())?;
@@ -165,11 +165,11 @@ impl Core {
     }
 
     pub fn get_return(&self, tenant: &TenantId, id: &ReturnId) -> CoreResult<Return> {
-        self.read(tenant, 0, |tx| tx.must("return", id.as_str()))
+        self.read(tenant, |tx| tx.must("return", id.as_str()))
     }
 
     pub fn order_returns(&self, tenant: &TenantId, order: &OrderId) -> CoreResult<Vec<Return>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_order(tx, order)?;
             let mut out = Vec::new();
             for (id, ()) in tx.scan::<()>(&["ordret", order.as_str()])? {

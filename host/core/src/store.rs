@@ -9,16 +9,18 @@
 //! outside a tenant is the tenant registry `sys/tenants/{id}`, used to list
 //! tenants. Values are versioned records (see [`crate::records`]).
 
-use std::collections::BTreeSet;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
 use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, keyspace};
 
+use crate::conflict::ConflictRetry;
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::events::{Event, RetryPolicy};
-use crate::ids::{EventId, TenantId, VariantId, format_id, unguessable};
+use crate::ids::{EventId, TenantId, format_id, unguessable};
 use crate::records::{Record, decode, encode};
 use crate::tenants::Tenant;
 
@@ -28,26 +30,31 @@ use crate::tenants::Tenant;
 pub struct Core {
     store: Arc<dyn KvStore>,
     pub(crate) retry: RetryPolicy,
+    conflict: ConflictRetry,
 }
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core").field("backend", &self.store.backend()).field("retry", &self.retry).finish()
+        f.debug_struct("Core")
+            .field("backend", &self.store.backend())
+            .field("retry", &self.retry)
+            .field("conflict", &self.conflict)
+            .finish()
     }
 }
-
-/// How many more times a conflicting transaction is re-run after
-/// `omnistore_storage::transact` gave up on it (or, for reads, which do not go
-/// through `transact`, how often a read is retried). Under heavy contention
-/// on one hot row, giving up means a failed checkout, which is worse than a
-/// slow one.
-const CONFLICT_RETRIES: u32 = 8;
 
 const SCAN_PAGE: usize = 256;
 
 impl Core {
     pub fn new(store: Arc<dyn KvStore>) -> Core {
-        Core { store, retry: RetryPolicy::default() }
+        Core { store, retry: RetryPolicy::default(), conflict: ConflictRetry::default() }
+    }
+
+    /// Re-run transactions that lost a conflict under another policy (how
+    /// many times, and how to wait between attempts).
+    pub fn with_conflict_retry(mut self, policy: ConflictRetry) -> Core {
+        self.conflict = policy;
+        self
     }
 
     /// Use another retry policy for event deliveries.
@@ -85,27 +92,37 @@ impl Core {
 
     /// Run a read of one tenant in a read-only transaction: one snapshot,
     /// no write lock, so a long list never holds up checkouts. The body
-    /// cannot write (a write is an internal error).
-    pub(crate) fn read<T>(
+    /// cannot write (a write is an internal error) and has no clock: asking
+    /// `tx.now()` is an internal error, so a read that depends on the time
+    /// cannot silently evaluate it at 1970 — it must use [`Core::read_at`].
+    pub(crate) fn read<T>(&self, tenant: &TenantId, body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>) -> CoreResult<T> {
+        self.run_read(tenant, None, body)
+    }
+
+    /// A read whose answer depends on the time (promotions that apply now,
+    /// holds that have expired by now, the attribution window).
+    pub(crate) fn read_at<T>(
         &self,
         tenant: &TenantId,
         now_ms: i64,
-        mut body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
+        body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
     ) -> CoreResult<T> {
         check_now(now_ms)?;
-        let mut attempt = 0;
-        loop {
+        self.run_read(tenant, Some(now_ms), body)
+    }
+
+    fn run_read<T>(
+        &self,
+        tenant: &TenantId,
+        now_ms: Option<i64>,
+        mut body: impl FnMut(&mut Tx<'_>) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        self.conflict.read(|| {
             let mut txn = self.store.begin_read()?;
             let mut tx = Tx::reading(&mut *txn, tenant, now_ms);
-            let outcome = tx.require_tenant().and_then(|()| body(&mut tx));
-            match outcome {
-                Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    backoff(attempt);
-                }
-                other => return other,
-            }
-        }
+            tx.require_tenant()?;
+            body(&mut tx)
+        })
     }
 
     /// One page of a tenant's table in id order: at most `limit` records
@@ -118,28 +135,17 @@ impl Core {
         limit: usize,
     ) -> CoreResult<Vec<T>> {
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             let start = after.map_or(Bound::Unbounded, Bound::Excluded);
             Ok(tx.scan_range::<T>(&[table], start, Bound::Unbounded, limit)?.into_iter().map(|(_, v)| v).collect())
         })
     }
 
-    pub(crate) fn run_write<T>(&self, mut body: impl FnMut(&mut dyn Txn) -> CoreResult<T>) -> CoreResult<T> {
-        let mut attempt = 0;
-        loop {
-            match omnistore_storage::transact(&*self.store, &mut body) {
-                Err(CoreError::Storage(StorageError::Conflict)) if attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    backoff(attempt);
-                }
-                other => return other,
-            }
-        }
+    /// One read-write transaction outside any tenant's `Tx` (the tenant
+    /// registry, migrations), retried as a whole on conflict.
+    pub(crate) fn run_write<T>(&self, body: impl FnMut(&mut dyn Txn) -> CoreResult<T>) -> CoreResult<T> {
+        self.conflict.write(&*self.store, body)
     }
-}
-
-fn backoff(attempt: u32) {
-    std::thread::sleep(std::time::Duration::from_micros(100u64 << attempt.min(7)));
 }
 
 fn check_now(now_ms: i64) -> CoreResult<()> {
@@ -213,23 +219,34 @@ pub(crate) struct Tx<'t> {
     txn: Access<'t>,
     pub tenant: TenantId,
     prefix: String,
-    pub now: i64,
+    /// The time of a write, or of a read that asked for one ([`Core::read_at`]).
+    now: Option<i64>,
     tenant_record: Option<Tenant>,
     events: Vec<PendingEvent>,
-    stock_touched: BTreeSet<VariantId>,
+    /// Work domain modules registered to run once when the body succeeded,
+    /// by name, in registration order (see [`Tx::before_commit`]).
+    hooks: Vec<(&'static str, Hook)>,
+    /// What those modules collect during the body, one value per type
+    /// (see [`Tx::state`]).
+    state: HashMap<TypeId, Box<dyn Any>>,
 }
+
+/// Work run at the end of a successful transaction body, before the outbox
+/// is written: it may read, write and emit events like the body.
+pub(crate) type Hook = fn(&mut Tx<'_>) -> CoreResult<()>;
 
 impl<'t> Tx<'t> {
     pub fn new(txn: &'t mut dyn Txn, tenant: &TenantId, now: i64) -> Tx<'t> {
-        Tx::with_access(Access::Write(txn), tenant, now)
+        Tx::with_access(Access::Write(txn), tenant, Some(now))
     }
 
-    /// A transaction that only reads.
-    pub fn reading(txn: &'t mut dyn ReadTxn, tenant: &TenantId, now: i64) -> Tx<'t> {
+    /// A transaction that only reads, with a clock only if its answer
+    /// depends on the time.
+    pub fn reading(txn: &'t mut dyn ReadTxn, tenant: &TenantId, now: Option<i64>) -> Tx<'t> {
         Tx::with_access(Access::Read(txn), tenant, now)
     }
 
-    fn with_access(txn: Access<'t>, tenant: &TenantId, now: i64) -> Tx<'t> {
+    fn with_access(txn: Access<'t>, tenant: &TenantId, now: Option<i64>) -> Tx<'t> {
         // Tenant ids need no escaping (see `keyspace`).
         let prefix = keyspace::core_prefix(tenant);
         Tx {
@@ -239,7 +256,8 @@ impl<'t> Tx<'t> {
             now,
             tenant_record: None,
             events: Vec::new(),
-            stock_touched: BTreeSet::new(),
+            hooks: Vec::new(),
+            state: HashMap::new(),
         }
     }
 
@@ -251,6 +269,18 @@ impl<'t> Tx<'t> {
             }
             None => Err(CoreError::not_found("tenant", self.tenant.as_str())),
         }
+    }
+
+    /// The time this transaction runs at. Every write has one; a read has
+    /// one only when opened with [`Core::read_at`], so domain code that
+    /// depends on the time fails loudly in a clockless read instead of
+    /// evaluating at 1970.
+    pub fn now(&self) -> CoreResult<i64> {
+        self.now.ok_or_else(|| {
+            CoreError::Storage(StorageError::Invalid(
+                "a read without a time asked for the time; it must be opened with read_at".into(),
+            ))
+        })
     }
 
     /// The tenant's record; loaded before any domain code runs.
@@ -392,17 +422,33 @@ impl<'t> Tx<'t> {
         self.events.push(PendingEvent { kind, subject: subject.into(), payload });
     }
 
-    /// Note that a variant's stock changed; one `stock.changed` per variant is
-    /// emitted at the end of the transaction with the final figures.
-    pub fn touch_stock(&mut self, variant: &VariantId) {
-        self.stock_touched.insert(variant.clone());
+    /// Run `hook` once when the body has succeeded, however often it is
+    /// registered under `name`. This is how a domain module finishes its own
+    /// work (inventory's one `stock.changed` per variant with the final
+    /// figures) without the transaction knowing about that module.
+    pub fn before_commit(&mut self, name: &'static str, hook: Hook) {
+        if !self.hooks.iter().any(|(n, _)| *n == name) {
+            self.hooks.push((name, hook));
+        }
+    }
+
+    /// This transaction's value of `S`, created empty on first use: where a
+    /// module collects what its [`Tx::before_commit`] hook will need.
+    pub fn state<S: Default + 'static>(&mut self) -> &mut S {
+        self.state
+            .entry(TypeId::of::<S>())
+            .or_insert_with(|| Box::new(S::default()))
+            .downcast_mut()
+            .expect("state is stored under its own type id")
     }
 
     pub(crate) fn finish(mut self) -> CoreResult<()> {
-        let touched = std::mem::take(&mut self.stock_touched);
-        for variant in touched {
-            let payload = crate::inventory::stock_changed_payload(&mut self, &variant)?;
-            self.emit(DomainEventKind::StockChanged, variant.as_str(), payload);
+        // A hook may register another one (or itself again, to handle what
+        // it touched); run until none is left.
+        while !self.hooks.is_empty() {
+            for (_, hook) in std::mem::take(&mut self.hooks) {
+                hook(&mut self)?;
+            }
         }
         let events = std::mem::take(&mut self.events);
         for pending in events {
@@ -412,7 +458,7 @@ impl<'t> Tx<'t> {
                 tenant: self.tenant.clone(),
                 kind: pending.kind,
                 subject: pending.subject,
-                at_ms: self.now,
+                at_ms: self.now()?,
                 payload: pending.payload,
             };
             self.put(&["evt", id.as_str()], &event)?;
@@ -457,4 +503,21 @@ pub(crate) fn registry_key(tenant: &TenantId) -> Vec<u8> {
 
 pub(crate) fn registry_prefix() -> &'static [u8] {
     keyspace::Namespace::Registry.root()
+}
+
+#[cfg(test)]
+mod tests {
+    use omnistore_storage::MemoryStore;
+
+    use super::*;
+
+    #[test]
+    fn only_a_read_opened_with_a_time_can_ask_for_it() {
+        let core = Core::new(Arc::new(MemoryStore::new()));
+        let t = TenantId::new("clock").expect("valid id");
+        core.create_tenant(&t, "Clock", "EUR", 7).expect("tenant");
+        assert!(core.read(&t, |tx| tx.now()).is_err(), "a clockless read must not see 1970");
+        assert_eq!(core.read_at(&t, 42, |tx| tx.now()).expect("read at a time"), 42);
+        assert_eq!(core.write(&t, 43, |tx| tx.now()).expect("write"), 43);
+    }
 }

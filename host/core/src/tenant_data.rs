@@ -14,7 +14,7 @@ use std::ops::Bound;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use omnistore_storage::keyspace::{self, Namespace};
-use omnistore_storage::{KeyRange, StorageError, transact};
+use omnistore_storage::{KeyRange, StorageError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
@@ -106,14 +106,14 @@ impl Core {
     pub fn delete_tenant(&self, tenant: &TenantId, progress: &mut dyn FnMut(u64)) -> CoreResult<TenantDataReport> {
         let mut entries = 0u64;
         let registry = keyspace::registry_key(tenant);
-        entries += u64::from(transact(&**self.store(), |txn| {
+        entries += u64::from(self.run_write(|txn| {
             let existed = txn.get(&registry)?.is_some();
             txn.delete(&registry)?;
-            Ok::<_, StorageError>(existed)
+            Ok::<_, CoreError>(existed)
         })?);
         for range in keyspace::tenant_ranges(tenant) {
             loop {
-                let deleted = transact(&**self.store(), |txn| {
+                let deleted = self.run_write(|txn| {
                     let page = txn.scan(&range, BATCH)?;
                     let mut tokens = 0;
                     for (key, value) in &page {
@@ -126,7 +126,7 @@ impl Core {
                         }
                         txn.delete(key)?;
                     }
-                    Ok::<_, StorageError>((page.len(), tokens))
+                    Ok::<_, CoreError>((page.len(), tokens))
                 })?;
                 let (deleted, tokens) = deleted;
                 entries += (deleted + tokens) as u64;
@@ -205,11 +205,11 @@ impl Core {
         entries.sort_by_key(|(k, _)| *k == registry);
         let mut written = 0u64;
         for batch in entries.chunks(BATCH) {
-            transact(&**self.store(), |txn| {
+            self.run_write(|txn| {
                 for (key, value) in batch {
                     txn.put(key, value)?;
                 }
-                Ok::<_, StorageError>(())
+                Ok::<_, CoreError>(())
             })?;
             written += batch.len() as u64;
             progress(written);

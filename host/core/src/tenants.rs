@@ -185,7 +185,7 @@ impl Core {
     }
 
     pub fn get_tenant(&self, tenant: &TenantId) -> CoreResult<Tenant> {
-        self.read(tenant, 0, |tx| Ok(tx.tenant_record().clone()))
+        self.read(tenant, |tx| Ok(tx.tenant_record().clone()))
     }
 
     /// Every tenant of the deployment (operator view).
@@ -240,11 +240,11 @@ impl Core {
     }
 
     pub fn get_channel(&self, tenant: &TenantId, id: &ChannelId) -> CoreResult<Channel> {
-        self.read(tenant, 0, |tx| load_channel(tx, id))
+        self.read(tenant, |tx| load_channel(tx, id))
     }
 
     pub fn list_channels(&self, tenant: &TenantId) -> CoreResult<Vec<Channel>> {
-        self.read(tenant, 0, |tx| Ok(tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).collect()))
+        self.read(tenant, |tx| Ok(tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).collect()))
     }
 
     /// A page of installed channels in id order, after `after`.
@@ -352,7 +352,7 @@ impl Core {
     }
 
     pub fn channel_secret(&self, tenant: &TenantId, id: &ChannelId, name: &str) -> CoreResult<Option<String>> {
-        self.read(tenant, 0, |tx| {
+        self.read(tenant, |tx| {
             load_channel(tx, id)?;
             tx.get::<String>(&["chnsec", id.as_str(), name])
         })
@@ -392,11 +392,11 @@ impl Core {
     }
 
     pub fn get_location(&self, tenant: &TenantId, id: &LocationId) -> CoreResult<Location> {
-        self.read(tenant, 0, |tx| load_location(tx, id))
+        self.read(tenant, |tx| load_location(tx, id))
     }
 
     pub fn list_locations(&self, tenant: &TenantId) -> CoreResult<Vec<Location>> {
-        self.read(tenant, 0, all_locations)
+        self.read(tenant, all_locations)
     }
 
     /// A page of locations in id order, after `after`.
