@@ -51,7 +51,7 @@ pub mod v0_2_0 {
     /// Link every import of contract 0.2.0: the unchanged interfaces through
     /// the 0.1.0 host code under their 0.2.0 names, `storage` and `settings`
     /// through their own 0.2.0 modules.
-    pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    pub(crate) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
         macro_rules! shared {
             ($($iface:ident),*) => {$(
                 same::$iface::add_to_linker_instance::<PluginState, HasSelf<PluginState>>(
