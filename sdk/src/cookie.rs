@@ -291,10 +291,12 @@ fn cookie_pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &st
 /// an expiry time into the value (from [`clock::now`](crate::clock::now))
 /// when that matters.
 ///
-/// Where the key comes from: for now the plugin passes it in, for example
-/// from a secret setting of its `plugin.toml` that the merchant fills with a
-/// long random string. The host is meant to hand each installation its own
-/// key later on; this type will stay the way to use it.
+/// Where the key comes from: [`CookieKey::installation`] (or
+/// [`installation_key`]) is the host's key for this installation, the same
+/// on every call and after restarts, and different for every other
+/// installation; it needs `"settings"` in `[capabilities].imports`. A plugin
+/// may also bring its own with [`CookieKey::new`], for example from a secret
+/// setting that the merchant fills with a long random string.
 #[derive(Clone)]
 pub struct CookieKey {
     mac: Hmac<Sha256>,
@@ -317,6 +319,11 @@ impl CookieKey {
         }
         let mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
         Ok(CookieKey { mac })
+    }
+
+    /// This installation's own key, kept by the host (see [`installation_key`]).
+    pub fn installation() -> CookieKey {
+        installation_key()
     }
 
     fn mac(&self, name: &str, value: &str) -> Hmac<Sha256> {
@@ -368,6 +375,23 @@ impl CookieKey {
         self.mac(name, value).verify_slice(&tag).ok()?;
         Some(value.to_string())
     }
+}
+
+/// The key the host keeps for this installation: 32 secret bytes chosen at
+/// random on first use, the same on every call and after restarts; another
+/// installation, also a reinstall of this plugin, has another key, so its
+/// cookies do not verify here. Needs `"settings"` in `[capabilities].imports`.
+///
+/// ```text
+/// let key = omnistore_sdk::cookie::installation_key();
+/// let response = response.with_cookie(Cookie::signed(&key, "cart", cart.id.as_str()))?;
+/// ```
+pub fn installation_key() -> CookieKey {
+    let secret = crate::__private::bindings::omnistore::plugin::settings::cookie_key();
+    // The host always hands 32 bytes; a shorter answer would be a host bug,
+    // and HMAC still takes it.
+    let mac = Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes keys of any length");
+    CookieKey { mac }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

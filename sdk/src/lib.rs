@@ -19,7 +19,7 @@
 //!    name = "My channel"
 //!    version = "0.1.0"
 //!    publisher = "Me"
-//!    contract = "^0.1"
+//!    contract = "^0.2"
 //!
 //!    [capabilities]
 //!    imports = ["settings", "log"]
@@ -120,7 +120,7 @@ pub use ids::{
 pub use money::{MoneyError, minor_unit_digits};
 pub use router::{Params, Router};
 
-/// The contract types, shared by every interface of `omnistore:plugin@0.1.0`.
+/// The contract types, shared by every interface of `omnistore:plugin@0.2.0`.
 pub use __private::bindings::omnistore::plugin::types::{
     Address, BodyPage, CampaignMessage, Cart, CartLine, Collection, Consent, ConsentPurpose, Customer, Event,
     EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image, IncomingOrder, IncomingOrderLine,
@@ -247,7 +247,7 @@ pub mod __private {
     pub mod bindings {
         wit_bindgen::generate!({
             world: "channel",
-            path: "../wit/v0.1.0",
+            path: "../wit/v0.2.0",
             pub_export_macro: true,
             additional_derives: [PartialEq, Eq],
         });

@@ -21,6 +21,8 @@ use tower::ServiceExt;
 
 #[path = "plugins/boundary.rs"]
 mod boundary;
+#[path = "plugins/contract.rs"]
+mod contract;
 #[path = "plugins/isolation.rs"]
 mod isolation;
 #[path = "plugins/tidy.rs"]
@@ -68,7 +70,12 @@ impl Host {
     }
 
     fn with_config(config: RuntimeConfig) -> Host {
-        let core = omnistore_core::Core::new(Arc::new(omnistore_storage::MemoryStore::new()));
+        Host::on_store(config, Arc::new(omnistore_storage::MemoryStore::new()))
+    }
+
+    /// A host on an existing store (a restart keeps what was stored).
+    fn on_store(config: RuntimeConfig, kv: Arc<dyn omnistore_storage::KvStore>) -> Host {
+        let core = omnistore_core::Core::new(kv);
         let services = Arc::new(CoreServices::new(core.clone()));
         let runtime = Runtime::new(config, core.store().clone(), services.clone()).unwrap();
         Host { runtime, services }
@@ -418,7 +425,7 @@ async fn a_manifest_that_lies_about_its_imports_is_refused_at_load() {
     let err = host.runtime.load(manifest, wasm.clone()).await.expect_err("a lying manifest must be refused");
     let message = err.to_string();
     assert!(matches!(err, LoadError::Manifest(_)), "{err:?}");
-    assert!(message.contains("omnistore:plugin/http@0.1.0") && message.contains("does not request"), "{message}");
+    assert!(message.contains("omnistore:plugin/http@0.2.0") && message.contains("does not request"), "{message}");
 
     // A manifest whose version differs from what the component says of itself.
     let wrong_version = honest.replace("version = \"0.1.0\"", "version = \"9.9.9\"");
@@ -528,6 +535,7 @@ fn every_test_guest_has_a_test() {
     let source = [
         include_str!("plugins.rs"),
         include_str!("plugins/boundary.rs"),
+        include_str!("plugins/contract.rs"),
         include_str!("plugins/isolation.rs"),
         include_str!("plugins/whole_host.rs"),
         include_str!("../../host/server/tests/admin/streaming.rs"),

@@ -68,16 +68,15 @@ impl Plugin for Hello {
 export_plugin!(Hello);
 
 fn visits(_: &Request, _: &Params) -> Result<Response, PluginError> {
-    let visits: u64 = storage::get_json(VISITS_KEY)?.unwrap_or(0);
+    // `increment` keeps the counter as decimal text, which is also JSON.
+    let visits: i64 = storage::get_json(VISITS_KEY)?.unwrap_or(0);
     Ok(Response::json(&serde_json::json!({ "visits": visits })))
 }
 
 fn home(_: &Request, _: &Params) -> Result<Response, PluginError> {
     let greeting = settings::get_or("greeting", "Hello");
-    // Read-modify-write: two simultaneous visits may count once. Good enough
-    // for a greeting page; a real counter would keep one key per visit.
-    let visits = storage::get_json::<u64>(VISITS_KEY)?.unwrap_or(0) + 1;
-    storage::set_json(VISITS_KEY, &visits)?;
+    // One atomic step on the host: simultaneous visits are all counted.
+    let visits = storage::increment(VISITS_KEY, 1)?;
     let page = catalog::list_products(None, HOME_PRODUCTS)?;
     omnistore_sdk::info!("home page served", visits = visits, products = page.products.len());
     let products: Vec<serde_json::Value> = page

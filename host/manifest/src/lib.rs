@@ -13,7 +13,7 @@
 //! name = "Hello channel"
 //! version = "0.1.0"
 //! publisher = "Omnistore examples"
-//! contract = "^0.1"
+//! contract = "^0.2"
 //!
 //! [capabilities]
 //! imports = ["storage", "settings", "log", "clock"]
@@ -43,7 +43,7 @@ use serde::Deserialize;
 pub const CONTRACT_PACKAGE: &str = "omnistore:plugin";
 
 /// Contract versions this build of the host can load, oldest first.
-pub const SUPPORTED_CONTRACTS: &[semver::Version] = &[semver::Version::new(0, 1, 0)];
+pub const SUPPORTED_CONTRACTS: &[semver::Version] = &[semver::Version::new(0, 1, 0), semver::Version::new(0, 2, 0)];
 
 /// The largest manifest accepted, to keep a hostile package from exhausting memory.
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
@@ -365,5 +365,37 @@ impl Manifest {
             }
         }
         Ok(version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_contract(contract: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(&format!(
+            "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"1.0.0\"\npublisher = \"Me\"\ncontract = \"{contract}\"\n"
+        ))
+    }
+
+    #[test]
+    fn every_supported_contract_can_be_declared() {
+        // Plugins built against 0.1.0 keep loading beside those built against 0.2.0.
+        for (declared, version) in [("^0.1", "0.1.0"), ("^0.2", "0.2.0"), ("0.2.0", "0.2.0")] {
+            let manifest = with_contract(declared).unwrap();
+            assert!(manifest.contract.matches(&semver::Version::parse(version).unwrap()), "{declared}");
+        }
+        // `^0.1` does not stretch to 0.2.0: a new minor version of a 0.x contract may break.
+        assert!(!with_contract("^0.1").unwrap().contract.matches(&semver::Version::new(0, 2, 0)));
+    }
+
+    #[test]
+    fn a_contract_the_host_lacks_is_refused_with_the_supported_list() {
+        for declared in ["^0.3", "^1", "=0.1.5"] {
+            let err = with_contract(declared).unwrap_err().to_string();
+            assert!(err.contains("matches no contract this host supports (0.1.0, 0.2.0)"), "{declared}: {err}");
+        }
+        let err = ManifestError::UnsupportedContract("0.3.0".into()).to_string();
+        assert!(err.contains("contract 0.3.0") && err.contains("supported: 0.1.0, 0.2.0"), "{err}");
     }
 }

@@ -1,8 +1,18 @@
 //! Host bindings for every supported contract version.
 //!
-//! One module per released WIT folder. Adding contract 0.2.0 means adding a
-//! module here beside `v0_1_0` and a variant to `crate::plugin::Bindings`;
-//! plugins built against 0.1.0 keep loading through their own module.
+//! One module per released WIT folder, and a variant of `Bindings` in
+//! `runtime.rs` for each; plugins built against an older contract keep
+//! loading through their own module.
+//!
+//! Contract 0.2.0 changes only `storage` and `settings`. Every other
+//! interface of 0.2.0 is, apart from its version, the same as in 0.1.0, so
+//! `with:` maps it onto the 0.1.0 module: the generated Rust types and Host
+//! traits are shared and one host implementation serves both versions
+//! (component types are checked structurally, not by package name).
+//! `with:` does not rename what is linked, though: a mapped module's
+//! `add_to_linker` registers its own `@0.1.0` name. So 0.2.0 is linked by
+//! [`v0_2_0::add_to_linker`], which puts the 0.1.0 functions under the
+//! 0.2.0 names, instead of by the world's generated `add_to_linker`.
 
 pub mod v0_1_0 {
     wasmtime::component::bindgen!({
@@ -11,4 +21,48 @@ pub mod v0_1_0 {
         imports: { default: async | trappable },
         exports: { default: async },
     });
+}
+
+pub mod v0_2_0 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/v0.2.0",
+        world: "omnistore:plugin/channel@0.2.0",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "omnistore:plugin/types@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::types,
+            "omnistore:plugin/catalog@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::catalog,
+            "omnistore:plugin/carts@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::carts,
+            "omnistore:plugin/orders@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::orders,
+            "omnistore:plugin/customers@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::customers,
+            "omnistore:plugin/touchpoints@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::touchpoints,
+            "omnistore:plugin/http@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::http,
+            "omnistore:plugin/mail@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::mail,
+            "omnistore:plugin/log@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::log,
+            "omnistore:plugin/clock@0.2.0": crate::bindings::v0_1_0::omnistore::plugin::clock,
+        },
+    });
+
+    use wasmtime::component::{HasSelf, Linker};
+
+    use super::v0_1_0::omnistore::plugin as same;
+    use crate::state::PluginState;
+
+    /// Link every import of contract 0.2.0: the unchanged interfaces through
+    /// the 0.1.0 host code under their 0.2.0 names, `storage` and `settings`
+    /// through their own 0.2.0 modules.
+    pub(crate) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+        macro_rules! shared {
+            ($($iface:ident),*) => {$(
+                same::$iface::add_to_linker_instance::<PluginState, HasSelf<PluginState>>(
+                    &mut linker.instance(concat!("omnistore:plugin/", stringify!($iface), "@0.2.0"))?,
+                    |s| s,
+                )?;
+            )*};
+        }
+        shared!(types, catalog, carts, orders, customers, touchpoints, http, mail, log, clock);
+        omnistore::plugin::storage::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+        omnistore::plugin::settings::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+        Ok(())
+    }
 }

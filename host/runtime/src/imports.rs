@@ -1,4 +1,5 @@
-//! The host side of every import of contract 0.1.0.
+//! The host side of every import of contract 0.1.0; contract 0.2.0 reuses
+//! all of it (see `imports_v0_2_0.rs` for what 0.2.0 adds).
 //!
 //! Each import: a tracing span with plugin, tenant and installation; the
 //! capability check (the only grant decision is in [`crate::capabilities`]);
@@ -12,7 +13,7 @@ use crate::plugin_storage::{Quotas, Scope};
 use crate::state::PluginState;
 use crate::types::*;
 
-type R<T> = wasmtime::Result<Result<T, HostError>>;
+pub(crate) type R<T> = wasmtime::Result<Result<T, HostError>>;
 
 /// Run a commerce service call after the capability check, inside a span.
 macro_rules! service {
@@ -27,7 +28,7 @@ macro_rules! service {
     }};
 }
 
-fn import_span(state: &PluginState, name: &'static str) -> tracing::Span {
+pub(crate) fn import_span(state: &PluginState, name: &'static str) -> tracing::Span {
     tracing::debug_span!(
         "import",
         import = name,
@@ -164,7 +165,7 @@ impl wit::mail::Host for PluginState {
 impl PluginState {
     /// Run a storage operation on a blocking thread: the store is synchronous
     /// and may touch the disk.
-    async fn storage<T: Send + 'static>(
+    pub(crate) async fn storage<T: Send + 'static>(
         &mut self,
         name: &'static str,
         op: impl FnOnce(&Scope, &dyn omnistore_storage::KvStore) -> Result<T, HostError> + Send + 'static,
@@ -181,6 +182,15 @@ impl PluginState {
             Err(err) => Err(wasmtime::Error::msg(format!("storage task failed: {err}"))),
         }
     }
+
+    /// The quotas every storage write is held to.
+    pub(crate) fn storage_quotas(&self) -> Quotas {
+        Quotas {
+            installation: self.limits.storage_quota_bytes,
+            tenant: self.limits.tenant_storage_quota_bytes,
+            value: self.limits.storage_value_bytes,
+        }
+    }
 }
 
 impl wit::storage::Host for PluginState {
@@ -189,11 +199,7 @@ impl wit::storage::Host for PluginState {
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> R<()> {
-        let quotas = Quotas {
-            installation: self.limits.storage_quota_bytes,
-            tenant: self.limits.tenant_storage_quota_bytes,
-            value: self.limits.storage_value_bytes,
-        };
+        let quotas = self.storage_quotas();
         self.storage("storage.set", move |scope, kv| scope.set(kv, &key, &value, quotas)).await
     }
 

@@ -133,6 +133,32 @@ pub struct Quotas {
     pub value: u64,
 }
 
+impl Quotas {
+    /// No limit: for writes that only shrink, which are never refused.
+    const UNLIMITED: Quotas = Quotas { installation: u64::MAX, tenant: u64::MAX, value: u64::MAX };
+}
+
+fn check_value_size(value: &[u8], quotas: Quotas) -> Result<(), HostError> {
+    if value.len() as u64 > quotas.value {
+        return Err(HostError::QuotaExceeded(format!(
+            "the value is {} bytes; one value may be at most {}",
+            value.len(),
+            quotas.value
+        )));
+    }
+    Ok(())
+}
+
+/// A counter written by [`Scope::increment`]: optional `-` and ASCII
+/// digits, as `i64` parses them without a `+`.
+fn parse_counter(bytes: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.starts_with('+') {
+        return None;
+    }
+    text.parse().ok()
+}
+
 #[derive(Debug, Clone)]
 pub struct Scope {
     prefix: Vec<u8>,
@@ -181,51 +207,114 @@ impl Scope {
 
     pub fn set(&self, kv: &dyn KvStore, key: &str, value: &[u8], quotas: Quotas) -> Result<(), HostError> {
         let full = self.key(key)?;
-        if value.len() as u64 > quotas.value {
-            return Err(HostError::QuotaExceeded(format!(
-                "the value is {} bytes; one value may be at most {}",
-                value.len(),
-                quotas.value
-            )));
-        }
-        let outcome: Result<Result<(), HostError>, StorageError> = transact(kv, |txn| {
-            let old = txn.get(&full)?.map(|v| entry_cost(key.len(), v.len())).unwrap_or(0);
-            let added = entry_cost(key.len(), value.len());
-            let used = self.usage(txn)?;
-            let new_used = used.saturating_sub(old).saturating_add(added);
-            if added > old && new_used > quotas.installation {
-                return Ok(Err(HostError::QuotaExceeded(format!(
-                    "storing this would use {new_used} bytes (each entry counts its key, its value and \
-                     {ENTRY_OVERHEAD_BYTES} bytes); this installation's quota is {}",
-                    quotas.installation
-                ))));
-            }
-            if let Err(message) = self.tenant.charge(txn, old, added, quotas.tenant)? {
-                return Ok(Err(HostError::QuotaExceeded(message)));
-            }
-            txn.put(&full, value)?;
-            txn.put(&self.usage_key, &encode_usage(new_used))?;
-            Ok(Ok(()))
-        });
+        check_value_size(value, quotas)?;
+        let outcome: Result<Result<(), HostError>, StorageError> =
+            transact(kv, |txn| self.write(txn, &full, key, Some(value), quotas));
         outcome.map_err(unavailable)?
     }
 
     pub fn delete(&self, kv: &dyn KvStore, key: &str) -> Result<(), HostError> {
         let full = self.key(key)?;
-        transact(kv, |txn| {
-            if let Some(old) = txn.get(&full)? {
-                let used = self.usage(txn)?;
-                let freed = entry_cost(key.len(), old.len());
-                // Before the delete: a counter derived from the data must
-                // still see the entry it is about to free. Shrinking is
-                // never refused.
-                let _ = self.tenant.charge(txn, freed, 0, u64::MAX)?;
-                txn.delete(&full)?;
-                txn.put(&self.usage_key, &encode_usage(used.saturating_sub(freed)))?;
+        let outcome: Result<Result<(), HostError>, StorageError> =
+            transact(kv, |txn| self.write(txn, &full, key, None, Quotas::UNLIMITED));
+        outcome.map_err(unavailable)?
+    }
+
+    /// Replace the value under `key` by `new` (`None` deletes) only when it
+    /// is `expected` now (`None`: absent). `Ok(false)` when it was not, and
+    /// then nothing is written. The read and the write are one transaction.
+    pub fn compare_and_set(
+        &self,
+        kv: &dyn KvStore,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        quotas: Quotas,
+    ) -> Result<bool, HostError> {
+        let full = self.key(key)?;
+        if let Some(value) = new {
+            check_value_size(value, quotas)?;
+        }
+        let outcome: Result<Result<bool, HostError>, StorageError> = transact(kv, |txn| {
+            if txn.get(&full)?.as_deref() != expected {
+                return Ok(Ok(false));
             }
-            Ok::<_, StorageError>(())
-        })
-        .map_err(unavailable)
+            Ok(self.write(txn, &full, key, new, quotas)?.map(|()| true))
+        });
+        outcome.map_err(unavailable)?
+    }
+
+    /// Add `delta` to the integer under `key` (missing: 0) and return the
+    /// sum. The integer is kept as decimal ASCII, canonical (`-12`, no `+`,
+    /// no leading zeros), which is also JSON, so a plugin that reads it with
+    /// `get` and a JSON parser sees a number.
+    pub fn increment(&self, kv: &dyn KvStore, key: &str, delta: i64, quotas: Quotas) -> Result<i64, HostError> {
+        let full = self.key(key)?;
+        let outcome: Result<Result<i64, HostError>, StorageError> = transact(kv, |txn| {
+            let current = match txn.get(&full)? {
+                None => 0,
+                Some(bytes) => match parse_counter(&bytes) {
+                    Some(n) => n,
+                    None => {
+                        return Ok(Err(HostError::Invalid(format!(
+                            "the value under `{key}` is not a decimal integer, so it cannot be incremented"
+                        ))));
+                    }
+                },
+            };
+            let Some(next) = current.checked_add(delta) else {
+                return Ok(Err(HostError::Invalid(format!(
+                    "adding {delta} to {current} under `{key}` overflows a signed 64-bit integer"
+                ))));
+            };
+            let text = next.to_string();
+            if let Err(err) = check_value_size(text.as_bytes(), quotas) {
+                return Ok(Err(err));
+            }
+            Ok(self.write(txn, &full, key, Some(text.as_bytes()), quotas)?.map(|()| next))
+        });
+        outcome.map_err(unavailable)?
+    }
+
+    /// Write `value` under `full` (`None` deletes it) in `txn`, keeping both
+    /// usage counters right. Growth past a quota is refused before anything
+    /// is written, so the caller's transaction commits no change then;
+    /// shrinking is never refused.
+    fn write(
+        &self,
+        txn: &mut dyn Txn,
+        full: &[u8],
+        key: &str,
+        value: Option<&[u8]>,
+        quotas: Quotas,
+    ) -> Result<Result<(), HostError>, StorageError> {
+        let current = txn.get(full)?;
+        let old = current.as_ref().map(|v| entry_cost(key.len(), v.len())).unwrap_or(0);
+        let added = value.map(|v| entry_cost(key.len(), v.len())).unwrap_or(0);
+        if current.is_none() && value.is_none() {
+            // Deleting a missing key changes nothing.
+            return Ok(Ok(()));
+        }
+        // Before the write: a counter derived from the data must still see
+        // the entry it is about to replace.
+        let used = self.usage(txn)?;
+        let new_used = used.saturating_sub(old).saturating_add(added);
+        if added > old && new_used > quotas.installation {
+            return Ok(Err(HostError::QuotaExceeded(format!(
+                "storing this would use {new_used} bytes (each entry counts its key, its value and \
+                 {ENTRY_OVERHEAD_BYTES} bytes); this installation's quota is {}",
+                quotas.installation
+            ))));
+        }
+        if let Err(message) = self.tenant.charge(txn, old, added, quotas.tenant)? {
+            return Ok(Err(HostError::QuotaExceeded(message)));
+        }
+        match value {
+            Some(value) => txn.put(full, value)?,
+            None => txn.delete(full)?,
+        }
+        txn.put(&self.usage_key, &encode_usage(new_used))?;
+        Ok(Ok(()))
     }
 
     pub fn list_keys(
@@ -250,6 +339,32 @@ impl Scope {
         let entries = read.scan(&range, limit).map_err(unavailable)?;
         Ok(entries.into_iter().map(|(k, _)| String::from_utf8_lossy(&k[self.prefix.len()..]).into_owned()).collect())
     }
+}
+
+/// Bytes of an installation's cookie key.
+pub const COOKIE_KEY_BYTES: usize = 32;
+
+/// The installation's cookie key: 32 random bytes chosen on first use and
+/// kept in the host's own namespace, so they survive restarts without the
+/// runtime needing a secret of its own, and go with the tenant's data when
+/// it is exported or deleted. A reinstall (a new installation id) gets a new
+/// key, so cookies signed for the old installation stop verifying.
+pub fn cookie_key(kv: &dyn KvStore, tenant: &TenantId, installation: &str) -> Result<Vec<u8>, StorageError> {
+    let key = keyspace::plugin_host_key(tenant, installation, "cookie-key");
+    if let Some(found) = kv.begin_read()?.get(&key)?.filter(|v| v.len() == COOKIE_KEY_BYTES) {
+        return Ok(found);
+    }
+    let mut fresh = vec![0u8; COOKIE_KEY_BYTES];
+    getrandom::fill(&mut fresh).map_err(|e| StorageError::backend("random", e))?;
+    // Two first calls at once: the transaction lets one win, and the other
+    // returns the winner's bytes.
+    transact(kv, |txn| match txn.get(&key)?.filter(|v| v.len() == COOKIE_KEY_BYTES) {
+        Some(found) => Ok(found),
+        None => {
+            txn.put(&key, &fresh)?;
+            Ok(fresh.clone())
+        }
+    })
 }
 
 fn unavailable(err: StorageError) -> HostError {
@@ -344,6 +459,134 @@ mod tests {
         let other = Scope::new(&tid("t1"), "i2");
         other.set(&kv, "c", &[0; 100], q).unwrap();
         assert!(matches!(other.set(&kv, "d", b"", q), Err(HostError::QuotaExceeded(_))), "tenant quota re-derived");
+    }
+
+    #[test]
+    fn compare_and_set_swaps_only_from_the_expected_value() {
+        let kv = MemoryStore::new();
+        let s = Scope::new(&tid("t1"), "i1");
+        let q = quotas(1000, 1000);
+        // Absent expected: creates only when absent.
+        assert!(s.compare_and_set(&kv, "k", None, Some(b"one"), q).unwrap());
+        assert!(!s.compare_and_set(&kv, "k", None, Some(b"two"), q).unwrap());
+        assert_eq!(s.get(&kv, "k").unwrap().as_deref(), Some(&b"one"[..]));
+        // A stale expectation writes nothing.
+        assert!(!s.compare_and_set(&kv, "k", Some(b"zero"), Some(b"two"), q).unwrap());
+        assert_eq!(s.get(&kv, "k").unwrap().as_deref(), Some(&b"one"[..]));
+        assert!(s.compare_and_set(&kv, "k", Some(b"one"), Some(b"two"), q).unwrap());
+        assert_eq!(s.get(&kv, "k").unwrap().as_deref(), Some(&b"two"[..]));
+        // `new = none` deletes, and frees the entry's quota.
+        assert!(s.compare_and_set(&kv, "k", Some(b"two"), None, q).unwrap());
+        assert_eq!(s.get(&kv, "k").unwrap(), None);
+        assert!(!s.compare_and_set(&kv, "k", Some(b"two"), None, q).unwrap());
+        // An empty value is a value, not absence.
+        assert!(s.compare_and_set(&kv, "e", None, Some(b""), q).unwrap());
+        assert!(!s.compare_and_set(&kv, "e", None, Some(b"x"), q).unwrap());
+        assert!(s.compare_and_set(&kv, "e", Some(b""), Some(b"x"), q).unwrap());
+        assert!(matches!(s.compare_and_set(&kv, "", None, Some(b"x"), q), Err(HostError::Invalid(_))));
+    }
+
+    #[test]
+    fn compare_and_set_is_held_to_the_quotas_and_a_refusal_writes_nothing() {
+        let kv = MemoryStore::new();
+        let s = Scope::new(&tid("t1"), "i1");
+        let q = quotas(entry_cost(1, 10), u64::MAX);
+        assert!(s.compare_and_set(&kv, "a", None, Some(&[1; 10]), q).unwrap());
+        let grown = s.compare_and_set(&kv, "a", Some(&[1; 10]), Some(&[2; 11]), q);
+        assert!(matches!(grown, Err(HostError::QuotaExceeded(_))), "{grown:?}");
+        assert_eq!(s.get(&kv, "a").unwrap(), Some(vec![1; 10]));
+        assert!(matches!(s.compare_and_set(&kv, "b", None, Some(b""), q), Err(HostError::QuotaExceeded(_))));
+        assert_eq!(s.get(&kv, "b").unwrap(), None);
+        // The value size limit holds as for `set`.
+        let big = s.compare_and_set(&kv, "a", Some(&[1; 10]), Some(&[0; 1001]), quotas(u64::MAX, u64::MAX));
+        assert!(matches!(big, Err(HostError::QuotaExceeded(_))), "{big:?}");
+        // The tenant quota too, and deleting frees room in both.
+        let tenant = quotas(u64::MAX, entry_cost(1, 10));
+        let other = Scope::new(&tid("t1"), "i2");
+        assert!(matches!(other.compare_and_set(&kv, "c", None, Some(b"1"), tenant), Err(HostError::QuotaExceeded(_))));
+        assert!(s.compare_and_set(&kv, "a", Some(&[1; 10]), None, q).unwrap());
+        assert!(other.compare_and_set(&kv, "c", None, Some(b"1"), tenant).unwrap());
+    }
+
+    #[test]
+    fn increment_counts_in_decimal_from_zero_and_refuses_what_is_not_a_counter() {
+        let kv = MemoryStore::new();
+        let s = Scope::new(&tid("t1"), "i1");
+        let q = quotas(1000, 1000);
+        assert_eq!(s.increment(&kv, "n", 1, q).unwrap(), 1);
+        assert_eq!(s.increment(&kv, "n", 41, q).unwrap(), 42);
+        assert_eq!(s.get(&kv, "n").unwrap().as_deref(), Some(&b"42"[..]));
+        assert_eq!(s.increment(&kv, "n", -50, q).unwrap(), -8);
+        assert_eq!(s.get(&kv, "n").unwrap().as_deref(), Some(&b"-8"[..]));
+        assert_eq!(s.increment(&kv, "m", 0, q).unwrap(), 0, "a missing key is 0, and is then stored");
+        assert_eq!(s.get(&kv, "m").unwrap().as_deref(), Some(&b"0"[..]));
+        // A value written by `set` in the same format counts on.
+        s.set(&kv, "j", b"7", q).unwrap();
+        assert_eq!(s.increment(&kv, "j", 1, q).unwrap(), 8);
+        for bad in [&b"seven"[..], b"", b"1.5", b"+1", b" 1", b"\xff"] {
+            s.set(&kv, "bad", bad, q).unwrap();
+            let refused = s.increment(&kv, "bad", 1, q);
+            assert!(matches!(refused, Err(HostError::Invalid(_))), "{bad:?}: {refused:?}");
+            assert_eq!(s.get(&kv, "bad").unwrap().as_deref(), Some(bad), "unchanged");
+        }
+        s.set(&kv, "max", i64::MAX.to_string().as_bytes(), q).unwrap();
+        let overflow = s.increment(&kv, "max", 1, q);
+        assert!(matches!(&overflow, Err(HostError::Invalid(m)) if m.contains("overflow")), "{overflow:?}");
+        assert_eq!(s.increment(&kv, "max", -1, q).unwrap(), i64::MAX - 1);
+        assert!(matches!(s.increment(&kv, "min", i64::MIN, q), Ok(i64::MIN)));
+        assert!(matches!(s.increment(&kv, "min", -1, q), Err(HostError::Invalid(_))));
+    }
+
+    #[test]
+    fn increment_is_held_to_the_quotas_and_a_refusal_writes_nothing() {
+        let kv = MemoryStore::new();
+        let s = Scope::new(&tid("t1"), "i1");
+        // Room for a one-digit counter only.
+        let q = quotas(entry_cost(1, 1), u64::MAX);
+        assert_eq!(s.increment(&kv, "n", 9, q).unwrap(), 9);
+        let grown = s.increment(&kv, "n", 1, q);
+        assert!(matches!(grown, Err(HostError::QuotaExceeded(_))), "{grown:?}");
+        assert_eq!(s.get(&kv, "n").unwrap().as_deref(), Some(&b"9"[..]));
+        assert!(matches!(s.increment(&kv, "x", 1, q), Err(HostError::QuotaExceeded(_))));
+        assert_eq!(s.get(&kv, "x").unwrap(), None);
+        // Tenant quota across installations.
+        let tenant = quotas(u64::MAX, entry_cost(1, 1));
+        let other = Scope::new(&tid("t1"), "i2");
+        assert!(matches!(other.increment(&kv, "y", 1, tenant), Err(HostError::QuotaExceeded(_))));
+        assert_eq!(other.get(&kv, "y").unwrap(), None);
+    }
+
+    #[test]
+    fn concurrent_increments_lose_no_update() {
+        let kv = std::sync::Arc::new(MemoryStore::new());
+        let s = Scope::new(&tid("t1"), "i1");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (kv, s) = (kv.clone(), s.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        s.increment(&*kv, "n", 1, quotas(1000, 1000)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(s.get(&*kv, "n").unwrap().as_deref(), Some(&b"800"[..]));
+    }
+
+    #[test]
+    fn the_cookie_key_is_chosen_once_per_installation() {
+        let kv = MemoryStore::new();
+        let first = cookie_key(&kv, &tid("t1"), "i1").unwrap();
+        assert_eq!(first.len(), COOKIE_KEY_BYTES);
+        assert_eq!(cookie_key(&kv, &tid("t1"), "i1").unwrap(), first, "stable");
+        assert_ne!(cookie_key(&kv, &tid("t1"), "i2").unwrap(), first, "per installation");
+        assert_ne!(cookie_key(&kv, &tid("t2"), "i1").unwrap(), first, "per tenant");
+        // Out of the plugin's own reach: its storage does not see it.
+        let s = Scope::new(&tid("t1"), "i1");
+        assert!(s.list_keys(&kv, "", None, 100).unwrap().is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use crate::admission::Admission;
-use crate::bindings::v0_1_0;
+use crate::bindings::{v0_1_0, v0_2_0};
 use crate::cache::{ComponentCache, digest};
 use crate::capabilities::{Grants, NetworkPolicy};
 use crate::config::RuntimeConfig;
@@ -55,7 +55,8 @@ impl std::fmt::Debug for Plugin {
 /// An instantiated plugin kept alive without running; see [`Runtime::park_instance`].
 pub struct ParkedInstance {
     _store: Store<PluginState>,
-    _channel: v0_1_0::Channel,
+    /// The instance's bindings, of whichever contract version it uses.
+    _channel: Box<dyn std::any::Any + Send>,
 }
 
 impl std::fmt::Debug for ParkedInstance {
@@ -67,6 +68,7 @@ impl std::fmt::Debug for ParkedInstance {
 /// One variant per supported contract version.
 enum Bindings {
     V0_1_0(v0_1_0::ChannelPre<PluginState>),
+    V0_2_0(v0_2_0::ChannelPre<PluginState>),
 }
 
 struct Inner {
@@ -126,11 +128,20 @@ fn engine_config(config: &RuntimeConfig) -> Config {
 /// Instantiate the plugin's template in `$store` and run `$body` with the
 /// instance bound to `$channel`, under the call's deadline, inside its span.
 /// One arm per supported contract version; the body is the same code for each
-/// because every version exports the same handler shape.
+/// because every version exports the same handler shape, over the same Rust
+/// types (0.2.0's `types` is mapped onto 0.1.0's, see `bindings.rs`).
 macro_rules! in_fresh_instance {
     ($plugin:expr, $store:ident, $deadline:expr, $span:expr, |$channel:ident| $body:expr) => {
         match &$plugin.bindings {
             Bindings::V0_1_0(pre) => {
+                tokio::time::timeout($deadline + DEADLINE_GRACE, async {
+                    let $channel = pre.instantiate_async(&mut $store).await?;
+                    $body
+                })
+                .instrument($span)
+                .await
+            }
+            Bindings::V0_2_0(pre) => {
                 tokio::time::timeout($deadline + DEADLINE_GRACE, async {
                     let $channel = pre.instantiate_async(&mut $store).await?;
                     $body
@@ -152,8 +163,11 @@ impl Runtime {
     ) -> Result<Self, LoadError> {
         let engine = Engine::new(&engine_config(&config)).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
+        // Every supported contract version is linked side by side; a
+        // component finds the imports of its own version.
         v0_1_0::Channel::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        v0_2_0::add_to_linker(&mut linker).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
         let http = HttpClient::new(NetworkPolicy { allow_private: config.allow_private_network })
             .map_err(LoadError::Compile)?;
@@ -200,6 +214,7 @@ impl Runtime {
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let bindings = match (contract.major, contract.minor) {
             (0, 1) => Bindings::V0_1_0(v0_1_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?),
+            (0, 2) => Bindings::V0_2_0(v0_2_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?),
             _ => return Err(omnistore_manifest::ManifestError::UnsupportedContract(contract.to_string()).into()),
         };
         let plugin = Plugin { manifest, digest, contract, bindings };
@@ -396,7 +411,7 @@ impl Runtime {
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "park"), |channel| {
             // Touch the instance once so its memory is really set up.
             channel.omnistore_plugin_handler().call_describe(&mut store).await?;
-            Ok(channel)
+            Ok(Box::new(channel) as Box<dyn std::any::Any + Send>)
         });
         let channel = self.finish(&store, outcome, deadline)?;
         Ok(ParkedInstance { _store: store, _channel: channel })

@@ -19,6 +19,7 @@
 //! | [`Namespace::PluginData`] | `plugin-kv\0<tenant>\0<installation>\0<key>` | runtime (plugin storage) |
 //! | [`Namespace::PluginUsage`] | `plugin-kv-usage\0<tenant>\0<installation>` | runtime |
 //! | [`Namespace::TenantUsage`] | `tenant-usage\0<tenant>` | runtime |
+//! | [`Namespace::PluginHost`] | `plugin-host\0<tenant>\0<installation>\0<name>` | runtime (what the host keeps per installation, such as its cookie key) |
 //!
 //! Tenant ids hold no `/`, `%` or NUL (see `omnistore_types::TenantId`), so a
 //! tenant's prefix, which ends in a separator, never covers another tenant's.
@@ -42,11 +43,12 @@ pub enum Namespace {
     PluginData,
     PluginUsage,
     TenantUsage,
+    PluginHost,
 }
 
 impl Namespace {
     /// Every namespace.
-    pub const ALL: [Namespace; 10] = [
+    pub const ALL: [Namespace; 11] = [
         Namespace::Core,
         Namespace::Registry,
         Namespace::Tokens,
@@ -57,6 +59,7 @@ impl Namespace {
         Namespace::PluginData,
         Namespace::PluginUsage,
         Namespace::TenantUsage,
+        Namespace::PluginHost,
     ];
 
     /// The bytes every key of the namespace starts with.
@@ -72,6 +75,7 @@ impl Namespace {
             Namespace::PluginData => b"plugin-kv\0",
             Namespace::PluginUsage => b"plugin-kv-usage\0",
             Namespace::TenantUsage => b"tenant-usage\0",
+            Namespace::PluginHost => b"plugin-host\0",
         }
     }
 
@@ -195,6 +199,17 @@ pub fn plugin_usage_tenant_prefix(tenant: &TenantId) -> Vec<u8> {
     key(Namespace::PluginUsage, &[tenant.as_str().as_bytes(), b"\0"])
 }
 
+/// Something the host keeps for one installation, out of the plugin's reach
+/// and outside its quota (such as the installation's cookie key).
+pub fn plugin_host_key(tenant: &TenantId, installation: &str, name: &str) -> Vec<u8> {
+    key(Namespace::PluginHost, &[tenant.as_str().as_bytes(), b"\0", installation.as_bytes(), b"\0", name.as_bytes()])
+}
+
+/// Everything the host keeps for the tenant's installations.
+pub fn plugin_host_tenant_prefix(tenant: &TenantId) -> Vec<u8> {
+    key(Namespace::PluginHost, &[tenant.as_str().as_bytes(), b"\0"])
+}
+
 /// What the tenant's stored data costs against its quota.
 pub fn tenant_usage_key(tenant: &TenantId) -> Vec<u8> {
     key(Namespace::TenantUsage, &[tenant.as_str().as_bytes()])
@@ -215,6 +230,7 @@ pub fn tenant_ranges(tenant: &TenantId) -> Vec<KeyRange> {
         KeyRange::prefix(&plugin_data_tenant_prefix(tenant)),
         KeyRange::prefix(&plugin_usage_tenant_prefix(tenant)),
         exact(tenant_usage_key(tenant)),
+        KeyRange::prefix(&plugin_host_tenant_prefix(tenant)),
     ]
 }
 
@@ -257,6 +273,7 @@ mod tests {
             plugin_data_prefix(&long, "chn_1"),
             plugin_usage_key(&long, "chn_1"),
             tenant_usage_key(&long),
+            plugin_host_key(&long, "chn_1", "cookie-key"),
         ];
         for range in tenant_ranges(&short) {
             for key in &long_keys {
@@ -276,6 +293,7 @@ mod tests {
         assert_eq!(Namespace::of(&plugin_usage_key(&t, "c")), Some(Namespace::PluginUsage));
         assert_eq!(Namespace::of(&plugin_data_prefix(&t, "c")), Some(Namespace::PluginData));
         assert_eq!(Namespace::of(&mail_count_key(&t)), Some(Namespace::Mail));
+        assert_eq!(Namespace::of(&plugin_host_key(&t, "c", "cookie-key")), Some(Namespace::PluginHost));
         assert_eq!(Namespace::of(b"elsewhere/x"), None);
     }
 }

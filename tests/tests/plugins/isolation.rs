@@ -14,7 +14,7 @@ use wasmparser::{ComponentTypeRef, Parser, Payload};
 
 use super::*;
 
-const HANDLER: &str = "omnistore:plugin/handler@0.1.0";
+const HANDLER: &str = "omnistore:plugin/handler@0.2.0";
 
 /// A core module that owns one memory of `pages` 64 KiB pages.
 fn module_with_memory(pages: u64) -> Module {

@@ -1,0 +1,72 @@
+//! The imports contract 0.2.0 changed: `storage` (compare-and-set,
+//! increment) and `settings` (cookie-key). What 0.1.0 already had is the
+//! 0.1.0 host code, called through its trait; every other interface of 0.2.0
+//! is linked straight to the 0.1.0 implementation (see `bindings.rs`).
+
+use omnistore_manifest::Capability;
+use tracing::Instrument;
+
+use crate::bindings::v0_1_0::omnistore::plugin as v1;
+use crate::bindings::v0_2_0::omnistore::plugin as wit;
+use crate::imports::{R, import_span};
+use crate::plugin_storage::cookie_key;
+use crate::state::PluginState;
+
+impl wit::storage::Host for PluginState {
+    async fn get(&mut self, key: String) -> R<Option<Vec<u8>>> {
+        v1::storage::Host::get(self, key).await
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> R<()> {
+        v1::storage::Host::set(self, key, value).await
+    }
+
+    async fn delete(&mut self, key: String) -> R<()> {
+        v1::storage::Host::delete(self, key).await
+    }
+
+    async fn list_keys(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> R<Vec<String>> {
+        v1::storage::Host::list_keys(self, prefix, start_after, limit).await
+    }
+
+    async fn compare_and_set(&mut self, key: String, expected: Option<Vec<u8>>, new: Option<Vec<u8>>) -> R<bool> {
+        let quotas = self.storage_quotas();
+        self.storage("storage.compare-and-set", move |scope, kv| {
+            scope.compare_and_set(kv, &key, expected.as_deref(), new.as_deref(), quotas)
+        })
+        .await
+    }
+
+    async fn increment(&mut self, key: String, delta: i64) -> R<i64> {
+        let quotas = self.storage_quotas();
+        self.storage("storage.increment", move |scope, kv| scope.increment(kv, &key, delta, quotas)).await
+    }
+}
+
+impl wit::settings::Host for PluginState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        v1::settings::Host::get(self, key).await
+    }
+
+    async fn list(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        v1::settings::Host::list(self).await
+    }
+
+    async fn cookie_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        // No error channel: like the other settings, a refusal traps, and so
+        // does a store failure (the host's fault, reported as a trap).
+        self.check_or_trap(Capability::Settings)?;
+        let span = import_span(self, "settings.cookie-key");
+        let (kv, tenant, installation) = (self.kv.clone(), self.cx.tenant.clone(), self.cx.installation.clone());
+        let joined =
+            tokio::task::spawn_blocking(move || cookie_key(&*kv, &tenant, &installation)).instrument(span).await;
+        match joined {
+            Ok(Ok(key)) => Ok(key),
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, blame = "host", "the installation's cookie key could not be read or kept");
+                Err(wasmtime::Error::msg(format!("the cookie key is unavailable: {err}")))
+            }
+            Err(err) => Err(wasmtime::Error::msg(format!("cookie key task failed: {err}"))),
+        }
+    }
+}
