@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use omnistore_core::{Core, CustomerId, TenantId};
 use omnistore_server::deployment::Deployment;
+use omnistore_services::commerce::system_clock;
 
 #[derive(Subcommand)]
 pub(crate) enum TenantCommand {
@@ -85,12 +86,6 @@ fn tenant_id(id: &str) -> anyhow::Result<TenantId> {
     TenantId::new(id).with_context(|| format!("`{id}` is not a tenant id"))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Progress on standard error, one line rewritten in place.
 fn progress(what: &'static str) -> impl FnMut(u64) {
     move |n| eprint!("\r{what}: {n} entries")
@@ -160,7 +155,8 @@ pub(crate) fn customer(command: CustomerCommand) -> anyhow::Result<()> {
         CustomerCommand::Export { tenant, customer, config } => {
             let core = open_core(&config)?;
             let (t, c) = (tenant_id(&tenant)?, CustomerId::new(customer));
-            let export = core.export_customer(&t, &c, now_ms()).with_context(|| format!("exporting customer {c}"))?;
+            let export =
+                core.export_customer(&t, &c, system_clock()()).with_context(|| format!("exporting customer {c}"))?;
             println!("{}", serde_json::to_string_pretty(&export)?);
         }
         CustomerCommand::Erase { tenant, customer, yes, config } => {
@@ -171,7 +167,8 @@ pub(crate) fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 );
             }
             let core = open_core(&config)?;
-            let report = core.erase_customer(&t, &c, now_ms()).with_context(|| format!("erasing customer {c}"))?;
+            let report =
+                core.erase_customer(&t, &c, system_clock()()).with_context(|| format!("erasing customer {c}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }

@@ -1470,4 +1470,6 @@ async fn runtime_sink_reports_a_missing_plugin() {
     let failure = sink.deliver(&t, &ChannelId::new("chn-1"), event).await.unwrap_err();
     assert!(failure.message.contains("no plugin is loaded"), "{}", failure.message);
     assert_eq!(failure.retry_after, None);
+    // The host's fault, not the plugin's: it is not counted as a delivery attempt.
+    assert_eq!(failure.blame, omnistore_server::dispatcher::FailureBlame::Host);
 }

@@ -106,7 +106,7 @@ pub fn registry_key(tenant: &TenantId) -> Vec<u8> {
 
 /// The stored record of the API token whose SHA-256 is `hash`.
 pub fn token_key(hash: &[u8; 32]) -> Vec<u8> {
-    token_key_hex(&hex(hash))
+    token_key_hex(&hex::encode(hash))
 }
 
 /// [`token_key`] for a hash already in lowercase hex (as token indexes keep it).
@@ -142,7 +142,7 @@ impl IdempotencyScope<'_> {
 
 /// The reservation or stored answer of one `Idempotency-Key` (its SHA-256).
 pub fn idempotency_key(scope: IdempotencyScope<'_>, key_hash: &[u8; 32]) -> Vec<u8> {
-    key(Namespace::Idempotency, &[scope.segment().as_bytes(), b"/", hex(key_hash).as_bytes()])
+    key(Namespace::Idempotency, &[scope.segment().as_bytes(), b"/", hex::encode(key_hash).as_bytes()])
 }
 
 pub fn idempotency_prefix(scope: IdempotencyScope<'_>) -> Vec<u8> {
@@ -232,16 +232,6 @@ pub fn tenant_ranges(tenant: &TenantId) -> Vec<KeyRange> {
         exact(tenant_usage_key(tenant)),
         KeyRange::prefix(&plugin_host_tenant_prefix(tenant)),
     ]
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! host's faults.
 
 use super::*;
-use omnistore_server::dispatcher::FailureBlame;
 
 /// Deliveries to `slow_tenant` hang until released, like a plugin spinning
 /// until its deadline; the others are recorded at once.
@@ -109,24 +108,4 @@ pub(super) async fn host_faults_do_not_count_as_attempts(b: Backend) {
         assert_eq!(d.attempts, 0, "a host fault was counted against the plugin");
         assert!(d.last_error.as_deref().is_some_and(|e| e.contains("no plugin is loaded")), "{:?}", d.last_error);
     }
-}
-
-#[tokio::test]
-async fn runtime_sink_blames_the_host_for_a_missing_plugin() {
-    use omnistore_server::dispatcher::RuntimeSink;
-    let kv = omnistore_storage::open("memory:").unwrap();
-    let config = omnistore_runtime::RuntimeConfig { max_concurrent_instances: 2, ..Default::default() };
-    let services = Arc::new(CoreServices::new(omnistore_core::Core::new(kv.clone())));
-    let runtime = omnistore_runtime::Runtime::new(config, kv, services).unwrap();
-    let sink = RuntimeSink::new(runtime, Arc::new(|_, _| None));
-    let event = wit::Event {
-        id: "evt-1".into(),
-        kind: "order.placed".into(),
-        occurred_at: T0,
-        attempt: 0,
-        payload: wit::EventPayload::Installed,
-    };
-    let t = TenantId::new("dolce-vita").unwrap();
-    let failure = sink.deliver(&t, &ChannelId::new("chn-1"), event).await.unwrap_err();
-    assert_eq!(failure.blame, FailureBlame::Host);
 }
