@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: build the plugins, make sure PostgreSQL is there, run every test.
 //! - `cargo xtask build-plugins`: build every plugin, example and test guest to a component.
 //! - `cargo xtask bench`: measure the runtime (release build) and print a table.
+//! - `cargo xtask judges`: install the independent checkers the tests run (browser, HTML checker, …).
 //! - `cargo xtask liquid-conformance FILE`: run a golden-liquid style suite against the Liquid engine.
 
 use std::net::TcpStream;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use omnistore_build::{BuildRequest, Toolchain, find_plugin_crates};
 
+mod judges;
 mod liquid;
 
 fn main() -> ExitCode {
@@ -24,8 +26,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("liquid-conformance") => liquid::conformance(&args[1..]),
+        Some("judges") => judges::install().map(|dir| eprintln!("    judges ready in {}", dir.display())),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | build-plugins | bench | liquid-conformance FILE>");
+            eprintln!("usage: cargo xtask <demo | test | build-plugins | bench | judges | liquid-conformance FILE>");
             return ExitCode::from(2);
         }
     };
@@ -134,13 +137,15 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     build_plugins()?;
     step("checking for PostgreSQL");
     let url = ensure_postgres()?;
+    step("checking for the test judges (browser, HTML checker, accessibility, structured data)");
+    let judges = judges::install()?;
     step("running the test suite");
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--features", "omnistore-storage/sled,omnistore-core/sled,omnistore-e2e/sled"]);
     for guest in guest_packages()? {
         cmd.args(["--exclude", &guest]);
     }
-    cmd.args(extra).env("DATABASE_URL", url);
+    cmd.args(extra).env("DATABASE_URL", url).env("OMNISTORE_JUDGES", judges);
     run(cmd)
 }
 
