@@ -49,6 +49,19 @@ enum Command {
     /// Answer a customer's request for their data or its erasure (GDPR).
     #[command(subcommand)]
     Customer(data::CustomerCommand),
+    /// SMS tools.
+    #[command(subcommand)]
+    Sms(SmsCommand),
+}
+
+#[derive(Subcommand)]
+enum SmsCommand {
+    /// How a text is sent as SMS: prints JSON
+    /// `{"encoding": "GSM-7"|"UCS-2", "segments": N, "characters": N}`.
+    Segments {
+        /// The message text.
+        text: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,6 +136,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => data::tenant(command),
         Command::Customer(command) => data::customer(command),
+        Command::Sms(SmsCommand::Segments { text }) => {
+            println!("{}", serde_json::to_string(&omnistore_sms::count_segments(&text))?);
+            Ok(())
+        }
         Command::Plugin(PluginCommand::Run { dir, listen }) => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(dev::run_plugin(&dir, &listen))

@@ -26,7 +26,10 @@ json.dump(sorted({page.url for page in tree.all_pages()}), sys.stdout)
 "#;
 
 impl Judges {
-    fn run_python(&self, script: &str, args: &[&str], stdin: &[u8]) -> anyhow::Result<Value> {
+    /// Run a Python script with the judges' Python (its PyPI packages importable),
+    /// `args` as `sys.argv[1..]`, `stdin` on its standard input; the script
+    /// prints JSON, which is returned.
+    pub fn run_python(&self, script: &str, args: &[&str], stdin: &[u8]) -> anyhow::Result<Value> {
         let mut child = Command::new(self.python())
             .arg("-c")
             .arg(script)
