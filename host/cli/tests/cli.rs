@@ -21,7 +21,8 @@ fn sms_segments_prints_the_encoding_segments_and_characters_as_json() {
     ] {
         let (ok, stdout, stderr) = omnistore(&["sms", "segments", text]);
         assert!(ok, "{stderr}");
-        let printed: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        let printed: serde_json::Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
         assert_eq!(printed, expected, "{text}");
     }
 }
