@@ -41,22 +41,20 @@ fn debian() -> anyhow::Result<()> {
         );
     }
     step(&format!("installing {} from Debian (once)", missing.join(", ")));
-    let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    if run(install).is_err() {
-        eprintln!("    refreshing the package lists and trying again");
-        let mut update = Command::new("apt-get");
-        update.args(["update", "-qq"]);
-        run(update)?;
+    let install = || {
         let mut install = Command::new("apt-get");
         install
             .args(["install", "-y", "-qq", "--no-install-recommends"])
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive");
-        run(install)?;
+        run(install)
+    };
+    if install().is_err() {
+        eprintln!("    refreshing the package lists and trying again");
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        run(update)?;
+        install()?;
     }
     Ok(())
 }

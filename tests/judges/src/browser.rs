@@ -61,7 +61,7 @@ impl Judges {
     /// Start ChromeDriver and a headless Chromium session.
     pub async fn browser(&self, options: BrowserOptions) -> anyhow::Result<Browser> {
         let port = free_port()?;
-        let driver = Command::new(crate::chromedriver())
+        let driver = Command::new(crate::CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,7 +89,7 @@ impl Judges {
             bail!("chromedriver did not answer on port {port} within 10 s");
         }
         let profile = tempfile::tempdir().context("making a browser profile folder")?;
-        let chromium = crate::which(crate::chromium()).context("finding chromium")?;
+        let chromium = crate::which(crate::CHROMIUM).context("finding chromium")?;
         let mut prefs = json!({ "intl.accept_languages": options.language });
         if !options.javascript {
             prefs["profile.managed_default_content_settings.javascript"] = json!(2);

@@ -43,7 +43,7 @@ impl Judges {
                 );
             }
         }
-        for program in [chromium(), chromedriver(), "java"] {
+        for program in [CHROMIUM, CHROMEDRIVER, "java"] {
             which(program).with_context(|| {
                 format!("{program} is not on PATH: run `cargo xtask judges` (it installs Debian's chromium, chromium-driver and default-jre-headless)")
             })?;
@@ -77,13 +77,8 @@ impl Judges {
     }
 }
 
-fn chromium() -> &'static str {
-    "chromium"
-}
-
-fn chromedriver() -> &'static str {
-    "chromedriver"
-}
+const CHROMIUM: &str = "chromium";
+const CHROMEDRIVER: &str = "chromedriver";
 
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())

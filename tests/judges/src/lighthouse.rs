@@ -21,7 +21,7 @@ impl Judges {
     pub fn lighthouse(&self, url: &str) -> anyhow::Result<LighthouseScores> {
         let dir = tempfile::tempdir().context("making a folder for Lighthouse")?;
         let report = dir.path().join("report.json");
-        let chromium = crate::which(crate::chromium()).context("finding chromium")?;
+        let chromium = crate::which(crate::CHROMIUM).context("finding chromium")?;
         let output = Command::new(self.lighthouse_bin())
             .arg(url)
             .args(["--only-categories=seo,accessibility", "--output=json", "--quiet"])
