@@ -169,7 +169,8 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     build_plugins()?;
     let url = ensure_postgres()?;
-    for bin in ["bench", "bench-orders"] {
+    judges::debian(&[("wrk", "wrk")]).context("installing the load generator")?;
+    for bin in ["bench", "bench-orders", "bench-storefront"] {
         step(&format!("running {bin} (release build)"));
         let mut cmd = cargo();
         cmd.args(["run", "--release", "-p", "omnistore-e2e", "--bin", bin, "--"]);
