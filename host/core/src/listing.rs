@@ -26,6 +26,7 @@ pub struct ChannelVariantView {
     pub compare_at: Option<Money>,
     pub promotion: Option<AppliedPromotion>,
     /// When the automatic promotion that lowers `price` ends, if it has an end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_valid_until: Option<i64>,
     /// Sellable units on this channel (after its safety buffer), or `None`
     /// for backorderable variants, which are always sellable.

@@ -117,8 +117,10 @@ pub struct Order {
     pub customer_id: Option<CustomerId>,
     pub email: Option<String>,
     /// The phone number the order was placed with (E.164).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// How the order is paid, when the channel chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentMethod>,
     pub currency: String,
     pub lines: Vec<OrderLine>,

@@ -2,7 +2,8 @@
 //! pages. Sits above `listing` (what a channel shows), so results carry the
 //! channel's prices and availability.
 //!
-//! Search folds case and accents ("cafe" finds "Caffè"), needs every word of
+//! Search folds case and accents and squeezes doubled letters ("cafe" finds
+//! "Caffè"), needs every word of
 //! the query to match the title, tags, description, brand or a SKU, and
 //! ranks title matches first. Its cursor is opaque to the caller but checked
 //! here: it names the query it was issued for and carries a digest, so a
@@ -74,14 +75,32 @@ pub fn fold(text: &str) -> String {
     text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
-/// The words of a query, folded.
+/// What search compares: folded, with runs of one letter squeezed to one,
+/// so a shopper who types "cafe" or "canoli" finds "Caffè" and "Cannoli".
+fn searchable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in fold(text).chars() {
+        if !(c.is_alphabetic() && out.ends_with(c)) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The words of a query, as [`searchable`] makes them.
 fn query_words(query: &str) -> CoreResult<Vec<String>> {
     if query.len() > MAX_QUERY_BYTES {
         return Err(CoreError::invalid(format!("a search query is at most {MAX_QUERY_BYTES} bytes")));
     }
-    let folded = fold(query);
-    let mut words: Vec<String> =
-        folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    // Words are split at white space only, so a SKU such as `DV-01-MIG` stays
+    // one word; punctuation around a word is dropped.
+    let folded = searchable(query);
+    let mut words: Vec<String> = folded
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
     words.sort();
     words.dedup();
     if words.len() > MAX_QUERY_WORDS {
@@ -135,11 +154,11 @@ fn decode_cursor(words: &[String], cursor: &str) -> CoreResult<Rank> {
 
 /// The score of a product for the query, or `None` when a word is missing.
 fn score(words: &[String], p: &Product, skus: &[String]) -> Option<u32> {
-    let title = fold(&p.title);
-    let tags: Vec<String> = p.tags.iter().map(|t| fold(t)).collect();
-    let brand = p.brand.as_deref().map(fold).unwrap_or_default();
-    let description = fold(&p.description);
-    let skus: Vec<String> = skus.iter().map(|s| fold(s)).collect();
+    let title = searchable(&p.title);
+    let tags: Vec<String> = p.tags.iter().map(|t| searchable(t)).collect();
+    let brand = p.brand.as_deref().map(searchable).unwrap_or_default();
+    let description = searchable(&p.description);
+    let skus: Vec<String> = skus.iter().map(|s| searchable(s)).collect();
     let mut total = 0u32;
     for w in words {
         let mut points = 0;
@@ -281,6 +300,13 @@ mod tests {
     fn folding_drops_case_and_accents() {
         assert_eq!(fold("Caffè Crème"), "caffe creme");
         assert_eq!(fold("ŠKODA Ærø"), "skoda ærø");
+    }
+
+    #[test]
+    fn search_squeezes_double_letters() {
+        assert_eq!(searchable("Caffè"), searchable("cafe"));
+        assert_eq!(searchable("Cannoli"), "canoli");
+        assert_eq!(searchable("DV-011"), "dv-011", "digits are kept as they are");
     }
 
     #[test]

@@ -351,6 +351,8 @@ mod ledger_properties;
 mod migration;
 #[path = "domain/privacy.rs"]
 mod privacy;
+#[path = "domain/storefront.rs"]
+mod storefront;
 
 // ---------------------------------------------------------------- invariants
 
