@@ -11,6 +11,7 @@ mod channels;
 pub mod deployment;
 mod error;
 pub mod host;
+mod media;
 pub mod registry;
 pub mod secrets;
 
@@ -106,16 +107,24 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub limits: EdgeLimits,
     pub path_routing: PathRouting,
+    /// Product images, answered at `/media/…` on every tenant's names.
+    pub media: Option<Arc<omnistore_media::MediaStore>>,
 }
 
 impl AppState {
     /// Routing by host name only, default limits.
     pub fn new(runtime: Runtime, registry: Arc<Registry>) -> Self {
-        AppState { runtime, registry, limits: EdgeLimits::default(), path_routing: PathRouting::Off }
+        AppState { runtime, registry, limits: EdgeLimits::default(), path_routing: PathRouting::Off, media: None }
     }
 
     pub fn with_limits(mut self, limits: EdgeLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Serve the product images of this store.
+    pub fn with_media(mut self, media: Arc<omnistore_media::MediaStore>) -> Self {
+        self.media = Some(media);
         self
     }
 
