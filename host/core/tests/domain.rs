@@ -1512,6 +1512,8 @@ mod carts_and_customers {
                     campaign: Some(CampaignRef::new("black-friday")),
                     detail: Some("sms link".into()),
                     at_ms: T0 + 40,
+                    visitor_id: None,
+                    source: None,
                 },
                 T0 + 40,
             )

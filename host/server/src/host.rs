@@ -449,7 +449,8 @@ impl Host {
         let state = AppState::new(self.runtime.clone(), self.registry.clone())
             .with_limits(self.http.edge_limits())
             .with_path_routing(self.http.path_routing())
-            .with_media(self.media.clone());
+            .with_media(self.media.clone())
+            .with_scheme(self.http.scheme);
         crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
     }
 
