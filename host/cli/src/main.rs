@@ -227,6 +227,10 @@ async fn demo(config: &Path, plugins: &Path) -> anyhow::Result<()> {
         seeded.collections.len(),
         seeded.promotions.len()
     );
+    let pictured = host.add_demo_images(&tenant).await?;
+    if pictured > 0 {
+        println!("demo images: {pictured} products pictured");
+    }
     let channels = {
         let (core, t) = (host.core.clone(), tenant.clone());
         tokio::task::spawn_blocking(move || core.list_channels(&t)).await??

@@ -43,8 +43,8 @@ pub mod visitors;
 
 pub use carts::{Cart, CartLine, CartStatus, CheckoutRequest, NewCart};
 pub use catalog::{
-    Collection, Image, NewCollection, NewProduct, NewVariant, Product, ProductDetail, ProductPatch, ProductQuery,
-    ProductStatus, Publication, SyncState, SyncStatus, Variant, VariantPatch,
+    Collection, Image, ImageMedia, NewCollection, NewImageMedia, NewProduct, NewVariant, Product, ProductDetail,
+    ProductPatch, ProductQuery, ProductStatus, Publication, SyncState, SyncStatus, Variant, VariantPatch,
 };
 pub use conflict::ConflictRetry;
 pub use customers::{
@@ -56,8 +56,8 @@ pub use error::{CoreError, CoreResult};
 pub use event_kind::{DomainEventKind, EventKind};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
 pub use ids::{
-    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, LocationId, OrderId,
-    ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
+    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, ImageId, LocationId,
+    OrderId, ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
 };
 pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
 pub use listing::{ChannelProductView, ChannelVariantView};

@@ -345,6 +345,8 @@ per_backend!(
 
 #[path = "domain/drift.rs"]
 mod drift;
+#[path = "domain/images.rs"]
+mod images;
 #[path = "domain/ledger_properties.rs"]
 mod ledger_properties;
 #[path = "domain/migration.rs"]

@@ -112,6 +112,13 @@ async fn dispatch(
     options: CallOptions,
 ) -> Result<Response, AppError> {
     let Routed { tenant, path, origin } = routed;
+    // The host's own path on every tenant's names, before any plugin mount.
+    if let Some(media) = &state.media
+        && path.starts_with(crate::media::PREFIX)
+    {
+        let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+        return crate::media::serve(media.clone(), tenant, method, &path, uri.query(), headers).await;
+    }
     let (mounted, sub_path) = state
         .registry
         .route(&tenant, &path)

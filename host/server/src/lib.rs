@@ -11,6 +11,7 @@ mod channels;
 pub mod deployment;
 mod error;
 pub mod host;
+mod media;
 pub mod registry;
 pub mod secrets;
 
@@ -107,6 +108,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub limits: EdgeLimits,
     pub path_routing: PathRouting,
+    /// Product images, answered at `/media/…` on every tenant's names.
+    pub media: Option<Arc<omnistore_media::MediaStore>>,
     /// The scheme shoppers reach the host by, for `x-omnistore-base-url`.
     pub scheme: PublicScheme,
 }
@@ -138,6 +141,7 @@ impl AppState {
             registry,
             limits: EdgeLimits::default(),
             path_routing: PathRouting::Off,
+            media: None,
             scheme: PublicScheme::Https,
         }
     }
@@ -149,6 +153,12 @@ impl AppState {
 
     pub fn with_limits(mut self, limits: EdgeLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Serve the product images of this store.
+    pub fn with_media(mut self, media: Arc<omnistore_media::MediaStore>) -> Self {
+        self.media = Some(media);
         self
     }
 

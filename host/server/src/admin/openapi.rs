@@ -108,6 +108,16 @@ fn operation(d: &RouteDoc) -> Value {
     if d.access == Access::Public {
         op["security"] = json!([]);
     }
+    if !d.raw_body.is_empty() {
+        let content: Map<String, Value> = d
+            .raw_body
+            .iter()
+            .map(|t| ((*t).to_owned(), json!({ "schema": { "type": "string", "format": "binary" } })))
+            .collect();
+        op["requestBody"] = json!({ "required": true, "content": content });
+        op["responses"]["415"] =
+            error_response("the body is not of an accepted type, or not what its Content-Type says");
+    }
     if let Some(body) = d.body {
         op["requestBody"] = json!({
             "required": !d.body_optional,
@@ -191,7 +201,7 @@ fn schemas() -> Value {
                 &["error"],
                 json!({
                     "error": obj(&["code", "message"], json!({
-                        "code": { "type": "string", "description": "stable, for programs: malformed_json, invalid_body, invalid_query, invalid_path, invalid_idempotency_key, unauthorized, forbidden, not_found, route_not_found, method_not_allowed, conflict, insufficient_stock, idempotency_in_progress, body_too_large, validation_failed, idempotency_key_reused, storage_error, busy, not_implemented, internal" },
+                        "code": { "type": "string", "description": "stable, for programs: malformed_json, invalid_body, invalid_query, invalid_path, invalid_idempotency_key, unauthorized, forbidden, not_found, route_not_found, method_not_allowed, conflict, insufficient_stock, idempotency_in_progress, body_too_large, unsupported_media_type, validation_failed, idempotency_key_reused, storage_error, busy, not_implemented, internal" },
                         "message": { "type": "string", "description": "for people: what failed and what to do" }
                     }))
                 }),
@@ -238,7 +248,28 @@ fn schemas() -> Value {
                 }),
             ),
         ),
-        ("Image", obj(&["url"], json!({ "url": s(), "alt": s_null() }))),
+        (
+            "Image",
+            obj(
+                &["url"],
+                json!({
+                    "url": { "type": "string", "description": "for an uploaded image, /media/{id}/{sha256}.{ext} on the shop's host names (add ?width=N for a resized copy); otherwise any URL" },
+                    "alt": s_null(),
+                    "media": or_null(r("ImageMedia"))
+                }),
+            ),
+        ),
+        (
+            "ImageMedia",
+            obj(
+                &["id", "sha256", "content_type", "width", "height"],
+                json!({
+                    "id": s(), "sha256": s(),
+                    "content_type": enum_of(&["image/jpeg", "image/png", "image/webp", "image/gif"]),
+                    "width": i(), "height": i()
+                }),
+            ),
+        ),
         ("ProductStatus", enum_of(&["draft", "active", "archived"])),
         (
             "Product",
