@@ -38,7 +38,7 @@ fn web_product(
                 brand: None,
                 tags: tags.iter().map(|t| t.to_string()).collect(),
                 collections: collections.to_vec(),
-                images: vec![Image { url: format!("https://cdn.example/{handle}.jpg"), alt: None }],
+                images: vec![Image { url: format!("https://cdn.example/{handle}.jpg"), alt: None, media: None }],
                 status: ProductStatus::Active,
                 variants: vec![NewVariant {
                     sku: sku.into(),
