@@ -16,6 +16,9 @@
 //! - `GET /random?n=` — `len=` and `hex=`.
 //! - `GET /headers` — the request's headers, `name: value` per line.
 
+// The export glue that wit-bindgen generates is unsafe code at the crate's root.
+#![allow(unsafe_code)]
+
 #[allow(unsafe_code, clippy::all, missing_docs, rust_2018_idioms)]
 mod bindings {
     wit_bindgen::generate!({
