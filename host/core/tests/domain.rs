@@ -351,6 +351,8 @@ mod ledger_properties;
 mod migration;
 #[path = "domain/privacy.rs"]
 mod privacy;
+#[path = "domain/storefront.rs"]
+mod storefront;
 
 // ---------------------------------------------------------------- invariants
 
@@ -1510,6 +1512,8 @@ mod carts_and_customers {
                     campaign: Some(CampaignRef::new("black-friday")),
                     detail: Some("sms link".into()),
                     at_ms: T0 + 40,
+                    visitor_id: None,
+                    source: None,
                 },
                 T0 + 40,
             )

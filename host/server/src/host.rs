@@ -434,7 +434,8 @@ impl Host {
     pub fn router(&self) -> axum::Router {
         let state = AppState::new(self.runtime.clone(), self.registry.clone())
             .with_limits(self.http.edge_limits())
-            .with_path_routing(self.http.path_routing());
+            .with_path_routing(self.http.path_routing())
+            .with_scheme(self.http.scheme);
         crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
     }
 

@@ -22,6 +22,7 @@ use axum::Router;
 use axum::routing::get;
 use omnistore_runtime::{Capability, Grants, Installation, Runtime, TenantId};
 
+pub use channels::{BASE_URL_HEADER, PREVIEW_HEADER};
 pub use error::AppError;
 /// The services, dispatcher and async core handle, which know no HTTP, live in
 /// `omnistore-services`; they are re-exported under their old paths.
@@ -106,12 +107,44 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub limits: EdgeLimits,
     pub path_routing: PathRouting,
+    /// The scheme shoppers reach the host by, for `x-omnistore-base-url`.
+    pub scheme: PublicScheme,
+}
+
+/// How shoppers reach the host: through TLS (the host behind a terminating
+/// proxy, as in production), or plain HTTP (development).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicScheme {
+    #[default]
+    Https,
+    Http,
+}
+
+impl PublicScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicScheme::Https => "https",
+            PublicScheme::Http => "http",
+        }
+    }
 }
 
 impl AppState {
-    /// Routing by host name only, default limits.
+    /// Routing by host name only, default limits, reached over HTTPS.
     pub fn new(runtime: Runtime, registry: Arc<Registry>) -> Self {
-        AppState { runtime, registry, limits: EdgeLimits::default(), path_routing: PathRouting::Off }
+        AppState {
+            runtime,
+            registry,
+            limits: EdgeLimits::default(),
+            path_routing: PathRouting::Off,
+            scheme: PublicScheme::Https,
+        }
+    }
+
+    pub fn with_scheme(mut self, scheme: PublicScheme) -> Self {
+        self.scheme = scheme;
+        self
     }
 
     pub fn with_limits(mut self, limits: EdgeLimits) -> Self {

@@ -12,3 +12,5 @@ pub mod async_core;
 pub mod commerce;
 pub mod dev;
 pub mod dispatcher;
+pub mod files;
+mod storefront;
