@@ -44,10 +44,12 @@ pub use stub::{StubHttp, StubRequest, StubResponse};
 use omnistore_core::{Core, Order, OrderQuery};
 use omnistore_runtime::types::{Event, Request, Response};
 use omnistore_runtime::{
-    CallError, Capability, Grants, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig, TenantId,
+    CallError, CallOptions, Capability, Grants, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig,
+    TenantId,
 };
 use omnistore_services::commerce::QueuedMail;
 use omnistore_services::dev::DevShop;
+use omnistore_services::files::FileStore;
 
 pub use omnistore_runtime::CallError as Error;
 pub use omnistore_runtime::types;
@@ -202,8 +204,20 @@ impl Harness {
 
     /// Send a request.
     pub fn request(&self, req: Request) -> Result<TestResponse, CallError> {
+        self.request_with(req, CallOptions::default())
+    }
+
+    /// Send a request as the merchant's preview: the plugin's `files`
+    /// imports read the draft files. Add the `x-omnistore-preview: 1` header
+    /// to `req` as the server does.
+    pub fn request_preview(&self, req: Request) -> Result<TestResponse, CallError> {
+        self.request_with(req, CallOptions { preview: true })
+    }
+
+    fn request_with(&self, req: Request, options: CallOptions) -> Result<TestResponse, CallError> {
         self.rt.block_on(async {
-            let first: Response = self.runtime.handle_request(&self.plugin, &self.installation, req).await?;
+            let first: Response =
+                self.runtime.handle_request_with(&self.plugin, &self.installation, req, options).await?;
             let mut body = first.body;
             let mut pages = 1;
             let mut next = first.continuation;
@@ -230,6 +244,24 @@ impl Harness {
     /// Deliver an event.
     pub fn event(&self, event: Event) -> Result<(), CallError> {
         self.rt.block_on(self.runtime.on_event(&self.plugin, &self.installation, event))
+    }
+
+    /// Write a file of the installation (a theme override, say) into the
+    /// draft, as the admin API's upload does: previews read it at once,
+    /// other requests after [`Harness::publish_files`].
+    pub fn put_draft_file(&self, path: &str, bytes: &[u8]) -> Result<(), HarnessError> {
+        self.files()
+            .put_draft(self.tenant(), &self.installation.id, path, bytes)
+            .map_err(|e| HarnessError::Start(e.to_string()))
+    }
+
+    /// Publish the installation's draft files; how many changed.
+    pub fn publish_files(&self) -> Result<u32, HarnessError> {
+        self.files().publish(self.tenant(), &self.installation.id).map_err(|e| HarnessError::Start(e.to_string()))
+    }
+
+    fn files(&self) -> FileStore {
+        FileStore::new(self.shop.core.store().clone())
     }
 
     /// The commerce core the plugin runs on: add products, look at orders,

@@ -67,7 +67,7 @@ fn checkout_with_pickup_places_the_order_the_core_priced() {
     let orders = h.orders().unwrap();
     assert_eq!(orders.len(), 1);
     let order = &orders[0];
-    assert_eq!(order.total.amount_minor(), quoted, "the order costs what the cart quoted");
+    assert_eq!(order.total.amount_minor, quoted, "the order costs what the cart quoted");
     assert_eq!(order.lines.len(), 2);
     assert_eq!(b.cart()["item_count"], 0, "a new cart after the order");
 
