@@ -22,6 +22,7 @@ mod customers;
 mod error;
 mod events;
 mod extract;
+mod files;
 mod idempotency;
 pub(crate) mod images;
 mod inventory;
@@ -73,6 +74,7 @@ pub struct AdminState {
     installer: Option<Arc<dyn ChannelInstaller>>,
     secrets: Option<Arc<SecretKeys>>,
     media: Option<Arc<omnistore_media::MediaStore>>,
+    preview: Option<crate::preview::PreviewKey>,
     clock: Clock,
     max_body_bytes: usize,
     max_package_bytes: usize,
@@ -109,6 +111,7 @@ impl AdminState {
             installer: None,
             secrets: None,
             media: None,
+            preview: None,
             clock: Arc::new(now_ms),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_package_bytes: DEFAULT_MAX_PACKAGE_BYTES,
@@ -134,6 +137,13 @@ impl AdminState {
     /// answer 501.
     pub fn with_media(mut self, media: Arc<omnistore_media::MediaStore>) -> AdminState {
         self.media = Some(media);
+        self
+    }
+
+    /// Sign preview links with this key (the storefront verifies them with
+    /// the same). Without one, `POST …/files/preview` answers 501.
+    pub fn with_preview(mut self, key: crate::preview::PreviewKey) -> AdminState {
+        self.preview = Some(key);
         self
     }
 
@@ -164,8 +174,10 @@ impl AdminState {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let install = *method == Method::POST && matches!(segments.as_slice(), [.., "tenants", _, "channels"]);
         let image = *method == Method::POST && images::is_upload(&segments);
+        let file = *method == Method::PUT && files::is_file_write(&segments);
         match &self.media {
             _ if install => self.max_package_bytes.max(self.max_body_bytes),
+            _ if file => files::FILE_BODY_LIMIT.max(self.max_body_bytes),
             Some(media) if image => media.limits().max_bytes.max(self.max_body_bytes),
             _ => self.max_body_bytes,
         }
@@ -463,6 +475,7 @@ fn build() -> Routes {
     orders::routes(&mut r);
     customers::routes(&mut r);
     channels::routes(&mut r);
+    files::routes(&mut r);
     events::routes(&mut r);
     r
 }

@@ -123,6 +123,11 @@ async fn dispatch(
         .registry
         .route(&tenant, &path)
         .ok_or_else(|| AppError::NoChannel { tenant: tenant.to_string(), path: path.clone() })?;
+    let mut options = options;
+    let preview_cookie = preview(&state, &tenant, &mounted, &request).map(|(cookie, from_query)| {
+        options.preview = true;
+        from_query.then_some(cookie)
+    });
     let (parts, body) = request.into_parts();
     let limit = state.limits.max_body_bytes;
     let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -164,7 +169,33 @@ async fn dispatch(
     let mut out = Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
+    if let Some(Some(cookie)) = preview_cookie
+        && let Ok(value) = HeaderValue::from_str(&cookie)
+    {
+        out.headers_mut().append(header::SET_COOKIE, value);
+    }
     Ok(out)
+}
+
+/// Whether a request previews draft files: it carries a valid preview token
+/// for this tenant and this installation (see [`crate::preview`]). Returns
+/// the cookie that keeps the preview, and whether the token came in the
+/// query (then the cookie is set on the answer).
+fn preview(state: &AppState, tenant: &TenantId, mounted: &Mounted, request: &Request) -> Option<(String, bool)> {
+    let key = state.preview.as_ref()?;
+    let (token, from_query) = crate::preview::token_of(request.uri().query(), request.headers())?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
+    let grant = key.verify(&token, now)?;
+    if grant.tenant != tenant.as_str() || grant.installation != mounted.installation.id {
+        return None;
+    }
+    let max_age = (grant.expires_ms - now) / 1000;
+    let secure = if state.scheme == crate::PublicScheme::Https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+        crate::preview::PREVIEW_COOKIE
+    );
+    Some((cookie, from_query))
 }
 
 /// Where a streamed response stands.

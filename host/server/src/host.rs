@@ -24,6 +24,7 @@ use crate::async_core::{AsyncCore, off_executor};
 use crate::commerce::CoreServices;
 use crate::deployment::HttpSettings;
 use crate::dispatcher::{Dispatcher, DispatcherHandle, InstallationLookup, RuntimeSink};
+use crate::preview::PreviewKey;
 use crate::secrets::{self, SecretError, SecretKeys};
 use crate::{AppState, Mounted, Registry, normalize_mount};
 
@@ -53,6 +54,8 @@ pub struct Host {
     pub admin: AdminState,
     pub installer: Arc<PackageInstaller>,
     pub media: Arc<MediaStore>,
+    /// Signs preview links (`POST …/files/preview`) and verifies them on storefront requests.
+    pub preview: PreviewKey,
     dispatcher: Option<DispatcherHandle>,
     sweeper: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
@@ -402,6 +405,7 @@ impl Host {
             ),
         };
         let media = Arc::new(MediaStore::new(options.data_dir.join("media")));
+        let preview = PreviewKey::from_file_or_create(&options.data_dir).context("loading the preview key")?;
         let installer = Arc::new(PackageInstaller {
             core: AsyncCore::new(core.clone()),
             runtime: runtime.clone(),
@@ -422,6 +426,7 @@ impl Host {
             .with_installer(installer.clone())
             .with_secrets(secrets)
             .with_media(media.clone())
+            .with_preview(preview.clone())
             .with_max_body_bytes(options.http.admin_max_body_bytes)
             .with_max_package_bytes(options.http.max_package_bytes)
             .with_body_read_timeout(Duration::from_secs(options.http.body_read_timeout_secs));
@@ -439,6 +444,7 @@ impl Host {
             admin,
             installer,
             media,
+            preview,
             dispatcher: Some(dispatcher),
             sweeper,
         })
@@ -450,6 +456,7 @@ impl Host {
             .with_limits(self.http.edge_limits())
             .with_path_routing(self.http.path_routing())
             .with_media(self.media.clone())
+            .with_preview(self.preview.clone())
             .with_scheme(self.http.scheme);
         crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
     }

@@ -12,6 +12,7 @@ pub mod deployment;
 mod error;
 pub mod host;
 mod media;
+pub mod preview;
 pub mod registry;
 pub mod secrets;
 
@@ -110,6 +111,8 @@ pub struct AppState {
     pub path_routing: PathRouting,
     /// Product images, answered at `/media/…` on every tenant's names.
     pub media: Option<Arc<omnistore_media::MediaStore>>,
+    /// Verifies preview tokens; without it no request is a preview.
+    pub preview: Option<preview::PreviewKey>,
     /// The scheme shoppers reach the host by, for `x-omnistore-base-url`.
     pub scheme: PublicScheme,
 }
@@ -142,8 +145,15 @@ impl AppState {
             limits: EdgeLimits::default(),
             path_routing: PathRouting::Off,
             media: None,
+            preview: None,
             scheme: PublicScheme::Https,
         }
+    }
+
+    /// Honour preview links signed with this key.
+    pub fn with_preview(mut self, key: preview::PreviewKey) -> Self {
+        self.preview = Some(key);
+        self
     }
 
     pub fn with_scheme(mut self, scheme: PublicScheme) -> Self {

@@ -69,6 +69,10 @@ fn operation(d: &RouteDoc) -> Value {
     }
     let mut responses = Map::new();
     let success = match d.response {
+        Some("Bytes") => json!({
+            "description": "success",
+            "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
+        }),
         Some(schema) => json!({
             "description": "success",
             "content": { "application/json": { "schema": response_schema(schema) } }
@@ -271,6 +275,33 @@ fn schemas() -> Value {
             ),
         ),
         ("ProductStatus", enum_of(&["draft", "active", "archived"])),
+        (
+            "FileEntry",
+            obj(
+                &["path", "state", "size"],
+                json!({
+                    "path": s(),
+                    "state": enum_of(&["live", "added", "modified", "deleted"]),
+                    "live_sha256": s_null(), "draft_sha256": s_null(),
+                    "size": { "type": "integer", "description": "bytes as the draft reads the file" }
+                }),
+            ),
+        ),
+        ("FileWritten", obj(&["path", "sha256", "size"], json!({ "path": s(), "sha256": s(), "size": i() }))),
+        (
+            "Published",
+            obj(&["changed"], json!({ "changed": { "type": "integer", "description": "files written or deleted" } })),
+        ),
+        (
+            "PreviewLink",
+            obj(
+                &["token", "expires_ms", "query"],
+                json!({
+                    "token": s(), "expires_ms": i(),
+                    "query": { "type": "string", "description": "add to any storefront URL of the installation: ?preview=…" }
+                }),
+            ),
+        ),
         (
             "Product",
             obj(

@@ -4,6 +4,7 @@
 //!
 //! The plugin packages come from `cargo xtask build-plugins` (target/plugins).
 
+mod files;
 mod install;
 mod limits;
 mod media;
