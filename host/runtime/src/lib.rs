@@ -33,7 +33,7 @@ pub mod types;
 
 pub use cache::digest;
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
-pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig, WallClock};
+pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig, WallClock, system_now_ms};
 pub use error::{Blame, CallError, Limit, LoadError};
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};
 pub use plugin_storage::{COOKIE_KEY_BYTES, ENTRY_OVERHEAD_BYTES, TenantUsage, entry_cost};

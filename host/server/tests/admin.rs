@@ -26,6 +26,8 @@ use tower::ServiceExt;
 const OPERATOR: &str = "operator-secret-for-tests-0123456789";
 const START_MS: i64 = 1_760_000_000_000;
 
+#[path = "admin/described.rs"]
+mod described;
 #[path = "admin/idempotency_lease.rs"]
 mod idempotency_lease;
 #[path = "admin/paging.rs"]

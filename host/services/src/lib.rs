@@ -12,3 +12,4 @@ pub mod async_core;
 pub mod commerce;
 pub mod dev;
 pub mod dispatcher;
+pub mod installer;
