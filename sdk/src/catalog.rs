@@ -3,11 +3,12 @@
 //! channel's safety buffer. Needs `"catalog"` in `[capabilities].imports`.
 
 pub use crate::__private::bindings::omnistore::plugin::catalog::{
-    find_sku, get_product, get_product_by_handle, list_collection_products, list_collections, list_products,
+    browse_collection as browse_collection_raw, find_sku, get_product, get_product_by_handle, list_collection_products,
+    list_collections, list_products, search as search_raw,
 };
 
 use crate::ids::{CollectionId, ProductId};
-use crate::{HostError, Product, ProductPage};
+use crate::{CountedPage, HostError, Product, ProductPage, ProductSort};
 
 /// The product with this id, or `None` when this channel cannot see it:
 /// [`get_product`] with a typed id.
@@ -60,4 +61,85 @@ pub fn all_products(page_size: u32) -> impl Iterator<Item = Result<Product, Host
             }
         }
     })
+}
+
+/// Products matching every word of `query` in title, tags, description,
+/// brand or a SKU (case- and accent-insensitive), best matches first; pass
+/// the page's `next` as `cursor` for the next page. The host answers
+/// `invalid` for a cursor it did not produce.
+///
+/// ```no_run
+/// # fn f() -> Result<(), omnistore_sdk::PluginError> {
+/// let first = omnistore_sdk::catalog::search("cannolo pistacchio", None, 24)?;
+/// if let Some(cursor) = &first.next {
+///     let _second = omnistore_sdk::catalog::search("cannolo pistacchio", Some(cursor), 24)?;
+/// }
+/// # Ok(()) }
+/// ```
+pub fn search(query: &str, cursor: Option<&str>, limit: u32) -> Result<ProductPage, HostError> {
+    search_raw(query, cursor, limit)
+}
+
+/// One numbered page of a collection's products in `sort` order: skip
+/// `offset`, at most `limit` (the host caps it at 250), with the total
+/// count for pagination.
+///
+/// ```no_run
+/// # fn f(collection: omnistore_sdk::CollectionId) -> Result<(), omnistore_sdk::PluginError> {
+/// use omnistore_sdk::ProductSort;
+/// use omnistore_sdk::catalog::browse_collection;
+/// let sort = ProductSort::from_sort_by("price-ascending").unwrap_or(ProductSort::Manual);
+/// let page = browse_collection(&collection, sort, 24, 24)?; // the second page of 24
+/// let pages = page.total.div_ceil(24);
+/// # Ok(()) }
+/// ```
+pub fn browse_collection(
+    collection: &CollectionId,
+    sort: ProductSort,
+    offset: u32,
+    limit: u32,
+) -> Result<CountedPage, HostError> {
+    browse_collection_raw(collection.as_str(), sort, offset, limit)
+}
+
+impl ProductSort {
+    /// Every order, in the order a sort menu lists them.
+    pub const ALL: [ProductSort; 7] = [
+        ProductSort::Manual,
+        ProductSort::TitleAscending,
+        ProductSort::TitleDescending,
+        ProductSort::PriceAscending,
+        ProductSort::PriceDescending,
+        ProductSort::CreatedAscending,
+        ProductSort::CreatedDescending,
+    ];
+
+    /// The order a Shopify `sort_by` value names (`title-ascending`,
+    /// `price-descending`, …), or `None` for one there is no such order for
+    /// (`best-selling`, a typo): fall back to [`ProductSort::Manual`].
+    ///
+    /// ```
+    /// use omnistore_sdk::ProductSort;
+    /// assert_eq!(ProductSort::from_sort_by("price-descending"), Some(ProductSort::PriceDescending));
+    /// assert_eq!(ProductSort::from_sort_by("best-selling"), None);
+    /// for sort in ProductSort::ALL {
+    ///     assert_eq!(ProductSort::from_sort_by(sort.sort_by()), Some(sort));
+    /// }
+    /// ```
+    pub fn from_sort_by(value: &str) -> Option<ProductSort> {
+        ProductSort::ALL.into_iter().find(|s| s.sort_by() == value)
+    }
+
+    /// The Shopify `sort_by` value of this order.
+    pub fn sort_by(self) -> &'static str {
+        match self {
+            ProductSort::Manual => "manual",
+            ProductSort::TitleAscending => "title-ascending",
+            ProductSort::TitleDescending => "title-descending",
+            ProductSort::PriceAscending => "price-ascending",
+            ProductSort::PriceDescending => "price-descending",
+            ProductSort::CreatedAscending => "created-ascending",
+            ProductSort::CreatedDescending => "created-descending",
+        }
+    }
 }

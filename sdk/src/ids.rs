@@ -33,8 +33,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    CampaignMessage, Cart, CartLine, Collection, Customer, Event, Fulfillment, Order, OrderLine, Product, StockChange,
-    Touchpoint, Variant,
+    CampaignMessage, Cart, CartLine, Collection, Customer, Event, Fulfillment, Location, Order, OrderLine, Product,
+    StockChange, Touchpoint, Variant,
 };
 
 macro_rules! ids {
@@ -128,7 +128,7 @@ impl Product {
     /// ```
     /// # let product = omnistore_sdk::Product { id: "prd-1".into(), handle: "cannolo".into(), title: "Cannolo".into(),
     /// #     description: String::new(), brand: None, tags: vec![], collections: vec!["col-1".into()], images: vec![],
-    /// #     variants: vec![], updated_at: 0 };
+    /// #     variants: vec![], updated_at: 0, created_at: 0 };
     /// use omnistore_sdk::ids::{CollectionId, ProductId};
     /// assert_eq!(product.product_id(), ProductId::new("prd-1"));
     /// assert_eq!(product.collection_ids(), [CollectionId::new("col-1")]);
@@ -173,6 +173,18 @@ impl CartLine {
     /// The id of the line's variant.
     pub fn variant_id(&self) -> VariantId {
         VariantId::new(&*self.variant_id)
+    }
+
+    /// The id of the product the line's variant belongs to.
+    pub fn product_id(&self) -> ProductId {
+        ProductId::new(&*self.product_id)
+    }
+}
+
+impl Location {
+    /// The location's id, as [`Fulfillment::pickup_at`] takes it.
+    pub fn location_id(&self) -> LocationId {
+        LocationId::new(&*self.id)
     }
 }
 
@@ -315,6 +327,9 @@ mod tests {
             customer_id: Some("cus-1".into()),
             lines: vec![CartLine {
                 variant_id: "var-1".into(),
+                product_id: "prd-1".into(),
+                product_handle: "cannolo".into(),
+                image: None,
                 sku: "S".into(),
                 title: "T".into(),
                 quantity: 1,
@@ -332,6 +347,7 @@ mod tests {
         assert_eq!(cart.cart_id(), CartId::new("crt-1"));
         assert_eq!(cart.customer_id(), Some(CustomerId::new("cus-1")));
         assert_eq!(cart.lines[0].variant_id(), VariantId::new("var-1"));
+        assert_eq!(cart.lines[0].product_id(), ProductId::new("prd-1"));
         let change = StockChange { product_id: "p".into(), variant_id: "v".into(), sku: "s".into(), available: 1 };
         assert_eq!((change.product_id(), change.variant_id()), (ProductId::new("p"), VariantId::new("v")));
         assert_eq!(Fulfillment::Pickup("loc".into()).location_id(), Some(LocationId::new("loc")));

@@ -94,10 +94,12 @@ pub mod catalog;
 pub mod clock;
 pub mod cookie;
 pub mod customers;
+pub mod files;
 pub mod form;
 pub mod html;
 pub mod http;
 pub mod ids;
+pub mod locations;
 pub mod log;
 pub mod mail;
 pub mod orders;
@@ -119,13 +121,15 @@ pub use ids::{
 };
 pub use money::{MoneyError, minor_unit_digits};
 pub use router::{Params, Router};
+pub use web::{BASE_URL_HEADER, PREVIEW_HEADER};
 
 /// The contract types, shared by every interface of `omnistore:plugin@0.2.0`.
 pub use __private::bindings::omnistore::plugin::types::{
-    Address, BodyPage, CampaignMessage, Cart, CartLine, Collection, Consent, ConsentPurpose, Customer, Event,
-    EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image, IncomingOrder, IncomingOrderLine,
-    Money, Order, OrderLine, OrderStatus, PluginError, PluginInfo, Product, ProductPage, Request, Response,
-    SettingSpec, StockChange, Timestamp, Touchpoint, UpstreamError, Variant, VariantOption,
+    Address, BodyPage, CampaignMessage, Cart, CartLine, CheckoutRequest, Collection, Consent, ConsentPurpose, Contact,
+    CountedPage, Customer, Event, EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image,
+    IncomingOrder, IncomingOrderLine, Location, Money, Order, OrderLine, OrderStatus, PaymentMethod, PluginError,
+    PluginInfo, Product, ProductPage, ProductSort, Request, Response, SettingSpec, Shop, StockChange, Timestamp,
+    Touchpoint, UpstreamError, Variant, VariantOption, VisitSource,
 };
 
 /// What a channel plugin implements. Every method has a default, so a plugin

@@ -43,6 +43,23 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// `bytes` as lower-case hex.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// The header in which the host tells a plugin the absolute URL of its
+/// mount point (contract 0.2.0).
+pub const BASE_URL_HEADER: &str = "x-omnistore-base-url";
+/// The header the host sets to `1` when the merchant previews draft files.
+pub const PREVIEW_HEADER: &str = "x-omnistore-preview";
+
 impl Request {
     /// A request for tests and examples; real ones come from the host.
     ///
@@ -103,6 +120,52 @@ impl Request {
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
+    }
+
+    /// The absolute URL of the installation's mount point, without a
+    /// trailing slash (`https://shop.example` or
+    /// `https://shop.example/hello`), as the host says in
+    /// `x-omnistore-base-url`; `None` from a host older than contract 0.2.0.
+    /// Clients cannot set it: the host drops every `x-omnistore-*` header
+    /// they send.
+    ///
+    /// ```
+    /// use omnistore_sdk::Request;
+    /// let req = Request::new("GET", "/").with_header("X-Omnistore-Base-Url", "https://shop.example/");
+    /// assert_eq!(req.base_url(), Some("https://shop.example"));
+    /// assert_eq!(Request::new("GET", "/").base_url(), None);
+    /// ```
+    pub fn base_url(&self) -> Option<&str> {
+        self.header(BASE_URL_HEADER).map(|u| u.trim_end_matches('/')).filter(|u| !u.is_empty())
+    }
+
+    /// The absolute URL of `path` (relative to the mount point, starting
+    /// with `/`) for links that leave the page: canonical links, sitemaps,
+    /// Open Graph tags, e-mails. Without a base URL it stays relative.
+    ///
+    /// ```
+    /// use omnistore_sdk::Request;
+    /// let req = Request::new("GET", "/").with_header("x-omnistore-base-url", "https://shop.example/it");
+    /// assert_eq!(req.absolute_url("/products/cannolo"), "https://shop.example/it/products/cannolo");
+    /// assert_eq!(req.absolute_url("cart"), "https://shop.example/it/cart");
+    /// assert_eq!(Request::new("GET", "/").absolute_url("/cart"), "/cart");
+    /// ```
+    pub fn absolute_url(&self, path: &str) -> String {
+        let base = self.base_url().unwrap_or("");
+        if path.starts_with('/') { format!("{base}{path}") } else { format!("{base}/{path}") }
+    }
+
+    /// Whether the merchant is previewing draft files (`x-omnistore-preview:
+    /// 1`): show what is wrong with a draft instead of hiding it.
+    ///
+    /// ```
+    /// use omnistore_sdk::Request;
+    /// assert!(Request::new("GET", "/").with_header("x-omnistore-preview", "1").is_preview());
+    /// assert!(!Request::new("GET", "/").with_header("x-omnistore-preview", "0").is_preview());
+    /// assert!(!Request::new("GET", "/").is_preview());
+    /// ```
+    pub fn is_preview(&self) -> bool {
+        self.header(PREVIEW_HEADER).is_some_and(|v| v.trim() == "1")
     }
 
     /// The body as UTF-8 text, or a bad-request error.
@@ -411,6 +474,8 @@ impl Touchpoint {
     pub fn new(kind: &str) -> Touchpoint {
         Touchpoint {
             kind: kind.to_string(),
+            visitor_id: None,
+            source: None,
             customer_id: None,
             product_id: None,
             variant_id: None,

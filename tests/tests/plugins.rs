@@ -25,6 +25,8 @@ mod boundary;
 mod contract;
 #[path = "plugins/isolation.rs"]
 mod isolation;
+#[path = "plugins/storefront_judged.rs"]
+mod storefront_judged;
 #[path = "plugins/tidy.rs"]
 mod tidy;
 #[path = "plugins/whole_host.rs"]

@@ -20,22 +20,23 @@ pub fn install() -> anyhow::Result<PathBuf> {
     let spec = root.join("tests").join("judges");
     let dir = root.join("target").join("judges");
     std::fs::create_dir_all(&dir).with_context(|| format!("making {}", dir.display()))?;
-    debian()?;
+    debian(&DEBIAN_PACKAGES)?;
     npm(&spec, &dir)?;
     python(&spec, &dir)?;
     Ok(dir)
 }
 
-fn debian() -> anyhow::Result<()> {
+/// Install the Debian packages whose program is missing: `(program, package)`.
+pub(crate) fn debian(packages: &[(&str, &str)]) -> anyhow::Result<()> {
     let missing: Vec<&str> =
-        DEBIAN_PACKAGES.iter().filter(|(program, _)| which(program).is_none()).map(|(_, package)| *package).collect();
+        packages.iter().filter(|(program, _)| which(program).is_none()).map(|(_, package)| *package).collect();
     if missing.is_empty() {
         return Ok(());
     }
     let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
     if !is_root || which("apt-get").is_none() {
         bail!(
-            "the tests need Debian's {}: install them (`sudo apt-get install {}`) and run again",
+            "this needs Debian's {}: install them (`sudo apt-get install {}`) and run again",
             missing.join(", "),
             missing.join(" ")
         );

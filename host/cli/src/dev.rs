@@ -147,6 +147,10 @@ pub async fn run_plugin(dir: &Path, listen: &str) -> anyhow::Result<()> {
     });
     // A development server: pages under /t/dev/ on this machine's own names.
     let path_routing = HttpSettings::development().path_routing();
-    let router = omnistore_server::router(AppState::new(runtime, registry.clone()).with_path_routing(path_routing));
+    let router = omnistore_server::router(
+        AppState::new(runtime, registry.clone())
+            .with_path_routing(path_routing)
+            .with_scheme(HttpSettings::development().scheme),
+    );
     crate::serve_router(&registry, router, listen, true).await
 }

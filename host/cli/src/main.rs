@@ -36,9 +36,9 @@ enum Command {
     Demo {
         #[arg(long, short, default_value = "examples/demo/omnistore.toml")]
         config: PathBuf,
-        /// The example channel's built package.
-        #[arg(long, default_value = "target/plugins/hello-channel")]
-        package: PathBuf,
+        /// Where the built plugin packages are (`cargo xtask build-plugins`).
+        #[arg(long, default_value = "target/plugins")]
+        plugins: PathBuf,
     },
     /// Create, build and run plugins.
     #[command(subcommand)]
@@ -119,9 +119,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(serve(&config, listen))
         }
-        Command::Demo { config, package } => {
+        Command::Demo { config, plugins } => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            rt.block_on(demo(&config, &package))
+            rt.block_on(demo(&config, &plugins))
         }
         Command::Plugin(PluginCommand::New { name, dir, sdk }) => {
             let created = scaffold::new_plugin(&name, &dir, sdk.as_deref())?;
@@ -204,9 +204,16 @@ async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
     result
 }
 
+/// The channels the demo installs on first start: plugin, mount, settings.
+const DEMO_CHANNELS: [(&str, &str, &[(&str, &str)]); 2] = [
+    ("web-storefront", "/", &[]),
+    ("hello-channel", "/hello", &[("greeting", "Benvenuti alla Pasticceria Dolce Vita")]),
+];
+
 /// The demo store: seeds "Pasticceria Dolce Vita" on first start, installs the
-/// example channel, prints where to look and the tenant's token.
-async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
+/// web storefront and the example channel, prints where to look and the
+/// tenant's token.
+async fn demo(config: &Path, plugins: &Path) -> anyhow::Result<()> {
     let deployment = Deployment::load(config).with_context(|| format!("loading {}", config.display()))?;
     let host = start_host(&deployment).await?;
     let now = omnistore_runtime::system_now_ms();
@@ -220,26 +227,36 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
         seeded.collections.len(),
         seeded.promotions.len()
     );
+    let pictured = host.add_demo_images(&tenant).await?;
+    if pictured > 0 {
+        println!("demo images: {pictured} products pictured");
+    }
     let channels = {
         let (core, t) = (host.core.clone(), tenant.clone());
         tokio::task::spawn_blocking(move || core.list_channels(&t)).await??
     };
-    if !channels.iter().any(|c| c.plugin_id == "hello-channel") {
+    for (plugin, mount, settings) in DEMO_CHANNELS {
+        if channels.iter().any(|c| c.plugin_id == plugin) {
+            continue;
+        }
         // The operator's own tool: a package on this machine's disk.
         let request = InstallRequest {
-            package: Some(package.to_path_buf()),
-            mount: Some("/".into()),
-            settings: [("greeting".to_string(), serde_json::json!("Benvenuti alla Pasticceria Dolce Vita"))].into(),
+            package: Some(plugins.join(plugin)),
+            mount: Some(mount.into()),
+            settings: settings.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect(),
             enabled: true,
             by_operator: true,
             ..InstallRequest::default()
         };
-        let channel = host.install(&tenant, request).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let channel = host
+            .install(&tenant, request)
+            .await
+            .map_err(|e| anyhow::anyhow!("installing {plugin}: {e}; run `cargo xtask build-plugins`"))?;
         let core = host.core.clone();
         let t = tenant.clone();
         let id = channel.id.clone();
         tokio::task::spawn_blocking(move || core.publish_all_active(&t, &id, now)).await??;
-        println!("installed the hello-channel plugin as channel {}", channel.id);
+        println!("installed the {plugin} plugin at {mount} as channel {}", channel.id);
     }
     // The demo keeps its tenant token beside the data so it can be shown on every start.
     let token_file = deployment.data_dir.join("dolce-vita-token");
@@ -258,10 +275,9 @@ async fn demo(config: &Path, package: &Path) -> anyhow::Result<()> {
     let listen = deployment.listen.clone();
     println!();
     println!("Pasticceria Dolce Vita is open:");
-    println!(
-        "  storefront   http://{listen}/t/dolce-vita/   (or http://dolce-vita.localhost:{}/)",
-        listen.rsplit(':').next().unwrap_or("8080")
-    );
+    let port = listen.rsplit(':').next().unwrap_or("8080");
+    println!("  storefront   http://dolce-vita.localhost:{port}/   (or http://{listen}/t/dolce-vita/)");
+    println!("  hello        http://dolce-vita.localhost:{port}/hello/");
     println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");

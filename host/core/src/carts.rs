@@ -12,7 +12,7 @@ use crate::event_kind::DomainEventKind;
 use crate::ids::PromotionId;
 use crate::ids::{CartId, ChannelId, CustomerId, TenantId, VariantId};
 use crate::inventory::{Hold, cart_holds, hold_line, release_cart_holds, release_cart_holds_of};
-use crate::orders::{Fulfilment, Order, OrderDraft, load_order, place_order_tx};
+use crate::orders::{Fulfilment, Order, OrderDraft, PaymentMethod, load_order, place_order_tx};
 use crate::pricing::{Promotion, Quote, normalize_code, quote_tx};
 use crate::store::{Core, Tx};
 use crate::tenants::load_channel;
@@ -416,67 +416,91 @@ impl Core {
         let email = request.email.as_deref().map(Identity::email).transpose()?;
         let note = validate::opt_text("note", request.note.as_deref(), 2000)?;
         self.write(tenant, now_ms, |tx| {
-            let c = load_cart(tx, cart)?;
-            if let CartStatus::CheckedOut { order_id } = &c.status {
-                return load_order(tx, order_id);
-            }
-            let mut c = load_open(tx, cart)?;
-            if c.lines.is_empty() {
-                return Err(CoreError::invalid("the cart is empty"));
-            }
-            let channel = request.channel.clone().or_else(|| c.channel_id.clone());
-            let buffer = match &channel {
-                Some(ch) => {
-                    let ch = load_channel(tx, ch)?;
-                    if !ch.enabled {
-                        return Err(CoreError::invalid(format!("channel `{}` is switched off", ch.name)));
-                    }
-                    ch.safety_buffer
-                }
-                None => 0,
-            };
-            let lines: Vec<_> = c.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect();
-            let quote = quote_tx(tx, &lines, channel.as_ref(), &c.codes, true)?;
-            if let Some(expected) = request.expected_total_minor
-                && expected != quote.total.amount_minor
-            {
-                return Err(CoreError::conflict(format!(
-                    "the total changed from {expected} to {} minor units; show the new quote and confirm",
-                    quote.total.amount_minor
-                )));
-            }
-            let customer_id = match (&request.customer, &c.customer_id, &email) {
-                (Some(id), _, _) | (None, Some(id), _) => Some(load_customer(tx, id)?.id),
-                (None, None, Some(e)) => Some(identify_tx(tx, e, None)?.id),
-                (None, None, None) => None,
-            };
-            let held = release_cart_holds(tx, cart)?;
-            let order = place_order_tx(
-                tx,
-                OrderDraft {
-                    channel: channel.clone(),
-                    buffer,
-                    held,
-                    external_id: None,
-                    cart_id: Some(c.id.clone()),
-                    customer_id: customer_id.clone(),
-                    email: email.as_ref().map(|e| e.value.clone()),
-                    codes: quote.codes_applied.clone(),
-                    quote,
-                    fulfilment: request.fulfilment.clone(),
-                    note: note.clone(),
-                },
-            )?;
-            c.status = CartStatus::CheckedOut { order_id: order.id.clone() };
-            c.updated_ms = now_ms;
-            save(tx, &c)?;
-            for cust in c.customer_id.iter().chain(customer_id.iter()) {
-                if tx.get::<CartId>(&["custcart", cust.as_str()])?.as_ref() == Some(&c.id) {
-                    tx.del(&["custcart", cust.as_str()])?;
-                }
-            }
-            tx.emit(DomainEventKind::CartCheckedOut, c.id.as_str(), json!({ "cart_id": c.id, "order_id": order.id }));
-            Ok(order)
+            checkout_tx(tx, cart, &request, email.as_ref(), note.clone(), OrderContact::default(), now_ms)
         })
     }
+}
+
+/// What an order placed with a contact carries beyond a plain checkout.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OrderContact {
+    /// E.164.
+    pub phone: Option<String>,
+    pub payment: Option<PaymentMethod>,
+}
+
+/// Check out a cart in the caller's transaction (see [`Core::checkout`]);
+/// `email` and `note` are already validated.
+pub(crate) fn checkout_tx(
+    tx: &mut Tx<'_>,
+    cart: &CartId,
+    request: &CheckoutRequest,
+    email: Option<&Identity>,
+    note: Option<String>,
+    contact: OrderContact,
+    now_ms: i64,
+) -> CoreResult<Order> {
+    let c = load_cart(tx, cart)?;
+    if let CartStatus::CheckedOut { order_id } = &c.status {
+        return load_order(tx, order_id);
+    }
+    let mut c = load_open(tx, cart)?;
+    if c.lines.is_empty() {
+        return Err(CoreError::invalid("the cart is empty"));
+    }
+    let channel = request.channel.clone().or_else(|| c.channel_id.clone());
+    let buffer = match &channel {
+        Some(ch) => {
+            let ch = load_channel(tx, ch)?;
+            if !ch.enabled {
+                return Err(CoreError::invalid(format!("channel `{}` is switched off", ch.name)));
+            }
+            ch.safety_buffer
+        }
+        None => 0,
+    };
+    let lines: Vec<_> = c.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect();
+    let quote = quote_tx(tx, &lines, channel.as_ref(), &c.codes, true)?;
+    if let Some(expected) = request.expected_total_minor
+        && expected != quote.total.amount_minor
+    {
+        return Err(CoreError::conflict(format!(
+            "the total changed from {expected} to {} minor units; show the new quote and confirm",
+            quote.total.amount_minor
+        )));
+    }
+    let customer_id = match (&request.customer, &c.customer_id, &email) {
+        (Some(id), _, _) | (None, Some(id), _) => Some(load_customer(tx, id)?.id),
+        (None, None, Some(e)) => Some(identify_tx(tx, e, None)?.id),
+        (None, None, None) => None,
+    };
+    let held = release_cart_holds(tx, cart)?;
+    let order = place_order_tx(
+        tx,
+        OrderDraft {
+            channel: channel.clone(),
+            buffer,
+            held,
+            external_id: None,
+            cart_id: Some(c.id.clone()),
+            customer_id: customer_id.clone(),
+            email: email.map(|e| e.value.clone()),
+            phone: contact.phone.clone(),
+            payment: contact.payment,
+            codes: quote.codes_applied.clone(),
+            quote,
+            fulfilment: request.fulfilment.clone(),
+            note,
+        },
+    )?;
+    c.status = CartStatus::CheckedOut { order_id: order.id.clone() };
+    c.updated_ms = now_ms;
+    save(tx, &c)?;
+    for cust in c.customer_id.iter().chain(customer_id.iter()) {
+        if tx.get::<CartId>(&["custcart", cust.as_str()])?.as_ref() == Some(&c.id) {
+            tx.del(&["custcart", cust.as_str()])?;
+        }
+    }
+    tx.emit(DomainEventKind::CartCheckedOut, c.id.as_str(), json!({ "cart_id": c.id, "order_id": order.id }));
+    Ok(order)
 }

@@ -15,6 +15,11 @@ use crate::store::{Core, Tx};
 use crate::tenants::load_channel;
 use crate::validate;
 
+mod images;
+
+use images::check_images;
+pub use images::{ImageMedia, NewImageMedia};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductStatus {
@@ -25,10 +30,17 @@ pub enum ProductStatus {
     Archived,
 }
 
+/// A picture of a product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
+    /// Where the picture is. For an image the host keeps (`media` is set)
+    /// the core writes it: `/media/{image id}/{sha256}.{ext}`, a path on the
+    /// shop's own host names; otherwise any URL the merchant gives.
     pub url: String,
     pub alt: Option<String>,
+    /// Set for an image uploaded to the host (see [`Core::attach_image`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<ImageMedia>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,18 +231,6 @@ fn check_price(field: &str, price: &Money, currency: &str) -> CoreResult<()> {
     Ok(())
 }
 
-fn check_images(images: &[Image]) -> CoreResult<Vec<Image>> {
-    images
-        .iter()
-        .map(|i| {
-            Ok(Image {
-                url: validate::text("image url", &i.url, 2048)?,
-                alt: validate::opt_text("image alt", i.alt.as_deref(), 500)?,
-            })
-        })
-        .collect()
-}
-
 fn check_options(options: &BTreeMap<String, String>) -> CoreResult<BTreeMap<String, String>> {
     options
         .iter()
@@ -417,7 +417,7 @@ impl Core {
         let description = validate::long_text("product description", &new.description, 64 * 1024)?;
         let brand = validate::opt_text("brand", new.brand.as_deref(), 200)?;
         let tags = validate::tags("tag", &new.tags)?;
-        let images = check_images(&new.images)?;
+        let images = check_images(tenant, &new.images)?;
         let mut skus: Vec<&str> = new.variants.iter().map(|v| v.sku.trim()).collect();
         skus.sort();
         if skus.windows(2).any(|w| w[0] == w[1]) {
@@ -541,7 +541,7 @@ impl Core {
             None => None,
         };
         let tags = patch.tags.as_deref().map(|t| validate::tags("tag", t)).transpose()?;
-        let images = patch.images.as_deref().map(check_images).transpose()?;
+        let images = patch.images.as_deref().map(|i| check_images(tenant, i)).transpose()?;
         self.write(tenant, now_ms, |tx| {
             let mut product = load_product(tx, id)?;
             if let Some(h) = &handle

@@ -164,6 +164,42 @@ pub struct NewTouchpoint {
     pub campaign: Option<CampaignRef>,
     pub detail: Option<String>,
     pub at_ms: i64,
+    /// The anonymous visitor (a channel's cookie value) it was recorded for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
+    /// Where the visit came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<VisitSource>,
+}
+
+/// Where a visit came from: `utm_*` parameters or the referring site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitSource {
+    /// `utm_source` or the referring site ("instagram", "google", "direct").
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+}
+
+/// The longest `source`, `medium` and `campaign` of a visit source.
+pub const MAX_VISIT_SOURCE_FIELD: usize = 128;
+/// The longest referrer URL kept.
+pub const MAX_REFERRER: usize = 1024;
+
+impl VisitSource {
+    /// The same source with every field trimmed and bounded.
+    pub fn checked(&self) -> CoreResult<VisitSource> {
+        Ok(VisitSource {
+            source: validate::text("visit source", &self.source, MAX_VISIT_SOURCE_FIELD)?,
+            medium: validate::opt_text("visit medium", self.medium.as_deref(), MAX_VISIT_SOURCE_FIELD)?,
+            campaign: validate::opt_text("visit campaign", self.campaign.as_deref(), MAX_VISIT_SOURCE_FIELD)?,
+            referrer: validate::opt_text("referrer", self.referrer.as_deref(), MAX_REFERRER)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +213,10 @@ pub struct Touchpoint {
     pub campaign: Option<CampaignRef>,
     pub detail: Option<String>,
     pub at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<VisitSource>,
 }
 
 /// One entry of a customer's timeline.
@@ -269,7 +309,7 @@ fn normalize_all(identities: &[Identity]) -> CoreResult<Vec<Identity>> {
     Ok(out)
 }
 
-fn check_touchpoint(new: &NewTouchpoint) -> CoreResult<NewTouchpoint> {
+pub(crate) fn check_touchpoint(new: &NewTouchpoint) -> CoreResult<NewTouchpoint> {
     let mut n = new.clone();
     n.kind = validate::handle("touchpoint kind", &new.kind)?;
     n.detail = validate::opt_text("touchpoint detail", new.detail.as_deref(), 2000)?;
@@ -279,6 +319,8 @@ fn check_touchpoint(new: &NewTouchpoint) -> CoreResult<NewTouchpoint> {
     if new.at_ms < 0 {
         return Err(CoreError::invalid("touchpoint time must not be negative"));
     }
+    n.visitor_id = new.visitor_id.as_deref().map(crate::visitors::check_visitor_id).transpose()?;
+    n.source = new.source.as_ref().map(VisitSource::checked).transpose()?;
     Ok(n)
 }
 
@@ -296,6 +338,8 @@ pub(crate) fn record_touchpoint_tx(tx: &mut Tx<'_>, new: NewTouchpoint) -> CoreR
         campaign: new.campaign,
         detail: new.detail,
         at_ms: new.at_ms,
+        visitor_id: new.visitor_id,
+        source: new.source,
     };
     write_touchpoint(tx, &t, seq)?;
     Ok(t)
@@ -318,6 +362,59 @@ pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResu
         usize::MAX,
     )?;
     Ok(tps.into_iter().rev().find_map(|(_, t)| t.campaign))
+}
+
+/// Add a (normalised) identity to a profile in the caller's transaction;
+/// `Conflict` when it is another profile's.
+pub(crate) fn add_identity_tx(tx: &mut Tx<'_>, customer: &CustomerId, identity: &Identity) -> CoreResult<Customer> {
+    let mut c = load_customer(tx, customer)?;
+    match find_by_identity(tx, identity)? {
+        Some(other) if other.id == c.id => return Ok(c),
+        Some(other) => {
+            return Err(CoreError::conflict(format!(
+                "{} `{}` belongs to customer `{}`; merge the two profiles",
+                identity.index_kind(),
+                identity.value,
+                other.id
+            )));
+        }
+        None => {}
+    }
+    tx.put(&["ident", &identity.index_kind(), &identity.value], &c.id)?;
+    c.identities.push(identity.clone());
+    c.identities.sort();
+    c.updated_ms = tx.now()?;
+    save(tx, &c)?;
+    tx.emit(DomainEventKind::CustomerUpdated, c.id.as_str(), json!({ "customer_id": c.id }));
+    Ok(c)
+}
+
+/// Record a consent decision in the caller's transaction (see
+/// [`Core::set_consent`]); `source` is already validated.
+pub(crate) fn set_consent_tx(
+    tx: &mut Tx<'_>,
+    customer: &CustomerId,
+    purpose: ConsentPurpose,
+    granted: bool,
+    channel: Option<&ChannelId>,
+    source: &str,
+    now_ms: i64,
+) -> CoreResult<Customer> {
+    let mut c = load_customer(tx, customer)?;
+    let record =
+        ConsentRecord { purpose, granted, channel_id: channel.cloned(), source: source.to_owned(), at_ms: now_ms };
+    c.consents.retain(|r| r.purpose != purpose);
+    c.consents.push(record.clone());
+    c.consents.sort_by_key(|r| r.purpose);
+    c.updated_ms = now_ms;
+    save(tx, &c)?;
+    append_consent_log(tx, &c.id, &record)?;
+    tx.emit(
+        DomainEventKind::ConsentChanged,
+        c.id.as_str(),
+        json!({ "customer_id": c.id, "purpose": purpose, "granted": granted, "channel_id": channel, "source": source }),
+    );
+    Ok(c)
 }
 
 fn append_consent_log(tx: &mut Tx<'_>, customer: &CustomerId, record: &ConsentRecord) -> CoreResult<()> {
@@ -431,28 +528,7 @@ impl Core {
         now_ms: i64,
     ) -> CoreResult<Customer> {
         let identity = identity.normalized()?;
-        self.write(tenant, now_ms, |tx| {
-            let mut c = load_customer(tx, customer)?;
-            match find_by_identity(tx, &identity)? {
-                Some(other) if other.id == c.id => return Ok(c),
-                Some(other) => {
-                    return Err(CoreError::conflict(format!(
-                        "{} `{}` belongs to customer `{}`; merge the two profiles",
-                        identity.index_kind(),
-                        identity.value,
-                        other.id
-                    )));
-                }
-                None => {}
-            }
-            tx.put(&["ident", &identity.index_kind(), &identity.value], &c.id)?;
-            c.identities.push(identity.clone());
-            c.identities.sort();
-            c.updated_ms = now_ms;
-            save(tx, &c)?;
-            tx.emit(DomainEventKind::CustomerUpdated, c.id.as_str(), json!({ "customer_id": c.id }));
-            Ok(c)
-        })
+        self.write(tenant, now_ms, |tx| add_identity_tx(tx, customer, &identity))
     }
 
     /// Record a consent decision (also "STOP" or an unsubscribe: `granted = false`).
@@ -469,24 +545,10 @@ impl Core {
     ) -> CoreResult<Customer> {
         let source = validate::text("consent source", source, 200)?;
         self.write(tenant, now_ms, |tx| {
-            let mut c = load_customer(tx, customer)?;
             if let Some(ch) = channel {
                 load_channel(tx, ch)?;
             }
-            let record =
-                ConsentRecord { purpose, granted, channel_id: channel.cloned(), source: source.clone(), at_ms: now_ms };
-            c.consents.retain(|r| r.purpose != purpose);
-            c.consents.push(record.clone());
-            c.consents.sort_by_key(|r| r.purpose);
-            c.updated_ms = now_ms;
-            save(tx, &c)?;
-            append_consent_log(tx, &c.id, &record)?;
-            tx.emit(
-                DomainEventKind::ConsentChanged,
-                c.id.as_str(),
-                json!({ "customer_id": c.id, "purpose": purpose, "granted": granted, "channel_id": channel, "source": source }),
-            );
-            Ok(c)
+            set_consent_tx(tx, customer, purpose, granted, channel, &source, now_ms)
         })
     }
 

@@ -185,6 +185,7 @@ impl Core {
 fn anonymise(order: &mut Order, now_ms: i64) {
     order.customer_id = None;
     order.email = None;
+    order.phone = None;
     order.note = None;
     if let Fulfilment::Ship { address } = &mut order.fulfilment {
         *address = Address {

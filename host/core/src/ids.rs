@@ -91,6 +91,8 @@ id_type!(/// A stock hold of a cart.
     HoldId, "hld");
 id_type!(/// A stock transfer between locations.
     TransferId, "trf");
+id_type!(/// An image the host keeps for a product (uploaded through the admin API).
+    ImageId, "img");
 id_type!(/// A domain event in the outbox; stable, use it to deduplicate.
     EventId, "evt");
 id_type!(/// The delivery of one event to one channel.
@@ -99,6 +101,17 @@ id_type!(/// A touchpoint in a customer's journey.
     TouchpointId, "tch");
 id_type!(/// A marketing campaign, named by whoever runs it (a plugin or the merchant).
     CampaignRef, "cmp");
+
+impl ImageId {
+    /// Whether this is an image id issued in `tenant`: its tenant tag matches.
+    /// Image URLs carry the id, so the media route refuses another tenant's
+    /// id before it looks at the disk.
+    pub fn issued_in(&self, tenant: &TenantId) -> bool {
+        let mut parts = self.0.split('-');
+        let well_formed = self.0.len() <= 80 && self.0.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        well_formed && parts.next() == Some(Self::PREFIX) && parts.next() == Some(tenant_tag(tenant).as_str())
+    }
+}
 
 /// Format an issued id: `{prefix}-{tenant tag}-{counter}-{secret}`. The
 /// counter is zero-padded so lexical order (the key order) is creation order;
@@ -126,6 +139,16 @@ mod tests {
         let b = TenantId::new("b").unwrap();
         assert!(format_id("ord", &a, 9, "ff") < format_id("ord", &a, 10, "00"));
         assert_ne!(format_id("ord", &a, 1, "00"), format_id("ord", &b, 1, "00"));
+    }
+
+    #[test]
+    fn image_ids_know_their_tenant() {
+        let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
+        let id = ImageId::new(format_id(ImageId::PREFIX, &a, 1, "00ff"));
+        assert!(id.issued_in(&a));
+        assert!(!id.issued_in(&b));
+        assert!(!ImageId::new(format_id(ProductId::PREFIX, &a, 1, "00")).issued_in(&a));
+        assert!(!ImageId::new(format!("{}/../x", id)).issued_in(&a));
     }
 
     #[test]

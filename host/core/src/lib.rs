@@ -27,49 +27,59 @@ pub mod listing;
 pub mod migrate;
 pub mod money;
 pub mod orders;
+pub mod place_order;
 pub mod pricing;
 pub mod profiles;
 pub mod reach;
 pub mod records;
 pub mod returns;
+pub mod search;
 pub mod seed;
 mod store;
 pub mod tenant_data;
 pub mod tenants;
 mod validate;
+pub mod visitors;
 
 pub use carts::{Cart, CartLine, CartStatus, CheckoutRequest, NewCart};
 pub use catalog::{
-    Collection, Image, NewCollection, NewProduct, NewVariant, Product, ProductDetail, ProductPatch, ProductQuery,
-    ProductStatus, Publication, SyncState, SyncStatus, Variant, VariantPatch,
+    Collection, Image, ImageMedia, NewCollection, NewImageMedia, NewProduct, NewVariant, Product, ProductDetail,
+    ProductPatch, ProductQuery, ProductStatus, Publication, SyncState, SyncStatus, Variant, VariantPatch,
 };
 pub use conflict::ConflictRetry;
 pub use customers::{
     ConsentPurpose, ConsentRecord, Customer, Identity, IdentityKind, NewCustomer, NewTouchpoint, TimelineEntry,
-    Touchpoint,
+    Touchpoint, VisitSource,
 };
 pub use erasure::{CustomerExport, ErasureReport};
 pub use error::{CoreError, CoreResult};
 pub use event_kind::{DomainEventKind, EventKind};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
 pub use ids::{
-    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, LocationId, OrderId,
-    ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
+    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, ImageId, LocationId,
+    OrderId, ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
 };
 pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
 pub use listing::{ChannelProductView, ChannelVariantView};
 pub use migrate::{MigrationReport, StorageVersions};
 pub use money::{Money, currency_exponent, validate_currency};
 pub use orders::{
-    Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery, OrderStatus, StatusChange,
+    Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery, OrderStatus, PaymentMethod,
+    StatusChange,
 };
+pub use place_order::{Contact, PlaceOrder};
 pub use pricing::{
     AppliedPromotion, DiscountValue, NewPromotion, Promotion, PromotionConditions, PromotionPatch, PromotionScope,
     Quote, QuoteLine, QuoteLineRequest, QuoteRequest,
 };
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
+pub use search::{CountedPage, ProductSort, SearchPage};
 pub use seed::{SeedReport, seed_demo, seed_demo_into};
 pub use store::Core;
 pub use tenant_data::TenantDataReport;
-pub use tenants::{Channel, ChannelPatch, Location, LocationKind, LocationPatch, NewChannel, NewLocation, Tenant};
+pub use tenants::{
+    Channel, ChannelPatch, DEFAULT_LANGUAGE, Location, LocationKind, LocationPatch, NewChannel, NewLocation, ShopPatch,
+    Tenant,
+};
+pub use visitors::VisitorTouchpoint;

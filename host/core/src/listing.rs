@@ -25,6 +25,8 @@ pub struct ChannelVariantView {
     /// else the variant's compare-at price.
     pub compare_at: Option<Money>,
     pub promotion: Option<AppliedPromotion>,
+    /// When the automatic promotion that lowers `price` ends, if it has an end.
+    pub price_valid_until: Option<i64>,
     /// Sellable units on this channel (after its safety buffer), or `None`
     /// for backorderable variants, which are always sellable.
     pub available: Option<i64>,
@@ -87,7 +89,7 @@ impl Core {
     }
 }
 
-fn channel_view(
+pub(crate) fn channel_view(
     tx: &mut Tx<'_>,
     channel: &crate::tenants::Channel,
     product: &ProductId,
@@ -108,10 +110,17 @@ fn channel_view(
             Some(crate::inventory::sellable_tx(tx, &v.id, None, channel.safety_buffer)?)
         };
         let compare_at = if unit.promotion.is_some() { Some(v.price.clone()) } else { v.compare_at.clone() };
+        let price_valid_until = match &unit.promotion {
+            Some(applied) => tx
+                .get::<crate::pricing::Promotion>(&["prm", applied.promotion_id.as_str()])?
+                .and_then(|p| p.conditions.ends_ms),
+            None => None,
+        };
         views.push(ChannelVariantView {
             price: unit.price,
             compare_at,
             promotion: unit.promotion,
+            price_valid_until,
             available,
             variant: v,
         });

@@ -116,6 +116,10 @@ pub struct Order {
     pub cart_id: Option<CartId>,
     pub customer_id: Option<CustomerId>,
     pub email: Option<String>,
+    /// The phone number the order was placed with (E.164).
+    pub phone: Option<String>,
+    /// How the order is paid, when the channel chose.
+    pub payment: Option<PaymentMethod>,
     pub currency: String,
     pub lines: Vec<OrderLine>,
     pub subtotal: Money,
@@ -133,6 +137,16 @@ pub struct Order {
     pub note: Option<String>,
     pub placed_ms: i64,
     pub updated_ms: i64,
+}
+
+/// How an order is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// At the counter when collecting; only with pickup or ship-to-store.
+    PayAtPickup,
+    /// Bank transfer or another method the merchant settles by hand.
+    Manual,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -185,6 +199,8 @@ pub(crate) struct OrderDraft {
     pub cart_id: Option<CartId>,
     pub customer_id: Option<CustomerId>,
     pub email: Option<String>,
+    pub phone: Option<String>,
+    pub payment: Option<PaymentMethod>,
     pub quote: Quote,
     pub codes: Vec<String>,
     pub fulfilment: Fulfilment,
@@ -293,6 +309,8 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
         cart_id: draft.cart_id.clone(),
         customer_id: draft.customer_id.clone(),
         email: draft.email.clone(),
+        phone: draft.phone.clone(),
+        payment: draft.payment,
         lines,
         subtotal: draft.quote.subtotal.clone(),
         discount_total: draft.quote.discount_total.clone(),
@@ -327,6 +345,8 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
                 campaign: order.attributed_campaign.clone(),
                 detail: Some(format!("order #{number}")),
                 at_ms: tx.now()?,
+                visitor_id: None,
+                source: None,
             },
         )?;
     }
@@ -600,6 +620,8 @@ impl Core {
                     cart_id: None,
                     customer_id,
                     email: email.clone(),
+                    phone: None,
+                    payment: None,
                     codes: quote.codes_applied.clone(),
                     quote,
                     fulfilment: order.fulfilment.clone(),

@@ -90,6 +90,7 @@ plain_records!(
     crate::catalog::Publication,
     crate::customers::ConsentRecord,
     crate::customers::Touchpoint,
+    crate::visitors::VisitorTouchpoint,
     crate::erasure::ErasureReport,
     crate::events::Delivery,
     crate::events::Event,

@@ -383,7 +383,11 @@ pub fn seed_demo_into(core: &Core, tenant: &TenantId, now_ms: i64) -> CoreResult
                 brand: Some("Dolce Vita".into()),
                 tags: p.tags.iter().map(|t| t.to_string()).collect(),
                 collections: collection.into_iter().collect(),
-                images: vec![Image { url: format!("/demo/images/{}.jpg", p.handle), alt: Some(p.title.into()) }],
+                images: vec![Image {
+                    url: format!("/demo/images/{}.jpg", p.handle),
+                    alt: Some(p.title.into()),
+                    media: None,
+                }],
                 status: ProductStatus::Active,
                 variants,
             },

@@ -22,6 +22,50 @@ pub struct Tenant {
     /// The currency every price of this tenant is in.
     pub currency: String,
     pub created_ms: i64,
+    /// BCP 47 tags of the shop's languages, the primary first. Empty in
+    /// records from before shops had languages: read as [`DEFAULT_LANGUAGE`]
+    /// ([`Tenant::languages`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// Where shoppers reach the shop, as its channels show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_phone: Option<String>,
+}
+
+/// The language of a shop that named none.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+impl Tenant {
+    /// The shop's languages, the primary first; never empty.
+    pub fn languages(&self) -> Vec<String> {
+        if self.languages.is_empty() { vec![DEFAULT_LANGUAGE.to_owned()] } else { self.languages.clone() }
+    }
+}
+
+/// How the shop presents itself; `None` leaves a field as it is, and
+/// `Some(None)` clears a contact.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ShopPatch {
+    pub name: Option<String>,
+    pub languages: Option<Vec<String>>,
+    pub contact_email: Option<Option<String>>,
+    pub contact_phone: Option<Option<String>>,
+}
+
+/// A BCP 47 tag in its usual shape (`it`, `en-GB`, `zh-Hant-TW`): letters
+/// and digits in segments of 1 to 8, joined by `-`, starting with 2 to 3 letters.
+fn check_language(tag: &str) -> CoreResult<String> {
+    let tag = tag.trim();
+    let mut segments = tag.split('-');
+    let primary_ok =
+        segments.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let rest_ok = segments.all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !primary_ok || !rest_ok || tag.len() > 35 {
+        return Err(CoreError::invalid(format!("`{tag}` is not a language tag such as `it` or `en-GB`")));
+    }
+    Ok(tag.to_owned())
 }
 
 /// A channel: one installed plugin in one tenant, with its settings and
@@ -169,7 +213,15 @@ impl Core {
         if now_ms < 0 {
             return Err(CoreError::invalid("time must not be negative"));
         }
-        let tenant = Tenant { id: id.clone(), name, currency: currency.to_owned(), created_ms: now_ms };
+        let tenant = Tenant {
+            id: id.clone(),
+            name,
+            currency: currency.to_owned(),
+            created_ms: now_ms,
+            languages: vec![],
+            contact_email: None,
+            contact_phone: None,
+        };
         self.run_write(|txn| {
             if txn.get(&registry_key(id))?.is_some() {
                 return Err(CoreError::conflict(format!("tenant `{id}` already exists; pick another id")));
@@ -181,6 +233,59 @@ impl Core {
             tx.emit(DomainEventKind::TenantCreated, id.as_str(), json!({ "tenant": tenant }));
             tx.finish()?;
             Ok(tenant.clone())
+        })
+    }
+
+    /// Change how the shop presents itself (name, languages, contact).
+    pub fn update_shop(&self, id: &TenantId, patch: ShopPatch, now_ms: i64) -> CoreResult<Tenant> {
+        let name = patch.name.as_deref().map(|n| validate::text("tenant name", n, 200)).transpose()?;
+        let languages = match &patch.languages {
+            Some(tags) if tags.len() > 20 => return Err(CoreError::invalid("a shop has at most 20 languages")),
+            Some(tags) => {
+                let mut checked: Vec<String> = Vec::with_capacity(tags.len());
+                for tag in tags {
+                    let tag = check_language(tag)?;
+                    if !checked.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+                        checked.push(tag);
+                    }
+                }
+                Some(checked)
+            }
+            None => None,
+        };
+        let email = match &patch.contact_email {
+            Some(Some(e)) => Some(Some(crate::customers::Identity::email(e)?.value)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let phone = match &patch.contact_phone {
+            Some(Some(p)) => Some(Some(crate::customers::Identity::phone(p)?.value)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        self.run_write(|txn| {
+            let Some(raw) = txn.get(&registry_key(id))? else {
+                return Err(CoreError::not_found("tenant", id.as_str()));
+            };
+            let mut tenant: Tenant = decode(&registry_key(id), &raw)?;
+            if let Some(n) = &name {
+                tenant.name = n.clone();
+            }
+            if let Some(l) = &languages {
+                tenant.languages = l.clone();
+            }
+            if let Some(e) = &email {
+                tenant.contact_email = e.clone();
+            }
+            if let Some(p) = &phone {
+                tenant.contact_phone = p.clone();
+            }
+            txn.put(&registry_key(id), &encode(&tenant)?)?;
+            let mut tx = Tx::new(txn, id, now_ms);
+            tx.put(&["tenant"], &tenant)?;
+            tx.set_tenant_record(tenant.clone());
+            tx.finish()?;
+            Ok(tenant)
         })
     }
 

@@ -345,6 +345,8 @@ per_backend!(
 
 #[path = "domain/drift.rs"]
 mod drift;
+#[path = "domain/images.rs"]
+mod images;
 #[path = "domain/ledger_properties.rs"]
 mod ledger_properties;
 #[path = "domain/migration.rs"]
@@ -1510,6 +1512,8 @@ mod carts_and_customers {
                     campaign: Some(CampaignRef::new("black-friday")),
                     detail: Some("sms link".into()),
                     at_ms: T0 + 40,
+                    visitor_id: None,
+                    source: None,
                 },
                 T0 + 40,
             )

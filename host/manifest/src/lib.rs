@@ -52,6 +52,8 @@ pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Capability {
     Catalog,
+    Locations,
+    Files,
     Carts,
     Orders,
     Customers,
@@ -66,8 +68,10 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in contract order.
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 13] = [
         Capability::Catalog,
+        Capability::Locations,
+        Capability::Files,
         Capability::Carts,
         Capability::Orders,
         Capability::Customers,
@@ -84,6 +88,8 @@ impl Capability {
     pub fn name(self) -> &'static str {
         match self {
             Capability::Catalog => "catalog",
+            Capability::Locations => "locations",
+            Capability::Files => "files",
             Capability::Carts => "carts",
             Capability::Orders => "orders",
             Capability::Customers => "customers",
@@ -101,6 +107,8 @@ impl Capability {
     pub fn description(self) -> &'static str {
         match self {
             Capability::Catalog => "read your products, prices and stock as this channel sees them",
+            Capability::Locations => "read your locations and which of them can hand over a cart",
+            Capability::Files => "read the files you upload for it, such as theme templates",
             Capability::Carts => "create carts and place orders",
             Capability::Orders => "record orders from this channel and read orders",
             Capability::Customers => "find and create customer profiles and record their consent",

@@ -1,5 +1,7 @@
-//! The host side of every import of contract 0.1.0; contract 0.2.0 reuses
-//! all of it (see `imports_v0_2_0.rs` for what 0.2.0 adds).
+//! The host side of every import of contract 0.1.0. Commerce calls and
+//! storage run through the same host code as 0.2.0's (`imports_storefront.rs`,
+//! `imports_v0_2_0.rs`), converted at this boundary (`compat_v0_1_0.rs`);
+//! `http`, `log` and `clock` are implemented here for both versions.
 //!
 //! Each import: a tracing span with plugin, tenant and installation; the
 //! capability check (the only grant decision is in [`crate::capabilities`]);
@@ -9,24 +11,35 @@ use omnistore_manifest::Capability;
 use tracing::Instrument;
 
 use crate::bindings::v0_1_0::omnistore::plugin as wit;
+use crate::bindings::v0_1_0::omnistore::plugin::types as v1;
+use crate::bindings::v0_2_0::omnistore::plugin as v2;
+use crate::compat_v0_1_0::Convert;
 use crate::plugin_storage::{Quotas, Scope};
 use crate::state::PluginState;
 use crate::types::*;
 
+/// What an import with a `host-error` returns: a trap (host failure) or the
+/// plugin-visible result.
 pub(crate) type R<T> = wasmtime::Result<Result<T, HostError>>;
+/// The same for a 0.1.0 import.
+type R1<T> = wasmtime::Result<Result<T, v1::HostError>>;
 
-/// Run a commerce service call after the capability check, inside a span.
+/// Run a commerce service call after the capability check, inside a span;
+/// evaluates to the call's [`crate::ServiceResult`].
 macro_rules! service {
     ($state:ident, $cap:expr, $name:literal, |$svc:ident, $cx:ident| $call:expr) => {{
-        if let Err(denied) = $state.check($cap) {
-            return Ok(Err(HostError::Denied(denied.0)));
+        match $state.check($cap) {
+            Err(denied) => Err($crate::types::HostError::Denied(denied.0)),
+            Ok(()) => {
+                let span = $crate::imports::import_span($state, $name);
+                let $svc = $state.services.clone();
+                let $cx = $state.cx.clone();
+                tracing::Instrument::instrument(async move { $call.await }, span).await
+            }
         }
-        let span = import_span($state, $name);
-        let $svc = $state.services.clone();
-        let $cx = $state.cx.clone();
-        Ok(async move { $call.await }.instrument(span).await)
     }};
 }
+pub(crate) use service;
 
 pub(crate) fn import_span(state: &PluginState, name: &'static str) -> tracing::Span {
     tracing::debug_span!(
@@ -41,21 +54,23 @@ pub(crate) fn import_span(state: &PluginState, name: &'static str) -> tracing::S
 impl wit::types::Host for PluginState {}
 
 impl wit::catalog::Host for PluginState {
-    async fn get_product(&mut self, id: String) -> R<Option<Product>> {
-        service!(self, Capability::Catalog, "catalog.get-product", |s, cx| s.get_product(&cx, &id))
+    async fn get_product(&mut self, id: String) -> R1<Option<v1::Product>> {
+        Ok(service!(self, Capability::Catalog, "catalog.get-product", |s, cx| s.get_product(&cx, &id)).convert())
     }
 
-    async fn get_product_by_handle(&mut self, handle: String) -> R<Option<Product>> {
-        service!(self, Capability::Catalog, "catalog.get-product-by-handle", |s, cx| s
+    async fn get_product_by_handle(&mut self, handle: String) -> R1<Option<v1::Product>> {
+        Ok(service!(self, Capability::Catalog, "catalog.get-product-by-handle", |s, cx| s
             .get_product_by_handle(&cx, &handle))
+        .convert())
     }
 
-    async fn find_sku(&mut self, sku: String) -> R<Option<(Product, Variant)>> {
-        service!(self, Capability::Catalog, "catalog.find-sku", |s, cx| s.find_sku(&cx, &sku))
+    async fn find_sku(&mut self, sku: String) -> R1<Option<(v1::Product, v1::Variant)>> {
+        Ok(service!(self, Capability::Catalog, "catalog.find-sku", |s, cx| s.find_sku(&cx, &sku)).convert())
     }
 
-    async fn list_products(&mut self, cursor: Option<String>, limit: u32) -> R<ProductPage> {
-        service!(self, Capability::Catalog, "catalog.list-products", |s, cx| s.list_products(&cx, cursor, limit))
+    async fn list_products(&mut self, cursor: Option<String>, limit: u32) -> R1<v1::ProductPage> {
+        Ok(service!(self, Capability::Catalog, "catalog.list-products", |s, cx| s.list_products(&cx, cursor, limit))
+            .convert())
     }
 
     async fn list_collection_products(
@@ -63,102 +78,123 @@ impl wit::catalog::Host for PluginState {
         collection_id: String,
         cursor: Option<String>,
         limit: u32,
-    ) -> R<ProductPage> {
-        service!(self, Capability::Catalog, "catalog.list-collection-products", |s, cx| s.list_collection_products(
+    ) -> R1<v1::ProductPage> {
+        Ok(service!(self, Capability::Catalog, "catalog.list-collection-products", |s, cx| s.list_collection_products(
             &cx,
             &collection_id,
             cursor,
             limit
         ))
+        .convert())
     }
 
-    async fn list_collections(&mut self) -> R<Vec<Collection>> {
-        service!(self, Capability::Catalog, "catalog.list-collections", |s, cx| s.list_collections(&cx))
+    async fn list_collections(&mut self) -> R1<Vec<v1::Collection>> {
+        Ok(service!(self, Capability::Catalog, "catalog.list-collections", |s, cx| s.list_collections(&cx)).convert())
     }
 }
 
 impl wit::carts::Host for PluginState {
-    async fn create(&mut self, customer_id: Option<String>) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.create", |s, cx| s.create_cart(&cx, customer_id))
+    async fn create(&mut self, customer_id: Option<String>) -> R1<v1::Cart> {
+        Ok(service!(self, Capability::Carts, "carts.create", |s, cx| s.create_cart(&cx, customer_id)).convert())
     }
 
-    async fn get(&mut self, cart_id: String) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.get", |s, cx| s.get_cart(&cx, &cart_id))
+    async fn get(&mut self, cart_id: String) -> R1<v1::Cart> {
+        Ok(service!(self, Capability::Carts, "carts.get", |s, cx| s.get_cart(&cx, &cart_id)).convert())
     }
 
-    async fn set_quantity(&mut self, cart_id: String, variant_id: String, quantity: u32) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.set-quantity", |s, cx| s.set_cart_quantity(
+    async fn set_quantity(&mut self, cart_id: String, variant_id: String, quantity: u32) -> R1<v1::Cart> {
+        Ok(service!(self, Capability::Carts, "carts.set-quantity", |s, cx| s.set_cart_quantity(
             &cx,
             &cart_id,
             &variant_id,
             quantity
         ))
+        .convert())
     }
 
-    async fn apply_code(&mut self, cart_id: String, code: String) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.apply-code", |s, cx| s.apply_code(&cx, &cart_id, &code))
+    async fn apply_code(&mut self, cart_id: String, code: String) -> R1<v1::Cart> {
+        Ok(service!(self, Capability::Carts, "carts.apply-code", |s, cx| s.apply_code(&cx, &cart_id, &code)).convert())
     }
 
-    async fn remove_code(&mut self, cart_id: String, code: String) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.remove-code", |s, cx| s.remove_code(&cx, &cart_id, &code))
+    async fn remove_code(&mut self, cart_id: String, code: String) -> R1<v1::Cart> {
+        Ok(service!(self, Capability::Carts, "carts.remove-code", |s, cx| s.remove_code(&cx, &cart_id, &code))
+            .convert())
     }
 
-    async fn set_customer(&mut self, cart_id: String, customer_id: String) -> R<Cart> {
-        service!(self, Capability::Carts, "carts.set-customer", |s, cx| s.set_cart_customer(
+    async fn set_customer(&mut self, cart_id: String, customer_id: String) -> R1<v1::Cart> {
+        Ok(service!(self, Capability::Carts, "carts.set-customer", |s, cx| s.set_cart_customer(
             &cx,
             &cart_id,
             &customer_id
         ))
+        .convert())
     }
 
-    async fn checkout(&mut self, cart_id: String, fulfillment: Fulfillment) -> R<Order> {
-        service!(self, Capability::Carts, "carts.checkout", |s, cx| s.checkout(&cx, &cart_id, fulfillment))
+    async fn checkout(&mut self, cart_id: String, fulfillment: v1::Fulfillment) -> R1<v1::Order> {
+        let fulfillment: Fulfillment = fulfillment.convert();
+        Ok(service!(self, Capability::Carts, "carts.checkout", |s, cx| s.checkout(&cx, &cart_id, fulfillment))
+            .convert())
     }
 }
 
 impl wit::orders::Host for PluginState {
-    async fn ingest(&mut self, order: IncomingOrder) -> R<Order> {
-        service!(self, Capability::Orders, "orders.ingest", |s, cx| s.ingest_order(&cx, order))
+    async fn ingest(&mut self, order: v1::IncomingOrder) -> R1<v1::Order> {
+        let order: IncomingOrder = order.convert();
+        Ok(service!(self, Capability::Orders, "orders.ingest", |s, cx| s.ingest_order(&cx, order)).convert())
     }
 
-    async fn get(&mut self, order_id: String) -> R<Order> {
-        service!(self, Capability::Orders, "orders.get", |s, cx| s.get_order(&cx, &order_id))
+    async fn get(&mut self, order_id: String) -> R1<v1::Order> {
+        Ok(service!(self, Capability::Orders, "orders.get", |s, cx| s.get_order(&cx, &order_id)).convert())
     }
 
-    async fn find_by_external_id(&mut self, external_id: String) -> R<Option<Order>> {
-        service!(self, Capability::Orders, "orders.find-by-external-id", |s, cx| s
+    async fn find_by_external_id(&mut self, external_id: String) -> R1<Option<v1::Order>> {
+        Ok(service!(self, Capability::Orders, "orders.find-by-external-id", |s, cx| s
             .find_order_by_external_id(&cx, &external_id))
+        .convert())
     }
 }
 
 impl wit::customers::Host for PluginState {
-    async fn identify(&mut self, identity: Identity, name: Option<String>) -> R<Customer> {
-        service!(self, Capability::Customers, "customers.identify", |s, cx| s.identify_customer(&cx, identity, name))
+    async fn identify(&mut self, identity: v1::Identity, name: Option<String>) -> R1<v1::Customer> {
+        let identity: Identity = identity.convert();
+        Ok(service!(self, Capability::Customers, "customers.identify", |s, cx| s
+            .identify_customer(&cx, identity, name))
+        .convert())
     }
 
-    async fn get(&mut self, customer_id: String) -> R<Customer> {
-        service!(self, Capability::Customers, "customers.get", |s, cx| s.get_customer(&cx, &customer_id))
+    async fn get(&mut self, customer_id: String) -> R1<v1::Customer> {
+        Ok(service!(self, Capability::Customers, "customers.get", |s, cx| s.get_customer(&cx, &customer_id)).convert())
     }
 
-    async fn set_consent(&mut self, customer_id: String, purpose: ConsentPurpose, granted: bool) -> R<Customer> {
-        service!(self, Capability::Customers, "customers.set-consent", |s, cx| s.set_consent(
+    async fn set_consent(
+        &mut self,
+        customer_id: String,
+        purpose: v1::ConsentPurpose,
+        granted: bool,
+    ) -> R1<v1::Customer> {
+        let purpose: ConsentPurpose = purpose.convert();
+        Ok(service!(self, Capability::Customers, "customers.set-consent", |s, cx| s.set_consent(
             &cx,
             &customer_id,
             purpose,
             granted
         ))
+        .convert())
     }
 }
 
 impl wit::touchpoints::Host for PluginState {
-    async fn record(&mut self, touchpoint: Touchpoint) -> R<()> {
-        service!(self, Capability::Touchpoints, "touchpoints.record", |s, cx| s.record_touchpoint(&cx, touchpoint))
+    async fn record(&mut self, touchpoint: v1::Touchpoint) -> R1<()> {
+        let touchpoint: Touchpoint = touchpoint.convert();
+        Ok(service!(self, Capability::Touchpoints, "touchpoints.record", |s, cx| s.record_touchpoint(&cx, touchpoint))
+            .map_err(Convert::convert))
     }
 }
 
 impl wit::mail::Host for PluginState {
-    async fn send(&mut self, message: MailMessage) -> R<String> {
-        service!(self, Capability::Mail, "mail.send", |s, cx| s.send_mail(&cx, message))
+    async fn send(&mut self, message: wit::mail::Message) -> R1<String> {
+        let message: MailMessage = message.convert();
+        Ok(service!(self, Capability::Mail, "mail.send", |s, cx| s.send_mail(&cx, message)).convert())
     }
 }
 
@@ -194,22 +230,20 @@ impl PluginState {
 }
 
 impl wit::storage::Host for PluginState {
-    async fn get(&mut self, key: String) -> R<Option<Vec<u8>>> {
-        self.storage("storage.get", move |scope, kv| scope.get(kv, &key)).await
+    async fn get(&mut self, key: String) -> R1<Option<Vec<u8>>> {
+        Ok(v2::storage::Host::get(self, key).await?.convert())
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> R<()> {
-        let quotas = self.storage_quotas();
-        self.storage("storage.set", move |scope, kv| scope.set(kv, &key, &value, quotas)).await
+    async fn set(&mut self, key: String, value: Vec<u8>) -> R1<()> {
+        Ok(v2::storage::Host::set(self, key, value).await?.map_err(Convert::convert))
     }
 
-    async fn delete(&mut self, key: String) -> R<()> {
-        self.storage("storage.delete", move |scope, kv| scope.delete(kv, &key)).await
+    async fn delete(&mut self, key: String) -> R1<()> {
+        Ok(v2::storage::Host::delete(self, key).await?.map_err(Convert::convert))
     }
 
-    async fn list_keys(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> R<Vec<String>> {
-        self.storage("storage.list-keys", move |scope, kv| scope.list_keys(kv, &prefix, start_after.as_deref(), limit))
-            .await
+    async fn list_keys(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> R1<Vec<String>> {
+        Ok(v2::storage::Host::list_keys(self, prefix, start_after, limit).await?.convert())
     }
 }
 

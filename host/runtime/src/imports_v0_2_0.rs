@@ -1,7 +1,8 @@
-//! The imports contract 0.2.0 changed: `storage` (compare-and-set,
-//! increment) and `settings` (cookie-key). What 0.1.0 already had is the
-//! 0.1.0 host code, called through its trait; every other interface of 0.2.0
-//! is linked straight to the 0.1.0 implementation (see `bindings.rs`).
+//! Storage and settings of contract 0.2.0: the whole storage interface
+//! (0.1.0's storage converts onto it), with compare-and-set and increment,
+//! and settings with the cookie key, the shop and random bytes (those two are
+//! in `imports_storefront.rs`). `http`, `log` and `clock` are linked straight
+//! to the 0.1.0 implementation (see `bindings.rs`).
 
 use omnistore_manifest::Capability;
 use tracing::Instrument;
@@ -11,22 +12,25 @@ use crate::bindings::v0_2_0::omnistore::plugin as wit;
 use crate::imports::{R, import_span};
 use crate::plugin_storage::cookie_key;
 use crate::state::PluginState;
+use crate::types::Shop;
 
 impl wit::storage::Host for PluginState {
     async fn get(&mut self, key: String) -> R<Option<Vec<u8>>> {
-        v1::storage::Host::get(self, key).await
+        self.storage("storage.get", move |scope, kv| scope.get(kv, &key)).await
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> R<()> {
-        v1::storage::Host::set(self, key, value).await
+        let quotas = self.storage_quotas();
+        self.storage("storage.set", move |scope, kv| scope.set(kv, &key, &value, quotas)).await
     }
 
     async fn delete(&mut self, key: String) -> R<()> {
-        v1::storage::Host::delete(self, key).await
+        self.storage("storage.delete", move |scope, kv| scope.delete(kv, &key)).await
     }
 
     async fn list_keys(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> R<Vec<String>> {
-        v1::storage::Host::list_keys(self, prefix, start_after, limit).await
+        self.storage("storage.list-keys", move |scope, kv| scope.list_keys(kv, &prefix, start_after.as_deref(), limit))
+            .await
     }
 
     async fn compare_and_set(&mut self, key: String, expected: Option<Vec<u8>>, new: Option<Vec<u8>>) -> R<bool> {
@@ -68,5 +72,13 @@ impl wit::settings::Host for PluginState {
             }
             Err(err) => Err(wasmtime::Error::msg(format!("cookie key task failed: {err}"))),
         }
+    }
+
+    async fn shop(&mut self) -> wasmtime::Result<Shop> {
+        self.shop_info().await
+    }
+
+    async fn random_bytes(&mut self, n: u32) -> wasmtime::Result<Vec<u8>> {
+        self.draw_random_bytes(n)
     }
 }

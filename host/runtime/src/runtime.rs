@@ -13,6 +13,7 @@ use crate::admission::Admission;
 use crate::bindings::{v0_1_0, v0_2_0};
 use crate::cache::{ComponentCache, digest};
 use crate::capabilities::{Grants, NetworkPolicy};
+use crate::compat_v0_1_0::Convert;
 use crate::config::RuntimeConfig;
 use crate::error::Limit;
 use crate::http::HttpClient;
@@ -125,32 +126,44 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     c
 }
 
-/// Instantiate the plugin's template in `$store` and run `$body` with the
-/// instance bound to `$channel`, under the call's deadline, inside its span.
-/// One arm per supported contract version; the body is the same code for each
-/// because every version exports the same handler shape, over the same Rust
-/// types (0.2.0's `types` is mapped onto 0.1.0's, see `bindings.rs`).
+/// Instantiate the plugin's template in `$store` and run the body for its
+/// contract version with the instance bound to `$channel`, under the call's
+/// deadline, inside its span. A 0.1.0 body converts its arguments and
+/// results to and from the host's (0.2.0) types (`compat_v0_1_0.rs`).
 macro_rules! in_fresh_instance {
-    ($plugin:expr, $store:ident, $deadline:expr, $span:expr, |$channel:ident| $body:expr) => {
+    (
+        $plugin:expr, $store:ident, $deadline:expr, $span:expr,
+        v0_1_0: |$c1:ident| $body1:expr,
+        v0_2_0: |$c2:ident| $body2:expr $(,)?
+    ) => {
         match &$plugin.bindings {
             Bindings::V0_1_0(pre) => {
                 tokio::time::timeout($deadline + DEADLINE_GRACE, async {
-                    let $channel = pre.instantiate_async(&mut $store).await?;
-                    $body
+                    let $c1 = pre.instantiate_async(&mut $store).await?;
+                    $body1
                 })
                 .instrument($span)
                 .await
             }
             Bindings::V0_2_0(pre) => {
                 tokio::time::timeout($deadline + DEADLINE_GRACE, async {
-                    let $channel = pre.instantiate_async(&mut $store).await?;
-                    $body
+                    let $c2 = pre.instantiate_async(&mut $store).await?;
+                    $body2
                 })
                 .instrument($span)
                 .await
             }
         }
     };
+}
+
+/// How one request call is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// The merchant previews draft files: the plugin's `files` imports read
+    /// the draft. The server sets this together with the
+    /// `x-omnistore-preview` header, so both always agree.
+    pub preview: bool,
 }
 
 impl Runtime {
@@ -242,7 +255,13 @@ impl Runtime {
         self.load(manifest, bytes).await
     }
 
-    fn store(&self, plugin: &Plugin, inst: &Installation, deadline: Duration) -> Store<PluginState> {
+    fn store(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        deadline: Duration,
+        options: CallOptions,
+    ) -> Store<PluginState> {
         let limits = self.inner.config.limits.clone();
         let now = Instant::now();
         let state = PluginState {
@@ -250,6 +269,7 @@ impl Runtime {
                 tenant: inst.tenant.clone(),
                 installation: inst.id.clone(),
                 plugin: plugin.manifest.id.clone(),
+                preview: options.preview,
             },
             grants: Arc::new(inst.grants.clone()),
             settings: Arc::new(inst.settings.clone()),
@@ -343,10 +363,11 @@ impl Runtime {
             secrets: Default::default(),
         };
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, &inst, deadline);
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, &inst, "describe"), |channel| {
-            channel.omnistore_plugin_handler().call_describe(&mut store).await
-        });
+        let mut store = self.store(plugin, &inst, deadline, CallOptions::default());
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, &inst, "describe"),
+            v0_1_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await.map(Convert::convert),
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await,
+        );
         self.finish(&store, outcome, deadline)
     }
 
@@ -357,13 +378,28 @@ impl Runtime {
         inst: &Installation,
         req: Request,
     ) -> Result<Response, CallError> {
+        self.handle_request_with(plugin, inst, req, CallOptions::default()).await
+    }
+
+    /// Route an HTTP request to the plugin in a fresh instance, made as
+    /// `options` say (such as a merchant's preview).
+    pub async fn handle_request_with(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        req: Request,
+        options: CallOptions,
+    ) -> Result<Response, CallError> {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline);
-        let outcome =
-            in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "handle-request"), |channel| {
-                channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await
-            });
+        let mut store = self.store(plugin, inst, deadline, options);
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "handle-request"),
+            v0_1_0: |channel| {
+                let req: v0_1_0::omnistore::plugin::types::Request = req.convert();
+                channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await.map(Convert::convert)
+            },
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await,
+        );
         let response = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
         let size =
             response.body.len() as u64 + response.headers.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
@@ -380,10 +416,13 @@ impl Runtime {
     ) -> Result<BodyPage, CallError> {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline);
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "next-page"), |channel| {
-            channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await
-        });
+        let mut store = self.store(plugin, inst, deadline, CallOptions::default());
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "next-page"),
+            v0_1_0: |channel| {
+                channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await.map(Convert::convert)
+            },
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await,
+        );
         let page = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
         self.check_size(page.data.len() as u64)?;
         Ok(page)
@@ -396,10 +435,14 @@ impl Runtime {
         }
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.event_deadline;
-        let mut store = self.store(plugin, inst, deadline);
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "on-event"), |channel| {
-            channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await
-        });
+        let mut store = self.store(plugin, inst, deadline, CallOptions::default());
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "on-event"),
+            v0_1_0: |channel| {
+                let event: v0_1_0::omnistore::plugin::types::Event = event.convert();
+                channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await.map(Convert::convert)
+            },
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await,
+        );
         self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)
     }
 
@@ -407,12 +450,18 @@ impl Runtime {
     /// an instance costs in memory (benchmarks and capacity planning).
     pub async fn park_instance(&self, plugin: &Plugin, inst: &Installation) -> Result<ParkedInstance, CallError> {
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline);
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "park"), |channel| {
-            // Touch the instance once so its memory is really set up.
-            channel.omnistore_plugin_handler().call_describe(&mut store).await?;
-            Ok(Box::new(channel) as Box<dyn std::any::Any + Send>)
-        });
+        let mut store = self.store(plugin, inst, deadline, CallOptions::default());
+        // Touch the instance once so its memory is really set up.
+        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "park"),
+            v0_1_0: |channel| {
+                channel.omnistore_plugin_handler().call_describe(&mut store).await?;
+                Ok(Box::new(channel) as Box<dyn std::any::Any + Send>)
+            },
+            v0_2_0: |channel| {
+                channel.omnistore_plugin_handler().call_describe(&mut store).await?;
+                Ok(Box::new(channel) as Box<dyn std::any::Any + Send>)
+            },
+        );
         let channel = self.finish(&store, outcome, deadline)?;
         Ok(ParkedInstance { _store: store, _channel: channel })
     }

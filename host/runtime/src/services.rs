@@ -1,7 +1,8 @@
 //! The commerce services behind the plugin imports.
 //!
 //! The runtime knows nothing of the commerce domain. Every commerce import
-//! (catalog, carts, orders, customers, touchpoints, mail) goes through
+//! (catalog, locations, files, carts, orders, customers, touchpoints, mail,
+//! the shop) goes through
 //! [`HostServices`], which the host implements over the commerce core.
 //! `omnistore_services::commerce::CoreServices` implements it on the commerce
 //! core, for the server, the SDK harness and `omnistore plugin run` alike.
@@ -21,6 +22,8 @@ pub struct CallContext {
     /// The installation (channel) id.
     pub installation: String,
     pub plugin: String,
+    /// The call serves a merchant's preview: `files` reads the draft files.
+    pub preview: bool,
 }
 
 /// Result of a host service call.
@@ -42,6 +45,29 @@ pub trait HostServices: Send + Sync + 'static {
         limit: u32,
     ) -> ServiceResult<ProductPage>;
     async fn list_collections(&self, cx: &CallContext) -> ServiceResult<Vec<Collection>>;
+    async fn search_products(
+        &self,
+        cx: &CallContext,
+        query: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> ServiceResult<ProductPage>;
+    async fn browse_collection(
+        &self,
+        cx: &CallContext,
+        collection_id: &str,
+        sort: ProductSort,
+        offset: u32,
+        limit: u32,
+    ) -> ServiceResult<CountedPage>;
+
+    // locations
+    async fn list_locations(&self, cx: &CallContext) -> ServiceResult<Vec<Location>>;
+    async fn pickup_locations_for_cart(&self, cx: &CallContext, cart_id: &str) -> ServiceResult<Vec<Location>>;
+
+    // files (the draft when `cx.preview`, else the live files)
+    async fn get_file(&self, cx: &CallContext, path: &str) -> ServiceResult<Option<Vec<u8>>>;
+    async fn list_files(&self, cx: &CallContext, prefix: &str) -> ServiceResult<Vec<String>>;
 
     // carts
     async fn create_cart(&self, cx: &CallContext, customer_id: Option<String>) -> ServiceResult<Cart>;
@@ -57,6 +83,7 @@ pub trait HostServices: Send + Sync + 'static {
     async fn remove_code(&self, cx: &CallContext, cart_id: &str, code: &str) -> ServiceResult<Cart>;
     async fn set_cart_customer(&self, cx: &CallContext, cart_id: &str, customer_id: &str) -> ServiceResult<Cart>;
     async fn checkout(&self, cx: &CallContext, cart_id: &str, fulfillment: Fulfillment) -> ServiceResult<Order>;
+    async fn place_order(&self, cx: &CallContext, cart_id: &str, request: CheckoutRequest) -> ServiceResult<Order>;
 
     // orders
     async fn ingest_order(&self, cx: &CallContext, order: IncomingOrder) -> ServiceResult<Order>;
@@ -84,4 +111,8 @@ pub trait HostServices: Send + Sync + 'static {
 
     // mail
     async fn send_mail(&self, cx: &CallContext, message: MailMessage) -> ServiceResult<String>;
+
+    // settings
+    /// The shop as its channels present it.
+    async fn shop(&self, cx: &CallContext) -> ServiceResult<Shop>;
 }

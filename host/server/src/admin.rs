@@ -23,6 +23,7 @@ mod error;
 mod events;
 mod extract;
 mod idempotency;
+pub(crate) mod images;
 mod inventory;
 mod locations;
 mod openapi;
@@ -73,6 +74,7 @@ pub struct AdminState {
     operator_hash: [u8; 32],
     installer: Option<Arc<dyn ChannelInstaller>>,
     secrets: Option<Arc<SecretKeys>>,
+    media: Option<Arc<omnistore_media::MediaStore>>,
     clock: Clock,
     max_body_bytes: usize,
     max_package_bytes: usize,
@@ -85,6 +87,7 @@ impl std::fmt::Debug for AdminState {
             .field("core", &self.core)
             .field("installer", &self.installer.is_some())
             .field("secrets", &self.secrets)
+            .field("media", &self.media.is_some())
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_package_bytes", &self.max_package_bytes)
             .field("body_read_timeout", &self.body_read_timeout)
@@ -107,6 +110,7 @@ impl AdminState {
             operator_hash: sha256(operator_token.as_bytes()),
             installer: None,
             secrets: None,
+            media: None,
             clock: Arc::new(omnistore_runtime::system_now_ms),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_package_bytes: DEFAULT_MAX_PACKAGE_BYTES,
@@ -125,6 +129,13 @@ impl AdminState {
     /// them, setting a secret answers 501: secrets are never kept in clear.
     pub fn with_secrets(mut self, keys: Arc<SecretKeys>) -> AdminState {
         self.secrets = Some(keys);
+        self
+    }
+
+    /// Keep uploaded product images in this store. Without one, uploads
+    /// answer 501.
+    pub fn with_media(mut self, media: Arc<omnistore_media::MediaStore>) -> AdminState {
+        self.media = Some(media);
         self
     }
 
@@ -154,7 +165,12 @@ impl AdminState {
     pub(crate) fn body_limit(&self, method: &Method, path: &str) -> usize {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let install = *method == Method::POST && matches!(segments.as_slice(), [.., "tenants", _, "channels"]);
-        if install { self.max_package_bytes.max(self.max_body_bytes) } else { self.max_body_bytes }
+        let image = *method == Method::POST && images::is_upload(&segments);
+        match &self.media {
+            _ if install => self.max_package_bytes.max(self.max_body_bytes),
+            Some(media) if image => media.limits().max_bytes.max(self.max_body_bytes),
+            _ => self.max_body_bytes,
+        }
     }
 
     pub fn core(&self) -> &Core {
@@ -239,6 +255,9 @@ pub struct RouteDoc {
     pub query: &'static [Param],
     /// Schema of the JSON body (a wire type), if the route reads one.
     pub body: Option<SchemaFn>,
+    /// Content types of a body taken as raw bytes (an image), if the route
+    /// reads one instead of JSON.
+    pub raw_body: &'static [&'static str],
     /// Whether the body may be left out (every field optional).
     pub body_optional: bool,
     /// Success status.
@@ -256,6 +275,7 @@ pub(crate) struct Doc {
     summary: &'static str,
     query: &'static [Param],
     body: Option<SchemaFn>,
+    raw_body: &'static [&'static str],
     body_optional: bool,
     status: u16,
     response: Option<SchemaFn>,
@@ -268,6 +288,7 @@ pub(crate) const fn doc(operation_id: &'static str, summary: &'static str) -> Do
         summary,
         query: &[],
         body: None,
+        raw_body: &[],
         body_optional: false,
         status: 200,
         response: None,
@@ -279,6 +300,12 @@ impl Doc {
     /// The route reads a JSON body of wire type `T`.
     pub(crate) const fn body<T: schemars::JsonSchema>(mut self) -> Doc {
         self.body = Some(wire::schema_of::<T>);
+        self
+    }
+
+    /// The body is raw bytes of one of these content types.
+    pub(crate) const fn raw_body(mut self, content_types: &'static [&'static str]) -> Doc {
+        self.raw_body = content_types;
         self
     }
 
@@ -379,6 +406,7 @@ impl Routes {
             summary: doc.summary,
             query: doc.query,
             body: doc.body,
+            raw_body: doc.raw_body,
             body_optional: doc.body_optional,
             status: doc.status,
             response: doc.response,
@@ -438,6 +466,7 @@ fn build() -> Routes {
     openapi::routes(&mut r);
     tenants::routes(&mut r);
     products::routes(&mut r);
+    images::routes(&mut r);
     collections::routes(&mut r);
     locations::routes(&mut r);
     inventory::routes(&mut r);

@@ -9,8 +9,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::stream;
-use omnistore_runtime::TenantId;
 use omnistore_runtime::types::Request as PluginRequest;
+use omnistore_runtime::{CallOptions, TenantId};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -28,17 +28,46 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
+/// Headers only the host sets on a request to a plugin; any a client sends
+/// under this prefix are dropped.
+const HOST_HEADER_PREFIX: &str = "x-omnistore-";
+/// The absolute URL of the installation's mount point, without a trailing slash.
+pub const BASE_URL_HEADER: &str = "x-omnistore-base-url";
+/// Set to `1` when the merchant previews draft files.
+pub const PREVIEW_HEADER: &str = "x-omnistore-preview";
+
+/// Where a request was routed: the tenant, the path below the routing
+/// prefix, and what the shopper's URL looks like up to that prefix.
+struct Routed {
+    tenant: TenantId,
+    path: String,
+    /// `scheme://host[:port]` plus `/t/{tenant}` under path routing.
+    origin: String,
+}
+
+/// A Host header value fit for a URL: a name or address with an optional
+/// port, nothing else.
+fn url_host(raw: &str) -> Option<&str> {
+    let raw = raw.trim().trim_end_matches('.');
+    let ok = !raw.is_empty()
+        && raw.len() <= 255
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    ok.then_some(raw)
+}
+
 /// Every request that is not the host's own (health, admin API): find the
 /// tenant by host name, or by `/t/{tenant}/…` where path routing is enabled
 /// for the host name asked for.
 pub(crate) async fn route(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
-    let host = request
+    let raw_host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .map(normalize_host)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_string();
+    let host = normalize_host(&raw_host);
+    let origin = format!("{}://{}", state.scheme.as_str(), url_host(&raw_host).unwrap_or(&host).to_ascii_lowercase());
     let path = request.uri().path().to_string();
     if state.path_routing.allows(&host)
         && let Some((tenant_name, rest)) = by_path(&path)
@@ -47,10 +76,26 @@ pub(crate) async fn route(State(state): State<AppState>, request: Request) -> Re
             .ok()
             .filter(|t| state.registry.has_tenant(t))
             .ok_or_else(|| AppError::UnknownTenant(tenant_name.to_string()))?;
-        return dispatch(state, tenant, rest, request).await;
+        let origin = format!("{origin}/t/{tenant}");
+        return dispatch(state, Routed { tenant, path: rest, origin }, request, CallOptions::default()).await;
     }
     let tenant = state.registry.tenant_for_host(&host).ok_or(AppError::UnknownHost(host))?;
-    dispatch(state, tenant, path, request).await
+    dispatch(state, Routed { tenant, path, origin }, request, CallOptions::default()).await
+}
+
+/// The client's headers a plugin sees: text values only, never an
+/// `x-omnistore-*` (those are the host's), then the host's own.
+fn plugin_headers(client: &HeaderMap, base_url: String, options: CallOptions) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = client
+        .iter()
+        .filter(|(k, _)| !k.as_str().starts_with(HOST_HEADER_PREFIX))
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    headers.push((BASE_URL_HEADER.to_string(), base_url));
+    if options.preview {
+        headers.push((PREVIEW_HEADER.to_string(), "1".to_string()));
+    }
+    headers
 }
 
 /// `/t/{tenant}` and `/t/{tenant}/rest` → (tenant, `/rest`).
@@ -60,7 +105,20 @@ fn by_path(path: &str) -> Option<(&str, String)> {
     (!tenant.is_empty()).then(|| (tenant, format!("/{rest}")))
 }
 
-async fn dispatch(state: AppState, tenant: TenantId, path: String, request: Request) -> Result<Response, AppError> {
+async fn dispatch(
+    state: AppState,
+    routed: Routed,
+    request: Request,
+    options: CallOptions,
+) -> Result<Response, AppError> {
+    let Routed { tenant, path, origin } = routed;
+    // The host's own path on every tenant's names, before any plugin mount.
+    if let Some(media) = &state.media
+        && path.starts_with(crate::media::PREFIX)
+    {
+        let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+        return crate::media::serve(media.clone(), tenant, method, &path, uri.query(), headers).await;
+    }
     let (mounted, sub_path) = state
         .registry
         .route(&tenant, &path)
@@ -75,11 +133,8 @@ async fn dispatch(state: AppState, tenant: TenantId, path: String, request: Requ
         .await
         .map_err(|_| AppError::BodyTimeout(state.limits.body_read_timeout))?
         .map_err(|_| AppError::BodyTooLarge(limit))?;
-    let headers = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-        .collect();
+    let mount = if mounted.mount == "/" { "" } else { mounted.mount.as_str() };
+    let headers = plugin_headers(&parts.headers, format!("{origin}{mount}"), options);
     let plugin_request = PluginRequest {
         method: parts.method.as_str().to_string(),
         path: sub_path,
@@ -87,7 +142,8 @@ async fn dispatch(state: AppState, tenant: TenantId, path: String, request: Requ
         headers,
         body: body.to_vec(),
     };
-    let response = state.runtime.handle_request(&mounted.plugin, &mounted.installation, plugin_request).await?;
+    let response =
+        state.runtime.handle_request_with(&mounted.plugin, &mounted.installation, plugin_request, options).await?;
     let status = StatusCode::from_u16(response.status)
         .map_err(|_| AppError::BadRequest(format!("the plugin answered with invalid status {}", response.status)))?;
     let mut headers = HeaderMap::new();

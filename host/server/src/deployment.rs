@@ -10,6 +10,7 @@
 //! [http]                         # every key optional; these are the defaults
 //! path_routing = false           # serve /t/{tenant}/… (development only)
 //! host_names = ["localhost", "127.0.0.1"]  # the host's own names, for path routing
+//! scheme = "https"               # how shoppers reach the host ("http": a plain listener)
 //! max_body_bytes = 4194304       # storefront/webhook request bodies
 //! admin_max_body_bytes = 1048576 # admin API request bodies
 //! max_package_bytes = 33554432   # install requests carrying a package
@@ -61,6 +62,9 @@ pub struct HttpSettings {
     /// pages are served only on its own domains.
     pub path_routing: bool,
     pub host_names: Vec<String>,
+    /// How shoppers reach the host: `https` (behind a TLS proxy, the
+    /// default) or `http` (a plain listener, development).
+    pub scheme: crate::PublicScheme,
     pub max_body_bytes: usize,
     pub admin_max_body_bytes: usize,
     pub max_package_bytes: usize,
@@ -76,6 +80,7 @@ impl Default for HttpSettings {
         HttpSettings {
             path_routing: false,
             host_names: vec!["localhost".into(), "127.0.0.1".into()],
+            scheme: crate::PublicScheme::Https,
             max_body_bytes: edge.max_body_bytes,
             admin_max_body_bytes: crate::admin::DEFAULT_MAX_BODY_BYTES,
             max_package_bytes: crate::admin::DEFAULT_MAX_PACKAGE_BYTES,
@@ -90,7 +95,7 @@ impl Default for HttpSettings {
 impl HttpSettings {
     /// The same settings with path routing on (the demo, `plugin run`).
     pub fn development() -> Self {
-        HttpSettings { path_routing: true, ..HttpSettings::default() }
+        HttpSettings { path_routing: true, scheme: crate::PublicScheme::Http, ..HttpSettings::default() }
     }
 
     pub fn path_routing(&self) -> crate::PathRouting {

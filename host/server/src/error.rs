@@ -20,6 +20,13 @@ pub enum AppError {
     BodyTimeout(std::time::Duration),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A fault of the host itself; the client sees only a request id.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Call(#[from] CallError),
 }
@@ -33,6 +40,9 @@ impl AppError {
             AppError::BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             AppError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             AppError::Call(err) => match err {
                 CallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "plugin_timeout"),
                 CallError::MemoryExceeded { .. } => (StatusCode::BAD_GATEWAY, "plugin_memory_exceeded"),
@@ -92,7 +102,7 @@ impl IntoResponse for AppError {
         let (status, code) = self.status_and_code();
         let body = match &self {
             // The host's own failures and trap traces are internal detail.
-            AppError::Call(CallError::Host(_) | CallError::Trap(_)) => {
+            AppError::Call(CallError::Host(_) | CallError::Trap(_)) | AppError::Internal(_) => {
                 let id = incident(status, &self.to_string());
                 serde_json::json!({ "error": { "code": code, "message": internal_message(&id), "request_id": id } })
             }

@@ -4,7 +4,8 @@
 //!
 //! Channels (installed plugins) are records of the core; their packages are
 //! copied into `<data dir>/packages/<plugin id>/<version>/` at install time and
-//! loaded again from there when the host starts.
+//! loaded again from there when the host starts. Product images live in
+//! `<data dir>/media/<tenant>/` (see `omnistore-media`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantId};
+use omnistore_media::MediaStore;
 use omnistore_runtime::{LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
 use omnistore_services::installer::{InstallError, InstallationBuilder, check_settings};
 use omnistore_storage::{KvStore, keyspace, transact};
@@ -51,6 +53,7 @@ pub struct Host {
     pub registry: Arc<Registry>,
     pub admin: AdminState,
     pub installer: Arc<PackageInstaller>,
+    pub media: Arc<MediaStore>,
     dispatcher: Option<DispatcherHandle>,
     sweeper: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
@@ -70,6 +73,7 @@ pub struct PackageInstaller {
     packages: PathBuf,
     max_component_bytes: usize,
     secrets: Arc<SecretKeys>,
+    media: Arc<MediaStore>,
 }
 
 impl std::fmt::Debug for PackageInstaller {
@@ -318,6 +322,12 @@ impl ChannelInstaller for PackageInstaller {
 
     async fn tenant_removed(&self, tenant: &TenantId) {
         self.registry.remove_tenant(tenant);
+        let (media, t) = (self.media.clone(), tenant.clone());
+        match off_executor(move || media.remove_tenant(&t)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(%tenant, error = %e, "removing the tenant's images failed"),
+            Err(e) => tracing::error!(%tenant, error = %e, "removing the tenant's images failed"),
+        }
     }
 
     async fn changed(&self, tenant: &TenantId, channel: &ChannelId, now: Option<&Channel>) {
@@ -367,6 +377,7 @@ impl Host {
                     .context("loading the key that seals channel secrets")?,
             ),
         };
+        let media = Arc::new(MediaStore::new(options.data_dir.join("media")));
         let installer = Arc::new(PackageInstaller {
             core: AsyncCore::new(core.clone()),
             runtime: runtime.clone(),
@@ -375,6 +386,7 @@ impl Host {
             packages: options.data_dir.join("packages"),
             max_component_bytes: options.http.max_package_bytes,
             secrets: secrets.clone(),
+            media: media.clone(),
         });
         let resealer = installer.clone();
         let resealed = tokio::task::spawn_blocking(move || resealer.reseal_secrets(now_ms())).await??;
@@ -385,6 +397,7 @@ impl Host {
         let admin = AdminState::new(core.clone(), &options.operator_token)?
             .with_installer(installer.clone())
             .with_secrets(secrets)
+            .with_media(media.clone())
             .with_max_body_bytes(options.http.admin_max_body_bytes)
             .with_max_package_bytes(options.http.max_package_bytes)
             .with_body_read_timeout(Duration::from_secs(options.http.body_read_timeout_secs));
@@ -401,6 +414,7 @@ impl Host {
             registry,
             admin,
             installer,
+            media,
             dispatcher: Some(dispatcher),
             sweeper,
         })
@@ -410,7 +424,9 @@ impl Host {
     pub fn router(&self) -> axum::Router {
         let state = AppState::new(self.runtime.clone(), self.registry.clone())
             .with_limits(self.http.edge_limits())
-            .with_path_routing(self.http.path_routing());
+            .with_path_routing(self.http.path_routing())
+            .with_media(self.media.clone())
+            .with_scheme(self.http.scheme);
         crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
     }
 
@@ -418,6 +434,15 @@ impl Host {
     /// `POST …/channels`, callable directly).
     pub async fn install(&self, tenant: &TenantId, request: InstallRequest) -> Result<Channel, AdminError> {
         self.installer.install(tenant, request, now_ms()).await
+    }
+
+    /// Give every product of `tenant` that has no uploaded image a picture
+    /// (a plain tile in a colour of its own), stored and attached the way an
+    /// upload is; links to pictures elsewhere are dropped. Returns how many
+    /// products got one. For the demo shop, whose seed has no photographs.
+    pub async fn add_demo_images(&self, tenant: &TenantId) -> anyhow::Result<usize> {
+        let (core, media, tenant) = (self.core.clone(), self.media.clone(), tenant.clone());
+        off_executor(move || add_demo_images(&core, &media, &tenant, now_ms())).await?
     }
 
     /// Stop the dispatcher, letting running deliveries finish.
@@ -430,6 +455,47 @@ impl Host {
         }
         if let Some(d) = self.dispatcher.take() {
             d.stop().await;
+        }
+    }
+}
+
+fn add_demo_images(core: &Core, media: &MediaStore, tenant: &TenantId, now: i64) -> anyhow::Result<usize> {
+    use sha2::Digest;
+    const PALETTE: [[u8; 3]; 8] = [
+        [196, 132, 74],
+        [142, 88, 52],
+        [226, 182, 120],
+        [120, 160, 90],
+        [212, 96, 88],
+        [92, 64, 48],
+        [238, 206, 150],
+        [170, 110, 140],
+    ];
+    let mut added = 0;
+    let mut after = None;
+    loop {
+        let query = omnistore_core::ProductQuery { after: after.clone(), limit: 200, status: None, collection: None };
+        let page = core.list_products(tenant, &query).context("listing the demo products")?;
+        for product in &page {
+            if product.images.iter().any(|i| i.media.is_some()) {
+                continue;
+            }
+            let colour = PALETTE[usize::from(sha2::Sha256::digest(product.handle.as_bytes())[0]) % PALETTE.len()];
+            let tile = omnistore_media::demo_tile(800, colour).context("drawing a demo image")?;
+            let upload = crate::admin::images::Upload {
+                bytes: &tile,
+                declared: Some(omnistore_media::ImageFormat::Jpeg),
+                alt: Some(product.title.clone()),
+            };
+            let image = crate::admin::images::store_and_attach(core, media, tenant, &product.id, upload, now)
+                .map_err(|e| anyhow::anyhow!("adding a demo image to {}: {e}", product.handle))?;
+            let patch = omnistore_core::ProductPatch { images: Some(vec![image]), ..Default::default() };
+            core.update_product(tenant, &product.id, patch, now).context("keeping only the demo image")?;
+            added += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() == 200 => after = Some(last.id.clone()),
+            _ => return Ok(added),
         }
     }
 }

@@ -11,6 +11,7 @@ mod channels;
 pub mod deployment;
 mod error;
 pub mod host;
+mod media;
 pub mod registry;
 pub mod secrets;
 
@@ -23,6 +24,7 @@ use axum::routing::get;
 use omnistore_runtime::{Runtime, TenantId};
 use omnistore_services::installer::InstallationBuilder;
 
+pub use channels::{BASE_URL_HEADER, PREVIEW_HEADER};
 pub use error::AppError;
 /// The services, dispatcher and async core handle, which know no HTTP, live in
 /// `omnistore-services`; they are re-exported under their old paths.
@@ -107,16 +109,57 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub limits: EdgeLimits,
     pub path_routing: PathRouting,
+    /// Product images, answered at `/media/…` on every tenant's names.
+    pub media: Option<Arc<omnistore_media::MediaStore>>,
+    /// The scheme shoppers reach the host by, for `x-omnistore-base-url`.
+    pub scheme: PublicScheme,
+}
+
+/// How shoppers reach the host: through TLS (the host behind a terminating
+/// proxy, as in production), or plain HTTP (development).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicScheme {
+    #[default]
+    Https,
+    Http,
+}
+
+impl PublicScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicScheme::Https => "https",
+            PublicScheme::Http => "http",
+        }
+    }
 }
 
 impl AppState {
-    /// Routing by host name only, default limits.
+    /// Routing by host name only, default limits, reached over HTTPS.
     pub fn new(runtime: Runtime, registry: Arc<Registry>) -> Self {
-        AppState { runtime, registry, limits: EdgeLimits::default(), path_routing: PathRouting::Off }
+        AppState {
+            runtime,
+            registry,
+            limits: EdgeLimits::default(),
+            path_routing: PathRouting::Off,
+            media: None,
+            scheme: PublicScheme::Https,
+        }
+    }
+
+    pub fn with_scheme(mut self, scheme: PublicScheme) -> Self {
+        self.scheme = scheme;
+        self
     }
 
     pub fn with_limits(mut self, limits: EdgeLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Serve the product images of this store.
+    pub fn with_media(mut self, media: Arc<omnistore_media::MediaStore>) -> Self {
+        self.media = Some(media);
         self
     }
 

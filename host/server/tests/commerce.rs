@@ -333,6 +333,7 @@ fn cx(tenant: &TenantId, channel: &ChannelId, plugin: &str) -> CallContext {
         tenant: omnistore_runtime::TenantId::new(tenant.as_str()).unwrap(),
         installation: channel.to_string(),
         plugin: plugin.into(),
+        preview: false,
     }
 }
 
@@ -794,6 +795,8 @@ async fn tenant_fencing(b: Backend) {
     expect_not_found(svc.set_consent(&bcx, &customer.id, wit::ConsentPurpose::EmailMarketing, true).await);
     let touch = wit::Touchpoint {
         kind: "view".into(),
+        visitor_id: None,
+        source: None,
         customer_id: Some(customer.id.clone()),
         product_id: None,
         variant_id: None,
@@ -880,6 +883,8 @@ async fn channels_reach_only_their_own_records(b: Backend) {
     expect_not_found(svc.set_consent(&insta, &customer.id, wit::ConsentPurpose::EmailMarketing, false).await);
     let touch = wit::Touchpoint {
         kind: "view".into(),
+        visitor_id: None,
+        source: None,
         customer_id: Some(customer.id.clone()),
         product_id: None,
         variant_id: None,
@@ -1046,6 +1051,8 @@ async fn customers_touchpoints_and_mail(b: Backend) {
     // Touchpoints: stored per customer, anonymous ones accepted and dropped.
     let touch = |customer: Option<String>, detail: Option<String>| wit::Touchpoint {
         kind: "add-to-cart".into(),
+        visitor_id: None,
+        source: None,
         customer_id: customer,
         product_id: Some(s.cannolo.0.to_string()),
         variant_id: Some(s.cannolo.1.to_string()),

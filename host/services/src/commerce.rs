@@ -129,16 +129,16 @@ impl std::fmt::Debug for CoreServices {
 }
 
 /// Who is calling, resolved from the call context before any work.
-struct Scope {
-    tenant: domain::TenantId,
-    channel: ChannelId,
-    plugin: String,
-    now: i64,
+pub(crate) struct Scope {
+    pub(crate) tenant: domain::TenantId,
+    pub(crate) channel: ChannelId,
+    pub(crate) plugin: String,
+    pub(crate) now: i64,
 }
 
 /// Why a call failed inside the blocking closure: either a core error still
 /// to be mapped, or an answer the adapter decided on itself.
-enum Fail {
+pub(crate) enum Fail {
     Core(CoreError),
     Host(HostError),
 }
@@ -161,7 +161,7 @@ impl From<StorageError> for Fail {
     }
 }
 
-type Outcome<T> = Result<T, Fail>;
+pub(crate) type Outcome<T> = Result<T, Fail>;
 
 /// Map a core error to the contract's error.
 ///
@@ -254,7 +254,7 @@ impl CoreServices {
     }
 
     /// Run one import on the blocking pool with the caller's scope.
-    async fn call<T, F>(&self, cx: &CallContext, op: &'static str, f: F) -> ServiceResult<T>
+    pub(crate) async fn call<T, F>(&self, cx: &CallContext, op: &'static str, f: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Core, &Scope) -> Outcome<T> + Send + 'static,
@@ -347,6 +347,7 @@ pub(crate) fn wit_product(
         images: p.images.iter().map(|i| wit::Image { url: i.url.clone(), alt: i.alt.clone() }).collect(),
         variants,
         updated_at,
+        created_at: p.created_ms,
     })
 }
 
@@ -367,10 +368,11 @@ fn wit_variant(v: &domain::ChannelVariantView, available: i64) -> wit::Variant {
         compare_at: v.compare_at.as_ref().map(wit_money),
         available: available.max(0),
         backorderable: var.backorderable,
+        price_valid_until: v.price_valid_until,
     }
 }
 
-fn wit_collection(c: &domain::Collection) -> wit::Collection {
+pub(crate) fn wit_collection(c: &domain::Collection) -> wit::Collection {
     wit::Collection {
         id: c.id.to_string(),
         handle: c.handle.clone(),
@@ -379,7 +381,7 @@ fn wit_collection(c: &domain::Collection) -> wit::Collection {
     }
 }
 
-fn wit_address(a: &domain::Address) -> wit::Address {
+pub(crate) fn wit_address(a: &domain::Address) -> wit::Address {
     wit::Address {
         name: a.name.clone(),
         line1: a.line1.clone(),
@@ -442,6 +444,16 @@ pub(crate) fn wit_order(o: &domain::Order) -> wit::Order {
         status: wit_status(o.status),
         fulfillment: wit_fulfillment(&o.fulfilment),
         placed_at: o.placed_ms,
+        payment: o.payment.map(wit_payment),
+        email: o.email.clone(),
+        phone: o.phone.clone(),
+    }
+}
+
+pub(crate) fn wit_payment(p: domain::PaymentMethod) -> wit::PaymentMethod {
+    match p {
+        domain::PaymentMethod::PayAtPickup => wit::PaymentMethod::PayAtPickup,
+        domain::PaymentMethod::Manual => wit::PaymentMethod::Manual,
     }
 }
 
@@ -476,7 +488,7 @@ pub(crate) fn wit_customer(c: &domain::Customer) -> wit::Customer {
 
 // ---- conversions: contract → core -------------------------------------------------
 
-fn core_address(a: &wit::Address) -> domain::Address {
+pub(crate) fn core_address(a: &wit::Address) -> domain::Address {
     let city = match a.region.as_deref().map(str::trim) {
         Some(region) if !region.is_empty() => format!("{}, {region}", a.city.trim()),
         _ => a.city.clone(),
@@ -492,7 +504,7 @@ fn core_address(a: &wit::Address) -> domain::Address {
     }
 }
 
-fn core_fulfilment(f: &wit::Fulfillment) -> domain::Fulfilment {
+pub(crate) fn core_fulfilment(f: &wit::Fulfillment) -> domain::Fulfilment {
     match f {
         wit::Fulfillment::Ship(a) => domain::Fulfilment::Ship { address: core_address(a) },
         wit::Fulfillment::Pickup(id) => domain::Fulfilment::Pickup { location_id: id.as_str().into() },
@@ -511,7 +523,17 @@ fn core_identity(i: &wit::Identity, plugin: &str) -> domain::Identity {
     domain::Identity { kind, value: i.value.clone() }
 }
 
-fn core_purpose(p: wit::ConsentPurpose) -> domain::ConsentPurpose {
+fn core_visit_source(v: &wit::VisitSource) -> domain::VisitSource {
+    // Bounds are checked by the core.
+    domain::VisitSource {
+        source: v.source.clone(),
+        medium: v.medium.clone(),
+        campaign: v.campaign.clone(),
+        referrer: v.referrer.clone(),
+    }
+}
+
+pub(crate) fn core_purpose(p: wit::ConsentPurpose) -> domain::ConsentPurpose {
     match p {
         wit::ConsentPurpose::EmailMarketing => domain::ConsentPurpose::EmailMarketing,
         wit::ConsentPurpose::SmsMarketing => domain::ConsentPurpose::SmsMarketing,
@@ -521,7 +543,7 @@ fn core_purpose(p: wit::ConsentPurpose) -> domain::ConsentPurpose {
 // ---- catalog helpers ----------------------------------------------------------------
 
 /// The product as this channel sees it, or `None` when it is not shown there.
-fn visible_product(core: &Core, s: &Scope, id: &domain::ProductId) -> Outcome<Option<wit::Product>> {
+pub(crate) fn visible_product(core: &Core, s: &Scope, id: &domain::ProductId) -> Outcome<Option<wit::Product>> {
     match core.channel_product(&s.tenant, &s.channel, id, s.now) {
         Ok(view) => Ok(Some(wit_product(core, &s.tenant, &s.channel, &view, s.now)?)),
         Err(e) if is_not_found(&e, "product") => Ok(None),
@@ -529,7 +551,7 @@ fn visible_product(core: &Core, s: &Scope, id: &domain::ProductId) -> Outcome<Op
     }
 }
 
-fn page_size(limit: u32) -> usize {
+pub(crate) fn page_size(limit: u32) -> usize {
     limit.clamp(1, MAX_PAGE) as usize
 }
 
@@ -599,6 +621,12 @@ fn wit_cart(
             expires_at,
         });
     };
+    let mut products = std::collections::BTreeMap::new();
+    for l in &q.lines {
+        if !products.contains_key(&l.product_id) {
+            products.insert(l.product_id.clone(), core.get_product(&s.tenant, &l.product_id)?.product);
+        }
+    }
     Ok(wit::Cart {
         id: cart.id.to_string(),
         customer_id: cart.customer_id.as_ref().map(ToString::to_string),
@@ -607,6 +635,12 @@ fn wit_cart(
             .iter()
             .map(|l| wit::CartLine {
                 variant_id: l.variant_id.to_string(),
+                product_id: l.product_id.to_string(),
+                product_handle: products.get(&l.product_id).map(|p| p.handle.clone()).unwrap_or_default(),
+                image: products
+                    .get(&l.product_id)
+                    .and_then(|p| p.images.first())
+                    .map(|i| wit::Image { url: i.url.clone(), alt: i.alt.clone() }),
                 sku: l.sku.clone(),
                 title: l.title.clone(),
                 quantity: u32_of(l.quantity),
@@ -836,6 +870,56 @@ impl HostServices for CoreServices {
             Ok(core.list_collections(&s.tenant)?.iter().map(wit_collection).collect())
         })
         .await
+    }
+
+    async fn search_products(
+        &self,
+        cx: &CallContext,
+        query: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> ServiceResult<wit::ProductPage> {
+        self.search(cx, query, cursor, limit).await
+    }
+
+    async fn browse_collection(
+        &self,
+        cx: &CallContext,
+        collection_id: &str,
+        sort: wit::ProductSort,
+        offset: u32,
+        limit: u32,
+    ) -> ServiceResult<wit::CountedPage> {
+        self.browse(cx, collection_id, sort, offset, limit).await
+    }
+
+    async fn list_locations(&self, cx: &CallContext) -> ServiceResult<Vec<wit::Location>> {
+        self.locations(cx).await
+    }
+
+    async fn pickup_locations_for_cart(&self, cx: &CallContext, cart_id: &str) -> ServiceResult<Vec<wit::Location>> {
+        self.pickup_locations(cx, cart_id).await
+    }
+
+    async fn get_file(&self, cx: &CallContext, path: &str) -> ServiceResult<Option<Vec<u8>>> {
+        self.file(cx, path).await
+    }
+
+    async fn list_files(&self, cx: &CallContext, prefix: &str) -> ServiceResult<Vec<String>> {
+        self.file_paths(cx, prefix).await
+    }
+
+    async fn place_order(
+        &self,
+        cx: &CallContext,
+        cart_id: &str,
+        request: wit::CheckoutRequest,
+    ) -> ServiceResult<wit::Order> {
+        self.place(cx, cart_id, request).await
+    }
+
+    async fn shop(&self, cx: &CallContext) -> ServiceResult<wit::Shop> {
+        self.shop_of(cx).await
     }
 
     async fn create_cart(&self, cx: &CallContext, customer_id: Option<String>) -> ServiceResult<wit::Cart> {
@@ -1117,8 +1201,30 @@ impl HostServices for CoreServices {
         }
         self.call(cx, "touchpoints.record", move |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
+            let source = touchpoint.source.as_ref().map(core_visit_source);
             let Some(customer) = touchpoint.customer_id else {
-                tracing::trace!(tenant = %s.tenant, channel = %s.channel, kind = %touchpoint.kind, "anonymous touchpoint not stored");
+                let Some(visitor_id) = touchpoint.visitor_id else {
+                    tracing::trace!(tenant = %s.tenant, channel = %s.channel, kind = %touchpoint.kind, "anonymous touchpoint without a visitor not stored");
+                    return Ok(());
+                };
+                let kept = core.record_visitor_touchpoint(
+                    &s.tenant,
+                    domain::VisitorTouchpoint {
+                        visitor_id,
+                        kind: touchpoint.kind,
+                        channel_id: Some(s.channel.clone()),
+                        product_id: touchpoint.product_id.map(Into::into),
+                        variant_id: touchpoint.variant_id.map(Into::into),
+                        campaign: touchpoint.campaign_id.map(Into::into),
+                        detail: touchpoint.detail,
+                        source,
+                        at_ms: s.now,
+                    },
+                    s.now,
+                )?;
+                if !kept {
+                    tracing::debug!(tenant = %s.tenant, channel = %s.channel, "visitor has too many touchpoints; not stored");
+                }
                 return Ok(());
             };
             let customer = domain::CustomerId::new(customer);
@@ -1132,6 +1238,8 @@ impl HostServices for CoreServices {
                 campaign: touchpoint.campaign_id.map(Into::into),
                 detail: touchpoint.detail,
                 at_ms: s.now,
+                visitor_id: touchpoint.visitor_id,
+                source,
             };
             core.record_touchpoint(&s.tenant, new, s.now)?;
             Ok(())

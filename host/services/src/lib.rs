@@ -12,4 +12,6 @@ pub mod async_core;
 pub mod commerce;
 pub mod dev;
 pub mod dispatcher;
+pub mod files;
 pub mod installer;
+mod storefront;

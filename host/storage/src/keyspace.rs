@@ -20,6 +20,7 @@
 //! | [`Namespace::PluginUsage`] | `plugin-kv-usage\0<tenant>\0<installation>` | runtime |
 //! | [`Namespace::TenantUsage`] | `tenant-usage\0<tenant>` | runtime |
 //! | [`Namespace::PluginHost`] | `plugin-host\0<tenant>\0<installation>\0<name>` | runtime (what the host keeps per installation, such as its cookie key) |
+//! | [`Namespace::Files`] | `plugin-files\0<tenant>\0<installation>\0<L or D>\0<path>` | services (the merchant's files per installation, live and draft) |
 //!
 //! Tenant ids hold no `/`, `%` or NUL (see `omnistore_types::TenantId`), so a
 //! tenant's prefix, which ends in a separator, never covers another tenant's.
@@ -44,11 +45,12 @@ pub enum Namespace {
     PluginUsage,
     TenantUsage,
     PluginHost,
+    Files,
 }
 
 impl Namespace {
     /// Every namespace.
-    pub const ALL: [Namespace; 11] = [
+    pub const ALL: [Namespace; 12] = [
         Namespace::Core,
         Namespace::Registry,
         Namespace::Tokens,
@@ -60,6 +62,7 @@ impl Namespace {
         Namespace::PluginUsage,
         Namespace::TenantUsage,
         Namespace::PluginHost,
+        Namespace::Files,
     ];
 
     /// The bytes every key of the namespace starts with.
@@ -76,6 +79,7 @@ impl Namespace {
             Namespace::PluginUsage => b"plugin-kv-usage\0",
             Namespace::TenantUsage => b"tenant-usage\0",
             Namespace::PluginHost => b"plugin-host\0",
+            Namespace::Files => b"plugin-files\0",
         }
     }
 
@@ -210,6 +214,46 @@ pub fn plugin_host_tenant_prefix(tenant: &TenantId) -> Vec<u8> {
     key(Namespace::PluginHost, &[tenant.as_str().as_bytes(), b"\0"])
 }
 
+/// Which of an installation's two sets of files a key is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSet {
+    /// What the storefront serves.
+    Live,
+    /// The merchant's changes not yet published (entries and deletions).
+    Draft,
+}
+
+impl FileSet {
+    fn segment(self) -> &'static [u8] {
+        match self {
+            FileSet::Live => b"L\0",
+            FileSet::Draft => b"D\0",
+        }
+    }
+}
+
+/// One installation's files of one set; the file's path follows.
+pub fn files_prefix(tenant: &TenantId, installation: &str, set: FileSet) -> Vec<u8> {
+    key(Namespace::Files, &[tenant.as_str().as_bytes(), b"\0", installation.as_bytes(), b"\0", set.segment()])
+}
+
+/// One file of an installation.
+pub fn file_key(tenant: &TenantId, installation: &str, set: FileSet, path: &str) -> Vec<u8> {
+    let mut key = files_prefix(tenant, installation, set);
+    key.extend_from_slice(path.as_bytes());
+    key
+}
+
+/// Every file (both sets) of one installation.
+pub fn files_installation_prefix(tenant: &TenantId, installation: &str) -> Vec<u8> {
+    key(Namespace::Files, &[tenant.as_str().as_bytes(), b"\0", installation.as_bytes(), b"\0"])
+}
+
+/// Every file of the tenant's installations.
+pub fn files_tenant_prefix(tenant: &TenantId) -> Vec<u8> {
+    key(Namespace::Files, &[tenant.as_str().as_bytes(), b"\0"])
+}
+
 /// What the tenant's stored data costs against its quota.
 pub fn tenant_usage_key(tenant: &TenantId) -> Vec<u8> {
     key(Namespace::TenantUsage, &[tenant.as_str().as_bytes()])
@@ -231,6 +275,7 @@ pub fn tenant_ranges(tenant: &TenantId) -> Vec<KeyRange> {
         KeyRange::prefix(&plugin_usage_tenant_prefix(tenant)),
         exact(tenant_usage_key(tenant)),
         KeyRange::prefix(&plugin_host_tenant_prefix(tenant)),
+        KeyRange::prefix(&files_tenant_prefix(tenant)),
     ]
 }
 
@@ -264,6 +309,7 @@ mod tests {
             plugin_usage_key(&long, "chn_1"),
             tenant_usage_key(&long),
             plugin_host_key(&long, "chn_1", "cookie-key"),
+            file_key(&long, "chn_1", FileSet::Live, "templates/product.liquid"),
         ];
         for range in tenant_ranges(&short) {
             for key in &long_keys {
@@ -284,6 +330,7 @@ mod tests {
         assert_eq!(Namespace::of(&plugin_data_prefix(&t, "c")), Some(Namespace::PluginData));
         assert_eq!(Namespace::of(&mail_count_key(&t)), Some(Namespace::Mail));
         assert_eq!(Namespace::of(&plugin_host_key(&t, "c", "cookie-key")), Some(Namespace::PluginHost));
+        assert_eq!(Namespace::of(&file_key(&t, "c", FileSet::Draft, "a.css")), Some(Namespace::Files));
         assert_eq!(Namespace::of(b"elsewhere/x"), None);
     }
 }

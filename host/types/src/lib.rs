@@ -9,6 +9,8 @@
 
 mod events;
 mod ids;
+mod media;
 
 pub use events::{EventKind, UnknownEventKind};
 pub use ids::{InvalidId, TenantId, is_valid_id};
+pub use media::ImageFormat;

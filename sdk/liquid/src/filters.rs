@@ -103,6 +103,7 @@ pub(crate) fn builtin(name: &str) -> Option<BuiltinFn> {
         "floor" => floor,
         "has" => has,
         "join" => join,
+        "json" => json,
         "last" => last,
         "lstrip" => lstrip,
         "map" => map,

@@ -219,6 +219,13 @@ impl<'s, 'c> Parser<'s, 'c> {
             "break" => body.push(Node::Break),
             "continue" => body.push(Node::Continue),
             "include" | "render" => body.push(Node::Partial(Box::new(parse_partial(name == "render", markup, line)?))),
+            // Shopify themes: `{% section 'header' %}` renders the partial
+            // `sections/header` in isolation, as `render` does.
+            "section" => body.push(parse_section(markup, line)?),
+            // A section's settings schema is JSON for the theme editor, never output.
+            "schema" => {
+                self.raw_body("schema", line)?;
+            }
             "ifchanged" => {
                 let mut inner = Vec::new();
                 self.closed(&mut inner, "ifchanged", &["endifchanged"])?;
@@ -455,6 +462,16 @@ fn parse_cycle(markup: &str, line: usize) -> Result<Node, Error> {
         format!("#{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     };
     Ok(Node::Cycle { group, key: Arc::from(key), values })
+}
+
+/// Out of line: `parse_tag` recurses for every nested block, so its frame stays small.
+#[inline(never)]
+fn parse_section(markup: &str, line: usize) -> Result<Node, Error> {
+    let mut tag = parse_partial(true, markup, line)?;
+    if let Expr::Lit(crate::Value::Str(name)) = &tag.name {
+        tag.name = Expr::Lit(crate::Value::Str(format!("sections/{name}").into()));
+    }
+    Ok(Node::Partial(Box::new(tag)))
 }
 
 fn parse_partial(isolated: bool, markup: &str, line: usize) -> Result<PartialTag, Error> {

@@ -283,6 +283,26 @@ impl fmt::Display for Value {
     }
 }
 
+impl Value {
+    /// The value as JSON: ranges become arrays of their numbers (at most
+    /// 100,000, as a render's loop budget would allow), `empty` and `blank` the
+    /// empty string, floats that JSON cannot hold (NaN, infinities) `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Nil => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.to_string()),
+            Value::Array(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Object(o) => J::Object(o.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()),
+            Value::Range(a, b) => J::Array((*a..=*b).take(100_000).map(J::from).collect()),
+            Value::Empty | Value::Blank => J::String(String::new()),
+        }
+    }
+}
+
 impl From<&serde_json::Value> for Value {
     fn from(json: &serde_json::Value) -> Self {
         match json {

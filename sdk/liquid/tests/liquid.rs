@@ -8,3 +8,5 @@ mod differential;
 mod fuzz;
 #[path = "liquid/hostile.rs"]
 mod hostile;
+#[path = "liquid/theme.rs"]
+mod theme;

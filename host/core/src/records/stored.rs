@@ -18,7 +18,7 @@ use crate::customers::{ConsentRecord, Customer, Identity};
 use crate::ids::{CampaignRef, CartId, ChannelId, CollectionId, CustomerId, OrderId, ProductId, VariantId};
 use crate::inventory::Allocation;
 use crate::money::Money;
-use crate::orders::{Fulfilment, Order, OrderLine, OrderStatus, StatusChange};
+use crate::orders::{Fulfilment, Order, OrderLine, OrderStatus, PaymentMethod, StatusChange};
 use crate::pricing::AppliedPromotion;
 use crate::records::stored_records;
 
@@ -141,6 +141,10 @@ pub(crate) struct StoredOrder {
     cart_id: Option<CartId>,
     customer_id: Option<CustomerId>,
     email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment: Option<PaymentMethod>,
     currency: String,
     lines: Vec<StoredOrderLine>,
     subtotal: Money,
@@ -227,6 +231,8 @@ impl From<&Order> for StoredOrder {
             cart_id: o.cart_id.clone(),
             customer_id: o.customer_id.clone(),
             email: o.email.clone(),
+            phone: o.phone.clone(),
+            payment: o.payment,
             currency: o.currency.clone(),
             lines: o.lines.iter().map(StoredOrderLine::from).collect(),
             subtotal: o.subtotal.clone(),
@@ -257,6 +263,8 @@ impl From<StoredOrder> for Order {
             cart_id: s.cart_id,
             customer_id: s.customer_id,
             email: s.email,
+            phone: s.phone,
+            payment: s.payment,
             currency: s.currency,
             lines: s.lines.into_iter().map(OrderLine::from).collect(),
             subtotal: s.subtotal,

@@ -116,6 +116,8 @@ fn an_erased_customer_leaves_no_trace(b: &Backend) {
                     campaign: None,
                     detail: Some(format!("viewed by {}", c.name.clone().unwrap())),
                     at_ms: T0,
+                    visitor_id: None,
+                    source: None,
                 },
                 T0,
             )

@@ -256,6 +256,16 @@ async fn uninstall(
 ) -> Result<StatusCode, AdminError> {
     let (t, i) = (tenant.clone(), path.channel.clone());
     state.call(move |core, now| core.uninstall_channel(&t, &i, now)).await?;
+    // The merchant's files for the installation leave with it.
+    let files = omnistore_services::files::FileStore::new(state.core.store().clone());
+    let (t, i) = (tenant.clone(), path.channel.clone());
+    crate::admin::blocking(move || {
+        files.remove_installation(&t, i.as_str()).map_err(|e| match e {
+            omnistore_services::files::FilesError::Storage(e) => AdminError::storage(e),
+            other => AdminError::internal(other.to_string()),
+        })
+    })
+    .await?;
     if let Some(installer) = &state.installer {
         installer.changed(&tenant, &path.channel, None).await;
     }

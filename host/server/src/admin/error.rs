@@ -25,6 +25,7 @@ use super::wire::{ErrorBody, ErrorDetail};
 /// | 408 | `body_timeout` |
 /// | 409 | `conflict`, `insufficient_stock`, `idempotency_in_progress` |
 /// | 413 | `body_too_large` |
+/// | 415 | `unsupported_media_type` |
 /// | 422 | `validation_failed`, `idempotency_key_reused` |
 /// | 500 | `storage_error`, `internal` |
 /// | 501 | `not_implemented` |
@@ -84,6 +85,11 @@ impl AdminError {
             "body_too_large",
             format!("the request body exceeds {limit} bytes; send less per request"),
         )
+    }
+
+    /// The body is not of a type the route takes (415).
+    pub fn unsupported_media_type(message: impl Into<String>) -> AdminError {
+        AdminError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
     }
 
     pub fn internal(message: impl Into<String>) -> AdminError {

@@ -101,6 +101,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A body taken as it is (an image, a theme file): no JSON, no Content-Type
+/// insisted on here; the route checks what it needs.
+#[derive(Debug)]
+pub(crate) struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        body(req, state).await.map(RawBody)
+    }
+}
+
 /// A JSON body every field of which is optional: an empty body is `{}`.
 #[derive(Debug)]
 pub(crate) struct OptJsonBody<T>(pub T);

@@ -116,6 +116,16 @@ fn operation(generator: &mut SchemaGenerator, d: &RouteDoc) -> Value {
     if d.access == Access::Public {
         op["security"] = json!([]);
     }
+    if !d.raw_body.is_empty() {
+        let content: Map<String, Value> = d
+            .raw_body
+            .iter()
+            .map(|t| ((*t).to_owned(), json!({ "schema": { "type": "string", "format": "binary" } })))
+            .collect();
+        op["requestBody"] = json!({ "required": true, "content": content });
+        op["responses"]["415"] =
+            error_response(generator, "the body is not of an accepted type, or not what its Content-Type says");
+    }
     if let Some(body) = d.body {
         op["requestBody"] = json!({
             "required": !d.body_optional,

@@ -6,6 +6,7 @@
 
 mod install;
 mod limits;
+mod media;
 mod routing;
 mod secrets;
 mod streaming;

@@ -133,3 +133,24 @@ pub(super) fn base64_url_safe_decode(v: &Value, a: &FilterArgs<'_>, _: &FilterEn
         .map(|b| string(String::from_utf8_lossy(&b).into_owned()))
         .ok_or_else(|| "invalid base64 provided to base64_url_safe_decode".into())
 }
+
+/// `json`: the value as JSON text, with `<`, `>` and `&` written as `\u003c`,
+/// `\u003e` and `\u0026`, so it can sit inside a `<script>` element (even
+/// one holding `</script>` in a string) and stay the same JSON.
+pub(super) fn json(v: &Value, a: &FilterArgs<'_>, env: &FilterEnv) -> Result<Value, String> {
+    a.expect("json", 0, 0)?;
+    let text = serde_json::to_string(&v.to_json()).map_err(|e| e.to_string())?;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    if out.len() > env.max_bytes {
+        return Err(env.too_big());
+    }
+    Ok(Value::str(&out))
+}

@@ -16,21 +16,92 @@ wire_enum! {
     SyncStatus <=> SyncStatus { Pending, Synced, Failed }
 }
 
+/// A picture of a product: any URL, or an image the host keeps (`media`
+/// set; the URL is then the host's `/media/…` path).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Image {
     pub url: String,
     pub alt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<ImageMedia>,
 }
 
 impl From<domain::Image> for Image {
     fn from(i: domain::Image) -> Image {
-        Image { url: i.url, alt: i.alt }
+        Image { url: i.url, alt: i.alt, media: i.media.map(ImageMedia::from) }
     }
 }
 
 impl From<Image> for domain::Image {
     fn from(i: Image) -> domain::Image {
-        domain::Image { url: i.url, alt: i.alt }
+        domain::Image { url: i.url, alt: i.alt, media: i.media.map(Into::into) }
+    }
+}
+
+/// The type of an image the host keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub(crate) enum ImageFormat {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/webp")]
+    Webp,
+    #[serde(rename = "image/gif")]
+    Gif,
+}
+
+impl From<omnistore_media::ImageFormat> for ImageFormat {
+    fn from(f: omnistore_media::ImageFormat) -> ImageFormat {
+        match f {
+            omnistore_media::ImageFormat::Jpeg => ImageFormat::Jpeg,
+            omnistore_media::ImageFormat::Png => ImageFormat::Png,
+            omnistore_media::ImageFormat::Webp => ImageFormat::Webp,
+            omnistore_media::ImageFormat::Gif => ImageFormat::Gif,
+        }
+    }
+}
+
+impl From<ImageFormat> for omnistore_media::ImageFormat {
+    fn from(f: ImageFormat) -> omnistore_media::ImageFormat {
+        match f {
+            ImageFormat::Jpeg => omnistore_media::ImageFormat::Jpeg,
+            ImageFormat::Png => omnistore_media::ImageFormat::Png,
+            ImageFormat::Webp => omnistore_media::ImageFormat::Webp,
+            ImageFormat::Gif => omnistore_media::ImageFormat::Gif,
+        }
+    }
+}
+
+/// What the host knows of an image it keeps (given back unchanged to keep
+/// or reorder it in a product update).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct ImageMedia {
+    /// Issued by the host when the image was uploaded.
+    #[schemars(with = "String")]
+    pub id: domain::ImageId,
+    /// Lowercase hex SHA-256 of the original bytes.
+    pub sha256: String,
+    pub content_type: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl From<domain::ImageMedia> for ImageMedia {
+    fn from(m: domain::ImageMedia) -> ImageMedia {
+        ImageMedia { id: m.id, sha256: m.sha256, content_type: m.content_type.into(), width: m.width, height: m.height }
+    }
+}
+
+impl From<ImageMedia> for domain::ImageMedia {
+    fn from(m: ImageMedia) -> domain::ImageMedia {
+        domain::ImageMedia {
+            id: m.id,
+            sha256: m.sha256,
+            content_type: m.content_type.into(),
+            width: m.width,
+            height: m.height,
+        }
     }
 }
 

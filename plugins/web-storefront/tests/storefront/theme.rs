@@ -1,0 +1,66 @@
+//! Theme overrides: the merchant's files are used, drafts only in preview;
+//! a broken file shows where it is broken in preview and never breaks the shop.
+
+use crate::browser::{Browser, assert_page_basics, shop};
+
+const PRODUCT: &str = "/products/torta-caprese";
+
+#[test]
+fn overrides_are_used_and_drafts_only_in_preview() {
+    let h = shop();
+    h.put_draft_file("snippets/price.liquid", b"<span class=\"price\">Solo {{ price | money }}</span>").unwrap();
+    let mut shopper = Browser::new(&h);
+    let mut merchant = Browser::new(&h);
+    merchant.preview = true;
+    assert!(merchant.get(PRODUCT).text().contains("Solo 22,00\u{a0}€"), "the draft in preview");
+    assert!(!shopper.get(PRODUCT).text().contains("Solo "), "not published yet");
+    h.publish_files().unwrap();
+    let html = shopper.get(PRODUCT).text();
+    assert_page_basics(&html);
+    assert!(html.contains("Solo 22,00\u{a0}€"), "published: {html}");
+
+    // Translations and theme settings are files too.
+    h.put_draft_file("config/settings_data.json", br#"{ "current": { "products_per_page": 3 } }"#).unwrap();
+    h.publish_files().unwrap();
+    let first = shopper.get("/collections/cannoli").text();
+    assert!(first.contains("rel=\"next\""), "8 cannoli in pages of 3: {first}");
+    let third = shopper.get("/collections/cannoli?page=3");
+    assert_eq!(third.status, 200);
+    assert_eq!(shopper.get("/collections/cannoli?page=4").status, 404);
+    let sorted = shopper.get("/collections/cannoli?sort_by=price-descending&page=1").text();
+    assert!(sorted.contains("Vassoio di cannoli mignon"), "the dearest on the first page");
+    assert!(
+        sorted.contains("sort_by=price-descending&amp;page=2") || sorted.contains("sort_by=price-descending&page=2"),
+        "{sorted}"
+    );
+}
+
+#[test]
+fn a_broken_file_names_itself_in_preview_and_the_shop_keeps_selling() {
+    let h = shop();
+    let broken = b"<div>\n<h1>{{ product.title }}</h1>\n{% if product.available %}\n</div>\n";
+    h.put_draft_file("templates/product.liquid", broken).unwrap();
+    let mut merchant = Browser::new(&h);
+    merchant.preview = true;
+    let error = merchant.get(PRODUCT);
+    assert_eq!(error.status, 500);
+    let html = error.text();
+    assert!(html.contains("templates/product.liquid"), "{html}");
+    assert!(html.contains("line 3"), "{html}");
+    assert!(html.contains("never closed"), "{html}");
+
+    h.put_draft_file("snippets/product-card.liquid", b"{{ product.title | money }}").unwrap();
+    h.publish_files().unwrap();
+    let mut shopper = Browser::new(&h);
+    let page = shopper.get(PRODUCT);
+    assert_eq!(page.status, 200, "the default theme's page: {}", page.text());
+    let html = page.text();
+    assert_page_basics(&html);
+    assert!(html.contains("<h1>Torta caprese</h1>"));
+    let collection = shopper.get("/collections/torte");
+    assert_eq!(collection.status, 200, "a render error falls back too");
+    assert!(collection.text().contains("Torta caprese"));
+    let preview = merchant.get("/collections/torte");
+    assert_eq!(preview.status, 500);
+    assert!(preview.text().contains("money"), "{}", preview.text());
+}

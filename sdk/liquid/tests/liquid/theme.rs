@@ -1,0 +1,56 @@
+//! What Shopify themes use beyond the reference Liquid: the `json` filter and
+//! the `section` and `schema` tags.
+
+use std::collections::HashMap;
+
+use omnistore_liquid::{ParseOptions, RenderOptions, Template, Value};
+
+fn render(source: &str, data: serde_json::Value, partials: &HashMap<String, String>) -> Result<String, String> {
+    let template = Template::parse(source, &ParseOptions::default()).map_err(|e| e.to_string())?;
+    template.render(&Value::from(data), &RenderOptions::default().with_partials(partials)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn json_writes_json_that_is_safe_inside_a_script_element() {
+    let data = serde_json::json!({
+        "product": { "title": "Cannolo </script><b>&", "price": 350, "tags": ["a", "b"], "ok": true, "none": null, "f": 1.5 }
+    });
+    let out = render("{{ product | json }}", data.clone(), &HashMap::new()).unwrap();
+    assert!(!out.contains('<') && !out.contains('>') && !out.contains('&'), "{out}");
+    let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(back, data["product"]);
+    assert_eq!(render("{{ (1..3) | json }}", serde_json::json!({}), &HashMap::new()).unwrap(), "[1,2,3]");
+    assert_eq!(render("{{ missing | json }}", serde_json::json!({}), &HashMap::new()).unwrap(), "null");
+    assert!(render("{{ 1 | json: 2 }}", serde_json::json!({}), &HashMap::new()).is_err());
+}
+
+#[test]
+fn section_renders_the_partial_from_sections_in_isolation() {
+    let partials: HashMap<String, String> = [
+        ("sections/header".to_string(), "<header>{{ shop_name }}|{{ secret }}</header>".to_string()),
+        ("header".to_string(), "snippet".to_string()),
+    ]
+    .into();
+    let out = render(
+        "{% assign secret = 'x' %}{% section 'header' %}",
+        serde_json::json!({ "shop_name": "Dolce Vita" }),
+        &partials,
+    )
+    .unwrap();
+    // Isolated as `render` is: neither the template's variables nor assigns leak in.
+    assert_eq!(out, "<header>|</header>");
+    let missing = render("{% section 'footer' %}", serde_json::json!({}), &partials).unwrap_err();
+    assert!(missing.contains("sections/footer"), "{missing}");
+    let bad = Template::parse("{% section %}", &ParseOptions::default()).unwrap_err().to_string();
+    assert!(bad.contains("line 1"), "{bad}");
+}
+
+#[test]
+fn schema_is_kept_out_of_the_output() {
+    let out =
+        render("a{% schema %}{\"name\": \"{{ not liquid }}\"}{% endschema %}b", serde_json::json!({}), &HashMap::new())
+            .unwrap();
+    assert_eq!(out, "ab");
+    let unclosed = Template::parse("{% schema %}{}", &ParseOptions::default()).unwrap_err().to_string();
+    assert!(unclosed.contains("schema"), "{unclosed}");
+}

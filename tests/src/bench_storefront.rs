@@ -1,0 +1,193 @@
+//! `cargo xtask bench`: storefront pages through the whole stack — HTTP,
+//! tenancy, routing, plugin instance, host imports, core, response — loaded
+//! by a real load generator (`wrk`) over TCP.
+//!
+//! The host is started in this process the way `omnistore serve` starts it,
+//! on the embedded store with the demo shop, the web storefront mounted at
+//! `/` and the hello example at `/hello` (the baseline: one small plugin
+//! page). Every page is measured with the server on one worker thread and
+//! then on every core, so the table shows requests/s per core, p50 and p99,
+//! and how throughput grows with cores. Compare rows as ratios within one
+//! run, not as absolute numbers across machines.
+
+#[path = "report.rs"]
+mod report;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use omnistore_core::{ProductQuery, TenantId};
+use omnistore_server::admin::InstallRequest;
+use omnistore_server::deployment::HttpSettings;
+use omnistore_server::host::{Host, HostOptions};
+
+const OPERATOR: &str = "operator-token-for-the-benchmark-0123";
+
+/// One load run: what wrk reported.
+struct Load {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+fn package(id: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(id)
+}
+
+fn now_ms() -> i64 {
+    omnistore_runtime::WallClock::now_ms(None)
+}
+
+async fn start_host(data: &Path) -> anyhow::Result<(Host, TenantId, String, String)> {
+    let host = Host::start(HostOptions {
+        data_dir: data.to_path_buf(),
+        store: None,
+        allow_private_network: false,
+        operator_token: OPERATOR.into(),
+        http: HttpSettings { path_routing: true, ..HttpSettings::default() },
+        secrets: None,
+    })
+    .await
+    .context("starting the host")?;
+    let core = host.core.clone();
+    let (tenant, product, collection) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let seeded = omnistore_core::seed_demo(&core, now_ms()).context("seeding the demo shop")?;
+        let products = core.list_products(&seeded.tenant, &ProductQuery::default()).context("listing products")?;
+        let product = products.first().context("the demo shop has no product")?.handle.clone();
+        let collections = core.list_collections(&seeded.tenant).context("listing collections")?;
+        let collection = collections.first().context("the demo shop has no collection")?.handle.clone();
+        Ok((seeded.tenant, product, collection))
+    })
+    .await??;
+    for (plugin, mount) in [("web-storefront", "/"), ("hello-channel", "/hello")] {
+        let request = InstallRequest {
+            package: Some(package(plugin)),
+            mount: Some(mount.into()),
+            enabled: true,
+            by_operator: true,
+            ..InstallRequest::default()
+        };
+        host.install(&tenant, request)
+            .await
+            .map_err(|e| anyhow::anyhow!("installing {plugin}: {}; run `cargo xtask build-plugins`", e.message))?;
+    }
+    Ok((host, tenant, product, collection))
+}
+
+fn parse_ms(value: &str) -> Option<f64> {
+    let (number, factor) = if let Some(v) = value.strip_suffix("us") {
+        (v, 0.001)
+    } else if let Some(v) = value.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = value.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        return None;
+    };
+    number.parse::<f64>().ok().map(|n| n * factor)
+}
+
+fn parse_wrk(output: &str) -> anyhow::Result<Load> {
+    let mut load = Load { requests_per_second: 0.0, p50_ms: f64::NAN, p99_ms: f64::NAN, non_2xx: 0 };
+    for line in output.lines().map(str::trim) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            ["Requests/sec:", v] => load.requests_per_second = v.parse().context("requests/s")?,
+            ["50%", v] => load.p50_ms = parse_ms(v).context("p50")?,
+            ["99%", v] => load.p99_ms = parse_ms(v).context("p99")?,
+            ["Non-2xx", "or", "3xx", "responses:", v] => load.non_2xx = v.parse().context("non-2xx")?,
+            _ => {}
+        }
+    }
+    if load.requests_per_second == 0.0 {
+        bail!("wrk printed no throughput:\n{output}");
+    }
+    Ok(load)
+}
+
+fn wrk(url: &str, seconds: u32) -> anyhow::Result<Load> {
+    let output = Command::new("wrk")
+        .args(["-t1", "-c16", &format!("-d{seconds}s"), "--latency", url])
+        .output()
+        .context("running wrk; `cargo xtask bench` installs it (Debian package wrk)")?;
+    if !output.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    parse_wrk(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Serve the host's router on `workers` threads and load each page.
+fn measure(workers: usize, pages: &[(String, String)], rows: &mut Vec<(String, String)>) -> anyhow::Result<Vec<f64>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+    let data = tempfile::tempdir()?;
+    let (host, _tenant, _, _) = runtime.block_on(start_host(data.path()))?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let router = host.router();
+    runtime.spawn(async move { axum::serve(listener, router).await });
+    let mut throughputs = Vec::new();
+    for (name, path) in pages {
+        let url = format!("http://{addr}{path}");
+        wrk(&url, 2)?; // warm-up: compiled templates, caches, pooled instances
+        let load = wrk(&url, 8)?;
+        if load.non_2xx > 0 {
+            bail!("{name}: {} answers were not 2xx/3xx ({url})", load.non_2xx);
+        }
+        rows.push((
+            format!("{name}, {workers} worker(s)"),
+            format!(
+                "{:.0} req/s ({:.0} per core), p50 {:.2} ms, p99 {:.2} ms",
+                load.requests_per_second,
+                load.requests_per_second / workers as f64,
+                load.p50_ms,
+                load.p99_ms
+            ),
+        ));
+        throughputs.push(load.requests_per_second);
+    }
+    runtime.block_on(host.stop());
+    Ok(throughputs)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // Handles of the demo catalog, read once from a throwaway host.
+    let probe = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let data = tempfile::tempdir()?;
+    let (host, tenant, product, collection) = probe.block_on(start_host(data.path()))?;
+    probe.block_on(host.stop());
+    drop(probe);
+
+    let base = format!("/t/{tenant}");
+    let pages = vec![
+        ("hello page (baseline)".to_string(), format!("{base}/hello/")),
+        ("product page".to_string(), format!("{base}/products/{product}")),
+        ("collection page".to_string(), format!("{base}/collections/{collection}")),
+    ];
+    let mut rows = Vec::new();
+    let one = measure(1, &pages, &mut rows)?;
+    let all = measure(cores, &pages, &mut rows)?;
+    for ((name, _), (one, all)) in pages.iter().zip(one.iter().zip(&all)) {
+        rows.push((format!("{name}: {cores} workers ÷ 1 worker"), format!("{:.2}×", all / one)));
+    }
+    report::print_table(&rows);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_latency_and_throughput() {
+        let out = "  Latency Distribution\n     50%    1.25ms\n     75%    2.00ms\n     90%    3.00ms\n     99%  850.00us\nRequests/sec:   1234.56\n";
+        let load = parse_wrk(out).unwrap();
+        assert_eq!(load.requests_per_second, 1234.56);
+        assert_eq!(load.p50_ms, 1.25);
+        assert!((load.p99_ms - 0.85).abs() < 1e-9);
+        assert!(parse_wrk("nothing").is_err());
+    }
+}
