@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use omnistore_runtime::types::Request;
-use omnistore_runtime::{Grants, Installation, Plugin, Runtime, RuntimeConfig, TenantId};
+use omnistore_runtime::{Installation, Plugin, Runtime, RuntimeConfig, TenantId};
 use omnistore_services::dev::DevShop;
+use omnistore_services::installer::InstallationBuilder;
 
 fn micros(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
@@ -55,12 +56,7 @@ async fn setup(max_instances: u32) -> anyhow::Result<Setup> {
         .load_dir(&dir)
         .await
         .with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
-    let inst = shop.install(
-        &plugin.manifest,
-        Grants::from_manifest(&plugin.manifest),
-        Default::default(),
-        Default::default(),
-    )?;
+    let inst = shop.install(InstallationBuilder::new(&plugin.manifest))?;
     Ok(Setup { runtime, plugin, inst })
 }
 

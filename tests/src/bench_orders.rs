@@ -21,10 +21,7 @@ use omnistore_core::{
     CheckoutRequest, Core, Fulfilment, LocationId, LocationKind, Money, NewCart, NewChannel, NewLocation, NewProduct,
     NewVariant, ProductStatus, TenantId, VariantId,
 };
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+use omnistore_runtime::system_now_ms as now;
 
 struct Shop {
     core: Core,

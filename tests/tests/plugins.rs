@@ -95,17 +95,8 @@ impl Host {
 
     /// Install `plugin` as a channel of `tenant_id` in the core, as the server does.
     fn install(&self, tenant_id: &str, plugin: &Plugin) -> Installation {
-        let grants = Grants::from_manifest(&plugin.manifest);
-        omnistore_services::dev::install(
-            self.core(),
-            &tenant(tenant_id),
-            &plugin.manifest,
-            grants,
-            Default::default(),
-            Default::default(),
-            T0,
-        )
-        .unwrap()
+        let plan = omnistore_services::installer::InstallationBuilder::new(&plugin.manifest);
+        omnistore_services::dev::install(self.core(), &tenant(tenant_id), plan, T0).unwrap()
     }
 
     /// The demo pastry shop's catalog in `tenant_id`.

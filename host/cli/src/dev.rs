@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use omnistore_build::{BuildRequest, BuiltPlugin, Toolchain};
-use omnistore_runtime::{Grants, Runtime, RuntimeConfig, TenantId};
+use omnistore_runtime::{Runtime, RuntimeConfig, TenantId};
 use omnistore_server::deployment::HttpSettings;
 use omnistore_server::{AppState, Mounted, Registry};
 use omnistore_services::dev::DevShop;
+use omnistore_services::installer::InstallationBuilder;
 
 /// The tenant `plugin run` serves the plugin for.
 const DEV_TENANT: &str = "dev";
@@ -101,17 +102,9 @@ pub async fn run_plugin(dir: &Path, listen: &str) -> anyhow::Result<()> {
     let plugin = runtime.load_dir(&package).await.context("loading the built plugin")?;
     let registry = Arc::new(Registry::new());
     registry.add_tenant(tenant.clone(), &[]);
-    let mut settings = std::collections::BTreeMap::new();
-    for s in &plugin.manifest.settings {
-        if let Some(d) = &s.default {
-            settings.insert(s.key.clone(), d.clone());
-        }
-    }
-    let secrets = plugin.manifest.settings.iter().filter(|s| s.secret).map(|s| s.key.clone()).collect();
     let installation = {
         let (shop, manifest) = (shop.clone(), plugin.manifest.clone());
-        let grants = Grants::from_manifest(&manifest);
-        tokio::task::spawn_blocking(move || shop.install(&manifest, grants, settings, secrets))
+        tokio::task::spawn_blocking(move || shop.install(InstallationBuilder::new(&manifest)))
             .await?
             .context("installing the plugin in the development shop")?
     };

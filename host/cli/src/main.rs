@@ -216,7 +216,7 @@ const DEMO_CHANNELS: [(&str, &str, &[(&str, &str)]); 2] = [
 async fn demo(config: &Path, plugins: &Path) -> anyhow::Result<()> {
     let deployment = Deployment::load(config).with_context(|| format!("loading {}", config.display()))?;
     let host = start_host(&deployment).await?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let now = omnistore_runtime::system_now_ms();
     let tenant = omnistore_core::TenantId::new("dolce-vita")?;
     let core = host.core.clone();
     let seeded = tokio::task::spawn_blocking(move || omnistore_core::seed_demo(&core, now)).await??;

@@ -98,15 +98,23 @@ pub struct RuntimeConfig {
 pub struct WallClock(pub std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
 
 impl WallClock {
+    /// The system clock.
+    pub fn system() -> WallClock {
+        WallClock(std::sync::Arc::new(system_now_ms))
+    }
+
     /// The system clock, or `clock` when set.
     pub fn now_ms(clock: Option<&WallClock>) -> i64 {
-        match clock {
-            Some(c) => (c.0)(),
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        }
+        clock.map_or_else(system_now_ms, |c| (c.0)())
     }
+}
+
+/// Milliseconds since the Unix epoch by the system clock: the one place the
+/// host reads it (everything else is handed a clock, so tests control time).
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl std::fmt::Debug for WallClock {

@@ -32,6 +32,7 @@ mod orders;
 mod products;
 mod promotions;
 mod tenants;
+mod wire;
 
 use std::sync::Arc;
 
@@ -46,8 +47,9 @@ use sha2::{Digest, Sha256};
 use crate::secrets::SecretKeys;
 
 pub use auth::{IssuedToken, TokenInfo};
-pub use channels::{ChannelInstaller, InstallRequest, PackageSource, PackageUpload};
+pub use channels::{ChannelInstaller, PackageSource};
 pub use error::AdminError;
+pub use wire::{InstallRequest, PackageUpload, SchemaFn};
 
 /// Largest request body the admin API reads; larger ones get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -112,7 +114,7 @@ impl AdminState {
             secrets: None,
             media: None,
             preview: None,
-            clock: Arc::new(now_ms),
+            clock: Arc::new(omnistore_runtime::system_now_ms),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_package_bytes: DEFAULT_MAX_PACKAGE_BYTES,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
@@ -219,12 +221,6 @@ where
     crate::async_core::off_executor(f).await.map_err(|e| AdminError::internal(format!("admin task failed: {e}")))?
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -269,8 +265,8 @@ pub struct RouteDoc {
     pub operation_id: &'static str,
     pub summary: &'static str,
     pub query: &'static [Param],
-    /// Component schema of the JSON body, if the route reads one.
-    pub body: Option<&'static str>,
+    /// Schema of the JSON body (a wire type), if the route reads one.
+    pub body: Option<SchemaFn>,
     /// Content types of a body taken as raw bytes (an image), if the route
     /// reads one instead of JSON.
     pub raw_body: &'static [&'static str],
@@ -278,9 +274,10 @@ pub struct RouteDoc {
     pub body_optional: bool,
     /// Success status.
     pub status: u16,
-    /// Component schema of the success body; `None` for an empty body.
-    /// `[Name]` is a list `{"items": [Name], "next_after": …}`.
-    pub response: Option<&'static str>,
+    /// Schema of the success body (a wire type); `None` for an empty body.
+    pub response: Option<SchemaFn>,
+    /// The success body is JSON lines, each of `response`'s schema.
+    pub json_lines: bool,
 }
 
 /// Documentation given at registration; see [`RouteDoc`].
@@ -289,11 +286,12 @@ pub(crate) struct Doc {
     operation_id: &'static str,
     summary: &'static str,
     query: &'static [Param],
-    body: Option<&'static str>,
+    body: Option<SchemaFn>,
     raw_body: &'static [&'static str],
     body_optional: bool,
     status: u16,
-    response: Option<&'static str>,
+    response: Option<SchemaFn>,
+    json_lines: bool,
 }
 
 pub(crate) const fn doc(operation_id: &'static str, summary: &'static str) -> Doc {
@@ -306,12 +304,14 @@ pub(crate) const fn doc(operation_id: &'static str, summary: &'static str) -> Do
         body_optional: false,
         status: 200,
         response: None,
+        json_lines: false,
     }
 }
 
 impl Doc {
-    pub(crate) const fn body(mut self, schema: &'static str) -> Doc {
-        self.body = Some(schema);
+    /// The route reads a JSON body of wire type `T`.
+    pub(crate) const fn body<T: schemars::JsonSchema>(mut self) -> Doc {
+        self.body = Some(wire::schema_of::<T>);
         self
     }
 
@@ -321,8 +321,9 @@ impl Doc {
         self
     }
 
-    pub(crate) const fn optional_body(mut self, schema: &'static str) -> Doc {
-        self.body = Some(schema);
+    /// The route reads a JSON body of wire type `T`, which may be left out.
+    pub(crate) const fn optional_body<T: schemars::JsonSchema>(mut self) -> Doc {
+        self.body = Some(wire::schema_of::<T>);
         self.body_optional = true;
         self
     }
@@ -332,14 +333,23 @@ impl Doc {
         self
     }
 
-    pub(crate) const fn ok(mut self, schema: &'static str) -> Doc {
-        self.response = Some(schema);
+    /// 200 with a body of wire type `T`.
+    pub(crate) const fn ok<T: schemars::JsonSchema>(mut self) -> Doc {
+        self.response = Some(wire::schema_of::<T>);
         self
     }
 
-    pub(crate) const fn created(mut self, schema: &'static str) -> Doc {
+    /// 200 with JSON lines, each of wire type `T`.
+    pub(crate) const fn json_lines<T: schemars::JsonSchema>(mut self) -> Doc {
+        self.response = Some(wire::schema_of::<T>);
+        self.json_lines = true;
+        self
+    }
+
+    /// 201 with a body of wire type `T`.
+    pub(crate) const fn created<T: schemars::JsonSchema>(mut self) -> Doc {
         self.status = 201;
-        self.response = Some(schema);
+        self.response = Some(wire::schema_of::<T>);
         self
     }
 
@@ -412,6 +422,7 @@ impl Routes {
             body_optional: doc.body_optional,
             status: doc.status,
             response: doc.response,
+            json_lines: doc.json_lines,
         });
         self
     }

@@ -7,7 +7,6 @@
 //! loaded again from there when the host starts. Product images live in
 //! `<data dir>/media/<tenant>/` (see `omnistore-media`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantId};
 use omnistore_media::MediaStore;
-use omnistore_runtime::{Capability, Grants, Installation, LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
+use omnistore_runtime::{LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
+use omnistore_services::installer::{InstallError, InstallationBuilder, check_settings};
 use omnistore_storage::{KvStore, keyspace, transact};
 
 use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest, PackageSource};
@@ -27,6 +27,7 @@ use crate::dispatcher::{Dispatcher, DispatcherHandle, InstallationLookup, Runtim
 use crate::preview::PreviewKey;
 use crate::secrets::{self, SecretError, SecretKeys};
 use crate::{AppState, Mounted, Registry, normalize_mount};
+use omnistore_runtime::system_now_ms as now_ms;
 
 /// How to start a host.
 #[derive(Debug, Clone)]
@@ -64,10 +65,6 @@ impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host").finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Installs plugin packages as channels and keeps the registry in step with the core.
@@ -159,21 +156,6 @@ impl PackageInstaller {
                     AdminError::internal(format!("loading the installed package {}: {e}", dir.display()))
                 })?,
             };
-        let mut grants = Grants::from_manifest(&plugin.manifest);
-        for cap in Capability::ALL {
-            if !channel.capabilities.iter().any(|c| c == cap.name()) {
-                grants = grants.without(cap);
-            }
-        }
-        let mut settings = BTreeMap::new();
-        for s in &plugin.manifest.settings {
-            if let Some(d) = &s.default {
-                settings.insert(s.key.clone(), d.clone());
-            }
-        }
-        for (k, v) in &channel.settings {
-            settings.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-        }
         let sealed = {
             let (tenant, channel) = (tenant.clone(), channel.clone());
             self.core
@@ -188,25 +170,22 @@ impl PackageInstaller {
                 })
                 .await?
         };
+        let not_built = |e: InstallError| AdminError::internal(format!("channel {} in {tenant}: {e}", channel.id));
+        let mut plan = InstallationBuilder::new(&plugin.manifest)
+            .grant_exactly(channel.capabilities.iter().map(String::as_str))
+            .map_err(not_built)?
+            .json_settings(&channel.settings)
+            .map_err(not_built)?;
         for (name, stored) in sealed {
             let context = secrets::context(tenant.as_str(), channel.id.as_str(), &name);
             let (value, _) = self.secrets.open(&context, &stored).map_err(|e| {
                 AdminError::internal(format!("secret `{name}` of channel {} in {tenant}: {e}", channel.id))
             })?;
-            settings.insert(name, value);
+            plan = plan.secret(&name, value);
         }
+        let installation = plan.build(tenant, channel.id.as_str(), channel.secret_keys.iter().cloned());
         self.registry.add_tenant(tenant.clone(), &[]);
-        self.registry.mount(Mounted {
-            mount: self.mount_of(tenant, &channel.id).await,
-            installation: Installation {
-                tenant: tenant.clone(),
-                id: channel.id.as_str().to_string(),
-                grants,
-                settings,
-                secrets: channel.secret_keys.iter().cloned().collect(),
-            },
-            plugin,
-        });
+        self.registry.mount(Mounted { mount: self.mount_of(tenant, &channel.id).await, installation, plugin });
         Ok(())
     }
 
@@ -281,13 +260,12 @@ impl ChannelInstaller for PackageInstaller {
             .map_err(|e| AdminError::invalid(format!("the package's plugin.toml is not valid: {e}")))?;
         // Verify before anything is recorded: the component must load against its manifest.
         let plugin: Arc<Plugin> = self.runtime.load(manifest.clone(), component.clone()).await.map_err(load_failed)?;
-        let mut capabilities: Vec<String> = manifest.imports.iter().map(|c| c.name().to_string()).collect();
-        for w in &request.withhold {
-            if Capability::from_name(w).is_none() {
-                return Err(AdminError::invalid(format!("unknown capability `{w}` in withhold")));
-            }
-            capabilities.retain(|c| c != w);
-        }
+        // The one installer's rules, before anything is stored.
+        let capabilities = InstallationBuilder::new(&manifest)
+            .withhold(request.withhold.iter().map(String::as_str))
+            .and_then(|plan| plan.json_settings(&request.settings))
+            .map_err(|e| AdminError::invalid(e.to_string()))?
+            .granted();
         let dir = self.package_dir(&manifest.id, &manifest.version.to_string());
         if dir.join("plugin.wasm").exists() {
             let existing = std::fs::read(dir.join("plugin.wasm")).unwrap_or_default();
@@ -330,19 +308,17 @@ impl ChannelInstaller for PackageInstaller {
         current: &Channel,
         patch: &ChannelPatch,
     ) -> Result<(), AdminError> {
+        if patch.capabilities.is_none() && patch.settings.is_none() {
+            return Ok(());
+        }
+        let manifest = Manifest::load(&self.package_dir(&current.plugin_id, &current.version).join("plugin.toml"))
+            .map_err(|e| AdminError::internal(format!("reading the installed manifest: {e}")))?;
+        let refused = |e: InstallError| AdminError::invalid(e.to_string());
         if let Some(caps) = &patch.capabilities {
-            let manifest = Manifest::load(&self.package_dir(&current.plugin_id, &current.version).join("plugin.toml"))
-                .map_err(|e| AdminError::internal(format!("reading the installed manifest: {e}")))?;
-            for c in caps {
-                let cap =
-                    Capability::from_name(c).ok_or_else(|| AdminError::invalid(format!("unknown capability `{c}`")))?;
-                if !manifest.imports.contains(&cap) {
-                    return Err(AdminError::invalid(format!(
-                        "`{c}` is not requested by {} {}; a channel can only be granted what its manifest requests",
-                        current.plugin_id, current.version
-                    )));
-                }
-            }
+            InstallationBuilder::new(&manifest).grant_exactly(caps.iter().map(String::as_str)).map_err(refused)?;
+        }
+        if let Some(settings) = &patch.settings {
+            check_settings(&manifest, settings).map_err(refused)?;
         }
         Ok(())
     }

@@ -22,7 +22,8 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
-use omnistore_runtime::{Capability, Grants, Installation, Runtime, TenantId};
+use omnistore_runtime::{Runtime, TenantId};
+use omnistore_services::installer::InstallationBuilder;
 
 pub use channels::{BASE_URL_HEADER, PREVIEW_HEADER};
 pub use error::AppError;
@@ -197,25 +198,19 @@ pub async fn install_deployment(runtime: &Runtime, registry: &Registry, deployme
                     t.id
                 )
             })?;
-            let mut grants = Grants::from_manifest(&plugin.manifest);
-            for cap in &spec.withhold {
-                if let Some(cap) = Capability::from_name(cap) {
-                    grants = grants.without(cap);
-                }
+            let context = || format!("installation `{}` of tenant `{}`", spec.id, t.id);
+            let mut plan = InstallationBuilder::new(&plugin.manifest)
+                .withhold(spec.withhold.iter().map(String::as_str))
+                .with_context(context)?;
+            for (key, value) in &spec.settings {
+                plan = if spec.secrets.contains(key) {
+                    plan.secret(key, value)
+                } else {
+                    plan.setting(key, value).with_context(context)?
+                };
             }
-            let mut settings = spec.settings.clone();
-            for s in &plugin.manifest.settings {
-                if let (false, Some(d)) = (settings.contains_key(&s.key), &s.default) {
-                    settings.insert(s.key.clone(), d.clone());
-                }
-            }
-            let mut secrets = spec.secrets.clone();
-            secrets.extend(plugin.manifest.settings.iter().filter(|s| s.secret).map(|s| s.key.clone()));
-            registry.mount(Mounted {
-                mount: normalize_mount(&spec.mount),
-                installation: Installation { tenant: tenant.clone(), id: spec.id.clone(), grants, settings, secrets },
-                plugin,
-            });
+            let installation = plan.build(&tenant, &spec.id, spec.secrets.iter().cloned());
+            registry.mount(Mounted { mount: normalize_mount(&spec.mount), installation, plugin });
             tracing::info!(tenant = %t.id, installation = %spec.id, mount = %spec.mount, "installed");
         }
     }

@@ -28,11 +28,8 @@ pub struct Registry {
     tables: RwLock<Tables>,
 }
 
-/// Normalise a mount path: leading slash, no trailing slash (except "/").
-pub fn normalize_mount(mount: &str) -> String {
-    let trimmed = mount.trim_matches('/');
-    if trimmed.is_empty() { "/".to_string() } else { format!("/{trimmed}") }
-}
+/// Mount paths follow the one installer's rule.
+pub use omnistore_services::installer::normalize_mount;
 
 /// A `Host` header's name: lowercase, without port or trailing dot
 /// (`Shop.Example:8080` → `shop.example`, `[::1]:80` → `[::1]`).

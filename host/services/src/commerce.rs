@@ -42,13 +42,9 @@ use crate::async_core::off_executor;
 /// (cart expiry, retry backoff) without sleeping.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// The wall clock.
+/// The wall clock (the runtime's one reading of the system clock).
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    })
+    Arc::new(omnistore_runtime::system_now_ms)
 }
 
 /// How long a cart holds its stock after its last change, unless configured.

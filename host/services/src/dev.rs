@@ -3,13 +3,13 @@
 //! server gives plugins. The SDK's harness and `omnistore plugin run` use it,
 //! so a plugin is never tested against a second model of the shop.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use omnistore_core::{ChannelId, Core, CoreError, CoreResult, NewChannel, SeedReport, TenantId};
-use omnistore_runtime::{Grants, Installation, Manifest};
+use omnistore_runtime::Installation;
 
 use crate::commerce::{Clock, CoreServices, system_clock};
+use crate::installer::InstallationBuilder;
 
 /// A tenant on a fresh in-memory core.
 #[derive(Clone)]
@@ -52,14 +52,8 @@ impl DevShop {
 
     /// Install a plugin as a channel of the shop, with every active product
     /// published to it; the installation the runtime needs to call it.
-    pub fn install(
-        &self,
-        manifest: &Manifest,
-        grants: Grants,
-        settings: BTreeMap<String, String>,
-        secrets: BTreeSet<String>,
-    ) -> CoreResult<Installation> {
-        install(&self.core, &self.tenant, manifest, grants, settings, secrets, (self.clock)())
+    pub fn install(&self, plan: InstallationBuilder<'_>) -> CoreResult<Installation> {
+        install(&self.core, &self.tenant, plan, (self.clock)())
     }
 
     /// The channel an installation is, in the core.
@@ -79,25 +73,19 @@ pub fn ensure_tenant(core: &Core, tenant: &TenantId, now_ms: i64) -> CoreResult<
 
 /// Install a plugin as a channel of `tenant` in `core` (created when
 /// missing), with every active product published to it, as the server's
-/// installer does; the installation the runtime needs to call it.
-pub fn install(
-    core: &Core,
-    tenant: &TenantId,
-    manifest: &Manifest,
-    grants: Grants,
-    settings: BTreeMap<String, String>,
-    secrets: BTreeSet<String>,
-    now_ms: i64,
-) -> CoreResult<Installation> {
+/// installer does; the installation the runtime needs to call it, built by
+/// the one installer from `plan`.
+pub fn install(core: &Core, tenant: &TenantId, plan: InstallationBuilder<'_>, now_ms: i64) -> CoreResult<Installation> {
     ensure_tenant(core, tenant, now_ms)?;
+    let manifest = plan.manifest();
     let channel = core.install_channel(
         tenant,
         NewChannel {
             plugin_id: manifest.id.clone(),
             version: manifest.version.to_string(),
             name: manifest.name.clone(),
-            settings: settings.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
-            capabilities: grants.imports().map(|c| c.name().to_owned()).collect(),
+            settings: plan.given_settings(),
+            capabilities: plan.granted(),
             subscriptions: manifest.events.iter().map(|e| e.as_str().to_owned()).collect(),
             enabled: true,
             safety_buffer: 0,
@@ -105,5 +93,5 @@ pub fn install(
         now_ms,
     )?;
     core.publish_all_active(tenant, &channel.id, now_ms)?;
-    Ok(Installation { tenant: tenant.clone(), id: channel.id.to_string(), grants, settings, secrets })
+    Ok(plan.build(tenant, channel.id.as_str(), []))
 }

@@ -13,4 +13,5 @@ pub mod commerce;
 pub mod dev;
 pub mod dispatcher;
 pub mod files;
+pub mod installer;
 mod storefront;

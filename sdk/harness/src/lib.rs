@@ -44,12 +44,12 @@ pub use stub::{StubHttp, StubRequest, StubResponse};
 use omnistore_core::{Core, Order, OrderQuery};
 use omnistore_runtime::types::{Event, Request, Response};
 use omnistore_runtime::{
-    CallError, CallOptions, Capability, Grants, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig,
-    TenantId,
+    CallError, CallOptions, Capability, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig, TenantId,
 };
 use omnistore_services::commerce::QueuedMail;
 use omnistore_services::dev::DevShop;
 use omnistore_services::files::FileStore;
+use omnistore_services::installer::InstallationBuilder;
 
 pub use omnistore_runtime::CallError as Error;
 pub use omnistore_runtime::types;
@@ -415,22 +415,25 @@ impl HarnessBuilder {
             Runtime::new(config, shop.core.store().clone(), shop.services.clone())?
         };
         let plugin = rt.block_on(runtime.load_dir(&package))?;
-        let mut grants = Grants::from_manifest(&plugin.manifest);
+        // The one installer's rules, as the server applies them: settings
+        // the manifest declares, defaults filled in, secrets hidden.
+        let mut plan = InstallationBuilder::new(&plugin.manifest);
         for c in self.withheld {
-            grants = grants.without(c);
+            plan = plan.without(c);
         }
         for origin in &self.origins {
             let origin = omnistore_runtime::manifest::Origin::parse(origin)
                 .map_err(|e| HarnessError::Start(format!("allow_origin({origin}): {e}")))?;
-            grants = grants.with_origin(origin);
+            plan = plan.with_origin(origin);
         }
-        let mut settings = self.settings;
-        for s in &plugin.manifest.settings {
-            if let (false, Some(d)) = (settings.contains_key(&s.key), &s.default) {
-                settings.insert(s.key.clone(), d.clone());
-            }
+        for (key, value) in &self.settings {
+            plan = if self.secrets.contains(key) {
+                plan.secret(key, value)
+            } else {
+                plan.setting(key, value).map_err(|e| HarnessError::Start(e.to_string()))?
+            };
         }
-        let installation = shop.install(&plugin.manifest, grants, settings, self.secrets).map_err(start)?;
+        let installation = shop.install(plan).map_err(start)?;
         Ok(Harness { rt, runtime, plugin, installation, shop, clock: self.clock })
     }
 }

@@ -39,3 +39,147 @@ fn the_path_finder_sees_what_it_should() {
     let found = named_paths("see `host/core` and `tests/guests/` but not `<data>/packages/<id>` or `admin/`");
     assert_eq!(found, ["host/core", "tests/guests"]);
 }
+
+/// File names (`host.rs`, `admin/`, `records/stored.rs`) the map names inside
+/// a crate's section (`### \`host/server\` …`): each must be a file or
+/// folder somewhere under that crate.
+fn section_files(doc: &str) -> Vec<(String, String)> {
+    let mut base: Option<String> = None;
+    let mut found = Vec::new();
+    for line in doc.lines() {
+        if let Some(heading) = line.strip_prefix("### ") {
+            base = named_paths(heading).into_iter().next();
+            continue;
+        }
+        if line.starts_with("## ") {
+            base = None;
+        }
+        let Some(base) = &base else { continue };
+        for span in line.split('`').skip(1).step_by(2) {
+            // `.toml` names a format here (`plugin.toml`), not a file of the crate.
+            let is_file = span.ends_with(".rs") || span.ends_with(".md");
+            let plain = !span.contains(['<', '{', '*', ' ', ':', '(']) && !span.contains('…');
+            let relative = !TOP_LEVEL.iter().any(|top| span.starts_with(top));
+            if is_file && plain && relative {
+                found.push((base.clone(), span.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "target") {
+            continue;
+        }
+        if path.is_dir() {
+            files_under(&path, out);
+        }
+        out.push(path);
+    }
+}
+
+#[test]
+fn every_file_the_map_names_in_a_crate_exists_there() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let named = section_files(&text);
+    assert!(named.len() > 30, "the crate sections name their files, found {}", named.len());
+    let mut missing = Vec::new();
+    for (base, file) in named {
+        let mut files = Vec::new();
+        files_under(&root.join(&base), &mut files);
+        let suffix = format!("/{file}");
+        if !files.iter().any(|f| f.to_string_lossy().ends_with(&suffix)) {
+            missing.push(format!("`{file}` in the section of `{base}`"));
+        }
+    }
+    assert!(missing.is_empty(), "ARCHITECTURE.md names files that do not exist:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn the_section_file_finder_sees_what_it_should() {
+    let doc =
+        "### `host/server` (`x`)\n`host.rs` and `admin/wire.rs`, not `<data>/x.rs` or `a.rs:3`\n## Decisions\n`y.rs`";
+    let found = section_files(doc);
+    assert_eq!(
+        found,
+        [("host/server".to_owned(), "host.rs".to_owned()), ("host/server".into(), "admin/wire.rs".into())]
+    );
+}
+
+/// **Architecture invariant:** the admin API's JSON is the server's own
+/// (`host/server/src/admin/wire/`): no handler reads or answers a core type
+/// directly, so renaming a domain field cannot move the public API.
+#[test]
+fn admin_handlers_speak_only_wire_types() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let admin = root.join("host/server/src/admin");
+    let mut checked = 0;
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(&admin).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let core_names = core_imports(&text);
+        for body in json_type_arguments(&text) {
+            checked += 1;
+            let named_core = core_names
+                .iter()
+                .any(|name| body.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name));
+            if body.contains("omnistore_core::") || named_core {
+                offenders.push(format!("{}: Json<{body}>", path.file_name().unwrap().to_string_lossy()));
+            }
+        }
+    }
+    assert!(checked > 60, "the handlers' JSON types were found, {checked} of them");
+    assert!(offenders.is_empty(), "admin handlers use core types as JSON; add a wire type:\n{}", offenders.join("\n"));
+}
+
+/// The names a file imports from the core (`use omnistore_core::{A, B};`).
+fn core_imports(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for statement in text.split(';') {
+        let statement = statement.trim();
+        if let Some(rest) = statement.strip_prefix("use omnistore_core::") {
+            let list = rest.trim_start_matches('{').trim_end_matches('}');
+            names.extend(list.split(',').map(|n| n.trim().rsplit(' ').next().unwrap_or("").to_owned()));
+        }
+    }
+    names.retain(|n| !n.is_empty() && n != "self");
+    names
+}
+
+/// The type arguments of `Json<…>`, `JsonBody<…>` and `OptJsonBody<…>`.
+fn json_type_arguments(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let opens = ["Json<", "JsonBody<"].into_iter().flat_map(|open| text.match_indices(open));
+    for (start, open) in opens {
+        let mut depth = 1;
+        let rest = &text[start + open.len()..];
+        let end = rest.char_indices().find_map(|(i, c)| {
+            match c {
+                '<' => depth += 1,
+                '>' => depth -= 1,
+                _ => {}
+            }
+            (depth == 0).then_some(i)
+        });
+        if let Some(end) = end {
+            found.push(rest[..end].to_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_json_type_finder_sees_what_it_should() {
+    let text = "use omnistore_core::{Product, ProductId as Id};\nfn a() -> Json<Page<wire::Product>> {}\nfn b(JsonBody(x): JsonBody<Product>) {}";
+    assert_eq!(core_imports(text), ["Product", "Id"]);
+    assert_eq!(json_type_arguments(text), ["Page<wire::Product>", "Product"]);
+}

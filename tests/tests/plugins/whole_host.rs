@@ -16,12 +16,9 @@ use omnistore_server::host::{Host, HostOptions};
 use tower::ServiceExt;
 
 use super::package;
+use omnistore_runtime::system_now_ms as now_ms;
 
 const OPERATOR: &str = "operator-token-for-tests-0123456789";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
 
 async fn start(data: &Path, store: Option<String>) -> Host {
     Host::start(HostOptions {
@@ -61,9 +58,10 @@ async fn get(host: &Host, path: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-/// Run blocking core calls off the executor, as the host must.
+/// Run blocking core calls off the executor, as the host must (through the
+/// host's one way of doing it).
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.unwrap()
+    omnistore_services::async_core::off_executor(f).await.unwrap()
 }
 
 /// Every event kind a plugin may subscribe to reaches a real plugin's

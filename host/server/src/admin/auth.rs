@@ -60,7 +60,8 @@ struct TokenRecord {
 }
 
 /// A token as listed: never the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TokenInfo {
     pub id: String,
     pub label: String,
@@ -68,12 +69,15 @@ pub struct TokenInfo {
 }
 
 /// A newly issued token: the only time its secret is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct IssuedToken {
     pub id: String,
     pub label: String,
     pub created_ms: i64,
-    /// The bearer token. Not stored anywhere; lost if not copied now.
+    /// The bearer token. Not stored anywhere; lost if not copied now (null
+    /// when the answer is replayed for the same `Idempotency-Key`).
+    #[schemars(with = "Option<String>")]
     pub secret: String,
 }
 

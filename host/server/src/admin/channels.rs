@@ -7,7 +7,6 @@
 //! here go through its hooks too, so the runtime's mounted installation can
 //! follow the record in the core.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
@@ -15,59 +14,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, TenantId};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::auth::{Caller, Principal};
-use super::extract::{Empty, JsonBody, OptJsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, list, page_limit};
+use super::extract::{Empty, JsonBody, OptJsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, page_limit};
+use super::wire::{self, InstallRequest, Page};
 use super::{Access, AdminError, AdminState, Routes, doc};
-
-/// `POST /tenants/{tenant}/channels`: what to install and how.
-///
-/// The code comes from exactly one of `upload` (a package in the request,
-/// for everyone) or `package` (a directory on the server, for the operator
-/// only: a development and provisioning tool).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InstallRequest {
-    /// A plugin package directory (`plugin.toml` + `plugin.wasm`) on the
-    /// server's file system. Operator token only.
-    #[serde(default)]
-    pub package: Option<PathBuf>,
-    /// A plugin package sent in the request.
-    #[serde(default)]
-    pub upload: Option<PackageUpload>,
-    /// Display name; the plugin's name when absent.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Where its storefront pages, feeds and webhooks are served, such as `/shop`.
-    #[serde(default)]
-    pub mount: Option<String>,
-    #[serde(default)]
-    pub settings: BTreeMap<String, Value>,
-    /// Capabilities the manifest requests that the merchant does not grant.
-    #[serde(default)]
-    pub withhold: Vec<String>,
-    #[serde(default = "enabled_by_default")]
-    pub enabled: bool,
-    #[serde(default)]
-    pub safety_buffer: i64,
-    /// Set by the API, not the client: whether the operator (rather than the
-    /// tenant's own token) asked. Only the operator may name a server path.
-    #[serde(skip)]
-    pub by_operator: bool,
-}
-
-/// A plugin package in an install request, as `omnistore plugin build`
-/// writes it: the manifest's text and the component, base64-encoded.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PackageUpload {
-    /// The text of `plugin.toml`.
-    pub manifest: String,
-    /// `plugin.wasm`, standard base64 (padding optional).
-    pub component: String,
-}
 
 /// Where the code of an installation comes from, once the request is vetted.
 #[derive(Debug, Clone)]
@@ -116,10 +68,6 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     engine.decode(text.trim()).ok()
 }
 
-fn enabled_by_default() -> bool {
-    true
-}
-
 /// What the admin API needs from the plugin runtime.
 #[async_trait]
 pub trait ChannelInstaller: Send + Sync + 'static {
@@ -155,20 +103,22 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/channels",
             list_channels,
-            doc("listChannels", "Installed channels in id order").query(PAGE_PARAMS).ok("[Channel]"),
+            doc("listChannels", "Installed channels in id order").query(PAGE_PARAMS).ok::<wire::Page<wire::Channel>>(),
         )
         .post(
             "/tenants/{tenant}/channels",
             install,
-            doc("installChannel", "Install a plugin package as a channel").body("InstallRequest").created("Channel"),
+            doc("installChannel", "Install a plugin package as a channel")
+                .body::<wire::InstallRequest>()
+                .created::<wire::Channel>(),
         )
-        .get("/tenants/{tenant}/channels/{channel}", get_one, doc("getChannel", "Get a channel").ok("Channel"))
+        .get("/tenants/{tenant}/channels/{channel}", get_one, doc("getChannel", "Get a channel").ok::<wire::Channel>())
         .patch(
             "/tenants/{tenant}/channels/{channel}",
             update,
             doc("updateChannel", "Change a channel's name, safety buffer or event subscriptions")
-                .body("ChannelPatch")
-                .ok("Channel"),
+                .body::<wire::ChannelPatch>()
+                .ok::<wire::Channel>(),
         )
         .delete(
             "/tenants/{tenant}/channels/{channel}",
@@ -178,30 +128,32 @@ pub(crate) fn routes(r: &mut Routes) {
         .put(
             "/tenants/{tenant}/channels/{channel}/settings",
             put_settings,
-            doc("putChannelSettings", "Replace the channel's settings").body("ChannelSettings").ok("Channel"),
+            doc("putChannelSettings", "Replace the channel's settings")
+                .body::<wire::ChannelSettings>()
+                .ok::<wire::Channel>(),
         )
         .put(
             "/tenants/{tenant}/channels/{channel}/grants",
             put_grants,
             doc("putChannelGrants", "Replace the capabilities granted to the channel")
-                .body("ChannelGrants")
-                .ok("Channel"),
+                .body::<wire::ChannelGrants>()
+                .ok::<wire::Channel>(),
         )
         .post(
             "/tenants/{tenant}/channels/{channel}/enable",
             enable,
-            doc("enableChannel", "Switch the channel on").ok("Channel"),
+            doc("enableChannel", "Switch the channel on").ok::<wire::Channel>(),
         )
         .post(
             "/tenants/{tenant}/channels/{channel}/disable",
             disable,
-            doc("disableChannel", "Switch the channel off").ok("Channel"),
+            doc("disableChannel", "Switch the channel off").ok::<wire::Channel>(),
         )
         .put(
             "/tenants/{tenant}/channels/{channel}/secrets/{name}",
             put_secret,
             doc("putChannelSecret", "Set a secret (an API key) of the channel; it is never returned")
-                .body("SecretValue")
+                .body::<wire::SecretValue>()
                 .no_content(),
         )
         .delete(
@@ -222,38 +174,18 @@ struct SecretPath {
     name: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    name: Option<String>,
-    safety_buffer: Option<i64>,
-    subscriptions: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GrantsBody {
-    capabilities: Vec<String>,
-}
-
 /// Largest secret value (before sealing) accepted.
 const MAX_SECRET_BYTES: usize = 16 * 1024;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SecretBody {
-    value: String,
-}
 
 async fn list_channels(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<PageQuery<ChannelId>>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Channel>>, AdminError> {
     let limit = page_limit(q.limit)?;
     let items = state.call(move |core, _| core.list_channels_page(&tenant, q.after.as_ref(), limit)).await?;
     let next = cursor(&items, limit, |c| c.id.to_string());
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn install(
@@ -261,7 +193,7 @@ async fn install(
     Scope(tenant): Scope,
     caller: Caller,
     JsonBody(mut request): JsonBody<InstallRequest>,
-) -> Result<(StatusCode, Json<Channel>), AdminError> {
+) -> Result<(StatusCode, Json<wire::Channel>), AdminError> {
     let Some(installer) = state.installer.clone() else {
         return Err(AdminError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -276,15 +208,15 @@ async fn install(
     // Refuse a tenant's server path before the installer touches anything.
     request.source()?;
     let channel = installer.install(&tenant, request, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(channel)))
+    Ok((StatusCode::CREATED, Json(channel.into())))
 }
 
 async fn get_one(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
-) -> Result<Json<Channel>, AdminError> {
-    Ok(Json(state.call(move |core, _| core.get_channel(&tenant, &path.channel)).await?))
+) -> Result<Json<wire::Channel>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_channel(&tenant, &path.channel)).await?.into()))
 }
 
 /// Vet, save and announce one change.
@@ -311,15 +243,10 @@ async fn update(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
-    JsonBody(b): JsonBody<PatchBody>,
-) -> Result<Json<Channel>, AdminError> {
-    let patch = ChannelPatch {
-        name: b.name,
-        safety_buffer: b.safety_buffer,
-        subscriptions: b.subscriptions,
-        ..ChannelPatch::default()
-    };
-    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+    JsonBody(patch): JsonBody<wire::ChannelPatch>,
+) -> Result<Json<wire::Channel>, AdminError> {
+    let patch = patch.into();
+    Ok(Json(change(&state, tenant, path.channel, patch).await?.into()))
 }
 
 async fn uninstall(
@@ -349,20 +276,20 @@ async fn put_settings(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
-    JsonBody(settings): JsonBody<BTreeMap<String, Value>>,
-) -> Result<Json<Channel>, AdminError> {
+    JsonBody(wire::ChannelSettings(settings)): JsonBody<wire::ChannelSettings>,
+) -> Result<Json<wire::Channel>, AdminError> {
     let patch = ChannelPatch { settings: Some(settings), ..ChannelPatch::default() };
-    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+    Ok(Json(change(&state, tenant, path.channel, patch).await?.into()))
 }
 
 async fn put_grants(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
-    JsonBody(b): JsonBody<GrantsBody>,
-) -> Result<Json<Channel>, AdminError> {
+    JsonBody(b): JsonBody<wire::ChannelGrants>,
+) -> Result<Json<wire::Channel>, AdminError> {
     let patch = ChannelPatch { capabilities: Some(b.capabilities), ..ChannelPatch::default() };
-    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+    Ok(Json(change(&state, tenant, path.channel, patch).await?.into()))
 }
 
 async fn enable(
@@ -370,9 +297,9 @@ async fn enable(
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
     OptJsonBody(_): OptJsonBody<Empty>,
-) -> Result<Json<Channel>, AdminError> {
+) -> Result<Json<wire::Channel>, AdminError> {
     let patch = ChannelPatch { enabled: Some(true), ..ChannelPatch::default() };
-    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+    Ok(Json(change(&state, tenant, path.channel, patch).await?.into()))
 }
 
 async fn disable(
@@ -380,16 +307,16 @@ async fn disable(
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
     OptJsonBody(_): OptJsonBody<Empty>,
-) -> Result<Json<Channel>, AdminError> {
+) -> Result<Json<wire::Channel>, AdminError> {
     let patch = ChannelPatch { enabled: Some(false), ..ChannelPatch::default() };
-    Ok(Json(change(&state, tenant, path.channel, patch).await?))
+    Ok(Json(change(&state, tenant, path.channel, patch).await?.into()))
 }
 
 async fn put_secret(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<SecretPath>,
-    JsonBody(b): JsonBody<SecretBody>,
+    JsonBody(b): JsonBody<wire::SecretValue>,
 ) -> Result<StatusCode, AdminError> {
     let Some(keys) = state.secrets.clone() else {
         return Err(AdminError::new(

@@ -4,13 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{
-    ChannelId, ConsentPurpose, Customer, CustomerExport, CustomerId, ErasureReport, Identity, NewCustomer,
-};
+use omnistore_core::CustomerId;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-use super::extract::{Empty, JsonBody, OptJsonBody, P, Q, Scope, cursor, list, page_limit};
+use super::extract::{Empty, JsonBody, OptJsonBody, P, Q, Scope, cursor, page_limit};
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, doc, param};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -27,34 +25,36 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("[Customer]"),
+                .ok::<wire::Page<wire::Customer>>(),
         )
         .post(
             "/tenants/{tenant}/customers",
             create,
-            doc("createCustomer", "Create a customer profile").body("NewCustomer").created("Customer"),
+            doc("createCustomer", "Create a customer profile").body::<wire::NewCustomer>().created::<wire::Customer>(),
         )
         .get(
             "/tenants/{tenant}/customers/{customer}",
             get_one,
-            doc("getCustomer", "Get a profile (a merged-away id returns the surviving profile)").ok("Customer"),
+            doc("getCustomer", "Get a profile (a merged-away id returns the surviving profile)").ok::<wire::Customer>(),
         )
         .post(
             "/tenants/{tenant}/customers/{customer}/identities",
             add_identity,
             doc("addIdentity", "Add a channel identity (email, phone, social handle) to a profile")
-                .body("Identity")
-                .ok("Customer"),
+                .body::<wire::Identity>()
+                .ok::<wire::Customer>(),
         )
         .get(
             "/tenants/{tenant}/customers/{customer}/consent",
             consent,
-            doc("getConsent", "Current consent per purpose and every decision ever made").ok("Consent"),
+            doc("getConsent", "Current consent per purpose and every decision ever made").ok::<wire::Consent>(),
         )
         .post(
             "/tenants/{tenant}/customers/{customer}/consent",
             set_consent,
-            doc("setConsent", "Record a consent decision (granted or withdrawn)").body("SetConsent").ok("Customer"),
+            doc("setConsent", "Record a consent decision (granted or withdrawn)")
+                .body::<wire::SetConsent>()
+                .ok::<wire::Customer>(),
         )
         .get(
             "/tenants/{tenant}/customers/{customer}/timeline",
@@ -69,20 +69,20 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("[TimelineEntry]"),
+                .ok::<wire::Page<wire::TimelineEntry>>(),
         )
         .post(
             "/tenants/{tenant}/customers/{customer}/merge",
             merge,
             doc("mergeCustomers", "Merge another profile into this one (they are the same person)")
-                .body("MergeCustomers")
-                .ok("Customer"),
+                .body::<wire::MergeCustomers>()
+                .ok::<wire::Customer>(),
         )
         .get(
             "/tenants/{tenant}/customers/{customer}/export",
             export,
             doc("exportCustomer", "Everything held about the customer, for an access request (GDPR art. 15)")
-                .ok("CustomerExport"),
+                .ok::<wire::CustomerExport>(),
         )
         .post(
             "/tenants/{tenant}/customers/{customer}/erase",
@@ -92,12 +92,13 @@ pub(crate) fn routes(r: &mut Routes) {
                 "Erase the customer (GDPR art. 17): profile, identities, consent log, touchpoints deleted; \
                  orders kept anonymised",
             )
-            .ok("ErasureReport"),
+            .ok::<wire::ErasureReport>(),
         )
         .get(
             "/tenants/{tenant}/erasures",
             erasures,
-            doc("listErasures", "Every erasure done, oldest first, without personal data").ok("[ErasureReport]"),
+            doc("listErasures", "Every erasure done, oldest first, without personal data")
+                .ok::<wire::Page<wire::ErasureReport>>(),
         );
 }
 
@@ -121,48 +122,32 @@ struct TimelineQuery {
     limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsentBody {
-    purpose: ConsentPurpose,
-    granted: bool,
-    channel_id: Option<ChannelId>,
-    /// How the decision was made ("admin", "checkout checkbox", "STOP reply").
-    source: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MergeBody {
-    absorbed_id: CustomerId,
-}
-
 async fn list_customers(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Customer>>, AdminError> {
     let limit = page_limit(q.limit)?;
-    let items: Vec<Customer> = state.call(move |core, _| core.list_customers(&tenant, q.after.as_ref(), limit)).await?;
+    let items = state.call(move |core, _| core.list_customers(&tenant, q.after.as_ref(), limit)).await?;
     let next = cursor(&items, limit, |c| c.id.to_string());
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn create(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(body): JsonBody<NewCustomer>,
-) -> Result<(StatusCode, Json<Customer>), AdminError> {
-    let c = state.call(move |core, now| core.create_customer(&tenant, body, now)).await?;
-    Ok((StatusCode::CREATED, Json(c)))
+    JsonBody(body): JsonBody<wire::NewCustomer>,
+) -> Result<(StatusCode, Json<wire::Customer>), AdminError> {
+    let c = state.call(move |core, now| core.create_customer(&tenant, body.into(), now)).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
 }
 
 async fn export(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
-) -> Result<Json<CustomerExport>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.export_customer(&tenant, &path.customer, now)).await?))
+) -> Result<Json<wire::CustomerExport>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.export_customer(&tenant, &path.customer, now)).await?.into()))
 }
 
 async fn erase(
@@ -170,37 +155,41 @@ async fn erase(
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
     OptJsonBody(_): OptJsonBody<Empty>,
-) -> Result<Json<ErasureReport>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.erase_customer(&tenant, &path.customer, now)).await?))
+) -> Result<Json<wire::ErasureReport>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.erase_customer(&tenant, &path.customer, now)).await?.into()))
 }
 
-async fn erasures(State(state): State<AdminState>, Scope(tenant): Scope) -> Result<Json<Value>, AdminError> {
+async fn erasures(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+) -> Result<Json<Page<wire::ErasureReport>>, AdminError> {
     let items = state.call(move |core, _| core.erasure_log(&tenant)).await?;
-    Ok(Json(list(items, None)))
+    Ok(Json(Page::of(items, None)))
 }
 
 async fn get_one(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
-) -> Result<Json<Customer>, AdminError> {
-    Ok(Json(state.call(move |core, _| core.get_customer(&tenant, &path.customer)).await?))
+) -> Result<Json<wire::Customer>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_customer(&tenant, &path.customer)).await?.into()))
 }
 
 async fn add_identity(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
-    JsonBody(identity): JsonBody<Identity>,
-) -> Result<Json<Customer>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.add_identity(&tenant, &path.customer, &identity, now)).await?))
+    JsonBody(identity): JsonBody<wire::Identity>,
+) -> Result<Json<wire::Customer>, AdminError> {
+    let identity = identity.into();
+    Ok(Json(state.call(move |core, now| core.add_identity(&tenant, &path.customer, &identity, now)).await?.into()))
 }
 
 async fn consent(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<wire::Consent>, AdminError> {
     let (customer, history) = state
         .call(move |core, _| {
             let c = core.get_customer(&tenant, &path.customer)?;
@@ -208,22 +197,28 @@ async fn consent(
             Ok((c, h))
         })
         .await?;
-    Ok(Json(json!({ "customer_id": customer.id, "current": customer.consents, "history": history })))
+    Ok(Json(wire::Consent {
+        customer_id: customer.id.to_string(),
+        current: customer.consents.into_iter().map(Into::into).collect(),
+        history: history.into_iter().map(Into::into).collect(),
+    }))
 }
 
 async fn set_consent(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
-    JsonBody(b): JsonBody<ConsentBody>,
-) -> Result<Json<Customer>, AdminError> {
+    JsonBody(b): JsonBody<wire::SetConsent>,
+) -> Result<Json<wire::Customer>, AdminError> {
     let source = b.source.unwrap_or_else(|| "admin".to_owned());
     Ok(Json(
         state
             .call(move |core, now| {
-                core.set_consent(&tenant, &path.customer, b.purpose, b.granted, b.channel_id.as_ref(), &source, now)
+                let purpose = b.purpose.into();
+                core.set_consent(&tenant, &path.customer, purpose, b.granted, b.channel_id.as_ref(), &source, now)
             })
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -232,19 +227,21 @@ async fn timeline(
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
     Q(q): Q<TimelineQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::TimelineEntry>>, AdminError> {
     let limit = page_limit(q.limit)?;
     let from = q.from_ms.unwrap_or(0);
     let to = q.to_ms.unwrap_or(i64::MAX);
     let items = state.call(move |core, _| core.timeline(&tenant, &path.customer, from, to, limit)).await?;
-    Ok(Json(list(items, None)))
+    Ok(Json(Page::of(items, None)))
 }
 
 async fn merge(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<CustomerPath>,
-    JsonBody(b): JsonBody<MergeBody>,
-) -> Result<Json<Customer>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.merge_customers(&tenant, &path.customer, &b.absorbed_id, now)).await?))
+    JsonBody(b): JsonBody<wire::MergeCustomers>,
+) -> Result<Json<wire::Customer>, AdminError> {
+    Ok(Json(
+        state.call(move |core, now| core.merge_customers(&tenant, &path.customer, &b.absorbed_id, now)).await?.into(),
+    ))
 }

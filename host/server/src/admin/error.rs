@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use omnistore_core::CoreError;
 use omnistore_storage::StorageError;
 
+use super::wire::{ErrorBody, ErrorDetail};
+
 /// An admin API error: `{"error": {"code": "<stable_code>", "message": "…"}}`;
 /// a 500 also has `request_id`, and its message only asks to quote that id
 /// (the detail is logged with it, never sent).
@@ -127,13 +129,14 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         // A 500 carries internal detail (storage, files, tasks): the client
         // gets an id to quote and the log gets the detail.
-        let body = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+        let error = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             let id = crate::error::incident(self.status, &self.message);
             let message = crate::error::internal_message(&id);
-            serde_json::json!({ "error": { "code": self.code, "message": message, "request_id": id } })
+            ErrorDetail { code: self.code.to_string(), message, request_id: Some(id) }
         } else {
-            serde_json::json!({ "error": { "code": self.code, "message": self.message } })
+            ErrorDetail { code: self.code.to_string(), message: self.message, request_id: None }
         };
+        let body = ErrorBody { error };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -2,11 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use omnistore_core::{Delivery, DeliveryId, Event, EventId};
+use omnistore_core::{DeliveryId, EventId};
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::extract::{Empty, OptJsonBody, P, Q, Scope, cursor, list, page_limit};
+use super::extract::{Empty, OptJsonBody, P, Q, Scope, cursor, page_limit};
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, doc, param};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -23,19 +23,20 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("[Event]"),
+                .ok::<wire::Page<wire::Event>>(),
         )
         .get(
             "/tenants/{tenant}/events/dead-letters",
             dead_letters,
             doc("listDeadLetters", "Deliveries that failed every attempt")
                 .query(const { &[param("limit", "integer", "at most this many, 1-1000 (default 100)")] })
-                .ok("[Delivery]"),
+                .ok::<wire::Page<wire::Delivery>>(),
         )
         .post(
             "/tenants/{tenant}/events/dead-letters/{delivery}/replay",
             replay,
-            doc("replayDeadLetter", "Queue a dead delivery again, due now, with its attempts reset").ok("Delivery"),
+            doc("replayDeadLetter", "Queue a dead delivery again, due now, with its attempts reset")
+                .ok::<wire::Delivery>(),
         );
 }
 
@@ -61,21 +62,21 @@ async fn list_events(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Event>>, AdminError> {
     let limit = page_limit(q.limit)?;
-    let items: Vec<Event> = state.call(move |core, _| core.list_events(&tenant, q.after.as_ref(), limit)).await?;
+    let items = state.call(move |core, _| core.list_events(&tenant, q.after.as_ref(), limit)).await?;
     let next = cursor(&items, limit, |e| e.id.to_string());
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn dead_letters(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<LimitQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Delivery>>, AdminError> {
     let limit = page_limit(q.limit)?;
-    let items: Vec<Delivery> = state.call(move |core, _| core.dead_letters(&tenant, limit)).await?;
-    Ok(Json(list(items, None)))
+    let items = state.call(move |core, _| core.dead_letters(&tenant, limit)).await?;
+    Ok(Json(Page::of(items, None)))
 }
 
 async fn replay(
@@ -83,6 +84,6 @@ async fn replay(
     Scope(tenant): Scope,
     P(path): P<DeliveryPath>,
     OptJsonBody(_): OptJsonBody<Empty>,
-) -> Result<Json<Delivery>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.replay_dead_letter(&tenant, &path.delivery, now)).await?))
+) -> Result<Json<wire::Delivery>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.replay_dead_letter(&tenant, &path.delivery, now)).await?.into()))
 }

@@ -140,12 +140,6 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `{"items": […]}`, with `next_after` (the cursor of the next page) when
-/// the page is full and more may follow.
-pub(crate) fn list<T: serde::Serialize>(items: Vec<T>, next_after: Option<String>) -> serde_json::Value {
-    serde_json::json!({ "items": items, "next_after": next_after })
-}
-
 /// The cursor for a paged list: the last id when the page came back full.
 pub(crate) fn cursor<T>(items: &[T], limit: usize, id: impl Fn(&T) -> String) -> Option<String> {
     (items.len() >= limit).then(|| items.last().map(id)).flatten()

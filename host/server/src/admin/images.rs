@@ -16,6 +16,7 @@ use omnistore_media::{ImageFormat, MediaError, MediaStore};
 use serde::Deserialize;
 
 use super::extract::{P, Q, RawBody, Scope};
+use super::wire;
 use super::{Access, AdminError, AdminState, Routes, blocking, doc, param};
 
 /// The Content-Types an upload may have.
@@ -33,7 +34,7 @@ pub(crate) fn routes(r: &mut Routes) {
             )
             .raw_body(IMAGE_TYPES)
             .query(const { &[param("alt", "string", "the image's text alternative")] })
-            .created("Image"),
+            .created::<wire::Image>(),
         )
         .delete(
             "/tenants/{tenant}/products/{product}/images/{image}",
@@ -137,7 +138,7 @@ async fn upload(
     Q(q): Q<UploadQuery>,
     headers: HeaderMap,
     RawBody(bytes): RawBody,
-) -> Result<(StatusCode, Json<Image>), AdminError> {
+) -> Result<(StatusCode, Json<wire::Image>), AdminError> {
     let media = media(&state)?;
     let declared =
         headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(ImageFormat::from_mime).ok_or_else(|| {
@@ -151,7 +152,7 @@ async fn upload(
         store_and_attach(&core, &media, &tenant, &path.product, upload, now)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(image)))
+    Ok((StatusCode::CREATED, Json(image.into())))
 }
 
 async fn remove(

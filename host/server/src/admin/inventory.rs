@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{ChannelId, LocationId, StockLevelView, VariantId};
+use omnistore_core::{ChannelId, LocationId, VariantId};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-use super::extract::{JsonBody, Q, Scope, list, page_limit};
+use super::extract::{JsonBody, Q, Scope, page_limit};
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, doc, param, required};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -25,7 +25,7 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("[StockLevel]"),
+                .ok::<wire::Page<wire::StockLevel>>(),
         )
         .get(
             "/tenants/{tenant}/inventory/availability",
@@ -40,7 +40,7 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("Availability"),
+                .ok::<wire::Availability>(),
         )
         .get(
             "/tenants/{tenant}/inventory/movements",
@@ -56,29 +56,33 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("[Movement]"),
+                .ok::<wire::Page<wire::Movement>>(),
         )
         .post(
             "/tenants/{tenant}/inventory/receive",
             receive,
-            doc("receiveStock", "Record goods arriving at a location").body("ReceiveStock").ok("StockLevel"),
+            doc("receiveStock", "Record goods arriving at a location")
+                .body::<wire::ReceiveStock>()
+                .ok::<wire::StockLevel>(),
         )
         .post(
             "/tenants/{tenant}/inventory/adjust",
             adjust,
             doc("adjustStock", "Correct on-hand by a delta (negative for breakage; never below what is reserved)")
-                .body("AdjustStock")
-                .ok("StockLevel"),
+                .body::<wire::AdjustStock>()
+                .ok::<wire::StockLevel>(),
         )
         .post(
             "/tenants/{tenant}/inventory/count",
             count,
-            doc("countStock", "Set on-hand to a counted figure").body("CountStock").ok("StockLevel"),
+            doc("countStock", "Set on-hand to a counted figure").body::<wire::CountStock>().ok::<wire::StockLevel>(),
         )
         .post(
             "/tenants/{tenant}/inventory/transfer",
             transfer,
-            doc("transferStock", "Move units from one location to another").body("TransferStock").created("Transfer"),
+            doc("transferStock", "Move units from one location to another")
+                .body::<wire::TransferStock>()
+                .created::<wire::Transfer>(),
         );
 }
 
@@ -106,76 +110,39 @@ struct MovementsQuery {
     limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Receive {
-    variant_id: VariantId,
-    location_id: LocationId,
-    quantity: i64,
-    note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Adjust {
-    variant_id: VariantId,
-    location_id: LocationId,
-    delta: i64,
-    note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Count {
-    variant_id: VariantId,
-    location_id: LocationId,
-    on_hand: i64,
-    note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Transfer {
-    variant_id: VariantId,
-    from_location_id: LocationId,
-    to_location_id: LocationId,
-    quantity: i64,
-    note: Option<String>,
-}
-
 async fn levels(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<LevelsQuery>,
-) -> Result<Json<Value>, AdminError> {
-    let items: Vec<StockLevelView> = state
+) -> Result<Json<Page<wire::StockLevel>>, AdminError> {
+    let items = state
         .call(move |core, _| match &q.location_id {
             Some(l) => core.stock_level(&tenant, &q.variant_id, l).map(|v| vec![v]),
             None => core.stock_levels(&tenant, &q.variant_id),
         })
         .await?;
-    Ok(Json(list(items, None)))
+    Ok(Json(Page::of(items, None)))
 }
 
 async fn availability(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<AvailabilityQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<wire::Availability>, AdminError> {
     let variant = q.variant_id.clone();
     let available = state
         .call(move |core, now| {
             core.availability(&tenant, &q.variant_id, q.channel_id.as_ref(), q.location_id.as_ref(), now)
         })
         .await?;
-    Ok(Json(json!({ "variant_id": variant, "available": available })))
+    Ok(Json(wire::Availability { variant_id: variant.to_string(), available }))
 }
 
 async fn movements(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<MovementsQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Movement>>, AdminError> {
     let limit = page_limit(q.limit)?;
     let items = state
         .call(move |core, _| {
@@ -187,56 +154,59 @@ async fn movements(
         })
         .await?;
     let next = (items.len() >= limit).then(|| items.last().map(|m| m.seq.to_string())).flatten();
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn receive(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(b): JsonBody<Receive>,
-) -> Result<Json<StockLevelView>, AdminError> {
+    JsonBody(b): JsonBody<wire::ReceiveStock>,
+) -> Result<Json<wire::StockLevel>, AdminError> {
     Ok(Json(
         state
             .call(move |core, now| {
                 core.receive_stock(&tenant, &b.variant_id, &b.location_id, b.quantity, b.note.as_deref(), now)
             })
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 async fn adjust(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(b): JsonBody<Adjust>,
-) -> Result<Json<StockLevelView>, AdminError> {
+    JsonBody(b): JsonBody<wire::AdjustStock>,
+) -> Result<Json<wire::StockLevel>, AdminError> {
     Ok(Json(
         state
             .call(move |core, now| {
                 core.adjust_stock(&tenant, &b.variant_id, &b.location_id, b.delta, b.note.as_deref(), now)
             })
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 async fn count(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(b): JsonBody<Count>,
-) -> Result<Json<StockLevelView>, AdminError> {
+    JsonBody(b): JsonBody<wire::CountStock>,
+) -> Result<Json<wire::StockLevel>, AdminError> {
     Ok(Json(
         state
             .call(move |core, now| {
                 core.set_stock(&tenant, &b.variant_id, &b.location_id, b.on_hand, b.note.as_deref(), now)
             })
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 async fn transfer(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(b): JsonBody<Transfer>,
-) -> Result<(StatusCode, Json<Value>), AdminError> {
+    JsonBody(b): JsonBody<wire::TransferStock>,
+) -> Result<(StatusCode, Json<wire::Transfer>), AdminError> {
     let out = state
         .call(move |core, now| {
             let id = core.transfer_stock(
@@ -250,7 +220,7 @@ async fn transfer(
             )?;
             let from = core.stock_level(&tenant, &b.variant_id, &b.from_location_id)?;
             let to = core.stock_level(&tenant, &b.variant_id, &b.to_location_id)?;
-            Ok(json!({ "transfer_id": id, "from": from, "to": to }))
+            Ok(wire::Transfer { transfer_id: id.to_string(), from: from.into(), to: to.into() })
         })
         .await?;
     Ok((StatusCode::CREATED, Json(out)))

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{Location, LocationId, LocationPatch, NewLocation};
+use omnistore_core::LocationId;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, double_option, list, page_limit};
+use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, page_limit};
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -15,20 +15,24 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/locations",
             list_locations,
-            doc("listLocations", "Locations in id order").query(PAGE_PARAMS).ok("[Location]"),
+            doc("listLocations", "Locations in id order").query(PAGE_PARAMS).ok::<wire::Page<wire::Location>>(),
         )
         .post(
             "/tenants/{tenant}/locations",
             create,
-            doc("createLocation", "Create a location").body("NewLocation").created("Location"),
+            doc("createLocation", "Create a location").body::<wire::NewLocation>().created::<wire::Location>(),
         )
-        .get("/tenants/{tenant}/locations/{location}", get_one, doc("getLocation", "Get a location").ok("Location"))
+        .get(
+            "/tenants/{tenant}/locations/{location}",
+            get_one,
+            doc("getLocation", "Get a location").ok::<wire::Location>(),
+        )
         .patch(
             "/tenants/{tenant}/locations/{location}",
             update,
             doc("updateLocation", "Change a location (pickup, active, name, address)")
-                .body("LocationPatch")
-                .ok("Location"),
+                .body::<wire::LocationPatch>()
+                .ok::<wire::Location>(),
         );
 }
 
@@ -37,50 +41,40 @@ struct LocationPath {
     location: LocationId,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    name: Option<String>,
-    pickup_enabled: Option<bool>,
-    active: Option<bool>,
-    #[serde(default, deserialize_with = "double_option")]
-    address: Option<Option<String>>,
-}
-
 async fn list_locations(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<PageQuery<LocationId>>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Location>>, AdminError> {
     let limit = page_limit(q.limit)?;
     let items = state.call(move |core, _| core.list_locations_page(&tenant, q.after.as_ref(), limit)).await?;
     let next = cursor(&items, limit, |l| l.id.to_string());
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn create(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(body): JsonBody<NewLocation>,
-) -> Result<(StatusCode, Json<Location>), AdminError> {
-    let l = state.call(move |core, now| core.create_location(&tenant, body, now)).await?;
-    Ok((StatusCode::CREATED, Json(l)))
+    JsonBody(body): JsonBody<wire::NewLocation>,
+) -> Result<(StatusCode, Json<wire::Location>), AdminError> {
+    let l = state.call(move |core, now| core.create_location(&tenant, body.into(), now)).await?;
+    Ok((StatusCode::CREATED, Json(l.into())))
 }
 
 async fn get_one(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<LocationPath>,
-) -> Result<Json<Location>, AdminError> {
-    Ok(Json(state.call(move |core, _| core.get_location(&tenant, &path.location)).await?))
+) -> Result<Json<wire::Location>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_location(&tenant, &path.location)).await?.into()))
 }
 
 async fn update(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<LocationPath>,
-    JsonBody(b): JsonBody<PatchBody>,
-) -> Result<Json<Location>, AdminError> {
-    let patch = LocationPatch { name: b.name, pickup_enabled: b.pickup_enabled, active: b.active, address: b.address };
-    Ok(Json(state.call(move |core, now| core.update_location(&tenant, &path.location, patch, now)).await?))
+    JsonBody(patch): JsonBody<wire::LocationPatch>,
+) -> Result<Json<wire::Location>, AdminError> {
+    let patch = patch.into();
+    Ok(Json(state.call(move |core, now| core.update_location(&tenant, &path.location, patch, now)).await?.into()))
 }

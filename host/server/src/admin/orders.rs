@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{ChannelId, CustomerId, Order, OrderId, OrderQuery, OrderStatus, Return, ReturnRequest};
+use omnistore_core::{ChannelId, CustomerId, OrderId, OrderQuery};
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::extract::{Empty, JsonBody, OptJsonBody, P, Q, Scope, cursor, list, page_limit};
+use super::extract::{Empty, JsonBody, OptJsonBody, P, Q, Scope, cursor, page_limit};
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, doc, param};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -32,51 +32,51 @@ pub(crate) fn routes(r: &mut Routes) {
                         ]
                     },
                 )
-                .ok("[Order]"),
+                .ok::<wire::Page<wire::Order>>(),
         )
-        .get("/tenants/{tenant}/orders/{order}", get_one, doc("getOrder", "Get an order").ok("Order"))
+        .get("/tenants/{tenant}/orders/{order}", get_one, doc("getOrder", "Get an order").ok::<wire::Order>())
         .post(
             "/tenants/{tenant}/orders/{order}/ship",
             ship,
             doc("shipOrder", "Fulfil (ship) an order: its stock leaves the locations it was allocated at")
-                .optional_body("ShipOrder")
-                .ok("Order"),
+                .optional_body::<wire::ShipOrder>()
+                .ok::<wire::Order>(),
         )
         .post(
             "/tenants/{tenant}/orders/{order}/ready-for-pickup",
             ready_for_pickup,
-            doc("readyForPickup", "A pickup (or ship-to-store) order waits at the shop").ok("Order"),
+            doc("readyForPickup", "A pickup (or ship-to-store) order waits at the shop").ok::<wire::Order>(),
         )
         .post(
             "/tenants/{tenant}/orders/{order}/complete",
             complete,
-            doc("completeOrder", "Delivered or collected (pickup stock leaves the shop now)").ok("Order"),
+            doc("completeOrder", "Delivered or collected (pickup stock leaves the shop now)").ok::<wire::Order>(),
         )
         .post(
             "/tenants/{tenant}/orders/{order}/cancel",
             cancel,
             doc("cancelOrder", "Cancel an order that has not shipped; its stock is released")
-                .optional_body("CancelOrder")
-                .ok("Order"),
+                .optional_body::<wire::CancelOrder>()
+                .ok::<wire::Order>(),
         )
         .post(
             "/tenants/{tenant}/orders/{order}/refund",
             refund,
             doc("refundOrder", "Record a refund (all that is left when no amount is given)")
-                .optional_body("RefundOrder")
-                .ok("Order"),
+                .optional_body::<wire::RefundOrder>()
+                .ok::<wire::Order>(),
         )
         .get(
             "/tenants/{tenant}/orders/{order}/returns",
             list_returns,
-            doc("listReturns", "Returns received for an order").ok("[Return]"),
+            doc("listReturns", "Returns received for an order").ok::<wire::Page<wire::Return>>(),
         )
         .post(
             "/tenants/{tenant}/orders/{order}/returns",
             create_return,
             doc("createReturn", "Receive returned goods at a location; restock there or write off, and refund")
-                .body("ReturnRequest")
-                .created("Return"),
+                .body::<wire::ReturnRequest>()
+                .created::<wire::Return>(),
         );
 }
 
@@ -89,58 +89,47 @@ struct OrderPath {
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     channel_id: Option<ChannelId>,
-    status: Option<OrderStatus>,
+    status: Option<wire::OrderStatus>,
     customer_id: Option<CustomerId>,
     after: Option<OrderId>,
     limit: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShipBody {
-    tracking: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CancelBody {
-    reason: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefundBody {
-    amount_minor: Option<i64>,
-    reason: Option<String>,
 }
 
 async fn list_orders(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Order>>, AdminError> {
     let limit = page_limit(q.limit)?;
-    let query = OrderQuery { after: q.after, limit, status: q.status, channel: q.channel_id, customer: q.customer_id };
-    let items: Vec<Order> = state.call(move |core, _| core.list_orders(&tenant, &query)).await?;
+    let query = OrderQuery {
+        after: q.after,
+        limit,
+        status: q.status.map(Into::into),
+        channel: q.channel_id,
+        customer: q.customer_id,
+    };
+    let items = state.call(move |core, _| core.list_orders(&tenant, &query)).await?;
     let next = cursor(&items, limit, |o| o.id.to_string());
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn get_one(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
-) -> Result<Json<Order>, AdminError> {
-    Ok(Json(state.call(move |core, _| core.get_order(&tenant, &path.order)).await?))
+) -> Result<Json<wire::Order>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_order(&tenant, &path.order)).await?.into()))
 }
 
 async fn ship(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
-    OptJsonBody(b): OptJsonBody<ShipBody>,
-) -> Result<Json<Order>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.mark_shipped(&tenant, &path.order, b.tracking.as_deref(), now)).await?))
+    OptJsonBody(b): OptJsonBody<wire::ShipOrder>,
+) -> Result<Json<wire::Order>, AdminError> {
+    Ok(Json(
+        state.call(move |core, now| core.mark_shipped(&tenant, &path.order, b.tracking.as_deref(), now)).await?.into(),
+    ))
 }
 
 async fn ready_for_pickup(
@@ -148,8 +137,8 @@ async fn ready_for_pickup(
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
     OptJsonBody(_): OptJsonBody<Empty>,
-) -> Result<Json<Order>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.mark_ready_for_pickup(&tenant, &path.order, now)).await?))
+) -> Result<Json<wire::Order>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.mark_ready_for_pickup(&tenant, &path.order, now)).await?.into()))
 }
 
 async fn complete(
@@ -157,29 +146,32 @@ async fn complete(
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
     OptJsonBody(_): OptJsonBody<Empty>,
-) -> Result<Json<Order>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.mark_completed(&tenant, &path.order, now)).await?))
+) -> Result<Json<wire::Order>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.mark_completed(&tenant, &path.order, now)).await?.into()))
 }
 
 async fn cancel(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
-    OptJsonBody(b): OptJsonBody<CancelBody>,
-) -> Result<Json<Order>, AdminError> {
-    Ok(Json(state.call(move |core, now| core.cancel_order(&tenant, &path.order, b.reason.as_deref(), now)).await?))
+    OptJsonBody(b): OptJsonBody<wire::CancelOrder>,
+) -> Result<Json<wire::Order>, AdminError> {
+    Ok(Json(
+        state.call(move |core, now| core.cancel_order(&tenant, &path.order, b.reason.as_deref(), now)).await?.into(),
+    ))
 }
 
 async fn refund(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
-    OptJsonBody(b): OptJsonBody<RefundBody>,
-) -> Result<Json<Order>, AdminError> {
+    OptJsonBody(b): OptJsonBody<wire::RefundOrder>,
+) -> Result<Json<wire::Order>, AdminError> {
     Ok(Json(
         state
             .call(move |core, now| core.refund_order(&tenant, &path.order, b.amount_minor, b.reason.as_deref(), now))
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -187,17 +179,17 @@ async fn list_returns(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Return>>, AdminError> {
     let items = state.call(move |core, _| core.order_returns(&tenant, &path.order)).await?;
-    Ok(Json(list(items, None)))
+    Ok(Json(Page::of(items, None)))
 }
 
 async fn create_return(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<OrderPath>,
-    JsonBody(b): JsonBody<ReturnRequest>,
-) -> Result<(StatusCode, Json<Return>), AdminError> {
-    let ret = state.call(move |core, now| core.receive_return(&tenant, &path.order, b, now)).await?;
-    Ok((StatusCode::CREATED, Json(ret)))
+    JsonBody(b): JsonBody<wire::ReturnRequest>,
+) -> Result<(StatusCode, Json<wire::Return>), AdminError> {
+    let ret = state.call(move |core, now| core.receive_return(&tenant, &path.order, b.into(), now)).await?;
+    Ok((StatusCode::CREATED, Json(ret.into())))
 }

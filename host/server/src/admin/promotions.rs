@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{DiscountValue, NewPromotion, Promotion, PromotionConditions, PromotionId, PromotionPatch};
+use omnistore_core::PromotionId;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, double_option, list, page_limit};
+use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, page_limit};
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, doc};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -15,26 +15,26 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/promotions",
             list_promotions,
-            doc("listPromotions", "Promotions in id order").query(PAGE_PARAMS).ok("[Promotion]"),
+            doc("listPromotions", "Promotions in id order").query(PAGE_PARAMS).ok::<wire::Page<wire::Promotion>>(),
         )
         .post(
             "/tenants/{tenant}/promotions",
             create,
             doc("createPromotion", "Create a promotion (automatic, or with a code)")
-                .body("NewPromotion")
-                .created("Promotion"),
+                .body::<wire::NewPromotion>()
+                .created::<wire::Promotion>(),
         )
         .get(
             "/tenants/{tenant}/promotions/{promotion}",
             get_one,
-            doc("getPromotion", "Get a promotion").ok("Promotion"),
+            doc("getPromotion", "Get a promotion").ok::<wire::Promotion>(),
         )
         .patch(
             "/tenants/{tenant}/promotions/{promotion}",
             update,
             doc("updatePromotion", "Change a promotion (switch it off with active: false)")
-                .body("PromotionPatch")
-                .ok("Promotion"),
+                .body::<wire::PromotionPatch>()
+                .ok::<wire::Promotion>(),
         );
 }
 
@@ -43,57 +43,40 @@ struct PromotionPath {
     promotion: PromotionId,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    name: Option<String>,
-    active: Option<bool>,
-    value: Option<DiscountValue>,
-    conditions: Option<PromotionConditions>,
-    #[serde(default, deserialize_with = "double_option")]
-    usage_limit: Option<Option<u64>>,
-}
-
 async fn list_promotions(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<PageQuery<PromotionId>>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Page<wire::Promotion>>, AdminError> {
     let limit = page_limit(q.limit)?;
     let items = state.call(move |core, _| core.list_promotions_page(&tenant, q.after.as_ref(), limit)).await?;
     let next = cursor(&items, limit, |p| p.id.to_string());
-    Ok(Json(list(items, next)))
+    Ok(Json(Page::of(items, next)))
 }
 
 async fn create(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    JsonBody(body): JsonBody<NewPromotion>,
-) -> Result<(StatusCode, Json<Promotion>), AdminError> {
-    let p = state.call(move |core, now| core.create_promotion(&tenant, body, now)).await?;
-    Ok((StatusCode::CREATED, Json(p)))
+    JsonBody(body): JsonBody<wire::NewPromotion>,
+) -> Result<(StatusCode, Json<wire::Promotion>), AdminError> {
+    let p = state.call(move |core, now| core.create_promotion(&tenant, body.into(), now)).await?;
+    Ok((StatusCode::CREATED, Json(p.into())))
 }
 
 async fn get_one(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<PromotionPath>,
-) -> Result<Json<Promotion>, AdminError> {
-    Ok(Json(state.call(move |core, _| core.get_promotion(&tenant, &path.promotion)).await?))
+) -> Result<Json<wire::Promotion>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_promotion(&tenant, &path.promotion)).await?.into()))
 }
 
 async fn update(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<PromotionPath>,
-    JsonBody(b): JsonBody<PatchBody>,
-) -> Result<Json<Promotion>, AdminError> {
-    let patch = PromotionPatch {
-        name: b.name,
-        active: b.active,
-        value: b.value,
-        conditions: b.conditions,
-        usage_limit: b.usage_limit,
-    };
-    Ok(Json(state.call(move |core, now| core.update_promotion(&tenant, &path.promotion, patch, now)).await?))
+    JsonBody(patch): JsonBody<wire::PromotionPatch>,
+) -> Result<Json<wire::Promotion>, AdminError> {
+    let patch = patch.into();
+    Ok(Json(state.call(move |core, now| core.update_promotion(&tenant, &path.promotion, patch, now)).await?.into()))
 }

@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use axum::body::Bytes;
 
-use super::extract::{JsonBody, OptJsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, list, page_limit};
+use super::extract::{JsonBody, OptJsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, page_limit};
 use super::idempotency::Redact;
+use super::wire::{self, Page};
 use super::{Access, AdminError, AdminState, Routes, auth, blocking, doc, required};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -19,15 +20,17 @@ pub(crate) fn routes(r: &mut Routes) {
             "/tenants",
             create,
             doc("createTenant", "Create a tenant and issue its first API token (shown once)")
-                .body("NewTenant")
-                .created("TenantCreated"),
+                .body::<wire::NewTenant>()
+                .created::<wire::TenantCreated>(),
         )
         .get(
             "/tenants",
             list_all,
-            doc("listTenants", "Every tenant of the deployment, in id order").query(PAGE_PARAMS).ok("[Tenant]"),
+            doc("listTenants", "Every tenant of the deployment, in id order")
+                .query(PAGE_PARAMS)
+                .ok::<wire::Page<wire::Tenant>>(),
         )
-        .get("/tenants/{tenant}", get_one, doc("getTenant", "Get a tenant").ok("Tenant"))
+        .get("/tenants/{tenant}", get_one, doc("getTenant", "Get a tenant").ok::<wire::Tenant>())
         .get(
             "/tenants/{tenant}/export",
             export,
@@ -36,26 +39,26 @@ pub(crate) fn routes(r: &mut Routes) {
                 "Every stored entry of the tenant as JSON lines (application/x-ndjson): a header, one line \
                  per entry, an end line; `omnistore tenant import` loads it",
             )
-            .ok("TenantExportLine"),
+            .json_lines::<wire::TenantExportLine>(),
         )
         .get(
             "/tenants/{tenant}/storage-versions",
             storage_versions,
             doc("storageVersions", "How many of the tenant's stored records are in each format version")
-                .ok("StorageVersions"),
+                .ok::<wire::StorageVersions>(),
         )
         .post(
             "/tenants/{tenant}/migrate",
             migrate,
             doc("migrateTenant", "Rewrite the tenant's outdated records in the current format version; safe to repeat")
-                .ok("MigrationReport"),
+                .ok::<wire::MigrationReport>(),
         )
         .delete(
             "/tenants/{tenant}",
             delete_tenant,
             doc("deleteTenant", "Delete the tenant and everything it stored; it stops being served at once")
                 .query(const { &[required("confirm", "string", "the tenant id again, to confirm")] })
-                .ok("TenantDataReport"),
+                .ok::<wire::TenantDataReport>(),
         );
     r.section(Access::Tenant, "Tokens")
         .get(
@@ -63,37 +66,20 @@ pub(crate) fn routes(r: &mut Routes) {
             list_tokens,
             doc("listTokens", "The tenant's API tokens in id order (never their secrets)")
                 .query(PAGE_PARAMS)
-                .ok("[TokenInfo]"),
+                .ok::<wire::Page<super::TokenInfo>>(),
         )
         .post(
             "/tenants/{tenant}/tokens",
             create_token,
             doc("createToken", "Issue another API token for the tenant (shown once)")
-                .optional_body("NewToken")
-                .created("IssuedToken"),
+                .optional_body::<wire::NewToken>()
+                .created::<super::IssuedToken>(),
         )
         .delete(
             "/tenants/{tenant}/tokens/{token}",
             revoke_token,
             doc("revokeToken", "Revoke an API token").no_content(),
         );
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewTenant {
-    id: String,
-    name: String,
-    currency: String,
-    #[serde(default)]
-    token_label: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewToken {
-    #[serde(default)]
-    label: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,13 +93,16 @@ struct TokenPath {
 }
 
 /// The secret is stored nowhere, not even in the idempotency record.
-fn with_secret(status: StatusCode, body: serde_json::Value, pointer: &'static [&'static str]) -> Response {
+fn with_secret(status: StatusCode, body: impl serde::Serialize, pointer: &'static [&'static str]) -> Response {
     let mut response = (status, Json(body)).into_response();
     response.extensions_mut().insert(Redact(pointer));
     response
 }
 
-async fn create(State(state): State<AdminState>, JsonBody(body): JsonBody<NewTenant>) -> Result<Response, AdminError> {
+async fn create(
+    State(state): State<AdminState>,
+    JsonBody(body): JsonBody<wire::NewTenant>,
+) -> Result<Response, AdminError> {
     let id = TenantId::new(body.id).map_err(|e| AdminError::from(omnistore_core::CoreError::from(e)))?;
     let label = body.token_label.unwrap_or_else(|| "first".to_owned());
     let tid = id.clone();
@@ -121,17 +110,17 @@ async fn create(State(state): State<AdminState>, JsonBody(body): JsonBody<NewTen
     let core = state.core.clone();
     let now = state.now();
     let token = blocking(move || auth::issue(&core, &id, &label, now)).await?;
-    Ok(with_secret(StatusCode::CREATED, serde_json::json!({ "tenant": tenant, "token": token }), &["/token/secret"]))
+    Ok(with_secret(StatusCode::CREATED, wire::TenantCreated { tenant: tenant.into(), token }, &["/token/secret"]))
 }
 
 async fn list_all(
     State(state): State<AdminState>,
     Q(q): Q<PageQuery<TenantId>>,
-) -> Result<Json<serde_json::Value>, AdminError> {
+) -> Result<Json<Page<wire::Tenant>>, AdminError> {
     let limit = page_limit(q.limit)?;
     let tenants = state.call(move |core, _| core.list_tenants_page(q.after.as_ref(), limit)).await?;
     let next = cursor(&tenants, limit, |t| t.id.to_string());
-    Ok(Json(list(tenants, next)))
+    Ok(Json(Page::of(tenants, next)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,16 +185,16 @@ fn tokio_stream_of(
 async fn storage_versions(
     State(state): State<AdminState>,
     P(path): P<TenantPath>,
-) -> Result<Json<omnistore_core::StorageVersions>, AdminError> {
+) -> Result<Json<wire::StorageVersions>, AdminError> {
     let tenant = existing_tenant(&path)?;
-    Ok(Json(state.call(move |core, _| core.storage_versions(&tenant)).await?))
+    Ok(Json(state.call(move |core, _| core.storage_versions(&tenant)).await?.into()))
 }
 
 async fn migrate(
     State(state): State<AdminState>,
     P(path): P<TenantPath>,
     OptJsonBody(_): OptJsonBody<super::extract::Empty>,
-) -> Result<Json<omnistore_core::MigrationReport>, AdminError> {
+) -> Result<Json<wire::MigrationReport>, AdminError> {
     let tenant = existing_tenant(&path)?;
     let report = state
         .call(move |core, _| {
@@ -215,14 +204,14 @@ async fn migrate(
             )
         })
         .await?;
-    Ok(Json(report))
+    Ok(Json(report.into()))
 }
 
 async fn delete_tenant(
     State(state): State<AdminState>,
     P(path): P<TenantPath>,
     Q(q): Q<ConfirmQuery>,
-) -> Result<Json<omnistore_core::TenantDataReport>, AdminError> {
+) -> Result<Json<wire::TenantDataReport>, AdminError> {
     let tenant = existing_tenant(&path)?;
     if q.confirm.as_deref() != Some(tenant.as_str()) {
         return Err(AdminError::invalid(format!(
@@ -244,23 +233,20 @@ async fn delete_tenant(
         })
         .await?;
     tracing::info!(%tenant, entries = report.entries, "tenant deleted");
-    Ok(Json(report))
+    Ok(Json(report.into()))
 }
 
-async fn get_one(
-    State(state): State<AdminState>,
-    P(path): P<TenantPath>,
-) -> Result<Json<omnistore_core::Tenant>, AdminError> {
+async fn get_one(State(state): State<AdminState>, P(path): P<TenantPath>) -> Result<Json<wire::Tenant>, AdminError> {
     let id = TenantId::new(path.tenant.clone())
         .map_err(|_| AdminError::not_found(format!("tenant `{}` not found", path.tenant)))?;
-    Ok(Json(state.call(move |core, _| core.get_tenant(&id)).await?))
+    Ok(Json(state.call(move |core, _| core.get_tenant(&id)).await?.into()))
 }
 
 async fn list_tokens(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     Q(q): Q<PageQuery<String>>,
-) -> Result<Json<serde_json::Value>, AdminError> {
+) -> Result<Json<Page<auth::TokenInfo>>, AdminError> {
     let core = state.core.clone();
     let limit = page_limit(q.limit)?;
     let tokens = blocking(move || {
@@ -269,13 +255,13 @@ async fn list_tokens(
     })
     .await?;
     let next = cursor(&tokens, limit, |t| t.id.clone());
-    Ok(Json(list(tokens, next)))
+    Ok(Json(Page { items: tokens, next_after: next }))
 }
 
 async fn create_token(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
-    OptJsonBody(body): OptJsonBody<NewToken>,
+    OptJsonBody(body): OptJsonBody<wire::NewToken>,
 ) -> Result<Response, AdminError> {
     let core = state.core.clone();
     let now = state.now();
@@ -284,7 +270,7 @@ async fn create_token(
         auth::issue(&core, &tenant, body.label.as_deref().unwrap_or("api"), now)
     })
     .await?;
-    Ok(with_secret(StatusCode::CREATED, serde_json::to_value(token).unwrap_or_default(), &["/secret"]))
+    Ok(with_secret(StatusCode::CREATED, token, &["/secret"]))
 }
 
 async fn revoke_token(
