@@ -278,6 +278,8 @@ pub struct RouteDoc {
     pub response: Option<SchemaFn>,
     /// The success body is JSON lines, each of `response`'s schema.
     pub json_lines: bool,
+    /// The answer is raw bytes (`application/octet-stream`), not JSON.
+    pub bytes_response: bool,
 }
 
 /// Documentation given at registration; see [`RouteDoc`].
@@ -292,6 +294,7 @@ pub(crate) struct Doc {
     status: u16,
     response: Option<SchemaFn>,
     json_lines: bool,
+    bytes_response: bool,
 }
 
 pub(crate) const fn doc(operation_id: &'static str, summary: &'static str) -> Doc {
@@ -305,6 +308,7 @@ pub(crate) const fn doc(operation_id: &'static str, summary: &'static str) -> Do
         status: 200,
         response: None,
         json_lines: false,
+        bytes_response: false,
     }
 }
 
@@ -336,6 +340,13 @@ impl Doc {
     /// 200 with a body of wire type `T`.
     pub(crate) const fn ok<T: schemars::JsonSchema>(mut self) -> Doc {
         self.response = Some(wire::schema_of::<T>);
+        self
+    }
+
+    /// 200 with the raw bytes of a file.
+    pub(crate) const fn ok_bytes(mut self) -> Doc {
+        self.response = None;
+        self.bytes_response = true;
         self
     }
 
@@ -423,6 +434,7 @@ impl Routes {
             status: doc.status,
             response: doc.response,
             json_lines: doc.json_lines,
+            bytes_response: doc.bytes_response,
         });
         self
     }

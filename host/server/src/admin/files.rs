@@ -14,11 +14,11 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use omnistore_core::{ChannelId, TenantId};
 use omnistore_services::files::{FileStore, FileVersion, FilesError, MAX_FILE_BYTES};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::extract::{P, Q, RawBody, Scope};
+use super::wire::{self, FileEntry, FileState};
 use super::{Access, AdminError, AdminState, Routes, blocking, doc, param};
 use crate::preview::{PREVIEW_PARAM, PREVIEW_TTL_MS};
 
@@ -29,21 +29,21 @@ pub(crate) fn routes(r: &mut Routes) {
             list,
             doc("listFiles", "The installation's files, live and draft, with their state and hashes")
                 .query(const { &[param("prefix", "string", "only paths starting with this")] })
-                .ok("[FileEntry]"),
+                .ok::<wire::Page<wire::FileEntry>>(),
         )
         .get(
             "/tenants/{tenant}/channels/{channel}/files/{*path}",
             get_file,
             doc("getFile", "A file's bytes as the draft (default) or the live files read it")
                 .query(const { &[param("version", "string", "draft or live")] })
-                .ok("Bytes"),
+                .ok_bytes(),
         )
         .put(
             "/tenants/{tenant}/channels/{channel}/files/{*path}",
             put_file,
             doc("putFile", "Write a file into the draft (the raw bytes, at most 2 MiB)")
                 .raw_body(&["application/octet-stream"])
-                .ok("FileWritten"),
+                .ok::<wire::FileWritten>(),
         )
         .delete(
             "/tenants/{tenant}/channels/{channel}/files/{*path}",
@@ -53,7 +53,7 @@ pub(crate) fn routes(r: &mut Routes) {
         .post(
             "/tenants/{tenant}/channels/{channel}/files/publish",
             publish,
-            doc("publishFiles", "Make the draft live in one step").ok("Published"),
+            doc("publishFiles", "Make the draft live in one step").ok::<wire::Published>(),
         )
         .post(
             "/tenants/{tenant}/channels/{channel}/files/discard",
@@ -64,7 +64,7 @@ pub(crate) fn routes(r: &mut Routes) {
             "/tenants/{tenant}/channels/{channel}/files/preview",
             preview,
             doc("previewFiles", "A link that shows the storefront with the draft files, for an hour")
-                .created("PreviewLink"),
+                .created::<wire::PreviewLink>(),
         );
 }
 
@@ -106,30 +106,6 @@ struct GetQuery {
     version: Option<VersionParam>,
 }
 
-/// How a path stands between the live files and the draft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum FileState {
-    /// Live, and the draft reads the same.
-    Live,
-    /// Only in the draft.
-    Added,
-    /// Live, with other bytes in the draft.
-    Modified,
-    /// Live, deleted in the draft.
-    Deleted,
-}
-
-#[derive(Debug, Serialize)]
-struct FileEntry {
-    path: String,
-    state: FileState,
-    live_sha256: Option<String>,
-    draft_sha256: Option<String>,
-    /// Bytes as the draft reads it (the live size for a deleted file).
-    size: usize,
-}
-
 fn files_error(err: FilesError) -> AdminError {
     match err {
         FilesError::Storage(e) => AdminError::storage(e),
@@ -156,7 +132,7 @@ async fn list(
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
     Q(q): Q<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<wire::Page<FileEntry>>, AdminError> {
     let files = store_for(&state, &tenant, &path.channel).await?;
     let items = blocking(move || {
         let (t, i, prefix) = (&tenant, path.channel.as_str(), q.prefix.unwrap_or_default());
@@ -188,7 +164,7 @@ async fn list(
         Ok(items)
     })
     .await?;
-    Ok(Json(json!({ "items": items, "next_after": null })))
+    Ok(Json(wire::Page { items, next_after: None }))
 }
 
 async fn get_file(
@@ -215,11 +191,11 @@ async fn put_file(
     Scope(tenant): Scope,
     P(path): P<FilePath>,
     RawBody(bytes): RawBody,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<wire::FileWritten>, AdminError> {
     let files = store_for(&state, &tenant, &path.channel).await?;
     let (sha, size, file) = (sha256_hex(&bytes), bytes.len(), path.path.clone());
     blocking(move || files.put_draft(&tenant, path.channel.as_str(), &path.path, &bytes).map_err(files_error)).await?;
-    Ok(Json(json!({ "path": file, "sha256": sha, "size": size })))
+    Ok(Json(wire::FileWritten { path: file, sha256: sha, size }))
 }
 
 async fn delete_file(
@@ -236,10 +212,10 @@ async fn publish(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<wire::Published>, AdminError> {
     let files = store_for(&state, &tenant, &path.channel).await?;
     let changed = blocking(move || files.publish(&tenant, path.channel.as_str()).map_err(files_error)).await?;
-    Ok(Json(json!({ "changed": changed })))
+    Ok(Json(wire::Published { changed }))
 }
 
 async fn discard(
@@ -256,13 +232,13 @@ async fn preview(
     State(state): State<AdminState>,
     Scope(tenant): Scope,
     P(path): P<ChannelPath>,
-) -> Result<(StatusCode, Json<Value>), AdminError> {
+) -> Result<(StatusCode, Json<wire::PreviewLink>), AdminError> {
     store_for(&state, &tenant, &path.channel).await?;
     let key = state.preview.clone().ok_or_else(|| {
         AdminError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "this host has no preview key")
     })?;
     let expires_ms = state.now() + PREVIEW_TTL_MS;
     let token = key.issue(tenant.as_str(), path.channel.as_str(), expires_ms);
-    let body = json!({ "token": token, "expires_ms": expires_ms, "query": format!("{PREVIEW_PARAM}={token}") });
-    Ok((StatusCode::CREATED, Json(body)))
+    let query = format!("{PREVIEW_PARAM}={token}");
+    Ok((StatusCode::CREATED, Json(wire::PreviewLink { token, expires_ms, query })))
 }

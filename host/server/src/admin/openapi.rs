@@ -77,6 +77,10 @@ fn operation(generator: &mut SchemaGenerator, d: &RouteDoc) -> Value {
                 "content": { media: { "schema": json_of(schema(generator)) } }
             })
         }
+        None if d.bytes_response => json!({
+            "description": "success: the file's bytes",
+            "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
+        }),
         None => json!({ "description": "success, no body" }),
     };
     responses.insert(d.status.to_string(), success);
