@@ -533,6 +533,7 @@ fn every_test_guest_has_a_test() {
         include_str!("plugins/contract.rs"),
         include_str!("plugins/isolation.rs"),
         include_str!("plugins/whole_host.rs"),
+        include_str!("plugins/storefront.rs"),
         include_str!("../../host/server/tests/admin/streaming.rs"),
     ]
     .concat();

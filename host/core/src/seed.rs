@@ -322,6 +322,14 @@ pub fn seed_demo_into(core: &Core, tenant: &TenantId, now_ms: i64) -> CoreResult
             Ok(_) | Err(CoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
+        // A shop in Naples: Italian first, English for visitors.
+        let shop = crate::ShopPatch {
+            languages: Some(vec!["it".into(), "en".into()]),
+            contact_email: Some(Some("ciao@dolcevita.example".into())),
+            contact_phone: Some(Some("+390811234567".into())),
+            ..crate::ShopPatch::default()
+        };
+        core.update_shop(&tenant, shop, now_ms)?;
     }
 
     let locations = core.list_locations(&tenant)?;
