@@ -30,7 +30,12 @@ impl Judges {
     /// `args` as `sys.argv[1..]`, `stdin` on its standard input; the script
     /// prints JSON, which is returned.
     pub fn run_python(&self, script: &str, args: &[&str], stdin: &[u8]) -> anyhow::Result<Value> {
+        self.run_python_with(script, args, stdin, &[])
+    }
+
+    fn run_python_with(&self, script: &str, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> anyhow::Result<Value> {
         let mut child = Command::new(self.python())
+            .envs(env.iter().copied())
             .arg("-c")
             .arg(script)
             .args(args)
@@ -56,7 +61,20 @@ impl Judges {
     /// Every page URL that ultimate-sitemap-parser finds in the sitemaps of
     /// the site at `homepage` (found through its robots.txt), sorted.
     pub fn sitemap_urls(&self, homepage: &str) -> anyhow::Result<Vec<String>> {
-        let urls = self.run_python(SITEMAP, &[homepage], b"")?;
+        self.sitemap_urls_through(homepage, None)
+    }
+
+    /// [`Judges::sitemap_urls`] with every request sent to `server`
+    /// (`host:port`) as an HTTP proxy, so a site on a name the system's
+    /// resolver does not know (such as `shop.localhost`) is read as a
+    /// crawler reads it: robots.txt at the root of its own host name.
+    pub fn sitemap_urls_through(&self, homepage: &str, server: Option<&str>) -> anyhow::Result<Vec<String>> {
+        let proxy = server.map(|s| format!("http://{s}"));
+        let env: Vec<(&str, &str)> = match &proxy {
+            Some(p) => vec![("http_proxy", p.as_str()), ("HTTP_PROXY", p.as_str()), ("no_proxy", "")],
+            None => vec![],
+        };
+        let urls = self.run_python_with(SITEMAP, &[homepage], b"", &env)?;
         serde_json::from_value(urls).context("reading the sitemap parser's URL list")
     }
 }

@@ -72,7 +72,14 @@ async fn open_shop() -> Shop {
         by_operator: true,
         ..InstallRequest::default()
     };
-    host.install(&tenant, request).await.unwrap_or_else(|e| panic!("installing the storefront: {}", e.message));
+    let channel =
+        host.install(&tenant, request).await.unwrap_or_else(|e| panic!("installing the storefront: {}", e.message));
+    let (core, t) = (host.core.clone(), tenant.clone());
+    tokio::task::spawn_blocking(move || {
+        core.publish_all_active(&t, &channel.id, omnistore_runtime::WallClock::now_ms(None)).unwrap()
+    })
+    .await
+    .unwrap();
     host.registry.add_tenant(tenant.clone(), &[DOMAIN.to_string()]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -256,9 +263,10 @@ async fn search_engines_and_social_channels_read_the_product_and_the_sitemap() {
     assert_eq!(og["og:title"], product.title.as_str(), "{og}");
     assert_eq!(og["product:price:currency"], "EUR", "{og}");
 
-    let homepage = shop.path_url("/");
-    let judges2 = judges.clone();
-    let urls = tokio::task::spawn_blocking(move || judges2.sitemap_urls(&homepage)).await.unwrap().unwrap();
+    let homepage = shop.url("/");
+    let (judges2, server) = (judges.clone(), shop.addr.to_string());
+    let urls =
+        tokio::task::spawn_blocking(move || judges2.sitemap_urls_through(&homepage, Some(&server))).await.unwrap().unwrap();
     for (p, _) in &products {
         assert!(urls.iter().any(|u| u.ends_with(&format!("/products/{}", p.handle))), "{} missing from {urls:?}", p.handle);
     }
