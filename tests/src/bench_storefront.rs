@@ -48,7 +48,7 @@ async fn start_host(data: &Path) -> anyhow::Result<(Host, TenantId, String, Stri
         store: None,
         allow_private_network: false,
         operator_token: OPERATOR.into(),
-        http: HttpSettings { path_routing: true, ..HttpSettings::default() },
+        http: HttpSettings::development(),
         secrets: None,
     })
     .await

@@ -54,7 +54,7 @@ async fn open_shop() -> Shop {
         store: Some("memory:".into()),
         allow_private_network: false,
         operator_token: OPERATOR.into(),
-        http: HttpSettings { path_routing: true, ..HttpSettings::default() },
+        http: HttpSettings::development(),
         secrets: None,
     })
     .await
@@ -267,8 +267,14 @@ async fn search_engines_and_social_channels_read_the_product_and_the_sitemap() {
     let (judges2, server) = (judges.clone(), shop.addr.to_string());
     let urls =
         tokio::task::spawn_blocking(move || judges2.sitemap_urls_through(&homepage, Some(&server))).await.unwrap().unwrap();
+    let robots = fetch(&shop.path_url("/robots.txt")).await;
+    let sitemap = fetch(&shop.path_url("/sitemap.xml")).await;
     for (p, _) in &products {
-        assert!(urls.iter().any(|u| u.ends_with(&format!("/products/{}", p.handle))), "{} missing from {urls:?}", p.handle);
+        assert!(
+            urls.iter().any(|u| u.ends_with(&format!("/products/{}", p.handle))),
+            "{} missing from {urls:?}; robots.txt: {robots}; sitemap.xml: {sitemap}",
+            p.handle
+        );
     }
 
     let lighthouse_url = shop.url(&format!("/products/{}", product.handle));
