@@ -3,6 +3,7 @@
 mod data;
 mod dev;
 mod scaffold;
+mod theme;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,9 +11,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use omnistore_server::Registry;
-use omnistore_server::admin::InstallRequest;
 use omnistore_server::deployment::Deployment;
 use omnistore_server::host::{Host, HostOptions};
+use omnistore_server::provision::Provisioned;
 
 #[derive(Parser)]
 #[command(name = "omnistore", version, about = "One commerce core, every channel")]
@@ -36,9 +37,6 @@ enum Command {
     Demo {
         #[arg(long, short, default_value = "examples/demo/omnistore.toml")]
         config: PathBuf,
-        /// Where the built plugin packages are (`cargo xtask build-plugins`).
-        #[arg(long, default_value = "target/plugins")]
-        plugins: PathBuf,
     },
     /// Create, build and run plugins.
     #[command(subcommand)]
@@ -52,6 +50,9 @@ enum Command {
     /// SMS tools.
     #[command(subcommand)]
     Sms(SmsCommand),
+    /// A channel's theme files on a running host.
+    #[command(subcommand)]
+    Theme(theme::ThemeCommand),
 }
 
 #[derive(Subcommand)]
@@ -119,9 +120,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(serve(&config, listen))
         }
-        Command::Demo { config, plugins } => {
+        Command::Demo { config } => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            rt.block_on(demo(&config, &plugins))
+            rt.block_on(demo(&config))
         }
         Command::Plugin(PluginCommand::New { name, dir, sdk }) => {
             let created = scaffold::new_plugin(&name, &dir, sdk.as_deref())?;
@@ -136,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => data::tenant(command),
         Command::Customer(command) => data::customer(command),
+        Command::Theme(command) => theme::run(command),
         Command::Sms(SmsCommand::Segments { text }) => {
             println!("{}", serde_json::to_string(&omnistore_sms::count_segments(&text))?);
             Ok(())
@@ -172,7 +174,7 @@ fn operator_token(data_dir: &Path) -> anyhow::Result<String> {
 
 async fn start_host(deployment: &Deployment) -> anyhow::Result<Host> {
     let token = operator_token(&deployment.data_dir)?;
-    let host = Host::start(HostOptions {
+    Host::start(HostOptions {
         data_dir: deployment.data_dir.clone(),
         store: std::env::var("OMNISTORE_STORE").ok(),
         allow_private_network: deployment.allow_private_network,
@@ -180,19 +182,29 @@ async fn start_host(deployment: &Deployment) -> anyhow::Result<Host> {
         http: deployment.http.clone(),
         secrets: None,
     })
-    .await?;
-    for t in &deployment.tenants {
-        if let Ok(tenant) = omnistore_runtime::TenantId::new(t.id.clone()) {
-            host.registry.add_tenant(tenant, &t.domains);
-        }
+    .await
+}
+
+/// Create the deployment's tenants and install its installations, saying what was installed.
+async fn provision(host: &Host, deployment: &Deployment) -> anyhow::Result<Vec<Provisioned>> {
+    let installed = host.provision(deployment).await.context(
+        "installing the deployment's channels; a package that is missing is built by `omnistore plugin build DIR` \
+         (in this repository: `cargo xtask build-plugins`)",
+    )?;
+    for p in &installed {
+        println!(
+            "installed {} ({} {}) for {} as channel {}",
+            p.installation, p.channel.plugin_id, p.channel.version, p.tenant, p.channel.id
+        );
     }
-    Ok(host)
+    Ok(installed)
 }
 
 async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
     let deployment = Deployment::load(config)
         .with_context(|| format!("loading the deployment file {} (see `omnistore serve --help`)", config.display()))?;
     let host = start_host(&deployment).await?;
+    provision(&host, &deployment).await?;
     let listen = listen.unwrap_or(deployment.listen.clone());
     println!(
         "admin API: http://{listen}/api/v1 (operator token in {})",
@@ -204,16 +216,10 @@ async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
     result
 }
 
-/// The channels the demo installs on first start: plugin, mount, settings.
-const DEMO_CHANNELS: [(&str, &str, &[(&str, &str)]); 2] = [
-    ("web-storefront", "/", &[]),
-    ("hello-channel", "/hello", &[("greeting", "Benvenuti alla Pasticceria Dolce Vita")]),
-];
-
 /// The demo store: seeds "Pasticceria Dolce Vita" on first start, installs the
-/// web storefront and the example channel, prints where to look and the
-/// tenant's token.
-async fn demo(config: &Path, plugins: &Path) -> anyhow::Result<()> {
+/// deployment's channels (the web storefront and the example channel), prints
+/// where to look and the tenant's token.
+async fn demo(config: &Path) -> anyhow::Result<()> {
     let deployment = Deployment::load(config).with_context(|| format!("loading {}", config.display()))?;
     let host = start_host(&deployment).await?;
     let now = omnistore_runtime::system_now_ms();
@@ -231,32 +237,10 @@ async fn demo(config: &Path, plugins: &Path) -> anyhow::Result<()> {
     if pictured > 0 {
         println!("demo images: {pictured} products pictured");
     }
-    let channels = {
-        let (core, t) = (host.core.clone(), tenant.clone());
-        tokio::task::spawn_blocking(move || core.list_channels(&t)).await??
-    };
-    for (plugin, mount, settings) in DEMO_CHANNELS {
-        if channels.iter().any(|c| c.plugin_id == plugin) {
-            continue;
-        }
-        // The operator's own tool: a package on this machine's disk.
-        let request = InstallRequest {
-            package: Some(plugins.join(plugin)),
-            mount: Some(mount.into()),
-            settings: settings.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect(),
-            enabled: true,
-            by_operator: true,
-            ..InstallRequest::default()
-        };
-        let channel = host
-            .install(&tenant, request)
-            .await
-            .map_err(|e| anyhow::anyhow!("installing {plugin}: {e}; run `cargo xtask build-plugins`"))?;
+    for p in provision(&host, &deployment).await? {
+        // A channel installed now sells the demo's whole catalog.
         let core = host.core.clone();
-        let t = tenant.clone();
-        let id = channel.id.clone();
-        tokio::task::spawn_blocking(move || core.publish_all_active(&t, &id, now)).await??;
-        println!("installed the {plugin} plugin at {mount} as channel {}", channel.id);
+        tokio::task::spawn_blocking(move || core.publish_all_active(&p.tenant, &p.channel.id, now)).await??;
     }
     // The demo keeps its tenant token beside the data so it can be shown on every start.
     let token_file = deployment.data_dir.join("dolce-vita-token");

@@ -8,6 +8,16 @@ const CARGO_TOML: &str = include_str!("../template/Cargo.toml.tmpl");
 const PLUGIN_TOML: &str = include_str!("../template/plugin.toml.tmpl");
 const LIB_RS: &str = include_str!("../template/src/lib.rs.tmpl");
 const README: &str = include_str!("../template/README.md.tmpl");
+const TESTS: &str = include_str!("../template/tests/pages.rs.tmpl");
+
+/// Every file of a new plugin crate: its path and template.
+const FILES: [(&str, &str); 5] = [
+    ("Cargo.toml", CARGO_TOML),
+    ("plugin.toml", PLUGIN_TOML),
+    ("src/lib.rs", LIB_RS),
+    ("tests/pages.rs", TESTS),
+    ("README.md", README),
+];
 
 /// Is `dir` the SDK crate?
 fn is_sdk(dir: &Path) -> bool {
@@ -88,12 +98,18 @@ pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> anyhow::Resu
             .replace("{{sdk_path}}", &relative(&dir, &sdk).display().to_string())
             .replace("{{workspace}}", "\n[workspace]\n")
     };
-    std::fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
-    for (file, text) in
-        [("Cargo.toml", CARGO_TOML), ("plugin.toml", PLUGIN_TOML), ("src/lib.rs", LIB_RS), ("README.md", README)]
-    {
+    for (file, text) in FILES {
         let path = dir.join(file);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+        }
         std::fs::write(&path, fill(text)).with_context(|| format!("writing {}", path.display()))?;
+    }
+    // The checkout's lock file, so the new crate builds the SDK and the
+    // harness with the dependency versions they are tested with (cargo drops
+    // what the crate does not use).
+    if let Some(lock) = sdk.parent().map(|checkout| checkout.join("Cargo.lock")).filter(|l| l.is_file()) {
+        std::fs::copy(&lock, dir.join("Cargo.lock")).with_context(|| format!("copying {}", lock.display()))?;
     }
     Ok(dir)
 }
@@ -106,5 +122,33 @@ mod tests {
     fn relative_paths_walk_up_to_the_common_prefix() {
         assert_eq!(relative(Path::new("/a/b/c"), Path::new("/a/sdk")), PathBuf::from("../../sdk"));
         assert_eq!(title_of("my-first-channel"), "My First Channel");
+    }
+
+    #[test]
+    fn a_new_plugin_has_every_template_file_filled_in() {
+        let parent = std::env::temp_dir().join(format!("omnistore-scaffold-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk");
+        let dir = new_plugin("my-channel", &parent, Some(&sdk)).unwrap();
+        let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for (file, _) in FILES {
+            for placeholder in ["{{name}}", "{{title}}", "{{publisher}}", "{{sdk_path}}", "{{workspace}}"] {
+                assert!(!read(file).contains(placeholder), "{file} still has {placeholder}");
+            }
+        }
+        let tests = read("tests/pages.rs");
+        assert!(tests.contains("Harness::for_plugin(\"my-channel\")"), "{tests}");
+        let manifest = read("Cargo.toml");
+        let harness = relative(&dir, &sdk.canonicalize().unwrap()).join("harness");
+        assert!(
+            manifest.contains(&format!("omnistore-sdk-harness = {{ path = \"{}\" }}", harness.display())),
+            "{manifest}"
+        );
+        assert!(manifest.contains("\n[workspace]\n"), "{manifest}");
+        assert!(read("src/lib.rs").contains(".get(\"/products/:handle\", product)"));
+        assert!(read("README.md").contains("cargo test"));
+        assert!(dir.join("Cargo.lock").is_file(), "the checkout's lock file is copied");
+        assert!(new_plugin("my-channel", &parent, Some(&sdk)).is_err(), "an existing crate is not overwritten");
+        std::fs::remove_dir_all(&parent).unwrap();
     }
 }

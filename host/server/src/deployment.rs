@@ -140,6 +140,12 @@ impl HttpSettings {
 #[serde(deny_unknown_fields)]
 pub struct TenantSpec {
     pub id: String,
+    /// The shop's name when the host creates the tenant; its id otherwise.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The currency of a tenant the host creates (ISO 4217).
+    #[serde(default = "default_currency")]
+    pub currency: String,
     #[serde(default)]
     pub domains: Vec<String>,
     #[serde(default)]
@@ -168,6 +174,10 @@ fn default_listen() -> String {
 
 fn default_data_dir() -> PathBuf {
     ".omnistore".into()
+}
+
+fn default_currency() -> String {
+    "EUR".into()
 }
 
 fn default_mount() -> String {

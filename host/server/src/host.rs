@@ -124,7 +124,7 @@ impl PackageInstaller {
         self.packages.join(plugin).join(version)
     }
 
-    async fn mount_of(&self, tenant: &TenantId, channel: &ChannelId) -> String {
+    pub(crate) async fn mount_of(&self, tenant: &TenantId, channel: &ChannelId) -> String {
         let key = keyspace::mount_key(tenant, channel.as_str());
         let kv = self.kv.clone();
         off_executor(move || transact(&*kv, |txn| txn.get(&key)))
@@ -134,6 +134,27 @@ impl PackageInstaller {
             .flatten()
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_else(|| format!("/{channel}"))
+    }
+
+    /// Seal and store a secret of a channel, and remount it with the secret.
+    pub(crate) async fn set_secret(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        name: &str,
+        value: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let sealed = self.secrets.seal(&secrets::context(tenant.as_str(), channel.as_str(), name), value)?;
+        let (t, c, n) = (tenant.clone(), channel.clone(), name.to_owned());
+        let updated = self
+            .core
+            .run(move |core| {
+                core.set_channel_secret(&t, &c, &n, &sealed, now_ms)?;
+                core.get_channel(&t, &c)
+            })
+            .await?;
+        self.sync_channel(tenant, &updated, None).await.map_err(|e| anyhow::anyhow!("{}", e.message))
     }
 
     /// Mount (or remount, or unmount when disabled) one channel of the core.

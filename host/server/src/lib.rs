@@ -13,17 +13,16 @@ mod error;
 pub mod host;
 mod media;
 pub mod preview;
+pub mod provision;
 pub mod registry;
 pub mod secrets;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
-use omnistore_runtime::{Runtime, TenantId};
-use omnistore_services::installer::InstallationBuilder;
+use omnistore_runtime::Runtime;
 
 pub use channels::{BASE_URL_HEADER, PREVIEW_HEADER};
 pub use error::AppError;
@@ -32,7 +31,6 @@ pub use error::AppError;
 pub use omnistore_services::{async_core, commerce, dispatcher};
 pub use registry::{Mounted, Registry, normalize_mount};
 
-use crate::deployment::Deployment;
 
 /// Largest request body routed to a plugin.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
@@ -184,35 +182,3 @@ pub fn router(state: AppState) -> Router {
     Router::new().route("/healthz", get(|| async { "ok" })).fallback(channels::route).with_state(state)
 }
 
-/// Load every tenant and installation of a deployment file into the registry.
-pub async fn install_deployment(runtime: &Runtime, registry: &Registry, deployment: &Deployment) -> anyhow::Result<()> {
-    for t in &deployment.tenants {
-        let tenant = TenantId::new(t.id.clone()).context("tenant ids are validated on load")?;
-        registry.add_tenant(tenant.clone(), &t.domains);
-        for spec in &t.installations {
-            let plugin = runtime.load_dir(&spec.package).await.with_context(|| {
-                format!(
-                    "loading plugin package {} for installation `{}` of tenant `{}`",
-                    spec.package.display(),
-                    spec.id,
-                    t.id
-                )
-            })?;
-            let context = || format!("installation `{}` of tenant `{}`", spec.id, t.id);
-            let mut plan = InstallationBuilder::new(&plugin.manifest)
-                .withhold(spec.withhold.iter().map(String::as_str))
-                .with_context(context)?;
-            for (key, value) in &spec.settings {
-                plan = if spec.secrets.contains(key) {
-                    plan.secret(key, value)
-                } else {
-                    plan.setting(key, value).with_context(context)?
-                };
-            }
-            let installation = plan.build(&tenant, &spec.id, spec.secrets.iter().cloned());
-            registry.mount(Mounted { mount: normalize_mount(&spec.mount), installation, plugin });
-            tracing::info!(tenant = %t.id, installation = %spec.id, mount = %spec.mount, "installed");
-        }
-    }
-    Ok(())
-}

@@ -120,8 +120,12 @@ fn the_ajax_api_answers_as_shopify_s() {
     }
     assert_eq!(line["id"], grande.as_str());
     assert_eq!(line["quantity"], 2);
-    assert_eq!(line["price"], 280, "3.50 − 20%, in cents");
+    // As on Shopify, `price` is the variant's price before the automatic
+    // discount; `final_price` is what the shopper pays for one.
+    assert_eq!((line["price"].clone(), line["original_price"].clone()), (json!(350), json!(350)));
+    assert_eq!(line["final_price"], 280, "3.50 − 20%, in cents");
     assert_eq!(line["final_line_price"], 560);
+    assert_eq!(line["total_discount"], 140);
     assert_eq!(line["handle"], CANNOLO);
     assert_eq!(line["sku"], "DV-01-GRA");
     assert_eq!(line["url"], format!("/products/{CANNOLO}?variant={grande}"));
