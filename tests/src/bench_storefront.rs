@@ -71,9 +71,15 @@ async fn start_host(data: &Path) -> anyhow::Result<(Host, TenantId, String, Stri
             by_operator: true,
             ..InstallRequest::default()
         };
-        host.install(&tenant, request)
+        let channel = host
+            .install(&tenant, request)
             .await
             .map_err(|e| anyhow::anyhow!("installing {plugin}: {}; run `cargo xtask build-plugins`", e.message))?;
+        // Each channel sells the whole catalog, as in the demo.
+        let (core, t) = (host.core.clone(), tenant.clone());
+        tokio::task::spawn_blocking(move || core.publish_all_active(&t, &channel.id, now_ms()))
+            .await?
+            .with_context(|| format!("publishing the catalog to {plugin}"))?;
     }
     Ok((host, tenant, product, collection))
 }

@@ -134,10 +134,10 @@ const OPERATOR: &str = "operator-token-for-the-cli-tests-0123456789";
 fn serve_installs_the_deployment_files_installations_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = deployment(dir.path());
-    let mut host = Served::start(&config, OPERATOR);
+    let host = Served::start(&config, OPERATOR);
     let installed = host.printed.iter().find(|l| l.starts_with("installed hello")).cloned();
     let installed = installed.unwrap_or_else(|| panic!("no installation reported: {:?}", host.printed));
-    assert!(installed.contains("(hello-channel 0.1.0) for atelier as channel"), "{installed}");
+    assert!(installed.contains("(hello-channel ") && installed.contains(") for atelier as channel chn-"), "{installed}");
     let (status, channels) = host.get("/api/v1/tenants/atelier/channels", OPERATOR);
     assert_eq!(status, 200, "{channels}");
     assert!(channels.contains("\"plugin_id\":\"hello-channel\""), "{channels}");

@@ -3,7 +3,7 @@
 //! channel's prices and availability.
 //!
 //! Search folds case and accents and squeezes doubled letters ("cafe" finds
-//! "Caffè"), needs every word of
+//! "Caffè"; a run of three or more is kept), needs every word of
 //! the query to match the title, tags, description, brand or a SKU, and
 //! ranks title matches first. Its cursor is opaque to the caller but checked
 //! here: it names the query it was issued for and carries a digest, so a
@@ -78,11 +78,18 @@ pub fn fold(text: &str) -> String {
 /// What search compares: folded, with runs of one letter squeezed to one,
 /// so a shopper who types "cafe" or "canoli" finds "Caffè" and "Cannoli".
 fn searchable(text: &str) -> String {
+    let folded: Vec<char> = fold(text).chars().collect();
     let mut out = String::with_capacity(text.len());
-    for c in fold(text).chars() {
-        if !(c.is_alphabetic() && out.ends_with(c)) {
-            out.push(c);
-        }
+    let mut i = 0;
+    while i < folded.len() {
+        let c = folded[i];
+        let run = folded[i..].iter().take_while(|&&d| d == c).count();
+        // A doubled letter is a spelling variant ("pistacchio", "pistachio");
+        // a longer run is not a word's spelling and is kept, so that
+        // "zzzzzz" does not become "z" and match every word with a z.
+        let keep = if c.is_alphabetic() && run == 2 { 1 } else { run };
+        out.extend(std::iter::repeat_n(c, keep));
+        i += run;
     }
     out
 }
@@ -307,6 +314,9 @@ mod tests {
         assert_eq!(searchable("Caffè"), searchable("cafe"));
         assert_eq!(searchable("Cannoli"), "canoli");
         assert_eq!(searchable("DV-011"), "dv-011", "digits are kept as they are");
+        assert_eq!(searchable("Pistacchio"), searchable("pistachio"));
+        assert_eq!(searchable("zzzzzz"), "zzzzzz", "a run longer than two is not a doubled letter");
+        assert_eq!(searchable("Brrr ok"), "brrr ok");
     }
 
     #[test]

@@ -317,12 +317,17 @@ pub fn seed_demo(core: &Core, now_ms: i64) -> CoreResult<SeedReport> {
 /// harness and `omnistore plugin run` give a plugin to work on.
 pub fn seed_demo_into(core: &Core, tenant: &TenantId, now_ms: i64) -> CoreResult<SeedReport> {
     let tenant = tenant.clone();
-    if found(core.get_tenant(&tenant))?.is_none() {
-        match core.create_tenant(&tenant, "Pasticceria Dolce Vita", "EUR", now_ms) {
-            Ok(_) | Err(CoreError::Conflict(_)) => {}
+    let existing = match found(core.get_tenant(&tenant))? {
+        Some(t) => t,
+        None => match core.create_tenant(&tenant, "Pasticceria Dolce Vita", "EUR", now_ms) {
+            Ok(t) => t,
+            Err(CoreError::Conflict(_)) => core.get_tenant(&tenant)?,
             Err(e) => return Err(e),
-        }
-        // A shop in Naples: Italian first, English for visitors.
+        },
+    };
+    // A shop in Naples: Italian first, English for visitors — unless the
+    // shop already says what it speaks (a tenant made elsewhere gets it too).
+    if existing.languages.is_empty() {
         let shop = crate::ShopPatch {
             languages: Some(vec!["it".into(), "en".into()]),
             contact_email: Some(Some("ciao@dolcevita.example".into())),

@@ -211,12 +211,15 @@ mod tests {
     use super::*;
 
     const MANIFEST: &str = r#"
+[plugin]
 id = "greeter"
 name = "Greeter"
 version = "1.2.0"
 publisher = "Tests"
 description = "Greets."
 contract = "^0.2"
+
+[capabilities]
 imports = ["storage", "settings", "catalog"]
 
 [[settings]]

@@ -128,6 +128,10 @@ fn validate(form: &CheckoutForm) -> Result<CheckoutRequest, Vec<&'static str>> {
             {
                 errors.push("checkout.errors.address_missing");
                 None
+            } else if form.name.trim().is_empty() {
+                // The core refuses a parcel without a recipient: say so by the form.
+                errors.push("checkout.errors.name_missing");
+                None
             } else {
                 Some(Fulfillment::Ship(Address {
                     name: field(&form.name),
@@ -337,7 +341,17 @@ mod tests {
         );
         assert_eq!(validate(&form("pickup:loc-1", "cash")).unwrap_err(), ["checkout.errors.payment_missing"]);
         assert_eq!(validate(&form("", "manual")).unwrap_err(), ["checkout.errors.fulfillment_missing"]);
+        let nameless = CheckoutForm {
+            name: String::new(),
+            address1: "Via Roma 1".into(),
+            zip: "80100".into(),
+            city: "Napoli".into(),
+            country: "it".into(),
+            ..form("ship", "manual")
+        };
+        assert_eq!(validate(&nameless).unwrap_err(), ["checkout.errors.name_missing"]);
         let shipped = CheckoutForm {
+            name: "Anna Esposito".into(),
             address1: "Via Roma 1".into(),
             zip: "80100".into(),
             city: "Napoli".into(),

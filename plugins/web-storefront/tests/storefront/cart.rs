@@ -141,12 +141,14 @@ fn the_ajax_api_answers_as_shopify_s() {
     let changed = b.post_json("/cart/change.js", &json!({ "id": grande, "quantity": 1 }));
     let changed: serde_json::Value = serde_json::from_slice(&changed.body).unwrap();
     assert_eq!(changed["item_count"], 2);
+    // As on Shopify, the line added last comes first: line 2 is the Grande.
     let by_line = b.post_json("/cart/change.js", &json!({ "line": 2, "quantity": 4 }));
     let by_line: serde_json::Value = serde_json::from_slice(&by_line.body).unwrap();
     assert_eq!(by_line["item_count"], 5, "{by_line}");
+    assert_eq!((by_line["items"][0]["id"].clone(), by_line["items"][1]["quantity"].clone()), (json!(mignon), json!(4)));
 
     // update.js with a form body, as `$.post('/cart/update.js', 'updates[ID]=3')` sends it.
-    let body = format!("updates%5B{grande}%5D=3");
+    let body = format!("updates%5B{mignon}%5D=3");
     let updated = b.send(
         "POST",
         "/cart/update.js",
@@ -176,7 +178,8 @@ fn forged_requests_change_nothing() {
     let h = shop();
     let mut b = Browser::new(&h);
     let mignon = variant_id(&mut b, CANNOLO, "Mignon");
-    let token = b.token("/cart");
+    // An empty cart page has no form: the product page has the token.
+    let token = b.token(&format!("/products/{CANNOLO}"));
 
     let wrong = b.post_form("/cart/add", &[("authenticity_token", "0000"), ("id", &mignon)]);
     assert_eq!(wrong.status, 403);
@@ -184,7 +187,7 @@ fn forged_requests_change_nothing() {
     assert_eq!(missing.status, 403);
     // Another visitor's token does not pass either.
     let mut other = Browser::new(&h);
-    let theirs = other.token("/cart");
+    let theirs = other.token(&format!("/products/{CANNOLO}"));
     assert_ne!(theirs, token);
     assert_eq!(b.post_form("/cart/add", &[("authenticity_token", &theirs), ("id", &mignon)]).status, 403);
     // A form from another site does not carry the visitor's cookie: its token cannot be right.

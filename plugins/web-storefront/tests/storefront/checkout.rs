@@ -103,19 +103,22 @@ fn stock_that_ran_out_meanwhile_gives_a_clear_page_and_no_order() {
     fill_cart(&mut other, CASSATA, "10 porzioni", "6");
     let other_page = other.get("/checkout").text();
     let other_token = attribute_after(&other_page, "name=\"authenticity_token\" value=\"").unwrap();
-    let sold = other.post_form(
-        "/checkout",
-        &[
-            ("authenticity_token", &other_token),
-            ("phone", "+393331234567"),
-            ("fulfillment", "ship"),
-            ("payment", "manual"),
-            ("address1", "Via Roma 1"),
-            ("zip", "80100"),
-            ("city", "Napoli"),
-            ("country", "IT"),
-        ],
-    );
+    let parcel = [
+        ("authenticity_token", other_token.as_str()),
+        ("phone", "+393331234567"),
+        ("fulfillment", "ship"),
+        ("payment", "manual"),
+        ("address1", "Via Roma 1"),
+        ("zip", "80100"),
+        ("city", "Napoli"),
+        ("country", "IT"),
+    ];
+    // A parcel needs someone to receive it: said by the form, nothing placed.
+    let nameless = other.post_form("/checkout", &parcel);
+    assert_eq!(nameless.status, 422, "{}", nameless.text());
+    assert!(nameless.text().contains("Inserisci il nome di chi riceve la spedizione."), "{}", nameless.text());
+    assert_eq!(h.orders().unwrap().len(), 0);
+    let sold = other.post_form("/checkout", &[&parcel[..], &[("name", "Anna Esposito")]].concat());
     assert_eq!(sold.status, 303, "{}", sold.text());
     let before = h.orders().unwrap().len();
 
