@@ -29,8 +29,9 @@ fn checkout_root(start: &Path) -> Option<PathBuf> {
     start.ancestors().find(|a| is_sdk(&a.join("sdk"))).map(Path::to_path_buf)
 }
 
-/// Find the SDK: the given path, the checkout around the target directory, or
-/// the checkout the running binary was built in.
+/// Find the SDK: the given path, the checkout around the target directory,
+/// the current directory or the running binary, or the checkout the binary
+/// was built from (cargo may have put the binary anywhere).
 fn find_sdk(target: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(p) = given {
         let p = p.canonicalize().with_context(|| format!("finding the SDK at {}", p.display()))?;
@@ -39,8 +40,8 @@ fn find_sdk(target: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
         }
         return Ok(p);
     }
-    let exe = std::env::current_exe().ok();
-    [Some(target.to_path_buf()), exe]
+    let built_from = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    [Some(target.to_path_buf()), std::env::current_dir().ok(), std::env::current_exe().ok(), built_from]
         .into_iter()
         .flatten()
         .find_map(|start| checkout_root(&start))
