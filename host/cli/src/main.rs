@@ -128,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let created = scaffold::new_plugin(&name, &dir, sdk.as_deref())?;
             println!("created {}", created.display());
             println!("next: omnistore plugin build {0} && omnistore plugin run {0}", created.display());
+            println!("test: omnistore plugin build {0} && (cd {0} && cargo test)", created.display());
             Ok(())
         }
         Command::Plugin(PluginCommand::Build { dir }) => {
