@@ -188,3 +188,75 @@ fn the_json_type_finder_sees_what_it_should() {
     assert_eq!(core_imports(text), ["Product", "Id"]);
     assert_eq!(json_type_arguments(text), ["Page<wire::Product>", "Product"]);
 }
+
+/// The names a `Cargo.toml` depends on, in any dependency table.
+fn dependency_names(manifest: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line.trim_matches(|c| c == '[' || c == ']').ends_with("dependencies");
+            continue;
+        }
+        if in_deps && let Some((key, _)) = line.split_once('=') {
+            names.push(key.trim().split('.').next().unwrap_or_default().to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn the_layers_depend_only_downwards() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    // The core (and what it stands on) knows nothing of wasm or HTTP; the
+    // runtime serves no HTTP itself.
+    let wasm_or_http = ["wasmtime", "wit-bindgen", "wit-component", "axum", "hyper", "reqwest", "tower", "tower-http"];
+    let rules: [(&str, &[&str]); 4] = [
+        ("host/core", &wasm_or_http),
+        ("host/storage", &wasm_or_http),
+        ("host/types", &wasm_or_http),
+        ("host/runtime", &["axum", "tower-http", "omnistore-core", "omnistore-server"]),
+    ];
+    let mut broken = Vec::new();
+    for (krate, forbidden) in rules {
+        let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).unwrap();
+        for name in dependency_names(&manifest) {
+            if forbidden.contains(&name.as_str()) {
+                broken.push(format!("{krate} depends on {name}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "layering broken:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_dependency_finder_sees_what_it_should() {
+    let manifest = "[package]\nname = \"x\"\n[dependencies]\naxum.workspace = true\nserde = { version = \"1\" }\n[dev-dependencies]\ntempfile = \"3\"\n[lints]\nworkspace = true\n";
+    assert_eq!(dependency_names(manifest), ["axum", "serde", "tempfile"]);
+}
+
+/// FNV-1a: a fixed digest that needs no dependency and never changes.
+fn fnv1a(bytes: &[u8], mut hash: u64) -> u64 {
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x100_0000_01b3);
+    }
+    hash
+}
+
+#[test]
+fn a_released_contract_folder_is_never_edited() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = root.join("wit/v0.1.0");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut hash = 0xcbf2_9ce4_8422_2325;
+    for f in &files {
+        hash = fnv1a(f.file_name().unwrap().to_str().unwrap().as_bytes(), hash);
+        hash = fnv1a(&std::fs::read(f).unwrap(), hash);
+    }
+    // Released 0.1.0: a change belongs in a new version folder beside it.
+    assert_eq!(format!("{hash:016x}"), RELEASED_V0_1_0, "wit/v0.1.0 was edited");
+}
+
+const RELEASED_V0_1_0: &str = "766a9a5201ac2b37";
