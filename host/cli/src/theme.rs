@@ -186,15 +186,18 @@ impl Api {
             .collect())
     }
 
+    /// The address of one file, each segment of its path encoded.
+    fn file_url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.split('/').map(segment).collect::<Vec<_>>().join("/"))
+    }
+
     async fn put(&self, path: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
-        let url = format!("{}/{}", self.base, path.split('/').map(segment).collect::<Vec<_>>().join("/"));
-        let request = self.client.put(url).header("content-type", "application/octet-stream").body(bytes);
+        let request = self.client.put(self.file_url(path)).header("content-type", "application/octet-stream").body(bytes);
         self.send(request).await.map(drop)
     }
 
     async fn delete(&self, path: &str) -> anyhow::Result<()> {
-        let url = format!("{}/{}", self.base, path.split('/').map(segment).collect::<Vec<_>>().join("/"));
-        self.send(self.client.delete(url)).await.map(drop)
+        self.send(self.client.delete(self.file_url(path))).await.map(drop)
     }
 
     async fn post(&self, action: &str) -> anyhow::Result<serde_json::Value> {
