@@ -3,7 +3,11 @@
 //! Measures, on the machine it runs on:
 //! - fresh instance + trivial call (`describe`) from the pre-instantiated template: p50, p99;
 //! - a storefront-like call (hello-channel `GET /`: settings, storage, catalog, HTML);
-//! - calls per second on one core (current-thread executor) and on all cores;
+//! - calls per second on one core (current-thread executor) and on all cores,
+//!   with wasmtime's defaults (guard pages, every page given back at once) as
+//!   the baseline beside the runtime's [`MemoryChecks`] and [`PoolReuse`];
+//! - the same Liquid product page parsed and rendered natively and inside a
+//!   plugin (the render alone, timed in the instance, and the whole call);
 //! - resident memory per idle instance.
 //!
 //! Figures are medians and percentiles of many runs; compare them as ratios
@@ -18,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use omnistore_runtime::types::Request;
-use omnistore_runtime::{Installation, Plugin, Runtime, RuntimeConfig, TenantId};
+use omnistore_runtime::{Installation, MemoryChecks, Plugin, PoolReuse, Runtime, RuntimeConfig, TenantId};
 use omnistore_services::dev::DevShop;
 use omnistore_services::installer::InstallationBuilder;
 
@@ -42,12 +46,17 @@ struct Setup {
     inst: Installation,
 }
 
-async fn setup(max_instances: u32) -> anyhow::Result<Setup> {
+async fn setup(max_instances: u32, pool_reuse: PoolReuse, memory_checks: MemoryChecks) -> anyhow::Result<Setup> {
     let tenant = TenantId::new("bench").context("tenant id")?;
     // The real core over the memory store, with the demo catalog, as `omnistore plugin run` has.
     let shop = DevShop::empty(&tenant)?.with_demo_catalog()?;
     let runtime = Runtime::new(
-        RuntimeConfig { max_concurrent_instances: max_instances, ..RuntimeConfig::default() },
+        RuntimeConfig {
+            max_concurrent_instances: max_instances,
+            pool_reuse,
+            memory_checks,
+            ..RuntimeConfig::default()
+        },
         shop.core.store().clone(),
         shop.services.clone(),
     )?;
@@ -96,12 +105,81 @@ async fn throughput(s: Arc<Setup>, tasks: usize, for_how_long: Duration) -> anyh
     Ok(total as f64 / for_how_long.as_secs_f64())
 }
 
+/// Trivial calls per second on one core and on all cores.
+fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -> anyhow::Result<(f64, f64)> {
+    let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let s = Arc::new(single.block_on(setup(256, pool_reuse, checks))?);
+    single.block_on(latencies(&s, 500, false))?; // warm-up
+    let one = single.block_on(throughput(s.clone(), 1, Duration::from_secs(3)))?;
+    drop(single);
+    let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
+    let all = multi.block_on(throughput(s, cores * 4, Duration::from_secs(3)))?;
+    Ok((one, all))
+}
+
+const RENDER_TEMPLATE: &str = include_str!("fixtures/render_product.liquid");
+const RENDER_DATA: &str = include_str!("fixtures/render_product.json");
+
+/// Parse and render the fixture page natively, `n` times.
+fn native_renders(n: usize) -> anyhow::Result<(Vec<Duration>, String)> {
+    use omnistore_liquid::{ParseOptions, RenderOptions, Template};
+    let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
+    let mut out = Vec::with_capacity(n);
+    let mut page = String::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        let template = Template::parse(RENDER_TEMPLATE, &ParseOptions::default())?;
+        page = template.render_json(&data, &RenderOptions::default())?;
+        out.push(t.elapsed());
+    }
+    out.sort();
+    Ok((out, page))
+}
+
+/// The same in the `render` test guest: the whole call, and the parse and
+/// render alone as the instance timed them.
+async fn wasm_renders(n: usize, memory_checks: MemoryChecks) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, String)> {
+    let tenant = TenantId::new("bench").context("tenant id")?;
+    let shop = DevShop::empty(&tenant)?;
+    let config = RuntimeConfig { memory_checks, ..RuntimeConfig::default() };
+    let runtime = Runtime::new(config, shop.core.store().clone(), shop.services.clone())?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/render");
+    let plugin = runtime
+        .load_dir(&dir)
+        .await
+        .with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
+    let inst = shop.install(InstallationBuilder::new(&plugin.manifest))?;
+    let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
+    let body = serde_json::to_vec(&serde_json::json!({ "template": RENDER_TEMPLATE, "data": data }))?;
+    let request = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
+    let (mut calls, mut renders, mut page) = (Vec::with_capacity(n), Vec::with_capacity(n), String::new());
+    for _ in 0..n {
+        let t = Instant::now();
+        let response = runtime.handle_request(&plugin, &inst, request.clone()).await?;
+        calls.push(t.elapsed());
+        if response.status != 200 {
+            anyhow::bail!("the render guest answered {}: {}", response.status, String::from_utf8_lossy(&response.body));
+        }
+        let ns = response
+            .headers
+            .iter()
+            .find(|(name, _)| name == "x-render-ns")
+            .and_then(|(_, v)| v.parse().ok())
+            .context("the render guest did not time its render")?;
+        renders.push(Duration::from_nanos(ns));
+        page = String::from_utf8(response.body)?;
+    }
+    calls.sort();
+    renders.sort();
+    Ok((calls, renders, page))
+}
+
 fn main() -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut rows: Vec<(String, String)> = Vec::new();
 
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let s = Arc::new(single.block_on(setup(256))?);
+    let s = Arc::new(single.block_on(setup(256, PoolReuse::default(), MemoryChecks::default()))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
     let trivial = single.block_on(latencies(&s, 20_000, false))?;
     rows.push(("instantiate + trivial call, p50".into(), micros(report::percentile(&trivial, 0.5))));
@@ -109,16 +187,47 @@ fn main() -> anyhow::Result<()> {
     let page = single.block_on(latencies(&s, 5_000, true))?;
     rows.push(("storefront page (hello GET /), p50".into(), micros(report::percentile(&page, 0.5))));
     rows.push(("storefront page (hello GET /), p99".into(), micros(report::percentile(&page, 0.99))));
-    let per_core = single.block_on(throughput(s.clone(), 1, Duration::from_secs(3)))?;
-    rows.push(("trivial calls/s, one core".into(), format!("{per_core:.0}")));
+    let (native, native_page) = native_renders(2_000)?;
+    let (_, guarded, _) = single.block_on(wasm_renders(2_000, MemoryChecks::GuardPages))?;
+    let (calls, renders, wasm_page) = single.block_on(wasm_renders(2_000, MemoryChecks::Explicit))?;
+    if native_page != wasm_page {
+        anyhow::bail!("the product page rendered differently natively and in wasm");
+    }
+    let (native_p50, render_p50) = (report::percentile(&native, 0.5), report::percentile(&renders, 0.5));
+    rows.push((format!("product page render ({} KiB), native, p50", native_page.len() / 1024), micros(native_p50)));
+    rows.push((
+        "same render in wasm (timed in the instance), p50".into(),
+        format!("{} ({:.2}× native)", micros(render_p50), render_p50.as_secs_f64() / native_p50.as_secs_f64()),
+    ));
+    let guarded_p50 = report::percentile(&guarded, 0.5);
+    rows.push((
+        "same render in wasm with guard pages, p50".into(),
+        format!("{} ({:.2}× native)", micros(guarded_p50), guarded_p50.as_secs_f64() / native_p50.as_secs_f64()),
+    ));
+    rows.push((
+        "same render as a whole plugin call, p50 / p99".into(),
+        format!("{} / {}", micros(report::percentile(&calls, 0.5)), micros(report::percentile(&calls, 0.99))),
+    ));
     drop(single);
 
-    let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
-    let all = multi.block_on(throughput(s.clone(), cores * 4, Duration::from_secs(3)))?;
-    rows.push((format!("trivial calls/s, {cores} cores"), format!("{all:.0} ({:.0} per core)", all / cores as f64)));
+    let variants = [
+        ("guard pages, pages given back at once (baseline)", MemoryChecks::GuardPages, PoolReuse::GIVE_BACK_AT_ONCE),
+        ("guard pages, default slot reuse", MemoryChecks::GuardPages, PoolReuse::default()),
+        ("explicit checks, pages given back at once", MemoryChecks::Explicit, PoolReuse::GIVE_BACK_AT_ONCE),
+        ("explicit checks, default slot reuse (default)", MemoryChecks::Explicit, PoolReuse::default()),
+    ];
+    for (name, checks, reuse) in variants {
+        let (one, all) = calls_per_second(cores, reuse, checks)?;
+        rows.push((format!("trivial calls/s, one core, {name}"), format!("{one:.0}")));
+        rows.push((
+            format!("trivial calls/s, {cores} cores, {name}"),
+            format!("{all:.0} ({:.0} per core, {:.2}× one core)", all / cores as f64, all / one),
+        ));
+    }
 
+    let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
     let idle = 200;
-    let s2 = multi.block_on(setup(idle + 8))?;
+    let s2 = multi.block_on(setup(idle + 8, PoolReuse::default(), MemoryChecks::default()))?;
     let parked_first = multi.block_on(s2.runtime.park_instance(&s2.plugin, &s2.inst))?;
     let before = rss_bytes();
     let mut parked = Vec::new();

@@ -13,7 +13,8 @@ use axum::http::{Request as HttpRequest, StatusCode, header};
 use http_body_util::BodyExt;
 use omnistore_runtime::types::Request;
 use omnistore_runtime::{
-    CallError, Capability, Grants, Installation, Limits, LoadError, Manifest, Plugin, Runtime, RuntimeConfig, TenantId,
+    CallError, Capability, Grants, Installation, Limits, LoadError, Manifest, MemoryChecks, Plugin, PoolReuse, Runtime,
+    RuntimeConfig, TenantId,
 };
 use omnistore_server::{AppState, Mounted, PathRouting, Registry};
 use omnistore_services::commerce::CoreServices;
@@ -553,4 +554,32 @@ fn every_test_guest_has_a_test() {
             manifest.id
         );
     }
+}
+
+/// The Liquid engine gives the same page inside a plugin as natively: the
+/// benchmark compares their speed on this page, so they must do the same work.
+#[tokio::test]
+async fn a_liquid_page_renders_the_same_in_a_plugin_as_natively() {
+    let template = include_str!("../src/fixtures/render_product.liquid");
+    let data: serde_json::Value = serde_json::from_str(include_str!("../src/fixtures/render_product.json")).unwrap();
+    let native = omnistore_liquid::Template::parse(template, &omnistore_liquid::ParseOptions::default())
+        .unwrap()
+        .render_json(&data, &omnistore_liquid::RenderOptions::default())
+        .unwrap();
+    assert!(native.contains("Torta al pistacchio &lt;di Bronte&gt;"), "{native}");
+    let host = Host::new(false);
+    let plugin = host.load("render").await;
+    let inst = installation("bench", "render", &plugin);
+    let body = serde_json::to_vec(&serde_json::json!({ "template": template, "data": data })).unwrap();
+    let request = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
+    let response = host.runtime.handle_request(&plugin, &inst, request).await.unwrap();
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(String::from_utf8(response.body).unwrap(), native);
+    assert!(response.headers.iter().any(|(name, value)| name == "x-render-ns" && value.parse::<u64>().is_ok()));
+    // A template that does not parse is the plugin's clear 400, not a trap.
+    let body = serde_json::to_vec(&serde_json::json!({ "template": "{% for x in %}", "data": {} })).unwrap();
+    let bad = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
+    let response = host.runtime.handle_request(&plugin, &inst, bad).await.unwrap();
+    assert_eq!(response.status, 400);
+    assert!(String::from_utf8_lossy(&response.body).contains("parse"), "{}", String::from_utf8_lossy(&response.body));
 }

@@ -166,11 +166,14 @@ impl Api {
             return Ok(response);
         }
         let status = response.status();
-        let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
+        let body: serde_json::Value =
+            serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
         let message = body["error"]["message"].as_str().unwrap_or("no explanation given");
         match status.as_u16() {
             401 => bail!("the host refused the token ({message}); pass a token of this tenant with --token"),
-            404 => bail!("not found: {message}; check --tenant and --channel (GET /api/v1/tenants/T/channels lists them)"),
+            404 => {
+                bail!("not found: {message}; check --tenant and --channel (GET /api/v1/tenants/T/channels lists them)")
+            }
             _ => bail!("the host answered {status}: {message}"),
         }
     }
@@ -192,7 +195,8 @@ impl Api {
     }
 
     async fn put(&self, path: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
-        let request = self.client.put(self.file_url(path)).header("content-type", "application/octet-stream").body(bytes);
+        let request =
+            self.client.put(self.file_url(path)).header("content-type", "application/octet-stream").body(bytes);
         self.send(request).await.map(drop)
     }
 

@@ -137,7 +137,10 @@ fn serve_installs_the_deployment_files_installations_once() {
     let host = Served::start(&config, OPERATOR);
     let installed = host.printed.iter().find(|l| l.starts_with("installed hello")).cloned();
     let installed = installed.unwrap_or_else(|| panic!("no installation reported: {:?}", host.printed));
-    assert!(installed.contains("(hello-channel ") && installed.contains(") for atelier as channel chn-"), "{installed}");
+    assert!(
+        installed.contains("(hello-channel ") && installed.contains(") for atelier as channel chn-"),
+        "{installed}"
+    );
     let (status, channels) = host.get("/api/v1/tenants/atelier/channels", OPERATOR);
     assert_eq!(status, 200, "{channels}");
     assert!(channels.contains("\"plugin_id\":\"hello-channel\""), "{channels}");
@@ -196,14 +199,26 @@ fn theme_push_sends_what_changed_previews_prunes_and_publishes() {
     assert!(ok, "{err}");
     assert!(out.contains("1 sent, 1 unchanged, 1 deleted"), "{out}");
     assert!(out.contains("published: 2 files changed"), "{out}");
-    let (_, live) =
-        host.get(&format!("/api/v1/tenants/atelier/channels/{channel}/files/templates/index.liquid?version=live"), OPERATOR);
+    let (_, live) = host.get(
+        &format!("/api/v1/tenants/atelier/channels/{channel}/files/templates/index.liquid?version=live"),
+        OPERATOR,
+    );
     assert_eq!(live, "<h1>{{ shop.name | upcase }}</h1>");
 
     let (ok, _, err) = push(&[], "a-token-nobody-issued");
     assert!(!ok);
     assert!(err.contains("refused the token"), "{err}");
-    let (ok, _, err) = omnistore(&["theme", "push", "/no/such/theme", "--tenant", "atelier", "--channel", &channel, "--token", OPERATOR]);
+    let (ok, _, err) = omnistore(&[
+        "theme",
+        "push",
+        "/no/such/theme",
+        "--tenant",
+        "atelier",
+        "--channel",
+        &channel,
+        "--token",
+        OPERATOR,
+    ]);
     assert!(!ok);
     assert!(err.contains("is not a folder"), "{err}");
 }

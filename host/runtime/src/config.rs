@@ -91,6 +91,83 @@ pub struct RuntimeConfig {
     /// The wall clock plugins read (`clock.now`, milliseconds since the
     /// epoch); `None` is the system clock. Tests set it to control time.
     pub wall_clock: Option<WallClock>,
+    /// How the pooling allocator gives an instance's memory back between calls.
+    pub pool_reuse: PoolReuse,
+    /// How out-of-bounds memory accesses of a plugin are caught.
+    pub memory_checks: MemoryChecks,
+}
+
+/// How a plugin's out-of-bounds memory accesses are caught.
+///
+/// Guard pages let compiled code skip bounds checks, but every call whose heap
+/// grows changes page protections twice (on `memory.grow`, and back when the
+/// slot is reused), and `mprotect` takes the process-wide memory-map lock and
+/// flushes the TLBs of the other cores: calls on different cores queue behind
+/// each other. Explicit checks cost a compare per access and need no system
+/// call, so throughput grows with cores (`cargo xtask bench` shows both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemoryChecks {
+    /// A compare before each access; no page protections change per call.
+    #[default]
+    Explicit,
+    /// Guard pages and signal handlers, wasmtime's default.
+    GuardPages,
+}
+
+/// How a pooled slot is reset when an instance ends.
+///
+/// Every call runs in a fresh instance, so slot reset is on the hottest path.
+/// Giving pages back with `madvise` makes the kernel flush the TLBs of every
+/// core running the process: on more cores, each call slows the others. Keeping
+/// the first bytes of each memory and table resident resets them with `memset`
+/// instead, and batching the remaining decommits pays for one flush per batch.
+/// Where Linux offers `PAGEMAP_SCAN` (6.7 and later), only the pages a call
+/// dirtied are reset, so keeping more resident costs nothing for pages a
+/// call never touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolReuse {
+    /// Bytes of each linear memory reset in place rather than given back.
+    pub memory_keep_resident: usize,
+    /// Bytes of each table reset in place rather than given back.
+    pub table_keep_resident: usize,
+    /// Decommits gathered before they are done together.
+    pub decommit_batch: usize,
+    /// Reset only the dirty pages of what is kept resident, where the kernel
+    /// can tell which they are; elsewhere the setting is ignored.
+    pub scan_dirty_pages: bool,
+}
+
+impl PoolReuse {
+    /// Wasmtime's own defaults: nothing kept resident, every decommit at once.
+    /// The benchmark's baseline.
+    pub const GIVE_BACK_AT_ONCE: PoolReuse =
+        PoolReuse { memory_keep_resident: 0, table_keep_resident: 0, decommit_batch: 1, scan_dirty_pages: false };
+}
+
+impl Default for PoolReuse {
+    /// Where the kernel tells dirty pages apart, the first 8 MiB of a plugin's
+    /// memory (its stack, data and a page's worth of heap) stay resident and
+    /// only what a call touched is reset: no system call per call. Elsewhere
+    /// only the first 64 KiB are reset in place, since `memset` would clear
+    /// megabytes nobody touched. What stays resident is at most this much per
+    /// slot that was ever busy at once.
+    fn default() -> Self {
+        if wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
+            PoolReuse {
+                memory_keep_resident: 8 << 20,
+                table_keep_resident: 64 << 10,
+                decommit_batch: 16,
+                scan_dirty_pages: true,
+            }
+        } else {
+            PoolReuse {
+                memory_keep_resident: 64 << 10,
+                table_keep_resident: 64 << 10,
+                decommit_batch: 16,
+                scan_dirty_pages: false,
+            }
+        }
+    }
 }
 
 /// A source of wall-clock time in milliseconds since the Unix epoch.
@@ -133,6 +210,8 @@ impl Default for RuntimeConfig {
             max_instances_per_tenant: None,
             epoch_tick: Duration::from_millis(5),
             wall_clock: None,
+            pool_reuse: PoolReuse::default(),
+            memory_checks: MemoryChecks::default(),
         }
     }
 }

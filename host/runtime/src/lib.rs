@@ -35,7 +35,9 @@ pub mod types;
 
 pub use cache::digest;
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
-pub use config::{DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, RuntimeConfig, WallClock, system_now_ms};
+pub use config::{
+    DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, MemoryChecks, PoolReuse, RuntimeConfig, WallClock, system_now_ms,
+};
 pub use error::{Blame, CallError, Limit, LoadError};
 pub use imports_storefront::MAX_RANDOM_BYTES;
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};

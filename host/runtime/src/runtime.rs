@@ -7,14 +7,16 @@ use omnistore_manifest::Manifest;
 use omnistore_storage::KvStore;
 use tracing::Instrument;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
+};
 
 use crate::admission::Admission;
 use crate::bindings::{v0_1_0, v0_2_0};
 use crate::cache::{ComponentCache, digest};
 use crate::capabilities::{Grants, NetworkPolicy};
 use crate::compat_v0_1_0::Convert;
-use crate::config::RuntimeConfig;
+use crate::config::{MemoryChecks, RuntimeConfig};
 use crate::error::Limit;
 use crate::http::HttpClient;
 use crate::services::{CallContext, HostServices};
@@ -118,11 +120,18 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .total_tables(n.saturating_mul(limits.max_tables))
         .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
         .total_stacks(n)
-        .max_memory_size(limits.memory_bytes as usize);
+        .max_memory_size(limits.memory_bytes as usize)
+        .linear_memory_keep_resident(config.pool_reuse.memory_keep_resident)
+        .table_keep_resident(config.pool_reuse.table_keep_resident)
+        .decommit_batch_size(config.pool_reuse.decommit_batch.max(1))
+        .pagemap_scan(if config.pool_reuse.scan_dirty_pages { Enabled::Auto } else { Enabled::No });
     let mut c = Config::new();
     c.wasm_component_model(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if config.memory_checks == MemoryChecks::Explicit {
+        c.signals_based_traps(false).memory_guard_size(0);
+    }
     c
 }
 

@@ -33,7 +33,13 @@ impl Judges {
         self.run_python_with(script, args, stdin, &[])
     }
 
-    fn run_python_with(&self, script: &str, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> anyhow::Result<Value> {
+    fn run_python_with(
+        &self,
+        script: &str,
+        args: &[&str],
+        stdin: &[u8],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Value> {
         let mut child = Command::new(self.python())
             .envs(env.iter().copied())
             .arg("-c")

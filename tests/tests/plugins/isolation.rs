@@ -160,3 +160,34 @@ async fn a_tenant_flooding_calls_is_busy_while_other_tenants_are_served() {
     assert_eq!((busy, timed_out), (6, 2), "{outcomes:?}");
     assert_eq!(hello_ok(&app).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_reused_slot_shows_no_trace_of_the_previous_call() {
+    // One slot, so every call reuses it: with the defaults (memory kept
+    // resident and reset in place, explicit bounds checks), with guard pages,
+    // and with every page given back at once.
+    let ways = [
+        (MemoryChecks::Explicit, PoolReuse::default()),
+        (MemoryChecks::GuardPages, PoolReuse::default()),
+        (MemoryChecks::Explicit, PoolReuse::GIVE_BACK_AT_ONCE),
+    ];
+    for (memory_checks, pool_reuse) in ways {
+        let host = host_with(RuntimeConfig {
+            limits: test_limits(),
+            max_concurrent_instances: 1,
+            pool_reuse,
+            memory_checks,
+            ..RuntimeConfig::default()
+        });
+        let plugin = host.load("snoop").await;
+        let alice = installation("alice", "snoop", &plugin);
+        let mallory = installation("mallory", "snoop", &plugin);
+        for _ in 0..3 {
+            let left = host.runtime.handle_request(&plugin, &alice, get("/leave-residue")).await.unwrap();
+            assert_eq!(left.body, b"left");
+            let found = host.runtime.handle_request(&plugin, &mallory, get("/find-residue")).await.unwrap();
+            let way = format!("{memory_checks:?}, {pool_reuse:?}");
+            assert_eq!(String::from_utf8_lossy(&found.body), "0", "{way}: the next call saw the last one's heap");
+        }
+    }
+}

@@ -105,7 +105,10 @@ async fn served_html(browser: &Browser) -> String {
 }
 
 async fn step(browser: &Browser, name: &str, javascript: bool, served: &mut Vec<(String, String)>) {
-    browser.screenshot(&screenshots().join(format!("{name}-js-{}.png", if javascript { "on" } else { "off" }))).await.unwrap();
+    browser
+        .screenshot(&screenshots().join(format!("{name}-js-{}.png", if javascript { "on" } else { "off" })))
+        .await
+        .unwrap();
     if javascript {
         let violations = browser.serious_accessibility_violations().await.unwrap();
         assert!(violations.is_empty(), "axe-core on the {name} page: {violations:?}");
@@ -180,10 +183,9 @@ async fn buy_with_pickup(shop: &Shop, javascript: bool) -> (String, Vec<(String,
     let heading = browser.text(&browser.find("main h1").await.unwrap()).await.unwrap();
     assert!(heading.contains(&order.number.to_string()), "the order page names order {}: {heading}", order.number);
     match &order.fulfilment {
-        omnistore_core::Fulfilment::Pickup { location_id } => assert!(
-            location.iter().any(|l| &l.id == location_id && l.pickup_enabled),
-            "picked up at a pickup location"
-        ),
+        omnistore_core::Fulfilment::Pickup { location_id } => {
+            assert!(location.iter().any(|l| &l.id == location_id && l.pickup_enabled), "picked up at a pickup location")
+        }
         other => panic!("the order is for pickup, not {other:?}"),
     }
     (url, served)
@@ -254,7 +256,10 @@ async fn search_engines_and_social_channels_read_the_product_and_the_sitemap() {
         let price: f64 = offer["price"].as_str().map_or_else(|| offer["price"].as_f64(), |p| p.parse().ok()).unwrap();
         assert!(price > 0.0, "{offer}");
         let availability = offer["availability"].as_str().unwrap_or_default();
-        assert!(availability.starts_with("https://schema.org/") || availability.starts_with("http://schema.org/"), "{offer}");
+        assert!(
+            availability.starts_with("https://schema.org/") || availability.starts_with("http://schema.org/"),
+            "{offer}"
+        );
         assert!(offer["sku"].as_str().is_some_and(|s| variants.iter().any(|v| v.sku == s)), "{offer}");
         assert!(offer["itemCondition"].as_str().is_some_and(|c| c.ends_with("NewCondition")), "{offer}");
     }
@@ -265,8 +270,10 @@ async fn search_engines_and_social_channels_read_the_product_and_the_sitemap() {
 
     let homepage = shop.url("/");
     let (judges2, server) = (judges.clone(), shop.addr.to_string());
-    let urls =
-        tokio::task::spawn_blocking(move || judges2.sitemap_urls_through(&homepage, Some(&server))).await.unwrap().unwrap();
+    let urls = tokio::task::spawn_blocking(move || judges2.sitemap_urls_through(&homepage, Some(&server)))
+        .await
+        .unwrap()
+        .unwrap();
     let robots = fetch(&shop.path_url("/robots.txt")).await;
     let sitemap = fetch(&shop.path_url("/sitemap.xml")).await;
     for (p, _) in &products {

@@ -6,6 +6,11 @@
 //! - `GET /list?prefix=p` — 200 with the keys, one per line.
 //! - `GET /probe` — tries keys that look like paths into other scopes, a NUL,
 //!   and over-long keys; 200 with one line per key saying what the host said.
+//! - `GET /leave-residue` — fills 512 KiB of its heap with a pattern and
+//!   returns without freeing it, as a call holding a shopper's data would.
+//! - `GET /find-residue` — grows its memory to 4 MiB and scans all of it for
+//!   that pattern; 200 with the number of places it was found. A fresh
+//!   instance in a reused slot must find none.
 
 use omnistore_sdk::{Plugin, PluginError, Request, Response, export_plugin, storage};
 
@@ -35,6 +40,12 @@ impl Plugin for Snoop {
                 }
             }
             "/probe" => Response::text(probe()),
+            "/leave-residue" => {
+                let buffer: Vec<u8> = (0..RESIDUE_BYTES).map(residue_byte).collect();
+                std::mem::forget(buffer);
+                Response::text("left")
+            }
+            "/find-residue" => Response::text(find_residue().to_string()),
             _ => return Err(PluginError::not_found(&req.path)),
         })
     }
@@ -64,6 +75,51 @@ fn probe() -> String {
     // What an empty prefix lists must be only this installation's own keys.
     report.push_str(&format!("list: {:?}\n", storage::list_keys("", None, 1000).map(|k| k.len())));
     report
+}
+
+const RESIDUE_BYTES: usize = 512 << 10;
+/// How long a run must be to count as the pattern: longer than its period, so
+/// no table the compiler might make of it can match.
+const RESIDUE_RUN: usize = 1024;
+
+/// The pattern is computed, never stored as data, so finding it in memory
+/// means a previous call's heap survived.
+fn residue_byte(i: usize) -> u8 {
+    (i.wrapping_mul(31) ^ 0x5a) as u8
+}
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)] // reading raw linear memory is what this guest is for
+fn find_residue() -> usize {
+    const PAGE: usize = 65536;
+    let want_pages = (4 << 20) / PAGE;
+    let have = core::arch::wasm32::memory_size(0);
+    if have < want_pages {
+        core::arch::wasm32::memory_grow(0, want_pages - have);
+    }
+    let end = core::arch::wasm32::memory_size(0) * PAGE;
+    let mut found = 0;
+    let mut address = PAGE; // the first page holds the stack's end and no heap
+    while address + RESIDUE_RUN <= end {
+        let matches = (0..RESIDUE_RUN).all(|k| {
+            // SAFETY: the address is inside linear memory, which is plain bytes;
+            // reading memory the allocator has not handed out is the point.
+            let byte = unsafe { core::ptr::read_volatile((address + k) as *const u8) };
+            byte == residue_byte(k)
+        });
+        if matches {
+            found += 1;
+            address += RESIDUE_RUN;
+        } else {
+            address += 1;
+        }
+    }
+    found
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn find_residue() -> usize {
+    0
 }
 
 export_plugin!(Snoop);
