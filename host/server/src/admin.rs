@@ -27,6 +27,7 @@ mod idempotency;
 pub(crate) mod images;
 mod inventory;
 mod locations;
+mod mail;
 mod openapi;
 mod orders;
 mod products;
@@ -500,6 +501,7 @@ fn build() -> Routes {
     channels::routes(&mut r);
     files::routes(&mut r);
     events::routes(&mut r);
+    mail::routes(&mut r);
     r
 }
 

@@ -30,6 +30,10 @@
 //! withhold = []                               # capabilities not granted
 //! settings = { greeting = "Benvenuti" }
 //! secrets = []                                # which settings are secrets
+//!
+//! [tenants.mail]                  # optional: see `mail_settings.rs`
+//! from = "ordini@demo.example"
+//! relay = "smtp.example.net"
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,6 +154,9 @@ pub struct TenantSpec {
     pub domains: Vec<String>,
     #[serde(default)]
     pub installations: Vec<InstallationSpec>,
+    /// How the tenant's mail is sent; without it, mail waits in the outbox.
+    #[serde(default)]
+    pub mail: Option<crate::mail_settings::MailSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +201,9 @@ impl Deployment {
             d.data_dir = base.join(&d.data_dir);
         }
         for t in &mut d.tenants {
+            if let Some(mail) = &mut t.mail {
+                mail.rebase(base);
+            }
             for i in &mut t.installations {
                 if i.package.is_relative() {
                     i.package = base.join(&i.package);

@@ -17,6 +17,7 @@ use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantI
 use omnistore_media::MediaStore;
 use omnistore_runtime::{LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
 use omnistore_services::installer::{InstallError, InstallationBuilder, check_settings};
+use omnistore_services::mail_delivery::MailDelivery;
 use omnistore_storage::{KvStore, keyspace, transact};
 
 use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest, PackageSource};
@@ -57,8 +58,11 @@ pub struct Host {
     pub media: Arc<MediaStore>,
     /// Signs preview links (`POST …/files/preview`) and verifies them on storefront requests.
     pub preview: PreviewKey,
+    /// Sends each tenant's queued mail through its relay, once configured.
+    pub mail: Arc<MailDelivery>,
     dispatcher: Option<DispatcherHandle>,
     sweeper: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    mail_worker: Option<(Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for Host {
@@ -383,6 +387,7 @@ impl Host {
         }
         .with_context(|| format!("opening the store ({})", spec.split("://").next().unwrap_or("store")))?;
         let core = Core::new(kv.clone());
+        let services = Arc::new(CoreServices::new(core.clone()));
         let runtime = Runtime::new(
             RuntimeConfig {
                 cache_dir: Some(options.data_dir.join("component-cache")),
@@ -390,7 +395,7 @@ impl Host {
                 ..RuntimeConfig::default()
             },
             kv.clone(),
-            Arc::new(CoreServices::new(core.clone())),
+            services.clone(),
         )
         .context("starting the plugin runtime")?;
         let registry = Arc::new(Registry::new());
@@ -433,6 +438,12 @@ impl Host {
         let dispatcher = Dispatcher::new(core.clone(), Arc::new(RuntimeSink::new(runtime.clone(), lookup))).spawn();
         let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
         let sweeper = Some((stop_sweeper, tokio::spawn(sweep_expired_holds(AsyncCore::new(core.clone()), stopped))));
+        let mail = Arc::new(MailDelivery::new(services.clone()));
+        let stop_mail = Arc::new(tokio::sync::Notify::new());
+        let mail_worker = Some((
+            stop_mail.clone(),
+            tokio::spawn(mail.clone().run(MAIL_ROUND_EVERY, now_ms, stop_mail)),
+        ));
         Ok(Host {
             http: options.http,
             core,
@@ -442,8 +453,10 @@ impl Host {
             installer,
             media,
             preview,
+            mail,
             dispatcher: Some(dispatcher),
             sweeper,
+            mail_worker,
         })
     }
 
@@ -475,6 +488,11 @@ impl Host {
 
     /// Stop the dispatcher, letting running deliveries finish.
     pub async fn stop(mut self) {
+        if let Some((stop, worker)) = self.mail_worker.take() {
+            // `notify_one` keeps the wake-up if the worker is mid-round.
+            stop.notify_one();
+            let _ = worker.await;
+        }
         if let Some((stop, sweeper)) = self.sweeper.take() {
             // Let a running sweep finish, so the store it holds is released
             // when `stop` returns (a restart opens the same file).
@@ -531,6 +549,8 @@ fn add_demo_images(core: &Core, media: &MediaStore, tenant: &TenantId, now: i64)
 /// How often expired cart holds are released for variants nobody touches
 /// (operations on a variant release its expired holds themselves).
 const HOLD_SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// How often queued mail is looked at; a message waits at most this long.
+const MAIL_ROUND_EVERY: Duration = Duration::from_secs(2);
 
 async fn sweep_expired_holds(core: AsyncCore, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HOLD_SWEEP_EVERY, HOLD_SWEEP_EVERY);

@@ -11,6 +11,7 @@ mod channels;
 pub mod deployment;
 mod error;
 pub mod host;
+pub mod mail_settings;
 mod media;
 pub mod preview;
 pub mod provision;
@@ -30,7 +31,6 @@ pub use error::AppError;
 /// `omnistore-services`; they are re-exported under their old paths.
 pub use omnistore_services::{async_core, commerce, dispatcher};
 pub use registry::{Mounted, Registry, normalize_mount};
-
 
 /// Largest request body routed to a plugin.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
@@ -181,4 +181,3 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new().route("/healthz", get(|| async { "ok" })).fallback(channels::route).with_state(state)
 }
-

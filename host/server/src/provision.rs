@@ -23,14 +23,24 @@ pub struct Provisioned {
 }
 
 impl Host {
-    /// Create the deployment's tenants and install its installations that
-    /// are not there yet. Returns what was installed now.
+    /// Create the deployment's tenants, set how their mail is sent, and
+    /// install their installations that are not there yet. Returns what was
+    /// installed now.
     pub async fn provision(&self, deployment: &Deployment) -> anyhow::Result<Vec<Provisioned>> {
         let mut installed = Vec::new();
         for spec in &deployment.tenants {
             let tenant = TenantId::new(spec.id.clone()).context("tenant ids are validated on load")?;
             self.registry.add_tenant(tenant.clone(), &spec.domains);
             self.ensure_tenant(&tenant, spec).await?;
+            if let Some(mail) = &spec.mail {
+                let settings = mail
+                    .resolve(|var| std::env::var(var).ok())
+                    .with_context(|| format!("the mail settings of tenant `{tenant}`"))?;
+                self.mail
+                    .configure(&tenant, settings)
+                    .with_context(|| format!("the mail settings of tenant `{tenant}`"))?;
+                tracing::info!(%tenant, from = %mail.from, relay = %mail.relay, "mail is sent through the tenant's relay");
+            }
             installed.extend(self.install_missing(&tenant, spec).await?);
         }
         Ok(installed)
@@ -83,7 +93,11 @@ impl Host {
                 by_operator: true,
                 ..InstallRequest::default()
             };
-            let channel = self.install(tenant, request).await.map_err(|e| anyhow::anyhow!("{}", e.message)).with_context(context)?;
+            let channel = self
+                .install(tenant, request)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))
+                .with_context(context)?;
             for name in &i.secrets {
                 let value = i.settings.get(name).with_context(|| {
                     format!("installation `{}` names `{name}` a secret but gives it no value in settings", i.id)

@@ -243,6 +243,7 @@ struct World {
     /// Shipping, shipped.
     order_shipped: String,
     dead_delivery: String,
+    dead_mail: String,
     /// Appears in this tenant's names, so a leak shows up in any response.
     marker: String,
 }
@@ -413,6 +414,8 @@ async fn seed(api: &Api, tenant: &str, marker: &str) -> World {
     let dead = due[0].delivery.id.clone();
     core.mark_failed(&t, &dead, "boom", None, now).unwrap();
     assert_eq!(core.dead_letters(&t, 0).unwrap().len(), 1);
+    // One message the relay refused, kept as a dead letter.
+    let dead_mail = dead_mail(&core, tenant, &channel.id, marker).await;
 
     World {
         tenant: tenant.into(),
@@ -432,8 +435,33 @@ async fn seed(api: &Api, tenant: &str, marker: &str) -> World {
         order_ship: order_ship.id.to_string(),
         order_shipped: order_shipped.id.to_string(),
         dead_delivery: dead.to_string(),
+        dead_mail,
         marker: marker.into(),
     }
+}
+
+/// A message the channel queued that the relay refused for good.
+async fn dead_mail(core: &Core, tenant: &str, channel: &omnistore_core::ChannelId, marker: &str) -> String {
+    use omnistore_runtime::HostServices;
+    let services = omnistore_server::commerce::CoreServices::new(core.clone());
+    let cx = omnistore_runtime::CallContext {
+        tenant: omnistore_runtime::TenantId::new(tenant).unwrap(),
+        installation: channel.to_string(),
+        plugin: "email".into(),
+        preview: false,
+    };
+    let message = omnistore_runtime::types::MailMessage {
+        to: vec!["nobody@example.com".into()],
+        subject: format!("Order {marker}"),
+        text: "Ready".into(),
+        html: None,
+        headers: vec![],
+    };
+    let id = services.send_mail(&cx, message).await.unwrap();
+    let t = TenantId::new(tenant).unwrap();
+    let dead = omnistore_server::commerce::DeliveryOutcome::Dead { error: "550 5.1.1 no such user".into() };
+    assert!(services.record_delivery(&t, &id, dead).await.unwrap());
+    id
 }
 
 // ---------------------------------------------------- one request per route
@@ -470,6 +498,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         .replace("{customer}", &w.customer)
         .replace("{channel}", &w.channel)
         .replace("{delivery}", &w.dead_delivery)
+        .replace("{mail}", &w.dead_mail)
         .replace("{token}", &w.token_id)
         .replace("{name}", "api_key");
     assert!(!path.contains('{'), "no value for a parameter of {}", doc.path);
@@ -529,6 +558,9 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "listEvents"
         | "listDeadLetters"
         | "replayDeadLetter"
+        | "listQueuedMail"
+        | "listDeadMail"
+        | "replayDeadMail"
         | "exportCustomer"
         | "eraseCustomer"
         | "listErasures"
@@ -587,15 +619,8 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
 /// The routes the JSON tables drive: raw-body routes (images, theme files)
 /// and the theme-file actions are tested in `admin/media.rs` and `admin/files.rs`.
 fn table_routes() -> Vec<RouteDoc> {
-    const TESTED_ELSEWHERE: &[&str] = &[
-        "deleteProductImage",
-        "listFiles",
-        "getFile",
-        "deleteFile",
-        "publishFiles",
-        "discardFiles",
-        "previewFiles",
-    ];
+    const TESTED_ELSEWHERE: &[&str] =
+        &["deleteProductImage", "listFiles", "getFile", "deleteFile", "publishFiles", "discardFiles", "previewFiles"];
     route_docs().into_iter().filter(|d| d.raw_body.is_empty() && !TESTED_ELSEWHERE.contains(&d.operation_id)).collect()
 }
 

@@ -82,12 +82,17 @@ per_backend!(
     mail_queue_is_bounded_per_tenant,
     mail_counts_against_the_tenant_storage_quota,
     customer_list_pages_without_decoding_the_whole_table,
+    queued_mail_reaches_the_relay_and_failures_are_kept,
+    mail_settings_are_checked_before_use,
 );
 
 #[path = "commerce/fairness.rs"]
 mod fairness;
+#[path = "commerce/mail_delivery.rs"]
+mod mail_delivery;
 #[path = "commerce/storage_limits.rs"]
 mod storage_limits;
+use mail_delivery::{mail_settings_are_checked_before_use, queued_mail_reaches_the_relay_and_failures_are_kept};
 use fairness::{a_stuck_tenant_does_not_delay_another, host_faults_do_not_count_as_attempts};
 use storage_limits::{
     customer_list_pages_without_decoding_the_whole_table, mail_counts_against_the_tenant_storage_quota,

@@ -53,7 +53,7 @@ pub use call::host_error;
 pub(crate) use call::{Outcome, Scope};
 pub use clock::{Clock, system_clock};
 pub(crate) use convert::{core_fulfilment, wit_customer, wit_order, wit_product};
-pub use outbox::{MailLimits, QueuedMail};
+pub use outbox::{DeliveryOutcome, MailLimits, QueuedMail};
 
 /// How long a cart holds its stock after its last change, unless configured.
 pub const DEFAULT_CART_TTL: Duration = Duration::from_secs(30 * 60);

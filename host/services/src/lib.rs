@@ -14,4 +14,5 @@ pub mod dev;
 pub mod dispatcher;
 pub mod files;
 pub mod installer;
+pub mod mail_delivery;
 mod storefront;

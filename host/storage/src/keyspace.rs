@@ -15,7 +15,7 @@
 //! | [`Namespace::TokenIndex`] | `admin/tenant-token/<tenant>/<token id>` → hash hex | admin API |
 //! | [`Namespace::Idempotency`] | `admin/idem/<tenant or _operator>/<sha256 hex>` | admin API |
 //! | [`Namespace::Mounts`] | `host/mount/<tenant>/<channel>` | host |
-//! | [`Namespace::Mail`] | `host/mail/<tenant>/{q/<id>, seq, count}` | host's mail outbox |
+//! | [`Namespace::Mail`] | `host/mail/<tenant>/{q/<id>, dead/<id>, seq, count}` | host's mail outbox and its dead letters |
 //! | [`Namespace::PluginData`] | `plugin-kv\0<tenant>\0<installation>\0<key>` | runtime (plugin storage) |
 //! | [`Namespace::PluginUsage`] | `plugin-kv-usage\0<tenant>\0<installation>` | runtime |
 //! | [`Namespace::TenantUsage`] | `tenant-usage\0<tenant>` | runtime |
@@ -174,6 +174,16 @@ pub fn mail_queue_prefix(tenant: &TenantId) -> Vec<u8> {
 
 pub fn mail_queue_key(tenant: &TenantId, message: &str) -> Vec<u8> {
     key(Namespace::Mail, &[tenant.as_str().as_bytes(), b"/q/", message.as_bytes()])
+}
+
+/// Messages the relay refused for good, or that ran out of attempts, kept for
+/// the merchant to read and replay.
+pub fn mail_dead_prefix(tenant: &TenantId) -> Vec<u8> {
+    key(Namespace::Mail, &[tenant.as_str().as_bytes(), b"/dead/"])
+}
+
+pub fn mail_dead_key(tenant: &TenantId, message: &str) -> Vec<u8> {
+    key(Namespace::Mail, &[tenant.as_str().as_bytes(), b"/dead/", message.as_bytes()])
 }
 
 pub fn mail_seq_key(tenant: &TenantId) -> Vec<u8> {

@@ -17,24 +17,6 @@ const MAX_RECIPIENTS: usize = 50;
 const MAX_MAIL_HEADERS: usize = 32;
 const MAX_HEADER_LINE: usize = 998;
 const MAX_MAIL_BODY_BYTES: usize = 2 << 20;
-/// Headers the host's transport sets itself (sender, DKIM, MIME structure);
-/// a plugin setting them could spoof the merchant or break the signature.
-const RESERVED_HEADERS: &[&str] = &[
-    "from",
-    "sender",
-    "to",
-    "cc",
-    "bcc",
-    "subject",
-    "date",
-    "message-id",
-    "return-path",
-    "received",
-    "dkim-signature",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-];
 
 /// A message a plugin handed to the host's mail transport, waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +34,15 @@ pub struct QueuedMail {
     pub html: Option<String>,
     pub headers: Vec<(String, String)>,
     pub queued_ms: i64,
+    /// Deliveries tried and failed so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not to be tried before this time (ms since the epoch); 0 is at once.
+    #[serde(default)]
+    pub next_attempt_ms: i64,
+    /// Why the last attempt failed, as the relay said.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// Bounds of a tenant's mail queue while it waits for the transport.
@@ -104,6 +95,127 @@ impl CoreServices {
     }
 }
 
+/// What became of a message the transport tried to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The relay took it: it leaves the outbox.
+    Delivered,
+    /// Try again at `next_attempt_ms`.
+    Retry { error: String, next_attempt_ms: i64 },
+    /// Refused for good or out of attempts: kept as a dead letter.
+    Dead { error: String },
+}
+
+impl CoreServices {
+    /// Record what delivering `id` came to. Returns whether the message was
+    /// still queued (a message removed meanwhile is left alone).
+    pub async fn record_delivery(
+        &self,
+        tenant: &domain::TenantId,
+        id: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool, StorageError> {
+        if outcome == DeliveryOutcome::Delivered {
+            return self.remove_mail(tenant, id).await;
+        }
+        let store = self.core.store().clone();
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        let max_queued = self.mail.max_queued;
+        off_executor(move || {
+            omnistore_storage::transact(&*store, |txn| {
+                let key = keyspace::mail_queue_key(&tenant, &id);
+                let Some(bytes) = txn.get(&key)? else { return Ok(false) };
+                let mut mail = decode_mail(&bytes)?;
+                mail.attempts = mail.attempts.saturating_add(1);
+                let (to_key, queued_after) = match &outcome {
+                    DeliveryOutcome::Retry { error, next_attempt_ms } => {
+                        mail.last_error = Some(error.clone());
+                        mail.next_attempt_ms = *next_attempt_ms;
+                        (key.clone(), None)
+                    }
+                    DeliveryOutcome::Dead { error } => {
+                        mail.last_error = Some(error.clone());
+                        let queued = queued_mail(txn, &tenant, max_queued)?;
+                        (keyspace::mail_dead_key(&tenant, &id), Some(queued.saturating_sub(1)))
+                    }
+                    // Handled above, before the transaction.
+                    DeliveryOutcome::Delivered => return Ok(false),
+                };
+                let new = encode_mail(&mail)?;
+                // The stored size changes with the error text; the tenant's
+                // usage follows it (a dead letter still counts: it is kept).
+                let usage = TenantUsage::new(&tenant);
+                let _ = usage.charge(txn, entry_cost(key.len(), bytes.len()), entry_cost(to_key.len(), new.len()), u64::MAX)?;
+                if to_key != key {
+                    txn.delete(&key)?;
+                }
+                txn.put(&to_key, &new)?;
+                if let Some(n) = queued_after {
+                    txn.put(&keyspace::mail_count_key(&tenant), n.to_string().as_bytes())?;
+                }
+                Ok::<_, StorageError>(true)
+            })
+        })
+        .await?
+    }
+
+    /// Dead letters of the tenant, oldest first.
+    pub async fn dead_mail(&self, tenant: &domain::TenantId, limit: usize) -> Result<Vec<QueuedMail>, StorageError> {
+        let store = self.core.store().clone();
+        let prefix = keyspace::mail_dead_prefix(tenant);
+        off_executor(move || {
+            let mut txn = store.begin_read()?;
+            txn.scan(&KeyRange::prefix(&prefix), limit.max(1))?.into_iter().map(|(_, v)| decode_mail(&v)).collect()
+        })
+        .await?
+    }
+
+    /// Put a dead letter back in the queue with its attempts forgotten, as a
+    /// merchant does once the relay or address is fixed. `Ok(None)` when there
+    /// is no such dead letter; `Ok(Some(Err))` when the queue is full.
+    pub async fn replay_dead_mail(
+        &self,
+        tenant: &domain::TenantId,
+        id: &str,
+    ) -> Result<Option<Result<QueuedMail, String>>, StorageError> {
+        let store = self.core.store().clone();
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        let max_queued = self.mail.max_queued;
+        off_executor(move || {
+            omnistore_storage::transact(&*store, |txn| {
+                let dead_key = keyspace::mail_dead_key(&tenant, &id);
+                let Some(bytes) = txn.get(&dead_key)? else { return Ok(None) };
+                let queued = queued_mail(txn, &tenant, max_queued)?;
+                if queued >= max_queued {
+                    return Ok(Some(Err(format!(
+                        "the queue already holds {queued} messages, the most it may; replay when it has drained"
+                    ))));
+                }
+                let mut mail = decode_mail(&bytes)?;
+                mail.attempts = 0;
+                mail.next_attempt_ms = 0;
+                let new = encode_mail(&mail)?;
+                let key = keyspace::mail_queue_key(&tenant, &id);
+                let usage = TenantUsage::new(&tenant);
+                let _ = usage.charge(txn, entry_cost(dead_key.len(), bytes.len()), entry_cost(key.len(), new.len()), u64::MAX)?;
+                txn.delete(&dead_key)?;
+                txn.put(&key, &new)?;
+                txn.put(&keyspace::mail_count_key(&tenant), (queued + 1).to_string().as_bytes())?;
+                Ok::<_, StorageError>(Some(Ok(mail)))
+            })
+        })
+        .await?
+    }
+}
+
+fn decode_mail(bytes: &[u8]) -> Result<QueuedMail, StorageError> {
+    serde_json::from_slice(bytes).map_err(|e| StorageError::backend("mail-codec", e))
+}
+
+fn encode_mail(mail: &QueuedMail) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(mail).map_err(|e| StorageError::backend("mail-codec", e))
+}
+
 /// Messages waiting; a queue from before the counter existed is counted
 /// (up to `cap`, which is all a check against the cap needs).
 fn queued_mail(txn: &mut dyn Txn, tenant: &domain::TenantId, cap: u64) -> Result<u64, StorageError> {
@@ -130,7 +242,7 @@ fn read_mail(
     let mut txn = store.begin_read()?;
     txn.scan(&range, limit)?
         .into_iter()
-        .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| StorageError::backend("mail-codec", e)))
+        .map(|(_, v)| decode_mail(&v))
         .collect()
 }
 
@@ -168,7 +280,7 @@ fn check_mail(m: &wit::MailMessage) -> Outcome<Vec<String>> {
             ))
             .into());
         }
-        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        if omnistore_mail::RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             return Err(HostError::Invalid(format!("header `{name}` is set by the host's transport")).into());
         }
     }
@@ -220,8 +332,11 @@ pub(super) async fn send_mail(
                     html: message.html.clone(),
                     headers: message.headers.clone(),
                     queued_ms: s.now,
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                    last_error: None,
                 };
-                let bytes = serde_json::to_vec(&record).map_err(|e| StorageError::backend("mail-codec", e))?;
+                let bytes = encode_mail(&record)?;
                 let key = keyspace::mail_queue_key(&s.tenant, &id);
                 let usage = TenantUsage::new(&s.tenant);
                 if let Err(message) =
