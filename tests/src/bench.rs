@@ -47,20 +47,23 @@ struct Setup {
 }
 
 async fn setup(max_instances: u32, pool_reuse: PoolReuse, memory_checks: MemoryChecks) -> anyhow::Result<Setup> {
+    let config = RuntimeConfig {
+        max_concurrent_instances: max_instances,
+        pool_reuse,
+        memory_checks,
+        ..RuntimeConfig::default()
+    };
+    setup_plugin("hello-channel", config, true).await
+}
+
+/// `package` (a folder of target/plugins) installed on the real core over the
+/// memory store, with the demo catalog when asked, as `omnistore plugin run` has.
+async fn setup_plugin(package: &str, config: RuntimeConfig, demo_catalog: bool) -> anyhow::Result<Setup> {
     let tenant = TenantId::new("bench").context("tenant id")?;
-    // The real core over the memory store, with the demo catalog, as `omnistore plugin run` has.
-    let shop = DevShop::empty(&tenant)?.with_demo_catalog()?;
-    let runtime = Runtime::new(
-        RuntimeConfig {
-            max_concurrent_instances: max_instances,
-            pool_reuse,
-            memory_checks,
-            ..RuntimeConfig::default()
-        },
-        shop.core.store().clone(),
-        shop.services.clone(),
-    )?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/hello-channel");
+    let shop = DevShop::empty(&tenant)?;
+    let shop = if demo_catalog { shop.with_demo_catalog()? } else { shop };
+    let runtime = Runtime::new(config, shop.core.store().clone(), shop.services.clone())?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(package);
     let plugin = runtime
         .load_dir(&dir)
         .await
@@ -139,16 +142,8 @@ fn native_renders(n: usize) -> anyhow::Result<(Vec<Duration>, String)> {
 /// The same in the `render` test guest: the whole call, and the parse and
 /// render alone as the instance timed them.
 async fn wasm_renders(n: usize, memory_checks: MemoryChecks) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, String)> {
-    let tenant = TenantId::new("bench").context("tenant id")?;
-    let shop = DevShop::empty(&tenant)?;
-    let config = RuntimeConfig { memory_checks, ..RuntimeConfig::default() };
-    let runtime = Runtime::new(config, shop.core.store().clone(), shop.services.clone())?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/render");
-    let plugin = runtime
-        .load_dir(&dir)
-        .await
-        .with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
-    let inst = shop.install(InstallationBuilder::new(&plugin.manifest))?;
+    let Setup { runtime, plugin, inst } =
+        setup_plugin("render", RuntimeConfig { memory_checks, ..RuntimeConfig::default() }, false).await?;
     let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
     let body = serde_json::to_vec(&serde_json::json!({ "template": RENDER_TEMPLATE, "data": data }))?;
     let request = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
