@@ -84,6 +84,7 @@ per_backend!(
     customer_list_pages_without_decoding_the_whole_table,
     queued_mail_reaches_the_relay_and_failures_are_kept,
     mail_settings_are_checked_before_use,
+    messages_waiting_to_retry_do_not_hold_back_newer_ones,
 );
 
 #[path = "commerce/fairness.rs"]
@@ -92,8 +93,11 @@ mod fairness;
 mod mail_delivery;
 #[path = "commerce/storage_limits.rs"]
 mod storage_limits;
-use mail_delivery::{mail_settings_are_checked_before_use, queued_mail_reaches_the_relay_and_failures_are_kept};
 use fairness::{a_stuck_tenant_does_not_delay_another, host_faults_do_not_count_as_attempts};
+use mail_delivery::{
+    mail_settings_are_checked_before_use, messages_waiting_to_retry_do_not_hold_back_newer_ones,
+    queued_mail_reaches_the_relay_and_failures_are_kept,
+};
 use storage_limits::{
     customer_list_pages_without_decoding_the_whole_table, mail_counts_against_the_tenant_storage_quota,
     mail_queue_is_bounded_per_tenant,

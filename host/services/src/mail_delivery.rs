@@ -18,8 +18,8 @@ use omnistore_storage::StorageError;
 
 use crate::commerce::{CoreServices, DeliveryOutcome, QueuedMail};
 
-/// Messages looked at per tenant in one round.
-const ROUND_SIZE: usize = 100;
+/// Messages read from the queue at a time.
+const PAGE_SIZE: usize = 100;
 
 /// How a tenant's mail leaves: who it is from and through which relay.
 #[derive(Debug, Clone)]
@@ -51,6 +51,7 @@ pub struct RoundReport {
 pub struct MailDelivery {
     services: Arc<CoreServices>,
     routes: RwLock<HashMap<TenantId, Arc<Route>>>,
+    page_size: usize,
 }
 
 impl std::fmt::Debug for MailDelivery {
@@ -62,7 +63,13 @@ impl std::fmt::Debug for MailDelivery {
 
 impl MailDelivery {
     pub fn new(services: Arc<CoreServices>) -> MailDelivery {
-        MailDelivery { services, routes: RwLock::new(HashMap::new()) }
+        MailDelivery { services, routes: RwLock::new(HashMap::new()), page_size: PAGE_SIZE }
+    }
+
+    /// Read the queue `n` messages at a time (at least one).
+    pub fn with_page_size(mut self, n: usize) -> MailDelivery {
+        self.page_size = n.max(1);
+        self
     }
 
     /// Set (or replace) how `tenant`'s mail is sent. The settings are checked
@@ -85,47 +92,55 @@ impl MailDelivery {
         self.routes.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(tenant).cloned()
     }
 
-    /// Try every message of `tenant` that is due at `now_ms`, oldest first.
-    /// A tenant without mail settings keeps its queue as it is.
+    /// Try every message of `tenant` that is due at `now_ms`, oldest first,
+    /// reading the whole queue a page at a time, so messages waiting for a
+    /// later attempt never hold back newer ones. A tenant without mail
+    /// settings keeps its queue as it is.
     pub async fn deliver_due(&self, tenant: &TenantId, now_ms: i64) -> Result<RoundReport, StorageError> {
         let mut report = RoundReport::default();
         let Some(route) = self.route(tenant) else { return Ok(report) };
-        let queued = self.services.mail_outbox(tenant, None, ROUND_SIZE).await?;
-        let mut messages = queued.into_iter();
-        for mail in messages.by_ref() {
-            if mail.next_attempt_ms > now_ms {
-                report.waiting += 1;
-                continue;
-            }
-            let outcome = match attempt(&route, &mail, now_ms).await {
-                Ok(()) => DeliveryOutcome::Delivered,
-                Err(Attempt::Unsendable(reason)) => DeliveryOutcome::Dead { error: reason },
-                Err(Attempt::Failed(e)) if e.affects_every_message() => {
-                    tracing::warn!(tenant = %tenant, error = %e, "the relay failed; the queue waits");
-                    report.relay_failure = Some(e.to_string());
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.services.mail_outbox(tenant, after.as_deref(), self.page_size).await?;
+            let full = page.len() >= self.page_size;
+            after = page.last().map(|m| m.id.clone());
+            let mut messages = page.into_iter();
+            for mail in messages.by_ref() {
+                if mail.next_attempt_ms > now_ms {
                     report.waiting += 1;
-                    break;
+                    continue;
                 }
-                Err(Attempt::Failed(e)) => match route.retry.next_attempt(mail.attempts + 1) {
-                    Some(wait) if e.is_retryable() => DeliveryOutcome::Retry {
-                        error: e.to_string(),
-                        next_attempt_ms: now_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+                let outcome = match attempt(&route, &mail, now_ms).await {
+                    Ok(()) => DeliveryOutcome::Delivered,
+                    Err(Attempt::Unsendable(reason)) => DeliveryOutcome::Dead { error: reason },
+                    Err(Attempt::Failed(e)) if e.affects_every_message() => {
+                        tracing::warn!(tenant = %tenant, error = %e, "the relay failed; the queue waits");
+                        report.relay_failure = Some(e.to_string());
+                        report.waiting += 1 + messages.count();
+                        return Ok(report);
+                    }
+                    Err(Attempt::Failed(e)) => match route.retry.next_attempt(mail.attempts + 1) {
+                        Some(wait) if e.is_retryable() => DeliveryOutcome::Retry {
+                            error: e.to_string(),
+                            next_attempt_ms: now_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+                        },
+                        _ => DeliveryOutcome::Dead { error: e.to_string() },
                     },
-                    _ => DeliveryOutcome::Dead { error: e.to_string() },
-                },
-            };
-            match &outcome {
-                DeliveryOutcome::Delivered => report.delivered += 1,
-                DeliveryOutcome::Retry { .. } => report.retrying += 1,
-                DeliveryOutcome::Dead { error } => {
-                    tracing::warn!(tenant = %tenant, mail = %mail.id, error = %error, "mail given up");
-                    report.dead += 1;
+                };
+                match &outcome {
+                    DeliveryOutcome::Delivered => report.delivered += 1,
+                    DeliveryOutcome::Retry { .. } => report.retrying += 1,
+                    DeliveryOutcome::Dead { error } => {
+                        tracing::warn!(tenant = %tenant, mail = %mail.id, error = %error, "mail given up");
+                        report.dead += 1;
+                    }
                 }
+                self.services.record_delivery(tenant, &mail.id, outcome).await?;
             }
-            self.services.record_delivery(tenant, &mail.id, outcome).await?;
+            if !full {
+                return Ok(report);
+            }
         }
-        report.waiting += messages.count();
-        Ok(report)
     }
 
     /// Deliver every configured tenant's due mail every `every`, until
@@ -133,15 +148,22 @@ impl MailDelivery {
     /// tries again.
     pub async fn run(self: Arc<Self>, every: Duration, clock: impl Fn() -> i64 + Send, stop: Arc<tokio::sync::Notify>) {
         loop {
-            for tenant in self.tenants() {
-                match self.deliver_due(&tenant, clock()).await {
-                    Ok(report) if report.delivered + report.retrying + report.dead > 0 => {
-                        tracing::info!(tenant = %tenant, ?report, "mail round");
+            // Tenants go side by side: one tenant's slow relay does not hold
+            // back another's mail.
+            let now = clock();
+            let rounds = self.tenants().into_iter().map(|tenant| {
+                let this = &self;
+                async move {
+                    match this.deliver_due(&tenant, now).await {
+                        Ok(report) if report.delivered + report.retrying + report.dead > 0 => {
+                            tracing::info!(tenant = %tenant, ?report, "mail round");
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(tenant = %tenant, error = %e, "reading the mail outbox failed"),
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(tenant = %tenant, error = %e, "reading the mail outbox failed"),
                 }
-            }
+            });
+            futures::future::join_all(rounds).await;
             tokio::select! {
                 () = stop.notified() => return,
                 () = tokio::time::sleep(every) => {}

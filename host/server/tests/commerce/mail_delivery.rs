@@ -163,3 +163,23 @@ pub(super) async fn mail_settings_are_checked_before_use(b: Backend) {
     assert!(delivery.configure(&s.t, empty_relay).unwrap_err().to_string().contains("host"));
     assert!(delivery.tenants().is_empty(), "refused settings are not kept");
 }
+
+pub(super) async fn messages_waiting_to_retry_do_not_hold_back_newer_ones(b: Backend) {
+    let s = shop(&b.core, "dolce-vita");
+    let svc = Arc::new(services(&b));
+    let server = SmtpServer::start();
+    // One message per read, so the queue is read in pages.
+    let delivery = MailDelivery::new(svc.clone()).with_page_size(1);
+    delivery.configure(&s.t, settings(server.port)).unwrap();
+    for n in 0..2 {
+        svc.send_mail(&s.web(), mail_to("tempfail@example.com", &format!("Riprova {n}"))).await.unwrap();
+    }
+    let t0 = 1_800_000_000_000;
+    let first = delivery.deliver_due(&s.t, t0).await.unwrap();
+    assert_eq!(first.retrying, 2, "{first:?}");
+    // Two messages ahead of it wait for their next attempt; the new one goes now.
+    svc.send_mail(&s.web(), mail_to("giulia@example.com", "Pronto")).await.unwrap();
+    let second = delivery.deliver_due(&s.t, t0 + 1_000).await.unwrap();
+    assert_eq!((second.delivered, second.waiting), (1, 2), "{second:?}");
+    assert_eq!(server.received().len(), 1);
+}
