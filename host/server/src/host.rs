@@ -440,10 +440,8 @@ impl Host {
         let sweeper = Some((stop_sweeper, tokio::spawn(sweep_expired_holds(AsyncCore::new(core.clone()), stopped))));
         let mail = Arc::new(MailDelivery::new(services.clone()));
         let stop_mail = Arc::new(tokio::sync::Notify::new());
-        let mail_worker = Some((
-            stop_mail.clone(),
-            tokio::spawn(mail.clone().run(MAIL_ROUND_EVERY, now_ms, stop_mail)),
-        ));
+        let mail_worker =
+            Some((stop_mail.clone(), tokio::spawn(mail.clone().run(MAIL_ROUND_EVERY, now_ms, stop_mail))));
         Ok(Host {
             http: options.http,
             core,

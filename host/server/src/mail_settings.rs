@@ -105,11 +105,14 @@ impl MailSpec {
                 })?;
                 Some(Credentials { user: user.clone(), password })
             }
-            (Some(_), None) => bail!("mail.username is set without mail.password_env (the variable holding the password)"),
+            (Some(_), None) => {
+                bail!("mail.username is set without mail.password_env (the variable holding the password)")
+            }
             (None, Some(_)) => bail!("mail.password_env is set without mail.username"),
         };
         if let Some(file) = &self.ca_file {
-            let pem = std::fs::read_to_string(file).with_context(|| format!("reading mail.ca_file {}", file.display()))?;
+            let pem =
+                std::fs::read_to_string(file).with_context(|| format!("reading mail.ca_file {}", file.display()))?;
             relay.root_certificates.push(pem);
         }
         let domain = self.from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();

@@ -145,7 +145,12 @@ impl CoreServices {
                 // The stored size changes with the error text; the tenant's
                 // usage follows it (a dead letter still counts: it is kept).
                 let usage = TenantUsage::new(&tenant);
-                let _ = usage.charge(txn, entry_cost(key.len(), bytes.len()), entry_cost(to_key.len(), new.len()), u64::MAX)?;
+                let _ = usage.charge(
+                    txn,
+                    entry_cost(key.len(), bytes.len()),
+                    entry_cost(to_key.len(), new.len()),
+                    u64::MAX,
+                )?;
                 if to_key != key {
                     txn.delete(&key)?;
                 }
@@ -197,7 +202,12 @@ impl CoreServices {
                 let new = encode_mail(&mail)?;
                 let key = keyspace::mail_queue_key(&tenant, &id);
                 let usage = TenantUsage::new(&tenant);
-                let _ = usage.charge(txn, entry_cost(dead_key.len(), bytes.len()), entry_cost(key.len(), new.len()), u64::MAX)?;
+                let _ = usage.charge(
+                    txn,
+                    entry_cost(dead_key.len(), bytes.len()),
+                    entry_cost(key.len(), new.len()),
+                    u64::MAX,
+                )?;
                 txn.delete(&dead_key)?;
                 txn.put(&key, &new)?;
                 txn.put(&keyspace::mail_count_key(&tenant), (queued + 1).to_string().as_bytes())?;
@@ -240,10 +250,7 @@ fn read_mail(
     }
     let limit = if limit == 0 { 100 } else { limit };
     let mut txn = store.begin_read()?;
-    txn.scan(&range, limit)?
-        .into_iter()
-        .map(|(_, v)| decode_mail(&v))
-        .collect()
+    txn.scan(&range, limit)?.into_iter().map(|(_, v)| decode_mail(&v)).collect()
 }
 
 fn header_line_ok(value: &str) -> bool {
