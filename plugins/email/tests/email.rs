@@ -1,0 +1,8 @@
+//! The e-mail channel's one test binary: the built plugin on the real core
+//! over the memory store (the SDK's harness), with the demo pastry shop.
+//! Build the plugin first: `cargo xtask build-plugins`.
+
+#[path = "email/mails.rs"]
+mod mails;
+#[path = "email/shop.rs"]
+mod shop;
