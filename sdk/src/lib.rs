@@ -119,7 +119,7 @@ pub use form::{Form, FormFile};
 pub use ids::{
     CampaignId, CartId, ChannelId, CollectionId, CustomerId, EventId, LocationId, OrderId, ProductId, VariantId,
 };
-pub use money::{MoneyError, minor_unit_digits};
+pub use money::{MoneyError, format_for_reader, minor_unit_digits};
 pub use router::{Params, Router};
 pub use web::{BASE_URL_HEADER, PREVIEW_HEADER};
 

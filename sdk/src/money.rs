@@ -232,3 +232,52 @@ mod tests {
         assert_eq!(Money::new(7, "CLF").format(), "CLF 0.0007");
     }
 }
+
+/// An amount as a customer of `language` reads it: `12,50 €` in Italian,
+/// `€12.50` in English, `1.234,00 CHF`. Channels that write to customers
+/// (mail, texts) show the same total the same way.
+pub fn format_for_reader(m: &Money, language: &str) -> String {
+    let italian = language == "it";
+    let digits = minor_unit_digits(&m.currency);
+    let abs = m.amount_minor.unsigned_abs();
+    let scale = 10u64.pow(digits);
+    let (group, decimal) = if italian { ('.', ',') } else { (',', '.') };
+    let units = (abs / scale).to_string();
+    let mut number = String::new();
+    for (i, c) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            number.push(group);
+        }
+        number.push(c);
+    }
+    if digits > 0 {
+        number.push(decimal);
+        number.push_str(&format!("{:0width$}", abs % scale, width = digits as usize));
+    }
+    let sign = if m.amount_minor < 0 { "-" } else { "" };
+    let symbol = match m.currency.as_str() {
+        "EUR" => "€",
+        "USD" => "$",
+        "GBP" => "£",
+        other => other,
+    };
+    // Italian puts the symbol after the amount; a three-letter code reads as
+    // a word, so it goes after in every language.
+    if italian || symbol == m.currency { format!("{sign}{number} {symbol}") } else { format!("{sign}{symbol}{number}") }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_in_each_language() {
+        let money = format_for_reader;
+        assert_eq!(money(&Money::new(1250, "EUR"), "it"), "12,50 €");
+        assert_eq!(money(&Money::new(1250, "EUR"), "en"), "€12.50");
+        assert_eq!(money(&Money::new(123_400, "CHF"), "it"), "1.234,00 CHF");
+        assert_eq!(money(&Money::new(123_400, "CHF"), "en"), "1,234.00 CHF");
+        assert_eq!(money(&Money::new(1250, "JPY"), "en"), "1,250 JPY");
+        assert_eq!(money(&Money::new(-5, "USD"), "en"), "-$0.05");
+    }
+}

@@ -7,7 +7,7 @@
 //! pickup and ship-to-store orders); `contact` (in the HELP reply).
 
 use omnistore_sdk::templates::{ParseOptions, RenderOptions, Template};
-use omnistore_sdk::{Customer, Fulfillment, Location, Money, Order, PluginError, minor_unit_digits};
+use omnistore_sdk::{Customer, Fulfillment, Location, Order, PluginError};
 use serde_json::{Value, json};
 
 use crate::config;
@@ -72,52 +72,11 @@ pub fn order_vars(
     })
 }
 
-/// An amount as a customer of that language reads it: `12,50 €`, `€12.50`,
-/// `1.234,00 CHF`.
-pub fn money(m: &Money, language: &str) -> String {
-    let italian = language == "it";
-    let digits = minor_unit_digits(&m.currency);
-    let abs = m.amount_minor.unsigned_abs();
-    let scale = 10u64.pow(digits);
-    let units = abs / scale;
-    let (group, decimal) = if italian { ('.', ',') } else { (',', '.') };
-    let text = units.to_string();
-    let mut number = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i > 0 && (text.len() - i).is_multiple_of(3) {
-            number.push(group);
-        }
-        number.push(c);
-    }
-    if digits > 0 {
-        number.push(decimal);
-        number.push_str(&format!("{:0width$}", abs % scale, width = digits as usize));
-    }
-    let sign = if m.amount_minor < 0 { "-" } else { "" };
-    let symbol = match m.currency.as_str() {
-        "EUR" => "€",
-        "USD" => "$",
-        "GBP" => "£",
-        other => other,
-    };
-    // Italian puts the symbol after the amount; a three-letter code reads as
-    // a word, so it goes after in every language.
-    if italian || symbol == m.currency { format!("{sign}{number} {symbol}") } else { format!("{sign}{symbol}{number}") }
-}
+pub use omnistore_sdk::format_for_reader as money;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_read_as_in_each_language() {
-        assert_eq!(money(&Money::new(1250, "EUR"), "it"), "12,50 €");
-        assert_eq!(money(&Money::new(1250, "EUR"), "en"), "€12.50");
-        assert_eq!(money(&Money::new(123_400, "CHF"), "it"), "1.234,00 CHF");
-        assert_eq!(money(&Money::new(123_400, "CHF"), "en"), "1,234.00 CHF");
-        assert_eq!(money(&Money::new(1250, "JPY"), "en"), "1,250 JPY");
-        assert_eq!(money(&Money::new(-5, "USD"), "en"), "-$0.05");
-    }
 
     #[test]
     fn templates_render_and_broken_ones_name_their_setting() {
