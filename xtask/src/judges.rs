@@ -90,7 +90,8 @@ fn python(spec: &Path, dir: &Path) -> anyhow::Result<()> {
     if up_to_date(&marker, &pins) {
         return Ok(());
     }
-    let python = which("python3").context("the tests need Python 3 with venv for the Python judges (structured data, sitemaps, SMTP, DKIM)")?;
+    let python = which("python3")
+        .context("the tests need Python 3 with venv for the Python judges (structured data, sitemaps, SMTP, DKIM)")?;
     step("installing the Python judges of tests/judges/requirements.txt from PyPI into target/judges/venv (once)");
     let mut make = Command::new(python);
     make.args(["-m", "venv"]).arg(&venv);
