@@ -348,7 +348,7 @@ fn check_collections(tx: &mut Tx<'_>, collections: &[CollectionId]) -> CoreResul
     Ok(out)
 }
 
-fn emit_product_changed(tx: &mut Tx<'_>, product: &Product) -> CoreResult<()> {
+pub(crate) fn emit_product_changed(tx: &mut Tx<'_>, product: &Product) -> CoreResult<()> {
     let channels: Vec<String> =
         tx.scan::<Publication>(&["pub", product.id.as_str()])?.into_iter().map(|(c, _)| c).collect();
     tx.emit(

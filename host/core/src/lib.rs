@@ -31,6 +31,7 @@ pub mod place_order;
 pub mod pricing;
 pub mod profiles;
 pub mod reach;
+mod repricing;
 pub mod records;
 pub mod returns;
 pub mod search;

@@ -39,6 +39,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::ids::{ChannelId, CollectionId, ProductId, PromotionId, TenantId, VariantId};
 use crate::money::Money;
+use crate::repricing::announce_reached_products;
 use crate::store::{Core, Tx};
 use crate::tenants::load_channel;
 use crate::validate;
@@ -256,7 +257,7 @@ fn check_conditions(tx: &mut Tx<'_>, c: &PromotionConditions) -> CoreResult<Prom
 }
 
 impl PromotionConditions {
-    fn matches_product(&self, product: &Product) -> bool {
+    pub(crate) fn matches_product(&self, product: &Product) -> bool {
         (self.products.is_empty() || self.products.contains(&product.id))
             && (self.collections.is_empty() || product.collections.iter().any(|c| self.collections.contains(c)))
             && (self.tags.is_empty() || product.tags.iter().any(|t| self.tags.contains(t)))
@@ -481,6 +482,10 @@ pub(crate) fn record_usage(tx: &mut Tx<'_>, quote: &Quote) -> CoreResult<()> {
         }
         p.usage_count += 1;
         tx.put(&["prm", p.id.as_str()], &p)?;
+        if p.usage_limit == Some(p.usage_count) {
+            // Its last use: from now on channels show the price without it.
+            announce_reached_products(tx, &[&p])?;
+        }
     }
     Ok(())
 }
@@ -547,6 +552,9 @@ impl Core {
                 tx.put(&["prmcode", c], &id)?;
             }
             tx.emit(DomainEventKind::PromotionChanged, id.as_str(), json!({ "promotion": p }));
+            if p.active {
+                announce_reached_products(tx, &[&p])?;
+            }
             Ok(p)
         })
     }
@@ -594,6 +602,7 @@ impl Core {
         }
         self.write(tenant, now_ms, |tx| {
             let mut p: Promotion = tx.must("promotion", id.as_str())?;
+            let before = p.clone();
             if let Some(n) = &name {
                 p.name = n.clone();
             }
@@ -612,6 +621,8 @@ impl Core {
             p.updated_ms = now_ms;
             tx.put(&["prm", id.as_str()], &p)?;
             tx.emit(DomainEventKind::PromotionChanged, id.as_str(), json!({ "promotion": p }));
+            let reached: Vec<&Promotion> = [&before, &p].into_iter().filter(|q| q.active).collect();
+            announce_reached_products(tx, &reached)?;
             Ok(p)
         })
     }

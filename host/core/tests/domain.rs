@@ -1699,6 +1699,102 @@ mod events {
             .unwrap();
         assert_eq!(to_pins[0].event.id, latest.id, "the newest state is delivered");
     }
+
+    /// Products announced as changed after the outbox's `mark`-th event.
+    fn changed_since(s: &Shop, mark: usize) -> Vec<String> {
+        let events = s.core.list_events(&s.t, None, 10_000).unwrap();
+        let mut ids: Vec<String> = events[mark..]
+            .iter()
+            .filter(|e| e.kind.as_str() == "product.changed")
+            .map(|e| e.subject.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    fn outbox_len(s: &Shop) -> usize {
+        s.core.list_events(&s.t, None, 10_000).unwrap().len()
+    }
+
+    fn product_of(s: &Shop, v: &VariantId) -> String {
+        s.core.get_variant(&s.t, v).unwrap().product_id.as_str().to_owned()
+    }
+
+    fn line_promo(name: &str, products: Vec<ProductId>, code: Option<&str>) -> NewPromotion {
+        NewPromotion {
+            name: name.into(),
+            scope: PromotionScope::Line,
+            value: DiscountValue::Percent { bps: 1000 },
+            conditions: PromotionConditions { products, ..Default::default() },
+            code: code.map(str::to_owned),
+            usage_limit: None,
+        }
+    }
+
+    #[test]
+    fn promotions_announce_the_products_whose_shown_price_they_change() {
+        let s = mem_shop("reprice");
+        let cantucci = ProductId::new(product_of(&s, &s.cantucci));
+        let cassata = ProductId::new(product_of(&s, &s.cassata));
+
+        let mark = outbox_len(&s);
+        let promo = s.core.create_promotion(&s.t, line_promo("cantucci -10%", vec![cantucci.clone()], None), T0).unwrap();
+        assert_eq!(changed_since(&s, mark), vec![cantucci.as_str().to_owned()], "only the product it reaches");
+
+        let mark = outbox_len(&s);
+        s.core.create_promotion(&s.t, line_promo("code only", vec![cassata.clone()], Some("CASSATA")), T0).unwrap();
+        assert!(changed_since(&s, mark).is_empty(), "a code changes no shown price");
+
+        // Moved to another product: the one it leaves gets its price back too.
+        let mark = outbox_len(&s);
+        let patch = PromotionPatch {
+            conditions: Some(PromotionConditions { products: vec![cassata.clone()], ..Default::default() }),
+            ..Default::default()
+        };
+        s.core.update_promotion(&s.t, &promo.id, patch, T0 + 1).unwrap();
+        let mut both = vec![cantucci.as_str().to_owned(), cassata.as_str().to_owned()];
+        both.sort();
+        assert_eq!(changed_since(&s, mark), both);
+
+        // The channels subscribed to product changes are sent the new state.
+        while s.core.fan_out(&s.t, T0 + 1, 100).unwrap() > 0 {}
+        let due = s.core.claim_due(&s.t, T0 + 1, 1000, 30_000).unwrap();
+        assert!(due.iter().any(|d| d.delivery.channel_id == s.pins && d.event.subject == cassata.as_str()));
+    }
+
+    #[test]
+    fn a_promotion_window_opening_or_closing_announces_its_products() {
+        let s = mem_shop("windows");
+        let cassata = ProductId::new(product_of(&s, &s.cassata));
+        let mut new = line_promo("weekend", vec![cassata.clone()], None);
+        new.conditions.starts_ms = Some(T0 + 10_000);
+        new.conditions.ends_ms = Some(T0 + 20_000);
+        s.core.create_promotion(&s.t, new, T0).unwrap();
+
+        assert_eq!(s.core.announce_price_windows(&s.t, T0 + 1).unwrap(), 0, "the first call starts the clock");
+        let mark = outbox_len(&s);
+        assert_eq!(s.core.announce_price_windows(&s.t, T0 + 9_999).unwrap(), 0);
+        assert_eq!(outbox_len(&s), mark, "nothing crossed, nothing written");
+        assert_eq!(s.core.announce_price_windows(&s.t, T0 + 10_000).unwrap(), 1, "the window opens");
+        assert_eq!(changed_since(&s, mark), vec![cassata.as_str().to_owned()]);
+        let mark = outbox_len(&s);
+        assert_eq!(s.core.announce_price_windows(&s.t, T0 + 10_001).unwrap(), 0, "announced once");
+        assert_eq!(s.core.announce_price_windows(&s.t, T0 + 25_000).unwrap(), 1, "the window closes");
+        assert_eq!(changed_since(&s, mark), vec![cassata.as_str().to_owned()]);
+    }
+
+    #[test]
+    fn the_last_allowed_use_of_a_promotion_announces_its_products() {
+        let s = mem_shop("last-use");
+        let cantucci = ProductId::new(product_of(&s, &s.cantucci));
+        let mut new = line_promo("first buyer", vec![cantucci.clone()], None);
+        new.usage_limit = Some(1);
+        s.core.create_promotion(&s.t, new, T0).unwrap();
+        let mark = outbox_len(&s);
+        s.buy(Some(&s.web), &[(&s.cantucci, 1)], ship(), T0 + 5).unwrap();
+        assert_eq!(changed_since(&s, mark), vec![cantucci.as_str().to_owned()], "back to the full price");
+    }
 }
 
 mod seed {

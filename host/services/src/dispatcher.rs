@@ -481,6 +481,9 @@ impl Dispatcher {
         let mut stats = RoundStats::default();
         let (core, t, now) = (self.lanes.core.clone(), tenant.clone(), (self.lanes.clock)());
         stats.fanned_out = blocking(move || {
+            // Before fanning out, so a promotion that just started or ended
+            // reaches the channels in this round.
+            core.announce_price_windows(&t, now)?;
             let mut total = 0;
             loop {
                 let n = core.fan_out(&t, now, 0)?;
