@@ -1703,11 +1703,8 @@ mod events {
     /// Products announced as changed after the outbox's `mark`-th event.
     fn changed_since(s: &Shop, mark: usize) -> Vec<String> {
         let events = s.core.list_events(&s.t, None, 10_000).unwrap();
-        let mut ids: Vec<String> = events[mark..]
-            .iter()
-            .filter(|e| e.kind.as_str() == "product.changed")
-            .map(|e| e.subject.clone())
-            .collect();
+        let mut ids: Vec<String> =
+            events[mark..].iter().filter(|e| e.kind.as_str() == "product.changed").map(|e| e.subject.clone()).collect();
         ids.sort();
         ids.dedup();
         ids
@@ -1739,7 +1736,8 @@ mod events {
         let cassata = ProductId::new(product_of(&s, &s.cassata));
 
         let mark = outbox_len(&s);
-        let promo = s.core.create_promotion(&s.t, line_promo("cantucci -10%", vec![cantucci.clone()], None), T0).unwrap();
+        let promo =
+            s.core.create_promotion(&s.t, line_promo("cantucci -10%", vec![cantucci.clone()], None), T0).unwrap();
         assert_eq!(changed_since(&s, mark), vec![cantucci.as_str().to_owned()], "only the product it reaches");
 
         let mark = outbox_len(&s);

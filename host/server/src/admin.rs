@@ -32,6 +32,7 @@ mod openapi;
 mod orders;
 mod products;
 mod promotions;
+mod sync;
 mod tenants;
 mod wire;
 
@@ -502,6 +503,7 @@ fn build() -> Routes {
     files::routes(&mut r);
     events::routes(&mut r);
     mail::routes(&mut r);
+    sync::routes(&mut r);
     r
 }
 

@@ -551,6 +551,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "customerTimeline"
         | "listChannels"
         | "getChannel"
+        | "getChannelSync"
         | "uninstallChannel"
         | "enableChannel"
         | "disableChannel"

@@ -16,3 +16,4 @@ pub mod files;
 pub mod installer;
 pub mod mail_delivery;
 mod storefront;
+pub mod sync_state;

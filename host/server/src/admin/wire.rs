@@ -22,6 +22,7 @@ mod orders;
 mod products;
 mod promotions;
 mod returns;
+mod sync;
 mod tenants;
 mod variants;
 
@@ -42,6 +43,7 @@ pub(crate) use orders::*;
 pub(crate) use products::*;
 pub(crate) use promotions::*;
 pub(crate) use returns::*;
+pub(crate) use sync::*;
 pub(crate) use tenants::*;
 pub(crate) use variants::*;
 

@@ -11,6 +11,7 @@ mod media;
 mod routing;
 mod secrets;
 mod streaming;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
