@@ -50,6 +50,7 @@ async fn start_host(data: &Path) -> anyhow::Result<(Host, TenantId, String, Stri
         operator_token: OPERATOR.into(),
         http: HttpSettings::development(),
         secrets: None,
+        development_origins: Vec::new(),
     })
     .await
     .context("starting the host")?;

@@ -3,6 +3,7 @@
 mod data;
 mod dev;
 mod scaffold;
+mod stand_ins;
 mod theme;
 
 use std::path::{Path, PathBuf};
@@ -182,6 +183,7 @@ async fn start_host(deployment: &Deployment) -> anyhow::Result<Host> {
         operator_token: token,
         http: deployment.http.clone(),
         secrets: None,
+        development_origins: deployment.development.origins()?,
     })
     .await
 }
@@ -222,6 +224,10 @@ async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
 /// where to look and the tenant's token.
 async fn demo(config: &Path) -> anyhow::Result<()> {
     let deployment = Deployment::load(config).with_context(|| format!("loading {}", config.display()))?;
+    // Before the host, so the channels' first calls find them listening.
+    let stand_ins = stand_ins::start(&deployment.development.stand_ins, &deployment.data_dir.join("demo-mail"))
+        .await
+        .context("starting the demo's stand-ins for Twilio, Pinterest, Meta and the mail relay")?;
     let host = start_host(&deployment).await?;
     let now = omnistore_runtime::system_now_ms();
     let tenant = omnistore_core::TenantId::new("dolce-vita")?;
@@ -266,6 +272,13 @@ async fn demo(config: &Path) -> anyhow::Result<()> {
     println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");
+    if !stand_ins.is_empty() {
+        println!();
+        println!("The channels talk to local stand-ins; what each one received:");
+        for s in &stand_ins {
+            println!("  {:<12} {}", s.name, s.look_at);
+        }
+    }
     let router = host.router();
     let result = serve_router(&host.registry, router, &listen, host.http.path_routing).await;
     host.stop().await;

@@ -31,6 +31,10 @@
 //! settings = { greeting = "Benvenuti" }
 //! secrets = []                                # which settings are secrets
 //!
+//! [development]                   # never in production
+//! origins = ["http://127.0.0.1:8093"]  # every plugin may also reach these (local stand-ins)
+//! stand_ins = { twilio = "127.0.0.1:8093" }  # what `omnistore demo` starts (see the CLI)
+//!
 //! [tenants.mail]                  # optional: see `mail_settings.rs`
 //! from = "ordini@demo.example"
 //! relay = "smtp.example.net"
@@ -56,6 +60,35 @@ pub struct Deployment {
     pub http: HttpSettings,
     #[serde(default)]
     pub tenants: Vec<TenantSpec>,
+    #[serde(default)]
+    pub development: Development,
+}
+
+/// The `[development]` table: what lets a local deployment talk to local
+/// stand-ins instead of the real platforms.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Development {
+    /// Origins every installation may reach besides its manifest's.
+    #[serde(default)]
+    pub origins: Vec<String>,
+    /// Stand-ins the demo starts, by name, with the address each listens on.
+    #[serde(default)]
+    pub stand_ins: BTreeMap<String, String>,
+}
+
+impl Development {
+    /// The origins, parsed; a bad one names itself.
+    pub fn origins(&self) -> anyhow::Result<Vec<omnistore_runtime::manifest::Origin>> {
+        self.origins
+            .iter()
+            .map(|o| {
+                omnistore_runtime::manifest::Origin::parse(o).with_context(|| {
+                    format!("[development] origins: `{o}` is not an origin such as http://127.0.0.1:8093")
+                })
+            })
+            .collect()
+    }
 }
 
 /// The `[http]` table: routing and the limits of the HTTP edge.

@@ -15,6 +15,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, Core, NewChannel, TenantId};
 use omnistore_media::MediaStore;
+use omnistore_runtime::manifest::Origin;
 use omnistore_runtime::{LoadError, Manifest, Plugin, Runtime, RuntimeConfig};
 use omnistore_services::installer::{InstallError, InstallationBuilder, check_settings};
 use omnistore_services::mail_delivery::MailDelivery;
@@ -45,6 +46,9 @@ pub struct HostOptions {
     /// The keys sealing channel secrets; `None`: from the environment or
     /// the key file in `data_dir` ([`SecretKeys::from_env_or_file`]).
     pub secrets: Option<Arc<SecretKeys>>,
+    /// Origins every installation may reach besides its manifest's
+    /// (`[development] origins`): local stand-ins for remote APIs.
+    pub development_origins: Vec<Origin>,
 }
 
 /// A running host.
@@ -81,6 +85,7 @@ pub struct PackageInstaller {
     max_component_bytes: usize,
     secrets: Arc<SecretKeys>,
     media: Arc<MediaStore>,
+    development_origins: Vec<Origin>,
 }
 
 impl std::fmt::Debug for PackageInstaller {
@@ -207,6 +212,9 @@ impl PackageInstaller {
                 AdminError::internal(format!("secret `{name}` of channel {} in {tenant}: {e}", channel.id))
             })?;
             plan = plan.secret(&name, value);
+        }
+        for origin in &self.development_origins {
+            plan = plan.with_origin(origin.clone());
         }
         let installation = plan.build(tenant, channel.id.as_str(), channel.secret_keys.iter().cloned());
         self.registry.add_tenant(tenant.clone(), &[]);
@@ -417,6 +425,7 @@ impl Host {
             max_component_bytes: options.http.max_package_bytes,
             secrets: secrets.clone(),
             media: media.clone(),
+            development_origins: options.development_origins.clone(),
         });
         let resealer = installer.clone();
         let resealed = tokio::task::spawn_blocking(move || resealer.reseal_secrets(now_ms())).await??;

@@ -56,6 +56,7 @@ async fn open_shop() -> Shop {
         operator_token: OPERATOR.into(),
         http: HttpSettings::development(),
         secrets: None,
+        development_origins: Vec::new(),
     })
     .await
     .unwrap_or_else(|e| panic!("host start: {e:#}"));

@@ -28,6 +28,7 @@ async fn start(data: &Path, store: Option<String>) -> Host {
         operator_token: OPERATOR.into(),
         http: HttpSettings { path_routing: true, ..HttpSettings::default() },
         secrets: None,
+        development_origins: Vec::new(),
     })
     .await
     .unwrap_or_else(|e| panic!("host start: {e:#}"))

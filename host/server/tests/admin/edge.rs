@@ -85,6 +85,7 @@ impl Edge {
             operator_token: OPERATOR.into(),
             http,
             secrets: Some(keys),
+            development_origins: Vec::new(),
         })
         .await?;
         let router = host.router();
