@@ -173,7 +173,7 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
     build_plugins()?;
     let url = ensure_postgres()?;
     judges::debian(&[("wrk", "wrk")]).context("installing the load generator")?;
-    for bin in ["bench", "bench-orders", "bench-storefront"] {
+    for bin in ["bench", "bench-orders", "bench-storefront", "bench-feed"] {
         step(&format!("running {bin} (release build)"));
         let mut cmd = cargo();
         cmd.args(["run", "--release", "-p", "omnistore-e2e", "--bin", bin, "--"]);
