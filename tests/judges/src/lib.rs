@@ -1,6 +1,7 @@
 //! Judges that nobody here wrote, for the tests: a real browser (Debian's
 //! Chromium over WebDriver), the Nu HTML checker, axe-core, Lighthouse,
-//! extruct (structured data) and ultimate-sitemap-parser.
+//! extruct (structured data), ultimate-sitemap-parser and openapi-core
+//! (requests to a remote API against the API's own OpenAPI description).
 //!
 //! `cargo xtask judges` installs them into `target/judges` (the README's test
 //! command does it first); [`Judges::find`] locates them and says how to
@@ -14,11 +15,13 @@ use anyhow::{Context, bail};
 mod browser;
 mod lighthouse;
 mod nu;
+mod openapi;
 mod python;
 
 pub use browser::{Browser, BrowserOptions, Element};
 pub use lighthouse::LighthouseScores;
 pub use nu::NuMessage;
+pub use openapi::{OpenApi, Question};
 
 /// Where the judges were installed.
 #[derive(Debug, Clone)]
@@ -30,11 +33,7 @@ impl Judges {
     /// The judges installed by `cargo xtask judges`: `OMNISTORE_JUDGES`, else
     /// `target/judges` of this workspace.
     pub fn find() -> anyhow::Result<Judges> {
-        let dir = match std::env::var_os("OMNISTORE_JUDGES") {
-            Some(dir) => PathBuf::from(dir),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/judges"),
-        };
-        let judges = Judges { dir };
+        let judges = Judges { dir: judges_dir() };
         for needed in [judges.vnu_jar(), judges.axe_script(), judges.python(), judges.lighthouse_bin()] {
             if !needed.exists() {
                 bail!(
@@ -74,6 +73,14 @@ impl Judges {
     /// axe-core's script, to inject into a page.
     pub fn axe_source(&self) -> anyhow::Result<String> {
         std::fs::read_to_string(self.axe_script()).context("reading axe-core's script")
+    }
+}
+
+/// `OMNISTORE_JUDGES`, else `target/judges` of this workspace.
+fn judges_dir() -> PathBuf {
+    match std::env::var_os("OMNISTORE_JUDGES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/judges"),
     }
 }
 
