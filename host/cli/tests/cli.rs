@@ -44,15 +44,22 @@ struct Served {
 
 impl Served {
     fn start(config: &std::path::Path, token: &str) -> Served {
-        use std::io::BufRead;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_omnistore"))
+        let child = Command::new(env!("CARGO_BIN_EXE_omnistore"))
             .args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
             .env("OMNISTORE_OPERATOR_TOKEN", token)
             .env_remove("OMNISTORE_STORE")
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("starting omnistore serve");
+        let mut served = Served::adopt(child, port);
+        served.wait_for("listening on");
+        served
+    }
+
+    /// A started host printing to a piped stdout.
+    fn adopt(mut child: std::process::Child, port: u16) -> Served {
+        use std::io::BufRead;
         let stdout = child.stdout.take().unwrap();
         let (send, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -60,14 +67,16 @@ impl Served {
                 let _ = send.send(line);
             }
         });
-        let mut served = Served { child, port, lines, printed: Vec::new() };
-        served.wait_for("listening on");
-        served
+        Served { child, port, lines, printed: Vec::new() }
     }
 
     /// Read what the host prints until a line containing `marker`.
     fn wait_for(&mut self, marker: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        self.wait_for_within(marker, 120);
+    }
+
+    fn wait_for_within(&mut self, marker: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         while std::time::Instant::now() < deadline {
             match self.lines.recv_timeout(std::time::Duration::from_secs(1)) {
                 Ok(line) => {
@@ -221,4 +230,173 @@ fn theme_push_sends_what_changed_previews_prunes_and_publishes() {
     ]);
     assert!(!ok);
     assert!(err.contains("is not a folder"), "{err}");
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port`; the status and body.
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer[9..12].parse().unwrap();
+    let mut body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    if answer.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
+fn unchunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Poll `probe` every half second until it gives something, for at most `secs`.
+fn eventually<T>(secs: u64, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// The demo as a newcomer runs it, on free ports and a fresh data folder:
+/// the catalog reaches the Pinterest and Meta stand-ins, the Instagram channel
+/// reports its sync, a signed Instagram order lands once, and its receipt
+/// reaches the SMTP stand-in.
+#[test]
+fn the_demo_connects_every_channel_to_its_stand_in() {
+    use hmac::{Hmac, Mac};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let plugins = root.join("target/plugins");
+    for id in ["web-storefront", "email", "sms", "pinterest", "instagram-shop"] {
+        assert!(plugins.join(id).join("plugin.wasm").exists(), "build the plugins first: cargo xtask build-plugins");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (web, meta, pinterest, twilio, smtp) = (free_port(), free_port(), free_port(), free_port(), free_port());
+    let config = std::fs::read_to_string(root.join("examples/demo/omnistore.toml"))
+        .unwrap()
+        .replace("\"../../target/demo-data\"", "\"data\"")
+        .replace("\"../../target/plugins/", &format!("\"{}/", plugins.to_str().unwrap()))
+        .replace(":8080", &format!(":{web}"))
+        .replace(":8091", &format!(":{meta}"))
+        .replace(":8092", &format!(":{pinterest}"))
+        .replace(":8093", &format!(":{twilio}"))
+        .replace(":8025", &format!(":{smtp}"))
+        .replace("port = 8025", &format!("port = {smtp}"));
+    let config_path = dir.path().join("omnistore.toml");
+    std::fs::write(&config_path, config).unwrap();
+
+    let child = Command::new(env!("CARGO_BIN_EXE_omnistore"))
+        .args(["demo", "--config", config_path.to_str().unwrap()])
+        .env("OMNISTORE_OPERATOR_TOKEN", OPERATOR)
+        .env_remove("OMNISTORE_STORE")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting omnistore demo");
+    let mut demo = Served::adopt(child, web);
+    demo.wait_for_within("listening on", 600);
+    assert!(
+        demo.printed.iter().any(|l| l.contains(&format!("http://127.0.0.1:{pinterest}/_calls"))),
+        "{:?}",
+        demo.printed
+    );
+
+    // The catalog reaches both platforms, with the storefront's product URLs.
+    for (port, batch) in [(pinterest, "/v5/catalogs/items/batch"), (meta, "/items_batch")] {
+        let calls = eventually(180, batch, || {
+            let (_, calls) = http(port, "GET", "/_calls", &[], b"");
+            let calls: serde_json::Value = serde_json::from_str(&calls).ok()?;
+            let sent = calls.as_array()?.iter().any(|c| {
+                c["path"].as_str().is_some_and(|p| p.contains(batch))
+                    && c["body"].as_str().is_some_and(|b| b.contains("DV-01-GRA"))
+            });
+            sent.then_some(calls)
+        });
+        let calls = calls.as_array().unwrap();
+        assert!(
+            calls.iter().all(|c| c["status"].as_u64().is_some_and(|s| s < 400)),
+            "a stand-in refused a call: {calls:?}"
+        );
+    }
+
+    let token = std::fs::read_to_string(dir.path().join("data/dolce-vita-token")).unwrap();
+    let token = token.trim();
+    let auth = format!("Bearer {token}");
+    let (status, channels) = http(web, "GET", "/api/v1/tenants/dolce-vita/channels", &[("Authorization", &auth)], b"");
+    assert_eq!(status, 200, "{channels}");
+    let channels: serde_json::Value = serde_json::from_str(&channels).unwrap();
+    let instagram = channels["items"].as_array().unwrap().iter().find(|c| c["plugin_id"] == "instagram-shop").unwrap();
+    let sync_path = format!("/api/v1/tenants/dolce-vita/channels/{}/sync", instagram["id"].as_str().unwrap());
+    eventually(60, "the Instagram channel's sync report", || {
+        let (_, sync) = http(web, "GET", &sync_path, &[("Authorization", &auth)], b"");
+        let sync: serde_json::Value = serde_json::from_str(&sync).ok()?;
+        (!sync["products"].as_array()?.is_empty()).then_some(())
+    });
+
+    // An order on Instagram, signed as Meta signs it, delivered twice.
+    let order = serde_json::json!({
+        "object": "page",
+        "entry": [{ "id": "demo-page", "time": 1_764_000_000, "changes": [{ "field": "commerce_orders", "value": {
+            "id": "ig-demo-order-1",
+            "buyer_details": { "name": "Giulia Verdi", "email": "giulia.verdi@example.com" },
+            "items": [{ "retailer_id": "DV-01-GRA", "quantity": 1, "price_per_unit": { "amount": "3.50", "currency": "EUR" } }],
+            "shipping_address": { "name": "Giulia Verdi", "street1": "Via Roma 1", "city": "Napoli", "postal_code": "80100", "country": "IT" }
+        } }] }]
+    })
+    .to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"demo-app-secret").unwrap();
+    mac.update(order.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    for _ in 0..2 {
+        let (status, body) = http(
+            web,
+            "POST",
+            "/t/dolce-vita/instagram/webhook",
+            &[("Content-Type", "application/json"), ("X-Hub-Signature-256", &signature)],
+            order.as_bytes(),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, orders) =
+        http(web, "GET", "/api/v1/tenants/dolce-vita/orders?limit=1000", &[("Authorization", &auth)], b"");
+    assert_eq!(orders.matches("ig-demo-order-1").count(), 1, "the order lands once: {orders}");
+
+    // Its receipt reaches the mail relay.
+    let mail_dir = dir.path().join("data/demo-mail");
+    eventually(60, "the receipt at the SMTP stand-in", || {
+        std::fs::read_dir(&mail_dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains("giulia.verdi@example.com")))
+    });
+    drop(demo);
 }
