@@ -81,6 +81,9 @@
 //! into your own types), [cookies](cookie) (signed when they must be
 //! trusted), checked redirects ([`Response::redirect_see_other`]), and typed
 //! [`ids`] so that a cart id is never passed where a variant id belongs.
+//! Catalog channels (product feeds, catalog APIs) share the conversions of
+//! [`catalog_text`]: descriptions as plain text, prices as `"12.50 EUR"`,
+//! ISO-8601 dates, absolute links, CSV and XML fields.
 //!
 //! Errors: host calls return [`HostError`] (or [`http::HttpError`]); both
 //! convert into [`PluginError`] with `?`, which the host maps to an HTTP
@@ -91,6 +94,7 @@ mod web;
 
 pub mod carts;
 pub mod catalog;
+pub mod catalog_text;
 pub mod clock;
 pub mod cookie;
 pub mod customers;

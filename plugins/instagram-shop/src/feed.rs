@@ -4,10 +4,10 @@
 //! continuation carries the format, the shop's address and the catalog's
 //! cursor, as each page runs in a fresh instance.
 
+use omnistore_sdk::catalog_text::{csv_record, xml_escape};
 use omnistore_sdk::{BodyPage, Params, PluginError, Request, Response, catalog, clock, settings};
 
 use crate::item::{self, Context, FIELDS, Item};
-use crate::text::{csv_record, xml_escape};
 
 /// Products per body page: well inside the host's page size and deadline.
 const PAGE: u32 = 100;

@@ -1,9 +1,8 @@
 //! One catalog item per variant, in Meta's feed vocabulary: the same fields
 //! and formats for the CSV feed, the XML feed and the Batch API's `data`.
 
-use omnistore_sdk::{Money, Product, Variant};
-
-use crate::text;
+use omnistore_sdk::catalog_text::{absolute_url, iso8601, plain, prices, product_url, shorten};
+use omnistore_sdk::{Product, Variant};
 
 /// A variant as Meta's catalog item: `(field, value)` in feed order, empty
 /// values left out.
@@ -30,6 +29,10 @@ pub const FIELDS: &[&str] = &[
     "inventory",
     "google_product_category",
 ];
+
+/// Meta's limits, in characters.
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 9999;
 
 /// What an item needs besides the product.
 #[derive(Debug, Clone)]
@@ -58,19 +61,20 @@ pub fn item(product: &Product, variant: &Variant, available: i64, cx: &Context<'
     };
     put("id", variant.sku.clone());
     put("title", title(product, variant));
-    put("description", text::truncate(&text::plain(&product.description), 9999));
+    put("description", shorten(&plain(&product.description), DESCRIPTION_MAX));
     put("availability", availability(product, variant, available).into());
     put("condition", condition(product).into());
-    let (price, sale) = prices(variant);
+    let (price, sale) = prices(&variant.price, variant.compare_at.as_ref());
     put("price", price);
     if let Some(sale) = sale {
         put("sale_price", sale);
         if let Some(until) = variant.price_valid_until {
-            put("sale_price_effective_date", format!("{}/{}", text::iso8601(cx.now_ms), text::iso8601(until)));
+            put("sale_price_effective_date", format!("{}/{}", iso8601(cx.now_ms), iso8601(until)));
         }
     }
-    put("link", format!("{}/products/{}", cx.shop_url, product.handle));
-    let mut images = product.images.iter().map(|i| absolute(cx.shop_url, &i.url));
+    put("link", product_url(cx.shop_url, &product.handle));
+    // Meta fetches the images itself: only addresses it can reach.
+    let mut images = product.images.iter().filter_map(|i| absolute_url(cx.shop_url, &i.url));
     put("image_link", images.next().unwrap_or_default());
     put("additional_image_link", images.take(20).collect::<Vec<_>>().join(","));
     put("brand", product.brand.clone().unwrap_or_default());
@@ -101,7 +105,7 @@ fn title(product: &Product, variant: &Variant) -> String {
     } else {
         product.title.clone()
     };
-    text::truncate(&title, 200)
+    shorten(&title, TITLE_MAX)
 }
 
 /// `in stock` while units are available; sold out, `available for order`
@@ -130,23 +134,6 @@ fn condition(product: &Product) -> &'static str {
     }
 }
 
-/// `price` and `sale_price`: the channel's price is after automatic
-/// promotions, so with a higher compare-at price that one is the regular
-/// price and the channel's the sale price.
-pub fn prices(variant: &Variant) -> (String, Option<String>) {
-    match &variant.compare_at {
-        Some(was) if was.currency == variant.price.currency && was.amount_minor > variant.price.amount_minor => {
-            (money(was), Some(money(&variant.price)))
-        }
-        _ => (money(&variant.price), None),
-    }
-}
-
-/// Meta's price format: `"9.99 EUR"`.
-pub fn money(m: &Money) -> String {
-    format!("{} {}", m.format_amount(), m.currency)
-}
-
 const SIZE_NAMES: &[&str] = &["size", "taglia", "formato", "größe", "groesse", "taille", "talla", "tamaño"];
 const COLOR_NAMES: &[&str] = &["color", "colour", "colore", "farbe", "couleur", "colore/color"];
 
@@ -173,21 +160,9 @@ fn tag_value(product: &Product, name: &str) -> Option<String> {
     })
 }
 
-/// Image addresses may be relative to the shop (`/images/x.jpg`); Meta
-/// fetches them, so they must be absolute.
-fn absolute(shop_url: &str, url: &str) -> String {
-    if url.starts_with("https://") || url.starts_with("http://") {
-        url.to_string()
-    } else if let Some(rest) = url.strip_prefix("//") {
-        format!("https://{rest}")
-    } else {
-        format!("{shop_url}/{}", url.trim_start_matches('/'))
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use omnistore_sdk::{Image, VariantOption};
+    use omnistore_sdk::{Image, Money, VariantOption};
 
     use super::*;
 

@@ -25,7 +25,6 @@ mod orders;
 mod pending;
 mod state;
 mod sync;
-mod text;
 mod webhooks;
 
 use omnistore_sdk::{BodyPage, Event, Plugin, PluginError, Request, Response, Router, export_plugin};

@@ -3,11 +3,14 @@
 //! renewal Pinterest refuses marks the channel as needing re-authorisation,
 //! and until the merchant changes the tokens no further call is made (no
 //! retry storm against an account that cannot succeed). 429 and 5xx are
-//! "later", other 4xx are Pinterest's verdict on what was sent.
+//! "later", other 4xx are Pinterest's verdict on what was sent. After a 429
+//! no call at all is made until the wait Pinterest asked for is over: any
+//! call meanwhile (another event's flush, a Pin) fails at once with the time
+//! still to wait.
 
 use base64::Engine as _;
 use omnistore_sdk::http::{self, IncomingResponse, RequestBuilder};
-use omnistore_sdk::{PluginError, UpstreamError, storage};
+use omnistore_sdk::{PluginError, UpstreamError, clock, storage};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -33,6 +36,8 @@ pub enum ApiError {
 const UNAVAILABLE_RETRY_S: u32 = 30;
 const RATE_LIMIT_DEFAULT_S: u32 = 60;
 const REJECTED_KEY: &str = "auth/rejected";
+/// Until when (ms since the epoch) Pinterest asked us not to call.
+const QUIET_UNTIL_KEY: &str = "api/quiet_until";
 
 impl From<ApiError> for PluginError {
     fn from(e: ApiError) -> PluginError {
@@ -68,6 +73,9 @@ pub fn call(cfg: &Config, method: &str, path: &str, body: Body<'_>) -> Result<In
     {
         return Err(ApiError::Reauthorize(REAUTHORIZE.into()));
     }
+    if let Some(secs) = quiet_seconds().map_err(storage_failure)? {
+        return Err(ApiError::RateLimited(secs));
+    }
     let first = send(cfg, method, path, &body, &tokens.access_token)?;
     let response = if first.status == 401 {
         let renewed = refresh(cfg, &tokens)?;
@@ -87,6 +95,8 @@ pub fn call(cfg: &Config, method: &str, path: &str, body: Body<'_>) -> Result<In
             }
         }
         Err(ApiError::RateLimited(secs)) => {
+            let until = clock::now().saturating_add(i64::from(*secs) * 1000);
+            let _ = storage::set_json(QUIET_UNTIL_KEY, &until);
             let _ = state::set_channel(
                 "rate_limited",
                 &format!("Pinterest asked us to slow down; changes are sent again in about {secs} s."),
@@ -95,6 +105,15 @@ pub fn call(cfg: &Config, method: &str, path: &str, body: Body<'_>) -> Result<In
         Err(_) => {}
     }
     result
+}
+
+/// Seconds still to wait after Pinterest's last 429, rounded up so that a
+/// redelivery never comes a moment too early; `None` when calls may go.
+pub fn quiet_seconds() -> Result<Option<u32>, PluginError> {
+    let now = clock::now();
+    Ok(storage::get_json::<i64>(QUIET_UNTIL_KEY)?
+        .filter(|&until| until > now)
+        .map(|until| u32::try_from((until - now + 999) / 1000).unwrap_or(u32::MAX).max(1)))
 }
 
 fn storage_failure(e: PluginError) -> ApiError {

@@ -4,13 +4,13 @@
 //! that may have reached Pinterest without an answer is not repeated either
 //! (a missing Pin is better than a duplicate one).
 
+use omnistore_sdk::catalog_text::{absolute_url, plain, product_url, shorten, truncate_chars};
 use omnistore_sdk::{PluginError, Product, clock, storage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::api::{self, ApiError, Body};
 use crate::config::Config;
-use crate::item;
 use crate::state::{self, Issue};
 
 pub const TITLE_MAX: usize = 100;
@@ -39,14 +39,14 @@ pub fn record(product_id: &str) -> Result<Option<PinRecord>, PluginError> {
 
 /// The body of `POST /v5/pins` (the description's `PinCreate`).
 pub fn pin_body(cfg: &Config, board_id: &str, product: &Product, image: &str, alt: Option<&str>) -> Value {
-    let description = item::plain_text(&product.description);
+    let description = plain(&product.description);
     let alt_text = alt.filter(|a| !a.trim().is_empty()).unwrap_or(&product.title);
     json!({
         "board_id": board_id,
-        "link": item::truncate(&item::product_url(&cfg.shop_url, &product.handle), LINK_MAX),
-        "title": item::truncate(&product.title, TITLE_MAX),
-        "description": item::truncate(if description.is_empty() { &product.title } else { &description }, DESCRIPTION_MAX),
-        "alt_text": item::truncate(alt_text, ALT_TEXT_MAX),
+        "link": truncate_chars(&product_url(&cfg.shop_url, &product.handle), LINK_MAX),
+        "title": shorten(&product.title, TITLE_MAX),
+        "description": shorten(if description.is_empty() { &product.title } else { &description }, DESCRIPTION_MAX),
+        "alt_text": shorten(alt_text, ALT_TEXT_MAX),
         "media_source": { "source_type": "image_url", "url": image },
     })
 }
@@ -58,7 +58,7 @@ pub fn pin_once(cfg: &Config, product: &Product) -> Result<(), PluginError> {
         return Ok(());
     }
     let Some((image, alt)) =
-        product.images.iter().find_map(|i| item::absolute(&cfg.shop_url, &i.url).map(|u| (u, i.alt.clone())))
+        product.images.iter().find_map(|i| absolute_url(&cfg.shop_url, &i.url).map(|u| (u, i.alt.clone())))
     else {
         return state::warn(
             &product.id,

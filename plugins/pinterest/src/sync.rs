@@ -7,7 +7,8 @@
 //! event whose change is still pending while another flush runs or ran less
 //! than a second ago asks the host to redeliver it shortly (`RetryLater`);
 //! that redelivery flushes whatever piled up meanwhile. So a burst of 1,000
-//! changes becomes a couple of calls, not 1,000.
+//! changes becomes a couple of calls, not 1,000. After a 429 every event
+//! asks to be redelivered when Pinterest's wait is over, not sooner.
 
 use omnistore_sdk::{PluginError, Product, clock, storage};
 use serde::{Deserialize, Serialize};
@@ -198,6 +199,10 @@ fn take_lease(event: &str, now: i64) -> Result<Option<Vec<u8>>, PluginError> {
 pub fn settle(cfg: &Config, event: &str, skus: &[String]) -> Result<(), PluginError> {
     if !still_pending(event, skus)? {
         return Ok(());
+    }
+    if let Some(secs) = api::quiet_seconds()? {
+        // Rate-limited: the changes wait until Pinterest takes calls again.
+        return Err(PluginError::RetryLater(secs));
     }
     let now = clock::now();
     let last: Option<i64> = storage::get_json(LAST_KEY)?;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 /// One request the plugin sent.
@@ -38,6 +38,9 @@ pub struct StubResponse {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// Further response headers, sent in this order after `content-type`
+    /// (`Retry-After` on a 429, say). See [`StubResponse::with_header`].
+    pub headers: Vec<(String, String)>,
 }
 
 impl StubResponse {
@@ -48,13 +51,46 @@ impl StubResponse {
 
     /// This status with a JSON body (an API's error document, say).
     pub fn status_json(status: u16, value: &serde_json::Value) -> StubResponse {
-        StubResponse { status, content_type: "application/json".into(), body: value.to_string().into_bytes() }
+        StubResponse {
+            status,
+            content_type: "application/json".into(),
+            body: value.to_string().into_bytes(),
+            headers: Vec::new(),
+        }
     }
 
     /// This status with a plain-text body.
     pub fn text(status: u16, body: &str) -> StubResponse {
-        StubResponse { status, content_type: "text/plain; charset=utf-8".into(), body: body.as_bytes().to_vec() }
+        StubResponse {
+            status,
+            content_type: "text/plain; charset=utf-8".into(),
+            body: body.as_bytes().to_vec(),
+            headers: Vec::new(),
+        }
     }
+
+    /// The same response with one more header; a name may repeat. Panics
+    /// (in the test, not in the server) when HTTP cannot carry the header.
+    ///
+    /// ```
+    /// use omnistore_sdk_harness::StubResponse;
+    /// let r = StubResponse::text(429, "slow down").with_header("Retry-After", "120");
+    /// assert_eq!(r.headers, [("Retry-After".to_string(), "120".to_string())]);
+    /// ```
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> StubResponse {
+        if let Err(e) = header(name, value) {
+            panic!("{e}");
+        }
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let n = HeaderName::try_from(name).map_err(|e| format!("stub response header name `{name}`: {e}"))?;
+    let v = HeaderValue::try_from(value).map_err(|e| format!("stub response header `{name}: {value}`: {e}"))?;
+    Ok((n, v))
 }
 
 type Handler = Arc<dyn Fn(&StubRequest) -> StubResponse + Send + Sync>;
@@ -134,7 +170,17 @@ fn answer(
     let reply = handler(&request);
     recorded.lock().unwrap_or_else(|p| p.into_inner()).push(request);
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(axum::http::header::CONTENT_TYPE, reply.content_type)], reply.body).into_response()
+    let mut response = (status, [(axum::http::header::CONTENT_TYPE, reply.content_type)], reply.body).into_response();
+    for (name, value) in &reply.headers {
+        match header(name, value) {
+            Ok((name, value)) => {
+                response.headers_mut().append(name, value);
+            }
+            // Set through the field, unchecked: a 500 saying why, never a silently different answer.
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        }
+    }
+    response
 }
 
 impl Drop for StubHttp {

@@ -155,6 +155,40 @@ fn a_rate_limit_asks_for_later_and_keeps_the_change() {
 }
 
 #[test]
+fn retry_after_sets_the_wait_and_nothing_is_sent_before_it_is_over() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    pinterest
+        .then(error(429, 8, "You have exceeded your rate limit. Try again later.").with_header("Retry-After", "120"));
+    let e1 = changed("e-1", &product("p-1", "Cassata", &["CAS-1"]));
+    assert_eq!(retry_later(h.event(e1.clone())), Some(120), "the wait Pinterest asked for");
+    let calls = pinterest.requests().len();
+
+    // Meanwhile: the same event redelivered early and another change are
+    // told the time still to wait, and nothing reaches Pinterest.
+    h.advance(Duration::from_secs(5));
+    let e2 = changed("e-2", &product("p-2", "Torrone", &["TOR-1"]));
+    assert_eq!(retry_later(h.event(e2.clone())), Some(115));
+    assert_eq!(retry_later(h.event(e1.clone())), Some(115));
+    h.advance(Duration::from_secs(114));
+    assert_eq!(retry_later(h.event(e1.clone())), Some(1));
+    assert_eq!(pinterest.requests().len(), calls, "no call before the wait is over");
+    assert!(stored(&h, "pending/CAS-1").is_some() && stored(&h, "pending/TOR-1").is_some(), "the changes wait");
+
+    // Then one batch takes everything that piled up.
+    h.advance(Duration::from_secs(1));
+    deliver(&h, &e1);
+    deliver(&h, &e2);
+    let batches = pinterest.batches();
+    assert_eq!(batches.len(), 2, "the refused batch, then one after the wait");
+    let sent: Vec<Value> = items(&batches[1]).iter().map(|i| i["item_id"].clone()).collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.contains(&json!("CAS-1")) && sent.contains(&json!("TOR-1")), "{sent:?}");
+    assert_eq!(stored(&h, "sync/channel").unwrap()["status"], "ok");
+    pinterest.assert_conformant();
+}
+
+#[test]
 fn a_server_error_is_retried_and_a_refusal_is_recorded_not_retried() {
     let pinterest = Pinterest::start();
     let h = shop(&pinterest, &[("create_pins", "off")]);
