@@ -14,24 +14,9 @@ pub fn reply(message: Option<&str>) -> Response {
     Response::bytes("application/xml", xml)
 }
 
-/// Text as XML character data: the five special characters as entities and
-/// the control characters XML 1.0 forbids left out (a template may hold them).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c < ' ' || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text as XML character data, by the SDK's one XML escape (the control
+/// characters XML 1.0 forbids are left out: a template may hold them).
+pub use omnistore_sdk::catalog_text::xml_escape as escape;
 
 #[cfg(test)]
 mod tests {

@@ -214,7 +214,10 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// Year, month, day of a day count since 1970-01-01, proleptic Gregorian
+/// (Howard Hinnant's algorithm); the one calendar of the SDK and the host's
+/// tools.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;

@@ -60,6 +60,7 @@ mod parser;
 mod render;
 mod value;
 
+pub use date::civil_from_days;
 pub use error::Error;
 pub use filters::FilterArgs;
 pub use value::{Object, Value};
