@@ -398,5 +398,78 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
             .filter_map(Result::ok)
             .find(|e| std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains("giulia.verdi@example.com")))
     });
+
+    // Repricing, selling out and unpublishing a product reach both platforms.
+    let admin = |method: &str, path: &str, body: Option<serde_json::Value>| {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+        let (status, text) = http(web, method, &format!("/api/v1/tenants/dolce-vita{path}"), &headers, body.as_bytes());
+        assert!(status < 300, "{method} {path}: {status} {text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or(serde_json::Value::Null)
+    };
+    let products = admin("GET", "/products?limit=1000", None);
+    let caprese = products["items"].as_array().unwrap().iter().find(|p| p["handle"] == "torta-caprese").unwrap();
+    let caprese = caprese["id"].as_str().unwrap().to_owned();
+    let variant = admin("GET", &format!("/products/{caprese}/variants"), None)["items"][0].clone();
+    let (variant_id, sku) = (variant["id"].as_str().unwrap().to_owned(), variant["sku"].as_str().unwrap().to_owned());
+    let platforms = [("Pinterest", pinterest), ("Meta", meta)];
+    let both_saw = |what: &str, needles: &[&str]| {
+        for (platform, port) in platforms {
+            eventually(120, &format!("{platform} to be sent {what}"), || {
+                let (_, calls) = http(port, "GET", "/_calls", &[], b"");
+                let calls: serde_json::Value = serde_json::from_str(&calls).ok()?;
+                calls
+                    .as_array()?
+                    .iter()
+                    .any(|c| {
+                        let body = form_decoded(c["body"].as_str().unwrap_or(""));
+                        c["status"].as_u64().is_some_and(|s| s < 300) && needles.iter().all(|n| body.contains(n))
+                    })
+                    .then_some(())
+            });
+        }
+    };
+
+    let promotion = serde_json::json!({
+        "name": "Caprese -10%", "scope": "line", "value": { "type": "percent", "bps": 1000 },
+        "conditions": { "products": [caprese] }
+    });
+    admin("POST", "/promotions", Some(promotion));
+    both_saw("the new promotion's sale price", &[&sku, "sale_price"]);
+
+    for level in admin("GET", &format!("/inventory/levels?variant_id={variant_id}"), None)["items"].as_array().unwrap()
+    {
+        let count = serde_json::json!({ "variant_id": variant_id, "location_id": level["location_id"], "on_hand": 0 });
+        admin("POST", "/inventory/count", Some(count));
+    }
+    both_saw("the sold-out availability", &[&sku, "out of stock"]);
+
+    for c in channels["items"].as_array().unwrap() {
+        if c["plugin_id"] == "pinterest" || c["plugin_id"] == "instagram-shop" {
+            admin("DELETE", &format!("/products/{caprese}/publications/{}", c["id"].as_str().unwrap()), None);
+        }
+    }
+    both_saw("the unpublished product's removal", &[&sku, "DELETE"]);
     drop(demo);
+}
+
+/// A request body as text, form-encoding undone (Meta's batch is a form).
+fn form_decoded(body: &str) -> String {
+    let bytes = body.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped =
+            (bytes[i] == b'%').then(|| body.get(i + 1..i + 3)).flatten().and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 2;
+            }
+            (b'+', None) => out.push(b' '),
+            (b, None) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
