@@ -670,6 +670,18 @@ impl Lanes {
                         tracing::warn!(error = %failure.message, attempts = d.attempts, "delivery failed for the last time; moved to the dead letters");
                         stats.dead += 1;
                     }
+                    // A plugin that asked to be called later (a batch being
+                    // gathered, a platform's rate limit) is working as meant:
+                    // at warn level a busy catalog channel would drown the log.
+                    Ok(d) if failure.retry_after.is_some() => {
+                        tracing::debug!(
+                            reason = %failure.message,
+                            attempts = d.attempts,
+                            retry_in_ms = d.next_attempt_ms.saturating_sub(now),
+                            "the plugin asked to be called again later"
+                        );
+                        stats.failed += 1;
+                    }
                     Ok(d) => {
                         tracing::warn!(
                             error = %failure.message,
