@@ -100,6 +100,7 @@ pub mod cookie;
 pub mod customers;
 pub mod files;
 pub mod form;
+pub mod handled;
 pub mod html;
 pub mod http;
 pub mod ids;

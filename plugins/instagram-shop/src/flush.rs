@@ -92,7 +92,14 @@ pub fn run(cfg: &Sync, mut lease: Lease) -> Result<(), PluginError> {
 fn accepted(taken: &[(Change, Vec<u8>)], answer: &BatchAnswer) -> Result<(), PluginError> {
     for (change, bytes) in taken {
         pending::done(change, bytes)?;
-        pending::set_sent(&change.sku, &Sent { at: change.occurred_at, deleted: change.kind == Kind::Delete })?;
+        if change.kind == Kind::Delete {
+            // Meta has it no more: nothing of the SKU stays in storage. A
+            // later change carries the product as it is then (a removed one
+            // is not in the channel's catalog, so its stock is ignored).
+            pending::forget_sent(&change.sku)?;
+        } else {
+            pending::set_sent(&change.sku, &Sent { at: change.occurred_at, deleted: false })?;
+        }
     }
     let now = clock::now();
     let items: Vec<_> = taken.iter().map(|(c, _)| (c.sku.clone(), c.product_id.clone())).collect();

@@ -1,9 +1,10 @@
 //! Changes waiting to be sent to Meta: one entry per SKU under
 //! `pending/{sku}`, the latest change winning, so a burst of changes to a
 //! SKU is sent once. `sent/{sku}` remembers what Meta has (to choose
-//! CREATE or UPDATE and to ignore changes older than what was sent), and
-//! `skus/{product_id}` the SKUs sent for a product (to delete them when it
-//! is removed or loses a variant).
+//! CREATE or UPDATE and to ignore changes older than what was sent; it is
+//! deleted once Meta took the SKU's deletion), and `skus/{product_id}` the
+//! SKUs sent for a product (to delete them when it is removed or loses a
+//! variant; deleted with the removal).
 
 use omnistore_sdk::{PluginError, storage};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,7 @@ pub struct Change {
 pub struct Sent {
     /// The time of the latest change sent.
     pub at: i64,
+    /// Written by earlier versions for a deleted SKU; now the entry goes.
     pub deleted: bool,
 }
 
@@ -99,6 +101,11 @@ pub fn key(sku: &str) -> String {
 
 pub fn sent(sku: &str) -> Result<Option<Sent>, PluginError> {
     storage::get_json(&format!("sent/{sku}"))
+}
+
+/// The SKU deleted from Meta's catalog: what was sent of it is forgotten.
+pub fn forget_sent(sku: &str) -> Result<(), PluginError> {
+    Ok(storage::delete(&format!("sent/{sku}"))?)
 }
 
 pub fn set_sent(sku: &str, sent: &Sent) -> Result<(), PluginError> {

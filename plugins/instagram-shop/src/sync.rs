@@ -6,7 +6,9 @@
 //! that gathered meanwhile: a thousand stock changes in a second make one
 //! or two calls to Meta, not a thousand.
 
-use omnistore_sdk::{Event, EventPayload, PluginError, Product, StockChange, catalog, clock, storage};
+use omnistore_sdk::{
+    Event, EventPayload, PluginError, Product, StockChange, catalog, clock, handled, settings, storage,
+};
 
 use crate::config::{Misconfigured, Sync};
 use crate::item::{self, Context};
@@ -47,12 +49,31 @@ fn installed() -> Result<(), PluginError> {
     }
 }
 
+/// The event ids handled, each with the SKUs it left waiting: the newest
+/// `handled_events_kept` (setting, 10,000 by default) only, so they never
+/// fill the storage quota. The host redelivers a failed event a few times
+/// within minutes, so ten thousand newer events later its marker is never
+/// needed again; an older event handled again is ignored by `sent/{sku}`
+/// (newest change wins) or resends current data. Markers of earlier
+/// versions (`seen/{event id}`) are still recognised and drained.
+fn handled_events() -> handled::Handled {
+    let keep = handled::keep_from_setting(settings::get("handled_events_kept").as_deref(), handled::DEFAULT_KEEP);
+    handled::Handled::new("handled").keeping(keep).legacy("seen/")
+}
+
 /// Record the event's changes once (the event id is remembered with the
 /// SKUs it touched), then send or leave them to the flush under way.
 fn change(event: &Event, build: impl FnOnce(&Sync) -> Result<Vec<Change>, PluginError>) -> Result<(), PluginError> {
     let cfg = config()?;
-    let seen = format!("seen/{}", event.id);
-    let skus: Vec<String> = match storage::get_json(&seen)? {
+    let seen = handled_events();
+    let remembered = match seen.get(&event.id)? {
+        Some(bytes) => Some(
+            serde_json::from_slice::<Vec<String>>(&bytes)
+                .map_err(|e| PluginError::internal(format!("the SKUs of event `{}` are not JSON: {e}", event.id)))?,
+        ),
+        None => None,
+    };
+    let skus: Vec<String> = match remembered {
         Some(skus) => skus,
         None => {
             let mut skus = Vec::new();
@@ -63,7 +84,8 @@ fn change(event: &Event, build: impl FnOnce(&Sync) -> Result<Vec<Change>, Plugin
                     skus.push(sku);
                 }
             }
-            storage::set_json(&seen, &skus)?;
+            let bytes = serde_json::to_vec(&skus).map_err(|e| PluginError::internal(e.to_string()))?;
+            seen.remember(&event.id, &bytes)?;
             skus
         }
     };

@@ -14,7 +14,11 @@
 //! - The sync state the admin reads: `sync/product/{id}`, `sync/channel`
 //!   (`state.rs`).
 //!
-//! Every event id is remembered once handled, so a redelivery changes nothing.
+//! Every event id is remembered once handled, so a redelivery changes nothing:
+//! `handled/{event id}` (the SDK's [`handled`]), the newest
+//! `handled_events_kept` of them only (10,000 by default), so the markers
+//! never fill the storage quota. Markers of earlier versions (`event/{id}`)
+//! are still recognised and drained a batch per event.
 
 mod api;
 mod config;
@@ -25,7 +29,8 @@ mod state;
 mod sync;
 
 use omnistore_sdk::{
-    BodyPage, Event, EventPayload, Plugin, PluginError, Request, Response, Router, catalog, export_plugin, storage,
+    BodyPage, Event, EventPayload, Plugin, PluginError, Request, Response, Router, catalog, export_plugin, handled,
+    settings,
 };
 
 struct PinterestChannel;
@@ -40,14 +45,23 @@ impl Plugin for PinterestChannel {
     }
 
     fn on_event(event: Event) -> Result<(), PluginError> {
-        let done = format!("event/{}", event.id);
-        if storage::get(&done)?.is_some() {
+        let done = handled_events();
+        if done.get(&event.id)?.is_some() {
             return Ok(());
         }
         handle(&event)?;
-        storage::set(&done, b"1")?;
+        done.remember(&event.id, b"1")?;
         Ok(())
     }
+}
+
+/// The event ids handled, the newest `handled_events_kept` (setting) only:
+/// the host redelivers a failed event a few times within minutes, so ten
+/// thousand newer events later its marker is never needed again, and an
+/// event handled twice resends current data, which is harmless.
+fn handled_events() -> handled::Handled {
+    let keep = handled::keep_from_setting(settings::get("handled_events_kept").as_deref(), handled::DEFAULT_KEEP);
+    handled::Handled::new("handled").keeping(keep).legacy("event/")
 }
 
 fn handle(event: &Event) -> Result<(), PluginError> {

@@ -87,6 +87,20 @@ fn queue(sku: &str, change: Pending) -> Result<bool, PluginError> {
     Ok(storage::get_json::<Pending>(&pending_key(sku))?.is_some_and(|p| p.event == change.event))
 }
 
+/// A SKU deleted from Pinterest (its product removed, or the variant
+/// dropped) needs no `seen/{sku}` any more: a later change of it carries
+/// the product as it is then, so the key goes, unless a newer change of
+/// the SKU was queued meanwhile. Removed SKUs never pile up in storage.
+fn forget_seen(sku: &str, event: &str) -> Result<(), PluginError> {
+    let key = format!("seen/{sku}");
+    if let Some(raw) = storage::get(&key)?
+        && serde_json::from_slice::<Seen>(&raw).is_ok_and(|s| s.event == event)
+    {
+        storage::compare_and_set(&key, Some(&raw), None)?;
+    }
+    Ok(())
+}
+
 pub fn known(product_id: &str) -> Result<Known, PluginError> {
     Ok(storage::get_json(&known_key(product_id))?.unwrap_or_default())
 }
@@ -293,8 +307,11 @@ fn send_batch(cfg: &Config, op: &str, entries: &[Entry]) -> Result<(), PluginErr
             for e in entries {
                 // Only what was sent: a newer change that arrived meanwhile stays.
                 storage::compare_and_set(&e.key, Some(&e.raw), None)?;
-                if op == "DELETE" && known(&e.change.product_id)?.skus.is_empty() {
-                    state::removed(&e.change.product_id, now)?;
+                if op == "DELETE" {
+                    forget_seen(&e.sku, &e.change.event)?;
+                    if known(&e.change.product_id)?.skus.is_empty() {
+                        state::removed(&e.change.product_id, now)?;
+                    }
                 }
             }
             Ok(())

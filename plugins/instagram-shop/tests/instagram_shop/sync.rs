@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::meta::{Answer, EXPIRED_TOKEN, INVALID_PARAMETER, Meta, RATE_LIMITED};
 use crate::shop::{
     CATALOG_ID, NOW, SHOP_URL, TOKEN, builder, installed_event, pending_events, retry_after, shop, skus, start,
-    stock_event, stored,
+    stock_event, stored, stored_keys,
 };
 
 const CANNOLO: &str = "cannolo-siciliano-classico";
@@ -297,4 +297,106 @@ fn a_missing_setting_fails_the_event_and_names_the_setting() {
     assert_eq!(channel["status"], "misconfigured");
     assert!(channel["message"].as_str().unwrap().contains("`shop_url`"), "{channel}");
     assert!(meta.calls().is_empty());
+}
+
+/// Event ids as the core issues them: they sort in commit order.
+fn id(n: usize) -> String {
+    format!("e-{n:04}")
+}
+
+/// Deliver as the host does: again after each retry-later.
+fn deliver(h: &omnistore_sdk_harness::Harness, event: &omnistore_sdk_harness::types::Event) {
+    for _ in 0..10 {
+        match retry_after(h.event(event.clone())) {
+            None => return,
+            Some(s) => h.advance(Duration::from_secs(u64::from(s))),
+        }
+    }
+    panic!("event {} still asks to be retried", event.id);
+}
+
+#[test]
+fn handled_event_markers_stay_bounded_and_a_recent_redelivery_is_still_recognised() {
+    let meta = Meta::start();
+    let h = start(builder(&meta).setting("handled_events_kept", "5"));
+    let all = skus(&h);
+    let (sku, other) = (&all[0], &all[1]);
+    for n in 1..=12 {
+        deliver(&h, &stock_event(&h, &id(n), sku, n as i64, h.now_ms()));
+        h.advance(Duration::from_secs(2));
+    }
+    let markers = [stored_keys(&h, "handled/"), stored_keys(&h, "seen/")].concat();
+    let newest: Vec<String> = (8..=12).map(|n| format!("handled/{}", id(n))).collect();
+    assert_eq!(markers, newest, "only the newest markers are kept, the oldest went first");
+    assert_eq!(stored(&h, "handled.count"), Some(Value::from(5)));
+
+    // A redelivery of a recent event is recognised by its id alone: even
+    // with a payload never seen, nothing of it is queued or sent.
+    let sent = meta.batches().len();
+    deliver(&h, &stock_event(&h, &id(12), other, 0, h.now_ms()));
+    assert_eq!(stored(&h, &format!("pending/{other}")), None);
+    h.advance(Duration::from_secs(2));
+    deliver(&h, &stock_event(&h, &id(13), sku, 99, h.now_ms()));
+    let batches = meta.batches();
+    assert_eq!(batches.len(), sent + 1);
+    let requests = batches.last().unwrap().requests();
+    assert!(requests.iter().all(|r| r["data"]["id"] == sku.as_str()), "{requests:?}");
+    assert_eq!(stored_keys(&h, "handled/").len(), 5);
+    meta.assert_conformant();
+}
+
+#[test]
+fn markers_of_the_earlier_layout_are_recognised_and_drained() {
+    let meta = Meta::start();
+    let h = shop(&meta);
+    let sku = skus(&h)[0].clone();
+    // As an earlier version left them: `seen/{id}` with the SKUs, never deleted.
+    let base = omnistore_storage::keyspace::plugin_data_prefix(h.tenant(), h.channel().as_str());
+    let mut txn = h.core().store().begin().unwrap();
+    for n in 1..=40 {
+        let mut k = base.clone();
+        k.extend_from_slice(format!("seen/{}", id(n)).as_bytes());
+        txn.put(&k, b"[]").unwrap();
+    }
+    txn.commit().unwrap();
+    deliver(&h, &stock_event(&h, &id(40), &sku, 1, h.now_ms()));
+    assert!(meta.batches().is_empty(), "an event an earlier version handled is not handled again");
+    for n in 41..=43 {
+        deliver(&h, &stock_event(&h, &id(n), &sku, n as i64, h.now_ms()));
+        h.advance(Duration::from_secs(2));
+    }
+    assert!(stored_keys(&h, "seen/").is_empty(), "drained a batch per new event");
+    assert_eq!(stored_keys(&h, "handled/").len(), 3);
+}
+
+#[test]
+fn a_removed_products_keys_go_once_its_deletion_is_sent() {
+    let meta = Meta::start();
+    let h = shop(&meta);
+    for e in change_description(&h, CANNOLO, "Crisp") {
+        h.event(e).unwrap();
+    }
+    h.advance(Duration::from_secs(2));
+    let cannolo = product_id(&h, CANNOLO);
+    let skus: Vec<String> = serde_json::from_value(stored(&h, &format!("skus/{cannolo}")).unwrap()).unwrap();
+    assert!(!skus.is_empty());
+    for sku in &skus {
+        assert!(stored(&h, &format!("sent/{sku}")).is_some());
+    }
+    let removal = omnistore_sdk_harness::types::Event {
+        id: "r1".into(),
+        kind: "product.removed".into(),
+        occurred_at: h.now_ms(),
+        attempt: 0,
+        payload: omnistore_sdk_harness::types::EventPayload::ProductRemoved(cannolo.as_str().into()),
+    };
+    deliver(&h, &removal);
+    assert!(meta.batches().last().unwrap().requests().iter().all(|r| r["method"] == "DELETE"));
+    assert_eq!(stored(&h, &format!("skus/{cannolo}")), None);
+    for sku in &skus {
+        assert_eq!(stored(&h, &format!("sent/{sku}")), None, "sent/{sku} is gone with the product");
+        assert_eq!(stored(&h, &format!("pending/{sku}")), None);
+    }
+    assert_eq!(stored(&h, &format!("sync/product/{cannolo}")).unwrap()["status"], "removed");
+    meta.assert_conformant();
 }

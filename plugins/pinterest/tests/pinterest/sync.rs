@@ -342,3 +342,83 @@ fn the_openapi_judge_refuses_what_pinterest_would_refuse() {
     let q = Question { method: "POST", uri: "/v5/catalogs/items/batch", headers: &headers, body: "{}" };
     assert!(openapi().check_response(&q, 200, &bad.content_type, &String::from_utf8_lossy(&bad.body)).is_err());
 }
+
+/// Event ids as the core issues them: they sort in commit order.
+fn id(n: usize) -> String {
+    format!("e-{n:04}")
+}
+
+#[test]
+fn handled_event_markers_stay_bounded_and_a_recent_redelivery_is_still_recognised() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off"), ("handled_events_kept", "5")]);
+    let p = product("p-1", "Cannolo", &["CAN-1"]);
+    for n in 1..=12 {
+        deliver(&h, &changed(&id(n), &p));
+        h.advance(Duration::from_secs(2));
+    }
+    let markers = [stored_keys(&h, "handled/"), stored_keys(&h, "event/")].concat();
+    assert_eq!(markers.len(), 5, "only the newest markers are kept: {markers:?}");
+    let newest: Vec<String> = (8..=12).map(|n| format!("handled/{}", id(n))).collect();
+    assert_eq!(markers, newest, "the oldest went first");
+    assert_eq!(stored(&h, "handled.count"), Some(json!(5)));
+
+    // A redelivery of a recent event is still recognised by its id alone:
+    // even with a payload never seen (so no per-SKU marker could stop it),
+    // nothing is queued or sent.
+    let sent = pinterest.batches().len();
+    let other = product("p-9", "Sfogliatella", &["SFO-1"]);
+    deliver(&h, &changed(&id(12), &other));
+    h.advance(Duration::from_secs(2));
+    assert_eq!(pinterest.batches().len(), sent, "a remembered event changes nothing");
+    assert_eq!(stored(&h, "pending/SFO-1"), None);
+    deliver(&h, &changed(&id(13), &p));
+    let batches = pinterest.batches();
+    assert_eq!(batches.len(), sent + 1, "a new event is sent");
+    assert_eq!(items(batches.last().unwrap()).len(), 1);
+    assert_eq!(items(batches.last().unwrap())[0]["item_id"], "CAN-1");
+    assert_eq!(stored(&h, "seen/SFO-1"), None);
+    assert_eq!(stored_keys(&h, "handled/").len(), 5);
+    assert_eq!(stored_keys(&h, "handled/")[4], format!("handled/{}", id(13)));
+}
+
+#[test]
+fn markers_of_the_earlier_layout_are_recognised_and_drained() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    // As an earlier version left them: `event/{id}`, never deleted.
+    let base = omnistore_storage::keyspace::plugin_data_prefix(h.tenant(), h.channel().as_str());
+    let mut txn = h.core().store().begin().unwrap();
+    for n in 1..=40 {
+        let mut k = base.clone();
+        k.extend_from_slice(format!("event/{}", id(n)).as_bytes());
+        txn.put(&k, b"1").unwrap();
+    }
+    txn.commit().unwrap();
+    deliver(&h, &changed(&id(40), &product("p-1", "Cannolo", &["CAN-1"])));
+    assert!(pinterest.batches().is_empty(), "an event an earlier version handled is not handled again");
+    for n in 41..=43 {
+        deliver(&h, &changed(&id(n), &product("p-1", "Cannolo", &["CAN-1"])));
+        h.advance(Duration::from_secs(2));
+    }
+    assert!(stored_keys(&h, "event/").is_empty(), "drained a batch per new event");
+    assert_eq!(stored_keys(&h, "handled/").len(), 3);
+}
+
+#[test]
+fn a_removed_products_keys_go_once_its_deletion_is_sent() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    deliver(&h, &changed("e-1", &product("p-1", "Babà", &["BABA-1", "BABA-2"])));
+    h.advance(Duration::from_secs(2));
+    deliver(&h, &changed("e-2", &product("p-2", "Zeppola", &["ZEP-1"])));
+    h.advance(Duration::from_secs(2));
+    assert!(stored(&h, "seen/BABA-1").is_some());
+    deliver(&h, &removed("e-3", "p-1"));
+    assert_eq!(pinterest.batches().last().unwrap()["operation"], "DELETE");
+    for key in ["seen/BABA-1", "seen/BABA-2", "pending/BABA-1", "pending/BABA-2", "product/p-1"] {
+        assert_eq!(stored(&h, key), None, "{key} is gone with the product");
+    }
+    assert!(stored(&h, "seen/ZEP-1").is_some(), "another product's keys stay");
+    assert_eq!(stored(&h, "sync/product/p-1").unwrap()["status"], "removed");
+}
