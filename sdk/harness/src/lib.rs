@@ -65,6 +65,8 @@ pub enum HarnessError {
     Load(#[from] LoadError),
     #[error("starting the harness failed: {0}")]
     Start(String),
+    #[error("reading the plugin's storage failed: {0}")]
+    Storage(String),
     #[error(
         "the build of `{id}` is older than {newer}: rebuild it with `omnistore plugin build` (or `cargo xtask build-plugins`) before testing"
     )]
@@ -268,6 +270,27 @@ impl Harness {
     /// customers, consent and touchpoints as the merchant would.
     pub fn core(&self) -> &Core {
         &self.shop.core
+    }
+
+    /// The plugin's storage keys that start with `prefix`, in order: what
+    /// its `storage.list-keys` would list, without a page limit.
+    pub fn stored_keys(&self, prefix: &str) -> Result<Vec<String>, HarnessError> {
+        let base = omnistore_storage::keyspace::plugin_data_prefix(self.tenant(), self.channel().as_str());
+        let mut start = base.clone();
+        start.extend_from_slice(prefix.as_bytes());
+        let storage = |e: omnistore_storage::StorageError| HarnessError::Storage(e.to_string());
+        let mut read = self.core().store().begin_read().map_err(storage)?;
+        let entries = read.scan(&omnistore_storage::KeyRange::prefix(&start), usize::MAX).map_err(storage)?;
+        Ok(entries.into_iter().map(|(key, _)| String::from_utf8_lossy(&key[base.len()..]).into_owned()).collect())
+    }
+
+    /// The plugin's stored value under `key`, as its `storage.get` reads it.
+    pub fn stored(&self, key: &str) -> Result<Option<Vec<u8>>, HarnessError> {
+        let mut full = omnistore_storage::keyspace::plugin_data_prefix(self.tenant(), self.channel().as_str());
+        full.extend_from_slice(key.as_bytes());
+        let storage = |e: omnistore_storage::StorageError| HarnessError::Storage(e.to_string());
+        let mut read = self.core().store().begin_read().map_err(storage)?;
+        read.get(&full).map_err(storage)
     }
 
     /// Orders placed in the shop, newest last.

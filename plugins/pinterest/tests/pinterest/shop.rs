@@ -121,23 +121,12 @@ pub fn deliver(h: &Harness, event: &Event) {
 
 /// The plugin's storage keys starting with `prefix`, in order.
 pub fn stored_keys(h: &Harness, prefix: &str) -> Vec<String> {
-    let base = omnistore_storage::keyspace::plugin_data_prefix(h.tenant(), h.channel().as_str());
-    let mut k = base.clone();
-    k.extend_from_slice(prefix.as_bytes());
-    let mut read = h.core().store().begin_read().unwrap();
-    read.scan(&omnistore_storage::KeyRange::prefix(&k), usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|(key, _)| String::from_utf8(key[base.len()..].to_vec()).unwrap())
-        .collect()
+    h.stored_keys(prefix).unwrap()
 }
 
 /// A stored JSON value of the plugin, as the admin API reads it.
 pub fn stored(h: &Harness, key: &str) -> Option<Value> {
-    let mut k = omnistore_storage::keyspace::plugin_data_prefix(h.tenant(), h.channel().as_str());
-    k.extend_from_slice(key.as_bytes());
-    let mut read = h.core().store().begin_read().unwrap();
-    read.get(&k).unwrap().map(|bytes| serde_json::from_slice(&bytes).unwrap())
+    h.stored(key).unwrap().map(|bytes| serde_json::from_slice(&bytes).unwrap())
 }
 
 /// `n` products with one variant each, active and published to the channel.

@@ -144,10 +144,7 @@ pub fn next_event(h: &Harness) -> Event {
 
 /// What the plugin recorded about one text of an order (`order_placed`, …).
 pub fn record(h: &Harness, order: &Order, text: &str) -> Option<Value> {
-    let mut key = omnistore_storage::keyspace::plugin_data_prefix(h.tenant(), h.channel().as_str());
-    key.extend_from_slice(format!("msg/{}/{text}", order.id).as_bytes());
-    let mut read = h.core().store().begin_read().unwrap();
-    read.get(&key).unwrap().map(|bytes| serde_json::from_slice(&bytes).unwrap())
+    h.stored(&format!("msg/{}/{text}", order.id)).unwrap().map(|bytes| serde_json::from_slice(&bytes).unwrap())
 }
 
 /// Leave a record as a plugin call that crashed would: written straight
