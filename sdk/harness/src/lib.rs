@@ -65,7 +65,7 @@ pub enum HarnessError {
     Load(#[from] LoadError),
     #[error("starting the harness failed: {0}")]
     Start(String),
-    #[error("reading the plugin's storage failed: {0}")]
+    #[error("reading or changing the shop's data failed: {0}")]
     Storage(String),
     #[error(
         "the build of `{id}` is older than {newer}: rebuild it with `omnistore plugin build` (or `cargo xtask build-plugins`) before testing"
@@ -291,6 +291,50 @@ impl Harness {
         let storage = |e: omnistore_storage::StorageError| HarnessError::Storage(e.to_string());
         let mut read = self.core().store().begin_read().map_err(storage)?;
         read.get(&full).map_err(storage)
+    }
+
+    /// The events waiting for the plugin's channel, as the dispatcher would
+    /// hand them over, each taken off the queue (deliver them with
+    /// [`Harness::event`]).
+    pub fn pending_events(&self) -> Result<Vec<Event>, HarnessError> {
+        let (core, tenant, now) = (self.core(), self.tenant(), self.now_ms());
+        let failed = |e: omnistore_core::CoreError| HarnessError::Storage(e.to_string());
+        while core.fan_out(tenant, now, 0).map_err(failed)? > 0 {}
+        let mut events = Vec::new();
+        for due in core.claim_due(tenant, now, 1000, 60_000).map_err(failed)? {
+            if due.delivery.channel_id != self.channel() {
+                continue;
+            }
+            if let Some(event) = omnistore_services::dispatcher::wit_event(core, tenant, &due, now)
+                .map_err(|e| HarnessError::Storage(e.to_string()))?
+            {
+                events.push(event);
+            }
+            core.mark_delivered(tenant, &due.delivery.id, now).map_err(failed)?;
+        }
+        Ok(events)
+    }
+
+    /// The shop's web channel, where shoppers place the orders a messaging
+    /// or catalog channel then hears of: installed (and given the whole
+    /// catalog) on first use.
+    pub fn web_channel(&self) -> Result<omnistore_core::ChannelId, HarnessError> {
+        let (core, tenant, now) = (self.core(), self.tenant(), self.now_ms());
+        let failed = |e: omnistore_core::CoreError| HarnessError::Storage(e.to_string());
+        let channels = core.list_channels(tenant).map_err(failed)?;
+        if let Some(web) = channels.into_iter().find(|c| c.plugin_id == "web-storefront") {
+            return Ok(web.id);
+        }
+        let new = omnistore_core::NewChannel {
+            plugin_id: "web-storefront".into(),
+            version: "0.1.0".into(),
+            name: "Web".into(),
+            enabled: true,
+            ..omnistore_core::NewChannel::default()
+        };
+        let web = core.install_channel(tenant, new, now).map_err(failed)?;
+        core.publish_all_active(tenant, &web.id, now).map_err(failed)?;
+        Ok(web.id)
     }
 
     /// Orders placed in the shop, newest last.

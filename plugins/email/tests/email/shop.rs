@@ -3,10 +3,9 @@
 //! delivered to the plugin as the host's dispatcher does (fan-out, then the
 //! contract's event).
 
-use omnistore_core::{Address, ChannelId, Contact, Fulfilment, NewCart, NewChannel, Order, PaymentMethod, PlaceOrder};
+use omnistore_core::{Address, ChannelId, Contact, Fulfilment, NewCart, Order, PaymentMethod, PlaceOrder};
 use omnistore_sdk_harness::Harness;
 use omnistore_sdk_harness::types::Event;
-use omnistore_services::dispatcher::wit_event;
 
 pub const SHOP_URL: &str = "https://dolcevita.example";
 /// 2026-03-02 10:00 UTC.
@@ -24,28 +23,7 @@ pub fn shop(extra: &[(&str, &str)]) -> Harness {
 
 /// The shop's web channel, where shoppers place their orders.
 fn web_channel(h: &Harness) -> ChannelId {
-    let core = h.core();
-    if let Some(web) = core.list_channels(h.tenant()).unwrap().into_iter().find(|c| c.plugin_id == "web-storefront") {
-        return web.id;
-    }
-    let web = core
-        .install_channel(
-            h.tenant(),
-            NewChannel {
-                plugin_id: "web-storefront".into(),
-                version: "0.1.0".into(),
-                name: "Web".into(),
-                settings: Default::default(),
-                capabilities: vec![],
-                subscriptions: vec![],
-                enabled: true,
-                safety_buffer: 0,
-            },
-            h.now_ms(),
-        )
-        .unwrap();
-    core.publish_all_active(h.tenant(), &web.id, h.now_ms()).unwrap();
-    web.id
+    h.web_channel().unwrap()
 }
 
 /// A web order of two large cannoli by `email` (without marketing consent),
@@ -91,18 +69,7 @@ pub fn place_order(h: &Harness, email: Option<&str>, ship: bool) -> Order {
 
 /// The one event waiting for the plugin's channel, as the dispatcher hands it over.
 pub fn next_event(h: &Harness) -> Event {
-    let (core, tenant, now) = (h.core(), h.tenant(), h.now_ms());
-    while core.fan_out(tenant, now, 0).unwrap() > 0 {}
-    let mut events = Vec::new();
-    for due in core.claim_due(tenant, now, 1000, 60_000).unwrap() {
-        if due.delivery.channel_id != h.channel() {
-            continue;
-        }
-        if let Some(event) = wit_event(core, tenant, &due, now).unwrap() {
-            events.push(event);
-        }
-        core.mark_delivered(tenant, &due.delivery.id, now).unwrap();
-    }
+    let mut events = h.pending_events().unwrap();
     assert_eq!(events.len(), 1, "one event for the channel: {events:?}");
     events.remove(0)
 }

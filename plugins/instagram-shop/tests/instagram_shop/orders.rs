@@ -3,7 +3,7 @@
 //! changes nothing.
 
 use hmac::{Hmac, Mac};
-use omnistore_core::{Address, Contact, Fulfilment, NewCart, NewChannel, Order, PaymentMethod, PlaceOrder};
+use omnistore_core::{Address, Contact, Fulfilment, NewCart, Order, PaymentMethod, PlaceOrder};
 use omnistore_sdk_harness::{Harness, TestResponse};
 use serde_json::json;
 use sha2::Sha256;
@@ -116,19 +116,8 @@ fn delta(before: &[(String, i64, i64)], after: &[(String, i64, i64)]) -> Vec<(St
 /// The same two cannoli bought on the shop's web channel, shipped.
 fn web_order(h: &Harness) -> Order {
     let (core, tenant, now) = (h.core(), h.tenant(), h.now_ms());
-    let new = NewChannel {
-        plugin_id: "web-storefront".into(),
-        version: "0.1.0".into(),
-        name: "Web".into(),
-        settings: Default::default(),
-        capabilities: vec![],
-        subscriptions: vec![],
-        enabled: true,
-        safety_buffer: 0,
-    };
-    let web = core.install_channel(tenant, new, now).unwrap();
-    core.publish_all_active(tenant, &web.id, now).unwrap();
-    let cart = core.create_cart(tenant, NewCart { channel: Some(web.id.clone()), customer: None }, now).unwrap();
+    let web = h.web_channel().unwrap();
+    let cart = core.create_cart(tenant, NewCart { channel: Some(web.clone()), customer: None }, now).unwrap();
     core.add_to_cart(tenant, &cart.id, &variant(h, SKU), 2, now).unwrap();
     let address = Address {
         name: "Giulia Rossi".into(),
@@ -148,7 +137,7 @@ fn web_order(h: &Harness) -> Order {
         visitor_id: None,
         note: None,
     };
-    core.place_order(tenant, &web.id, &cart.id, request, now).unwrap()
+    core.place_order(tenant, &web, &cart.id, request, now).unwrap()
 }
 
 #[test]

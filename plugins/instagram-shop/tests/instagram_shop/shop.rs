@@ -6,7 +6,6 @@
 use omnistore_core::VariantId;
 use omnistore_sdk_harness::types::{Event, EventPayload, PluginError, StockChange};
 use omnistore_sdk_harness::{Error as CallError, Harness, HarnessBuilder};
-use omnistore_services::dispatcher::wit_event;
 use serde_json::Value;
 
 use crate::meta::Meta;
@@ -46,19 +45,7 @@ pub fn start(builder: HarnessBuilder) -> Harness {
 
 /// The events waiting for the plugin's channel, each taken off the queue.
 pub fn pending_events(h: &Harness) -> Vec<Event> {
-    let (core, tenant, now) = (h.core(), h.tenant(), h.now_ms());
-    while core.fan_out(tenant, now, 0).unwrap() > 0 {}
-    let mut events = Vec::new();
-    for due in core.claim_due(tenant, now, 1000, 60_000).unwrap() {
-        if due.delivery.channel_id != h.channel() {
-            continue;
-        }
-        if let Some(event) = wit_event(core, tenant, &due, now).unwrap() {
-            events.push(event);
-        }
-        core.mark_delivered(tenant, &due.delivery.id, now).unwrap();
-    }
-    events
+    h.pending_events().unwrap()
 }
 
 /// A `stock.changed` event for a SKU, as the host would send it.

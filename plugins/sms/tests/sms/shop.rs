@@ -5,12 +5,10 @@
 //! channel, then the contract's event).
 
 use omnistore_core::{
-    Address, ChannelId, ConsentPurpose, Contact, CustomerId, Fulfilment, NewCart, NewChannel, Order, PaymentMethod,
-    PlaceOrder,
+    Address, ChannelId, ConsentPurpose, Contact, CustomerId, Fulfilment, NewCart, Order, PaymentMethod, PlaceOrder,
 };
 use omnistore_sdk_harness::types::Event;
 use omnistore_sdk_harness::{Harness, TestResponse};
-use omnistore_services::dispatcher::wit_event;
 use serde_json::Value;
 
 use crate::twilio::Twilio;
@@ -53,29 +51,7 @@ pub struct Shopper<'a> {
 
 /// The shop's web channel, where shoppers place their orders.
 fn web_channel(h: &Harness) -> ChannelId {
-    let core = h.core();
-    let channels = core.list_channels(h.tenant()).unwrap();
-    if let Some(web) = channels.iter().find(|c| c.plugin_id == "web-storefront") {
-        return web.id.clone();
-    }
-    let web = core
-        .install_channel(
-            h.tenant(),
-            NewChannel {
-                plugin_id: "web-storefront".into(),
-                version: "0.1.0".into(),
-                name: "Web".into(),
-                settings: Default::default(),
-                capabilities: vec![],
-                subscriptions: vec![],
-                enabled: true,
-                safety_buffer: 0,
-            },
-            h.now_ms(),
-        )
-        .unwrap();
-    core.publish_all_active(h.tenant(), &web.id, h.now_ms()).unwrap();
-    web.id
+    h.web_channel().unwrap()
 }
 
 /// A web order of two large cannoli, collected at the shop (Negozio) or shipped.
@@ -120,19 +96,7 @@ pub fn place_order(h: &Harness, shopper: Shopper<'_>) -> Order {
 /// The events waiting for the plugin's channel, as the dispatcher hands
 /// them over (each taken off the queue).
 pub fn pending_events(h: &Harness) -> Vec<Event> {
-    let (core, tenant, now) = (h.core(), h.tenant(), h.now_ms());
-    while core.fan_out(tenant, now, 0).unwrap() > 0 {}
-    let mut events = Vec::new();
-    for due in core.claim_due(tenant, now, 1000, 60_000).unwrap() {
-        if due.delivery.channel_id != h.channel() {
-            continue;
-        }
-        if let Some(event) = wit_event(core, tenant, &due, now).unwrap() {
-            events.push(event);
-        }
-        core.mark_delivered(tenant, &due.delivery.id, now).unwrap();
-    }
-    events
+    h.pending_events().unwrap()
 }
 
 /// The one event waiting for the plugin.
