@@ -18,6 +18,9 @@ use crate::validate;
 /// How long after a campaign touchpoint an order is attributed to it.
 pub const ATTRIBUTION_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// The most tags one customer carries.
+pub const MAX_CUSTOMER_TAGS: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum IdentityKind {
@@ -132,6 +135,9 @@ pub struct Customer {
     pub consents: Vec<ConsentRecord>,
     /// Set when this profile was merged into another; lookups follow it.
     pub merged_into: Option<CustomerId>,
+    /// The merchant's labels ("vip", "wholesale"), lower-case, sorted; segments select on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -283,6 +289,7 @@ fn create_tx(tx: &mut Tx<'_>, name: Option<String>, identities: Vec<Identity>) -
         identities: identities.clone(),
         consents: Vec::new(),
         merged_into: None,
+        tags: Vec::new(),
         created_ms: tx.now()?,
         updated_ms: tx.now()?,
     };
@@ -350,9 +357,17 @@ fn write_touchpoint(tx: &mut Tx<'_>, t: &Touchpoint, seq: u64) -> CoreResult<()>
     tx.put(&["tp", t.customer_id.as_str(), &sortable(t.at_ms), &seq], t)
 }
 
-/// The campaign of the customer's latest campaign touchpoint within the
-/// attribution window before `now`.
-pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResult<Option<CampaignRef>> {
+/// Which campaigns an order is credited to: the first and the latest
+/// campaign touchpoint of the customer within the attribution window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Attribution {
+    pub first_touch: Option<CampaignRef>,
+    pub last_touch: Option<CampaignRef>,
+}
+
+/// The customer's campaign touchpoints within the attribution window before
+/// `now`: the earliest and the latest name the campaigns credited.
+pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResult<Attribution> {
     let from = sortable(tx.now()? - ATTRIBUTION_WINDOW_MS);
     let to = sortable(tx.now()?.saturating_add(1));
     let tps = tx.scan_range::<Touchpoint>(
@@ -361,7 +376,10 @@ pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResu
         Bound::Excluded(&to),
         usize::MAX,
     )?;
-    Ok(tps.into_iter().rev().find_map(|(_, t)| t.campaign))
+    let mut campaigns = tps.into_iter().filter_map(|(_, t)| t.campaign);
+    let first_touch = campaigns.next();
+    let last_touch = campaigns.last().or_else(|| first_touch.clone());
+    Ok(Attribution { first_touch, last_touch })
 }
 
 /// Add a (normalised) identity to a profile in the caller's transaction;
@@ -454,6 +472,9 @@ pub(crate) fn absorb_profile_tx(
     if keep.name.is_none() {
         keep.name = gone.name.take();
     }
+    keep.tags.append(&mut gone.tags);
+    keep.tags.sort();
+    keep.tags.dedup();
     for (seq, record) in tx.scan::<ConsentRecord>(&["conslog", gone.id.as_str()])? {
         append_consent_log(tx, &keep.id, &record)?;
         tx.del(&["conslog", gone.id.as_str(), &seq])?;
@@ -549,6 +570,29 @@ impl Core {
                 load_channel(tx, ch)?;
             }
             set_consent_tx(tx, customer, purpose, granted, channel, &source, now_ms)
+        })
+    }
+
+    /// Replace the merchant's tags of a customer (trimmed, lower-cased,
+    /// de-duplicated; at most 50 of at most 64 characters).
+    pub fn set_customer_tags(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        tags: &[String],
+        now_ms: i64,
+    ) -> CoreResult<Customer> {
+        if tags.len() > MAX_CUSTOMER_TAGS {
+            return Err(CoreError::invalid(format!("a customer has at most {MAX_CUSTOMER_TAGS} tags")));
+        }
+        let tags = validate::tags("customer tag", tags)?;
+        self.write(tenant, now_ms, |tx| {
+            let mut c = load_customer(tx, customer)?;
+            c.tags = tags.clone();
+            c.updated_ms = now_ms;
+            save(tx, &c)?;
+            tx.emit(DomainEventKind::CustomerUpdated, c.id.as_str(), json!({ "customer_id": c.id }));
+            Ok(c)
         })
     }
 

@@ -150,6 +150,7 @@ impl Core {
                     report.orders_anonymised += 1;
                 }
                 tx.del(&["custcart", c.id.as_str()])?;
+                crate::campaigns::forget_customer_tx(tx, &c.id)?;
                 for channel in tx.scan::<serde_json::Value>(&["chn"])?.into_iter().map(|(id, _)| id) {
                     tx.del(&["reach", channel.as_str(), "cus", c.id.as_str()])?;
                 }

@@ -44,11 +44,15 @@ pub enum DomainEventKind {
     CustomerMerged,
     #[serde(rename = "consent.changed")]
     ConsentChanged,
+    /// A campaign's message to one customer on one channel; addressed to the
+    /// installation that delivers it (`channel_id` in the payload).
+    #[serde(rename = "campaign.message")]
+    CampaignMessage,
 }
 
 impl DomainEventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [DomainEventKind; 18] = [
+    pub const ALL: [DomainEventKind; 19] = [
         DomainEventKind::TenantCreated,
         DomainEventKind::ChannelInstalled,
         DomainEventKind::ChannelUpdated,
@@ -67,6 +71,7 @@ impl DomainEventKind {
         DomainEventKind::CustomerUpdated,
         DomainEventKind::CustomerMerged,
         DomainEventKind::ConsentChanged,
+        DomainEventKind::CampaignMessage,
     ];
 
     /// The outbox name, such as `order.placed`.
@@ -90,16 +95,21 @@ impl DomainEventKind {
             DomainEventKind::CustomerUpdated => "customer.updated",
             DomainEventKind::CustomerMerged => "customer.merged",
             DomainEventKind::ConsentChanged => "consent.changed",
+            DomainEventKind::CampaignMessage => "campaign.message",
         }
     }
 
     /// The one mapping from core events to channel events: what a channel
     /// subscribed to the returned kind is sent for an event of this kind
-    /// about `subject`, as seen by `channel`. `None`: no channel is sent it.
+    /// about `subject`, addressed to `addressee` (if the event names one
+    /// channel), as seen by `channel`. `None`: no channel is sent it.
     ///
-    /// `installed` goes only to the channel the installation event is about.
-    pub fn for_channel(self, subject: &str, channel: &str) -> Option<EventKind> {
+    /// `installed` goes only to the channel the installation event is about;
+    /// `campaign.message` only to the installation it is addressed to, so an
+    /// e-mail never reaches the SMS channel and the other way round.
+    pub fn for_channel(self, subject: &str, addressee: Option<&str>, channel: &str) -> Option<EventKind> {
         match self {
+            DomainEventKind::CampaignMessage => (addressee == Some(channel)).then_some(EventKind::CampaignMessage),
             DomainEventKind::OrderPlaced => Some(EventKind::OrderPlaced),
             DomainEventKind::OrderUpdated => Some(EventKind::OrderUpdated),
             DomainEventKind::ProductChanged => Some(EventKind::ProductChanged),
@@ -136,16 +146,26 @@ mod tests {
     #[test]
     fn every_channel_event_kind_has_a_source() {
         for kind in EventKind::ALL {
-            let sources: Vec<_> =
-                DomainEventKind::ALL.into_iter().filter(|d| d.for_channel("chn-x", "chn-x") == Some(kind)).collect();
+            let sources: Vec<_> = DomainEventKind::ALL
+                .into_iter()
+                .filter(|d| d.for_channel("chn-x", Some("chn-x"), "chn-x") == Some(kind))
+                .collect();
             assert!(!sources.is_empty(), "no core event is ever sent to channels as `{kind}`");
         }
     }
 
     #[test]
     fn installed_goes_only_to_its_own_channel() {
-        assert_eq!(DomainEventKind::ChannelInstalled.for_channel("chn-a", "chn-a"), Some(EventKind::Installed));
-        assert_eq!(DomainEventKind::ChannelUpdated.for_channel("chn-a", "chn-b"), None);
+        assert_eq!(DomainEventKind::ChannelInstalled.for_channel("chn-a", None, "chn-a"), Some(EventKind::Installed));
+        assert_eq!(DomainEventKind::ChannelUpdated.for_channel("chn-a", None, "chn-b"), None);
+    }
+
+    #[test]
+    fn a_campaign_message_goes_only_to_its_addressee() {
+        let kind = DomainEventKind::CampaignMessage;
+        assert_eq!(kind.for_channel("cus-1", Some("chn-mail"), "chn-mail"), Some(EventKind::CampaignMessage));
+        assert_eq!(kind.for_channel("cus-1", Some("chn-mail"), "chn-sms"), None);
+        assert_eq!(kind.for_channel("cus-1", None, "chn-mail"), None, "an erased message goes nowhere");
     }
 
     #[test]

@@ -47,6 +47,17 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+impl Event {
+    /// The one channel an event is addressed to, when it names one in its
+    /// payload (`channel_id` of a campaign message); an erased payload names none.
+    pub fn addressee(&self) -> Option<&str> {
+        match self.kind {
+            DomainEventKind::CampaignMessage => self.payload["channel_id"].as_str(),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
@@ -125,6 +136,8 @@ fn hand_over(tx: &mut Tx<'_>, channel: &ChannelId, kind: EventKind, event: &Even
             event.payload["order"]["customer_id"].as_str()
         }
         EventKind::ConsentChanged => Some(event.subject.as_str()),
+        // The channel must read the customer's address or number to deliver it.
+        EventKind::CampaignMessage => event.payload["customer_id"].as_str(),
         EventKind::ProductChanged | EventKind::ProductRemoved | EventKind::StockChanged | EventKind::Installed => None,
     };
     match customer {
@@ -194,7 +207,9 @@ impl Core {
                 tx.scan::<Channel>(&["chn"])?.into_iter().map(|(_, c)| c).filter(|c| c.enabled).collect();
             for (_, event) in &events {
                 for ch in &channels {
-                    let Some(kind) = event.kind.for_channel(&event.subject, ch.id.as_str()) else { continue };
+                    let Some(kind) = event.kind.for_channel(&event.subject, event.addressee(), ch.id.as_str()) else {
+                        continue;
+                    };
                     if !ch.subscribes_to(kind) {
                         continue;
                     }

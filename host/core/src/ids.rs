@@ -101,6 +101,18 @@ id_type!(/// A touchpoint in a customer's journey.
     TouchpointId, "tch");
 id_type!(/// A marketing campaign, named by whoever runs it (a plugin or the merchant).
     CampaignRef, "cmp");
+id_type!(/// A campaign the core runs (a message per channel to a segment). Its id
+    /// is also the [`CampaignRef`] its links carry back as `utm_campaign`.
+    CampaignId, "cmp");
+id_type!(/// A saved segment: a rule over customers.
+    SegmentId, "seg");
+
+impl CampaignId {
+    /// How touchpoints and orders name this campaign.
+    pub fn as_ref_name(&self) -> CampaignRef {
+        CampaignRef::new(self.0.clone())
+    }
+}
 
 impl ImageId {
     /// Whether this is an image id issued in `tenant`: its tenant tag matches.

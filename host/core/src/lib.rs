@@ -10,9 +10,11 @@
 //! [`pricing`] (the price resolver and promotions — read it for the stacking
 //! rules), [`inventory`], [`listing`] (products as a channel shows them), [`carts`] (and checkout), [`orders`], [`returns`],
 //! [`customers`], [`profiles`] (merging profiles, the timeline), [`reach`] (what one channel may reach inside its tenant),
-//! [`events`], [`seed`]. [`records`] is how records are stored (versioned,
+//! [`events`], [`segments`] (rules over customers, a live count), [`campaigns`]
+//! (messages to a segment, sent exactly once, and their results), [`seed`]. [`records`] is how records are stored (versioned,
 //! apart from the domain types) and [`migrate`] brings old ones up to date.
 
+pub mod campaigns;
 pub mod carts;
 pub mod catalog;
 mod conflict;
@@ -36,12 +38,17 @@ mod repricing;
 pub mod returns;
 pub mod search;
 pub mod seed;
+pub mod segments;
 mod store;
 pub mod tenant_data;
 pub mod tenants;
 mod validate;
 pub mod visitors;
 
+pub use campaigns::{
+    Campaign, CampaignMessageEvent, CampaignPreview, CampaignProgress, CampaignResults, CampaignRound, CampaignStatus,
+    ChannelProgress, ChannelResults, EmailMessage, Medium, NewCampaign, Rendered, SkipReason, SmsMessage,
+};
 pub use carts::{Cart, CartLine, CartStatus, CheckoutRequest, NewCart};
 pub use catalog::{
     Collection, Image, ImageMedia, NewCollection, NewImageMedia, NewProduct, NewVariant, Product, ProductDetail,
@@ -57,8 +64,8 @@ pub use error::{CoreError, CoreResult};
 pub use event_kind::{DomainEventKind, EventKind};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
 pub use ids::{
-    CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, ImageId, LocationId,
-    OrderId, ProductId, PromotionId, ReturnId, TenantId, TouchpointId, TransferId, VariantId,
+    CampaignId, CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, ImageId,
+    LocationId, OrderId, ProductId, PromotionId, ReturnId, SegmentId, TenantId, TouchpointId, TransferId, VariantId,
 };
 pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockLevelView};
 pub use listing::{ChannelProductView, ChannelVariantView};
@@ -77,6 +84,7 @@ pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
 pub use search::{CountedPage, ProductSort, SearchPage};
 pub use seed::{SeedReport, seed_demo, seed_demo_into};
+pub use segments::{NewSegment, Segment, SegmentCount, SegmentRule, When};
 pub use store::Core;
 pub use tenant_data::TenantDataReport;
 pub use tenants::{

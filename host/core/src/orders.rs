@@ -134,8 +134,13 @@ pub struct Order {
     pub history: Vec<StatusChange>,
     pub refunded: Money,
     pub tracking: Option<String>,
-    /// The campaign whose touchpoint preceded the order (attribution).
+    /// The campaign of the latest campaign touchpoint within the attribution
+    /// window before the order (last-touch attribution).
     pub attributed_campaign: Option<CampaignRef>,
+    /// The campaign of the earliest campaign touchpoint within that window
+    /// (first-touch attribution); the same as the last when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_touch_campaign: Option<CampaignRef>,
     pub note: Option<String>,
     pub placed_ms: i64,
     pub updated_ms: i64,
@@ -298,9 +303,9 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
     }
     record_usage(tx, &draft.quote)?;
     let number = tx.next_seq("ordnum")?;
-    let attributed_campaign = match &draft.customer_id {
+    let attribution = match &draft.customer_id {
         Some(c) => attribution_tx(tx, c)?,
-        None => None,
+        None => Default::default(),
     };
     let currency = draft.quote.currency.clone();
     let order = Order {
@@ -325,7 +330,8 @@ pub(crate) fn place_order_tx(tx: &mut Tx<'_>, draft: OrderDraft) -> CoreResult<O
         refunded: Money { amount_minor: 0, currency: currency.clone() },
         currency,
         tracking: None,
-        attributed_campaign,
+        attributed_campaign: attribution.last_touch,
+        first_touch_campaign: attribution.first_touch,
         note: draft.note.clone(),
         placed_ms: tx.now()?,
         updated_ms: tx.now()?,

@@ -85,6 +85,7 @@ plain_records!((), u64, i64, String, Value);
 
 // Records whose version-1 shape is their domain type (see the module docs).
 plain_records!(
+    crate::campaigns::Campaign,
     crate::carts::Cart,
     crate::catalog::Collection,
     crate::catalog::Publication,
@@ -100,6 +101,7 @@ plain_records!(
     crate::pricing::Promotion,
     crate::reach::Reach,
     crate::returns::Return,
+    crate::segments::Segment,
     crate::tenants::Channel,
     crate::tenants::Location,
     crate::tenants::Tenant,
@@ -107,6 +109,7 @@ plain_records!(
     crate::ids::CollectionId,
     crate::ids::CustomerId,
     crate::ids::DeliveryId,
+    crate::ids::EventId,
     crate::ids::OrderId,
     crate::ids::ProductId,
     crate::ids::PromotionId,

@@ -178,6 +178,8 @@ pub(crate) fn sortable(n: i64) -> String {
 }
 
 pub(crate) struct PendingEvent {
+    /// Chosen when emitted ([`Tx::emit_derived`]); otherwise issued at commit.
+    pub id: Option<EventId>,
     pub kind: DomainEventKind,
     pub subject: String,
     pub payload: serde_json::Value,
@@ -419,7 +421,34 @@ impl<'t> Tx<'t> {
     /// Queue a domain event; written to the outbox when the transaction body
     /// succeeds, so it commits or vanishes with the change it describes.
     pub fn emit(&mut self, kind: DomainEventKind, subject: impl Into<String>, payload: serde_json::Value) {
-        self.events.push(PendingEvent { kind, subject: subject.into(), payload });
+        self.events.push(PendingEvent { id: None, kind, subject: subject.into(), payload });
+    }
+
+    /// Queue a domain event whose id is derived from `derived_from` (what the
+    /// event is the one occurrence of, such as a campaign's message to one
+    /// customer on one channel) and returned now, so the caller can record it
+    /// in the same transaction. The id keeps the outbox's shape and order —
+    /// `evt-{tenant tag}-{counter}-{tail}` — with the tail the first 128 bits
+    /// of SHA-256 over the tenant and `derived_from` instead of random bits:
+    /// the counter keeps fan-out in commit order, the tail ties the id to
+    /// what it is about and is as unguessable as the ids it is derived from.
+    pub fn emit_derived(
+        &mut self,
+        kind: DomainEventKind,
+        subject: impl Into<String>,
+        payload: serde_json::Value,
+        derived_from: &str,
+    ) -> CoreResult<EventId> {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        digest.update(self.tenant.as_str().as_bytes());
+        digest.update([0]);
+        digest.update(derived_from.as_bytes());
+        let tail = hex::encode(&digest.finalize()[..16]);
+        let seq = self.next_seq(EventId::PREFIX)?;
+        let id = EventId::new(format_id(EventId::PREFIX, &self.tenant, seq, &tail));
+        self.events.push(PendingEvent { id: Some(id.clone()), kind, subject: subject.into(), payload });
+        Ok(id)
     }
 
     /// Run `hook` once when the body has succeeded, however often it is
@@ -452,7 +481,10 @@ impl<'t> Tx<'t> {
         }
         let events = std::mem::take(&mut self.events);
         for pending in events {
-            let id = EventId::new(self.new_id(EventId::PREFIX)?);
+            let id = match pending.id {
+                Some(id) => id,
+                None => EventId::new(self.new_id(EventId::PREFIX)?),
+            };
             let event = Event {
                 id: id.clone(),
                 tenant: self.tenant.clone(),
@@ -492,6 +524,8 @@ fn kind_table(kind: &'static str) -> &'static str {
         "hold" => "hld",
         "event" => "evt",
         "delivery" => "dlv",
+        "segment" => "seg",
+        "campaign" => "cmp",
         other => other,
     }
 }

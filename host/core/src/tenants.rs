@@ -578,7 +578,7 @@ mod tests {
     #[test]
     fn subscriptions_that_match_nothing_are_refused() {
         assert!(check_subscriptions(&["order.*".into(), "installed".into(), "*".into()]).is_ok());
-        for bad in ["orders.placed", "channel.installed", "campaign.*"] {
+        for bad in ["orders.placed", "channel.installed", "campaigns.*"] {
             let err = check_subscriptions(&[bad.into()]).unwrap_err().to_string();
             assert!(err.contains("matches no event kind"), "{err}");
         }

@@ -343,6 +343,8 @@ per_backend!(
     bad_input_is_refused_and_changes_nothing,
 );
 
+#[path = "domain/campaigns.rs"]
+mod campaigns;
 #[path = "domain/drift.rs"]
 mod drift;
 #[path = "domain/images.rs"]
@@ -353,6 +355,8 @@ mod ledger_properties;
 mod migration;
 #[path = "domain/privacy.rs"]
 mod privacy;
+#[path = "domain/segments.rs"]
+mod segments;
 #[path = "domain/storefront.rs"]
 mod storefront;
 

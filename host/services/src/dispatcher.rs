@@ -47,7 +47,10 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::async_core::off_executor;
-use crate::commerce::{Clock, system_clock, wit_customer, wit_order, wit_product};
+use crate::commerce::{Clock, system_clock, wit_campaign_message, wit_customer, wit_order, wit_product};
+
+/// Campaign batches sent per tenant and round ([`Core::run_campaigns`]).
+const CAMPAIGN_BATCHES_PER_ROUND: usize = 5;
 
 /// Whose fault a failed delivery was; only the receiver's count as attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +226,14 @@ pub fn wit_event(
             Err(CoreError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         },
+        // Rendered when the campaign was sent, so a redelivery carries the
+        // same message; an erased payload (the customer's erasure) is not sent.
+        EventKind::CampaignMessage => {
+            match serde_json::from_value::<domain::CampaignMessageEvent>(ev.payload.clone()) {
+                Ok(m) => wit::EventPayload::CampaignMessage(wit_campaign_message(&m)),
+                Err(_) => return Ok(None),
+            }
+        }
         // The core sends `installed` only to the channel it is about.
         EventKind::Installed => wit::EventPayload::Installed,
     };
@@ -484,6 +495,10 @@ impl Dispatcher {
             // Before fanning out, so a promotion that just started or ended
             // reaches the channels in this round.
             core.announce_price_windows(&t, now)?;
+            // Scheduled campaigns that are due start, and sending ones move
+            // on by a few batches (each its own transaction), so one large
+            // campaign never holds up a round for long.
+            core.run_campaigns(&t, now, CAMPAIGN_BATCHES_PER_ROUND)?;
             let mut total = 0;
             loop {
                 let n = core.fan_out(&t, now, 0)?;

@@ -25,19 +25,23 @@ pub enum EventKind {
     StockChanged,
     /// A customer's consent changed.
     ConsentChanged,
+    /// A campaign's message to one customer, for the one channel that is to
+    /// deliver it (the e-mail installation for e-mail, the SMS one for SMS).
+    CampaignMessage,
     /// The plugin was installed on this channel, or its settings changed.
     Installed,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::OrderPlaced,
         EventKind::OrderUpdated,
         EventKind::ProductChanged,
         EventKind::ProductRemoved,
         EventKind::StockChanged,
         EventKind::ConsentChanged,
+        EventKind::CampaignMessage,
         EventKind::Installed,
     ];
 
@@ -50,6 +54,7 @@ impl EventKind {
             EventKind::ProductRemoved => "product.removed",
             EventKind::StockChanged => "stock.changed",
             EventKind::ConsentChanged => "consent.changed",
+            EventKind::CampaignMessage => "campaign.message",
             EventKind::Installed => "installed",
         }
     }
@@ -69,7 +74,7 @@ impl EventKind {
 /// A name that is not an [`EventKind`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event kind `{0}`; known: order.placed, order.updated, product.changed, product.removed, stock.changed, consent.changed, installed"
+    "unknown event kind `{0}`; known: order.placed, order.updated, product.changed, product.removed, stock.changed, consent.changed, campaign.message, installed"
 )]
 pub struct UnknownEventKind(pub String);
 
@@ -120,5 +125,6 @@ mod tests {
         assert!(!EventKind::OrderPlaced.matches("ord.*"));
         assert!(EventKind::Installed.matches("installed"));
         assert!(!EventKind::StockChanged.matches("order.*"));
+        assert!(EventKind::CampaignMessage.matches("campaign.*"));
     }
 }

@@ -8,7 +8,8 @@ use axum::body::Body;
 use axum::http::{Request as HttpRequest, StatusCode, header};
 use http_body_util::BodyExt;
 use omnistore_core::{
-    ChannelId, ConsentPurpose, Core, Fulfilment, Identity, IngestLine, IngestOrder, ProductPatch, TenantId,
+    ChannelId, ConsentPurpose, Core, Fulfilment, Identity, IngestLine, IngestOrder, NewCampaign, NewSegment,
+    ProductPatch, SegmentRule, SmsMessage, TenantId,
 };
 use omnistore_server::admin::InstallRequest;
 use omnistore_server::deployment::HttpSettings;
@@ -109,6 +110,21 @@ async fn every_subscribable_event_reaches_a_real_plugin() {
         core.mark_ready_for_pickup(&t, &order.id, now).unwrap();
         let customer = order.customer_id.clone().unwrap();
         core.set_consent(&t, &customer, ConsentPurpose::EmailMarketing, true, None, "test", now).unwrap();
+        // A campaign's text, addressed to this channel as the SMS channel.
+        core.add_identity(&t, &customer, &Identity::phone("+39 333 1234567").unwrap(), now).unwrap();
+        core.set_consent(&t, &customer, ConsentPurpose::SmsMarketing, true, None, "test", now).unwrap();
+        let rule = SegmentRule::Consent { purpose: ConsentPurpose::SmsMarketing, granted: true };
+        let segment = core.create_segment(&t, NewSegment { name: "Texts".into(), rule }, now).unwrap();
+        let campaign = NewCampaign {
+            name: "Cannoli week".into(),
+            segment_id: segment.id,
+            email: None,
+            sms: Some(SmsMessage { channel_id: ch.clone(), text: "20% off cannoli".into() }),
+            shop_url: None,
+            send_at_ms: None,
+        };
+        let campaign = core.create_campaign(&t, campaign, now).unwrap();
+        core.send_campaign(&t, &campaign.id, now).unwrap();
         order.id
     })
     .await;
@@ -121,6 +137,7 @@ async fn every_subscribable_event_reaches_a_real_plugin() {
         "product.removed product-removed prd-".into(),
         "stock.changed stock-changed var-".into(),
         "consent.changed consent-changed cus-".into(),
+        "campaign.message campaign-message cmp-".into(),
     ];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

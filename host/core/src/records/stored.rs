@@ -158,6 +158,8 @@ pub(crate) struct StoredOrder {
     refunded: Money,
     tracking: Option<String>,
     attributed_campaign: Option<CampaignRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_touch_campaign: Option<CampaignRef>,
     note: Option<String>,
     placed_ms: i64,
     updated_ms: i64,
@@ -246,6 +248,7 @@ impl From<&Order> for StoredOrder {
             refunded: o.refunded.clone(),
             tracking: o.tracking.clone(),
             attributed_campaign: o.attributed_campaign.clone(),
+            first_touch_campaign: o.first_touch_campaign.clone(),
             note: o.note.clone(),
             placed_ms: o.placed_ms,
             updated_ms: o.updated_ms,
@@ -278,6 +281,7 @@ impl From<StoredOrder> for Order {
             refunded: s.refunded,
             tracking: s.tracking,
             attributed_campaign: s.attributed_campaign,
+            first_touch_campaign: s.first_touch_campaign,
             note: s.note,
             placed_ms: s.placed_ms,
             updated_ms: s.updated_ms,
@@ -293,6 +297,8 @@ pub(crate) struct StoredCustomer {
     identities: Vec<Identity>,
     consents: Vec<ConsentRecord>,
     merged_into: Option<CustomerId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
     created_ms: i64,
     updated_ms: i64,
 }
@@ -305,6 +311,7 @@ impl From<&Customer> for StoredCustomer {
             identities: c.identities.clone(),
             consents: c.consents.clone(),
             merged_into: c.merged_into.clone(),
+            tags: c.tags.clone(),
             created_ms: c.created_ms,
             updated_ms: c.updated_ms,
         }
@@ -319,6 +326,7 @@ impl From<StoredCustomer> for Customer {
             identities: s.identities,
             consents: s.consents,
             merged_into: s.merged_into,
+            tags: s.tags,
             created_ms: s.created_ms,
             updated_ms: s.updated_ms,
         }

@@ -182,6 +182,19 @@ fn wit_purpose(p: domain::ConsentPurpose) -> wit::ConsentPurpose {
     }
 }
 
+/// A campaign's message as its channel receives it. The contract's record has
+/// no channel or medium: the core addressed the event to the one installation
+/// that delivers it. An SMS has an empty subject.
+pub(crate) fn wit_campaign_message(m: &domain::CampaignMessageEvent) -> wit::CampaignMessage {
+    wit::CampaignMessage {
+        campaign_id: m.campaign_id.to_string(),
+        customer_id: m.customer_id.to_string(),
+        subject: m.subject.clone(),
+        text: m.text.clone(),
+        html: m.html.clone(),
+    }
+}
+
 pub(crate) fn wit_customer(c: &domain::Customer) -> wit::Customer {
     wit::Customer {
         id: c.id.to_string(),
