@@ -118,6 +118,7 @@ pub use omnistore_liquid as templates;
 pub mod settings;
 pub mod storage;
 pub mod touchpoints;
+pub mod url;
 
 pub use cookie::{Cookie, CookieKey, SameSite};
 pub use form::{Form, FormFile};

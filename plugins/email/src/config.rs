@@ -10,6 +10,11 @@ pub struct Config {
     /// Absolute, without a trailing slash.
     pub shop_url: String,
     pub reply_to: Option<String>,
+    /// Where this installation answers, absolute, without a trailing slash:
+    /// the unsubscribe links point there.
+    pub public_url: String,
+    /// The address of the `mailto:` unsubscribe, when there is one.
+    pub unsubscribe_mailbox: Option<String>,
 }
 
 impl Config {
@@ -31,13 +36,27 @@ pub fn config_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, Plugi
             "the setting `shop_url` must be your shop's address starting with https:// (such as https://dolcevita.example): the e-mails' links need it",
         ));
     }
-    let reply_to = Some(value("reply_to")).filter(|v| !v.is_empty());
-    if let Some(r) = &reply_to
-        && (!r.contains('@') || r.contains(['\r', '\n', ',', ' ']))
-    {
-        return Err(PluginError::internal("the setting `reply_to` must be one e-mail address, or empty"));
-    }
-    Ok(Config { language, shop_url, reply_to })
+    let address = |key: &str| -> Result<Option<String>, PluginError> {
+        let v = Some(value(key)).filter(|v| !v.is_empty());
+        match v {
+            Some(a) if !a.contains('@') || a.contains(['\r', '\n', ',', ' ', '<', '>', '?']) => {
+                Err(PluginError::internal(format!("the setting `{key}` must be one e-mail address, or empty")))
+            }
+            v => Ok(v),
+        }
+    };
+    let reply_to = address("reply_to")?;
+    let unsubscribe_mailbox = address("unsubscribe_mailbox")?.or_else(|| reply_to.clone());
+    let public_url = match value("public_url").trim_end_matches('/') {
+        "" => format!("{shop_url}/email"),
+        url if ["https://", "http://"].iter().any(|s| url.len() > s.len() && url.starts_with(s)) => url.to_string(),
+        _ => {
+            return Err(PluginError::internal(
+                "the setting `public_url` must be the address this channel answers at, starting with https:// (such as https://dolcevita.example/email), or empty",
+            ));
+        }
+    };
+    Ok(Config { language, shop_url, reply_to, public_url, unsubscribe_mailbox })
 }
 
 #[cfg(test)]
@@ -55,9 +74,19 @@ mod tests {
     fn italian_by_default_and_the_url_without_its_slash() {
         let c = config(&[("shop_url", "https://dv.example/ ")]).unwrap();
         assert_eq!((c.language, c.shop_url.as_str(), c.reply_to), ("it", "https://dv.example", None));
+        assert_eq!((c.public_url.as_str(), c.unsubscribe_mailbox), ("https://dv.example/email", None));
         let c =
             config(&[("shop_url", "https://dv.example"), ("language", "EN"), ("reply_to", "a@dv.example")]).unwrap();
         assert_eq!((c.language, c.reply_to.as_deref()), ("en", Some("a@dv.example")));
+        assert_eq!(c.unsubscribe_mailbox.as_deref(), Some("a@dv.example"), "replies' address by default");
+        let c = config(&[
+            ("shop_url", "https://dv.example"),
+            ("public_url", "https://mail.dv.example/e/"),
+            ("unsubscribe_mailbox", "stop@dv.example"),
+        ])
+        .unwrap();
+        assert_eq!(c.public_url, "https://mail.dv.example/e");
+        assert_eq!(c.unsubscribe_mailbox.as_deref(), Some("stop@dv.example"));
     }
 
     #[test]
@@ -70,5 +99,7 @@ mod tests {
         assert!(why(&[("shop_url", "dv.example")]).contains("`shop_url`"));
         assert!(why(&[("shop_url", "https://")]).contains("`shop_url`"));
         assert!(why(&[("shop_url", "https://dv.example"), ("reply_to", "a@b\r\nBcc: x@y")]).contains("`reply_to`"));
+        assert!(why(&[("shop_url", "https://dv.example"), ("unsubscribe_mailbox", "a@b>, <x")]).contains("`unsubscribe_mailbox`"));
+        assert!(why(&[("shop_url", "https://dv.example"), ("public_url", "/email")]).contains("`public_url`"));
     }
 }

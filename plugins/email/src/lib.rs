@@ -1,22 +1,35 @@
-//! The transactional e-mail channel: a receipt when an order is placed, a
-//! message when it is ready for pickup and when it has shipped, each sent at
-//! most once per order to the e-mail the order was placed with.
+//! The e-mail channel:
 //!
-//! Transactional mail needs no marketing consent, so no consent is read. The
-//! texts are Liquid templates bundled with the plugin (`templates/`), each of
-//! which the merchant may replace with a file of the same path.
+//! - transactional mail: a receipt when an order is placed, a message when it
+//!   is ready for pickup and when it has shipped, each sent at most once per
+//!   order to the e-mail the order was placed with, without marketing consent
+//!   (`send.rs`);
+//! - campaign mail: the core's `campaign.message`, at most once per campaign
+//!   and customer, only while the customer consents to marketing e-mail, with
+//!   `List-Unsubscribe` and a visible unsubscribe link (`campaign.rs`);
+//! - `GET`/`POST /unsubscribe?t=…`: the one-click unsubscribe those links
+//!   reach (`unsubscribe.rs`).
+//!
+//! The texts are Liquid templates bundled with the plugin (`templates/`), each
+//! of which the merchant may replace with a file of the same path.
 
+mod campaign;
 mod config;
 mod money;
 mod send;
 mod templates;
+mod unsubscribe;
 mod vars;
 
-use omnistore_sdk::{Event, Plugin, PluginError, export_plugin};
+use omnistore_sdk::{Event, Plugin, PluginError, Request, Response, Router, export_plugin};
 
 struct EmailChannel;
 
 impl Plugin for EmailChannel {
+    fn handle_request(req: Request) -> Result<Response, PluginError> {
+        Router::new().get("/unsubscribe", unsubscribe::confirm).post("/unsubscribe", unsubscribe::withdraw).handle(&req)
+    }
+
     fn on_event(event: Event) -> Result<(), PluginError> {
         send::handle(&event)
     }

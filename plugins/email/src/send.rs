@@ -29,6 +29,9 @@ pub fn mail_for(event: &Event) -> Option<(&Order, &'static str)> {
 }
 
 pub fn handle(event: &Event) -> Result<(), PluginError> {
+    if let EventPayload::CampaignMessage(message) = &event.payload {
+        return crate::campaign::deliver(message);
+    }
     match mail_for(event) {
         Some((order, mail)) => send(order, mail),
         None => Ok(()),
@@ -59,19 +62,28 @@ fn send(order: &Order, mail: &str) -> Result<(), PluginError> {
     if let Some(reply_to) = &config.reply_to {
         message = message.with_header("Reply-To", reply_to);
     }
-    if !storage::compare_and_set(&key, None, Some(CLAIMED))? {
-        // Another delivery of the same event claimed it first.
-        return Ok(());
+    if send_once(&key, &message)?.is_some() {
+        omnistore_sdk::info!("e-mail queued", order = order.number, mail = mail);
     }
-    match mail::send(&message) {
+    Ok(())
+}
+
+/// Hand `message` to the host unless the claim `key` is taken: `Some` with
+/// the host's message id when this call sent it, `None` when another
+/// delivery already had.
+pub fn send_once(key: &str, message: &Message) -> Result<Option<String>, PluginError> {
+    if !storage::compare_and_set(key, None, Some(CLAIMED))? {
+        // Another delivery of the same event claimed it first.
+        return Ok(None);
+    }
+    match mail::send(message) {
         Ok(id) => {
-            storage::set(&key, format!("sent {id}").as_bytes())?;
-            omnistore_sdk::info!("e-mail queued", order = order.number, mail = mail);
-            Ok(())
+            storage::set(key, format!("sent {id}").as_bytes())?;
+            Ok(Some(id))
         }
         Err(e) => {
             // Release the claim so the retried event can send it.
-            storage::compare_and_set(&key, Some(CLAIMED), None)?;
+            storage::compare_and_set(key, Some(CLAIMED), None)?;
             Err(e.into())
         }
     }

@@ -27,6 +27,8 @@ bundled!(
     "en" / "order_placed" . "subject", "en" / "order_placed" . "txt", "en" / "order_placed" . "html",
     "en" / "ready_for_pickup" . "subject", "en" / "ready_for_pickup" . "txt", "en" / "ready_for_pickup" . "html",
     "en" / "shipped" . "subject", "en" / "shipped" . "txt", "en" / "shipped" . "html",
+    "it" / "campaign_footer" . "txt", "it" / "campaign_footer" . "html", "it" / "unsubscribe" . "html",
+    "en" / "campaign_footer" . "txt", "en" / "campaign_footer" . "html", "en" / "unsubscribe" . "html",
 );
 
 /// The path of one part (`subject`, `txt`, `html`) of one mail.
@@ -92,19 +94,23 @@ mod tests {
                 "lines": [{ "title": "Cannolo & co", "sku": "C1", "quantity": 2, "unit_price": "5,00 €", "total": "10,00 €" }],
             },
             "location": { "name": "Negozio", "address": "Via dei Dolci 1, 80100 Napoli" },
+            "unsubscribe_url": "https://dv.example/email/unsubscribe?t=cus-1.ab",
+            "action": "https://dv.example/email/unsubscribe?t=cus-1.ab",
         })
     }
 
     #[test]
     fn every_bundled_template_renders_and_html_is_escaped() {
-        assert_eq!(BUNDLED.len(), 18);
+        assert_eq!(BUNDLED.len(), 24);
         for (path, source) in BUNDLED {
             let text = render(source, &vars()).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert!(!text.trim().is_empty(), "{path}");
             if path.ends_with(".html.liquid") {
                 assert!(!text.contains("Dolce <Vita>") && !text.contains("Cannolo & co"), "{path} escapes: {text}");
                 assert!(text.contains("Dolce &lt;Vita&gt;"), "{path}");
-                assert!(text.contains("href=\"https://dv.example"), "{path}: links are absolute");
+                if !path.contains("unsubscribe") {
+                    assert!(text.contains("href=\"https://dv.example"), "{path}: links are absolute");
+                }
             } else {
                 assert!(text.contains("Dolce <Vita>"), "{path}: plain text is not escaped");
             }

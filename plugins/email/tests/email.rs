@@ -2,6 +2,8 @@
 //! over the memory store (the SDK's harness), with the demo pastry shop.
 //! Build the plugin first: `cargo xtask build-plugins`.
 
+#[path = "email/campaigns.rs"]
+mod campaigns;
 #[path = "email/mails.rs"]
 mod mails;
 #[path = "email/shop.rs"]

@@ -4,6 +4,7 @@
 //! document `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
 
 use omnistore_sdk::http::{self, RequestBuilder};
+use omnistore_sdk::url::percent_encode;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -150,19 +151,7 @@ fn answer<T: for<'de> Deserialize<'de>>(sent: Result<http::IncomingResponse, htt
 
 /// `application/x-www-form-urlencoded`, as Graph takes parameters.
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    pairs.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! still to wait.
 
 use base64::Engine as _;
+use omnistore_sdk::url::form_encode;
 use omnistore_sdk::http::{self, IncomingResponse, RequestBuilder};
 use omnistore_sdk::{PluginError, UpstreamError, clock, storage};
 use serde::Deserialize;
@@ -233,16 +234,7 @@ fn refresh(cfg: &Config, tokens: &Tokens) -> Result<Tokens, ApiError> {
     }
 }
 
-/// `application/x-www-form-urlencoded` value encoding.
-pub fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b' ' => "+".to_string(),
-            b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => char::from(b).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
+
 
 /// `?ad_account_id=…` when the merchant set one, for the calls that take it.
 pub fn ad_account_query(cfg: &Config) -> String {

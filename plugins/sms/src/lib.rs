@@ -4,6 +4,8 @@
 //!   for pickup or is shipped, each texted at most once per order, only to a
 //!   customer with SMS consent, at a number that customer is known by
 //!   (`send.rs`).
+//! - `campaign.message`: a campaign's text, once per customer, only with SMS
+//!   consent and never during quiet hours (`campaign.rs`).
 //! - `POST /inbound`: Twilio's webhook for texts a customer sends; STOP and
 //!   its synonyms withdraw SMS consent, START restores it, HELP is answered
 //!   with the merchant's contact, in TwiML (`webhooks.rs`).
@@ -13,6 +15,7 @@
 //! Every call runs in a fresh instance: what must last (which texts went
 //! out, their status) is in the plugin's storage (`records.rs`).
 
+mod campaign;
 mod config;
 mod records;
 mod send;

@@ -1,4 +1,5 @@
-//! What the plugin keeps per text, in its storage under `msg/{order}/{text}`:
+//! What the plugin keeps per text, in its storage under `msg/{order}/{text}`
+//! (and `cmp/{campaign}/{customer}` for a campaign's):
 //! whether it was sent, skipped or refused, Twilio's message id and the
 //! latest delivery status. It is the claim that keeps a redelivered event
 //! from sending twice, and what delivery reports update.
@@ -72,6 +73,12 @@ pub const CLAIM_MS: i64 = 10 * 60 * 1000;
 /// The storage key of one text of one order.
 pub fn key(order_id: &str, text: &str) -> String {
     format!("msg/{order_id}/{text}")
+}
+
+/// The storage key of one campaign's text to one customer. Its record's
+/// `order_id` holds the campaign and `text` is `campaign`.
+pub fn campaign_key(campaign_id: &str, customer_id: &str) -> String {
+    format!("cmp/{campaign_id}/{customer_id}")
 }
 
 impl Record {

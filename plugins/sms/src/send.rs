@@ -11,7 +11,8 @@ use omnistore_sms::count_segments;
 use crate::config::{Account, is_e164};
 use crate::records::{self, CLAIM_MS, Record, State};
 use crate::texts;
-use crate::twilio::{self, Message, Outcome, percent_encode};
+use crate::twilio::{self, Message, Outcome};
+use omnistore_sdk::url::percent_encode;
 
 /// The texts an order gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,9 @@ pub fn phone_of(order: &Order, customer: &Customer) -> Option<String> {
 
 /// Send the text the event calls for, once.
 pub fn handle(event: &Event) -> Result<(), PluginError> {
+    if let EventPayload::CampaignMessage(message) = &event.payload {
+        return crate::campaign::deliver(message);
+    }
     match text_for(event) {
         Some((order, text)) => send(order, text),
         None => Ok(()),
@@ -80,56 +84,106 @@ pub fn handle(event: &Event) -> Result<(), PluginError> {
 }
 
 fn send(order: &Order, text: Text) -> Result<(), PluginError> {
-    let key = records::key(&order.id, text.name());
+    let job = Job {
+        key: records::key(&order.id, text.name()),
+        record_id: &order.id,
+        text: text.name(),
+        label: &order.number,
+        callback_query: format!("order={}&text={}", percent_encode(&order.id), text.name()),
+    };
+    send_job(&job, order.customer_id.as_deref(), || {
+        let (phone, customer) = match recipient(order)? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let language = texts::language();
+        let locations = match order.fulfillment {
+            Fulfillment::Pickup(_) | Fulfillment::ShipToStore(_) => locations::all()?,
+            Fulfillment::Ship(_) => vec![],
+        };
+        let vars = texts::order_vars(&settings::shop().name, order, &customer, &locations, language);
+        match texts::text(text.name(), &vars)? {
+            Some(body) => Ok(Ok(Prepared { phone, customer, body })),
+            None => Ok(Err("the merchant switched this text off".into())),
+        }
+    })
+}
+
+/// One text to send at most once: an order's or a campaign's.
+pub struct Job<'a> {
+    /// Its record's storage key, the claim.
+    pub key: String,
+    /// The order, or the campaign, the text belongs to.
+    pub record_id: &'a str,
+    /// The text's name (`order_placed`, `campaign`…).
+    pub text: &'a str,
+    /// What the log names it by: the order number or the campaign id.
+    pub label: &'a str,
+    /// The query of the delivery-report address that names this text.
+    pub callback_query: String,
+}
+
+/// A text ready to go.
+pub struct Prepared {
+    pub phone: String,
+    pub customer: Customer,
+    pub body: String,
+}
+
+/// Send `job` once: `prepare` finds the number and the body, or the reason
+/// there is none (kept as a skip).
+pub fn send_job(
+    job: &Job<'_>,
+    customer_id: Option<&str>,
+    prepare: impl FnOnce() -> Result<Result<Prepared, String>, PluginError>,
+) -> Result<(), PluginError> {
+    let key = job.key.as_str();
     let now = clock::now();
-    let current = storage::get(&key)?;
-    let record: Option<Record> = current.as_deref().map(|b| decode(&key, b)).transpose()?;
+    let current = storage::get(key)?;
+    let record: Option<Record> = current.as_deref().map(|b| decode(key, b)).transpose()?;
     if let Some(r) = &record
-        && settled(&key, current.as_deref(), r, order, text, now)?
+        && settled(key, current.as_deref(), r, job, now)?
     {
         return Ok(());
     }
     let attempts = record.as_ref().map_or(0, |r| r.attempts);
-    let (phone, customer) = match recipient(order)? {
+    let Prepared { phone, customer, body } = match prepare()? {
         Ok(found) => found,
-        Err(reason) => return skip(&key, current.as_deref(), order, text, &reason, now),
+        Err(reason) => return skip(key, current.as_deref(), job, customer_id, &reason, now),
     };
     let account = Account::read()?;
-    let language = texts::language();
-    let locations = match order.fulfillment {
-        Fulfillment::Pickup(_) | Fulfillment::ShipToStore(_) => locations::all()?,
-        Fulfillment::Ship(_) => vec![],
-    };
-    let vars = texts::order_vars(&settings::shop().name, order, &customer, &locations, language);
-    let Some(body) = texts::text(text.name(), &vars)? else {
-        return skip(&key, current.as_deref(), order, text, "the merchant switched this text off", now);
-    };
     let count = count_segments(&body);
-    let mut claim = Record::new(&order.id, text.name(), State::Sending, now);
+    let mut claim = Record::new(job.record_id, job.text, State::Sending, now);
     claim.customer_id = Some(customer.id.clone());
     claim.attempts = attempts + 1;
     claim.segments = Some(count.segments);
     claim.encoding = Some(count.encoding.name().to_string());
-    if !replace(&key, current.as_deref(), &claim)? {
+    if !replace(key, current.as_deref(), &claim)? {
         // Another delivery changed the record meanwhile: look again later.
         return Err(PluginError::RetryLater(5));
     }
-    let status_callback = account
-        .callback_base
-        .as_ref()
-        .map(|base| format!("{base}/status?order={}&text={}", percent_encode(&order.id), text.name()));
+    let status_callback = account.callback_base.as_ref().map(|base| format!("{base}/status?{}", job.callback_query));
     let message = Message { to: &phone, body: &body, status_callback };
     let outcome = match twilio::send(&account, &message) {
         Ok(outcome) => outcome,
         Err(e) => {
-            finish(&key, &claim, |r| {
+            finish(key, &claim, |r| {
                 r.state = State::Retry;
                 r.reason = Some("the call to Twilio was refused by the host".into());
             })?;
             return Err(e);
         }
     };
-    conclude(&key, &claim, order, text, &customer, outcome)
+    conclude(key, &claim, job, &customer, outcome)
+}
+
+/// Whether the text under `key` may still be sent: never tried, or waiting
+/// for a retry.
+pub fn may_still_send(key: &str) -> Result<bool, PluginError> {
+    match storage::get(key)? {
+        None => Ok(true),
+        Some(bytes) => Ok(decode(key, &bytes)?.state.may_send()),
+    }
 }
 
 /// Whether the text needs no more sending: sent, skipped or refused already
@@ -139,8 +193,7 @@ fn settled(
     key: &str,
     current: Option<&[u8]>,
     r: &Record,
-    order: &Order,
-    text: Text,
+    job: &Job<'_>,
     now: i64,
 ) -> Result<bool, PluginError> {
     match r.state {
@@ -155,7 +208,7 @@ fn settled(
             r.reason = Some("a send was interrupted before Twilio's answer was recorded".into());
             r.updated_at = now;
             replace(key, current, &r)?;
-            omnistore_sdk::error!("an interrupted text is not sent again", order = order.number, text = text.name());
+            omnistore_sdk::error!("an interrupted text is not sent again", of = job.label, text = job.text);
             Ok(true)
         }
         _ => Ok(true),
@@ -166,8 +219,7 @@ fn settled(
 fn conclude(
     key: &str,
     claim: &Record,
-    order: &Order,
-    text: Text,
+    job: &Job<'_>,
     customer: &Customer,
     outcome: Outcome,
 ) -> Result<(), PluginError> {
@@ -181,8 +233,8 @@ fn conclude(
             })?;
             omnistore_sdk::info!(
                 "text sent",
-                order = order.number,
-                text = text.name(),
+                of = job.label,
+                text = job.text,
                 segments = claim.segments.unwrap_or(1),
                 encoding = claim.encoding.as_deref().unwrap_or(""),
             );
@@ -200,7 +252,7 @@ fn conclude(
                 r.error_code = Some(twilio::UNSUBSCRIBED);
                 r.reason = Some(format!("the recipient unsubscribed (Twilio 21610: {message}); SMS consent withdrawn"));
             })?;
-            omnistore_sdk::warn!("the recipient had texted STOP; SMS consent withdrawn", order = order.number);
+            omnistore_sdk::warn!("the recipient had texted STOP; SMS consent withdrawn", of = job.label);
             Ok(())
         }
         Outcome::RetryLater { after_secs, why } => {
@@ -219,7 +271,7 @@ fn conclude(
             })?;
             omnistore_sdk::warn!(
                 "Twilio refused the text; it is not retried",
-                order = order.number,
+                of = job.label,
                 status = status,
                 code = code.map(|c| c.to_string()).unwrap_or_default(),
                 message = message,
@@ -233,7 +285,7 @@ fn conclude(
             })?;
             omnistore_sdk::error!(
                 "the text may or may not have been sent; it is not sent again",
-                order = order.number,
+                of = job.label,
                 why = why
             );
             Ok(())
@@ -264,16 +316,16 @@ fn recipient(order: &Order) -> Result<Result<(String, Customer), String>, Plugin
 fn skip(
     key: &str,
     current: Option<&[u8]>,
-    order: &Order,
-    text: Text,
+    job: &Job<'_>,
+    customer_id: Option<&str>,
     reason: &str,
     now: i64,
 ) -> Result<(), PluginError> {
-    let mut r = Record::new(&order.id, text.name(), State::Skipped, now);
-    r.customer_id = order.customer_id.clone();
+    let mut r = Record::new(job.record_id, job.text, State::Skipped, now);
+    r.customer_id = customer_id.map(str::to_string);
     r.reason = Some(reason.to_string());
     replace(key, current, &r)?;
-    omnistore_sdk::info!("text not sent", order = order.number, text = text.name(), reason = reason);
+    omnistore_sdk::info!("text not sent", of = job.label, text = job.text, reason = reason);
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! and what its answer means for the message.
 
 use base64::Engine as _;
+use omnistore_sdk::url::percent_encode;
 use omnistore_sdk::PluginError;
 use omnistore_sdk::http::{HttpError, IncomingResponse, RequestBuilder};
 use serde::Deserialize;
@@ -69,18 +70,6 @@ pub fn encode_form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
         .map(|(k, v)| format!("{}={}", percent_encode(k.as_ref()), percent_encode(v.as_ref())))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The `Authorization` header value of the account.

@@ -54,10 +54,12 @@ pub fn status(req: &Request, _params: &Params) -> Result<Response, PluginError> 
     let Some(form) = verified(req) else { return Ok(forbidden()) };
     // The callback address names the text it is about (the plugin set it,
     // and the signature covers it).
-    let (Some(order), Some(text)) =
-        (req.query_param("order"), req.query_param("text").and_then(|t| Text::from_name(&t)))
-    else {
-        return Ok(Response::new(204));
+    let order_text = (req.query_param("order"), req.query_param("text").and_then(|t| Text::from_name(&t)));
+    let campaign = (req.query_param("campaign"), req.query_param("customer"));
+    let key = match (order_text, campaign) {
+        ((Some(order), Some(text)), _) => records::key(&order, text.name()),
+        (_, (Some(campaign), Some(customer))) => records::campaign_key(&campaign, &customer),
+        _ => return Ok(Response::new(204)),
     };
     let sid = field(&form, "MessageSid").to_string();
     let status = field(&form, "MessageStatus").to_ascii_lowercase();
@@ -65,7 +67,6 @@ pub fn status(req: &Request, _params: &Params) -> Result<Response, PluginError> 
     if status.is_empty() {
         return Err(PluginError::bad_request("a status callback without MessageStatus"));
     }
-    let key = records::key(&order, text.name());
     if storage::get(&key)?.is_none() {
         // Not a text of this installation (or one it no longer keeps).
         return Ok(Response::new(204));

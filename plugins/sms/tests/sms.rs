@@ -5,6 +5,8 @@
 //! description by openapi-core.
 //! Build the plugin first: `cargo xtask build-plugins`.
 
+#[path = "sms/campaigns.rs"]
+mod campaigns;
 #[path = "sms/openapi.rs"]
 mod openapi;
 #[path = "sms/sending.rs"]

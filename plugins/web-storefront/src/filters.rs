@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use omnistore_sdk::templates::{FilterArgs, ParseOptions, Value};
+use omnistore_sdk::url::percent_encode;
 
 use crate::i18n::Translations;
 use crate::money::{MoneyFormat, decimal};
@@ -64,7 +65,7 @@ pub fn options(context: Arc<FilterContext>) -> ParseOptions {
     });
     let c = context.clone();
     options = options.with_filter("url_for_vendor", move |v: &Value, _: &FilterArgs<'_>| {
-        Ok(Value::from(format!("{}/collections/vendors?q={}", c.root, url_encode_query(&v.render()))))
+        Ok(Value::from(format!("{}/collections/vendors?q={}", c.root, percent_encode(&v.render()))))
     });
     let c = context.clone();
     options = options.with_filter("t", move |v: &Value, a: &FilterArgs<'_>| {
@@ -139,19 +140,9 @@ fn attribute(text: &str) -> String {
     omnistore_sdk::html::escape(text)
 }
 
-fn url_encode_query(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
 
 fn url_encode_path(text: &str) -> String {
-    text.split('/').map(url_encode_query).collect::<Vec<_>>().join("/")
+    text.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
 }
 
 /// Shopify's `default_pagination`: links to the previous and next pages and

@@ -5,6 +5,7 @@ use serde_json::{Map, Value as Json, json};
 
 use omnistore_sdk::templates::{Object, Value};
 use omnistore_sdk::{Cart, PluginError, ProductSort, Request, Response, catalog, html, locations};
+use omnistore_sdk::url::form_encode;
 
 use crate::bundled::THEME_VERSION;
 use crate::context::Ctx;
@@ -349,13 +350,13 @@ fn search(ctx: &Ctx, vendor: bool) -> Result<Response, PluginError> {
             Err(e) => return Err(e.into()),
         };
         let base = ctx.url(if vendor { "/collections/vendors" } else { "/search" });
-        let q = url_query(&terms);
+        let q = form_encode(&terms);
         search = json!({
             "performed": true,
             "terms": terms,
             "results": page.products.iter().map(|p| objects::product(ctx, p, None)).collect::<Vec<_>>(),
             "results_count": page.products.len(),
-            "next_url": page.next.as_ref().map(|n| format!("{base}?q={q}&after={}", url_query(n))),
+            "next_url": page.next.as_ref().map(|n| format!("{base}?q={q}&after={}", form_encode(n))),
             "first_url": after.is_some().then(|| format!("{base}?q={q}")),
         });
     }
@@ -371,18 +372,6 @@ fn search(ctx: &Ctx, vendor: bool) -> Result<Response, PluginError> {
     // Result pages are not for search engines' indexes.
     response = response.with_header("x-robots-tag", "noindex");
     Ok(response)
-}
-
-pub fn url_query(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 fn about(ctx: &Ctx) -> Result<Response, PluginError> {
@@ -444,6 +433,6 @@ mod tests {
         let long = "parola ".repeat(60);
         let s = summary(&long);
         assert!(s.chars().count() <= 160 && s.ends_with('…'), "{s}");
-        assert_eq!(url_query("cannolo al pistacchio&x"), "cannolo+al+pistacchio%26x");
+        assert_eq!(form_encode("cannolo al pistacchio&x"), "cannolo+al+pistacchio%26x");
     }
 }

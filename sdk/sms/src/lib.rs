@@ -5,11 +5,14 @@
 //!   (GSM-7) or UCS-2;
 //! - [`keywords`]: the opt-out, opt-in and help words carriers and Twilio
 //!   honour;
-//! - [`signature`]: Twilio's `X-Twilio-Signature` on inbound webhooks.
+//! - [`signature`]: Twilio's `X-Twilio-Signature` on inbound webhooks;
+//! - [`quiet_hours`]: when marketing texts must wait, in the shop's time zone.
 
 pub mod keywords;
+pub mod quiet_hours;
 pub mod segments;
 pub mod signature;
 
 pub use keywords::{Keyword, keyword};
+pub use quiet_hours::{QuietHours, QuietHoursError};
 pub use segments::{Encoding, SegmentCount, count_segments};
