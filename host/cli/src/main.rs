@@ -219,6 +219,10 @@ async fn serve(config: &Path, listen: Option<String>) -> anyhow::Result<()> {
     result
 }
 
+/// The demo shop owner's sign-in to the admin in the browser (a demo's, printed on every start).
+const DEMO_USER_EMAIL: &str = "titolare@dolcevita.example";
+const DEMO_USER_PASSWORD: &str = "dolcevita-demo";
+
 /// The demo store: seeds "Pasticceria Dolce Vita" on first start, installs the
 /// deployment's channels (the web storefront and the example channel), prints
 /// where to look and the tenant's token.
@@ -263,12 +267,23 @@ async fn demo(config: &Path) -> anyhow::Result<()> {
             secret
         }
     };
+    // The shop's owner signs in to the admin in the browser with these.
+    let (admin, t) = (host.admin.clone(), tenant.clone());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        if !admin.user_exists(&t, DEMO_USER_EMAIL)? {
+            admin.create_user(&t, DEMO_USER_EMAIL, DEMO_USER_PASSWORD)?;
+        }
+        Ok(())
+    })
+    .await?
+    .context("creating the demo shop's admin user")?;
     let listen = deployment.listen.clone();
     println!();
     println!("Pasticceria Dolce Vita is open:");
     let port = listen.rsplit(':').next().unwrap_or("8080");
     println!("  storefront   http://dolce-vita.localhost:{port}/   (or http://{listen}/t/dolce-vita/)");
     println!("  hello        http://dolce-vita.localhost:{port}/hello/");
+    println!("  admin        http://{listen}/admin/   (shop dolce-vita, {DEMO_USER_EMAIL}, password {DEMO_USER_PASSWORD})");
     println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");

@@ -362,6 +362,17 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
         (!sync["products"].as_array()?.is_empty()).then_some(())
     });
 
+    // The admin in the browser, on the host's own name, with the owner's sign-in printed.
+    assert!(
+        demo.printed.iter().any(|l| l.contains(&format!("http://127.0.0.1:{web}/admin/"))
+            && l.contains("titolare@dolcevita.example")),
+        "{:?}",
+        demo.printed
+    );
+    let (status, page) = http(web, "GET", "/admin/sign-in", &[("Accept-Language", "it")], b"");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("action=\"/admin/sign-in\"") && page.contains("<html lang=\"it\">"), "{page}");
+
     // An order on Instagram, signed as Meta signs it, delivered twice.
     let order = serde_json::json!({
         "object": "page",

@@ -34,6 +34,7 @@ mod products;
 mod promotions;
 mod sync;
 mod tenants;
+pub(crate) mod users;
 mod wire;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ use crate::secrets::SecretKeys;
 pub use auth::{IssuedToken, TokenInfo};
 pub use channels::{ChannelInstaller, PackageSource};
 pub use error::AdminError;
+pub use users::{UserFieldError, UserInfo};
 pub use wire::{InstallRequest, PackageUpload, SchemaFn};
 
 /// Largest request body the admin API reads; larger ones get 413.
@@ -191,6 +193,22 @@ impl AdminState {
         &self.core
     }
 
+    /// Whether `token` is the operator's (compared by hash, without an early exit).
+    pub(crate) fn is_operator_token(&self, token: &str) -> bool {
+        let hash = sha256(token.as_bytes());
+        hash.iter().zip(&self.operator_hash).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    /// Where uploaded images are kept, if this host keeps any.
+    pub(crate) fn media_store(&self) -> Option<Arc<omnistore_media::MediaStore>> {
+        self.media.clone()
+    }
+
+    /// Largest image upload this host takes.
+    pub(crate) fn media_limit(&self) -> usize {
+        self.media.as_ref().map_or(0, |m| m.limits().max_bytes)
+    }
+
     /// Issue a token for a tenant outside HTTP (the CLI prints the demo
     /// tenant's token this way). Blocking: call it off the async executor.
     pub fn issue_token(&self, tenant: &TenantId, label: &str) -> Result<IssuedToken, AdminError> {
@@ -221,6 +239,11 @@ where
     F: FnOnce() -> Result<T, AdminError> + Send + 'static,
 {
     crate::async_core::off_executor(f).await.map_err(|e| AdminError::internal(format!("admin task failed: {e}")))?
+}
+
+/// How many API tokens a tenant has (at most 10,000 are counted). Blocking.
+pub(crate) fn token_count(core: &Core, tenant: &TenantId) -> Result<usize, AdminError> {
+    Ok(auth::list(core, tenant, None, 10_000)?.len())
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -504,6 +527,7 @@ fn build() -> Routes {
     events::routes(&mut r);
     mail::routes(&mut r);
     sync::routes(&mut r);
+    users::routes(&mut r);
     r
 }
 

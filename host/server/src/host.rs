@@ -58,6 +58,8 @@ pub struct Host {
     pub runtime: Runtime,
     pub registry: Arc<Registry>,
     pub admin: AdminState,
+    /// The admin in the browser, over the same state as the API.
+    pub ui: crate::ui::UiState,
     pub installer: Arc<PackageInstaller>,
     pub media: Arc<MediaStore>,
     /// Signs preview links (`POST …/files/preview`) and verifies them on storefront requests.
@@ -441,6 +443,9 @@ impl Host {
             .with_max_body_bytes(options.http.admin_max_body_bytes)
             .with_max_package_bytes(options.http.max_package_bytes)
             .with_body_read_timeout(Duration::from_secs(options.http.body_read_timeout_secs));
+        let ui = crate::ui::UiState::new(admin.clone())
+            .context("compiling the admin's pages")?
+            .with_https(options.http.scheme == crate::PublicScheme::Https);
         let lookup_registry = registry.clone();
         let lookup: InstallationLookup =
             Arc::new(move |tenant, id| lookup_registry.find(tenant, id).map(|m| (m.plugin, m.installation)));
@@ -457,6 +462,7 @@ impl Host {
             runtime,
             registry,
             admin,
+            ui,
             installer,
             media,
             preview,
@@ -467,7 +473,8 @@ impl Host {
         })
     }
 
-    /// Storefronts, feeds and webhooks, plus the admin API under `/api/v1`.
+    /// Storefronts, feeds and webhooks, plus the admin API under `/api/v1`
+    /// and the admin in the browser under `/admin` on the host's own names.
     pub fn router(&self) -> axum::Router {
         let state = AppState::new(self.runtime.clone(), self.registry.clone())
             .with_limits(self.http.edge_limits())
@@ -475,7 +482,8 @@ impl Host {
             .with_media(self.media.clone())
             .with_preview(self.preview.clone())
             .with_scheme(self.http.scheme);
-        crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()))
+        let router = crate::router(state).nest("/api/v1", crate::admin::admin_router(self.admin.clone()));
+        crate::ui::on_own_names(router, crate::ui::ui_router(self.ui.clone()), self.http.host_names.clone())
     }
 
     /// Install a plugin package as a channel of a tenant (the admin API's

@@ -17,6 +17,7 @@ pub mod preview;
 pub mod provision;
 pub mod registry;
 pub mod secrets;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -32,6 +32,8 @@ mod described;
 mod idempotency_lease;
 #[path = "admin/paging.rs"]
 mod paging;
+#[path = "admin/ui.rs"]
+mod ui;
 
 // ---------------------------------------------------------------- harness
 
@@ -571,6 +573,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "deleteTenant" => None,
         "createTenant" => Some(json!({ "id": "iso-new", "name": "New", "currency": "EUR" })),
         "createToken" => Some(json!({ "label": "iso" })),
+        "createUser" => Some(json!({ "email": "iso@example.com", "password": "iso-password-1" })),
         "createProduct" => Some(json!({
             "handle": "iso-product", "title": "Iso", "status": "active", "collections": [w.collection],
             "variants": [{ "sku": "ISO-1", "title": "One", "price": price }]
@@ -663,6 +666,7 @@ async fn isolation_over(api: Api) {
                     || k.starts_with("sys/")
                     || k.starts_with("admin/tenant-token/bravo/")
                     || k.starts_with("admin/idem/bravo/")
+                    || k.starts_with("admin/user/bravo/")
                     || (k.starts_with("admin/token/") && String::from_utf8_lossy(v).contains("\"bravo\""))
             })
             .collect()

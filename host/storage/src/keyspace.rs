@@ -21,6 +21,8 @@
 //! | [`Namespace::TenantUsage`] | `tenant-usage\0<tenant>` | runtime |
 //! | [`Namespace::PluginHost`] | `plugin-host\0<tenant>\0<installation>\0<name>` | runtime (what the host keeps per installation, such as its cookie key) |
 //! | [`Namespace::Files`] | `plugin-files\0<tenant>\0<installation>\0<L or D>\0<path>` | services (the merchant's files per installation, live and draft) |
+//! | [`Namespace::Users`] | `admin/user/<tenant>/<e-mail>` | admin (who signs in to the tenant's admin in the browser, password hashed) |
+//! | [`Namespace::Sessions`] | `admin/session/<tenant or _operator>/<sha256 hex>` | admin in the browser (a signed-in session, found by the hash of its cookie) |
 //!
 //! Tenant ids hold no `/`, `%` or NUL (see `omnistore_types::TenantId`), so a
 //! tenant's prefix, which ends in a separator, never covers another tenant's.
@@ -46,11 +48,13 @@ pub enum Namespace {
     TenantUsage,
     PluginHost,
     Files,
+    Users,
+    Sessions,
 }
 
 impl Namespace {
     /// Every namespace.
-    pub const ALL: [Namespace; 12] = [
+    pub const ALL: [Namespace; 14] = [
         Namespace::Core,
         Namespace::Registry,
         Namespace::Tokens,
@@ -63,6 +67,8 @@ impl Namespace {
         Namespace::TenantUsage,
         Namespace::PluginHost,
         Namespace::Files,
+        Namespace::Users,
+        Namespace::Sessions,
     ];
 
     /// The bytes every key of the namespace starts with.
@@ -80,6 +86,8 @@ impl Namespace {
             Namespace::TenantUsage => b"tenant-usage\0",
             Namespace::PluginHost => b"plugin-host\0",
             Namespace::Files => b"plugin-files\0",
+            Namespace::Users => b"admin/user/",
+            Namespace::Sessions => b"admin/session/",
         }
     }
 
@@ -264,6 +272,43 @@ pub fn files_tenant_prefix(tenant: &TenantId) -> Vec<u8> {
     key(Namespace::Files, &[tenant.as_str().as_bytes(), b"\0"])
 }
 
+/// One admin user of the tenant, by e-mail address (lowercased by the caller).
+pub fn user_key(tenant: &TenantId, email: &str) -> Vec<u8> {
+    key(Namespace::Users, &[tenant.as_str().as_bytes(), b"/", email.as_bytes()])
+}
+
+/// Every admin user of the tenant.
+pub fn users_prefix(tenant: &TenantId) -> Vec<u8> {
+    key(Namespace::Users, &[tenant.as_str().as_bytes(), b"/"])
+}
+
+/// Whose browser session a session key is: a tenant's user, or the operator.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionScope<'a> {
+    Tenant(&'a TenantId),
+    Operator,
+}
+
+impl SessionScope<'_> {
+    fn segment(&self) -> &str {
+        match self {
+            SessionScope::Tenant(t) => t.as_str(),
+            // Tenant ids start with a letter or digit, so this never clashes.
+            SessionScope::Operator => "_operator",
+        }
+    }
+}
+
+/// A browser session, by the SHA-256 of the secret its cookie carries.
+pub fn session_key(scope: SessionScope<'_>, secret_hash: &[u8; 32]) -> Vec<u8> {
+    key(Namespace::Sessions, &[scope.segment().as_bytes(), b"/", hex::encode(secret_hash).as_bytes()])
+}
+
+/// Every browser session of a tenant's users (or of the operator).
+pub fn sessions_prefix(scope: SessionScope<'_>) -> Vec<u8> {
+    key(Namespace::Sessions, &[scope.segment().as_bytes(), b"/"])
+}
+
 /// What the tenant's stored data costs against its quota.
 pub fn tenant_usage_key(tenant: &TenantId) -> Vec<u8> {
     key(Namespace::TenantUsage, &[tenant.as_str().as_bytes()])
@@ -286,6 +331,8 @@ pub fn tenant_ranges(tenant: &TenantId) -> Vec<KeyRange> {
         exact(tenant_usage_key(tenant)),
         KeyRange::prefix(&plugin_host_tenant_prefix(tenant)),
         KeyRange::prefix(&files_tenant_prefix(tenant)),
+        KeyRange::prefix(&users_prefix(tenant)),
+        KeyRange::prefix(&sessions_prefix(SessionScope::Tenant(tenant))),
     ]
 }
 
@@ -320,6 +367,8 @@ mod tests {
             tenant_usage_key(&long),
             plugin_host_key(&long, "chn_1", "cookie-key"),
             file_key(&long, "chn_1", FileSet::Live, "templates/product.liquid"),
+            user_key(&long, "owner@example.com"),
+            session_key(SessionScope::Tenant(&long), &[9; 32]),
         ];
         for range in tenant_ranges(&short) {
             for key in &long_keys {
@@ -341,6 +390,8 @@ mod tests {
         assert_eq!(Namespace::of(&mail_count_key(&t)), Some(Namespace::Mail));
         assert_eq!(Namespace::of(&plugin_host_key(&t, "c", "cookie-key")), Some(Namespace::PluginHost));
         assert_eq!(Namespace::of(&file_key(&t, "c", FileSet::Draft, "a.css")), Some(Namespace::Files));
+        assert_eq!(Namespace::of(&user_key(&t, "a@example.com")), Some(Namespace::Users));
+        assert_eq!(Namespace::of(&session_key(SessionScope::Operator, &[1; 32])), Some(Namespace::Sessions));
         assert_eq!(Namespace::of(b"elsewhere/x"), None);
     }
 }

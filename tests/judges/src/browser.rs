@@ -220,6 +220,17 @@ impl Browser {
         Ok(())
     }
 
+    /// Choose a file for an `<input type="file">` (WebDriver types its path).
+    pub async fn choose_file(&self, element: &Element, path: &Path) -> anyhow::Result<()> {
+        self.command(
+            reqwest::Method::POST,
+            &self.at(&format!("/element/{}/value", element.id)),
+            Some(json!({ "text": path.display().to_string() })),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Choose the option with this value in a `<select>`.
     pub async fn select(&self, select_css: &str, value: &str) -> anyhow::Result<()> {
         let option = self.find(&format!("{select_css} option[value=\"{value}\"]")).await?;

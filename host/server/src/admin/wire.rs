@@ -24,6 +24,7 @@ mod promotions;
 mod returns;
 mod sync;
 mod tenants;
+mod users;
 mod variants;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -45,6 +46,7 @@ pub(crate) use promotions::*;
 pub(crate) use returns::*;
 pub(crate) use sync::*;
 pub(crate) use tenants::*;
+pub(crate) use users::*;
 pub(crate) use variants::*;
 
 /// How a route's body or answer is described: the schema of one wire type,

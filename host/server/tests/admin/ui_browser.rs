@@ -1,0 +1,124 @@
+//! The admin in a real browser (Debian's Chromium over WebDriver): a merchant
+//! signs in, adds a product with an image, adjusts its stock, finds the
+//! day's pickup order and marks it ready, then switches to Italian. Every
+//! page is screenshotted under `target/admin-screenshots/` and checked by
+//! axe-core (no serious or critical violations).
+
+use std::path::{Path, PathBuf};
+
+use omnistore_core::{LocationId, OrderStatus, TenantId};
+use omnistore_judges::{Browser, BrowserOptions, Judges};
+
+use super::{Admin, PASSWORD, png};
+
+/// Screenshot the page as `name` and collect axe-core's serious findings.
+async fn look(browser: &Browser, name: &str, findings: &mut Vec<String>) {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/admin-screenshots");
+    browser.screenshot(&shots.join(format!("{name}.png"))).await.unwrap();
+    for v in browser.serious_accessibility_violations().await.unwrap() {
+        findings.push(format!("{name}: {v}"));
+    }
+}
+
+async fn text_of(browser: &Browser, css: &str) -> String {
+    let element = browser.wait_for(css).await.unwrap();
+    browser.text(&element).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_runs_the_shop_in_a_real_browser() {
+    let judges = Judges::find().unwrap();
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = admin.ui.clone();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let browser = judges.browser(BrowserOptions { language: "en".into(), ..BrowserOptions::default() }).await.unwrap();
+    let mut findings = Vec::new();
+    let tenant = TenantId::new("alpha").unwrap();
+
+    // Sign in.
+    browser.goto(&format!("{base}/admin")).await.unwrap();
+    assert!(browser.current_url().await.unwrap().ends_with("/admin/sign-in"));
+    look(&browser, "01-sign-in", &mut findings).await;
+    browser.fill(&browser.find("#f-shop").await.unwrap(), "alpha").await.unwrap();
+    browser.fill(&browser.find("#f-email").await.unwrap(), "owner@alpha.example").await.unwrap();
+    browser.fill(&browser.find("#f-password").await.unwrap(), PASSWORD).await.unwrap();
+    browser.click(&browser.find("form[action=\"/admin/sign-in\"] button").await.unwrap()).await.unwrap();
+    browser.wait_for("nav a[aria-current=\"page\"]").await.unwrap();
+    assert!(browser.current_url().await.unwrap().ends_with("/admin/orders"));
+    look(&browser, "02-orders", &mut findings).await;
+
+    // Add a product.
+    browser.click(&browser.find("a[href=\"/admin/products\"]").await.unwrap()).await.unwrap();
+    browser.click(&browser.wait_for("a[href=\"/admin/products/new\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-title").await.unwrap();
+    look(&browser, "03-product-new", &mut findings).await;
+    browser.fill(&browser.find("#f-title").await.unwrap(), "Torta della nonna").await.unwrap();
+    browser.fill(&browser.find("#f-sku").await.unwrap(), "TORTA-1").await.unwrap();
+    browser.fill(&browser.find("#f-price").await.unwrap(), "18.50").await.unwrap();
+    browser.select("#f-status", "active").await.unwrap();
+    browser.click(&browser.find("form[action=\"/admin/products\"] button").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("The product was created"));
+    let variant = admin.api.core.variant_by_sku(&tenant, "TORTA-1").unwrap();
+    assert_eq!(variant.price.amount_minor, 1850);
+    look(&browser, "04-product", &mut findings).await;
+
+    // Its picture, previewed from the admin.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("torta.png");
+    std::fs::write(&file, png()).unwrap();
+    browser.choose_file(&browser.find("#f-image").await.unwrap(), Path::new(&file)).await.unwrap();
+    browser.fill(&browser.find("#f-alt").await.unwrap(), "Una torta").await.unwrap();
+    browser.click(&browser.find("form[enctype=\"multipart/form-data\"] button").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("The image was added"));
+    let width = browser
+        .execute(
+            "const i = document.querySelector('.images img'); return i && i.complete ? i.naturalWidth : -1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(width.as_i64().unwrap_or(0) > 0, "the preview did not load: {width}");
+    look(&browser, "05-product-image", &mut findings).await;
+
+    // Its stock at the shop.
+    browser.click(&browser.find("a[href=\"/admin/inventory\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-variant").await.unwrap();
+    browser.select("#f-variant", variant.id.as_str()).await.unwrap();
+    browser.select("#f-location", &a.shop).await.unwrap();
+    browser.fill(&browser.find("#f-delta").await.unwrap(), "12").await.unwrap();
+    browser.click(&browser.find("#adjust button").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("Stock adjusted"));
+    let level = admin.api.core.stock_level(&tenant, &variant.id, &LocationId::new(a.shop.as_str())).unwrap();
+    assert_eq!(level.on_hand, 12);
+    look(&browser, "06-inventory", &mut findings).await;
+
+    // The day's pickup order, found by its status, marked ready.
+    browser.click(&browser.find("a[href=\"/admin/orders\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-status").await.unwrap();
+    browser.select("#f-status", "placed").await.unwrap();
+    browser.click(&browser.find("form.filters button").await.unwrap()).await.unwrap();
+    let link = browser.wait_for(&format!("a[href=\"/admin/orders/{}\"]", a.order_pickup)).await.unwrap();
+    browser.click(&link).await.unwrap();
+    browser.wait_for("#ready-for-pickup").await.unwrap();
+    look(&browser, "07-order", &mut findings).await;
+    browser.click(&browser.find("#ready-for-pickup").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("ready for pickup"));
+    let order = admin.api.core.get_order(&tenant, &omnistore_core::OrderId::new(a.order_pickup.as_str())).unwrap();
+    assert_eq!(order.status, OrderStatus::ReadyForPickup);
+    look(&browser, "08-order-ready", &mut findings).await;
+
+    // In Italian.
+    browser.click(&browser.find("a[hreflang=\"it\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("html[lang=\"it\"]").await.unwrap();
+    assert!(text_of(&browser, "h1").await.contains("Ordine"));
+    look(&browser, "09-order-it", &mut findings).await;
+    browser.click(&browser.find("a[href=\"/admin/inventory\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("html[lang=\"it\"] #f-variant").await.unwrap();
+    look(&browser, "10-inventory-it", &mut findings).await;
+
+    assert!(findings.is_empty(), "axe-core found serious or critical violations:\n{}", findings.join("\n"));
+    server.abort();
+}
