@@ -16,6 +16,7 @@
 //! call into it runs on tokio's blocking pool ([`AdminState::call`]).
 
 mod auth;
+mod campaigns;
 mod channels;
 mod collections;
 mod customers;
@@ -32,6 +33,7 @@ mod openapi;
 mod orders;
 mod products;
 mod promotions;
+mod segments;
 mod sync;
 mod tenants;
 pub(crate) mod users;
@@ -522,6 +524,8 @@ fn build() -> Routes {
     promotions::routes(&mut r);
     orders::routes(&mut r);
     customers::routes(&mut r);
+    segments::routes(&mut r);
+    campaigns::routes(&mut r);
     channels::routes(&mut r);
     files::routes(&mut r);
     events::routes(&mut r);

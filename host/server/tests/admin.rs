@@ -26,6 +26,8 @@ use tower::ServiceExt;
 const OPERATOR: &str = "operator-secret-for-tests-0123456789";
 const START_MS: i64 = 1_760_000_000_000;
 
+#[path = "admin/campaigns.rs"]
+mod campaigns;
 #[path = "admin/described.rs"]
 mod described;
 #[path = "admin/idempotency_lease.rs"]
@@ -246,6 +248,12 @@ struct World {
     order_shipped: String,
     dead_delivery: String,
     dead_mail: String,
+    /// The e-mail and SMS channels campaigns go through.
+    mail_channel: String,
+    sms_channel: String,
+    segment: String,
+    /// A draft of both channels to the segment.
+    campaign: String,
     /// Appears in this tenant's names, so a leak shows up in any response.
     marker: String,
 }
@@ -270,6 +278,10 @@ impl World {
             &self.order_shipped,
             &self.dead_delivery,
             &self.token_id,
+            &self.mail_channel,
+            &self.sms_channel,
+            &self.segment,
+            &self.campaign,
         ]
     }
 }
@@ -418,6 +430,7 @@ async fn seed(api: &Api, tenant: &str, marker: &str) -> World {
     assert_eq!(core.dead_letters(&t, 0).unwrap().len(), 1);
     // One message the relay refused, kept as a dead letter.
     let dead_mail = dead_mail(&core, tenant, &channel.id, marker).await;
+    let (mail_channel, sms_channel, segment, campaign) = campaign_world(core, &t, marker, now);
 
     World {
         tenant: tenant.into(),
@@ -438,8 +451,60 @@ async fn seed(api: &Api, tenant: &str, marker: &str) -> World {
         order_shipped: order_shipped.id.to_string(),
         dead_delivery: dead.to_string(),
         dead_mail,
+        mail_channel,
+        sms_channel,
+        segment,
+        campaign,
         marker: marker.into(),
     }
+}
+
+/// The e-mail and SMS channels (taking campaign messages), a segment of
+/// every customer with an order and a draft campaign to it.
+fn campaign_world(core: &Core, t: &TenantId, marker: &str, now: i64) -> (String, String, String, String) {
+    let channel = |plugin: &str, capabilities: &[&str]| {
+        core.install_channel(
+            t,
+            NewChannel {
+                plugin_id: plugin.into(),
+                version: "1.0.0".into(),
+                name: format!("{plugin} {marker}"),
+                settings: BTreeMap::new(),
+                capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+                subscriptions: vec!["campaign.message".into()],
+                enabled: true,
+                safety_buffer: 0,
+            },
+            now,
+        )
+        .unwrap()
+        .id
+    };
+    let mail = channel("email", &["mail", "customers"]);
+    let sms = channel("sms", &["customers"]);
+    let rule = omnistore_core::SegmentRule::OrderCount { at_least: Some(1), at_most: None };
+    let segment =
+        core.create_segment(t, omnistore_core::NewSegment { name: format!("Buyers {marker}"), rule }, now).unwrap();
+    let campaign = core
+        .create_campaign(
+            t,
+            omnistore_core::NewCampaign {
+                name: format!("Black Friday {marker}"),
+                segment_id: segment.id.clone(),
+                email: Some(omnistore_core::EmailMessage {
+                    channel_id: mail.clone(),
+                    subject: "{{ customer.first_name }}, 20% off".into(),
+                    text: "See https://shop.example/cannoli".into(),
+                    html: None,
+                }),
+                sms: Some(omnistore_core::SmsMessage { channel_id: sms.clone(), text: "20% off cannoli".into() }),
+                shop_url: Some("https://shop.example".into()),
+                send_at_ms: None,
+            },
+            now,
+        )
+        .unwrap();
+    (mail.to_string(), sms.to_string(), segment.id.to_string(), campaign.id.to_string())
 }
 
 /// A message the channel queued that the relay refused for good.
@@ -502,6 +567,8 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         .replace("{delivery}", &w.dead_delivery)
         .replace("{mail}", &w.dead_mail)
         .replace("{token}", &w.token_id)
+        .replace("{segment}", &w.segment)
+        .replace("{campaign}", &w.campaign)
         .replace("{name}", "api_key");
     assert!(!path.contains('{'), "no value for a parameter of {}", doc.path);
     let query: Vec<String> = doc
@@ -512,6 +579,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
             "variant_id" => format!("variant_id={}", w.variant),
             "location_id" => format!("location_id={}", w.warehouse),
             "confirm" => format!("confirm={tenant}"),
+            "customer" => format!("customer={}", w.customer),
             other => panic!("no value for required query parameter {other} of {op}"),
         })
         .collect();
@@ -568,6 +636,14 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "eraseCustomer"
         | "listErasures"
         | "exportTenant"
+        | "listSegments"
+        | "getSegment"
+        | "countSegment"
+        | "listCampaigns"
+        | "getCampaign"
+        | "previewCampaign"
+        | "sendCampaign"
+        | "campaignResults"
         | "storageVersions"
         | "migrateTenant"
         | "deleteTenant" => None,
@@ -612,6 +688,19 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         "putChannelSettings" => Some(json!({ "handle": "changed" })),
         "putChannelGrants" => Some(json!({ "capabilities": ["catalog"] })),
         "putChannelSecret" => Some(json!({ "value": "changed" })),
+        "setCustomerTags" => Some(json!({ "tags": ["vip"] })),
+        "createSegment" => Some(json!({
+            "name": "Iso", "rule": { "type": "any", "rules": [
+                { "type": "tagged", "tag": "vip" },
+                { "type": "picked_up_at", "location_id": w.shop },
+            ] }
+        })),
+        "previewSegment" => Some(json!({ "rule": { "type": "bought_product", "product_id": w.product } })),
+        "createCampaign" => Some(json!({
+            "name": "Iso", "segment_id": w.segment,
+            "email": { "channel_id": w.mail_channel, "subject": "Hi {{ customer.name }}", "text": "Hello" },
+            "sms": { "channel_id": w.sms_channel, "text": "Hello" }
+        })),
         other => panic!("the isolation table has no case for route `{other}`; add one"),
     };
     Case { method: doc.method.clone(), path, body }
@@ -870,7 +959,7 @@ async fn idempotency_key_in_flight_is_not_run_twice() {
     let third = api.call("POST", "/tenants/alpha/channels", Some(&a.token), Some(&body), Some("slow-1")).await;
     assert_eq!((third.status, &third.text), (StatusCode::CREATED, &first.text));
     let channels = api.get("/tenants/alpha/channels", &a.token).await;
-    assert_eq!(channels.body["items"].as_array().unwrap().len(), 2, "one seeded, one installed once");
+    assert_eq!(channels.body["items"].as_array().unwrap().len(), 4, "three seeded, one installed once");
 }
 
 #[tokio::test]

@@ -44,6 +44,13 @@ pub(crate) fn routes(r: &mut Routes) {
                 .body::<wire::Identity>()
                 .ok::<wire::Customer>(),
         )
+        .put(
+            "/tenants/{tenant}/customers/{customer}/tags",
+            set_tags,
+            doc("setCustomerTags", "Replace the customer's tags (segments select on them)")
+                .body::<wire::CustomerTags>()
+                .ok::<wire::Customer>(),
+        )
         .get(
             "/tenants/{tenant}/customers/{customer}/consent",
             consent,
@@ -202,6 +209,15 @@ async fn consent(
         current: customer.consents.into_iter().map(Into::into).collect(),
         history: history.into_iter().map(Into::into).collect(),
     }))
+}
+
+async fn set_tags(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CustomerPath>,
+    JsonBody(b): JsonBody<wire::CustomerTags>,
+) -> Result<Json<wire::Customer>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.set_customer_tags(&tenant, &path.customer, &b.tags, now)).await?.into()))
 }
 
 async fn set_consent(

@@ -9,6 +9,7 @@
 //! exactly which fields an answer has (a test validates real answers
 //! against it); requests keep whatever leniency they always had.
 
+mod campaigns;
 mod channels;
 mod collections;
 mod customers;
@@ -22,6 +23,7 @@ mod orders;
 mod products;
 mod promotions;
 mod returns;
+mod segments;
 mod sync;
 mod tenants;
 mod users;
@@ -30,6 +32,7 @@ mod variants;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use campaigns::*;
 pub(crate) use channels::*;
 pub use channels::{InstallRequest, PackageUpload};
 pub(crate) use collections::*;
@@ -44,6 +47,7 @@ pub(crate) use orders::*;
 pub(crate) use products::*;
 pub(crate) use promotions::*;
 pub(crate) use returns::*;
+pub(crate) use segments::*;
 pub(crate) use sync::*;
 pub(crate) use tenants::*;
 pub(crate) use users::*;

@@ -94,6 +94,15 @@ async fn every_list_pages_through_its_records_once() {
                 now,
             )
             .unwrap();
+        let rule = json!({ "type": "tagged", "tag": format!("paged-{n}") });
+        let segment = api.post("/tenants/alpha/segments", &w.token, json!({ "name": "Paged", "rule": rule })).await;
+        assert_eq!(segment.status, StatusCode::CREATED, "{}", segment.text);
+        let campaign = json!({
+            "name": format!("Paged {n}"), "segment_id": segment.body["id"],
+            "sms": { "channel_id": w.sms_channel, "text": "Paged" },
+        });
+        let campaign = api.post("/tenants/alpha/campaigns", &w.token, campaign).await;
+        assert_eq!(campaign.status, StatusCode::CREATED, "{}", campaign.text);
         let token = api.post("/tenants/alpha/tokens", &w.token, json!({ "label": format!("paged {n}") })).await;
         assert_eq!(token.status, StatusCode::CREATED, "{}", token.text);
     }
@@ -104,6 +113,8 @@ async fn every_list_pages_through_its_records_once() {
         ("/tenants/alpha/channels", &w.token),
         ("/tenants/alpha/tokens", &w.token),
         ("/tenants/alpha/customers", &w.token),
+        ("/tenants/alpha/segments", &w.token),
+        ("/tenants/alpha/campaigns", &w.token),
         ("/tenants", OPERATOR),
     ];
     for (path, token) in lists {

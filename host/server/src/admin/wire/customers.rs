@@ -82,6 +82,8 @@ pub(crate) struct Customer {
     pub consents: Vec<ConsentRecord>,
     /// The profile this one was merged into, if it was.
     pub merged_into: Option<String>,
+    /// The merchant's labels, lower-case; segments select on them.
+    pub tags: Vec<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -94,6 +96,7 @@ impl From<domain::Customer> for Customer {
             identities: c.identities.into_iter().map(Identity::from).collect(),
             consents: c.consents.into_iter().map(ConsentRecord::from).collect(),
             merged_into: c.merged_into.map(|id| id.to_string()),
+            tags: c.tags,
             created_ms: c.created_ms,
             updated_ms: c.updated_ms,
         }
@@ -111,6 +114,14 @@ impl From<NewCustomer> for domain::NewCustomer {
     fn from(c: NewCustomer) -> domain::NewCustomer {
         domain::NewCustomer { name: c.name, identities: c.identities.into_iter().map(Into::into).collect() }
     }
+}
+
+/// The merchant's tags of a customer, replacing the ones it had.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomerTags {
+    /// At most 50, each 1-64 characters; stored lower-case.
+    pub tags: Vec<String>,
 }
 
 /// A consent given or withdrawn.

@@ -1,0 +1,120 @@
+//! Campaigns: a message per channel to a segment, sent now or at a time,
+//! previewed for one customer (with the SMS encoding and segment count), and
+//! their results. The sending itself is the core's, in batches driven by the
+//! dispatcher's rounds.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use omnistore_core::{CampaignId, CustomerId};
+use serde::Deserialize;
+
+use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, page_limit};
+use super::wire::{self, Page};
+use super::{Access, AdminError, AdminState, Param, Routes, doc, required};
+
+const PREVIEW_PARAMS: &[Param] = &[required("customer", "string", "the customer to render the messages for")];
+
+pub(crate) fn routes(r: &mut Routes) {
+    r.section(Access::Tenant, "Campaigns")
+        .get(
+            "/tenants/{tenant}/campaigns",
+            list_campaigns,
+            doc("listCampaigns", "Campaigns in id order").query(PAGE_PARAMS).ok::<wire::Page<wire::Campaign>>(),
+        )
+        .post(
+            "/tenants/{tenant}/campaigns",
+            create,
+            doc(
+                "createCampaign",
+                "Save a campaign (templates are checked now); with send_at_ms it starts by itself then",
+            )
+            .body::<wire::NewCampaign>()
+            .created::<wire::Campaign>(),
+        )
+        .get(
+            "/tenants/{tenant}/campaigns/{campaign}",
+            get_one,
+            doc("getCampaign", "Get a campaign with its progress").ok::<wire::Campaign>(),
+        )
+        .get(
+            "/tenants/{tenant}/campaigns/{campaign}/preview",
+            preview,
+            doc("previewCampaign", "One customer's messages as they would be sent, with the SMS encoding and segments")
+                .query(PREVIEW_PARAMS)
+                .ok::<wire::CampaignPreview>(),
+        )
+        .post(
+            "/tenants/{tenant}/campaigns/{campaign}/send",
+            send,
+            doc("sendCampaign", "Send now: the segment's customers are fixed as recipients and batches follow")
+                .ok::<wire::Campaign>(),
+        )
+        .get(
+            "/tenants/{tenant}/campaigns/{campaign}/results",
+            results,
+            doc("campaignResults", "Per channel: queued, skipped by reason, delivered, clicked, orders and revenue")
+                .ok::<wire::CampaignResults>(),
+        );
+}
+
+#[derive(Debug, Deserialize)]
+struct CampaignPath {
+    campaign: CampaignId,
+}
+
+async fn list_campaigns(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    Q(q): Q<PageQuery<CampaignId>>,
+) -> Result<Json<Page<wire::Campaign>>, AdminError> {
+    let limit = page_limit(q.limit)?;
+    let items = state.call(move |core, _| core.list_campaigns(&tenant, q.after.as_ref(), limit)).await?;
+    let next = cursor(&items, limit, |c| c.id.to_string());
+    Ok(Json(Page::of(items, next)))
+}
+
+async fn create(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    JsonBody(body): JsonBody<wire::NewCampaign>,
+) -> Result<(StatusCode, Json<wire::Campaign>), AdminError> {
+    let c = state.call(move |core, now| core.create_campaign(&tenant, body.into(), now)).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+async fn get_one(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CampaignPath>,
+) -> Result<Json<wire::Campaign>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.get_campaign(&tenant, &path.campaign)).await?.into()))
+}
+
+async fn preview(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CampaignPath>,
+    Q(q): Q<wire::PreviewQuery>,
+) -> Result<Json<wire::CampaignPreview>, AdminError> {
+    let customer = CustomerId::new(q.customer);
+    let preview = state.call(move |core, _| core.preview_campaign(&tenant, &path.campaign, &customer)).await?;
+    let customer_id = preview.customer_id.to_string();
+    Ok(Json(wire::CampaignPreview::new(customer_id, preview)))
+}
+
+async fn send(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CampaignPath>,
+) -> Result<Json<wire::Campaign>, AdminError> {
+    Ok(Json(state.call(move |core, now| core.send_campaign(&tenant, &path.campaign, now)).await?.into()))
+}
+
+async fn results(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<CampaignPath>,
+) -> Result<Json<wire::CampaignResults>, AdminError> {
+    Ok(Json(state.call(move |core, _| core.campaign_results(&tenant, &path.campaign)).await?.into()))
+}
