@@ -652,7 +652,16 @@ async fn products_are_created_edited_published_and_pictured_and_stock_adjusted()
     let r = admin.send(upload_request(&browser, &id, &csrf, png())).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
     let page = admin.get(&format!("/admin/products/{id}"), &browser).await;
-    let src = page.html.split("<img src=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&").replace("&#x2f;", "/");
+    let src = page
+        .html
+        .split("<img src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
     assert!(src.starts_with("/admin/media/"), "{src}");
     let image = admin.get(&src, &browser).await;
     assert_eq!(image.status, StatusCode::OK);
@@ -734,4 +743,30 @@ async fn every_admin_page_passes_the_nu_html_checker() {
     let refs: Vec<(&str, &str)> = pages.iter().map(|(n, h)| (n.as_str(), h.as_str())).collect();
     let errors = judges.html_errors(&refs).unwrap();
     assert!(errors.is_empty(), "the Nu HTML checker found errors:\n{}", errors.join("\n"));
+}
+
+/// Users and sessions are the shop's data: deleting the shop takes them,
+/// and a session of a deleted shop opens nothing.
+#[tokio::test]
+async fn a_deleted_shop_takes_its_users_and_sessions_with_it() {
+    let admin = Admin::new();
+    admin.shop("alpha", "A").await;
+    admin.shop("bravo", "B").await;
+    let alpha = admin.sign_in("alpha", "en").await;
+    let bravo = admin.sign_in("bravo", "en").await;
+    let r = admin.api.call("DELETE", "/tenants/alpha?confirm=alpha", Some(OPERATOR), None, None).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let keys: Vec<String> =
+        admin.api.dump().into_iter().map(|(k, _)| String::from_utf8_lossy(&k).into_owned()).collect();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("admin/user/alpha/") || k.starts_with("admin/session/alpha/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("admin/user/bravo/"))
+            && keys.iter().any(|k| k.starts_with("admin/session/bravo/"))
+    );
+    let r = admin.get("/admin/orders", &alpha).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/sign-in"));
+    assert_eq!(admin.get("/admin/orders", &bravo).await.status, StatusCode::OK);
 }
