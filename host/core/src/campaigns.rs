@@ -362,12 +362,34 @@ pub(crate) fn save_campaign(tx: &mut Tx<'_>, c: &Campaign) -> CoreResult<()> {
     }
 }
 
-/// Start sending: expand the segment now into the stored recipient list
-/// (`cmprcp/{campaign}/{index}`), so later batches and a resumed send work
-/// through the same people whatever changes meanwhile.
-pub(crate) fn start_tx(tx: &mut Tx<'_>, c: &mut Campaign) -> CoreResult<()> {
-    let segment = load_segment(tx, &c.segment_id)?;
-    let members = members_tx(tx, &segment.rule)?;
+/// Who a campaign goes to if it starts now: its segment evaluated on a
+/// read snapshot, so the (possibly long) evaluation holds no write lock and
+/// conflicts with no checkout; the list is fixed by [`start_tx`].
+pub(crate) fn recipients_now(
+    core: &Core,
+    tenant: &TenantId,
+    id: &CampaignId,
+    now_ms: i64,
+) -> CoreResult<Vec<CustomerId>> {
+    core.read_at(tenant, now_ms, |tx| {
+        let c = load_campaign(tx, id)?;
+        if !matches!(c.status, CampaignStatus::Draft | CampaignStatus::Scheduled) {
+            return Ok(Vec::new());
+        }
+        let segment = load_segment(tx, &c.segment_id)?;
+        members_tx(tx, &segment.rule)
+    })
+}
+
+/// Start sending: store the recipients (`cmprcp/{campaign}/{index}`), so
+/// later batches and a resumed send work through the same people whatever
+/// changes meanwhile. A campaign that already started is left as it is
+/// (false).
+pub(crate) fn start_tx(tx: &mut Tx<'_>, id: &CampaignId, members: &[CustomerId]) -> CoreResult<bool> {
+    let mut c = load_campaign(tx, id)?;
+    if !matches!(c.status, CampaignStatus::Draft | CampaignStatus::Scheduled) {
+        return Ok(false);
+    }
     for (i, customer) in members.iter().enumerate() {
         tx.put(&["cmprcp", c.id.as_str(), &sortable(i as i64)], customer)?;
     }
@@ -377,7 +399,8 @@ pub(crate) fn start_tx(tx: &mut Tx<'_>, c: &mut Campaign) -> CoreResult<()> {
     c.started_ms = Some(now);
     c.finished_ms = members.is_empty().then_some(now);
     c.updated_ms = now;
-    save_campaign(tx, c)
+    save_campaign(tx, &c)?;
+    Ok(true)
 }
 
 /// The recipients from index `from`, at most `limit`, with their indexes.
@@ -450,12 +473,10 @@ impl Core {
     /// or the dispatcher's rounds through [`Core::run_campaigns`]). A
     /// campaign already sending or sent is returned as it is.
     pub fn send_campaign(&self, tenant: &TenantId, id: &CampaignId, now_ms: i64) -> CoreResult<Campaign> {
+        let members = recipients_now(self, tenant, id, now_ms)?;
         self.write(tenant, now_ms, |tx| {
-            let mut c = load_campaign(tx, id)?;
-            if matches!(c.status, CampaignStatus::Draft | CampaignStatus::Scheduled) {
-                start_tx(tx, &mut c)?;
-            }
-            Ok(c)
+            start_tx(tx, id, &members)?;
+            load_campaign(tx, id)
         })
     }
 

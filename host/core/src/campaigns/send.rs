@@ -4,8 +4,8 @@
 
 use super::render::Templates;
 use super::{
-    Campaign, CampaignMessageEvent, CampaignStatus, Medium, SkipReason, load_campaign, recipients_tx, save_campaign,
-    start_tx,
+    Campaign, CampaignMessageEvent, CampaignStatus, Medium, SkipReason, load_campaign, recipients_now, recipients_tx,
+    save_campaign, start_tx,
 };
 use crate::customers::{Customer, load_customer};
 use crate::error::{CoreError, CoreResult};
@@ -145,14 +145,8 @@ impl Core {
         let mut round = CampaignRound::default();
         for c in active {
             if c.status == CampaignStatus::Scheduled && c.send_at_ms.is_some_and(|at| at <= now_ms) {
-                let started = self.write(tenant, now_ms, |tx| {
-                    let mut c = load_campaign(tx, &c.id)?;
-                    if c.status != CampaignStatus::Scheduled {
-                        return Ok(false);
-                    }
-                    start_tx(tx, &mut c)?;
-                    Ok(true)
-                })?;
+                let members = recipients_now(self, tenant, &c.id, now_ms)?;
+                let started = self.write(tenant, now_ms, |tx| start_tx(tx, &c.id, &members))?;
                 round.started += usize::from(started);
             }
         }
