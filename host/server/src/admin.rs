@@ -17,7 +17,7 @@
 
 mod auth;
 mod campaigns;
-mod channels;
+pub(crate) mod channels;
 mod collections;
 mod customers;
 mod error;
@@ -193,6 +193,12 @@ impl AdminState {
 
     pub fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// The installer of channels, if this host has one (the browser's
+    /// channel pages read manifests through it).
+    pub(crate) fn installer(&self) -> Option<Arc<dyn ChannelInstaller>> {
+        self.installer.clone()
     }
 
     /// Whether `token` is the operator's (compared by hash, without an early exit).

@@ -337,6 +337,16 @@ impl ChannelInstaller for PackageInstaller {
         Ok(channel)
     }
 
+    async fn manifest(&self, tenant: &TenantId, channel: &Channel) -> Option<Manifest> {
+        if let Some(mounted) = self.registry.find(tenant, channel.id.as_str())
+            && mounted.plugin.manifest.version.to_string() == channel.version
+        {
+            return Some(mounted.plugin.manifest.clone());
+        }
+        let path = self.package_dir(&channel.plugin_id, &channel.version).join("plugin.toml");
+        off_executor(move || Manifest::load(&path).ok()).await.ok().flatten()
+    }
+
     async fn check_change(
         &self,
         _tenant: &TenantId,

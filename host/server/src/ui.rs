@@ -12,6 +12,7 @@
 //! another tenant's record is simply not found.
 
 mod agency;
+mod channels;
 mod customers;
 mod dashboard;
 mod forms;
@@ -203,6 +204,10 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin/media/{image}/{file}", get(products::media))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{customer}", get(customers::detail))
+        .route("/admin/channels", get(channels::list))
+        .route("/admin/channels/{channel}", get(channels::detail))
+        .route("/admin/channels/{channel}/switch", post(channels::switch))
+        .route("/admin/channels/{channel}/settings", post(channels::save))
         .route("/admin/inventory", get(inventory::grid))
         .route("/admin/inventory/adjust", post(inventory::adjust))
         .layer(from_fn(edge))

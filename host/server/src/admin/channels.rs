@@ -89,6 +89,12 @@ pub trait ChannelInstaller: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The manifest of an installed channel's package (what its settings
+    /// form is generated from); `None` when this installer keeps none.
+    async fn manifest(&self, _tenant: &TenantId, _channel: &Channel) -> Option<omnistore_runtime::Manifest> {
+        None
+    }
+
     /// After a change is saved (`Some`) or the channel was uninstalled
     /// (`None`), so the mounted installation follows.
     async fn changed(&self, _tenant: &TenantId, _channel: &ChannelId, _now: Option<&Channel>) {}
@@ -219,8 +225,8 @@ async fn get_one(
     Ok(Json(state.call(move |core, _| core.get_channel(&tenant, &path.channel)).await?.into()))
 }
 
-/// Vet, save and announce one change.
-async fn change(
+/// Vet, save and announce one change (the admin in the browser calls it too).
+pub(crate) async fn change(
     state: &AdminState,
     tenant: TenantId,
     id: ChannelId,
@@ -318,6 +324,35 @@ async fn put_secret(
     P(path): P<SecretPath>,
     JsonBody(b): JsonBody<wire::SecretValue>,
 ) -> Result<StatusCode, AdminError> {
+    set_secret(&state, &tenant, &path.channel, &path.name, &b.value).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether a secret value may be stored: sealing is possible and it fits.
+pub(crate) fn check_secret(state: &AdminState, value: &str) -> Result<(), AdminError> {
+    if state.secrets.is_none() {
+        return Err(AdminError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            "this server was started without a secrets key; channel secrets cannot be stored here",
+        ));
+    }
+    if value.len() > MAX_SECRET_BYTES {
+        return Err(AdminError::invalid(format!("a secret value must be at most {MAX_SECRET_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+/// Seal and store one secret of a channel, then remount it (the admin in
+/// the browser's write-only secret fields come here too).
+pub(crate) async fn set_secret(
+    state: &AdminState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    name: &str,
+    value: &str,
+) -> Result<(), AdminError> {
+    check_secret(state, value)?;
     let Some(keys) = state.secrets.clone() else {
         return Err(AdminError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -325,14 +360,11 @@ async fn put_secret(
             "this server was started without a secrets key; channel secrets cannot be stored here",
         ));
     };
-    if b.value.len() > MAX_SECRET_BYTES {
-        return Err(AdminError::invalid(format!("a secret value must be at most {MAX_SECRET_BYTES} bytes")));
-    }
-    let name = path.name.trim().to_owned();
+    let name = name.trim().to_owned();
     let sealed = keys
-        .seal(&crate::secrets::context(tenant.as_str(), path.channel.as_str(), &name), &b.value)
+        .seal(&crate::secrets::context(tenant.as_str(), channel.as_str(), &name), value)
         .map_err(|e| AdminError::internal(format!("sealing a secret: {e}")))?;
-    let (t, i) = (tenant.clone(), path.channel.clone());
+    let (t, i) = (tenant.clone(), channel.clone());
     let channel = state
         .call(move |core, now| {
             core.set_channel_secret(&t, &i, &name, &sealed, now)?;
@@ -340,9 +372,9 @@ async fn put_secret(
         })
         .await?;
     if let Some(installer) = &state.installer {
-        installer.changed(&tenant, &channel.id, Some(&channel)).await;
+        installer.changed(tenant, &channel.id, Some(&channel)).await;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 async fn delete_secret(

@@ -94,7 +94,13 @@ pub(crate) async fn list(
 }
 
 /// Everything a customer's page shows. Blocking.
-fn customer_view(core: &Core, tenant: &TenantId, id: &CustomerId, now: i64, locale: Locale) -> Result<Value, AdminError> {
+fn customer_view(
+    core: &Core,
+    tenant: &TenantId,
+    id: &CustomerId,
+    now: i64,
+    locale: Locale,
+) -> Result<Value, AdminError> {
     let customer = core.get_customer(tenant, id)?;
     let names = channel_names(core, tenant)?;
     let channel = |c: Option<&omnistore_core::ChannelId>| match c {
@@ -143,7 +149,8 @@ fn customer_view(core: &Core, tenant: &TenantId, id: &CustomerId, now: i64, loca
             }),
         })
         .collect();
-    let query = OrderQuery { after: None, limit: 1000, status: None, channel: None, customer: Some(customer.id.clone()) };
+    let query =
+        OrderQuery { after: None, limit: 1000, status: None, channel: None, customer: Some(customer.id.clone()) };
     let orders: Vec<Value> = core
         .list_orders(tenant, &query)?
         .iter()

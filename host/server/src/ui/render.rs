@@ -28,6 +28,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "dashboard.html",
     "customers.html",
     "customer.html",
+    "channels.html",
+    "channel.html",
     "orders.html",
     "order.html",
     "products.html",

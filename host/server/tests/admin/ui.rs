@@ -19,6 +19,9 @@ use serde_json::json;
 use tower::ServiceExt;
 
 use super::{Api, FakeInstaller, OPERATOR, START_MS, World, seed};
+use async_trait::async_trait;
+use omnistore_core::Channel;
+use omnistore_server::admin::{AdminError, ChannelInstaller, InstallRequest};
 
 mod ui_browser;
 
@@ -43,7 +46,7 @@ impl Admin {
         let state = AdminState::new(core.clone(), OPERATOR)
             .unwrap()
             .with_clock(move || c.load(Ordering::SeqCst))
-            .with_installer(Arc::new(FakeInstaller { core: core.clone(), gate: gate.clone() }))
+            .with_installer(Arc::new(WithManifests(FakeInstaller { core: core.clone(), gate: gate.clone() })))
             .with_secrets(Arc::new(SecretKeys::random().unwrap()))
             .with_media(Arc::new(omnistore_media::MediaStore::new(media.path().to_path_buf())));
         let ui = ui_router(UiState::new(state.clone()).unwrap());
@@ -111,6 +114,50 @@ impl Admin {
 
     fn order_status(&self, tenant: &str, order: &str) -> OrderStatus {
         self.api.core.get_order(&TenantId::new(tenant).unwrap(), &omnistore_core::OrderId::new(order)).unwrap().status
+    }
+}
+
+/// The fake installer, which also keeps a manifest for the seeded
+/// Instagram channel, so its settings form can be generated.
+struct WithManifests(FakeInstaller);
+
+const INSTAGRAM_MANIFEST: &str = r#"
+[plugin]
+id = "instagram"
+name = "Instagram"
+version = "1.0.0"
+publisher = "Tests"
+description = "A catalog channel."
+contract = "^0.2"
+
+[capabilities]
+imports = ["catalog", "orders", "settings"]
+
+[[settings]]
+key = "catalog_id"
+label = "Catalog id"
+required = true
+
+[[settings]]
+key = "country"
+label = "Country"
+default = "IT"
+
+[[settings]]
+key = "access_token"
+label = "Access token"
+secret = true
+required = true
+"#;
+
+#[async_trait]
+impl ChannelInstaller for WithManifests {
+    async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError> {
+        self.0.install(tenant, request, now_ms).await
+    }
+
+    async fn manifest(&self, _tenant: &TenantId, channel: &Channel) -> Option<omnistore_runtime::Manifest> {
+        (channel.plugin_id == "instagram").then(|| omnistore_runtime::Manifest::parse(INSTAGRAM_MANIFEST).unwrap())
     }
 }
 
@@ -385,6 +432,11 @@ async fn a_shops_session_cannot_read_or_change_another_shops_records() {
             vec![("csrf", csrf.as_str()), ("title", "Stolen"), ("description", ""), ("status", "active")],
         ),
         (format!("/admin/products/{}/publications", b.product), vec![("csrf", csrf.as_str())]),
+        (format!("/admin/channels/{}/switch", b.channel), vec![("csrf", csrf.as_str()), ("on", "0")]),
+        (
+            format!("/admin/channels/{}/settings", b.channel),
+            vec![("csrf", csrf.as_str()), ("setting_catalog_id", "stolen")],
+        ),
     ] {
         let r = admin.post(&path, &browser, &fields).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.html);
@@ -460,6 +512,8 @@ async fn every_page(admin: &Admin, a: &World, language: &str) -> Vec<(String, Pa
         "/admin/customers".to_owned(),
         "/admin/customers?q=giulia".to_owned(),
         format!("/admin/customers/{}", a.customer),
+        "/admin/channels".to_owned(),
+        format!("/admin/channels/{}", a.channel),
     ] {
         let page = admin.get(&path, &browser).await;
         pages.push((path, page));
@@ -769,4 +823,110 @@ async fn a_deleted_shop_takes_its_users_and_sessions_with_it() {
     let r = admin.get("/admin/orders", &alpha).await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/sign-in"));
     assert_eq!(admin.get("/admin/orders", &bravo).await.status, StatusCode::OK);
+}
+
+/// A channel switched off and on, and its settings form generated from the
+/// manifest: bad input next to its field with nothing changed, secrets
+/// write-only and sealed.
+#[tokio::test]
+async fn channels_are_switched_and_configured_from_their_manifest() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let t = TenantId::new("alpha").unwrap();
+    let id = omnistore_core::ChannelId::new(a.channel.as_str());
+    let browser = admin.sign_in("alpha", "it").await;
+    let list = admin.get("/admin/channels", &browser).await;
+    assert!(list.html.contains("Instagram A") && list.html.contains("Spegni"), "{}", list.html);
+    let csrf = list.hidden("csrf");
+    let r =
+        admin.post(&format!("/admin/channels/{}/switch", a.channel), &browser, &[("csrf", &csrf), ("on", "0")]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/channels?done=off"));
+    assert!(!admin.api.core.get_channel(&t, &id).unwrap().enabled);
+    admin.post(&format!("/admin/channels/{}/switch", a.channel), &browser, &[("csrf", &csrf), ("on", "1")]).await;
+    assert!(admin.api.core.get_channel(&t, &id).unwrap().enabled);
+
+    let form = admin.get(&format!("/admin/channels/{}", a.channel), &browser).await;
+    for field in ["setting_catalog_id", "setting_country", "secret_access_token"] {
+        assert!(form.html.contains(&format!("name=\"{field}\"")), "{field}: {}", form.html);
+    }
+    assert!(form.html.contains("type=\"password\""));
+
+    let path = format!("/admin/channels/{}/settings", a.channel);
+    let before = admin.api.dump();
+    let long = "x".repeat(2001);
+    for (fields, bad) in [
+        (vec![("setting_catalog_id", ""), ("secret_access_token", "tok")], "setting_catalog_id"),
+        (vec![("setting_catalog_id", "123"), ("secret_access_token", "")], "secret_access_token"),
+        (vec![("setting_catalog_id", long.as_str()), ("secret_access_token", "tok")], "setting_catalog_id"),
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf", &csrf));
+        let r = admin.post(&path, &browser, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}: {}", r.html);
+        assert!(r.error_at(bad), "{bad}: {}", r.html);
+    }
+    assert!(admin.api.dump() == before, "a refused form changed the store");
+
+    let r = admin
+        .post(
+            &path,
+            &browser,
+            &[
+                ("csrf", &csrf),
+                ("setting_catalog_id", "123"),
+                ("setting_country", ""),
+                ("secret_access_token", "tok-SECRET-1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let channel = admin.api.core.get_channel(&t, &id).unwrap();
+    assert_eq!(channel.settings.get("catalog_id"), Some(&json!("123")));
+    let stored = admin.api.core.channel_secret(&t, &id, "access_token").unwrap().unwrap();
+    assert!(!stored.contains("tok-SECRET-1"), "secrets are sealed at rest");
+    let page = admin.get(&format!("/admin/channels/{}", a.channel), &browser).await;
+    assert!(!page.html.contains("tok-SECRET-1"), "a secret is never shown again");
+    assert!(page.html.contains("Un valore è salvato"), "{}", page.html);
+}
+
+/// The dashboard adds up the day's orders per channel, lists what runs low
+/// and shows what a channel reported about its sync.
+#[tokio::test]
+async fn the_dashboard_shows_sales_low_stock_and_channel_health() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let t = TenantId::new("alpha").unwrap();
+    let orders = admin.api.core.list_orders(&t, &omnistore_core::OrderQuery::default()).unwrap();
+    let counted: Vec<_> =
+        orders.iter().filter(|o| o.channel_id.as_ref().is_some_and(|c| c.as_str() == a.channel)).collect();
+    let revenue: i64 = counted.iter().map(|o| o.total.amount_minor).sum();
+    // One variant runs low at the shop: 10 there, 2 reserved, 6 written off.
+    let large = admin.api.core.variant_by_sku(&t, "CAN-L").unwrap();
+    admin
+        .api
+        .core
+        .adjust_stock(&t, &large.id, &omnistore_core::LocationId::new(a.shop.as_str()), -7, None, admin.api.now())
+        .unwrap();
+    // The channel reports that it must be connected again.
+    let mut key = omnistore_storage::keyspace::plugin_data_prefix(&t, &a.channel);
+    key.extend_from_slice(b"sync/channel");
+    let report =
+        json!({ "status": "needs_reauthorization", "message": "Reconnect Instagram A", "updated_ms": START_MS });
+    omnistore_storage::transact(&*admin.api.store, |txn| txn.put(&key, report.to_string().as_bytes())).unwrap();
+
+    let browser = admin.sign_in("alpha", "en").await;
+    let page = admin.get("/admin/dashboard", &browser).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let money = format!("€{}.{:02}", revenue / 100, revenue % 100);
+    let row = page.html.split("<th scope=\"row\">Instagram A</th>").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(
+        row.contains(&format!(">{}<", counted.len())) && row.contains(&money),
+        "{row} should count {} orders, {money}",
+        counted.len()
+    );
+    let sales = page.html.split("id=\"sales-h\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert_eq!(sales.matches("<rect").count(), sales.matches("<th scope=\"row\">").count(), "a bar per channel with sales");
+    let low = page.html.split("id=\"low-h\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(low.contains("CAN-L") && !low.contains("CAN-S"), "{low}");
+    assert!(page.html.contains("Needs to be connected again") && page.html.contains("Reconnect Instagram A"));
 }

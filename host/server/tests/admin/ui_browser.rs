@@ -119,6 +119,19 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.wait_for("html[lang=\"it\"] #f-variant").await.unwrap();
     look(&browser, "10-inventory-it", &mut findings).await;
 
+    // The other pages, in Italian: looked at and checked.
+    for (name, link, wait) in [
+        ("11-dashboard-it", "a[href=\"/admin/dashboard\"]", "svg.chart"),
+        ("12-customers-it", "a[href=\"/admin/customers\"]", "table a[href^=\"/admin/customers/\"]"),
+        ("13-customer-it", "table a[href^=\"/admin/customers/\"]", "caption"),
+        ("14-channels-it", "a[href=\"/admin/channels\"]", "table a[href^=\"/admin/channels/\"]"),
+        ("15-channel-it", "table a[href^=\"/admin/channels/\"]", "h1"),
+    ] {
+        browser.click(&browser.wait_for(link).await.unwrap()).await.unwrap();
+        browser.wait_for(wait).await.unwrap();
+        look(&browser, name, &mut findings).await;
+    }
+
     assert!(findings.is_empty(), "axe-core found serious or critical violations:\n{}", findings.join("\n"));
     server.abort();
 }
