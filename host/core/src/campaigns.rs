@@ -261,6 +261,9 @@ pub struct CampaignPreview {
     pub customer_id: CustomerId,
     pub email: Option<Rendered>,
     pub sms: Option<Rendered>,
+    /// Customers of the segment an e-mail (a text) would reach now.
+    pub email_reach: u64,
+    pub sms_reach: u64,
 }
 
 fn check_shop_url(url: Option<&str>) -> CoreResult<Option<String>> {
@@ -481,16 +484,27 @@ impl Core {
     }
 
     /// One customer's messages, rendered as they would be sent (consent is
-    /// not asked: the merchant may preview on anyone).
+    /// not asked: the merchant may preview on anyone), and how many of the
+    /// segment's customers each channel would reach if it were sent at
+    /// `now_ms` (consent and an address or number, as sending decides).
     pub fn preview_campaign(
         &self,
         tenant: &TenantId,
         id: &CampaignId,
         customer: &CustomerId,
+        now_ms: i64,
     ) -> CoreResult<CampaignPreview> {
-        self.read(tenant, |tx| {
+        self.read_at(tenant, now_ms, |tx| {
             let c = load_campaign(tx, id)?;
             let customer = load_customer(tx, customer)?;
+            let segment = load_segment(tx, &c.segment_id)?;
+            let mut reach = (0, 0);
+            for member in members_tx(tx, &segment.rule)? {
+                let member = load_customer(tx, &member)?;
+                let reaches = |m: Medium| member.has_consent(m.purpose()) && member.identity(&m.identity()).is_some();
+                reach.0 += u64::from(c.email.is_some() && reaches(Medium::Email));
+                reach.1 += u64::from(c.sms.is_some() && reaches(Medium::Sms));
+            }
             let templates = render::Templates::parse(c.email.as_ref(), c.sms.as_ref().map(|s| s.text.as_str()))?;
             let tenant = tx.tenant_record().clone();
             let render = |m: Medium| -> CoreResult<Option<Rendered>> {
@@ -500,6 +514,8 @@ impl Core {
                 email: render(Medium::Email)?,
                 sms: render(Medium::Sms)?,
                 customer_id: customer.id.clone(),
+                email_reach: reach.0,
+                sms_reach: reach.1,
             })
         })
     }

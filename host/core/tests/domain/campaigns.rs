@@ -291,7 +291,9 @@ fn a_preview_renders_one_customers_messages() {
     let a = audience(&memory_core(), "cmppreview");
     let s = &a.p.s;
     let c = s.core.create_campaign(&s.t, new_campaign(&a), T0 + 100).unwrap();
-    let preview = s.core.preview_campaign(&s.t, &c.id, &a.sara).unwrap();
+    let preview = s.core.preview_campaign(&s.t, &c.id, &a.sara, T0 + 150).unwrap();
+    // Giulia, Sara and Anna by e-mail; Giulia and Marco by text.
+    assert_eq!((preview.email_reach, preview.sms_reach), (3, 2));
     let email = preview.email.unwrap();
     assert_eq!(email.subject, "Sara, 20% sui cannoli");
     let sms = preview.sms.unwrap();

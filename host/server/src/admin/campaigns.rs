@@ -40,7 +40,7 @@ pub(crate) fn routes(r: &mut Routes) {
         .get(
             "/tenants/{tenant}/campaigns/{campaign}/preview",
             preview,
-            doc("previewCampaign", "One customer's messages as they would be sent, with the SMS encoding and segments")
+            doc("previewCampaign", "One customer's messages as they would be sent, with the SMS encoding and parts, and how many customers each channel would reach now")
                 .query(PREVIEW_PARAMS)
                 .ok::<wire::CampaignPreview>(),
         )
@@ -98,7 +98,7 @@ async fn preview(
     Q(q): Q<wire::PreviewQuery>,
 ) -> Result<Json<wire::CampaignPreview>, AdminError> {
     let customer = CustomerId::new(q.customer);
-    let preview = state.call(move |core, _| core.preview_campaign(&tenant, &path.campaign, &customer)).await?;
+    let preview = state.call(move |core, now| core.preview_campaign(&tenant, &path.campaign, &customer, now)).await?;
     let customer_id = preview.customer_id.to_string();
     Ok(Json(wire::CampaignPreview::new(customer_id, preview)))
 }

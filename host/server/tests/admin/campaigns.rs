@@ -84,6 +84,12 @@ async fn a_campaign_is_counted_previewed_sent_and_reported_through_the_api() {
     assert_eq!(r.body["sms"]["encoding"], "UCS-2");
     assert_eq!(r.body["sms"]["segments"].as_u64(), Some(expected.segments as u64));
     assert_eq!(r.body["sms"]["segments"], 2, "{} characters in UCS-2 take two parts", text.chars().count());
+    // Sending now would reach Giulia by text (Marco has no SMS consent), both by e-mail.
+    assert_eq!(
+        (r.body["sms"]["recipients"].as_u64(), r.body["sms"]["estimated_segments"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(r.body["email"]["recipients"], 2);
     let r = api.get(&format!("{base}/campaigns/{id}/preview?customer=cus-nobody"), &w.token).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 

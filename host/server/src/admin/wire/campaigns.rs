@@ -182,6 +182,8 @@ pub(crate) struct EmailPreview {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Customers of the segment it would reach if sent now (consent and an address).
+    pub recipients: u64,
 }
 
 /// The text as one customer would get it, and what it costs to send.
@@ -195,6 +197,11 @@ pub(crate) struct SmsPreview {
     pub segments: u64,
     /// Characters as the segment budget counts them.
     pub characters: u64,
+    /// Customers of the segment it would reach if sent now (consent and a number).
+    pub recipients: u64,
+    /// `segments` × `recipients`: what sending now would cost, in SMS parts,
+    /// if every customer's text took as many parts as this one.
+    pub estimated_segments: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -209,7 +216,12 @@ impl CampaignPreview {
     pub(crate) fn new(customer: String, p: domain::CampaignPreview) -> CampaignPreview {
         CampaignPreview {
             customer_id: customer,
-            email: p.email.map(|e| EmailPreview { subject: e.subject, text: e.text, html: e.html }),
+            email: p.email.map(|e| EmailPreview {
+                subject: e.subject,
+                text: e.text,
+                html: e.html,
+                recipients: p.email_reach,
+            }),
             sms: p.sms.map(|s| {
                 // The one segment counter, shared with the SMS channel and the CLI.
                 let count = omnistore_sms::count_segments(&s.text);
@@ -217,6 +229,8 @@ impl CampaignPreview {
                     encoding: count.encoding.name().to_owned(),
                     segments: count.segments as u64,
                     characters: count.characters as u64,
+                    recipients: p.sms_reach,
+                    estimated_segments: count.segments as u64 * p.sms_reach,
                     text: s.text,
                 }
             }),
