@@ -556,3 +556,61 @@ fn an_erased_recipient_leaves_the_campaign_and_gets_nothing() {
         }
     }
 }
+
+const SENDER_STORE_ENV: &str = "OMNISTORE_CAMPAIGN_SENDER_STORE";
+const SENDER_CAMPAIGN_ENV: &str = "OMNISTORE_CAMPAIGN_SENDER_CAMPAIGN";
+
+/// The child side of the kill test: sends a campaign one recipient per
+/// batch, acknowledging each batch on stdout after its commit returned.
+/// Does nothing in a normal test run.
+#[test]
+fn campaign_sender_child() {
+    let (Ok(path), Ok(id)) = (std::env::var(SENDER_STORE_ENV), std::env::var(SENDER_CAMPAIGN_ENV)) else { return };
+    let core = redb_at(std::path::Path::new(&path));
+    let (t, id) = (TenantId::new("cmpkill").unwrap(), CampaignId::new(id));
+    for _ in 0..100 {
+        let c = core.send_campaign_batch(&t, &id, 1, T0 + 500).unwrap();
+        println!("BATCH {}", c.progress.done);
+        if c.status != CampaignStatus::Sending {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_sender_process_killed_mid_campaign_is_restarted_and_sends_nothing_twice() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let (id, want) = {
+        let core = redb_at(&path);
+        let a = audience(&core, "cmpkill");
+        let c = core.create_campaign(&a.p.s.t, new_campaign(&a), T0 + 100).unwrap();
+        core.send_campaign(&a.p.s.t, &c.id, T0 + 200).unwrap();
+        (c.id, expected(&a))
+    };
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "campaigns::campaign_sender_child", "--nocapture", "--test-threads=1"])
+        .env(SENDER_STORE_ENV, &path)
+        .env(SENDER_CAMPAIGN_ENV, id.as_str())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // The test harness may print its own text before the first line's end.
+    let first = lines.find_map(|l| l.ok().and_then(|l| l.split("BATCH ").nth(1).map(str::to_owned)));
+    assert_eq!(first.as_deref(), Some("1"), "the sender sent its first batch");
+    child.kill().expect("SIGKILL the sender");
+    assert!(!child.wait().unwrap().success(), "the sender was killed, not finished");
+
+    let core = redb_at(&path);
+    let t = TenantId::new("cmpkill").unwrap();
+    let stopped = core.get_campaign(&t, &id).unwrap();
+    assert_eq!(stopped.status, CampaignStatus::Sending, "killed in the middle");
+    assert!((1..6).contains(&stopped.progress.done), "{:?}", stopped.progress);
+    let done = send_all(&core, &t, &id, 1, T0 + 600);
+    check_progress(&done);
+    assert_eq!(sent(&core, &t, &id), want, "each recipient got exactly one message per channel");
+}
