@@ -278,15 +278,27 @@ async fn demo(config: &Path) -> anyhow::Result<()> {
     .await?
     .context("creating the demo shop's admin user")?;
     let listen = deployment.listen.clone();
+    let port = listen.rsplit(':').next().unwrap_or("8080");
+    let campaign = seed_demo_campaign(&host, &tenant, &format!("http://dolce-vita.localhost:{port}"), now).await?;
     println!();
     println!("Pasticceria Dolce Vita is open:");
-    let port = listen.rsplit(':').next().unwrap_or("8080");
     println!("  storefront   http://dolce-vita.localhost:{port}/   (or http://{listen}/t/dolce-vita/)");
     println!("  hello        http://dolce-vita.localhost:{port}/hello/");
     println!("  admin        http://{listen}/admin/   (shop dolce-vita, {DEMO_USER_EMAIL}, password {DEMO_USER_PASSWORD})");
     println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");
+    if let Some(c) = &campaign {
+        let at = format!("http://{listen}/api/v1/tenants/dolce-vita/campaigns/{}", c.campaign);
+        println!();
+        println!(
+            "The demo campaign, by e-mail and SMS to {} regulars with different consents (segment {}):",
+            c.customers.len(),
+            c.segment
+        );
+        println!("  send         curl -X POST -H 'Authorization: Bearer {token}' {at}/send");
+        println!("  results      curl -H 'Authorization: Bearer {token}' {at}/results");
+    }
     if !stand_ins.is_empty() {
         println!();
         println!("The channels talk to local stand-ins; what each one received:");
@@ -298,6 +310,30 @@ async fn demo(config: &Path) -> anyhow::Result<()> {
     let result = serve_router(&host.registry, router, &listen, host.http.path_routing).await;
     host.stop().await;
     result
+}
+
+/// The demo's regulars, their segment and a draft campaign through the
+/// tenant's e-mail and SMS channels, when both are installed (a deployment
+/// file without one of them gets no campaign).
+async fn seed_demo_campaign(
+    host: &Host,
+    tenant: &omnistore_core::TenantId,
+    shop_url: &str,
+    now: i64,
+) -> anyhow::Result<Option<omnistore_core::seed::DemoCampaign>> {
+    let (core, tenant, shop_url) = (host.core.clone(), tenant.clone(), shop_url.to_owned());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let channels = core.list_channels(&tenant)?;
+        let of = |plugin: &str| channels.iter().find(|c| c.plugin_id == plugin).map(|c| c.id.clone());
+        let (Some(email), Some(sms)) = (of("email"), of("sms")) else { return Ok(None) };
+        let seeded = omnistore_core::seed::seed_demo_campaign(&core, &tenant, &email, &sms, &shop_url, now)?;
+        if seeded.created {
+            println!("demo campaign: {} to {} customers, a draft", seeded.campaign, seeded.customers.len());
+        }
+        Ok(Some(seeded))
+    })
+    .await?
+    .context("seeding the demo's customers, segment and campaign")
 }
 
 /// Listen and serve until Ctrl-C.

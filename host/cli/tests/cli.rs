@@ -290,7 +290,9 @@ fn eventually<T>(secs: u64, what: &str, mut probe: impl FnMut() -> Option<T>) ->
 /// The demo as a newcomer runs it, on free ports and a fresh data folder:
 /// the catalog reaches the Pinterest and Meta stand-ins, the Instagram channel
 /// reports its sync, a signed Instagram order lands once, and its receipt
-/// reaches the SMTP stand-in.
+/// reaches the SMTP stand-in; the demo's campaign, sent with the printed
+/// command, mails with one-click unsubscribe and texts only the regulars who
+/// agreed to each.
 #[test]
 fn the_demo_connects_every_channel_to_its_stand_in() {
     use hmac::{Hmac, Mac};
@@ -461,6 +463,97 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
         }
     }
     both_saw("the unpublished product's removal", &[&sku, "DELETE"]);
+
+    // The demo's campaign, sent as the README says: the printed curl names it.
+    let send = demo
+        .printed
+        .iter()
+        .find(|l| l.contains("send ") && l.contains("/campaigns/"))
+        .unwrap_or_else(|| panic!("no campaign to send is printed: {:?}", demo.printed))
+        .clone();
+    assert!(send.contains(&format!("Bearer {token}")), "{send}");
+    let campaign = send.split("/campaigns/").nth(1).unwrap().trim_end_matches("/send").to_owned();
+    let regulars = admin("GET", "/customers?limit=1000", None);
+    let regular = |email: &str| {
+        let found = regulars["items"].as_array().unwrap().iter().find(|c| c.to_string().contains(email)).cloned();
+        found.unwrap_or_else(|| panic!("no demo customer {email}: {regulars}"))
+    };
+    for email in ["marco.rossi@example.com", "sofia.bianchi@example.com", "luca.esposito@example.com"] {
+        regular(email);
+    }
+
+    // Texts wait for the morning in the shop's time zone: pick the zone
+    // where it is midday now, so the test runs at any hour. `Etc/GMT-N` is
+    // N hours east of UTC.
+    let sms = channels["items"].as_array().unwrap().iter().find(|c| c["plugin_id"] == "sms").unwrap();
+    let sms_id = sms["id"].as_str().unwrap();
+    let utc_hour =
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 3600 % 24) as i64;
+    let zone = match 12 - utc_hour {
+        0 => "Etc/GMT".to_owned(),
+        east if east > 0 => format!("Etc/GMT-{east}"),
+        west => format!("Etc/GMT+{}", -west),
+    };
+    let mut settings = admin("GET", &format!("/channels/{sms_id}"), None)["settings"].clone();
+    settings["time_zone"] = serde_json::json!(zone);
+    let updated = admin("PUT", &format!("/channels/{sms_id}/settings"), Some(settings));
+    assert_eq!(updated["settings"]["time_zone"], zone.as_str(), "{updated}");
+
+    let started = admin("POST", &format!("/campaigns/{campaign}/send"), None);
+    assert_eq!(started["progress"]["total"], 4, "the segment is the four regulars: {started}");
+    let results = eventually(120, "the campaign to be sent", || {
+        let c = admin("GET", &format!("/campaigns/{campaign}"), None);
+        (c["status"] == "sent").then(|| admin("GET", &format!("/campaigns/{campaign}/results"), None))
+    });
+    // Two regulars agreed to each channel; the other two are counted as skipped.
+    let channels_sent = results["channels"].as_array().unwrap();
+    assert_eq!(channels_sent.len(), 2, "{results}");
+    for c in channels_sent {
+        assert_eq!(c["queued"], 2, "{results}");
+        assert_eq!(c["skipped"], serde_json::json!([{ "reason": "no_consent", "count": 2 }]), "{results}");
+    }
+
+    // E-mail: the two regulars who agreed to it, with one-click unsubscribe.
+    let campaign_mail = |email: &str| {
+        std::fs::read_dir(&mail_dir).ok()?.filter_map(Result::ok).find_map(|e| {
+            let m = std::fs::read_to_string(e.path()).ok()?;
+            m.contains(email).then_some(m)
+        })
+    };
+    for email in ["marco.rossi@example.com", "sofia.bianchi@example.com"] {
+        let mail = eventually(60, &format!("the campaign mail to {email}"), || campaign_mail(email));
+        let unfolded = mail.replace("\r\n ", " ").replace("\r\n\t", " ");
+        assert!(unfolded.contains("List-Unsubscribe: <http"), "{mail}");
+        assert!(unfolded.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{mail}");
+    }
+
+    // SMS: only the two regulars who agreed to texts.
+    let texted = |calls: &serde_json::Value| -> Vec<String> {
+        let mut to: Vec<String> = calls
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["status"].as_u64().is_some_and(|s| s < 300))
+            .map(|c| form_decoded(c["body"].as_str().unwrap_or("")))
+            .filter(|b| b.contains("/collections/cannoli"))
+            .filter_map(|b| b.split('&').find_map(|f| f.strip_prefix("To=").map(str::to_owned)))
+            .collect();
+        to.sort();
+        to
+    };
+    let calls = eventually(60, "the campaign texts at the Twilio stand-in", || {
+        let (_, calls) = http(twilio, "GET", "/_calls", &[], b"");
+        let calls: serde_json::Value = serde_json::from_str(&calls).ok()?;
+        (texted(&calls).len() >= 2).then_some(calls)
+    });
+    // A moment more, so a text sent where none is due would be seen too.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let (_, later) = http(twilio, "GET", "/_calls", &[], b"");
+    let later: serde_json::Value = serde_json::from_str(&later).unwrap_or(calls);
+    assert_eq!(texted(&later), ["+393331234501", "+393331234503"], "{later}");
+    for email in ["luca.esposito@example.com", "anna.romano@example.com"] {
+        assert!(campaign_mail(email).is_none(), "{email} never agreed to e-mail");
+    }
     drop(demo);
 }
 

@@ -1,5 +1,8 @@
 //! The demo store: "Pasticceria Dolce Vita", a pastry shop with a kitchen
-//! (Laboratorio, the warehouse) and a shop (Negozio, pickup enabled).
+//! (Laboratorio, the warehouse) and a shop (Negozio, pickup enabled); its
+//! regulars, their segment and a draft campaign are in `seed/campaign.rs`.
+
+mod campaign;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +13,10 @@ use crate::money::Money;
 use crate::pricing::{DiscountValue, NewPromotion, PromotionConditions, PromotionScope};
 use crate::store::Core;
 use crate::tenants::{LocationKind, NewLocation};
+
+pub use campaign::{
+    DEMO_CAMPAIGN_NAME, DEMO_CUSTOMER_TAG, DEMO_SEGMENT_NAME, DemoCampaign, DemoCustomer, seed_demo_campaign,
+};
 
 pub const DEMO_TENANT: &str = "dolce-vita";
 pub const DEMO_CODE: &str = "DOLCE10";
