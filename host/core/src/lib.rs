@@ -36,6 +36,7 @@ pub mod reach;
 pub mod records;
 mod repricing;
 pub mod returns;
+pub mod satisfaction;
 pub mod search;
 pub mod seed;
 pub mod segments;
@@ -82,6 +83,7 @@ pub use pricing::{
 };
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
+pub use satisfaction::{MAX_SCORE, SatisfactionAnswer, SatisfactionResults, SatisfactionSummary};
 pub use search::{CountedPage, ProductSort, SearchPage};
 pub use seed::{SeedReport, seed_demo, seed_demo_into};
 pub use segments::{NewSegment, Segment, SegmentCount, SegmentRule, When};

@@ -101,6 +101,7 @@ plain_records!(
     crate::pricing::Promotion,
     crate::reach::Reach,
     crate::returns::Return,
+    crate::satisfaction::SatisfactionAnswer,
     crate::segments::Segment,
     crate::tenants::Channel,
     crate::tenants::Location,

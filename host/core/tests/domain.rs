@@ -355,6 +355,8 @@ mod ledger_properties;
 mod migration;
 #[path = "domain/privacy.rs"]
 mod privacy;
+#[path = "domain/satisfaction.rs"]
+mod satisfaction;
 #[path = "domain/segments.rs"]
 mod segments;
 #[path = "domain/storefront.rs"]

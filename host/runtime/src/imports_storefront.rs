@@ -150,6 +150,11 @@ impl wit::orders::Host for PluginState {
         Ok(service!(self, Capability::Orders, "orders.find-by-external-id", |s, cx| s
             .find_order_by_external_id(&cx, &external_id)))
     }
+
+    async fn record_satisfaction(&mut self, order_id: String, score: u8) -> R<()> {
+        Ok(service!(self, Capability::Orders, "orders.record-satisfaction", |s, cx| s
+            .record_satisfaction(&cx, &order_id, score)))
+    }
 }
 
 impl wit::customers::Host for PluginState {

@@ -89,6 +89,7 @@ pub trait HostServices: Send + Sync + 'static {
     async fn ingest_order(&self, cx: &CallContext, order: IncomingOrder) -> ServiceResult<Order>;
     async fn get_order(&self, cx: &CallContext, order_id: &str) -> ServiceResult<Order>;
     async fn find_order_by_external_id(&self, cx: &CallContext, external_id: &str) -> ServiceResult<Option<Order>>;
+    async fn record_satisfaction(&self, cx: &CallContext, order_id: &str, score: u8) -> ServiceResult<()>;
 
     // customers
     async fn identify_customer(

@@ -15,6 +15,8 @@ pub struct Config {
     pub public_url: String,
     /// The address of the `mailto:` unsubscribe, when there is one.
     pub unsubscribe_mailbox: Option<String>,
+    /// Whether a completed pickup order gets the satisfaction survey.
+    pub survey: bool,
 }
 
 impl Config {
@@ -56,7 +58,12 @@ pub fn config_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, Plugi
             ));
         }
     };
-    Ok(Config { language, shop_url, reply_to, public_url, unsubscribe_mailbox })
+    let survey = match value("satisfaction_survey").to_ascii_lowercase().as_str() {
+        "" | "off" => false,
+        "on" => true,
+        _ => return Err(PluginError::internal("the setting `satisfaction_survey` must be `on` or `off`")),
+    };
+    Ok(Config { language, shop_url, reply_to, public_url, unsubscribe_mailbox, survey })
 }
 
 #[cfg(test)]
@@ -75,6 +82,8 @@ mod tests {
         let c = config(&[("shop_url", "https://dv.example/ ")]).unwrap();
         assert_eq!((c.language, c.shop_url.as_str(), c.reply_to), ("it", "https://dv.example", None));
         assert_eq!((c.public_url.as_str(), c.unsubscribe_mailbox), ("https://dv.example/email", None));
+        assert!(!c.survey, "the survey is off unless switched on");
+        assert!(config(&[("shop_url", "https://dv.example"), ("satisfaction_survey", "ON")]).unwrap().survey);
         let c =
             config(&[("shop_url", "https://dv.example"), ("language", "EN"), ("reply_to", "a@dv.example")]).unwrap();
         assert_eq!((c.language, c.reply_to.as_deref()), ("en", Some("a@dv.example")));
@@ -101,5 +110,6 @@ mod tests {
         assert!(why(&[("shop_url", "https://dv.example"), ("reply_to", "a@b\r\nBcc: x@y")]).contains("`reply_to`"));
         assert!(why(&[("shop_url", "https://dv.example"), ("unsubscribe_mailbox", "a@b>, <x")]).contains("`unsubscribe_mailbox`"));
         assert!(why(&[("shop_url", "https://dv.example"), ("public_url", "/email")]).contains("`public_url`"));
+        assert!(why(&[("shop_url", "https://dv.example"), ("satisfaction_survey", "yes")]).contains("`satisfaction_survey`"));
     }
 }

@@ -8,7 +8,9 @@
 //!   and customer, only while the customer consents to marketing e-mail, with
 //!   `List-Unsubscribe` and a visible unsubscribe link (`campaign.rs`);
 //! - `GET`/`POST /unsubscribe?t=…`: the one-click unsubscribe those links
-//!   reach (`unsubscribe.rs`).
+//!   reach (`unsubscribe.rs`);
+//! - the satisfaction survey after a pickup, when switched on, and the
+//!   `GET`/`POST /survey` its score links reach (`survey.rs`).
 //!
 //! The texts are Liquid templates bundled with the plugin (`templates/`), each
 //! of which the merchant may replace with a file of the same path.
@@ -17,6 +19,7 @@ mod campaign;
 mod config;
 mod money;
 mod send;
+mod survey;
 mod templates;
 mod unsubscribe;
 mod vars;
@@ -27,7 +30,12 @@ struct EmailChannel;
 
 impl Plugin for EmailChannel {
     fn handle_request(req: Request) -> Result<Response, PluginError> {
-        Router::new().get("/unsubscribe", unsubscribe::confirm).post("/unsubscribe", unsubscribe::withdraw).handle(&req)
+        Router::new()
+            .get("/unsubscribe", unsubscribe::confirm)
+            .post("/unsubscribe", unsubscribe::withdraw)
+            .get("/survey", survey::page)
+            .post("/survey", survey::record)
+            .handle(&req)
     }
 
     fn on_event(event: Event) -> Result<(), PluginError> {

@@ -29,8 +29,10 @@ pub fn mail_for(event: &Event) -> Option<(&Order, &'static str)> {
 }
 
 pub fn handle(event: &Event) -> Result<(), PluginError> {
-    if let EventPayload::CampaignMessage(message) = &event.payload {
-        return crate::campaign::deliver(message);
+    match &event.payload {
+        EventPayload::CampaignMessage(message) => return crate::campaign::deliver(message),
+        EventPayload::OrderUpdated(order) if crate::survey::asks_about(order) => return crate::survey::send(order),
+        _ => {}
     }
     match mail_for(event) {
         Some((order, mail)) => send(order, mail),

@@ -29,6 +29,8 @@ bundled!(
     "en" / "shipped" . "subject", "en" / "shipped" . "txt", "en" / "shipped" . "html",
     "it" / "campaign_footer" . "txt", "it" / "campaign_footer" . "html", "it" / "unsubscribe" . "html",
     "en" / "campaign_footer" . "txt", "en" / "campaign_footer" . "html", "en" / "unsubscribe" . "html",
+    "it" / "survey" . "subject", "it" / "survey" . "txt", "it" / "survey" . "html", "it" / "survey_page" . "html",
+    "en" / "survey" . "subject", "en" / "survey" . "txt", "en" / "survey" . "html", "en" / "survey_page" . "html",
 );
 
 /// The path of one part (`subject`, `txt`, `html`) of one mail.
@@ -96,19 +98,21 @@ mod tests {
             "location": { "name": "Negozio", "address": "Via dei Dolci 1, 80100 Napoli" },
             "unsubscribe_url": "https://dv.example/email/unsubscribe?t=cus-1.ab",
             "action": "https://dv.example/email/unsubscribe?t=cus-1.ab",
+            "scores": [{ "score": 0, "url": "https://dv.example/email/survey?s=0&t=x" }],
+            "score": 9,
         })
     }
 
     #[test]
     fn every_bundled_template_renders_and_html_is_escaped() {
-        assert_eq!(BUNDLED.len(), 24);
+        assert_eq!(BUNDLED.len(), 32);
         for (path, source) in BUNDLED {
             let text = render(source, &vars()).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert!(!text.trim().is_empty(), "{path}");
             if path.ends_with(".html.liquid") {
                 assert!(!text.contains("Dolce <Vita>") && !text.contains("Cannolo & co"), "{path} escapes: {text}");
                 assert!(text.contains("Dolce &lt;Vita&gt;"), "{path}");
-                if !path.contains("unsubscribe") {
+                if !path.contains("unsubscribe") && !path.contains("survey_page") {
                     assert!(text.contains("href=\"https://dv.example"), "{path}: links are absolute");
                 }
             } else {

@@ -8,3 +8,5 @@ mod campaigns;
 mod mails;
 #[path = "email/shop.rs"]
 mod shop;
+#[path = "email/survey.rs"]
+mod survey;

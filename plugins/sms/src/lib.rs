@@ -6,6 +6,8 @@
 //!   (`send.rs`).
 //! - `campaign.message`: a campaign's text, once per customer, only with SMS
 //!   consent and never during quiet hours (`campaign.rs`).
+//! - The satisfaction survey after a pickup, when switched on: a text asking
+//!   for a score, and the reply with a number recorded (`survey.rs`).
 //! - `POST /inbound`: Twilio's webhook for texts a customer sends; STOP and
 //!   its synonyms withdraw SMS consent, START restores it, HELP is answered
 //!   with the merchant's contact, in TwiML (`webhooks.rs`).
@@ -19,6 +21,7 @@ mod campaign;
 mod config;
 mod records;
 mod send;
+mod survey;
 mod texts;
 mod twilio;
 mod twiml;

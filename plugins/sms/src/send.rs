@@ -20,6 +20,8 @@ pub enum Text {
     OrderPlaced,
     ReadyForPickup,
     Shipped,
+    /// The satisfaction question after a pickup (`survey.rs`).
+    Survey,
 }
 
 impl Text {
@@ -29,11 +31,12 @@ impl Text {
             Text::OrderPlaced => "order_placed",
             Text::ReadyForPickup => "ready_for_pickup",
             Text::Shipped => "shipped",
+            Text::Survey => "survey",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Text> {
-        [Text::OrderPlaced, Text::ReadyForPickup, Text::Shipped].into_iter().find(|t| t.name() == name)
+        [Text::OrderPlaced, Text::ReadyForPickup, Text::Shipped, Text::Survey].into_iter().find(|t| t.name() == name)
     }
 }
 
@@ -44,6 +47,7 @@ pub fn text_for(event: &Event) -> Option<(&Order, Text)> {
         EventPayload::OrderUpdated(order) => match order.status {
             OrderStatus::ReadyForPickup => Some((order, Text::ReadyForPickup)),
             OrderStatus::Shipped => Some((order, Text::Shipped)),
+            _ if crate::survey::asks_about(order) => Some((order, Text::Survey)),
             _ => None,
         },
         _ => None,
@@ -78,7 +82,17 @@ pub fn handle(event: &Event) -> Result<(), PluginError> {
         return crate::campaign::deliver(message);
     }
     match text_for(event) {
-        Some((order, text)) => send(order, text),
+        Some((_, Text::Survey)) if !crate::survey::enabled()? => Ok(()),
+        Some((order, text)) => {
+            send(order, text)?;
+            if text == Text::Survey
+                && storage::get(&records::key(&order.id, text.name()))?
+                    .is_some_and(|b| decode("", &b).is_ok_and(|r| r.state == State::Accepted))
+            {
+                crate::survey::asked(order)?;
+            }
+            Ok(())
+        }
         None => Ok(()),
     }
 }
@@ -412,7 +426,7 @@ mod tests {
 
     #[test]
     fn text_names_round_trip() {
-        for t in [Text::OrderPlaced, Text::ReadyForPickup, Text::Shipped] {
+        for t in [Text::OrderPlaced, Text::ReadyForPickup, Text::Shipped, Text::Survey] {
             assert_eq!(Text::from_name(t.name()), Some(t));
         }
         assert_eq!(Text::from_name("campaign"), None);

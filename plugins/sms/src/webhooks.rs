@@ -42,8 +42,9 @@ pub fn inbound(req: &Request, _params: &Params) -> Result<Response, PluginError>
                 .unwrap_or_default();
             texts::text("help", &json!({ "shop": { "name": shop.name }, "contact": contact }))?
         }
-        // Any other text is for the merchant to read in Twilio; no reply.
-        None => None,
+        // A number answers a survey; any other text is for the merchant to
+        // read in Twilio, with no reply.
+        None => crate::survey::answer(from, field(&form, "Body"))?,
     };
     Ok(twiml::reply(answer.as_deref()))
 }

@@ -13,6 +13,8 @@ mod openapi;
 mod sending;
 #[path = "sms/shop.rs"]
 mod shop;
+#[path = "sms/survey.rs"]
+mod survey;
 #[path = "sms/twilio.rs"]
 mod twilio;
 #[path = "sms/webhooks.rs"]

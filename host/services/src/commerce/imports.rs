@@ -150,6 +150,10 @@ impl HostServices for CoreServices {
         orders::find_order_by_external_id(self, cx, external_id).await
     }
 
+    async fn record_satisfaction(&self, cx: &CallContext, order_id: &str, score: u8) -> ServiceResult<()> {
+        orders::record_satisfaction(self, cx, order_id, score).await
+    }
+
     async fn identify_customer(
         &self,
         cx: &CallContext,

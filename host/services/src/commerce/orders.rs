@@ -73,6 +73,22 @@ pub(super) async fn get_order(services: &CoreServices, cx: &CallContext, order_i
         .await
 }
 
+pub(super) async fn record_satisfaction(
+    services: &CoreServices,
+    cx: &CallContext,
+    order_id: &str,
+    score: u8,
+) -> ServiceResult<()> {
+    let id = domain::OrderId::new(order_id);
+    services
+        .call(cx, "orders.record-satisfaction", move |core, s| {
+            core.get_channel(&s.tenant, &s.channel)?;
+            core.record_satisfaction(&s.tenant, &s.channel, &id, score, s.now)?;
+            Ok(())
+        })
+        .await
+}
+
 pub(super) async fn find_order_by_external_id(
     services: &CoreServices,
     cx: &CallContext,
