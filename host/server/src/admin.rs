@@ -33,6 +33,7 @@ mod openapi;
 mod orders;
 mod products;
 mod promotions;
+mod satisfaction;
 mod segments;
 mod sync;
 mod tenants;
@@ -205,6 +206,21 @@ impl AdminState {
     pub(crate) fn is_operator_token(&self, token: &str) -> bool {
         let hash = sha256(token.as_bytes());
         hash.iter().zip(&self.operator_hash).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    /// The keys of the idempotency layer's request fingerprints, the signing
+    /// one first. They come from the secrets key when the host has one (as
+    /// every real host does); a host without one derives a key from the
+    /// operator token. Either is kept out of the store, which is the point:
+    /// a fingerprint covers bodies that hold passwords and channel secrets.
+    pub(crate) fn fingerprint_keys(&self) -> Vec<[u8; 32]> {
+        match &self.secrets {
+            Some(keys) => keys.fingerprint_keys().copied().collect(),
+            None => {
+                let purpose = b"omnistore admin idempotency fingerprint v1\n".as_slice();
+                vec![sha256(&[purpose, &self.operator_hash].concat())]
+            }
+        }
     }
 
     /// Where uploaded images are kept, if this host keeps any.
@@ -537,6 +553,7 @@ fn build() -> Routes {
     events::routes(&mut r);
     mail::routes(&mut r);
     sync::routes(&mut r);
+    satisfaction::routes(&mut r);
     users::routes(&mut r);
     r
 }

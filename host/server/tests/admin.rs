@@ -32,6 +32,8 @@ mod campaigns;
 mod described;
 #[path = "admin/idempotency_lease.rs"]
 mod idempotency_lease;
+#[path = "admin/idempotency_secrets.rs"]
+mod idempotency_secrets;
 #[path = "admin/paging.rs"]
 mod paging;
 #[path = "admin/ui.rs"]
@@ -622,6 +624,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "listChannels"
         | "getChannel"
         | "getChannelSync"
+        | "getSatisfaction"
         | "uninstallChannel"
         | "enableChannel"
         | "disableChannel"

@@ -9,6 +9,7 @@ mod install;
 mod limits;
 mod media;
 mod routing;
+mod satisfaction;
 mod secrets;
 mod streaming;
 mod sync;
