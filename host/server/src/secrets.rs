@@ -23,6 +23,8 @@ use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "os1";
 const NONCE_BYTES: usize = 12;
+/// What the fingerprint key is derived for.
+const FINGERPRINT_PURPOSE: &[u8] = b"omnistore admin idempotency fingerprint v1";
 /// The environment variable of the current key.
 pub const KEY_ENV: &str = "OMNISTORE_SECRETS_KEY";
 /// The environment variable of older keys still accepted for opening.
@@ -52,12 +54,19 @@ pub enum SecretError {
 struct SealKey {
     id: String,
     cipher: ChaCha20Poly1305,
+    /// The key that signs request fingerprints (see [`SecretKeys::fingerprint_keys`]).
+    fingerprint: [u8; 32],
 }
 
 impl SealKey {
     fn new(bytes: &[u8; 32]) -> SealKey {
+        use hmac::Mac as _;
         let id = hex::encode(&Sha256::digest(bytes)[..8]);
-        SealKey { id, cipher: ChaCha20Poly1305::new(Key::from_slice(bytes)) }
+        // Derived, not the sealing key itself: one key, one purpose.
+        let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(bytes).expect("HMAC takes any key length");
+        mac.update(FINGERPRINT_PURPOSE);
+        let fingerprint = mac.finalize().into_bytes().into();
+        SealKey { id, cipher: ChaCha20Poly1305::new(Key::from_slice(bytes)), fingerprint }
     }
 
     fn parse(text: &str) -> Result<SealKey, SecretError> {
@@ -125,6 +134,13 @@ impl SecretKeys {
     /// The id of the key that seals.
     pub fn current_id(&self) -> &str {
         &self.current.id
+    }
+
+    /// Keys for keyed request fingerprints (HMAC), derived from the current
+    /// key first, then from each older one, so a fingerprint made before a
+    /// rotation is still recognised. They are never written to the store.
+    pub(crate) fn fingerprint_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
+        std::iter::once(&self.current).chain(&self.older).map(|k| &k.fingerprint)
     }
 
     /// Seal `plain` for the secret named by `context` (`tenant/channel/name`).

@@ -3,7 +3,7 @@
 //! A key is bound to the first request that *succeeds* with it. Records live
 //! in the core's store, per tenant (`admin/idem/{tenant}/{sha256(key)}`;
 //! `_operator` for the operator's tenant-less routes) and hold the request's
-//! fingerprint (SHA-256 of method, path, query and body — never the body
+//! fingerprint (HMAC-SHA256 of method, path, query and body — never the body
 //! itself) and the response (status, body):
 //!
 //! - same key, same request → the stored response, same status and body,
@@ -24,6 +24,16 @@
 //! (a crash) expires, [`LEASE_MS`] after its last renewal; a retry after that
 //! runs the request again. Only the owner may record the response or release
 //! the key. Records are honoured for [`RETENTION_MS`].
+//!
+//! The fingerprint is keyed with a key that is not in the store (derived from
+//! the host's secrets key, [`AdminState::fingerprint_keys`]). Bodies hold
+//! passwords (`POST …/users`) and channel secrets (`PUT …/secrets/{name}`)
+//! beside values an attacker may know (the e-mail, the path), so a plain hash
+//! in the store would let anyone with a copy of it test guesses offline. A
+//! fingerprint that left the secret fields out would not do: the same key
+//! with another password would replay the first answer as if the second had
+//! been set. A keyed hash still tells every body apart and reveals nothing
+//! without the key; fingerprints made under an older key still match.
 //!
 //! Responses that carry a fresh secret (an issued token) mark it with
 //! [`Redact`]; the stored copy has that field set to `null`, because a
@@ -142,13 +152,14 @@ impl Drop for Owner {
 
 /// What to do with a key, given its record: `running` says whether an owner
 /// token belongs to a request still running in this process.
-fn decide(existing: Option<Record>, fingerprint: &str, now: i64, running: impl Fn(&str) -> bool) -> Reserved {
+/// `fingerprints` are the request's under each key, the signing one first.
+fn decide(existing: Option<Record>, fingerprints: &[String], now: i64, running: impl Fn(&str) -> bool) -> Reserved {
     let live = existing.filter(|r| match &r.outcome {
         Outcome::InProgress { until_ms, owner } => *until_ms > now || running(owner),
         Outcome::Done { .. } => r.created_ms.saturating_add(RETENTION_MS) > now,
     });
     match live {
-        Some(r) if r.fingerprint != fingerprint => Reserved::Reused,
+        Some(r) if !fingerprints.contains(&r.fingerprint) => Reserved::Reused,
         Some(Record { outcome: Outcome::Done { status, content_type, body }, .. }) => {
             Reserved::Replay { status, content_type, body }
         }
@@ -212,12 +223,13 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
         .get::<Caller>()
         .ok_or_else(|| AdminError::internal("mutation reached without its guard").into_response())?;
     let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
-    let fingerprint =
-        hex::encode(sha256(&[parts.method.as_str().as_bytes(), b"\n", path.as_bytes(), b"\n", &bytes].concat()));
+    let request_text = [parts.method.as_str().as_bytes(), b"\n", path.as_bytes(), b"\n", &bytes].concat();
+    let fingerprints: Vec<String> = state.fingerprint_keys().iter().map(|k| fingerprint(k, &request_text)).collect();
+    let fingerprint = fingerprints.first().cloned().unwrap_or_default();
     let record_key = keyspace::idempotency_key(caller.idempotency_scope(), &sha256(key.as_bytes()));
 
     let reserved =
-        reserve(&state, record_key.clone(), fingerprint.clone()).await.map_err(IntoResponse::into_response)?;
+        reserve(&state, record_key.clone(), fingerprints).await.map_err(IntoResponse::into_response)?;
     let mut owner = match reserved {
         Reserved::Proceed(owner) => owner,
         Reserved::Replay { status, content_type, body } => return Ok(replay(status, content_type, body)),
@@ -301,7 +313,15 @@ fn encode(record: &Record) -> Vec<u8> {
     serde_json::to_vec(record).unwrap_or_default()
 }
 
-async fn reserve(state: &AdminState, key: Vec<u8>, fingerprint: String) -> Result<Reserved, AdminError> {
+/// HMAC-SHA256 of the request under `key`, in hex.
+fn fingerprint(key: &[u8; 32], request: &[u8]) -> String {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(request);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn reserve(state: &AdminState, key: Vec<u8>, fingerprints: Vec<String>) -> Result<Reserved, AdminError> {
     let core = state.core.clone();
     let now = state.now();
     let owner = Owner::new(&key);
@@ -309,10 +329,10 @@ async fn reserve(state: &AdminState, key: Vec<u8>, fingerprint: String) -> Resul
     let decided = blocking(move || {
         transact(&**core.store(), |txn| {
             let existing = txn.get(&key)?.as_deref().and_then(decode);
-            let decided = decide(existing, &fingerprint, now, is_running);
+            let decided = decide(existing, &fingerprints, now, is_running);
             if matches!(decided, Reserved::Free) {
                 let record = Record {
-                    fingerprint: fingerprint.clone(),
+                    fingerprint: fingerprints.first().cloned().unwrap_or_default(),
                     created_ms: now,
                     outcome: Outcome::InProgress { until_ms: now.saturating_add(LEASE_MS), owner: token.clone() },
                 };
@@ -430,12 +450,14 @@ mod tests {
     #[test]
     fn a_running_owner_keeps_its_key_past_the_lease() {
         let alive = |o: &str| o == "alive";
-        assert!(matches!(decide(in_progress(10, "alive"), "f", 1_000_000, alive), Reserved::InProgress));
+        let f = ["f".to_owned()];
+        let other = ["other".to_owned()];
+        assert!(matches!(decide(in_progress(10, "alive"), &f, 1_000_000, alive), Reserved::InProgress));
         // Another host's request that renews its lease.
-        assert!(matches!(decide(in_progress(2_000, "elsewhere"), "f", 1_000, alive), Reserved::InProgress));
+        assert!(matches!(decide(in_progress(2_000, "elsewhere"), &f, 1_000, alive), Reserved::InProgress));
         // A crashed owner's lease lapses.
-        assert!(matches!(decide(in_progress(10, "crashed"), "f", 1_000, alive), Reserved::Free));
-        assert!(matches!(decide(in_progress(10, "alive"), "other", 1_000, alive), Reserved::Reused));
-        assert!(matches!(decide(None, "f", 1_000, alive), Reserved::Free));
+        assert!(matches!(decide(in_progress(10, "crashed"), &f, 1_000, alive), Reserved::Free));
+        assert!(matches!(decide(in_progress(10, "alive"), &other, 1_000, alive), Reserved::Reused));
+        assert!(matches!(decide(None, &f, 1_000, alive), Reserved::Free));
     }
 }
