@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::send::send_once;
-use crate::templates::{one_line, render_part};
+use crate::templates::{link_page, one_line, render_part};
 use crate::vars::order_vars;
 
 /// What a survey token's signature is bound to.
@@ -118,13 +118,7 @@ fn render(config: &Config, state: &str, score: Option<u8>, req: &Request) -> Res
         percent_encode(&req.query_param("s").unwrap_or_default()),
         percent_encode(&req.query_param("t").unwrap_or_default())
     );
-    let vars = json!({ "shop": { "name": settings::shop().name }, "state": state, "score": score, "action": action });
-    let html = render_part(config.language, "survey_page", "html", &vars)?;
-    let status = if state == "invalid" { 404 } else { 200 };
-    Ok(Response::html(html)
-        .with_status(status)
-        .with_header("Cache-Control", "no-store")
-        .with_header("Referrer-Policy", "no-referrer"))
+    link_page(config.language, "survey_page", json!({ "score": score, "action": action }), state)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! plain one rather than nothing, and the merchant learns from the log.
 
 use omnistore_sdk::templates::{ParseOptions, RenderOptions, Template};
-use omnistore_sdk::{PluginError, files};
+use omnistore_sdk::{PluginError, Response, files, settings};
 use serde_json::Value;
 
 macro_rules! bundled {
@@ -73,6 +73,20 @@ pub fn render_part(language: &str, mail: &str, part: &str, vars: &Value) -> Resu
     }
     let source = bundled(&path).ok_or_else(|| PluginError::internal(format!("no bundled template {path}")))?;
     render(source, vars).map_err(|e| PluginError::internal(format!("the bundled template {path} is broken: {e}")))
+}
+
+/// A page a link in a mail opens (`unsubscribe`, `survey_page`), in the
+/// installation's language: `state` is `ask`, `done` or `invalid` (a 404).
+/// Never cached and never telling the next site where the visitor came
+/// from, since its address carries a signed token.
+pub fn link_page(language: &str, page: &str, mut vars: Value, state: &str) -> Result<Response, PluginError> {
+    vars["state"] = Value::from(state);
+    vars["shop"] = serde_json::json!({ "name": settings::shop().name });
+    let html = render_part(language, page, "html", &vars)?;
+    Ok(Response::html(html)
+        .with_status(if state == "invalid" { 404 } else { 200 })
+        .with_header("Cache-Control", "no-store")
+        .with_header("Referrer-Policy", "no-referrer"))
 }
 
 /// A subject is one line: whatever a template leaves around it, or inside

@@ -13,13 +13,13 @@
 use omnistore_sdk::cookie::CookieKey;
 use omnistore_sdk::url::percent_encode;
 use omnistore_sdk::{
-    ConsentPurpose, CustomerId, HostError, Params, PluginError, Request, Response, customers, settings,
+    ConsentPurpose, CustomerId, HostError, Params, PluginError, Request, Response, customers,
 };
 use serde_json::json;
 
 use crate::campaign::consents;
 use crate::config::Config;
-use crate::templates::render_part;
+use crate::templates::link_page;
 
 /// What the token's signature is bound to, so no other signed value of this
 /// installation can pass as one.
@@ -72,13 +72,7 @@ fn customer(req: &Request) -> Option<CustomerId> {
 
 fn page(config: &Config, state: &str, req: &Request) -> Result<Response, PluginError> {
     let action = format!("unsubscribe?t={}", percent_encode(&req.query_param("t").unwrap_or_default()));
-    let vars = json!({ "shop": { "name": settings::shop().name }, "state": state, "action": action });
-    let html = render_part(config.language, "unsubscribe", "html", &vars)?;
-    let status = if state == "invalid" { 404 } else { 200 };
-    Ok(Response::html(html)
-        .with_status(status)
-        .with_header("Cache-Control", "no-store")
-        .with_header("Referrer-Policy", "no-referrer"))
+    link_page(config.language, "unsubscribe", json!({ "action": action }), state)
 }
 
 #[cfg(test)]
