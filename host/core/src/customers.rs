@@ -331,9 +331,20 @@ pub(crate) fn check_touchpoint(new: &NewTouchpoint) -> CoreResult<NewTouchpoint>
     Ok(n)
 }
 
+/// The counter that numbers a customer's touchpoints. Its name holds the
+/// customer's id, so erasure drops it with them.
+pub(crate) fn touchpoint_counter(customer: &CustomerId) -> String {
+    format!("tp:{customer}")
+}
+
+/// The counter that numbers a customer's consent decisions (erased with them too).
+pub(crate) fn consent_counter(customer: &CustomerId) -> String {
+    format!("consent:{customer}")
+}
+
 pub(crate) fn record_touchpoint_tx(tx: &mut Tx<'_>, new: NewTouchpoint) -> CoreResult<Touchpoint> {
     let customer = load_customer(tx, &new.customer_id)?;
-    let seq = tx.next_seq(&format!("tp:{}", customer.id))?;
+    let seq = tx.next_seq(&touchpoint_counter(&customer.id))?;
     let id = TouchpointId::new(format!("{}-{}-{seq:010}", TouchpointId::PREFIX, customer.id));
     let t = Touchpoint {
         id,
@@ -436,7 +447,7 @@ pub(crate) fn set_consent_tx(
 }
 
 fn append_consent_log(tx: &mut Tx<'_>, customer: &CustomerId, record: &ConsentRecord) -> CoreResult<()> {
-    let seq = tx.next_seq(&format!("consent:{customer}"))?;
+    let seq = tx.next_seq(&consent_counter(customer))?;
     tx.put(&["conslog", customer.as_str(), &sortable(i64::try_from(seq).unwrap_or(i64::MAX))], record)
 }
 
@@ -480,7 +491,7 @@ pub(crate) fn absorb_profile_tx(
         tx.del(&["conslog", gone.id.as_str(), &seq])?;
     }
     for (key, mut t) in tx.scan::<Touchpoint>(&["tp", gone.id.as_str()])? {
-        let seq = tx.next_seq(&format!("tp:{}", keep.id))?;
+        let seq = tx.next_seq(&touchpoint_counter(&keep.id))?;
         t.customer_id = keep.id.clone();
         write_touchpoint(tx, &t, seq)?;
         let mut parts = vec!["tp", gone.id.as_str()];

@@ -3,8 +3,9 @@
 //! its removal.
 //!
 //! Erasure deletes the profile, every profile merged into it, their
-//! identities and identity index entries, the consent log, touchpoints,
-//! what channels could reach, and the links from carts. Orders are kept,
+//! identities and identity index entries, the consent log, touchpoints and
+//! the counters that numbered both (their names hold the id), what channels
+//! could reach, and the links from carts. Orders are kept,
 //! because the merchant must keep sales records (in Italy, ten years), but
 //! anonymised: no customer, e-mail, note, and an address reduced to its
 //! country (which VAT needs). Stored events that mention the person (by id,
@@ -17,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::carts::Cart;
-use crate::customers::{ConsentRecord, Customer, Touchpoint, load_customer};
+use crate::customers::{ConsentRecord, Customer, Touchpoint, consent_counter, load_customer, touchpoint_counter};
 use crate::error::CoreResult;
 use crate::events::Event;
 use crate::ids::{CustomerId, TenantId};
@@ -143,6 +144,10 @@ impl Core {
                     tx.del(&parts)?;
                     report.touchpoints += 1;
                 }
+                // The counters that numbered them are named after the person:
+                // nothing is left for them to number.
+                tx.forget_seq(&touchpoint_counter(&c.id))?;
+                tx.forget_seq(&consent_counter(&c.id))?;
                 for mut order in orders_of(tx, &c.id)? {
                     anonymise(&mut order, now_ms);
                     tx.put(&["ord", order.id.as_str()], &order)?;

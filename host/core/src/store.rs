@@ -412,6 +412,12 @@ impl<'t> Tx<'t> {
         Ok(next)
     }
 
+    /// Drop a per-tenant counter whose name identifies someone, once nothing
+    /// it numbered is left (so the name goes with the person).
+    pub fn forget_seq(&mut self, counter: &str) -> CoreResult<()> {
+        self.del(&["seq", counter])
+    }
+
     /// A new id of the given kind, unique in this tenant and across tenants.
     pub fn new_id(&mut self, prefix: &str) -> CoreResult<String> {
         let seq = self.next_seq(prefix)?;

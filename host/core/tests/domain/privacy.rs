@@ -8,7 +8,11 @@ use omnistore_storage::keyspace::{self, IdempotencyScope};
 use super::support::*;
 use super::*;
 
-per_backend!(a_deleted_tenant_leaves_nothing_and_its_export_brings_it_back, an_erased_customer_leaves_no_trace,);
+per_backend!(
+    a_deleted_tenant_leaves_nothing_and_its_export_brings_it_back,
+    an_erased_customer_leaves_no_trace,
+    an_erased_customers_id_names_no_key_of_the_tenant,
+);
 
 /// Entries in every namespace for `t`, as the host's other owners write them.
 fn fill_every_namespace(core: &Core, t: &TenantId) {
@@ -191,4 +195,66 @@ fn an_erased_customer_leaves_no_trace(b: &Backend) {
     let log = s.core.erasure_log(&s.t).unwrap();
     assert_eq!(log, vec![report]);
     assert!(matches!(s.core.erase_customer(&s.t, &giulia.id, T0 + 3), Err(CoreError::NotFound { .. })));
+}
+
+/// Every key of `t`, read through the store range by range as the tenant's
+/// export reads them.
+fn keys_of(core: &Core, t: &TenantId) -> Vec<String> {
+    let mut txn = core.store().begin().expect("begin");
+    let mut keys = Vec::new();
+    for range in keyspace::tenant_ranges(t) {
+        for (key, _) in txn.scan(&range, usize::MAX).expect("scan") {
+            keys.push(String::from_utf8_lossy(&key).into_owned());
+        }
+    }
+    keys
+}
+
+fn touch(s: &Shop, customer: &CustomerId, at_ms: i64) {
+    let touchpoint = NewTouchpoint {
+        customer_id: customer.clone(),
+        kind: "view".into(),
+        channel_id: Some(s.web.clone()),
+        product_id: None,
+        variant_id: None,
+        campaign: None,
+        detail: None,
+        at_ms,
+        visitor_id: None,
+        source: None,
+    };
+    s.core.record_touchpoint(&s.t, touchpoint, at_ms).unwrap();
+}
+
+/// Not even the names of the counters that numbered a customer's touchpoints
+/// and consent decisions keep the id of someone erased — nor of a profile
+/// merged into theirs, whose counters a merge leaves behind.
+fn an_erased_customers_id_names_no_key_of_the_tenant(b: &Backend) {
+    let s = shop(&b.core, "keys-forget");
+    let new = |email: &str| NewCustomer { name: None, identities: vec![Identity::email(email).unwrap()] };
+    let giulia = s.core.create_customer(&s.t, new("giulia@example.com"), T0).unwrap();
+    let guest = s.core.create_customer(&s.t, new("giulia.guest@example.com"), T0).unwrap();
+    let marco = s.core.create_customer(&s.t, new("marco@example.com"), T0).unwrap();
+    for (i, c) in [&giulia, &guest, &marco].into_iter().enumerate() {
+        let at = T0 + i as i64;
+        touch(&s, &c.id, at);
+        touch(&s, &c.id, at + 10);
+        for (purpose, granted) in [(ConsentPurpose::EmailMarketing, true), (ConsentPurpose::SmsMarketing, false)] {
+            s.core.set_consent(&s.t, &c.id, purpose, granted, Some(&s.web), "checkout", at).unwrap();
+        }
+        s.core.set_consent(&s.t, &c.id, ConsentPurpose::EmailMarketing, false, None, "unsubscribe link", at).unwrap();
+    }
+    s.core.merge_customers(&s.t, &giulia.id, &guest.id, T0 + 20).unwrap();
+    let named = |id: &CustomerId| keys_of(&s.core, &s.t).into_iter().filter(|k| k.contains(id.as_str())).count();
+    assert!(named(&giulia.id) > 0 && named(&guest.id) > 0, "the keys are read where they are");
+
+    s.core.erase_customer(&s.t, &giulia.id, T0 + 30).unwrap();
+    for id in [&giulia.id, &guest.id] {
+        let left: Vec<String> = keys_of(&s.core, &s.t).into_iter().filter(|k| k.contains(id.as_str())).collect();
+        assert!(left.is_empty(), "`{id}` still names {left:?}");
+    }
+    // Marco's counters go on where they were: his next decision is his fourth.
+    assert!(named(&marco.id) > 0);
+    s.core.set_consent(&s.t, &marco.id, ConsentPurpose::SmsMarketing, true, None, "shop counter", T0 + 40).unwrap();
+    assert_eq!(s.core.consent_history(&s.t, &marco.id).unwrap().len(), 4);
 }
