@@ -12,6 +12,8 @@
 //! another tenant's record is simply not found.
 
 mod agency;
+mod campaign;
+mod campaigns;
 mod channels;
 mod customers;
 mod dashboard;
@@ -20,7 +22,9 @@ pub(crate) mod i18n;
 mod inventory;
 mod orders;
 mod products;
+mod promotions;
 mod render;
+mod segments;
 pub(crate) mod session;
 mod signin;
 
@@ -210,6 +214,13 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin/channels/{channel}/settings", post(channels::save))
         .route("/admin/inventory", get(inventory::grid))
         .route("/admin/inventory/adjust", post(inventory::adjust))
+        .route("/admin/promotions", get(promotions::list).post(promotions::create))
+        .route("/admin/segments", get(segments::list).post(segments::create))
+        .route("/admin/segments/count", post(segments::count))
+        .route("/admin/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/admin/campaigns/new", get(campaigns::compose))
+        .route("/admin/campaigns/{campaign}", get(campaign::detail))
+        .route("/admin/campaigns/{campaign}/send", post(campaign::send))
         .layer(from_fn(edge))
         .with_state(state)
 }

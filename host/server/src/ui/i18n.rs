@@ -49,22 +49,27 @@ impl Locale {
         chosen.or_else(|| from_accept_language(headers)).unwrap_or(Locale::En)
     }
 
-    fn table(self) -> &'static [(&'static str, &'static str)] {
+    /// The locale's tables: the shop's pages, then marketing's.
+    fn tables(self) -> [&'static [(&'static str, &'static str)]; 2] {
         match self {
-            Locale::En => EN,
-            Locale::It => IT,
+            Locale::En => [EN, marketing::EN],
+            Locale::It => [IT, marketing::IT],
         }
+    }
+
+    fn entries(self) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+        self.tables().into_iter().flatten()
     }
 
     /// The text of `key`; the key itself if the table lacks it (a test
     /// keeps that from happening).
     pub(crate) fn t(self, key: &str) -> &'static str {
-        self.table().iter().find(|(k, _)| *k == key).map_or("", |(_, v)| v)
+        self.entries().find(|(k, _)| *k == key).map_or("", |(_, v)| v)
     }
 
     /// The whole table, for templates (`t.orders`).
     pub(crate) fn strings(self) -> BTreeMap<&'static str, &'static str> {
-        self.table().iter().copied().collect()
+        self.entries().copied().collect()
     }
 
     /// An integer with thousands separators: `1.234` in Italian, `1,234` in English.
@@ -229,6 +234,7 @@ pub(crate) fn money_input(locale: Locale, amount_minor: i64, currency: &str) -> 
     )
 }
 
+mod marketing;
 mod tables;
 use tables::{EN, IT};
 
@@ -238,8 +244,8 @@ mod tests {
 
     #[test]
     fn both_tables_have_the_same_keys_once() {
-        let en: Vec<&str> = EN.iter().map(|(k, _)| *k).collect();
-        let it: Vec<&str> = IT.iter().map(|(k, _)| *k).collect();
+        let en: Vec<&str> = Locale::En.entries().map(|(k, _)| *k).collect();
+        let it: Vec<&str> = Locale::It.entries().map(|(k, _)| *k).collect();
         let mut sorted = en.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -249,7 +255,7 @@ mod tests {
         sorted_it.dedup();
         assert_eq!(sorted_it.len(), it.len(), "a key appears twice in IT");
         assert_eq!(sorted, sorted_it, "EN and IT differ in keys");
-        assert!(EN.iter().chain(IT).all(|(_, v)| !v.is_empty()));
+        assert!(Locale::En.entries().chain(Locale::It.entries()).all(|(_, v)| !v.is_empty()));
     }
 
     #[test]

@@ -35,6 +35,11 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "products.html",
     "product.html",
     "inventory.html",
+    "promotions.html",
+    "segments.html",
+    "campaigns.html",
+    "campaign_new.html",
+    "campaign.html",
 );
 
 /// The compiled templates.

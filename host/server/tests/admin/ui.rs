@@ -24,6 +24,7 @@ use omnistore_core::Channel;
 use omnistore_server::admin::{AdminError, ChannelInstaller, InstallRequest};
 
 mod ui_browser;
+mod ui_marketing;
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
@@ -514,6 +515,12 @@ async fn every_page(admin: &Admin, a: &World, language: &str) -> Vec<(String, Pa
         format!("/admin/customers/{}", a.customer),
         "/admin/channels".to_owned(),
         format!("/admin/channels/{}", a.channel),
+        "/admin/promotions".to_owned(),
+        "/admin/segments".to_owned(),
+        "/admin/campaigns".to_owned(),
+        "/admin/campaigns/new".to_owned(),
+        format!("/admin/campaigns/{}", a.campaign),
+        format!("/admin/campaigns/{}?customer={}", a.campaign, a.customer),
     ] {
         let page = admin.get(&path, &browser).await;
         pages.push((path, page));
