@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use omnistore_core::{Core, CustomerId, TenantId};
+use omnistore_media::MediaStore;
 use omnistore_server::deployment::Deployment;
 use omnistore_services::commerce::system_clock;
 
@@ -73,13 +74,19 @@ pub(crate) enum CustomerCommand {
 }
 
 fn open_core(config: &Path) -> anyhow::Result<Core> {
+    Ok(open(config)?.0)
+}
+
+/// The store and the media directory of the deployment in `config`.
+fn open(config: &Path) -> anyhow::Result<(Core, MediaStore)> {
     let deployment =
         Deployment::load(config).with_context(|| format!("loading the deployment file {}", config.display()))?;
+    let media = MediaStore::new(deployment.data_dir.join("media"));
     let spec = std::env::var("OMNISTORE_STORE")
         .unwrap_or_else(|_| format!("redb:{}", deployment.data_dir.join("omnistore.redb").display()));
     let store = omnistore_storage::open(&spec)
         .with_context(|| "opening the store (is the host still running on it? stop it first)".to_string())?;
-    Ok(Core::new(store))
+    Ok((Core::new(store), media))
 }
 
 fn tenant_id(id: &str) -> anyhow::Result<TenantId> {
@@ -94,7 +101,7 @@ fn progress(what: &'static str) -> impl FnMut(u64) {
 pub(crate) fn tenant(command: TenantCommand) -> anyhow::Result<()> {
     match command {
         TenantCommand::Export { tenant, out, config } => {
-            let core = open_core(&config)?;
+            let (core, media) = open(&config)?;
             let t = tenant_id(&tenant)?;
             let mut writer: Box<dyn Write> = if out.as_os_str() == "-" {
                 Box::new(std::io::stdout().lock())
@@ -103,16 +110,16 @@ pub(crate) fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             };
             let mut writer = std::io::BufWriter::new(&mut writer);
             let report = core
-                .export_tenant(&t, &mut writer, &mut progress("exported"))
+                .export_tenant_with(&t, &mut writer, &media, &mut progress("exported"))
                 .with_context(|| format!("exporting tenant {t}"))?;
             writer.flush().context("writing the export")?;
-            eprintln!("\rexported tenant {t}: {} entries", report.entries);
+            eprintln!("\rexported tenant {t}: {} entries, {} images", report.entries, report.files);
         }
         TenantCommand::Import { file, config } => {
-            let core = open_core(&config)?;
+            let (core, media) = open(&config)?;
             let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let t = core
-                .import_tenant(&mut BufReader::new(input), &mut progress("imported"))
+                .import_tenant_with(&mut BufReader::new(input), &media, &mut progress("imported"))
                 .with_context(|| format!("importing {}", file.display()))?;
             eprintln!("\rimported tenant {t}; add its host names to the deployment file to serve it");
         }
@@ -141,10 +148,11 @@ pub(crate) fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             if !yes {
                 bail!("deleting tenant {t} cannot be undone; export it first, then run again with --yes");
             }
-            let core = open_core(&config)?;
+            let (core, media) = open(&config)?;
             let report =
                 core.delete_tenant(&t, &mut progress("deleted")).with_context(|| format!("deleting tenant {t}"))?;
-            eprintln!("\rdeleted tenant {t}: {} entries", report.entries);
+            media.remove_tenant(&t).with_context(|| format!("removing the images of tenant {t}"))?;
+            eprintln!("\rdeleted tenant {t}: {} entries and its images", report.entries);
         }
     }
     Ok(())

@@ -577,3 +577,39 @@ fn form_decoded(body: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// A tenant's export carries its images; deleting the tenant removes them;
+/// importing the export brings them back.
+#[test]
+fn tenant_export_delete_and_import_carry_the_tenants_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("omnistore.toml");
+    std::fs::write(&config, "data_dir = \"data\"\n").unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let tenant = omnistore_core::TenantId::new("atelier").unwrap();
+    let media = omnistore_media::MediaStore::new(data.join("media"));
+    let tile = omnistore_media::demo_tile(64, [200, 120, 40]).unwrap();
+    let stored = media.put(&tenant, &tile, None).unwrap();
+    {
+        let store = omnistore_storage::open(&format!("redb:{}", data.join("omnistore.redb").display())).unwrap();
+        omnistore_core::Core::new(store).create_tenant(&tenant, "Atelier", "EUR", 1).unwrap();
+    }
+    let export = dir.path().join("atelier.jsonl");
+    let cfg = config.to_str().unwrap();
+    let (ok, _, err) = omnistore(&["tenant", "export", "atelier", "--out", export.to_str().unwrap(), "--config", cfg]);
+    assert!(ok, "{err}");
+    assert!(err.contains("1 images"), "{err}");
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(text.contains(&format!("\"file\":\"media/{}\"", stored.key.file_name())), "the image is in the export");
+
+    let (ok, _, err) = omnistore(&["tenant", "delete", "atelier", "--yes", "--config", cfg]);
+    assert!(ok, "{err}");
+    assert!(!media.contains(&tenant, &stored.key), "deleting the tenant removes its images");
+
+    let (ok, _, err) = omnistore(&["tenant", "import", export.to_str().unwrap(), "--config", cfg]);
+    assert!(ok, "{err}");
+    assert!(media.contains(&tenant, &stored.key), "the import brings the image back");
+    let served = media.serve(&tenant, &stored.key, None).unwrap().unwrap();
+    assert_eq!(served.bytes, tile, "byte for byte");
+}

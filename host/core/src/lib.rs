@@ -84,6 +84,8 @@ pub use pricing::{
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
 pub use satisfaction::{MAX_SCORE, SatisfactionAnswer, SatisfactionResults, SatisfactionSummary};
+/// What a tenant owns outside the store (its images), exported and imported with its data.
+pub use omnistore_types::{NoFiles, TenantFiles};
 pub use search::{CountedPage, ProductSort, SearchPage};
 pub use seed::{SeedReport, seed_demo, seed_demo_into};
 pub use segments::{NewSegment, Segment, SegmentCount, SegmentRule, When};

@@ -5,8 +5,11 @@
 //! The export format is JSON lines: a header
 //! `{"format":"omnistore-tenant","version":1,"tenant":"<id>"}`, one
 //! `{"key":"<base64>","value":"<base64>"}` per stored entry (secrets stay
-//! sealed, tokens are stored as hashes), and a trailer `{"end":true,"entries":N}`
-//! so a cut-off file is refused on import.
+//! sealed, tokens are stored as hashes), from version 2 one
+//! `{"file":"<name>","data":"<base64>"}` per file the tenant owns outside the
+//! store (its images, through [`TenantFiles`]), and a trailer
+//! `{"end":true,"entries":N,"files":M}` so a cut-off file is refused on
+//! import. Version 1 exports (no files) are still read.
 
 use std::io::{BufRead, Write};
 use std::ops::Bound;
@@ -15,6 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use omnistore_storage::keyspace::{self, Namespace};
 use omnistore_storage::{KeyRange, StorageError};
+use omnistore_types::{NoFiles, TenantFiles};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
@@ -22,7 +26,9 @@ use crate::ids::TenantId;
 use crate::store::Core;
 
 const FORMAT: &str = "omnistore-tenant";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The versions this host reads.
+const READS: [u32; 2] = [1, 2];
 /// Entries per transaction when deleting or importing: large enough to be
 /// quick, small enough that no backend holds a huge transaction.
 const BATCH: usize = 500;
@@ -42,15 +48,26 @@ struct Line {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLine {
+    file: String,
+    data: String,
+}
+
+#[derive(Serialize, Deserialize)]
 struct Trailer {
     end: bool,
     entries: u64,
+    #[serde(default)]
+    files: u64,
 }
 
 /// What an export, delete or import went through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TenantDataReport {
     pub entries: u64,
+    /// Files (images) exported or imported with the entries.
+    pub files: u64,
 }
 
 fn io_error(what: &str, err: impl std::fmt::Display) -> CoreError {
@@ -59,11 +76,22 @@ fn io_error(what: &str, err: impl std::fmt::Display) -> CoreError {
 
 impl Core {
     /// Write every entry of `tenant` to `out` in the export format, calling
-    /// `progress` with the running count after each batch.
+    /// `progress` with the running count after each batch; no files.
     pub fn export_tenant(
         &self,
         tenant: &TenantId,
         out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> CoreResult<TenantDataReport> {
+        self.export_tenant_with(tenant, out, &NoFiles, progress)
+    }
+
+    /// [`Core::export_tenant`] with the tenant's `files` after its entries.
+    pub fn export_tenant_with(
+        &self,
+        tenant: &TenantId,
+        out: &mut dyn Write,
+        files: &dyn TenantFiles,
         progress: &mut dyn FnMut(u64),
     ) -> CoreResult<TenantDataReport> {
         self.get_tenant(tenant)?;
@@ -95,9 +123,16 @@ impl Core {
                 }
             }
         }
-        w.line(&Trailer { end: true, entries })?;
+        let names = files.list(tenant).map_err(|e| io_error("listing the tenant's files", e))?;
+        for name in &names {
+            let data = files.read(tenant, name).map_err(|e| io_error(&format!("reading the file {name}"), e))?;
+            w.line(&FileLine { file: name.clone(), data: BASE64.encode(data) })?;
+            progress(entries + 1);
+        }
+        let files = names.len() as u64;
+        w.line(&Trailer { end: true, entries, files })?;
         w.out.flush().map_err(|e| io_error("writing the export", e))?;
-        Ok(TenantDataReport { entries })
+        Ok(TenantDataReport { entries, files })
     }
     /// Delete every entry of `tenant`. The registry record goes first, in
     /// its own transaction, so the tenant stops being served at once; the
@@ -136,13 +171,24 @@ impl Core {
                 }
             }
         }
-        Ok(TenantDataReport { entries })
+        Ok(TenantDataReport { entries, files: 0 })
     }
 
-    /// Load an export into this store. The tenant must not exist here; every
+    /// Load an export into this store (its files refused: see
+    /// [`Core::import_tenant_with`]).
+    pub fn import_tenant(&self, input: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> CoreResult<TenantId> {
+        self.import_tenant_with(input, &NoFiles, progress)
+    }
+
+    /// Load an export into this store, its files into `files`. The tenant must not exist here; every
     /// entry must belong to the tenant the header names (a token must name
     /// it too), and the file must be whole, or nothing is written.
-    pub fn import_tenant(&self, input: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> CoreResult<TenantId> {
+    pub fn import_tenant_with(
+        &self,
+        input: &mut dyn BufRead,
+        files: &dyn TenantFiles,
+        progress: &mut dyn FnMut(u64),
+    ) -> CoreResult<TenantId> {
         let mut lines = input.lines();
         let mut next =
             || -> CoreResult<Option<String>> { lines.next().transpose().map_err(|e| io_error("reading", e)) };
@@ -153,9 +199,9 @@ impl Core {
             .ok_or_else(|| {
                 CoreError::invalid("this is not an omnistore tenant export (its first line is no header)")
             })?;
-        if header.version != VERSION {
+        if !READS.contains(&header.version) {
             return Err(CoreError::invalid(format!(
-                "the export is version {}, this host reads version {VERSION}",
+                "the export is version {}, this host reads versions 1 to {VERSION}; upgrade the host",
                 header.version
             )));
         }
@@ -165,7 +211,24 @@ impl Core {
                 "tenant `{tenant}` already exists here; delete it first or import into another deployment"
             )));
         }
+        let result = self.import_body(&tenant, &mut next, files, progress);
+        if result.is_err() {
+            // Files are written as they are read; a refused import keeps none.
+            let _ = files.remove_all(&tenant);
+        }
+        result.map(|()| tenant)
+    }
+
+    fn import_body(
+        &self,
+        tenant: &TenantId,
+        next: &mut dyn FnMut() -> CoreResult<Option<String>>,
+        files: &dyn TenantFiles,
+        progress: &mut dyn FnMut(u64),
+    ) -> CoreResult<()> {
+        let tenant = tenant.clone();
         let ranges = keyspace::tenant_ranges(&tenant);
+        let mut file_count = 0u64;
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut trailer = None;
         while let Some(text) = next()? {
@@ -175,6 +238,16 @@ impl Core {
             }
             if let Ok(t) = serde_json::from_str::<Trailer>(&text) {
                 trailer = Some(t);
+                continue;
+            }
+            if let Ok(f) = serde_json::from_str::<FileLine>(&text) {
+                let data = BASE64
+                    .decode(&f.data)
+                    .map_err(|e| CoreError::invalid(format!("line {number}: the file's data is not base64: {e}")))?;
+                files
+                    .write(&tenant, &f.file, &data)
+                    .map_err(|e| CoreError::invalid(format!("line {number}: the file {} cannot be kept: {e}", f.file)))?;
+                file_count += 1;
                 continue;
             }
             let line: Line = serde_json::from_str(&text)
@@ -189,12 +262,14 @@ impl Core {
             entries.push((key, value));
         }
         match trailer {
-            Some(t) if t.end && t.entries == entries.len() as u64 => {}
+            Some(t) if t.end && t.entries == entries.len() as u64 && t.files == file_count => {}
             Some(t) => {
                 return Err(CoreError::invalid(format!(
-                    "the export promises {} entries but holds {}; it is damaged",
+                    "the export promises {} entries and {} files but holds {} and {}; it is damaged",
                     t.entries,
-                    entries.len()
+                    t.files,
+                    entries.len(),
+                    file_count
                 )));
             }
             None => return Err(CoreError::invalid("the export is cut off (it has no end line); nothing was imported")),
@@ -214,7 +289,7 @@ impl Core {
             written += batch.len() as u64;
             progress(written);
         }
-        Ok(tenant)
+        Ok(())
     }
 }
 

@@ -77,6 +77,66 @@ pub struct Served {
     pub etag: String,
 }
 
+/// The prefix of image names among a tenant's files.
+const FILES_PREFIX: &str = "media/";
+
+/// A tenant's originals as its files, exported and imported with its data;
+/// variants are left out, they are made again on demand.
+impl omnistore_types::TenantFiles for MediaStore {
+    fn list(&self, tenant: &TenantId) -> std::io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        let dirs = match std::fs::read_dir(self.root.join(tenant.as_str())) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+            Err(e) => return Err(e),
+        };
+        for dir in dirs {
+            let dir = dir?;
+            if !dir.file_type()?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(dir.path())? {
+                let name = file?.file_name();
+                if let Some(key) = name.to_str().and_then(ImageKey::parse) {
+                    names.push(format!("{FILES_PREFIX}{}", key.file_name()));
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn read(&self, tenant: &TenantId, name: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.original(tenant, &file_key(name)?))
+    }
+
+    fn write(&self, tenant: &TenantId, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let key = file_key(name)?;
+        let stored = self
+            .put(tenant, bytes, Some(key.format))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
+        if stored.key != key {
+            // Kept under its own hash, which no record names: take it back.
+            self.remove(tenant, &stored.key).map_err(std::io::Error::other)?;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{name} holds another image (its content hashes to {})", stored.key.file_name()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn remove_all(&self, tenant: &TenantId) -> std::io::Result<()> {
+        self.remove_tenant(tenant).map_err(std::io::Error::other)
+    }
+}
+
+fn file_key(name: &str) -> std::io::Result<ImageKey> {
+    name.strip_prefix(FILES_PREFIX).and_then(ImageKey::parse).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("`{name}` is not the name of an image file"))
+    })
+}
+
 /// The media directory of a host. Blocking: call it off the async executor.
 #[derive(Debug)]
 pub struct MediaStore {

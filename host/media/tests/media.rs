@@ -263,3 +263,39 @@ fn demo_tiles_are_accepted_images() {
     let seen = inspect(&tile, Some(ImageFormat::Jpeg), &MediaLimits::default()).unwrap();
     assert_eq!((seen.width, seen.height), (240, 240));
 }
+
+#[test]
+fn a_tenants_originals_are_its_files_for_export_and_import() {
+    use omnistore_types::TenantFiles;
+    let from = tempfile::tempdir().unwrap();
+    let to = tempfile::tempdir().unwrap();
+    let (source, target) = (MediaStore::new(from.path()), MediaStore::new(to.path()));
+    let alpha = tenant("alpha");
+    let png = source.put(&alpha, &picture(40, 30, ImageFormat::Png), None).unwrap();
+    let jpeg = source.put(&alpha, &picture(50, 20, ImageFormat::Jpeg), None).unwrap();
+    source.serve(&alpha, &png.key, Some(80)).unwrap();
+    source.put(&tenant("beta"), &picture(10, 10, ImageFormat::Png), None).unwrap();
+
+    let mut names = source.list(&alpha).unwrap();
+    let mut want = vec![format!("media/{}", png.key.file_name()), format!("media/{}", jpeg.key.file_name())];
+    want.sort();
+    names.sort();
+    assert_eq!(names, want, "the originals only: no variant, no other tenant's image");
+    for name in &names {
+        target.write(&alpha, name, &source.read(&alpha, name).unwrap()).unwrap();
+    }
+    assert!(target.contains(&alpha, &png.key) && target.contains(&alpha, &jpeg.key));
+    assert_eq!(target.read(&alpha, &want[0]).unwrap(), source.read(&alpha, &want[0]).unwrap());
+
+    // A name that is no image file, or bytes that are not the named image, are refused and leave nothing.
+    let beta = tenant("beta");
+    for bad in ["../alpha/x.png", "media/nothex.png", "other/abc.png"] {
+        let e = target.write(&beta, bad, &picture(10, 10, ImageFormat::Png)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{bad}: {e}");
+    }
+    let e = target.write(&beta, &want[0], &picture(12, 12, ImageFormat::Png)).unwrap_err();
+    assert!(e.to_string().contains("another image"), "{e}");
+    assert!(target.list(&beta).unwrap().is_empty(), "{:?}", target.list(&beta).unwrap());
+    target.remove_all(&alpha).unwrap();
+    assert!(target.list(&alpha).unwrap().is_empty());
+}

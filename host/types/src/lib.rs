@@ -10,7 +10,9 @@
 mod events;
 mod ids;
 mod media;
+mod tenant_files;
 
 pub use events::{EventKind, UnknownEventKind};
 pub use ids::{InvalidId, TenantId, is_valid_id};
 pub use media::ImageFormat;
+pub use tenant_files::{NoFiles, TenantFiles};

@@ -258,3 +258,73 @@ fn an_erased_customers_id_names_no_key_of_the_tenant(b: &Backend) {
     s.core.set_consent(&s.t, &marco.id, ConsentPurpose::SmsMarketing, true, None, "shop counter", T0 + 40).unwrap();
     assert_eq!(s.core.consent_history(&s.t, &marco.id).unwrap().len(), 4);
 }
+
+/// A tenant's files in memory, checked as a media store checks them.
+#[derive(Default)]
+struct MemoryFiles(std::sync::Mutex<BTreeMap<(String, String), Vec<u8>>>);
+
+impl TenantFiles for MemoryFiles {
+    fn list(&self, tenant: &TenantId) -> std::io::Result<Vec<String>> {
+        let files = self.0.lock().unwrap();
+        Ok(files.keys().filter(|(t, _)| t == tenant.as_str()).map(|(_, n)| n.clone()).collect())
+    }
+
+    fn read(&self, tenant: &TenantId, name: &str) -> std::io::Result<Vec<u8>> {
+        let files = self.0.lock().unwrap();
+        files.get(&(tenant.to_string(), name.to_string())).cloned().ok_or(std::io::ErrorKind::NotFound.into())
+    }
+
+    fn write(&self, tenant: &TenantId, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        if !name.starts_with("media/") || bytes.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not an image file"));
+        }
+        self.0.lock().unwrap().insert((tenant.to_string(), name.to_string()), bytes.to_vec());
+        Ok(())
+    }
+
+    fn remove_all(&self, tenant: &TenantId) -> std::io::Result<()> {
+        self.0.lock().unwrap().retain(|(t, _), _| t != tenant.as_str());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_tenants_images_travel_with_its_export_and_a_refused_import_keeps_none() {
+    let b = support::memory();
+    let a = shop(&b.core, "alpha");
+    let here = MemoryFiles::default();
+    here.write(&a.t, "media/aa.png", b"png bytes").unwrap();
+    here.write(&a.t, "media/bb.jpg", b"jpeg bytes").unwrap();
+    here.write(&TenantId::new("beta").unwrap(), "media/cc.png", b"beta's").unwrap();
+    let mut export = Vec::new();
+    let report = b.core.export_tenant_with(&a.t, &mut export, &here, &mut |_| {}).unwrap();
+    assert_eq!(report.files, 2, "the tenant's files and no other's");
+    let text = String::from_utf8(export.clone()).unwrap();
+    assert!(text.lines().next().unwrap().contains(r#""version":2"#), "{}", text.lines().next().unwrap());
+    assert!(text.lines().last().unwrap().contains(r#""files":2"#));
+
+    let elsewhere = support::memory();
+    let there = MemoryFiles::default();
+    elsewhere.core.import_tenant_with(&mut BufReader::new(&export[..]), &there, &mut |_| {}).unwrap();
+    assert_eq!(there.list(&a.t).unwrap(), ["media/aa.png", "media/bb.jpg"]);
+    assert_eq!(there.read(&a.t, "media/bb.jpg").unwrap(), b"jpeg bytes");
+
+    // A file the target refuses, or a file missing from the count: no tenant, no files.
+    for damaged in [
+        text.replace(r#""file":"media/bb.jpg""#, r#""file":"../bb.jpg""#),
+        text.lines().filter(|l| !l.contains("media/aa.png")).collect::<Vec<_>>().join("\n"),
+    ] {
+        let (core, files) = (support::memory(), MemoryFiles::default());
+        let err = core.core.import_tenant_with(&mut BufReader::new(damaged.as_bytes()), &files, &mut |_| {});
+        assert!(matches!(err, Err(CoreError::Invalid(_))), "{err:?}");
+        assert!(files.list(&a.t).unwrap().is_empty(), "a refused import keeps no file");
+        assert!(matches!(core.core.get_tenant(&a.t), Err(CoreError::NotFound { .. })));
+    }
+
+    // An export of version 1 (no files) still imports.
+    let mut v1 = Vec::new();
+    b.core.export_tenant(&a.t, &mut v1, &mut |_| {}).unwrap();
+    let v1 = String::from_utf8(v1).unwrap().replace(r#""version":2"#, r#""version":1"#).replace(r#","files":0"#, "");
+    let old = support::memory();
+    assert_eq!(old.core.import_tenant(&mut BufReader::new(v1.as_bytes()), &mut |_| {}).unwrap(), a.t);
+}

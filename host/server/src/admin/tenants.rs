@@ -155,11 +155,17 @@ async fn export(State(state): State<AdminState>, P(path): P<TenantPath>) -> Resu
     state.call(move |core, _| core.get_tenant(&id)).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let core = state.core.clone();
+    let media = state.media.clone();
     let name = tenant.clone();
     tokio::task::spawn_blocking(move || {
         // Buffered so the channel carries pages, not single lines.
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx.clone()));
-        let result = core.export_tenant(&tenant, &mut out, &mut |n| tracing::debug!(%tenant, entries = n, "exporting"));
+        let files: &dyn omnistore_core::TenantFiles = match &media {
+            Some(m) => m.as_ref(),
+            None => &omnistore_core::NoFiles,
+        };
+        let mut progress = |n| tracing::debug!(%tenant, entries = n, "exporting");
+        let result = core.export_tenant_with(&tenant, &mut out, files, &mut progress);
         let result =
             result.map_err(|e| e.to_string()).and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
         if let Err(e) = result {
