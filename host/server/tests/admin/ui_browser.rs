@@ -111,6 +111,37 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     assert_eq!(order.status, OrderStatus::ReadyForPickup);
     look(&browser, "08-order-ready", &mut findings).await;
 
+    // Promotions and segments, then a campaign composed, previewed and sent.
+    browser.click(&browser.find("a[href=\"/admin/promotions\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-kind").await.unwrap();
+    look(&browser, "08a-promotions", &mut findings).await;
+    browser.click(&browser.find("a[href=\"/admin/segments\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-min_orders").await.unwrap();
+    browser.fill(&browser.find("#f-min_orders").await.unwrap(), "1").await.unwrap();
+    browser.click(&browser.find("button[formaction=\"/admin/segments/count\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#count").await.unwrap();
+    look(&browser, "08b-segments", &mut findings).await;
+    browser.click(&browser.find("a[href=\"/admin/campaigns\"]").await.unwrap()).await.unwrap();
+    browser.click(&browser.wait_for("a[href=\"/admin/campaigns/new\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-segment").await.unwrap();
+    look(&browser, "08c-campaign-new", &mut findings).await;
+    browser.fill(&browser.find("#f-name").await.unwrap(), "Cannoli week").await.unwrap();
+    browser.select("#f-segment", &a.segment).await.unwrap();
+    browser.select("#f-email_channel", &a.mail_channel).await.unwrap();
+    browser.fill(&browser.find("#f-subject").await.unwrap(), "{{ customer.first_name }}, cannoli").await.unwrap();
+    browser.fill(&browser.find("#f-email_text").await.unwrap(), "Ciao https://shop.example/c").await.unwrap();
+    browser.select("#f-sms_channel", &a.sms_channel).await.unwrap();
+    browser.fill(&browser.find("#f-sms_text").await.unwrap(), "Cannoli 20% off").await.unwrap();
+    browser.click(&browser.find("form[action=\"/admin/campaigns\"] button").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("saved as a draft"));
+    assert!(text_of(&browser, "main").await.contains("GSM-7"));
+    look(&browser, "08d-campaign-preview", &mut findings).await;
+    browser.click(&browser.find("form[action$=\"/send\"] button").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("is sending"));
+    look(&browser, "08e-campaign-sending", &mut findings).await;
+    browser.goto(&format!("{base}/admin/orders/{}", a.order_pickup)).await.unwrap();
+    browser.wait_for("h1").await.unwrap();
+
     // In Italian.
     browser.click(&browser.find("a[hreflang=\"it\"]").await.unwrap()).await.unwrap();
     browser.wait_for("html[lang=\"it\"]").await.unwrap();
