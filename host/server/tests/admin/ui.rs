@@ -790,6 +790,9 @@ async fn every_admin_page_passes_the_nu_html_checker() {
     let bad_stock = admin.post("/admin/inventory/adjust", &browser, &[("csrf", &csrf), ("delta", "x")]).await;
     let bad_filter = admin.get("/admin/orders?from=yesterday&status=lost", &browser).await;
     let stale = admin.post(&format!("/admin/orders/{}/ready", a.order_pickup), &browser, &[]).await;
+    let bad_promotion = admin.post("/admin/promotions", &browser, &[("csrf", &csrf), ("name", ""), ("value", "x")]).await;
+    let bad_segment = admin.post("/admin/segments", &browser, &[("csrf", &csrf), ("min_orders", "x")]).await;
+    let bad_campaign = admin.post("/admin/campaigns", &browser, &[("csrf", &csrf), ("name", "")]).await;
     let missing = admin.get("/admin/orders/ord-nope", &browser).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     for (name, page) in [
@@ -798,6 +801,9 @@ async fn every_admin_page_passes_the_nu_html_checker() {
         ("bad filter", bad_filter),
         ("stale", stale),
         ("missing", missing),
+        ("bad promotion", bad_promotion),
+        ("bad segment", bad_segment),
+        ("bad campaign", bad_campaign),
     ] {
         pages.push((name.to_owned(), page.html));
     }
