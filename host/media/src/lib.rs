@@ -20,7 +20,7 @@ mod store;
 
 pub use inspect::{Inspected, MediaLimits, inspect};
 pub use omnistore_types::ImageFormat;
-pub use store::{ImageKey, MediaStore, Served, Stored, WIDTHS, demo_tile, variant_width};
+pub use store::{ImageKey, MediaStore, Pruned, Served, Stored, WIDTHS, demo_tile, variant_width};
 
 /// Why an image was refused or could not be served.
 #[derive(Debug, thiserror::Error)]

@@ -77,6 +77,15 @@ pub struct Served {
     pub etag: String,
 }
 
+/// What [`MediaStore::prune`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Originals removed, with their variants.
+    pub removed: u64,
+    /// Originals kept: in use, or too recent.
+    pub kept: u64,
+}
+
 /// The prefix of image names among a tenant's files.
 const FILES_PREFIX: &str = "media/";
 
@@ -84,24 +93,8 @@ const FILES_PREFIX: &str = "media/";
 /// variants are left out, they are made again on demand.
 impl omnistore_types::TenantFiles for MediaStore {
     fn list(&self, tenant: &TenantId) -> std::io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        let dirs = match std::fs::read_dir(self.root.join(tenant.as_str())) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
-            Err(e) => return Err(e),
-        };
-        for dir in dirs {
-            let dir = dir?;
-            if !dir.file_type()?.is_dir() {
-                continue;
-            }
-            for file in std::fs::read_dir(dir.path())? {
-                let name = file?.file_name();
-                if let Some(key) = name.to_str().and_then(ImageKey::parse) {
-                    names.push(format!("{FILES_PREFIX}{}", key.file_name()));
-                }
-            }
-        }
+        let mut names: Vec<String> =
+            self.originals(tenant)?.iter().map(|(key, _)| format!("{FILES_PREFIX}{}", key.file_name())).collect();
         names.sort();
         Ok(names)
     }
@@ -197,6 +190,53 @@ impl MediaStore {
             self.write_whole(&path, bytes)?;
         }
         Ok(Stored { image, key, created })
+    }
+
+    /// Every original of `tenant` with its path (variants left out).
+    fn originals(&self, tenant: &TenantId) -> std::io::Result<Vec<(ImageKey, PathBuf)>> {
+        let mut found = Vec::new();
+        let dirs = match std::fs::read_dir(self.root.join(tenant.as_str())) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => return Err(e),
+        };
+        for dir in dirs {
+            let dir = dir?;
+            if !dir.file_type()?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(dir.path())? {
+                let file = file?;
+                if let Some(key) = file.file_name().to_str().and_then(ImageKey::parse) {
+                    found.push((key, file.path()));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Remove the originals of `tenant` (and their variants) whose hash
+    /// `in_use` does not hold, written before `written_before`. The grace
+    /// keeps an upload whose product is being saved right now: its file
+    /// exists a moment before the product names it.
+    pub fn prune(
+        &self,
+        tenant: &TenantId,
+        in_use: &std::collections::BTreeSet<String>,
+        written_before: std::time::SystemTime,
+    ) -> Result<Pruned, MediaError> {
+        let _span = tracing::info_span!("media.prune", %tenant).entered();
+        let mut report = Pruned::default();
+        for (key, path) in self.originals(tenant)? {
+            let written = std::fs::metadata(&path)?.modified()?;
+            if in_use.contains(key.sha256()) || written >= written_before {
+                report.kept += 1;
+                continue;
+            }
+            self.remove(tenant, &key)?;
+            report.removed += 1;
+        }
+        Ok(report)
     }
 
     /// Remove every image of `tenant` (the tenant was deleted).

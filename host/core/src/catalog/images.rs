@@ -124,6 +124,18 @@ impl Core {
         })
     }
 
+    /// The SHA-256 of every kept image some product of the tenant shows:
+    /// the files the host must keep (see `omnistore_media::MediaStore::prune`).
+    pub fn images_in_use(&self, tenant: &TenantId) -> CoreResult<std::collections::BTreeSet<String>> {
+        self.read(tenant, |tx| {
+            Ok(tx
+                .scan::<Product>(&["prd"])?
+                .into_iter()
+                .flat_map(|(_, p)| p.images.into_iter().filter_map(|i| i.media.map(|m| m.sha256)))
+                .collect())
+        })
+    }
+
     /// Take a kept image off a product; returns the product and the image.
     pub fn detach_image(
         &self,

@@ -40,7 +40,56 @@ pub(crate) fn routes(r: &mut Routes) {
             "/tenants/{tenant}/products/{product}/images/{image}",
             remove,
             doc("deleteProductImage", "Take an uploaded image off the product").no_content(),
+        )
+        .post(
+            "/tenants/{tenant}/images/prune",
+            prune,
+            doc(
+                "pruneImages",
+                "Remove the kept images no product shows any more (taken off, or their product deleted), with their \
+                 resized copies; images uploaded within the grace period stay",
+            )
+            .query(
+                const {
+                    &[param(
+                        "grace_s",
+                        "integer",
+                        "keep images written less than this many seconds ago (default 3600: an upload whose product is being saved)",
+                    )]
+                },
+            )
+            .ok::<wire::ImagesPruned>(),
         );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneQuery {
+    grace_s: Option<u64>,
+}
+
+/// How long a new file is kept before a prune may take it, by default.
+const PRUNE_GRACE_S: u64 = 3600;
+
+async fn prune(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    Q(q): Q<PruneQuery>,
+) -> Result<Json<wire::ImagesPruned>, AdminError> {
+    let media = media(&state)?;
+    let grace = std::time::Duration::from_secs(q.grace_s.unwrap_or(PRUNE_GRACE_S));
+    let written_before = std::time::SystemTime::now().checked_sub(grace).unwrap_or(std::time::UNIX_EPOCH);
+    let core = state.core().clone();
+    let pruned = blocking(move || {
+        // In use is read first: an image attached after this read was
+        // uploaded within the grace period, so its file stays.
+        let in_use = core.images_in_use(&tenant)?;
+        let pruned = media.prune(&tenant, &in_use, written_before).map_err(media_error)?;
+        tracing::info!(%tenant, removed = pruned.removed, kept = pruned.kept, "unused images pruned");
+        Ok(pruned)
+    })
+    .await?;
+    Ok(Json(wire::ImagesPruned { removed: pruned.removed, kept: pruned.kept }))
 }
 
 /// Whether a request is an image upload (its body limit is the media limit).

@@ -297,3 +297,50 @@ async fn the_demo_shop_gets_a_picture_for_every_product() {
         assert_eq!(image::load_from_memory(&r.bytes).unwrap().width(), 480);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_no_product_shows_are_pruned_with_their_copies_and_only_the_tenants_own() {
+    let edge = Edge::start(HttpSettings::default()).await;
+    let (token, product) = shop(&edge, "alpha").await;
+    let (beta_token, beta_product) = shop(&edge, "beta").await;
+    let path = format!("/tenants/alpha/products/{product}/images");
+    let kept = upload(&edge, &path, &token, Some("image/png"), picture(100, 50, image::ImageFormat::Png)).await;
+    let dropped = upload(&edge, &path, &token, Some("image/png"), picture(120, 60, image::ImageFormat::Png)).await;
+    let theirs = upload(
+        &edge,
+        &format!("/tenants/beta/products/{beta_product}/images"),
+        &beta_token,
+        Some("image/png"),
+        picture(140, 70, image::ImageFormat::Png),
+    )
+    .await;
+    // A resized copy of the image about to be dropped.
+    let dropped_url = dropped.json["url"].as_str().unwrap().to_owned();
+    let r = image_get(&edge, "alpha.example", &format!("{dropped_url}?width=80"), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let id = dropped.json["media"]["id"].as_str().unwrap();
+    let r = edge.admin("DELETE", &format!("{path}/{id}"), &token, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let files_before = files_under(&media_dir(&edge));
+
+    // Within the default grace period nothing goes.
+    let r = edge.admin("POST", "/tenants/alpha/images/prune", &token, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!((r.json["removed"].as_u64(), r.json["kept"].as_u64()), (Some(0), Some(2)), "{}", r.json);
+
+    let r = edge.admin("POST", "/tenants/alpha/images/prune?grace_s=0", &token, None).await;
+    assert_eq!((r.json["removed"].as_u64(), r.json["kept"].as_u64()), (Some(1), Some(1)), "{}", r.json);
+    assert_eq!(files_under(&media_dir(&edge)), files_before - 2, "the original and its resized copy");
+    let gone = image_get(&edge, "alpha.example", &dropped_url, None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let shown = image_get(&edge, "alpha.example", kept.json["url"].as_str().unwrap(), None).await;
+    assert_eq!(shown.status, StatusCode::OK, "the image the product shows stays");
+    let other = image_get(&edge, "beta.example", theirs.json["url"].as_str().unwrap(), None).await;
+    assert_eq!(other.status, StatusCode::OK, "another tenant's images are not touched");
+
+    // Another tenant's token prunes nothing here; a bad grace is refused.
+    let r = edge.admin("POST", "/tenants/alpha/images/prune?grace_s=0", &beta_token, None).await;
+    assert!(matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", r.text());
+    let r = edge.admin("POST", "/tenants/alpha/images/prune?grace_s=-1", &token, None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+}

@@ -38,6 +38,16 @@ impl From<Image> for domain::Image {
     }
 }
 
+/// What pruning the unused images did.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct ImagesPruned {
+    /// Images no product showed, removed with their resized copies.
+    pub removed: u64,
+    /// Images kept: shown by a product, or uploaded within the grace period.
+    pub kept: u64,
+}
+
 /// The type of an image the host keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub(crate) enum ImageFormat {
