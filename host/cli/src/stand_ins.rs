@@ -22,6 +22,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 mod answers;
+mod mailbox;
 mod smtp;
 
 /// Calls kept per stand-in.
@@ -30,7 +31,7 @@ const KEPT_CALLS: usize = 500;
 const KEPT_BODY: usize = 8 * 1024;
 
 /// The stand-ins this build knows, by the name used in `[development] stand_ins`.
-const KNOWN: &[&str] = &["twilio", "pinterest", "meta", "smtp"];
+const KNOWN: &[&str] = &["twilio", "pinterest", "meta", "smtp", "mailbox"];
 
 /// A stand-in that is listening.
 #[derive(Debug)]
@@ -116,7 +117,7 @@ pub async fn start(specs: &BTreeMap<String, String>, mail_dir: &Path) -> anyhow:
             "twilio" => Some(Api::Twilio),
             "pinterest" => Some(Api::Pinterest),
             "meta" => Some(Api::Meta),
-            "smtp" => None,
+            "smtp" | "mailbox" => None,
             other => bail!("[development] stand_ins: no stand-in called `{other}`; known: {}", KNOWN.join(", ")),
         };
         let listener = tokio::net::TcpListener::bind(listen.as_str()).await.with_context(|| {
@@ -133,8 +134,14 @@ pub async fn start(specs: &BTreeMap<String, String>, mail_dir: &Path) -> anyhow:
             None => {
                 let dir = PathBuf::from(mail_dir);
                 std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-                tokio::spawn(smtp::serve(listener, dir.clone()));
-                format!("{}", dir.display())
+                if name == "mailbox" {
+                    let app = mailbox::router(dir);
+                    tokio::spawn(async move { axum::serve(listener, app).await });
+                    format!("http://{addr}/")
+                } else {
+                    tokio::spawn(smtp::serve(listener, dir.clone()));
+                    format!("{}", dir.display())
+                }
             }
         };
         started.push(Started { name: name.clone(), look_at });

@@ -304,6 +304,7 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (web, meta, pinterest, twilio, smtp) = (free_port(), free_port(), free_port(), free_port(), free_port());
+    let mailbox = free_port();
     let config = std::fs::read_to_string(root.join("examples/demo/omnistore.toml"))
         .unwrap()
         .replace("\"../../target/demo-data\"", "\"data\"")
@@ -313,6 +314,7 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
         .replace(":8092", &format!(":{pinterest}"))
         .replace(":8093", &format!(":{twilio}"))
         .replace(":8025", &format!(":{smtp}"))
+        .replace(":8026", &format!(":{mailbox}"))
         .replace("port = 8025", &format!("port = {smtp}"));
     let config_path = dir.path().join("omnistore.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -411,6 +413,15 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
             .filter_map(Result::ok)
             .find(|e| std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains("giulia.verdi@example.com")))
     });
+    // And the demo's mailbox page lists it, readable as sent.
+    let (status, page) = http(mailbox, "GET", "/", &[], b"");
+    assert_eq!(status, 200, "{page}");
+    let row = page.lines().find(|l| l.contains("giulia.verdi@example.com")).unwrap_or_else(|| panic!("{page}"));
+    let file = row.split("href=\"/").nth(1).and_then(|r| r.split('"').next()).unwrap();
+    let (status, message) = http(mailbox, "GET", &format!("/{file}"), &[], b"");
+    assert_eq!(status, 200);
+    assert!(message.contains("giulia.verdi@example.com") && message.contains("MIME-Version"), "{message}");
+    assert_eq!(http(mailbox, "GET", "/..%2Fomnistore.toml", &[], b"").0, 404);
 
     // Repricing, selling out and unpublishing a product reach both platforms.
     let admin = |method: &str, path: &str, body: Option<serde_json::Value>| {
