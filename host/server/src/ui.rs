@@ -214,6 +214,8 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin/channels/{channel}/settings", post(channels::save))
         .route("/admin/inventory", get(inventory::grid))
         .route("/admin/inventory/adjust", post(inventory::adjust))
+        .route("/admin/inventory/transfer", post(inventory::transfer))
+        .route("/admin/inventory/{variant}", get(inventory::ledger))
         .route("/admin/promotions", get(promotions::list).post(promotions::create))
         .route("/admin/segments", get(segments::list).post(segments::create))
         .route("/admin/segments/count", post(segments::count))

@@ -49,11 +49,12 @@ impl Locale {
         chosen.or_else(|| from_accept_language(headers)).unwrap_or(Locale::En)
     }
 
-    /// The locale's tables: the shop's pages, then marketing's.
-    fn tables(self) -> [&'static [(&'static str, &'static str)]; 2] {
+    /// The locale's tables: the shop's pages, then marketing's, then the
+    /// day-to-day operations'.
+    fn tables(self) -> [&'static [(&'static str, &'static str)]; 3] {
         match self {
-            Locale::En => [EN, marketing::EN],
-            Locale::It => [IT, marketing::IT],
+            Locale::En => [EN, marketing::EN, operations::EN],
+            Locale::It => [IT, marketing::IT, operations::IT],
         }
     }
 
@@ -235,6 +236,7 @@ pub(crate) fn money_input(locale: Locale, amount_minor: i64, currency: &str) -> 
 }
 
 mod marketing;
+mod operations;
 mod tables;
 use tables::{EN, IT};
 

@@ -1,6 +1,13 @@
 //! Inventory: a grid of variants × locations (on hand, reserved,
 //! available) and the adjust form, which calls the core's `adjust_stock` as
-//! the JSON API's `POST …/inventory/adjust` does.
+//! the JSON API's `POST …/inventory/adjust` does; the transfer form
+//! ([`transfer`]) and a variant's movement ledger ([`ledger`]).
+
+mod ledger;
+mod transfer;
+
+pub(crate) use ledger::ledger;
+pub(crate) use transfer::transfer;
 
 use std::collections::BTreeMap;
 
@@ -91,6 +98,14 @@ fn grid_view(core: &Core, tenant: &TenantId, q: &str, locale: Locale) -> Result<
     Ok((json!(rows), json!(columns), json!(options)))
 }
 
+/// The empty forms of the grid page, with what a link pre-selects.
+fn blank_forms(variant: &str, location: &str) -> Value {
+    json!({
+        "variant": variant, "location": location, "delta": "", "note": "",
+        "t_variant": variant, "from": location, "to": "", "quantity": "", "t_note": "",
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn render_grid(
     state: &UiState,
@@ -101,7 +116,7 @@ async fn render_grid(
     q: String,
     form: Value,
     errors: &FieldErrors,
-    done: bool,
+    done: Option<&'static str>,
 ) -> Result<Response, UiError> {
     let (core, tenant, needle) = (state.admin.core().clone(), shop.tenant.clone(), q.clone());
     let (rows, columns, options) = blocking(move || grid_view(&core, &tenant, &needle, locale)).await?;
@@ -113,7 +128,7 @@ async fn render_grid(
         &chrome,
         json!({
             "rows": rows, "columns": columns, "variants": options, "q": q, "form": form,
-            "errors": errors.to_json(), "done": done.then(|| locale.t("done_adjusted")),
+            "errors": errors.to_json(), "done": done.map(|key| locale.t(key)),
         }),
     )
 }
@@ -126,8 +141,12 @@ pub(crate) async fn grid(
     Query(g): Query<GridQuery>,
 ) -> Result<Response, UiError> {
     let locale = Locale::of(&headers);
-    let form = json!({ "variant": g.variant, "location": g.location, "delta": "", "note": "" });
-    let done = g.done == "adjusted";
+    let form = blank_forms(&g.variant, &g.location);
+    let done = match g.done.as_str() {
+        "adjusted" => Some("done_adjusted"),
+        "transferred" => Some("done_transferred"),
+        _ => None,
+    };
     render_grid(&state, &shop, locale, StatusCode::OK, uri.to_string(), g.q, form, &FieldErrors::default(), done).await
 }
 
@@ -150,16 +169,14 @@ pub(crate) async fn adjust(
         errors.add("delta", locale.t("err_zero"));
     }
     let note = forms::optional_text(&fields, "note", 200, locale, &mut errors);
-    let form = json!({
-        "variant": fields.get("variant").cloned().unwrap_or_default(),
-        "location": fields.get("location").cloned().unwrap_or_default(),
-        "delta": fields.get("delta").cloned().unwrap_or_default(),
-        "note": fields.get("note").cloned().unwrap_or_default(),
-    });
+    let mut form = blank_forms("", "");
+    for key in ["variant", "location", "delta", "note"] {
+        form[key] = json!(fields.get(key).cloned().unwrap_or_default());
+    }
     let back = || "/admin/inventory".to_owned();
     let (Some(variant), Some(location), Some(delta), true) = (variant, location, delta, errors.is_empty()) else {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return render_grid(&state, &shop, locale, status, back(), String::new(), form, &errors, false).await;
+        return render_grid(&state, &shop, locale, status, back(), String::new(), form, &errors, None).await;
     };
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let result = blocking(move || {
@@ -192,7 +209,7 @@ pub(crate) async fn adjust(
         Ok(()) => Ok(Redirect::to("/admin/inventory?done=adjusted").into_response()),
         Err(errors) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render_grid(&state, &shop, locale, status, back(), String::new(), form, &errors, false).await
+            render_grid(&state, &shop, locale, status, back(), String::new(), form, &errors, None).await
         }
     }
 }

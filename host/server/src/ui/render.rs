@@ -40,6 +40,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "campaigns.html",
     "campaign_new.html",
     "campaign.html",
+    "inventory_ledger.html",
 );
 
 /// The compiled templates.

@@ -25,6 +25,7 @@ use omnistore_server::admin::{AdminError, ChannelInstaller, InstallRequest};
 
 mod ui_browser;
 mod ui_marketing;
+mod ui_operations;
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
@@ -510,6 +511,7 @@ async fn every_page(admin: &Admin, a: &World, language: &str) -> Vec<(String, Pa
         "/admin/products/new".to_owned(),
         format!("/admin/products/{}", a.product),
         "/admin/inventory".to_owned(),
+        format!("/admin/inventory/{}", a.variant),
         "/admin/customers".to_owned(),
         "/admin/customers?q=giulia".to_owned(),
         format!("/admin/customers/{}", a.customer),
@@ -653,6 +655,36 @@ async fn bad_input_is_shown_next_to_its_field_and_changes_nothing() {
         assert_eq!(r.status, status, "{delta}: {}", r.html);
         assert!(r.error_at("delta"), "{delta}: {}", r.html);
     }
+    // A transfer: not a number, zero, negative, more than there is, to where
+    // it leaves, ids that are not this shop's, a note too long.
+    let long_note = "n".repeat(201);
+    let transfers: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("quantity", "abc")], "quantity"),
+        (vec![("quantity", "0")], "quantity"),
+        (vec![("quantity", "-2")], "quantity"),
+        (vec![("quantity", "1000")], "quantity"),
+        (vec![("to", a.warehouse.as_str())], "to"),
+        (vec![("t_variant", "var-nope")], "t_variant"),
+        (vec![("from", "loc-nope")], "from"),
+        (vec![("t_variant", "")], "t_variant"),
+        (vec![("t_note", long_note.as_str())], "t_note"),
+    ];
+    for (change, field) in transfers {
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("csrf", &csrf),
+            ("t_variant", &a.variant),
+            ("from", &a.warehouse),
+            ("to", &a.shop),
+            ("quantity", "1"),
+        ];
+        for (k, v) in change {
+            fields.retain(|(name, _)| *name != k);
+            fields.push((k, v));
+        }
+        let r = admin.post("/admin/inventory/transfer", &browser, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}: {}", r.html);
+        assert!(r.error_at(field), "{fields:?}: no message at {field}: {}", r.html);
+    }
     // An upload that is not an image.
     let r = admin.send(upload_request(&browser, &a.product, &csrf, b"not an image".to_vec())).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.html);
@@ -788,9 +820,17 @@ async fn every_admin_page_passes_the_nu_html_checker() {
     let csrf = admin.get("/admin/orders", &browser).await.hidden("csrf");
     let bad_product = admin.post("/admin/products", &browser, &[("csrf", &csrf), ("title", ""), ("price", "-1")]).await;
     let bad_stock = admin.post("/admin/inventory/adjust", &browser, &[("csrf", &csrf), ("delta", "x")]).await;
+    let bad_transfer = admin
+        .post(
+            "/admin/inventory/transfer",
+            &browser,
+            &[("csrf", &csrf), ("quantity", "x"), ("to", &a.shop), ("from", &a.shop)],
+        )
+        .await;
     let bad_filter = admin.get("/admin/orders?from=yesterday&status=lost", &browser).await;
     let stale = admin.post(&format!("/admin/orders/{}/ready", a.order_pickup), &browser, &[]).await;
-    let bad_promotion = admin.post("/admin/promotions", &browser, &[("csrf", &csrf), ("name", ""), ("value", "x")]).await;
+    let bad_promotion =
+        admin.post("/admin/promotions", &browser, &[("csrf", &csrf), ("name", ""), ("value", "x")]).await;
     let bad_segment = admin.post("/admin/segments", &browser, &[("csrf", &csrf), ("min_orders", "x")]).await;
     let bad_campaign = admin.post("/admin/campaigns", &browser, &[("csrf", &csrf), ("name", "")]).await;
     let missing = admin.get("/admin/orders/ord-nope", &browser).await;
@@ -798,6 +838,7 @@ async fn every_admin_page_passes_the_nu_html_checker() {
     for (name, page) in [
         ("bad product", bad_product),
         ("bad stock", bad_stock),
+        ("bad transfer", bad_transfer),
         ("bad filter", bad_filter),
         ("stale", stale),
         ("missing", missing),
@@ -938,7 +979,11 @@ async fn the_dashboard_shows_sales_low_stock_and_channel_health() {
         counted.len()
     );
     let sales = page.html.split("id=\"sales-h\"").nth(1).unwrap().split("</section>").next().unwrap();
-    assert_eq!(sales.matches("<rect").count(), sales.matches("<th scope=\"row\">").count(), "a bar per channel with sales");
+    assert_eq!(
+        sales.matches("<rect").count(),
+        sales.matches("<th scope=\"row\">").count(),
+        "a bar per channel with sales"
+    );
     let low = page.html.split("id=\"low-h\"").nth(1).unwrap().split("</section>").next().unwrap();
     assert!(low.contains("CAN-L") && !low.contains("CAN-S"), "{low}");
     assert!(page.html.contains("Needs to be connected again") && page.html.contains("Reconnect Instagram A"));

@@ -96,6 +96,19 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     assert_eq!(level.on_hand, 12);
     look(&browser, "06-inventory", &mut findings).await;
 
+    // Two of them moved to the kitchen, then the variant's ledger.
+    browser.select("#f-t_variant", variant.id.as_str()).await.unwrap();
+    browser.select("#f-from", &a.shop).await.unwrap();
+    browser.select("#f-to", &a.warehouse).await.unwrap();
+    browser.fill(&browser.find("#f-quantity").await.unwrap(), "2").await.unwrap();
+    browser.click(&browser.find("#transfer button").await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, ".done").await.contains("Stock moved"));
+    let level = admin.api.core.stock_level(&tenant, &variant.id, &LocationId::new(a.warehouse.as_str())).unwrap();
+    assert_eq!(level.on_hand, 2);
+    browser.click(&browser.find(&format!("a[href=\"/admin/inventory/{}\"]", variant.id)).await.unwrap()).await.unwrap();
+    assert!(text_of(&browser, "main").await.contains("Moved in"));
+    look(&browser, "06a-ledger", &mut findings).await;
+
     // The day's pickup order, found by its status, marked ready.
     browser.click(&browser.find("a[href=\"/admin/orders\"]").await.unwrap()).await.unwrap();
     browser.wait_for("#f-status").await.unwrap();
