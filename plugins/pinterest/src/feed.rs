@@ -1,9 +1,11 @@
 //! The product feed Pinterest can read instead of (or besides) the batch
-//! API: `GET /feed.tsv`, one row per variant in Pinterest's field names,
+//! API: `GET /feed.tsv` and `GET /feed.csv` (RFC 4180), one row per variant
+//! in Pinterest's field names,
 //! streamed one catalog page per body page (the contract's continuation),
 //! so a large catalog is never held in memory whole. `register` tells
 //! Pinterest where the feed is (`POST /v5/catalogs/feeds`).
 
+use omnistore_sdk::catalog_text::csv_record;
 use omnistore_sdk::{BodyPage, PluginError, Product, Request, Response, catalog, clock, settings, storage};
 use serde_json::json;
 
@@ -49,42 +51,73 @@ fn context() -> Result<item::Context, PluginError> {
     })
 }
 
-/// A TSV cell: tabs and line breaks would break the row.
-fn cell(text: &str) -> String {
-    text.replace(['\t', '\r', '\n'], " ")
+/// The two layouts of the same feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Tsv,
+    Csv,
 }
 
-pub fn row(sku: &str, a: &Attributes) -> String {
-    let opt = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default();
-    let cells = [
-        cell(sku),
-        cell(&a.item_group_id),
-        cell(&a.title),
-        cell(&a.description),
-        cell(&a.link),
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Tsv => "tsv",
+            Format::Csv => "csv",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Tsv => "text/tab-separated-values; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    /// One line of cells: TSV has no quoting, so tabs and line breaks in a
+    /// cell become spaces; CSV quotes what needs it (RFC 4180).
+    fn line<'a>(self, cells: impl IntoIterator<Item = &'a str>) -> String {
+        match self {
+            Format::Tsv => {
+                let cells: Vec<String> = cells.into_iter().map(|c| c.replace(['\t', '\r', '\n'], " ")).collect();
+                let mut line = cells.join("\t");
+                line.push('\n');
+                line
+            }
+            Format::Csv => csv_record(cells),
+        }
+    }
+}
+
+/// The cells of one variant's row, in [`COLUMNS`] order.
+fn cells(sku: &str, a: &Attributes) -> [String; 17] {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        sku.to_string(),
+        a.item_group_id.clone(),
+        a.title.clone(),
+        a.description.clone(),
+        a.link.clone(),
         opt(&a.image_link),
-        cell(&a.additional_image_link.join(",")),
-        cell(&a.price),
+        a.additional_image_link.join(","),
+        a.price.clone(),
         opt(&a.sale_price),
         opt(&a.sale_price_effective_date),
-        cell(&a.availability),
-        cell(&a.condition),
+        a.availability.clone(),
+        a.condition.clone(),
         opt(&a.brand),
         opt(&a.gtin),
         opt(&a.google_product_category),
         opt(&a.shipping_weight),
-        cell(&a.variant_values.join(",")),
-    ];
-    let mut line = cells.join("\t");
-    line.push('\n');
-    line
+        a.variant_values.join(","),
+    ]
 }
 
-fn rows(products: &[Product], cx: &item::Context) -> String {
+fn rows(format: Format, products: &[Product], cx: &item::Context) -> String {
     let mut out = String::new();
     for p in products {
         for v in &p.variants {
-            out.push_str(&row(&v.sku, &item::attributes(p, v, v.available, cx)));
+            let cells = cells(&v.sku, &item::attributes(p, v, v.available, cx));
+            out.push_str(&format.line(cells.iter().map(String::as_str)));
         }
     }
     out
@@ -92,26 +125,37 @@ fn rows(products: &[Product], cx: &item::Context) -> String {
 
 /// `GET /feed.tsv`: the header and the first page.
 pub fn tsv(_req: &Request, _params: &omnistore_sdk::Params) -> Result<Response, PluginError> {
+    first_page(Format::Tsv)
+}
+
+/// `GET /feed.csv`: the same feed as RFC 4180 CSV.
+pub fn csv(_req: &Request, _params: &omnistore_sdk::Params) -> Result<Response, PluginError> {
+    first_page(Format::Csv)
+}
+
+fn first_page(format: Format) -> Result<Response, PluginError> {
     let cx = context()?;
     let page = catalog::list_products(None, PAGE)?;
-    let mut body = COLUMNS.join("\t");
-    body.push('\n');
-    body.push_str(&rows(&page.products, &cx));
-    let response = Response::bytes("text/tab-separated-values; charset=utf-8", body.into_bytes());
+    let mut body = format.line(COLUMNS);
+    body.push_str(&rows(format, &page.products, &cx));
+    let response = Response::bytes(format.content_type(), body.into_bytes());
     Ok(match page.next {
-        Some(cursor) => response.with_continuation(format!("tsv:{cursor}")),
+        Some(cursor) => response.with_continuation(format!("{}:{cursor}", format.name())),
         None => response,
     })
 }
 
 /// A further page of the feed.
 pub fn next_page(continuation: &str) -> Result<BodyPage, PluginError> {
-    let Some(cursor) = continuation.strip_prefix("tsv:") else {
-        return Err(PluginError::BadRequest(format!("`{continuation}` is not a feed cursor of this plugin")));
+    let (format, cursor) = match continuation.split_once(':') {
+        Some(("tsv", cursor)) => (Format::Tsv, cursor),
+        Some(("csv", cursor)) => (Format::Csv, cursor),
+        _ => return Err(PluginError::BadRequest(format!("`{continuation}` is not a feed cursor of this plugin"))),
     };
     let cx = context()?;
     let page = catalog::list_products(Some(cursor), PAGE)?;
-    Ok(BodyPage { data: rows(&page.products, &cx).into_bytes(), continuation: page.next.map(|c| format!("tsv:{c}")) })
+    let next = page.next.map(|c| format!("{}:{c}", format.name()));
+    Ok(BodyPage { data: rows(format, &page.products, &cx).into_bytes(), continuation: next })
 }
 
 const REGISTERED_KEY: &str = "feed/registered";

@@ -83,3 +83,25 @@ fn the_feed_is_registered_on_install_when_asked() {
     assert_eq!(body["format"], "TSV");
     pinterest.assert_conformant();
 }
+
+#[test]
+fn the_csv_feed_holds_the_same_rows_as_pythons_csv_reader_reads_them() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[]);
+    let tsv = h.get("/feed.tsv").unwrap().text();
+    let r = h.get("/feed.csv").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(r.pages > 1, "streamed in pages: {}", r.pages);
+    let script = "import csv, json, sys\njson.dump(list(csv.reader(sys.stdin.read().splitlines(True), strict=True)), sys.stdout)";
+    let judges = omnistore_judges::Judges::find().unwrap();
+    let rows = judges.run_python(script, &[], r.text().as_bytes()).unwrap();
+    let rows: Vec<Vec<String>> = serde_json::from_value(rows).unwrap();
+    let tsv_rows: Vec<Vec<String>> = tsv.lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+    assert_eq!(rows.len(), tsv_rows.len(), "one record per variant and the header");
+    assert_eq!(rows[0], tsv_rows[0], "the same columns");
+    for (csv_row, tsv_row) in rows.iter().zip(&tsv_rows) {
+        assert_eq!(csv_row.len(), tsv_row.len(), "{csv_row:?}");
+        assert_eq!(csv_row[0], tsv_row[0], "same order, same ids");
+    }
+}
