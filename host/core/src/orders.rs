@@ -97,6 +97,16 @@ pub struct OrderLine {
     pub returned: i64,
 }
 
+impl OrderLine {
+    /// Units that left the shop with this order and have not come back:
+    /// what a return may still take. Units put back on hand at cancellation
+    /// are in stock already.
+    pub fn returnable(&self) -> i64 {
+        let taken: i64 = self.allocations.iter().filter(|a| a.consumed && !a.restocked).map(|a| a.quantity).sum();
+        taken - self.returned
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
     pub status: OrderStatus,

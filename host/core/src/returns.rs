@@ -86,9 +86,7 @@ fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Opt
             .iter_mut()
             .find(|l| l.line_no == r.line_no)
             .ok_or_else(|| CoreError::invalid(format!("order #{} has no line {}", order.number, r.line_no)))?;
-        // Units already put back at cancellation are in stock again.
-        let taken: i64 = line.allocations.iter().filter(|a| a.consumed && !a.restocked).map(|a| a.quantity).sum();
-        let returnable = taken - line.returned;
+        let returnable = line.returnable();
         if r.quantity > returnable {
             return Err(CoreError::invalid(format!(
                 "line {} ({}) has {returnable} unit(s) left to return, not {}",

@@ -196,6 +196,7 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin/dashboard", get(dashboard::view))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{order}", get(orders::detail))
+        .route("/admin/orders/{order}/return", post(orders::receive_return))
         .route("/admin/orders/{order}/{action}", post(orders::act))
         .route("/admin/products", get(products::list).post(products::create))
         .route("/admin/products/new", get(products::new_form))

@@ -1,6 +1,11 @@
-//! Orders: one list across channels (filters by channel, status and day),
-//! an order's page, and its status buttons — the core's own transitions, as
-//! the JSON API's handlers call them.
+//! Orders: one list across channels (filters by channel, status,
+//! fulfilment, location and day), an order's page, and its status buttons —
+//! the core's own transitions, as the JSON API's handlers call them. A
+//! return at a location: [`returns`].
+
+mod returns;
+
+pub(crate) use returns::receive_return;
 
 use std::collections::BTreeMap;
 
@@ -45,9 +50,36 @@ pub(crate) struct Filters {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    fulfilment: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
     from: String,
     #[serde(default)]
     to: String,
+}
+
+/// The ways an order leaves the shop, as the filter names them.
+const FULFILMENTS: [&str; 3] = ["pickup", "ship", "ship_to_store"];
+
+fn fulfilment_key(order: &Order) -> &'static str {
+    match order.fulfilment {
+        Fulfilment::Pickup { .. } => "pickup",
+        Fulfilment::Ship { .. } => "ship",
+        Fulfilment::ShipToStore { .. } => "ship_to_store",
+    }
+}
+
+/// Whether an order involves a location: picked up or delivered there, or
+/// some of its goods reserved or taken from there.
+fn at_location(order: &Order, location: &str) -> bool {
+    let handed_over = match &order.fulfilment {
+        Fulfilment::Pickup { location_id } | Fulfilment::ShipToStore { location_id } => {
+            location_id.as_str() == location
+        }
+        Fulfilment::Ship { .. } => false,
+    };
+    handed_over || order.lines.iter().flat_map(|l| &l.allocations).any(|a| a.location_id.as_str() == location)
 }
 
 /// The channels' names by id, and "admin" for orders with none.
@@ -133,19 +165,41 @@ pub(crate) async fn list(
     let from = day("from", &f.from, &mut errors);
     let to = day("to", &f.to, &mut errors).map(|d| d + 86_400_000);
     let channel = (!f.channel.trim().is_empty()).then(|| ChannelId::new(f.channel.trim()));
+    let fulfilment = match f.fulfilment.as_str() {
+        "" => None,
+        k => FULFILMENTS.iter().copied().find(|n| *n == k).or_else(|| {
+            errors.add("fulfilment", locale.t("err_invalid"));
+            None
+        }),
+    };
+    let location = f.location.trim().to_owned();
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
-    let (orders, names) = blocking(move || {
+    let (orders, names, locations) = blocking(move || {
         let names = channel_names(&core, &tenant)?;
-        // A channel that is not this shop's matches nothing (and says so).
-        if channel.as_ref().is_some_and(|c| !names.contains_key(c.as_str())) {
-            return Ok((None, names));
+        let locations: BTreeMap<String, String> =
+            core.list_locations(&tenant)?.into_iter().map(|l| (l.id.to_string(), l.name)).collect();
+        // A channel or location that is not this shop's matches nothing (and says so).
+        let unknown_channel = channel.as_ref().is_some_and(|c| !names.contains_key(c.as_str()));
+        let unknown_location = !location.is_empty() && !locations.contains_key(&location);
+        if unknown_channel || unknown_location {
+            return Ok((Err((unknown_channel, unknown_location)), names, locations));
         }
-        let keep = |o: &Order| from.is_none_or(|f| o.placed_ms >= f) && to.is_none_or(|t| o.placed_ms < t);
-        Ok((Some(recent_orders(&core, &tenant, status, channel, keep, SHOWN)?), names))
+        let keep = |o: &Order| {
+            from.is_none_or(|f| o.placed_ms >= f)
+                && to.is_none_or(|t| o.placed_ms < t)
+                && fulfilment.is_none_or(|k| fulfilment_key(o) == k)
+                && (location.is_empty() || at_location(o, &location))
+        };
+        Ok((Ok(recent_orders(&core, &tenant, status, channel, keep, SHOWN)?), names, locations))
     })
     .await?;
-    let orders = orders.unwrap_or_else(|| {
-        errors.add("channel", locale.t("err_not_found"));
+    let orders = orders.unwrap_or_else(|(channel, location)| {
+        if channel {
+            errors.add("channel", locale.t("err_not_found"));
+        }
+        if location {
+            errors.add("location", locale.t("err_not_found"));
+        }
         Vec::new()
     });
     let rows: Vec<Value> = orders
@@ -159,6 +213,7 @@ pub(crate) async fn list(
                 "customer": o.email.clone().unwrap_or_default(),
                 "status": locale.t(&format!("status_{}", status_name(o.status))),
                 "status_key": status_name(o.status),
+                "fulfilment": fulfilment_text(o, &locations, locale),
                 "total": locale.money(o.total.amount_minor, &o.total.currency),
                 "items": locale.number(o.lines.iter().map(|l| l.quantity).sum()),
             })
@@ -167,6 +222,9 @@ pub(crate) async fn list(
     let channels: Vec<Value> = names.iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
     let statuses: Vec<Value> =
         STATUSES.iter().map(|(_, n)| json!({ "key": n, "label": locale.t(&format!("status_{n}")) })).collect();
+    let fulfilments: Vec<Value> =
+        FULFILMENTS.iter().map(|n| json!({ "key": n, "label": locale.t(&format!("fulfil_{n}")) })).collect();
+    let locations: Vec<Value> = locations.iter().map(|(id, name)| json!({ "key": id, "label": name })).collect();
     let chrome = Chrome::new(locale, Some(&shop.session), "orders", uri.to_string());
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     page(
@@ -178,10 +236,12 @@ pub(crate) async fn list(
             "orders": rows,
             "channels": channels,
             "statuses": statuses,
+            "fulfilments": fulfilments,
+            "locations": locations,
             // A date input holds only real dates: one that did not parse is
             // said next to the field and not put back into it.
             "filters": {
-                "channel": f.channel, "status": f.status,
+                "channel": f.channel, "status": f.status, "fulfilment": f.fulfilment, "location": f.location,
                 "from": if from.is_some() { f.from.as_str() } else { "" },
                 "to": if to.is_some() { f.to.as_str() } else { "" },
             },
@@ -224,6 +284,44 @@ fn order_view(core: &Core, tenant: &TenantId, id: &OrderId, locale: Locale) -> R
             })
         })
         .collect();
+    let return_lines: Vec<Value> = order
+        .lines
+        .iter()
+        .filter(|l| l.returnable() > 0)
+        .map(|l| {
+            json!({
+                "line_no": l.line_no, "title": l.title, "sku": l.sku, "returnable": l.returnable(),
+                "qty_field": format!("qty_{}", l.line_no), "disp_field": format!("disp_{}", l.line_no),
+                "qty": "", "disp": "restock",
+            })
+        })
+        .collect();
+    let returns: Vec<Value> = core
+        .order_returns(tenant, &order.id)?
+        .into_iter()
+        .map(|r| {
+            let lines: Vec<String> = r
+                .lines
+                .iter()
+                .map(|l| {
+                    let disposition = match l.disposition {
+                        omnistore_core::Disposition::Restock => locale.t("disp_restock"),
+                        omnistore_core::Disposition::WriteOff => locale.t("disp_write_off"),
+                    };
+                    format!("{} × {} ({disposition})", l.sku, locale.number(l.quantity))
+                })
+                .collect();
+            json!({
+                "at": locale.datetime(r.created_ms),
+                "location": locations.get(r.location_id.as_str()).cloned().unwrap_or_else(|| r.location_id.to_string()),
+                "lines": lines.join(", "), "refund": money(&r.refund_total),
+                "reason": r.reason.unwrap_or_default(),
+            })
+        })
+        .collect();
+    let location_choices: Vec<Value> = locations.iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
+    let can_return = matches!(order.status, OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::Refunded)
+        && !return_lines.is_empty();
     let pickup = matches!(order.fulfilment, Fulfilment::Pickup { .. } | Fulfilment::ShipToStore { .. });
     let placed = order.status == OrderStatus::Placed;
     Ok(json!({
@@ -247,9 +345,15 @@ fn order_view(core: &Core, tenant: &TenantId, id: &OrderId, locale: Locale) -> R
         "can_ship": placed && !pickup,
         "can_complete": matches!(order.status, OrderStatus::ReadyForPickup | OrderStatus::Shipped),
         "can_cancel": matches!(order.status, OrderStatus::Placed | OrderStatus::ReadyForPickup),
+        "can_return": can_return,
+        "return_lines": return_lines,
+        "return_form": { "location": "", "reason": "" },
+        "locations": location_choices,
+        "returns": returns,
     }))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_order(
     state: &UiState,
     shop: &Shop,
@@ -259,12 +363,16 @@ async fn render_order(
     done: &str,
     errors: &FieldErrors,
     message: Option<String>,
+    typed: Option<&Fields>,
 ) -> Result<Response, UiError> {
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let here = format!("/admin/orders/{id}");
-    let view = blocking(move || order_view(&core, &tenant, &id, locale)).await?;
+    let mut view = blocking(move || order_view(&core, &tenant, &id, locale)).await?;
+    if let Some(fields) = typed {
+        returns::keep_typed(&mut view, fields);
+    }
     let done = match done {
-        "ready" | "ship" | "complete" | "cancel" => Some(locale.t(&format!("done_{done}"))),
+        "ready" | "ship" | "complete" | "cancel" | "return" => Some(locale.t(&format!("done_{done}"))),
         _ => None,
     };
     let chrome = Chrome::new(locale, Some(&shop.session), "orders", here);
@@ -285,8 +393,18 @@ pub(crate) async fn detail(
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     let locale = Locale::of(&headers);
-    render_order(&state, &shop, locale, OrderId::new(order), StatusCode::OK, &q.done, &FieldErrors::default(), None)
-        .await
+    render_order(
+        &state,
+        &shop,
+        locale,
+        OrderId::new(order),
+        StatusCode::OK,
+        &q.done,
+        &FieldErrors::default(),
+        None,
+        None,
+    )
+    .await
 }
 
 /// A status button: the same core transition as the JSON API's route of
@@ -315,7 +433,8 @@ pub(crate) async fn act(
         Some(super::forms::optional_text(&fields, note_field, 200, locale, &mut errors)).filter(|n| !n.is_empty())
     };
     if !errors.is_empty() {
-        return render_order(&state, &shop, locale, id, StatusCode::UNPROCESSABLE_ENTITY, "", &errors, None).await;
+        return render_order(&state, &shop, locale, id, StatusCode::UNPROCESSABLE_ENTITY, "", &errors, None, None)
+            .await;
     }
     let (core, tenant, now, order_id) =
         (state.admin.core().clone(), shop.tenant.clone(), state.admin.now(), id.clone());
@@ -335,7 +454,7 @@ pub(crate) async fn act(
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
         Err(e) if e.status.is_client_error() => {
             let message = format!("{} ({})", locale.t("err_action"), e.message);
-            render_order(&state, &shop, locale, id, StatusCode::CONFLICT, "", &errors, Some(message)).await
+            render_order(&state, &shop, locale, id, StatusCode::CONFLICT, "", &errors, Some(message), None).await
         }
         Err(e) => Err(e.into()),
     }

@@ -504,6 +504,7 @@ async fn every_page(admin: &Admin, a: &World, language: &str) -> Vec<(String, Pa
         "/admin/dashboard".to_owned(),
         "/admin/orders".to_owned(),
         "/admin/orders?status=placed&from=2020-01-01".to_owned(),
+        format!("/admin/orders?fulfilment=pickup&location={}", a.shop),
         format!("/admin/orders/{}", a.order_pickup),
         format!("/admin/orders/{}", a.order_shipped),
         "/admin/products".to_owned(),
@@ -685,6 +686,32 @@ async fn bad_input_is_shown_next_to_its_field_and_changes_nothing() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}: {}", r.html);
         assert!(r.error_at(field), "{fields:?}: no message at {field}: {}", r.html);
     }
+    // A return: not a number, negative, more than left with the order, no
+    // line at all, no location or another shop's, a disposition made up.
+    let shipped = format!("/admin/orders/{}/return", a.order_shipped);
+    let returns: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("qty_1", "abc")], "qty_1"),
+        (vec![("qty_1", "-1")], "qty_1"),
+        (vec![("qty_1", "3")], "qty_1"),
+        (vec![("qty_1", "")], "qty_1"),
+        (vec![("location", "")], "location"),
+        (vec![("location", "loc-nope")], "location"),
+        (vec![("disp_1", "burn")], "disp_1"),
+    ];
+    for (change, field) in returns {
+        let mut fields: Vec<(&str, &str)> =
+            vec![("csrf", &csrf), ("location", &a.shop), ("qty_1", "1"), ("disp_1", "restock")];
+        for (k, v) in change {
+            fields.retain(|(name, _)| *name != k);
+            fields.push((k, v));
+        }
+        let r = admin.post(&shipped, &browser, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}: {}", r.html);
+        assert!(r.error_at(field), "{fields:?}: no message at {field}: {}", r.html);
+    }
+    let r = admin.get("/admin/orders?fulfilment=drone&location=loc-nope", &browser).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.error_at("fulfilment") && r.error_at("location"), "{}", r.html);
     // An upload that is not an image.
     let r = admin.send(upload_request(&browser, &a.product, &csrf, b"not an image".to_vec())).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.html);
@@ -827,7 +854,11 @@ async fn every_admin_page_passes_the_nu_html_checker() {
             &[("csrf", &csrf), ("quantity", "x"), ("to", &a.shop), ("from", &a.shop)],
         )
         .await;
-    let bad_filter = admin.get("/admin/orders?from=yesterday&status=lost", &browser).await;
+    let bad_filter = admin.get("/admin/orders?from=yesterday&status=lost&fulfilment=drone&location=x", &browser).await;
+    let bad_return = admin
+        .post(&format!("/admin/orders/{}/return", a.order_shipped), &browser, &[("csrf", &csrf), ("qty_1", "9")])
+        .await;
+    assert_eq!(bad_return.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_return.html);
     let stale = admin.post(&format!("/admin/orders/{}/ready", a.order_pickup), &browser, &[]).await;
     let bad_promotion =
         admin.post("/admin/promotions", &browser, &[("csrf", &csrf), ("name", ""), ("value", "x")]).await;
@@ -840,6 +871,7 @@ async fn every_admin_page_passes_the_nu_html_checker() {
         ("bad stock", bad_stock),
         ("bad transfer", bad_transfer),
         ("bad filter", bad_filter),
+        ("bad return", bad_return),
         ("stale", stale),
         ("missing", missing),
         ("bad promotion", bad_promotion),

@@ -49,3 +49,57 @@ async fn stock_is_moved_between_locations_and_the_ledger_shows_every_change() {
     assert!(moved_out < ledger.html.find("Ricevuta").unwrap(), "newest first");
     assert_eq!(admin.get("/admin/inventory/var-nope", &browser).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn orders_are_filtered_by_delivery_and_location_and_returned_at_a_location() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let browser = admin.sign_in("alpha", "en").await;
+    let link = |id: &str| format!("href=\"/admin/orders/{id}\"");
+    let pickup = admin.get("/admin/orders?fulfilment=pickup", &browser).await;
+    assert_eq!(pickup.status, StatusCode::OK, "{}", pickup.html);
+    assert!(pickup.html.contains(&link(&a.order_pickup)), "{}", pickup.html);
+    assert!(!pickup.html.contains(&link(&a.order_ship)) && !pickup.html.contains(&link(&a.order_shipped)));
+    let ship = admin.get("/admin/orders?fulfilment=ship", &browser).await;
+    assert!(ship.html.contains(&link(&a.order_ship)) && !ship.html.contains(&link(&a.order_pickup)));
+    let at_shop = admin.get(&format!("/admin/orders?location={}", a.shop), &browser).await;
+    assert!(at_shop.html.contains(&link(&a.order_pickup)), "{}", at_shop.html);
+
+    // One of the two shipped cannoli comes back to the shop, restocked there;
+    // the other is written off at the kitchen.
+    let t = TenantId::new("alpha").unwrap();
+    let order = omnistore_core::OrderId::new(a.order_shipped.as_str());
+    let variant = admin.api.core.get_order(&t, &order).unwrap().lines[0].variant_id.clone();
+    let level = |loc: &str| admin.api.core.stock_level(&t, &variant, &LocationId::new(loc)).unwrap().on_hand;
+    let (shop, kitchen) = (level(&a.shop), level(&a.warehouse));
+    let page = admin.get(&format!("/admin/orders/{}", a.order_shipped), &browser).await;
+    assert!(page.html.contains("Goods returned"), "{}", page.html);
+    let csrf = page.hidden("csrf");
+    let path = format!("/admin/orders/{}/return", a.order_shipped);
+    let r = admin
+        .post(
+            &path,
+            &browser,
+            &[("csrf", &csrf), ("location", &a.shop), ("qty_1", "1"), ("disp_1", "restock"), ("reason", "too sweet")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (StatusCode::SEE_OTHER, format!("/admin/orders/{}?done=return", a.order_shipped).as_str()),
+        "{}",
+        r.html
+    );
+    assert_eq!(level(&a.shop), shop + 1);
+    let r = admin
+        .post(&path, &browser, &[("csrf", &csrf), ("location", &a.warehouse), ("qty_1", "1"), ("disp_1", "write_off")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    assert_eq!(level(&a.warehouse), kitchen, "a written-off unit is not put back");
+    let returns = admin.api.core.order_returns(&t, &order).unwrap();
+    assert_eq!(returns.len(), 2);
+    let page = admin.get(r.location(), &browser).await;
+    for text in ["The return was received", "too sweet", "Written off", "Negozio", "Laboratorio"] {
+        assert!(page.html.contains(text), "the order's page lacks {text}: {}", page.html);
+    }
+    assert!(!page.html.contains("id=\"return\""), "nothing is left to return");
+}
