@@ -78,6 +78,12 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// Times the receiver asked to be called again later (not failures).
+    #[serde(default)]
+    pub deferrals: u32,
+    /// When it first asked, since the delivery was made or replayed.
+    #[serde(default)]
+    pub deferred_since_ms: Option<i64>,
     /// When it is next due (for pending deliveries).
     pub next_attempt_ms: i64,
     /// Set while a dispatcher holds it.
@@ -121,6 +127,11 @@ impl RetryPolicy {
         self.base_ms.saturating_mul(1i64 << exp).min(self.cap_ms)
     }
 }
+
+/// How long a receiver may keep deferring an event, from when it first asked.
+pub const MAX_DEFERRAL_MS: i64 = 7 * 24 * 3_600_000;
+/// How often a receiver may defer one event.
+pub const MAX_DEFERRALS: u32 = 10_000;
 
 /// Product events that may be folded into a newer one: only the latest state
 /// matters to a catalog sync.
@@ -237,6 +248,8 @@ impl Core {
                         subject: event.subject.clone(),
                         state: DeliveryState::Pending,
                         attempts: 0,
+                        deferrals: 0,
+                        deferred_since_ms: None,
                         next_attempt_ms: now_ms,
                         leased_until_ms: None,
                         last_error: None,
@@ -369,6 +382,51 @@ impl Core {
         })
     }
 
+    /// The receiver asked to be called again in `wait_ms` (a batch being
+    /// gathered, a platform's rate limit, quiet hours): not a failure, so no
+    /// attempt is counted and the event does not move towards the dead
+    /// letters — unless it has been deferred for [`MAX_DEFERRAL_MS`] since it
+    /// first asked, or [`MAX_DEFERRALS`] times, when it is a dead letter.
+    pub fn defer_delivery(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        reason: &str,
+        wait_ms: i64,
+        now_ms: i64,
+    ) -> CoreResult<Delivery> {
+        let reason =
+            validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect());
+        let max_wait = self.retry.max_retry_after_ms;
+        self.write(tenant, now_ms, |tx| {
+            let mut d = load(tx, id)?;
+            if d.state != DeliveryState::Pending {
+                return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
+            }
+            d.deferrals = d.deferrals.saturating_add(1);
+            d.leased_until_ms = None;
+            d.updated_ms = now_ms;
+            let since = *d.deferred_since_ms.get_or_insert(now_ms);
+            let age = now_ms.saturating_sub(since);
+            if age >= MAX_DEFERRAL_MS || d.deferrals > MAX_DEFERRALS {
+                d.last_error = Some(format!(
+                    "the channel kept asking to be called later ({} times over {} hours); its last reason: {reason}",
+                    d.deferrals,
+                    age / 3_600_000
+                ));
+                clear_due(tx, &d)?;
+                clear_coalesce(tx, &d)?;
+                d.state = DeliveryState::Dead;
+                tx.put(&["dead", id.as_str()], &())?;
+            } else {
+                d.last_error = Some(reason.clone());
+                set_due(tx, &mut d, now_ms.saturating_add(wait_ms.clamp(0, max_wait)))?;
+            }
+            save(tx, &d)?;
+            Ok(d)
+        })
+    }
+
     /// The host could not make the attempt (its store failed, the plugin is
     /// not loaded, the instance pool is full): the delivery is due again
     /// after `wait_ms` and the failure is kept, but no attempt is counted, so
@@ -440,6 +498,8 @@ impl Core {
             tx.del(&["dead", id.as_str()])?;
             d.state = DeliveryState::Pending;
             d.attempts = 0;
+            d.deferrals = 0;
+            d.deferred_since_ms = None;
             d.updated_ms = now_ms;
             d.next_attempt_ms = now_ms;
             tx.put(&["due", &sortable(now_ms), id.as_str()], &())?;

@@ -74,6 +74,8 @@ per_backend!(
     customers_touchpoints_and_mail,
     delivery_at_least_once_with_stable_ids,
     retry_later_is_honoured,
+    asking_to_be_called_later_never_dead_letters_an_event,
+    an_event_deferred_for_a_week_is_a_dead_letter,
     dead_letter_after_max_attempts_and_replay,
     only_subscribed_enabled_channels_receive,
     spawned_dispatcher_wakes_and_stops,
@@ -1315,7 +1317,7 @@ async fn retry_later_is_honoured(b: Backend) {
     r.order().await;
     let event_id = order_placed_id(&b.core, &r.s.t);
     let asked_at = r.clock.now();
-    assert_eq!(r.round().await.failed, 1);
+    assert_eq!(r.round().await.deferred, 1);
     assert_eq!(of(&r.sink.take(), &r.s.web).len(), 1);
     let d = &b.core.event_deliveries(&r.s.t, &event_id.as_str().into()).unwrap()[0];
     assert_eq!(d.next_attempt_ms, asked_at + 120_000, "the plugin's wait, not the 1 s backoff");
@@ -1328,7 +1330,48 @@ async fn retry_later_is_honoured(b: Backend) {
     assert_eq!(r.round().await.delivered, 1);
     let got = r.sink.take();
     let web = of(&got, &r.s.web);
-    assert_eq!((web[0].event.id.as_str(), web[0].event.attempt), (event_id.as_str(), 1));
+    assert_eq!((web[0].event.id.as_str(), web[0].event.attempt), (event_id.as_str(), 0), "asking later is no failure");
+}
+
+/// A plugin that asks to be called later (a batch being gathered, a rate
+/// limit, quiet hours) has not failed: however often it asks, the event is
+/// not moved towards the dead letters, and the attempt it sees stays the same.
+async fn asking_to_be_called_later_never_dead_letters_an_event(b: Backend) {
+    let r = rig(&b).await;
+    let later = || Err(DeliveryFailure::retry_after(Duration::from_secs(1), "gathering a batch"));
+    r.sink.script(&r.s.web, (0..20).map(|_| later()).collect());
+    r.order().await;
+    let event_id = order_placed_id(&b.core, &r.s.t);
+    for _ in 0..20 {
+        let stats = r.round().await;
+        assert_eq!((stats.dead, stats.failed), (0, 0), "{stats:?}");
+        r.clock.advance(1_000);
+    }
+    assert_eq!(r.round().await.delivered, 1);
+    let attempts: Vec<u32> = of(&r.sink.take(), &r.s.web).iter().map(|g| g.event.attempt).collect();
+    assert_eq!(attempts, vec![0; 21], "a deferral is not a failed attempt");
+    let d = &b.core.event_deliveries(&r.s.t, &event_id.as_str().into()).unwrap()[0];
+    assert_eq!((d.state, d.attempts, d.deferrals), (DeliveryState::Delivered, 0, 20));
+    assert!(b.core.dead_letters(&r.s.t, 0).unwrap().is_empty());
+}
+
+/// …but not forever: an event still deferred a week after it was first
+/// due is a dead letter, with the plugin's last reason.
+async fn an_event_deferred_for_a_week_is_a_dead_letter(b: Backend) {
+    let r = rig(&b).await;
+    let later = || Err(DeliveryFailure::retry_after(Duration::from_secs(24 * 3600), "the platform is down"));
+    r.sink.script(&r.s.web, (0..9).map(|_| later()).collect());
+    r.order().await;
+    let mut dead = 0;
+    for _ in 0..9 {
+        dead += r.round().await.dead;
+        r.clock.advance(24 * 3_600_000);
+    }
+    assert_eq!(dead, 1);
+    let letters = b.core.dead_letters(&r.s.t, 0).unwrap();
+    assert_eq!(letters.len(), 1);
+    let why = letters[0].last_error.as_deref().unwrap();
+    assert!(why.contains("the platform is down") && why.contains("called later"), "{why}");
 }
 
 async fn dead_letter_after_max_attempts_and_replay(b: Backend) {

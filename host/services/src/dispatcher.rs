@@ -11,11 +11,13 @@
 //!    channel sees it ([`wit_event`]) and hands it to an [`EventSink`] —
 //!    [`RuntimeSink`] calls the plugin's `on-event`;
 //! 5. and records the outcome: [`Core::mark_delivered`]; for a failure of the
-//!    receiver [`Core::mark_failed`], which backs off exponentially, honours
-//!    a plugin's `retry-later`, and dead-letters the delivery after the
-//!    core's `max_attempts`; for a fault of the host (store error, plugin not
-//!    loaded, instance pool busy) [`Core::postpone_delivery`], which retries
-//!    later without counting an attempt against the plugin.
+//!    receiver [`Core::mark_failed`], which backs off exponentially and
+//!    dead-letters the delivery after the core's `max_attempts`; for a
+//!    plugin's `retry-later` [`Core::defer_delivery`], which calls it again
+//!    when it asked without counting a failure (a week at most); for a fault
+//!    of the host (store error, plugin not loaded, instance pool busy)
+//!    [`Core::postpone_delivery`], which retries later without counting an
+//!    attempt against the plugin.
 //!
 //! Fairness: deliveries to one (tenant, channel) run one after another in due
 //! order; lanes run in parallel, at most
@@ -60,6 +62,9 @@ pub enum FailureBlame {
     /// The host could not make the attempt (store, plugin not loaded, pool
     /// busy): retried later without counting.
     Host,
+    /// The receiver asked to be called again later: not a failure, retried
+    /// when it asked without counting (within a week).
+    Deferred,
 }
 
 /// Why a sink could not deliver an event.
@@ -80,7 +85,7 @@ impl DeliveryFailure {
 
     /// The receiver asked to be called again later.
     pub fn retry_after(after: Duration, message: impl Into<String>) -> Self {
-        DeliveryFailure { retry_after: Some(after), message: message.into(), blame: FailureBlame::Receiver }
+        DeliveryFailure { retry_after: Some(after), message: message.into(), blame: FailureBlame::Deferred }
     }
 
     /// The host could not make the attempt.
@@ -299,6 +304,8 @@ pub struct RoundStats {
     pub dead: usize,
     /// Not attempted because of a fault of the host; retried without counting.
     pub postponed: usize,
+    /// The receiver asked to be called later; retried then without counting.
+    pub deferred: usize,
     /// Tenants whose round failed (logged).
     pub errors: usize,
 }
@@ -312,6 +319,7 @@ impl RoundStats {
         self.failed += o.failed;
         self.dead += o.dead;
         self.postponed += o.postponed;
+        self.deferred += o.deferred;
         self.errors += o.errors;
     }
 }
@@ -661,6 +669,29 @@ impl Lanes {
                 // runs out, which at-least-once allows.
                 Err(e) => tracing::error!(error = %e, "delivered, but recording it failed; it will be redelivered"),
             },
+            Err(failure) if failure.blame == FailureBlame::Deferred => {
+                let message = failure.message.clone();
+                let wait = failure.retry_after.map(ms).unwrap_or(0);
+                match blocking(move || core.defer_delivery(&t, &id, &message, wait, now)).await {
+                    Ok(d) if d.state == DeliveryState::Dead => {
+                        tracing::warn!(reason = %failure.message, deferrals = d.deferrals, "the channel kept asking to be called later; moved to the dead letters");
+                        stats.dead += 1;
+                    }
+                    // A plugin that asks to be called later (a batch being
+                    // gathered, a rate limit) is working as meant: at warn
+                    // level a busy catalog channel would drown the log.
+                    Ok(d) => {
+                        tracing::debug!(reason = %failure.message, deferrals = d.deferrals, retry_in_ms = wait, "the plugin asked to be called again later");
+                        stats.deferred += 1;
+                    }
+                    Err(CoreError::Conflict(reason)) => {
+                        tracing::debug!(reason = %reason, "delivery changed meanwhile; deferral not recorded");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "recording a deferral failed; it will be retried after its lease")
+                    }
+                }
+            }
             Err(failure) if failure.blame == FailureBlame::Host => {
                 let message = failure.message.clone();
                 let wait = failure.retry_after.map(ms).unwrap_or(self.host_fault_retry_ms);
@@ -684,18 +715,6 @@ impl Lanes {
                     Ok(d) if d.state == DeliveryState::Dead => {
                         tracing::warn!(error = %failure.message, attempts = d.attempts, "delivery failed for the last time; moved to the dead letters");
                         stats.dead += 1;
-                    }
-                    // A plugin that asked to be called later (a batch being
-                    // gathered, a platform's rate limit) is working as meant:
-                    // at warn level a busy catalog channel would drown the log.
-                    Ok(d) if failure.retry_after.is_some() => {
-                        tracing::debug!(
-                            reason = %failure.message,
-                            attempts = d.attempts,
-                            retry_in_ms = d.next_attempt_ms.saturating_sub(now),
-                            "the plugin asked to be called again later"
-                        );
-                        stats.failed += 1;
                     }
                     Ok(d) => {
                         tracing::warn!(
