@@ -14,6 +14,7 @@
 mod agency;
 mod campaign;
 mod campaigns;
+mod channel_health;
 mod channels;
 mod customers;
 mod dashboard;
@@ -213,6 +214,7 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin/channels/{channel}", get(channels::detail))
         .route("/admin/channels/{channel}/switch", post(channels::switch))
         .route("/admin/channels/{channel}/settings", post(channels::save))
+        .route("/admin/channels/{channel}/dead-letters/{delivery}/replay", post(channel_health::replay))
         .route("/admin/inventory", get(inventory::grid))
         .route("/admin/inventory/adjust", post(inventory::adjust))
         .route("/admin/inventory/transfer", post(inventory::transfer))

@@ -3,7 +3,8 @@
 //! required, default; secret ones write-only). Changes go through the JSON
 //! API's own paths: `admin::channels::change` (vetted by the installer
 //! against the manifest, then the mounted installation follows) and
-//! `admin::channels::set_secret` (sealed before it is stored).
+//! `admin::channels::set_secret` (sealed before it is stored). Its sync
+//! report and dead letters: [`super::channel_health`].
 
 use std::collections::BTreeMap;
 
@@ -111,9 +112,11 @@ async fn render_channel(
     sent: Option<&Fields>,
     errors: &FieldErrors,
     message: Option<String>,
-    done: bool,
+    done: Option<&'static str>,
 ) -> Result<Response, UiError> {
     let (channel, manifest) = channel_and_manifest(state, shop, &id).await?;
+    let (core, tenant, channel_id) = (state.admin.core().clone(), shop.tenant.clone(), id.clone());
+    let health = blocking(move || super::channel_health::health_view(&core, &tenant, &channel_id, locale)).await?;
     let settings: Vec<Value> = manifest
         .iter()
         .flat_map(|m| &m.settings)
@@ -135,7 +138,7 @@ async fn render_channel(
         "id": channel.id.to_string(), "name": channel.name, "plugin": channel.plugin_id,
         "version": channel.version,
         "state": if channel.enabled { locale.t("enabled") } else { locale.t("disabled") },
-        "has_manifest": manifest.is_some(), "settings": settings,
+        "has_manifest": manifest.is_some(), "settings": settings, "health": health,
     });
     let chrome = Chrome::new(locale, Some(&shop.session), "channels", format!("/admin/channels/{id}"));
     page(
@@ -145,7 +148,7 @@ async fn render_channel(
         &chrome,
         json!({
             "channel": view, "errors": errors.to_json(), "message": message,
-            "done": done.then(|| locale.t("done_saved")),
+            "done": done.map(|key| locale.t(key)),
         }),
     )
 }
@@ -159,8 +162,24 @@ pub(crate) async fn detail(
 ) -> Result<Response, UiError> {
     let locale = Locale::of(&headers);
     let id = ChannelId::new(channel);
-    let done = q.done == "saved";
+    let done = match q.done.as_str() {
+        "saved" => Some("done_saved"),
+        "replayed" => Some("done_replayed"),
+        _ => None,
+    };
     render_channel(&state, &shop, locale, id, StatusCode::OK, None, &FieldErrors::default(), None, done).await
+}
+
+/// The channel's page with a refusal said at its top (409: nothing changed).
+pub(crate) async fn refused(
+    state: &UiState,
+    shop: &Shop,
+    locale: Locale,
+    id: ChannelId,
+    message: String,
+) -> Result<Response, UiError> {
+    let status = StatusCode::CONFLICT;
+    render_channel(state, shop, locale, id, status, None, &FieldErrors::default(), Some(message), None).await
 }
 
 /// Save the settings form: every field is checked (and the whole set by the
@@ -212,7 +231,7 @@ pub(crate) async fn save(
         let (state, shop, id, fields) = (state.clone(), shop.clone(), id.clone(), fields.clone());
         async move {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render_channel(&state, &shop, locale, id, status, Some(&fields), &errors, message, false).await
+            render_channel(&state, &shop, locale, id, status, Some(&fields), &errors, message, None).await
         }
     };
     if !errors.is_empty() {

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use omnistore_core::{Core, OrderStatus, ProductQuery, TenantId};
-use omnistore_services::sync_state::{self, ChannelSyncStatus, ProductSyncStatus, Reported};
+use omnistore_services::sync_state::{self, ProductSyncStatus, Reported};
 use serde_json::{Value, json};
 
 use super::i18n::Locale;
@@ -134,20 +134,7 @@ fn dashboard(core: &Core, tenant: &TenantId, now: i64, locale: Locale) -> Result
     let mut health = Vec::new();
     for channel in core.list_channels(tenant)? {
         let installation = channel.id.as_str();
-        let (state, message, updated) =
-            match sync_state::channel_state(&*kv, tenant, installation).map_err(AdminError::storage)? {
-                None => (locale.t("health_no_report"), String::new(), String::new()),
-                Some(Reported::Unreadable { reason, .. }) => (locale.t("health_unreadable"), reason, String::new()),
-                Some(Reported::Read(c)) => {
-                    let state = match c.status {
-                        ChannelSyncStatus::Ok => locale.t("health_ok"),
-                        ChannelSyncStatus::NeedsReauthorization => locale.t("health_reauth"),
-                        ChannelSyncStatus::Misconfigured => locale.t("health_misconfigured"),
-                        ChannelSyncStatus::RateLimited => locale.t("health_rate_limited"),
-                    };
-                    (state, c.message, locale.datetime(c.updated_ms))
-                }
-            };
+        let (state, message, updated) = super::channel_health::channel_state(core, tenant, installation, locale)?;
         let errors = sync_state::product_states(&*kv, tenant, installation, None, 1000)
             .map_err(AdminError::storage)?
             .into_iter()

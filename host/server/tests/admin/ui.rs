@@ -837,6 +837,7 @@ async fn every_admin_page_passes_the_nu_html_checker() {
     let judges = omnistore_judges::Judges::find().unwrap();
     let admin = Admin::new();
     let a = admin.shop("alpha", "A").await;
+    ui_operations::report_sync_error(&admin, &a);
     let mut pages: Vec<(String, String)> = Vec::new();
     for language in ["it", "en"] {
         for (path, page) in every_page(&admin, &a, language).await {
@@ -864,6 +865,10 @@ async fn every_admin_page_passes_the_nu_html_checker() {
         admin.post("/admin/promotions", &browser, &[("csrf", &csrf), ("name", ""), ("value", "x")]).await;
     let bad_segment = admin.post("/admin/segments", &browser, &[("csrf", &csrf), ("min_orders", "x")]).await;
     let bad_campaign = admin.post("/admin/campaigns", &browser, &[("csrf", &csrf), ("name", "")]).await;
+    let replayed = format!("/admin/channels/{}/dead-letters/{}/replay", a.channel, a.dead_delivery);
+    assert_eq!(admin.post(&replayed, &browser, &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    let replayed_twice = admin.post(&replayed, &browser, &[("csrf", &csrf)]).await;
+    assert_eq!(replayed_twice.status, StatusCode::CONFLICT);
     let missing = admin.get("/admin/orders/ord-nope", &browser).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     for (name, page) in [
@@ -872,6 +877,7 @@ async fn every_admin_page_passes_the_nu_html_checker() {
         ("bad transfer", bad_transfer),
         ("bad filter", bad_filter),
         ("bad return", bad_return),
+        ("replayed twice", replayed_twice),
         ("stale", stale),
         ("missing", missing),
         ("bad promotion", bad_promotion),

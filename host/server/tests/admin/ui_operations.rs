@@ -6,7 +6,20 @@
 use axum::http::StatusCode;
 use omnistore_core::{LocationId, TenantId, VariantId};
 
-use super::Admin;
+use super::{Admin, World};
+
+/// The channel reports the shop's product as refused by its platform.
+pub(super) fn report_sync_error(admin: &Admin, a: &World) {
+    let t = TenantId::new(a.tenant.as_str()).unwrap();
+    let mut key = omnistore_storage::keyspace::plugin_data_prefix(&t, &a.channel);
+    key.extend_from_slice(format!("sync/product/{}", a.product).as_bytes());
+    let report = serde_json::json!({
+        "product_id": a.product, "status": "error", "last_synced_ms": super::START_MS,
+        "errors": [{ "code": "IMG_SIZE", "message": "The image is too small for the catalogue" }],
+        "warnings": [{ "message": "No brand given" }],
+    });
+    omnistore_storage::transact(&*admin.api.store, |txn| txn.put(&key, report.to_string().as_bytes())).unwrap();
+}
 
 #[tokio::test]
 async fn stock_is_moved_between_locations_and_the_ledger_shows_every_change() {
@@ -102,4 +115,50 @@ async fn orders_are_filtered_by_delivery_and_location_and_returned_at_a_location
         assert!(page.html.contains(text), "the order's page lacks {text}: {}", page.html);
     }
     assert!(!page.html.contains("id=\"return\""), "nothing is left to return");
+}
+
+#[tokio::test]
+async fn a_channels_page_shows_its_sync_report_and_replays_its_dead_letters() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    report_sync_error(&admin, &a);
+    let browser = admin.sign_in("alpha", "en").await;
+    let page = admin.get(&format!("/admin/channels/{}", a.channel), &browser).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    for text in ["IMG_SIZE: The image is too small for the catalogue", "No brand given", "Cannolo A", "boom"] {
+        assert!(page.html.contains(text), "the channel's page lacks {text}: {}", page.html);
+    }
+    let replay = format!("/admin/channels/{}/dead-letters/{}/replay", a.channel, a.dead_delivery);
+    assert!(page.html.contains(&replay), "{}", page.html);
+    let csrf = page.hidden("csrf");
+
+    // Without the form's token, or through another channel: nothing happens.
+    let t = TenantId::new("alpha").unwrap();
+    let before = admin.api.dump();
+    assert_eq!(admin.post(&replay, &browser, &[("csrf", "stale")]).await.status, StatusCode::FORBIDDEN);
+    let elsewhere = format!("/admin/channels/{}/dead-letters/{}/replay", a.mail_channel, a.dead_delivery);
+    assert_eq!(admin.post(&elsewhere, &browser, &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+    let unknown = format!("/admin/channels/{}/dead-letters/dlv-nope/replay", a.channel);
+    assert_eq!(admin.post(&unknown, &browser, &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+    assert!(admin.api.dump() == before, "a refused replay changed the store");
+
+    let r = admin.post(&replay, &browser, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (r.status, r.location()),
+        (StatusCode::SEE_OTHER, format!("/admin/channels/{}?done=replayed", a.channel).as_str()),
+        "{}",
+        r.html
+    );
+    let delivery = admin.api.core.get_delivery(&t, &omnistore_core::DeliveryId::new(a.dead_delivery.as_str())).unwrap();
+    assert_eq!((delivery.state, delivery.attempts), (omnistore_core::DeliveryState::Pending, 0));
+    let page = admin.get(r.location(), &browser).await;
+    assert!(
+        page.html.contains("queued to be sent again") && page.html.contains("Every event reached the channel"),
+        "{}",
+        page.html
+    );
+    // Replayed twice (an old tab): said on the page, nothing changes.
+    let again = admin.post(&replay, &browser, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
+    assert!(again.html.contains("role=\"alert\""), "{}", again.html);
 }
