@@ -23,6 +23,7 @@ pub mod erasure;
 pub mod error;
 pub mod event_kind;
 pub mod events;
+pub mod funnel;
 pub mod ids;
 pub mod inventory;
 pub mod listing;
@@ -83,6 +84,7 @@ pub use pricing::{
 };
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
+pub use funnel::TouchpointCount;
 pub use satisfaction::{MAX_SCORE, SatisfactionAnswer, SatisfactionResults, SatisfactionSummary};
 /// What a tenant owns outside the store (its images), exported and imported with its data.
 pub use omnistore_types::{NoFiles, TenantFiles};

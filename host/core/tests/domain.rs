@@ -347,6 +347,8 @@ per_backend!(
 mod campaigns;
 #[path = "domain/drift.rs"]
 mod drift;
+#[path = "domain/funnel.rs"]
+mod funnel;
 #[path = "domain/images.rs"]
 mod images;
 #[path = "domain/ledger_properties.rs"]

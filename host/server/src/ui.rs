@@ -16,6 +16,7 @@ mod campaign;
 mod campaigns;
 mod channel_health;
 mod channels;
+mod conversion;
 mod customers;
 mod dashboard;
 mod forms;

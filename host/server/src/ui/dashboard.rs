@@ -1,6 +1,7 @@
 //! The dashboard: today's and the last seven days' orders and revenue per
 //! channel (with a bar chart the server draws as SVG), stock running low per
-//! location, and each channel's health — the sync report it wrote
+//! location, conversion per channel (views → carts → orders, from
+//! [`super::conversion`]), and each channel's health — the sync report it wrote
 //! (`omnistore_services::sync_state`) and its dead letters.
 
 use std::collections::BTreeMap;
@@ -66,7 +67,9 @@ fn dashboard(core: &Core, tenant: &TenantId, now: i64, locale: Locale) -> Result
     let week = today - 6 * DAY_MS;
     let names = channel_names(core, tenant)?;
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut orders_per_channel: BTreeMap<Option<String>, u64> = BTreeMap::new();
     for order in recent_orders(core, tenant, None, None, |o| o.placed_ms >= week, 100_000)? {
+        *orders_per_channel.entry(order.channel_id.as_ref().map(|c| c.to_string())).or_default() += 1;
         let channel = match &order.channel_id {
             Some(c) => names.get(c.as_str()).cloned().unwrap_or_else(|| c.to_string()),
             None => locale.t("channel_admin").to_owned(),
@@ -151,8 +154,11 @@ fn dashboard(core: &Core, tenant: &TenantId, now: i64, locale: Locale) -> Result
             "dead": locale.number(dead.iter().filter(|d| d.channel_id == channel.id).count() as i64),
         }));
     }
+    let conversion =
+        super::conversion::per_channel(core, tenant, week, today + DAY_MS, &names, &orders_per_channel, locale)?;
     Ok(json!({
         "rows": rows,
+        "conversion": conversion,
         "chart": chart(&bars, locale.t("chart_title")),
         "today_orders": locale.number(total.today_orders),
         "today_revenue": money(total.today_revenue),

@@ -162,3 +162,61 @@ async fn a_channels_page_shows_its_sync_report_and_replays_its_dead_letters() {
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
     assert!(again.html.contains("role=\"alert\""), "{}", again.html);
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_views_carts_and_orders_per_channel() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let t = TenantId::new("alpha").unwrap();
+    let channel = omnistore_core::ChannelId::new(a.channel.as_str());
+    let customer = omnistore_core::CustomerId::new(a.customer.as_str());
+    // Eight views and four carts (in both spellings channels use) this week.
+    for (i, kind) in [
+        "view",
+        "view",
+        "view",
+        "view",
+        "view",
+        "view",
+        "view",
+        "view",
+        "add_to_cart",
+        "add-to-cart",
+        "add_to_cart",
+        "add-to-cart",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let tp = omnistore_core::NewTouchpoint {
+            customer_id: customer.clone(),
+            kind: (*kind).into(),
+            channel_id: Some(channel.clone()),
+            product_id: None,
+            variant_id: None,
+            campaign: None,
+            detail: None,
+            at_ms: super::START_MS - i as i64,
+            visitor_id: None,
+            source: None,
+        };
+        admin.api.core.record_touchpoint(&t, tp, super::START_MS).unwrap();
+    }
+    let orders = admin.api.core.list_orders(&t, &omnistore_core::OrderQuery::default()).unwrap();
+    let placed = orders.iter().filter(|o| o.channel_id.as_ref() == Some(&channel)).count();
+    let browser = admin.sign_in("alpha", "en").await;
+    let page = admin.get("/admin/dashboard", &browser).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let section = page.html.split("id=\"conversion-h\"").nth(1).unwrap().split("</section>").next().unwrap();
+    let row = section.split("<th scope=\"row\">Instagram A</th>").nth(1).unwrap().split("</tr>").next().unwrap();
+    let cells: Vec<&str> = row.split("<td class=\"num\">").skip(1).map(|c| c.split('<').next().unwrap()).collect();
+    let cart_to_order = (placed as u64 * 100 + 2) / 4;
+    let view_to_order = (placed as u64 * 100 + 4) / 8;
+    assert_eq!(
+        cells,
+        ["8", "4", &placed.to_string(), "50%", &format!("{cart_to_order}%"), &format!("{view_to_order}%")],
+        "{section}"
+    );
+    let it = admin.get("/admin/dashboard", &admin.sign_in("alpha", "it").await).await;
+    assert!(it.html.contains("Conversione per canale"));
+}

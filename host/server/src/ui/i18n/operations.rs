@@ -61,6 +61,14 @@ pub(crate) const EN: &[(&str, &str)] = &[
     ("replay", "Send again"),
     ("done_replayed", "The event is queued to be sent again."),
     ("no_dead_letters", "Every event reached the channel."),
+    ("conversion", "Conversion per channel"),
+    ("conversion_caption", "Last 7 days: products viewed, put in a cart, and orders"),
+    ("views", "Views"),
+    ("carts", "Added to cart"),
+    ("view_to_cart", "Views → cart"),
+    ("cart_to_order", "Cart → order"),
+    ("view_to_order", "Views → order"),
+    ("no_conversion", "No views, carts or orders in the last 7 days."),
 ];
 
 pub(crate) const IT: &[(&str, &str)] = &[
@@ -121,4 +129,12 @@ pub(crate) const IT: &[(&str, &str)] = &[
     ("replay", "Invia di nuovo"),
     ("done_replayed", "L'evento è in coda per essere inviato di nuovo."),
     ("no_dead_letters", "Ogni evento ha raggiunto il canale."),
+    ("conversion", "Conversione per canale"),
+    ("conversion_caption", "Ultimi 7 giorni: prodotti visti, messi nel carrello, e ordini"),
+    ("views", "Visualizzazioni"),
+    ("carts", "Nel carrello"),
+    ("view_to_cart", "Viste → carrello"),
+    ("cart_to_order", "Carrello → ordine"),
+    ("view_to_order", "Viste → ordine"),
+    ("no_conversion", "Nessuna visualizzazione, carrello o ordine negli ultimi 7 giorni."),
 ];
