@@ -260,6 +260,27 @@ impl Browser {
         self.find(css).await
     }
 
+    /// Wait (up to 10 s) until an element matching `css` shows text that
+    /// contains `needle`, and return that text. After a click that submits a
+    /// form the old page may still be shown, or its elements go stale while
+    /// being read; both just mean "not yet".
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> anyhow::Result<String> {
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            seen.clear();
+            for element in self.find_all(css).await.unwrap_or_default() {
+                if let Ok(text) = self.text(&element).await {
+                    if text.contains(needle) {
+                        return Ok(text);
+                    }
+                    seen.push(text);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("no `{css}` showed {needle:?} within 10 s; it showed {seen:?}")
+    }
+
     /// Write a PNG screenshot of the page, so a person can look at it.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let png = self.command(reqwest::Method::GET, &self.at("/screenshot"), None).await?;

@@ -21,11 +21,6 @@ async fn look(browser: &Browser, name: &str, findings: &mut Vec<String>) {
     }
 }
 
-async fn text_of(browser: &Browser, css: &str) -> String {
-    let element = browser.wait_for(css).await.unwrap();
-    browser.text(&element).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_runs_the_shop_in_a_real_browser() {
     let judges = Judges::find().unwrap();
@@ -61,7 +56,7 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.fill(&browser.find("#f-price").await.unwrap(), "18.50").await.unwrap();
     browser.select("#f-status", "active").await.unwrap();
     browser.click(&browser.find("form[action=\"/admin/products\"] button").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("The product was created"));
+    browser.wait_for_text(".done", "The product was created").await.unwrap();
     let variant = admin.api.core.variant_by_sku(&tenant, "TORTA-1").unwrap();
     assert_eq!(variant.price.amount_minor, 1850);
     look(&browser, "04-product", &mut findings).await;
@@ -73,7 +68,7 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.choose_file(&browser.find("#f-image").await.unwrap(), Path::new(&file)).await.unwrap();
     browser.fill(&browser.find("#f-alt").await.unwrap(), "Una torta").await.unwrap();
     browser.click(&browser.find("form[enctype=\"multipart/form-data\"] button").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("The image was added"));
+    browser.wait_for_text(".done", "The image was added").await.unwrap();
     let width = browser
         .execute(
             "const i = document.querySelector('.images img'); return i && i.complete ? i.naturalWidth : -1;",
@@ -91,7 +86,7 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.select("#f-location", &a.shop).await.unwrap();
     browser.fill(&browser.find("#f-delta").await.unwrap(), "12").await.unwrap();
     browser.click(&browser.find("#adjust button").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("Stock adjusted"));
+    browser.wait_for_text(".done", "Stock adjusted").await.unwrap();
     let level = admin.api.core.stock_level(&tenant, &variant.id, &LocationId::new(a.shop.as_str())).unwrap();
     assert_eq!(level.on_hand, 12);
     look(&browser, "06-inventory", &mut findings).await;
@@ -102,11 +97,11 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.select("#f-to", &a.warehouse).await.unwrap();
     browser.fill(&browser.find("#f-quantity").await.unwrap(), "2").await.unwrap();
     browser.click(&browser.find("#transfer button").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("Stock moved"));
+    browser.wait_for_text(".done", "Stock moved").await.unwrap();
     let level = admin.api.core.stock_level(&tenant, &variant.id, &LocationId::new(a.warehouse.as_str())).unwrap();
     assert_eq!(level.on_hand, 2);
     browser.click(&browser.find(&format!("a[href=\"/admin/inventory/{}\"]", variant.id)).await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, "main").await.contains("Moved in"));
+    browser.wait_for_text("main", "Moved in").await.unwrap();
     look(&browser, "06a-ledger", &mut findings).await;
 
     // The day's pickup order, found by its status, marked ready.
@@ -119,7 +114,7 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.wait_for("#ready-for-pickup").await.unwrap();
     look(&browser, "07-order", &mut findings).await;
     browser.click(&browser.find("#ready-for-pickup").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("ready for pickup"));
+    browser.wait_for_text(".done", "ready for pickup").await.unwrap();
     let order = admin.api.core.get_order(&tenant, &omnistore_core::OrderId::new(a.order_pickup.as_str())).unwrap();
     assert_eq!(order.status, OrderStatus::ReadyForPickup);
     look(&browser, "08-order-ready", &mut findings).await;
@@ -146,11 +141,11 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.select("#f-sms_channel", &a.sms_channel).await.unwrap();
     browser.fill(&browser.find("#f-sms_text").await.unwrap(), "Cannoli 20% off").await.unwrap();
     browser.click(&browser.find("form[action=\"/admin/campaigns\"] button").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("saved as a draft"));
-    assert!(text_of(&browser, "main").await.contains("GSM-7"));
+    browser.wait_for_text(".done", "saved as a draft").await.unwrap();
+    browser.wait_for_text("main", "GSM-7").await.unwrap();
     look(&browser, "08d-campaign-preview", &mut findings).await;
     browser.click(&browser.find("form[action$=\"/send\"] button").await.unwrap()).await.unwrap();
-    assert!(text_of(&browser, ".done").await.contains("is sending"));
+    browser.wait_for_text(".done", "is sending").await.unwrap();
     look(&browser, "08e-campaign-sending", &mut findings).await;
     browser.goto(&format!("{base}/admin/orders/{}", a.order_pickup)).await.unwrap();
     browser.wait_for("h1").await.unwrap();
@@ -158,7 +153,7 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     // In Italian.
     browser.click(&browser.find("a[hreflang=\"it\"]").await.unwrap()).await.unwrap();
     browser.wait_for("html[lang=\"it\"]").await.unwrap();
-    assert!(text_of(&browser, "h1").await.contains("Ordine"));
+    browser.wait_for_text("h1", "Ordine").await.unwrap();
     look(&browser, "09-order-it", &mut findings).await;
     browser.click(&browser.find("a[href=\"/admin/inventory\"]").await.unwrap()).await.unwrap();
     browser.wait_for("html[lang=\"it\"] #f-variant").await.unwrap();
@@ -176,6 +171,14 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
         browser.wait_for(wait).await.unwrap();
         look(&browser, name, &mut findings).await;
     }
+    // The channel's undelivered event sent again, and a shipped order's return form.
+    browser.goto(&format!("{base}/admin/channels/{}", a.channel)).await.unwrap();
+    browser.click(&browser.wait_for("form[action$=\"/replay\"] button").await.unwrap()).await.unwrap();
+    browser.wait_for_text(".done", "di nuovo").await.unwrap();
+    look(&browser, "16-channel-replayed-it", &mut findings).await;
+    browser.goto(&format!("{base}/admin/orders/{}", a.order_shipped)).await.unwrap();
+    browser.wait_for("#return").await.unwrap();
+    look(&browser, "17-order-return-it", &mut findings).await;
 
     assert!(findings.is_empty(), "axe-core found serious or critical violations:\n{}", findings.join("\n"));
     server.abort();
@@ -220,5 +223,15 @@ async fn the_admin_works_with_javascript_off() {
     let t = TenantId::new("alpha").unwrap();
     let order = admin.api.core.get_order(&t, &omnistore_core::OrderId::new(a.order_pickup.as_str())).unwrap();
     assert_eq!(order.status, OrderStatus::ReadyForPickup);
+    // A return received at the shop and written off, by a plain POST.
+    browser.goto(&format!("{base}/admin/orders/{}", a.order_shipped)).await.unwrap();
+    browser.select("#f-location", &a.shop).await.unwrap();
+    browser.fill(&browser.find("#f-qty_1").await.unwrap(), "1").await.unwrap();
+    browser.select("#f-disp_1", "write_off").await.unwrap();
+    browser.click(&browser.find("#return button").await.unwrap()).await.unwrap();
+    browser.wait_for(".done").await.unwrap();
+    let shipped = omnistore_core::OrderId::new(a.order_shipped.as_str());
+    assert_eq!(admin.api.core.order_returns(&t, &shipped).unwrap().len(), 1);
+    browser.screenshot(&shots.join("js-off-order-returned.png")).await.unwrap();
     server.abort();
 }
