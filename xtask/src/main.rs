@@ -141,7 +141,10 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let judges = judges::install()?;
     step("running the test suite");
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--features", "omnistore-storage/sled,omnistore-core/sled,omnistore-e2e/sled"]);
+    // Every test binary runs even after one fails: a run this long should
+    // report every failure at once.
+    cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    cmd.args(["--features", "omnistore-storage/sled,omnistore-core/sled,omnistore-e2e/sled"]);
     for guest in guest_packages()? {
         cmd.args(["--exclude", &guest]);
     }
