@@ -165,6 +165,31 @@ fn load(tx: &mut Tx<'_>, id: &DeliveryId) -> CoreResult<Delivery> {
     tx.must("delivery", id.as_str())
 }
 
+/// A pending delivery taken back from the dispatcher that held it, for its
+/// outcome to be recorded; `Conflict` when it is not pending any more.
+fn released(tx: &mut Tx<'_>, id: &DeliveryId, now_ms: i64) -> CoreResult<Delivery> {
+    let mut d = load(tx, id)?;
+    if d.state != DeliveryState::Pending {
+        return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
+    }
+    d.leased_until_ms = None;
+    d.updated_ms = now_ms;
+    Ok(d)
+}
+
+/// Make `d` a dead letter: never due again until replayed.
+fn kill(tx: &mut Tx<'_>, d: &mut Delivery) -> CoreResult<()> {
+    clear_due(tx, d)?;
+    clear_coalesce(tx, d)?;
+    d.state = DeliveryState::Dead;
+    tx.put(&["dead", d.id.as_str()], &())
+}
+
+/// A receiver's or the host's reason, as long as the delivery keeps one.
+fn clipped(reason: &str) -> String {
+    validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect())
+}
+
 fn save(tx: &mut Tx<'_>, d: &Delivery) -> CoreResult<()> {
     tx.put(&["dlv", d.id.as_str()], d)
 }
@@ -356,22 +381,14 @@ impl Core {
         retry_after_ms: Option<i64>,
         now_ms: i64,
     ) -> CoreResult<Delivery> {
-        let error = validate::long_text("error", error, 4096).unwrap_or_else(|_| error.chars().take(1024).collect());
+        let error = clipped(error);
         let policy = self.retry.clone();
         self.write(tenant, now_ms, |tx| {
-            let mut d = load(tx, id)?;
-            if d.state != DeliveryState::Pending {
-                return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
-            }
+            let mut d = released(tx, id, now_ms)?;
             d.attempts += 1;
             d.last_error = Some(error.clone());
-            d.leased_until_ms = None;
-            d.updated_ms = now_ms;
             if d.attempts >= policy.max_attempts {
-                clear_due(tx, &d)?;
-                clear_coalesce(tx, &d)?;
-                d.state = DeliveryState::Dead;
-                tx.put(&["dead", id.as_str()], &())?;
+                kill(tx, &mut d)?;
             } else {
                 let asked = retry_after_ms.unwrap_or(0).clamp(0, policy.max_retry_after_ms);
                 let wait = policy.backoff_ms(d.attempts).max(asked);
@@ -395,17 +412,11 @@ impl Core {
         wait_ms: i64,
         now_ms: i64,
     ) -> CoreResult<Delivery> {
-        let reason =
-            validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect());
+        let reason = clipped(reason);
         let max_wait = self.retry.max_retry_after_ms;
         self.write(tenant, now_ms, |tx| {
-            let mut d = load(tx, id)?;
-            if d.state != DeliveryState::Pending {
-                return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
-            }
+            let mut d = released(tx, id, now_ms)?;
             d.deferrals = d.deferrals.saturating_add(1);
-            d.leased_until_ms = None;
-            d.updated_ms = now_ms;
             let since = *d.deferred_since_ms.get_or_insert(now_ms);
             let age = now_ms.saturating_sub(since);
             if age >= MAX_DEFERRAL_MS || d.deferrals > MAX_DEFERRALS {
@@ -414,10 +425,7 @@ impl Core {
                     d.deferrals,
                     age / 3_600_000
                 ));
-                clear_due(tx, &d)?;
-                clear_coalesce(tx, &d)?;
-                d.state = DeliveryState::Dead;
-                tx.put(&["dead", id.as_str()], &())?;
+                kill(tx, &mut d)?;
             } else {
                 d.last_error = Some(reason.clone());
                 set_due(tx, &mut d, now_ms.saturating_add(wait_ms.clamp(0, max_wait)))?;
@@ -439,16 +447,10 @@ impl Core {
         wait_ms: i64,
         now_ms: i64,
     ) -> CoreResult<Delivery> {
-        let reason =
-            validate::long_text("reason", reason, 4096).unwrap_or_else(|_| reason.chars().take(1024).collect());
+        let reason = clipped(reason);
         self.write(tenant, now_ms, |tx| {
-            let mut d = load(tx, id)?;
-            if d.state != DeliveryState::Pending {
-                return Err(CoreError::conflict(format!("delivery `{id}` is {:?}, not pending", d.state)));
-            }
+            let mut d = released(tx, id, now_ms)?;
             d.last_error = Some(reason.clone());
-            d.leased_until_ms = None;
-            d.updated_ms = now_ms;
             set_due(tx, &mut d, now_ms.saturating_add(wait_ms.max(0)))?;
             save(tx, &d)?;
             Ok(d)

@@ -131,16 +131,6 @@ pub(crate) fn page(
 
 /// Text made safe to put in HTML by hand (the templates escape by themselves).
 pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    // The one HTML escape of the product, the same as Liquid's `escape`.
+    omnistore_liquid::escape_html(text)
 }
