@@ -91,8 +91,10 @@ async fn a_deleted_tenant_stops_being_served_and_its_export_is_whole() {
 
     let deleted = edge.admin("DELETE", "/tenants/alpha?confirm=alpha", super::OPERATOR, None).await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
-    // The dispatcher may have recorded deliveries since the export.
-    assert!(deleted.json["entries"].as_u64().unwrap() as usize >= lines.len() - 2, "{}", deleted.text());
+    // Not compared with the export's count: the dispatcher runs between
+    // the two, adding deliveries and clearing the due index as it delivers.
+    // What holds is below: nothing of the tenant is left.
+    assert!(deleted.json["entries"].as_u64().unwrap() > 0, "{}", deleted.text());
     let gone = edge.page("alpha.example", "/").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text());
     assert!(!gone.text().contains("Greetings from Alpha"));
