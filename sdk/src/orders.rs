@@ -3,7 +3,9 @@
 //! satisfaction with a completed one. Needs `"orders"` in
 //! `[capabilities].imports`.
 
-pub use crate::__private::bindings::omnistore::plugin::orders::{find_by_external_id, get, ingest, record_satisfaction};
+pub use crate::__private::bindings::omnistore::plugin::orders::{
+    find_by_external_id, get, ingest, record_satisfaction,
+};
 
 use crate::ids::OrderId;
 use crate::{HostError, Order};

@@ -284,7 +284,9 @@ async fn demo(config: &Path) -> anyhow::Result<()> {
     println!("Pasticceria Dolce Vita is open:");
     println!("  storefront   http://dolce-vita.localhost:{port}/   (or http://{listen}/t/dolce-vita/)");
     println!("  hello        http://dolce-vita.localhost:{port}/hello/");
-    println!("  admin        http://{listen}/admin/   (shop dolce-vita, {DEMO_USER_EMAIL}, password {DEMO_USER_PASSWORD})");
+    println!(
+        "  admin        http://{listen}/admin/   (shop dolce-vita, {DEMO_USER_EMAIL}, password {DEMO_USER_PASSWORD})"
+    );
     println!("  admin API    http://{listen}/api/v1/tenants/dolce-vita/products");
     println!("  token        {token}");
     println!("  try          curl -H 'Authorization: Bearer {token}' http://{listen}/api/v1/tenants/dolce-vita/orders");

@@ -368,8 +368,9 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
 
     // The admin in the browser, on the host's own name, with the owner's sign-in printed.
     assert!(
-        demo.printed.iter().any(|l| l.contains(&format!("http://127.0.0.1:{web}/admin/"))
-            && l.contains("titolare@dolcevita.example")),
+        demo.printed
+            .iter()
+            .any(|l| l.contains(&format!("http://127.0.0.1:{web}/admin/")) && l.contains("titolare@dolcevita.example")),
         "{:?}",
         demo.printed
     );

@@ -65,6 +65,7 @@ pub use erasure::{CustomerExport, ErasureReport};
 pub use error::{CoreError, CoreResult};
 pub use event_kind::{DomainEventKind, EventKind};
 pub use events::{Delivery, DeliveryState, DueDelivery, Event, RetryPolicy};
+pub use funnel::TouchpointCount;
 pub use ids::{
     CampaignId, CampaignRef, CartId, ChannelId, CollectionId, CustomerId, DeliveryId, EventId, HoldId, ImageId,
     LocationId, OrderId, ProductId, PromotionId, ReturnId, SegmentId, TenantId, TouchpointId, TransferId, VariantId,
@@ -73,6 +74,8 @@ pub use inventory::{Allocation, Hold, Movement, MovementKind, StockLevel, StockL
 pub use listing::{ChannelProductView, ChannelVariantView};
 pub use migrate::{MigrationReport, StorageVersions};
 pub use money::{Money, currency_exponent, validate_currency};
+/// What a tenant owns outside the store (its images), exported and imported with its data.
+pub use omnistore_types::{NoFiles, TenantFiles};
 pub use orders::{
     Address, Fulfilment, IngestLine, IngestOrder, Ingested, Order, OrderLine, OrderQuery, OrderStatus, PaymentMethod,
     StatusChange,
@@ -84,10 +87,7 @@ pub use pricing::{
 };
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
-pub use funnel::TouchpointCount;
 pub use satisfaction::{MAX_SCORE, SatisfactionAnswer, SatisfactionResults, SatisfactionSummary};
-/// What a tenant owns outside the store (its images), exported and imported with its data.
-pub use omnistore_types::{NoFiles, TenantFiles};
 pub use search::{CountedPage, ProductSort, SearchPage};
 pub use seed::{SeedReport, seed_demo, seed_demo_into};
 pub use segments::{NewSegment, Segment, SegmentCount, SegmentRule, When};

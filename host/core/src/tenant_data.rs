@@ -244,9 +244,9 @@ impl Core {
                 let data = BASE64
                     .decode(&f.data)
                     .map_err(|e| CoreError::invalid(format!("line {number}: the file's data is not base64: {e}")))?;
-                files
-                    .write(&tenant, &f.file, &data)
-                    .map_err(|e| CoreError::invalid(format!("line {number}: the file {} cannot be kept: {e}", f.file)))?;
+                files.write(&tenant, &f.file, &data).map_err(|e| {
+                    CoreError::invalid(format!("line {number}: the file {} cannot be kept: {e}", f.file))
+                })?;
                 file_count += 1;
                 continue;
             }

@@ -715,8 +715,16 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
 /// The routes the JSON tables drive: raw-body routes (images, theme files)
 /// and the theme-file actions are tested in `admin/media.rs` and `admin/files.rs`.
 fn table_routes() -> Vec<RouteDoc> {
-    const TESTED_ELSEWHERE: &[&str] =
-        &["deleteProductImage", "pruneImages", "listFiles", "getFile", "deleteFile", "publishFiles", "discardFiles", "previewFiles"];
+    const TESTED_ELSEWHERE: &[&str] = &[
+        "deleteProductImage",
+        "pruneImages",
+        "listFiles",
+        "getFile",
+        "deleteFile",
+        "publishFiles",
+        "discardFiles",
+        "previewFiles",
+    ];
     route_docs().into_iter().filter(|d| d.raw_body.is_empty() && !TESTED_ELSEWHERE.contains(&d.operation_id)).collect()
 }
 

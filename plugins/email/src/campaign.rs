@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn one_click_first_then_mailto() {
-        assert_eq!(list_unsubscribe("https://s.example/email/unsubscribe?t=x", None, "cus-1"), "<https://s.example/email/unsubscribe?t=x>");
+        assert_eq!(
+            list_unsubscribe("https://s.example/email/unsubscribe?t=x", None, "cus-1"),
+            "<https://s.example/email/unsubscribe?t=x>"
+        );
         assert_eq!(
             list_unsubscribe("https://s.example/u", Some("stop@s.example"), "cus-1"),
             "<https://s.example/u>, <mailto:stop@s.example?subject=unsubscribe%20cus-1>"

@@ -108,8 +108,14 @@ mod tests {
         assert!(why(&[("shop_url", "dv.example")]).contains("`shop_url`"));
         assert!(why(&[("shop_url", "https://")]).contains("`shop_url`"));
         assert!(why(&[("shop_url", "https://dv.example"), ("reply_to", "a@b\r\nBcc: x@y")]).contains("`reply_to`"));
-        assert!(why(&[("shop_url", "https://dv.example"), ("unsubscribe_mailbox", "a@b>, <x")]).contains("`unsubscribe_mailbox`"));
+        assert!(
+            why(&[("shop_url", "https://dv.example"), ("unsubscribe_mailbox", "a@b>, <x")])
+                .contains("`unsubscribe_mailbox`")
+        );
         assert!(why(&[("shop_url", "https://dv.example"), ("public_url", "/email")]).contains("`public_url`"));
-        assert!(why(&[("shop_url", "https://dv.example"), ("satisfaction_survey", "yes")]).contains("`satisfaction_survey`"));
+        assert!(
+            why(&[("shop_url", "https://dv.example"), ("satisfaction_survey", "yes")])
+                .contains("`satisfaction_survey`")
+        );
     }
 }

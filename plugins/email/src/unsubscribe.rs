@@ -12,9 +12,7 @@
 
 use omnistore_sdk::cookie::CookieKey;
 use omnistore_sdk::url::percent_encode;
-use omnistore_sdk::{
-    ConsentPurpose, CustomerId, HostError, Params, PluginError, Request, Response, customers,
-};
+use omnistore_sdk::{ConsentPurpose, CustomerId, HostError, Params, PluginError, Request, Response, customers};
 use serde_json::json;
 
 use crate::campaign::consents;
@@ -39,7 +37,6 @@ pub fn link(public_url: &str, customer: &str) -> String {
     let token = token(&CookieKey::installation(), customer);
     format!("{public_url}/unsubscribe?t={}", percent_encode(&token))
 }
-
 
 /// `GET /unsubscribe`: the page with the button.
 pub fn confirm(req: &Request, _params: &Params) -> Result<Response, PluginError> {
@@ -89,5 +86,4 @@ mod tests {
         assert_eq!(customer_of(&key, &key.sign("session", "cus-0001")), None, "a value signed for another purpose");
         assert_eq!(customer_of(&key, ""), None);
     }
-
 }

@@ -9,8 +9,8 @@
 //! still to wait.
 
 use base64::Engine as _;
-use omnistore_sdk::url::form_encode;
 use omnistore_sdk::http::{self, IncomingResponse, RequestBuilder};
+use omnistore_sdk::url::form_encode;
 use omnistore_sdk::{PluginError, UpstreamError, clock, storage};
 use serde::Deserialize;
 use serde_json::Value;
@@ -233,8 +233,6 @@ fn refresh(cfg: &Config, tokens: &Tokens) -> Result<Tokens, ApiError> {
         Err(other) => Err(other),
     }
 }
-
-
 
 /// `?ad_account_id=…` when the merchant set one, for the calls that take it.
 pub fn ad_account_query(cfg: &Config) -> String {

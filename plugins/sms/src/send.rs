@@ -203,13 +203,7 @@ pub fn may_still_send(key: &str) -> Result<bool, PluginError> {
 /// Whether the text needs no more sending: sent, skipped or refused already
 /// (a redelivered event sends nothing), or lost in a crashed send. An error
 /// asks for a retry while another delivery is sending it.
-fn settled(
-    key: &str,
-    current: Option<&[u8]>,
-    r: &Record,
-    job: &Job<'_>,
-    now: i64,
-) -> Result<bool, PluginError> {
+fn settled(key: &str, current: Option<&[u8]>, r: &Record, job: &Job<'_>, now: i64) -> Result<bool, PluginError> {
     match r.state {
         state if state.may_send() => Ok(false),
         State::Sending if now - r.updated_at < CLAIM_MS => {

@@ -3,9 +3,9 @@
 //! and what its answer means for the message.
 
 use base64::Engine as _;
-use omnistore_sdk::url::percent_encode;
 use omnistore_sdk::PluginError;
 use omnistore_sdk::http::{HttpError, IncomingResponse, RequestBuilder};
+use omnistore_sdk::url::percent_encode;
 use serde::Deserialize;
 
 use crate::config::{Account, Sender};

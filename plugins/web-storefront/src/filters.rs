@@ -140,7 +140,6 @@ fn attribute(text: &str) -> String {
     omnistore_sdk::html::escape(text)
 }
 
-
 fn url_encode_path(text: &str) -> String {
     text.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
 }

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value as Json, json};
 
 use omnistore_sdk::templates::{Object, Value};
-use omnistore_sdk::{Cart, PluginError, ProductSort, Request, Response, catalog, html, locations};
 use omnistore_sdk::url::form_encode;
+use omnistore_sdk::{Cart, PluginError, ProductSort, Request, Response, catalog, html, locations};
 
 use crate::bundled::THEME_VERSION;
 use crate::context::Ctx;

@@ -172,9 +172,7 @@ fn texts_of(twilio: &StubHttp, name: &str) -> Vec<String> {
         .iter()
         .map(|r| r.text())
         .filter(|body| body.contains(&format!("Body={name}")))
-        .filter_map(|body| {
-            body.split('&').find_map(|kv| kv.strip_prefix("To=")).map(|to| to.replace("%2B", "+"))
-        })
+        .filter_map(|body| body.split('&').find_map(|kv| kv.strip_prefix("To=")).map(|to| to.replace("%2B", "+")))
         .collect()
 }
 

@@ -228,8 +228,7 @@ async fn run(state: AdminState, request: Request, next: Next) -> Result<Response
     let fingerprint = fingerprints.first().cloned().unwrap_or_default();
     let record_key = keyspace::idempotency_key(caller.idempotency_scope(), &sha256(key.as_bytes()));
 
-    let reserved =
-        reserve(&state, record_key.clone(), fingerprints).await.map_err(IntoResponse::into_response)?;
+    let reserved = reserve(&state, record_key.clone(), fingerprints).await.map_err(IntoResponse::into_response)?;
     let mut owner = match reserved {
         Reserved::Proceed(owner) => owner,
         Reserved::Replay { status, content_type, body } => return Ok(replay(status, content_type, body)),

@@ -52,7 +52,9 @@ async fn get_satisfaction(
         )));
     }
     let report = state
-        .call(move |core, _| Ok(wire::SatisfactionReport::new(from, to, &core.satisfaction_results(&tenant, from, to)?)))
+        .call(move |core, _| {
+            Ok(wire::SatisfactionReport::new(from, to, &core.satisfaction_results(&tenant, from, to)?))
+        })
         .await?;
     Ok(Json(report))
 }

@@ -33,7 +33,13 @@ pub(crate) struct DetailQuery {
 
 /// The preview for `customer` (the segment's first one when none is
 /// chosen), as the JSON API computes it. Blocking.
-fn preview(core: &Core, tenant: &TenantId, id: &CampaignId, customer: &CustomerId, now: i64) -> Result<Value, AdminError> {
+fn preview(
+    core: &Core,
+    tenant: &TenantId,
+    id: &CampaignId,
+    customer: &CustomerId,
+    now: i64,
+) -> Result<Value, AdminError> {
     let p = core.preview_campaign(tenant, id, customer, now)?;
     let sms = p.sms.map(|s| {
         // The one segment counter, shared with the SMS channel and the CLI.
@@ -49,7 +55,14 @@ fn preview(core: &Core, tenant: &TenantId, id: &CampaignId, customer: &CustomerI
 }
 
 /// Everything the page shows. Blocking.
-fn view(core: &Core, tenant: &TenantId, id: &CampaignId, chosen: &str, now: i64, locale: Locale) -> Result<Value, AdminError> {
+fn view(
+    core: &Core,
+    tenant: &TenantId,
+    id: &CampaignId,
+    chosen: &str,
+    now: i64,
+    locale: Locale,
+) -> Result<Value, AdminError> {
     let results = core.campaign_results(tenant, id)?;
     let c = &results.campaign;
     let currency = core.get_tenant(tenant)?.currency;

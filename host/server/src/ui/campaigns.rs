@@ -68,7 +68,8 @@ pub(crate) async fn list(State(state): State<UiState>, shop: Shop, headers: Head
     page(&state, StatusCode::OK, "campaigns.html", &chrome, json!({ "campaigns": rows }))
 }
 
-const FIELDS: [&str; 8] = ["name", "segment", "email_channel", "subject", "email_text", "sms_channel", "sms_text", "shop_url"];
+const FIELDS: [&str; 8] =
+    ["name", "segment", "email_channel", "subject", "email_text", "sms_channel", "sms_text", "shop_url"];
 
 fn form_of(fields: &Fields) -> Value {
     json!(FIELDS.iter().map(|n| (*n, fields.get(*n).cloned().unwrap_or_default())).collect::<BTreeMap<_, _>>())
@@ -82,7 +83,8 @@ fn choices(core: &Core, tenant: &TenantId) -> Result<Value, AdminError> {
     let channels: Vec<_> =
         core.list_channels(tenant)?.into_iter().filter(|c| c.subscribes_to(EventKind::CampaignMessage)).collect();
     let option = |c: &omnistore_core::Channel| json!({ "id": c.id.to_string(), "name": format!("{} ({})", c.name, c.plugin_id) });
-    let email: Vec<Value> = channels.iter().filter(|c| c.capabilities.iter().any(|g| g == "mail")).map(option).collect();
+    let email: Vec<Value> =
+        channels.iter().filter(|c| c.capabilities.iter().any(|g| g == "mail")).map(option).collect();
     let sms: Vec<Value> = channels.iter().filter(|c| !c.capabilities.iter().any(|g| g == "mail")).map(option).collect();
     Ok(json!({ "segments": segments, "email_channels": email, "sms_channels": sms }))
 }

@@ -123,7 +123,8 @@ pub(crate) async fn create(
         }
     };
     let value = if percent {
-        forms::integer(&fields, "value", 1, 100, locale, &mut errors).map(|n| DiscountValue::Percent { bps: n as u32 * 100 })
+        forms::integer(&fields, "value", 1, 100, locale, &mut errors)
+            .map(|n| DiscountValue::Percent { bps: n as u32 * 100 })
     } else {
         match forms::price(&fields, "value", &currency, locale, &mut errors) {
             Some(0) => {

@@ -21,8 +21,7 @@ fn stored_anywhere(api: &Api, needle: &[u8]) -> bool {
 /// API's prefix) and body.
 fn plain_hashes(method: &str, path: &str, body: &Value) -> Vec<String> {
     let body = body.to_string();
-    let texts =
-        [body.clone(), format!("{method}\n{path}\n{body}"), format!("{method}\n/api/v1{path}\n{body}")];
+    let texts = [body.clone(), format!("{method}\n{path}\n{body}"), format!("{method}\n/api/v1{path}\n{body}")];
     texts.iter().map(|t| hex::encode(Sha256::digest(t.as_bytes()))).collect()
 }
 

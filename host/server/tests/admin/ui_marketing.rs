@@ -57,9 +57,8 @@ async fn promotions_segments_and_campaigns_are_made_previewed_and_sent_from_the_
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}: {}", r.html);
         assert!(r.error_at(bad), "{fields:?}: no message at {bad}: {}", r.html);
     }
-    let compose = |name: &'static str, email: &'static str, subject: &'static str, sms: &'static str| {
-        (name, email, subject, sms)
-    };
+    let compose =
+        |name: &'static str, email: &'static str, subject: &'static str, sms: &'static str| (name, email, subject, sms);
     for ((name, email, subject, sms_text), bad) in [
         (compose("", "mail", "Hi", "ok"), "name"),
         (compose("Week", "", "", ""), "email_channel"),
@@ -93,7 +92,13 @@ async fn promotions_segments_and_campaigns_are_made_previewed_and_sent_from_the_
         .post(
             "/admin/promotions",
             &browser,
-            &[("csrf", &csrf), ("name", "Cannoli week"), ("kind", "amount_order"), ("value", "2,50"), ("code", "CANNOLI")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Cannoli week"),
+                ("kind", "amount_order"),
+                ("value", "2,50"),
+                ("code", "CANNOLI"),
+            ],
         )
         .await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/promotions?done=created"), "{}", r.html);
@@ -145,7 +150,10 @@ async fn promotions_segments_and_campaigns_are_made_previewed_and_sent_from_the_
     let campaign = CampaignId::new(id.as_str());
     assert_eq!(admin.api.core.get_campaign(&t, &campaign).unwrap().status, omnistore_core::CampaignStatus::Draft);
     let r = admin.post(&format!("/admin/campaigns/{id}/send"), &browser, &[("csrf", &csrf)]).await;
-    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, format!("/admin/campaigns/{id}?done=sending").as_str()));
+    assert_eq!(
+        (r.status, r.location()),
+        (StatusCode::SEE_OTHER, format!("/admin/campaigns/{id}?done=sending").as_str())
+    );
     while admin.api.core.send_campaign_batch(&t, &campaign, 0, admin.api.now()).unwrap().status
         != omnistore_core::CampaignStatus::Sent
     {}

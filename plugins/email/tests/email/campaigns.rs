@@ -52,7 +52,9 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn one_click_path(list_unsubscribe: &str) -> String {
     let https = list_unsubscribe.split(',').map(str::trim).find(|u| u.starts_with("<https://")).unwrap();
     let url = https.trim_start_matches('<').trim_end_matches('>');
-    url.strip_prefix(&format!("{SHOP_URL}/email")).unwrap_or_else(|| panic!("under the installation: {url}")).to_string()
+    url.strip_prefix(&format!("{SHOP_URL}/email"))
+        .unwrap_or_else(|| panic!("under the installation: {url}"))
+        .to_string()
 }
 
 /// A mail client's one-click unsubscribe (RFC 8058 §3.2).
@@ -95,7 +97,10 @@ fn a_campaign_mail_goes_once_with_one_click_unsubscribe_that_withdraws_consent_o
     assert!(!consents(&h, &giulia), "one click withdraws marketing consent");
     let history = h.core().consent_history(h.tenant(), &giulia).unwrap();
     let last = history.last().unwrap();
-    assert_eq!((last.purpose, last.granted, last.channel_id.as_ref()), (ConsentPurpose::EmailMarketing, false, Some(&h.channel())));
+    assert_eq!(
+        (last.purpose, last.granted, last.channel_id.as_ref()),
+        (ConsentPurpose::EmailMarketing, false, Some(&h.channel()))
+    );
 
     let again = one_click(&h, &path);
     assert_eq!(again.status, 200, "a second click is harmless");

@@ -63,7 +63,10 @@ fn a_campaign_text_goes_once_with_the_opt_out_line_and_its_reports_are_kept() {
     let callback = format!("{PUBLIC_BASE}/status?campaign={SPRING}&customer={giulia}");
     assert_eq!(sent[0].field("StatusCallback"), Some(callback.as_str()));
     let r = record(&h, SPRING, &giulia).unwrap();
-    assert_eq!((r["state"].as_str(), r["text"].as_str(), r["order_id"].as_str()), (Some("accepted"), Some("campaign"), Some(SPRING)));
+    assert_eq!(
+        (r["state"].as_str(), r["text"].as_str(), r["order_id"].as_str()),
+        (Some("accepted"), Some("campaign"), Some(SPRING))
+    );
     assert!(r["encoding"] == "UCS-2" || r["encoding"] == "GSM-7", "{r}");
 
     let path = callback.strip_prefix(PUBLIC_BASE).unwrap();
@@ -90,7 +93,9 @@ fn consent_is_read_when_the_text_goes_not_when_the_campaign_started() {
     assert_eq!(r["state"], "skipped");
     assert_eq!(r["reason"], "the customer has no SMS consent");
     // Consent given again later does not revive the skipped text.
-    h.core().set_consent(h.tenant(), &giulia, ConsentPurpose::SmsMarketing, true, Some(&web), "sms start", h.now_ms()).unwrap();
+    h.core()
+        .set_consent(h.tenant(), &giulia, ConsentPurpose::SmsMarketing, true, Some(&web), "sms start", h.now_ms())
+        .unwrap();
     h.event(campaign_event(SPRING, &giulia, 1)).unwrap();
     assert!(campaign_texts(&twilio).is_empty());
 }
