@@ -15,7 +15,7 @@ use omnistore_core::{
 };
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields};
+use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
 use super::session::Shop;
@@ -197,14 +197,8 @@ pub(crate) async fn create(
         send_at_ms: None,
     };
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
-    let created = blocking(move || match core.create_campaign(&tenant, new, now) {
-        Ok(c) => Ok(Ok(c.id.to_string())),
-        Err(e) => {
-            let e = AdminError::from(e);
-            if e.status.is_client_error() { Ok(Err(e.message)) } else { Err(e) }
-        }
-    })
-    .await?;
+    let created =
+        blocking(move || refused_or(core.create_campaign(&tenant, new, now).map(|c| c.id.to_string()))).await?;
     match created {
         Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}?done=created")).into_response()),
         Err(message) => {

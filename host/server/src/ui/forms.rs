@@ -8,6 +8,21 @@ use serde_json::{Value, json};
 
 use super::i18n::Locale;
 
+/// What the core answered a form: its value, or — when the core refused the
+/// input (a client error) — the reason, for the page to show next to the
+/// form; any other error (the store failed) goes on up.
+pub(crate) fn refused_or<T>(
+    result: omnistore_core::CoreResult<T>,
+) -> Result<Result<T, String>, crate::admin::AdminError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) => {
+            let e = crate::admin::AdminError::from(e);
+            if e.status.is_client_error() { Ok(Err(e.message)) } else { Err(e) }
+        }
+    }
+}
+
 /// The fields of a submitted form (`application/x-www-form-urlencoded`).
 pub(crate) type Fields = BTreeMap<String, String>;
 

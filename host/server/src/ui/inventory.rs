@@ -19,7 +19,7 @@ use omnistore_core::{Core, LocationId, ProductQuery, TenantId, VariantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields};
+use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
 use super::session::Shop;
@@ -192,14 +192,10 @@ pub(crate) async fn adjust(
             return Ok(Err(errors));
         }
         let note = (!note.is_empty()).then_some(note);
-        match core.adjust_stock(&tenant, &variant, &location, delta, note.as_deref(), now) {
+        match refused_or(core.adjust_stock(&tenant, &variant, &location, delta, note.as_deref(), now))? {
             Ok(_) => Ok(Ok(())),
-            Err(e) => {
-                let e = AdminError::from(e);
-                if !e.status.is_client_error() {
-                    return Err(e);
-                }
-                errors.add("delta", format!("{} ({})", locale.t("err_stock"), e.message));
+            Err(message) => {
+                errors.add("delta", format!("{} ({message})", locale.t("err_stock")));
                 Ok(Err(errors))
             }
         }

@@ -16,7 +16,7 @@ use omnistore_core::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields};
+use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::{Locale, money_input};
 use super::render::{Chrome, page};
 use super::session::Shop;
@@ -240,13 +240,9 @@ pub(crate) async fn create(
                 backorderable: false,
             }],
         };
-        match core.create_product(&tenant, new, now) {
-            Ok(detail) => Ok(Ok(detail.product.id)),
-            Err(e) => {
-                let e = AdminError::from(e);
-                if e.status.is_client_error() { Ok(Err((FieldErrors::default(), Some(e.message)))) } else { Err(e) }
-            }
-        }
+        Ok(refused_or(core.create_product(&tenant, new, now))?
+            .map(|detail| detail.product.id)
+            .map_err(|message| (FieldErrors::default(), Some(message))))
     })
     .await?;
     match result {

@@ -11,7 +11,7 @@ use omnistore_core::{DiscountValue, NewPromotion, Promotion, PromotionConditions
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields};
+use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
 use super::session::Shop;
@@ -164,14 +164,7 @@ pub(crate) async fn create(
         usage_limit: usage_limit.map(|n| n as u64),
     };
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
-    let created = blocking(move || match core.create_promotion(&tenant, new, now) {
-        Ok(_) => Ok(Ok(())),
-        Err(e) => {
-            let e = AdminError::from(e);
-            if e.status.is_client_error() { Ok(Err(e.message)) } else { Err(e) }
-        }
-    })
-    .await?;
+    let created = blocking(move || refused_or(core.create_promotion(&tenant, new, now).map(|_| ()))).await?;
     match created {
         Ok(()) => Ok(Redirect::to("/admin/promotions?done=created").into_response()),
         Err(message) => {

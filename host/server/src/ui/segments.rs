@@ -12,7 +12,7 @@ use omnistore_core::{ConsentPurpose, NewSegment, SegmentRule};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields};
+use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
 use super::session::Shop;
@@ -224,13 +224,7 @@ async fn save_or_count(
             Some(name) => core.create_segment(&tenant, NewSegment { name, rule }, now).map(|_| None),
             None => core.preview_segment(&tenant, &rule, now).map(|c| Some(c.count)),
         };
-        match result {
-            Ok(count) => Ok(Ok(count)),
-            Err(e) => {
-                let e = AdminError::from(e);
-                if e.status.is_client_error() { Ok(Err(e.message)) } else { Err(e) }
-            }
-        }
+        refused_or(result)
     })
     .await?;
     match outcome {

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{LocationId, VariantId};
 use serde_json::json;
 
-use super::super::forms::{self, FieldErrors, Fields};
+use super::super::forms::{self, FieldErrors, Fields, refused_or};
 use super::super::i18n::Locale;
 use super::super::session::Shop;
 use super::super::{UiError, UiState};
 use super::{MAX_DELTA, blank_forms, render_grid};
-use crate::admin::{AdminError, blocking};
+use crate::admin::blocking;
 
 /// Every field is checked first, then that each id is this shop's; the
 /// core's refusal (not enough available at the source) goes next to the
@@ -71,14 +71,10 @@ pub(crate) async fn transfer(
             return Ok(Err(errors));
         }
         let note = (!note.is_empty()).then_some(note);
-        match core.transfer_stock(&tenant, &variant, &from, &to, quantity, note.as_deref(), now) {
+        match refused_or(core.transfer_stock(&tenant, &variant, &from, &to, quantity, note.as_deref(), now))? {
             Ok(_) => Ok(Ok(())),
-            Err(e) => {
-                let e = AdminError::from(e);
-                if !e.status.is_client_error() {
-                    return Err(e);
-                }
-                errors.add("quantity", format!("{} ({})", locale.t("err_stock"), e.message));
+            Err(message) => {
+                errors.add("quantity", format!("{} ({message})", locale.t("err_stock")));
                 Ok(Err(errors))
             }
         }
