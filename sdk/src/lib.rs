@@ -133,9 +133,9 @@ pub use web::{BASE_URL_HEADER, PREVIEW_HEADER};
 pub use __private::bindings::omnistore::plugin::types::{
     Address, BodyPage, CampaignMessage, Cart, CartLine, CheckoutRequest, Collection, Consent, ConsentPurpose, Contact,
     CountedPage, Customer, Event, EventPayload, Fulfillment, Header, HostError, Id, Identity, IdentityKind, Image,
-    IncomingOrder, IncomingOrderLine, Location, Money, Order, OrderLine, OrderStatus, PaymentMethod, PluginError,
-    PluginInfo, Product, ProductPage, ProductSort, Request, Response, SettingSpec, Shop, StockChange, Timestamp,
-    Touchpoint, UpstreamError, Variant, VariantOption, VisitSource,
+    IncomingOrder, IncomingOrderLine, Location, Money, Order, OrderLine, OrderReturn, OrderStatus, PaymentMethod,
+    PluginError, PluginInfo, Product, ProductPage, ProductSort, Request, Response, ReturnedLine, SettingSpec, Shop,
+    StockChange, Timestamp, Touchpoint, UpstreamError, Variant, VariantOption, VisitSource,
 };
 
 /// What a channel plugin implements. Every method has a default, so a plugin

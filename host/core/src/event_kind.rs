@@ -116,6 +116,7 @@ impl DomainEventKind {
             DomainEventKind::ProductRemoved => Some(EventKind::ProductRemoved),
             DomainEventKind::StockChanged => Some(EventKind::StockChanged),
             DomainEventKind::ConsentChanged => Some(EventKind::ConsentChanged),
+            DomainEventKind::ReturnReceived => Some(EventKind::ReturnReceived),
             DomainEventKind::ChannelInstalled | DomainEventKind::ChannelUpdated => {
                 (subject == channel).then_some(EventKind::Installed)
             }
@@ -125,7 +126,6 @@ impl DomainEventKind {
             | DomainEventKind::CollectionChanged
             | DomainEventKind::PromotionChanged
             | DomainEventKind::CartCheckedOut
-            | DomainEventKind::ReturnReceived
             | DomainEventKind::CustomerCreated
             | DomainEventKind::CustomerUpdated
             | DomainEventKind::CustomerMerged => None,

@@ -146,6 +146,12 @@ fn hand_over(tx: &mut Tx<'_>, channel: &ChannelId, kind: EventKind, event: &Even
             grant_tx(tx, channel, Reachable::Order, &event.subject, Reach::Handed)?;
             event.payload["order"]["customer_id"].as_str()
         }
+        EventKind::ReturnReceived => {
+            if let Some(order) = event.payload["order"]["id"].as_str() {
+                grant_tx(tx, channel, Reachable::Order, order, Reach::Handed)?;
+            }
+            event.payload["order"]["customer_id"].as_str()
+        }
         EventKind::ConsentChanged => Some(event.subject.as_str()),
         // The channel must read the customer's address or number to deliver it.
         EventKind::CampaignMessage => event.payload["customer_id"].as_str(),

@@ -132,7 +132,8 @@ fn receive(tx: &mut Tx<'_>, order_id: &OrderId, req: &ReturnRequest, reason: Opt
     };
     tx.put(&["ret", id.as_str()], &ret)?;
     tx.put(&["ordret", order.id.as_str(), id.as_str()], &())?;
-    tx.emit(DomainEventKind::ReturnReceived, id.as_str(), json!({ "return": ret }));
+    // The order after the return rides along, so a channel can tell the buyer.
+    tx.emit(DomainEventKind::ReturnReceived, id.as_str(), json!({ "return": ret, "order": order }));
     tx.emit(DomainEventKind::OrderUpdated, order.id.as_str(), json!({ "order": order, "previous_status": previous }));
     Ok(ret)
 }

@@ -160,6 +160,10 @@ pub enum ManifestError {
     )]
     ContractMismatch { found: String, declared: String },
     #[error(
+        "plugin.toml subscribes to `{kind}`, which contract {found} (the one the component is built against) cannot deliver; it exists since {since}: rebuild with a newer SDK or remove it from [capabilities].events"
+    )]
+    EventNotInContract { kind: String, since: String, found: String },
+    #[error(
         "the component uses contract {0}, which this host does not support (supported: {supported}); upgrade the host or rebuild the plugin against a supported SDK",
         supported = supported_list()
     )]
@@ -350,6 +354,7 @@ impl Manifest {
                 declared: self.contract.to_string(),
             });
         }
+        self.check_events(&version)?;
         for import in &surface.imports {
             match import {
                 ComponentImport::Contract { interface, version: v, full } => {
@@ -374,6 +379,23 @@ impl Manifest {
         }
         Ok(version)
     }
+
+    /// Every subscribed event kind must exist in the contract the component
+    /// is built against: an older contract's `event-payload` cannot carry it.
+    fn check_events(&self, version: &semver::Version) -> Result<(), ManifestError> {
+        for kind in &self.events {
+            let (major, minor, patch) = kind.since_contract();
+            let since = semver::Version::new(major, minor, patch);
+            if since > *version {
+                return Err(ManifestError::EventNotInContract {
+                    kind: kind.to_string(),
+                    since: since.to_string(),
+                    found: version.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +417,18 @@ mod tests {
         }
         // `^0.1` does not stretch to 0.2.0: a new minor version of a 0.x contract may break.
         assert!(!with_contract("^0.1").unwrap().contract.matches(&semver::Version::new(0, 2, 0)));
+    }
+
+    #[test]
+    fn an_event_newer_than_the_components_contract_is_refused() {
+        let manifest = Manifest::parse(
+            "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"1.0.0\"\npublisher = \"Me\"\ncontract = \">=0.1\"\n\
+             [capabilities]\nevents = [\"order.placed\", \"return.received\"]\n",
+        )
+        .unwrap();
+        let err = manifest.check_events(&semver::Version::new(0, 1, 0)).unwrap_err().to_string();
+        assert!(err.contains("`return.received`") && err.contains("since 0.2.0") && err.contains("contract 0.1.0"), "{err}");
+        manifest.check_events(&semver::Version::new(0, 2, 0)).unwrap();
     }
 
     #[test]

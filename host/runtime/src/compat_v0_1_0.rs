@@ -136,9 +136,41 @@ cases_both! {
     ConsentPurpose { EmailMarketing, SmsMarketing }
     HostError { Denied(a), NotFound(a), Invalid(a), Conflict(a), QuotaExceeded(a), Unavailable(a) }
     PluginError { BadRequest(a), NotFound(a), Unauthorized(a), RetryLater(a), Upstream(a), Internal(a) }
-    EventPayload {
-        OrderPlaced(a), OrderUpdated(a), ProductChanged(a), ProductRemoved(a), StockChanged(a),
-        ConsentChanged(a), CampaignMessage(a), Installed
+}
+
+impl Convert<v2::EventPayload> for v1::EventPayload {
+    fn convert(self) -> v2::EventPayload {
+        use v1::EventPayload as E;
+        match self {
+            E::OrderPlaced(a) => v2::EventPayload::OrderPlaced(a.convert()),
+            E::OrderUpdated(a) => v2::EventPayload::OrderUpdated(a.convert()),
+            E::ProductChanged(a) => v2::EventPayload::ProductChanged(a.convert()),
+            E::ProductRemoved(a) => v2::EventPayload::ProductRemoved(a),
+            E::StockChanged(a) => v2::EventPayload::StockChanged(a.convert()),
+            E::ConsentChanged(a) => v2::EventPayload::ConsentChanged(a.convert()),
+            E::CampaignMessage(a) => v2::EventPayload::CampaignMessage(a.convert()),
+            E::Installed => v2::EventPayload::Installed,
+        }
+    }
+}
+
+impl Convert<v1::EventPayload> for v2::EventPayload {
+    fn convert(self) -> v1::EventPayload {
+        use v2::EventPayload as E;
+        match self {
+            E::OrderPlaced(a) => v1::EventPayload::OrderPlaced(a.convert()),
+            E::OrderUpdated(a) => v1::EventPayload::OrderUpdated(a.convert()),
+            E::ProductChanged(a) => v1::EventPayload::ProductChanged(a.convert()),
+            E::ProductRemoved(a) => v1::EventPayload::ProductRemoved(a),
+            E::StockChanged(a) => v1::EventPayload::StockChanged(a.convert()),
+            E::ConsentChanged(a) => v1::EventPayload::ConsentChanged(a.convert()),
+            E::CampaignMessage(a) => v1::EventPayload::CampaignMessage(a.convert()),
+            E::Installed => v1::EventPayload::Installed,
+            // The manifest check refuses a 0.1.0 plugin that subscribes to
+            // `return.received`; were one delivered anyway, the nearest thing
+            // 0.1.0 can say is that the order changed.
+            E::ReturnReceived(r) => v1::EventPayload::OrderUpdated(r.order.convert()),
+        }
     }
 }
 

@@ -52,7 +52,7 @@ mod touchpoints;
 pub use call::host_error;
 pub(crate) use call::{Outcome, Scope};
 pub use clock::{Clock, system_clock};
-pub(crate) use convert::{core_fulfilment, wit_campaign_message, wit_customer, wit_order, wit_product};
+pub(crate) use convert::{core_fulfilment, wit_campaign_message, wit_customer, wit_order, wit_product, wit_return};
 pub use outbox::{DeliveryOutcome, MailLimits, QueuedMail};
 
 /// How long a cart holds its stock after its last change, unless configured.

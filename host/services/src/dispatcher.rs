@@ -49,7 +49,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::async_core::off_executor;
-use crate::commerce::{Clock, system_clock, wit_campaign_message, wit_customer, wit_order, wit_product};
+use crate::commerce::{Clock, system_clock, wit_campaign_message, wit_customer, wit_order, wit_product, wit_return};
 
 /// Campaign batches sent per tenant and round ([`Core::run_campaigns`]).
 const CAMPAIGN_BATCHES_PER_ROUND: usize = 5;
@@ -173,15 +173,8 @@ pub fn wit_event(
     let kind = due.delivery.kind;
     let payload = match kind {
         EventKind::OrderPlaced | EventKind::OrderUpdated => {
-            // The payload is the order as it was then; an undecodable one
-            // (an older format) falls back to the order as it is now.
-            let order = match serde_json::from_value::<domain::Order>(ev.payload["order"].clone()) {
-                Ok(o) => o,
-                Err(_) => match core.get_order(tenant, &domain::OrderId::new(ev.subject.as_str())) {
-                    Ok(o) => o,
-                    Err(CoreError::NotFound { .. }) => return Ok(None),
-                    Err(e) => return Err(e),
-                },
+            let Some(order) = order_then(core, tenant, &ev.payload, &domain::OrderId::new(ev.subject.as_str()))? else {
+                return Ok(None);
             };
             let order = wit_order(&order);
             if kind == EventKind::OrderPlaced {
@@ -241,6 +234,16 @@ pub fn wit_event(
         }
         // The core sends `installed` only to the channel it is about.
         EventKind::Installed => wit::EventPayload::Installed,
+        // An erased payload (the buyer's erasure) is not sent.
+        EventKind::ReturnReceived => {
+            let Ok(ret) = serde_json::from_value::<domain::Return>(ev.payload["return"].clone()) else {
+                return Ok(None);
+            };
+            let Some(order) = order_then(core, tenant, &ev.payload, &ret.order_id)? else {
+                return Ok(None);
+            };
+            wit::EventPayload::ReturnReceived(wit_return(&ret, &order))
+        }
     };
     Ok(Some(wit::Event {
         id: ev.id.to_string(),
@@ -249,6 +252,25 @@ pub fn wit_event(
         attempt: due.delivery.attempts,
         payload,
     }))
+}
+
+/// The order an event's payload carries, as it was then; an undecodable one
+/// (an older format) falls back to the order as it is now, and a deleted
+/// order to `None`.
+fn order_then(
+    core: &Core,
+    tenant: &TenantId,
+    payload: &serde_json::Value,
+    id: &domain::OrderId,
+) -> Result<Option<domain::Order>, CoreError> {
+    if let Ok(order) = serde_json::from_value::<domain::Order>(payload["order"].clone()) {
+        return Ok(Some(order));
+    }
+    match core.get_order(tenant, id) {
+        Ok(o) => Ok(Some(o)),
+        Err(CoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// How the dispatcher paces itself.

@@ -30,11 +30,13 @@ pub enum EventKind {
     CampaignMessage,
     /// The plugin was installed on this channel, or its settings changed.
     Installed,
+    /// Goods of an order were received back at a location (since 0.2.0).
+    ReturnReceived,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::OrderPlaced,
         EventKind::OrderUpdated,
         EventKind::ProductChanged,
@@ -43,6 +45,7 @@ impl EventKind {
         EventKind::ConsentChanged,
         EventKind::CampaignMessage,
         EventKind::Installed,
+        EventKind::ReturnReceived,
     ];
 
     /// The name in `plugin.toml` and in the contract's `event.kind`.
@@ -56,6 +59,24 @@ impl EventKind {
             EventKind::ConsentChanged => "consent.changed",
             EventKind::CampaignMessage => "campaign.message",
             EventKind::Installed => "installed",
+            EventKind::ReturnReceived => "return.received",
+        }
+    }
+
+    /// The first contract version whose `event-payload` can carry this kind,
+    /// as (major, minor, patch): a plugin built against an older contract
+    /// cannot subscribe to it.
+    pub fn since_contract(self) -> (u64, u64, u64) {
+        match self {
+            EventKind::ReturnReceived => (0, 2, 0),
+            EventKind::OrderPlaced
+            | EventKind::OrderUpdated
+            | EventKind::ProductChanged
+            | EventKind::ProductRemoved
+            | EventKind::StockChanged
+            | EventKind::ConsentChanged
+            | EventKind::CampaignMessage
+            | EventKind::Installed => (0, 1, 0),
         }
     }
 
@@ -74,7 +95,7 @@ impl EventKind {
 /// A name that is not an [`EventKind`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event kind `{0}`; known: order.placed, order.updated, product.changed, product.removed, stock.changed, consent.changed, campaign.message, installed"
+    "unknown event kind `{0}`; known: order.placed, order.updated, product.changed, product.removed, stock.changed, consent.changed, campaign.message, installed, return.received"
 )]
 pub struct UnknownEventKind(pub String);
 

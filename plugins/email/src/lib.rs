@@ -1,9 +1,9 @@
 //! The e-mail channel:
 //!
 //! - transactional mail: a receipt when an order is placed, a message when it
-//!   is ready for pickup and when it has shipped, each sent at most once per
-//!   order to the e-mail the order was placed with, without marketing consent
-//!   (`send.rs`);
+//!   is ready for pickup, when it has shipped and when goods of it came back
+//!   (`return.received`), each sent at most once per order (or return) to the
+//!   e-mail the order was placed with, without marketing consent (`send.rs`);
 //! - campaign mail: the core's `campaign.message`, at most once per campaign
 //!   and customer, only while the customer consents to marketing e-mail, with
 //!   `List-Unsubscribe` and a visible unsubscribe link (`campaign.rs`);

@@ -24,9 +24,11 @@ bundled!(
     "it" / "order_placed" . "subject", "it" / "order_placed" . "txt", "it" / "order_placed" . "html",
     "it" / "ready_for_pickup" . "subject", "it" / "ready_for_pickup" . "txt", "it" / "ready_for_pickup" . "html",
     "it" / "shipped" . "subject", "it" / "shipped" . "txt", "it" / "shipped" . "html",
+    "it" / "return_received" . "subject", "it" / "return_received" . "txt", "it" / "return_received" . "html",
     "en" / "order_placed" . "subject", "en" / "order_placed" . "txt", "en" / "order_placed" . "html",
     "en" / "ready_for_pickup" . "subject", "en" / "ready_for_pickup" . "txt", "en" / "ready_for_pickup" . "html",
     "en" / "shipped" . "subject", "en" / "shipped" . "txt", "en" / "shipped" . "html",
+    "en" / "return_received" . "subject", "en" / "return_received" . "txt", "en" / "return_received" . "html",
     "it" / "campaign_footer" . "txt", "it" / "campaign_footer" . "html", "it" / "unsubscribe" . "html",
     "en" / "campaign_footer" . "txt", "en" / "campaign_footer" . "html", "en" / "unsubscribe" . "html",
     "it" / "survey" . "subject", "it" / "survey" . "txt", "it" / "survey" . "html", "it" / "survey_page" . "html",
@@ -114,12 +116,17 @@ mod tests {
             "action": "https://dv.example/email/unsubscribe?t=cus-1.ab",
             "scores": [{ "score": 0, "url": "https://dv.example/email/survey?s=0&t=x" }],
             "score": 9,
+            "return": {
+                "refund": "5,00 €",
+                "location": { "name": "Negozio", "address": "Via dei Dolci 1, 80100 Napoli" },
+                "lines": [{ "title": "Cannolo & co", "sku": "C1", "quantity": 1, "refund": "5,00 €", "restocked": true }],
+            },
         })
     }
 
     #[test]
     fn every_bundled_template_renders_and_html_is_escaped() {
-        assert_eq!(BUNDLED.len(), 32);
+        assert_eq!(BUNDLED.len(), 38);
         for (path, source) in BUNDLED {
             let text = render(source, &vars()).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert!(!text.trim().is_empty(), "{path}");

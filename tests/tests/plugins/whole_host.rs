@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::http::{Request as HttpRequest, StatusCode, header};
 use http_body_util::BodyExt;
 use omnistore_core::{
-    ChannelId, ConsentPurpose, Core, Fulfilment, Identity, IngestLine, IngestOrder, NewCampaign, NewSegment,
-    ProductPatch, SegmentRule, SmsMessage, TenantId,
+    ChannelId, ConsentPurpose, Core, Disposition, Fulfilment, Identity, IngestLine, IngestOrder, NewCampaign,
+    NewSegment, ProductPatch, ReturnLineRequest, ReturnRequest, SegmentRule, SmsMessage, TenantId,
 };
 use omnistore_server::admin::InstallRequest;
 use omnistore_server::deployment::HttpSettings;
@@ -99,7 +99,7 @@ async fn every_subscribable_event_reaches_a_real_plugin() {
                     customer: Some(Identity::email("giulia@example.com").unwrap()),
                     customer_name: None,
                     email: None,
-                    fulfilment: Fulfilment::Pickup { location_id: shop },
+                    fulfilment: Fulfilment::Pickup { location_id: shop.clone() },
                     codes: vec![],
                     note: None,
                 },
@@ -108,6 +108,10 @@ async fn every_subscribable_event_reaches_a_real_plugin() {
             .unwrap()
             .order;
         core.mark_ready_for_pickup(&t, &order.id, now).unwrap();
+        core.mark_completed(&t, &order.id, now).unwrap();
+        let line = ReturnLineRequest { line_no: 1, quantity: 1, disposition: Disposition::Restock };
+        let back = ReturnRequest { location_id: shop, lines: vec![line], reason: None };
+        core.receive_return(&t, &order.id, back, now).unwrap();
         let customer = order.customer_id.clone().unwrap();
         core.set_consent(&t, &customer, ConsentPurpose::EmailMarketing, true, None, "test", now).unwrap();
         // A campaign's text, addressed to this channel as the SMS channel.
@@ -138,6 +142,7 @@ async fn every_subscribable_event_reaches_a_real_plugin() {
         "stock.changed stock-changed var-".into(),
         "consent.changed consent-changed cus-".into(),
         "campaign.message campaign-message cmp-".into(),
+        format!("return.received return-received {order_id}"),
     ];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -159,6 +159,29 @@ pub(crate) fn wit_order(o: &domain::Order) -> wit::Order {
     }
 }
 
+/// A return as the contract carries it, with `order` as it is after it.
+pub(crate) fn wit_return(r: &domain::Return, order: &domain::Order) -> wit::OrderReturn {
+    wit::OrderReturn {
+        id: r.id.to_string(),
+        order: wit_order(order),
+        location_id: r.location_id.to_string(),
+        lines: r
+            .lines
+            .iter()
+            .map(|l| wit::ReturnedLine {
+                variant_id: l.variant_id.to_string(),
+                sku: l.sku.clone(),
+                title: order.lines.iter().find(|o| o.line_no == l.line_no).map(|o| o.title.clone()).unwrap_or_default(),
+                quantity: u32_of(l.quantity),
+                refund: wit_money(&l.refund),
+                restocked: l.disposition == domain::Disposition::Restock,
+            })
+            .collect(),
+        refund: wit_money(&r.refund_total),
+        received_at: r.created_ms,
+    }
+}
+
 pub(crate) fn wit_payment(p: domain::PaymentMethod) -> wit::PaymentMethod {
     match p {
         domain::PaymentMethod::PayAtPickup => wit::PaymentMethod::PayAtPickup,

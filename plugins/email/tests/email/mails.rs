@@ -150,3 +150,71 @@ fn an_order_without_an_email_gets_no_mail() {
     h.event(next_event(&h)).unwrap();
     assert!(h.mail().unwrap().is_empty());
 }
+
+/// Every event waiting for the channel, delivered (twice, as a redelivery would).
+fn deliver_pending(h: &omnistore_sdk_harness::Harness) -> Vec<String> {
+    let events = h.pending_events().unwrap();
+    for event in &events {
+        h.event(event.clone()).unwrap();
+        h.event(event.clone()).unwrap();
+    }
+    events.into_iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn each_return_gets_one_mail_with_what_came_back_and_the_refund() {
+    use omnistore_core::{Disposition, ReturnLineRequest, ReturnRequest};
+    let h = shop(&[]);
+    let order = place_order(&h, Some(GIULIA), true);
+    h.core().mark_shipped(h.tenant(), &order.id, Some("TRK1"), h.now_ms()).unwrap();
+    deliver_pending(&h);
+    let negozio = h.core().list_locations(h.tenant()).unwrap().into_iter().find(|l| l.name == "Negozio").unwrap();
+    let give_back = |disposition| ReturnRequest {
+        location_id: negozio.id.clone(),
+        lines: vec![ReturnLineRequest { line_no: order.lines[0].line_no, quantity: 1, disposition }],
+        reason: None,
+    };
+    let first = h.core().receive_return(h.tenant(), &order.id, give_back(Disposition::Restock), h.now_ms()).unwrap();
+    let kinds = deliver_pending(&h);
+    assert!(kinds.contains(&"return.received".to_string()), "{kinds:?}");
+
+    let mail = h.mail().unwrap();
+    assert_eq!(mail.len(), 3, "receipt, shipped, one return mail: {mail:#?}");
+    let m = &mail[2];
+    assert_eq!(m.to, [GIULIA]);
+    assert_eq!(m.subject, format!("Pasticceria Dolce Vita: abbiamo ricevuto il reso dell'ordine n. {}", order.number));
+    let refund = euros_it(&first.refund_total);
+    assert!(m.text.contains("presso Negozio"), "{}", m.text);
+    assert!(m.text.contains(&format!("1 × {}: rimborso {refund}", cannolo(&order))), "{}", m.text);
+    assert!(m.text.contains(&format!("Rimborso totale: {refund}")), "{}", m.text);
+    assert!(m.html.as_deref().unwrap().contains(&refund), "{:?}", m.html);
+
+    // The other unit comes back later, written off: a second return, a second mail.
+    let second = h.core().receive_return(h.tenant(), &order.id, give_back(Disposition::WriteOff), h.now_ms()).unwrap();
+    deliver_pending(&h);
+    let mail = h.mail().unwrap();
+    assert_eq!(mail.len(), 4, "{mail:#?}");
+    assert!(mail[3].text.contains(&format!("Rimborso totale: {}", euros_it(&second.refund_total))), "{}", mail[3].text);
+}
+
+#[test]
+fn the_return_mail_in_english() {
+    use omnistore_core::{Disposition, ReturnLineRequest, ReturnRequest};
+    let h = shop(&[("language", "en")]);
+    let order = place_order(&h, Some(GIULIA), true);
+    h.core().mark_shipped(h.tenant(), &order.id, None, h.now_ms()).unwrap();
+    deliver_pending(&h);
+    let negozio = h.core().list_locations(h.tenant()).unwrap().into_iter().find(|l| l.name == "Negozio").unwrap();
+    let request = ReturnRequest {
+        location_id: negozio.id,
+        lines: vec![ReturnLineRequest { line_no: order.lines[0].line_no, quantity: 2, disposition: Disposition::Restock }],
+        reason: Some("changed my mind".into()),
+    };
+    let ret = h.core().receive_return(h.tenant(), &order.id, request, h.now_ms()).unwrap();
+    deliver_pending(&h);
+    let mail = h.mail().unwrap();
+    let m = mail.last().unwrap();
+    assert_eq!(m.subject, format!("Pasticceria Dolce Vita: we received the return of order no. {}", order.number));
+    assert!(m.text.contains(&format!("Total refund: {}", euros_en(&ret.refund_total))), "{}", m.text);
+    assert!(m.text.contains(" at Negozio"), "{}", m.text);
+}

@@ -35,6 +35,8 @@ impl Plugin for Recorder {
             EventPayload::ConsentChanged(c) => ("consent-changed", c.id.clone()),
             EventPayload::CampaignMessage(m) => ("campaign-message", m.campaign_id.clone()),
             EventPayload::Installed => ("installed", String::new()),
+            // The order, so a test can tell it is the one returned.
+            EventPayload::ReturnReceived(r) => ("return-received", r.order.id.clone()),
         };
         let line = format!("{} {payload} {subject}", event.kind);
         // One key per kind and payload: `product.changed` may carry a
