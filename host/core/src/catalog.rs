@@ -728,6 +728,14 @@ impl Core {
         Ok(count)
     }
 
+    /// How many products the channel shows.
+    pub fn channel_publication_count(&self, tenant: &TenantId, channel: &ChannelId) -> CoreResult<usize> {
+        self.read(tenant, |tx| {
+            load_channel(tx, channel)?;
+            Ok(tx.scan::<()>(&["pubc", channel.as_str()])?.len())
+        })
+    }
+
     pub fn unpublish_product(
         &self,
         tenant: &TenantId,

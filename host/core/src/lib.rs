@@ -95,6 +95,6 @@ pub use store::Core;
 pub use tenant_data::TenantDataReport;
 pub use tenants::{
     Channel, ChannelPatch, DEFAULT_LANGUAGE, Location, LocationKind, LocationPatch, NewChannel, NewLocation, ShopPatch,
-    Tenant,
+    Tenant, check_time_zone,
 };
 pub use visitors::VisitorTouchpoint;

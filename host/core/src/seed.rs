@@ -332,13 +332,14 @@ pub fn seed_demo_into(core: &Core, tenant: &TenantId, now_ms: i64) -> CoreResult
             Err(e) => return Err(e),
         },
     };
-    // A shop in Naples: Italian first, English for visitors — unless the
-    // shop already says what it speaks (a tenant made elsewhere gets it too).
-    if existing.languages.is_empty() {
+    // A shop in Naples: Italian first, English for visitors, Italian hours —
+    // unless the shop already says so (a tenant made elsewhere gets it too).
+    if existing.languages.is_empty() || existing.time_zone.is_none() {
         let shop = crate::ShopPatch {
-            languages: Some(vec!["it".into(), "en".into()]),
-            contact_email: Some(Some("ciao@dolcevita.example".into())),
-            contact_phone: Some(Some("+390811234567".into())),
+            languages: existing.languages.is_empty().then(|| vec!["it".into(), "en".into()]),
+            contact_email: existing.contact_email.is_none().then(|| Some("ciao@dolcevita.example".into())),
+            contact_phone: existing.contact_phone.is_none().then(|| Some("+390811234567".into())),
+            time_zone: existing.time_zone.is_none().then(|| "Europe/Rome".into()),
             ..crate::ShopPatch::default()
         };
         core.update_shop(&tenant, shop, now_ms)?;

@@ -32,12 +32,23 @@ pub struct Tenant {
     pub contact_email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_phone: Option<String>,
+    /// The IANA time zone the shop lives in (`Europe/Rome`): its days and
+    /// hours. `None` in records from before shops had one: read as UTC
+    /// ([`Tenant::zone`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// The language of a shop that named none.
 pub const DEFAULT_LANGUAGE: &str = "en";
 
 impl Tenant {
+    /// The shop's time zone; UTC when it named none (or a name this build
+    /// does not know any more).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC)
+    }
+
     /// The shop's languages, the primary first; never empty.
     pub fn languages(&self) -> Vec<String> {
         if self.languages.is_empty() { vec![DEFAULT_LANGUAGE.to_owned()] } else { self.languages.clone() }
@@ -52,6 +63,19 @@ pub struct ShopPatch {
     pub languages: Option<Vec<String>>,
     pub contact_email: Option<Option<String>>,
     pub contact_phone: Option<Option<String>>,
+    /// An IANA time zone name such as `Europe/Rome`.
+    pub time_zone: Option<String>,
+}
+
+/// An IANA time zone name this build knows, as the database spells it.
+pub fn check_time_zone(name: &str) -> CoreResult<String> {
+    let name = name.trim();
+    match name.parse::<chrono_tz::Tz>() {
+        Ok(zone) => Ok(zone.name().to_owned()),
+        Err(_) => Err(CoreError::invalid(format!(
+            "`{name}` is not a time zone; give an IANA name such as `Europe/Rome` or `America/New_York`"
+        ))),
+    }
 }
 
 /// A BCP 47 tag in its usual shape (`it`, `en-GB`, `zh-Hant-TW`): letters
@@ -221,6 +245,7 @@ impl Core {
             languages: vec![],
             contact_email: None,
             contact_phone: None,
+            time_zone: None,
         };
         self.run_write(|txn| {
             if txn.get(&registry_key(id))?.is_some() {
@@ -263,6 +288,7 @@ impl Core {
             Some(None) => Some(None),
             None => None,
         };
+        let zone = patch.time_zone.as_deref().map(check_time_zone).transpose()?;
         self.run_write(|txn| {
             let Some(raw) = txn.get(&registry_key(id))? else {
                 return Err(CoreError::not_found("tenant", id.as_str()));
@@ -276,6 +302,9 @@ impl Core {
             }
             if let Some(e) = &email {
                 tenant.contact_email = e.clone();
+            }
+            if let Some(z) = &zone {
+                tenant.time_zone = Some(z.clone());
             }
             if let Some(p) = &phone {
                 tenant.contact_phone = p.clone();
@@ -551,6 +580,28 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_zone_is_an_iana_name_and_unknown_ones_are_refused() {
+        assert_eq!(check_time_zone(" Europe/Rome ").unwrap(), "Europe/Rome");
+        for bad in ["", "Rome", "Europe/Roma", "UTC+1", "../etc/passwd"] {
+            let err = check_time_zone(bad).unwrap_err().to_string();
+            assert!(err.contains("IANA name such as `Europe/Rome`"), "{bad}: {err}");
+        }
+        let mut shop = Tenant {
+            id: TenantId::new("t").unwrap(),
+            name: "T".into(),
+            currency: "EUR".into(),
+            created_ms: 0,
+            languages: vec![],
+            contact_email: None,
+            contact_phone: None,
+            time_zone: None,
+        };
+        assert_eq!(shop.zone(), chrono_tz::UTC, "a shop that named none keeps UTC");
+        shop.time_zone = Some("America/New_York".into());
+        assert_eq!(shop.zone(), chrono_tz::America::New_York);
+    }
 
     #[test]
     fn subscriptions_match_exact_prefix_and_star() {

@@ -427,7 +427,10 @@ mod tests {
         )
         .unwrap();
         let err = manifest.check_events(&semver::Version::new(0, 1, 0)).unwrap_err().to_string();
-        assert!(err.contains("`return.received`") && err.contains("since 0.2.0") && err.contains("contract 0.1.0"), "{err}");
+        assert!(
+            err.contains("`return.received`") && err.contains("since 0.2.0") && err.contains("contract 0.1.0"),
+            "{err}"
+        );
         manifest.check_events(&semver::Version::new(0, 2, 0)).unwrap();
     }
 

@@ -16,7 +16,7 @@
 //! call into it runs on tokio's blocking pool ([`AdminState::call`]).
 
 mod auth;
-mod campaigns;
+pub(crate) mod campaigns;
 pub(crate) mod channels;
 mod collections;
 mod customers;
@@ -35,10 +35,11 @@ mod products;
 mod promotions;
 mod satisfaction;
 mod segments;
+mod shop;
 mod sync;
 mod tenants;
 pub(crate) mod users;
-mod wire;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ use sha2::{Digest, Sha256};
 use crate::secrets::SecretKeys;
 
 pub use auth::{IssuedToken, TokenInfo};
-pub use channels::{ChannelInstaller, PackageSource};
+pub use channels::{CatalogueEntry, ChannelInstaller, MAX_MOUNT_CHARS, MountError, PackageSource, check_mount};
 pub use error::AdminError;
 pub use users::{UserFieldError, UserInfo};
 pub use wire::{InstallRequest, PackageUpload, SchemaFn};
@@ -554,6 +555,7 @@ fn build() -> Routes {
     mail::routes(&mut r);
     sync::routes(&mut r);
     satisfaction::routes(&mut r);
+    shop::routes(&mut r);
     users::routes(&mut r);
     r
 }

@@ -31,6 +31,9 @@
 //! settings = { greeting = "Benvenuti" }
 //! secrets = []                                # which settings are secrets
 //!
+//! [catalog]                       # packages merchants may install from the admin
+//! packages = ["target/plugins/email", "target/plugins/sms"]   # relative to this file
+//!
 //! [development]                   # never in production
 //! origins = ["http://127.0.0.1:8093"]  # every plugin may also reach these (local stand-ins)
 //! stand_ins = { twilio = "127.0.0.1:8093" }  # what `omnistore demo` starts (see the CLI)
@@ -62,6 +65,20 @@ pub struct Deployment {
     pub tenants: Vec<TenantSpec>,
     #[serde(default)]
     pub development: Development,
+    #[serde(default)]
+    pub catalog: Catalog,
+}
+
+/// The `[catalog]` table: plugin packages this deployment offers its
+/// merchants, who install them from the admin by plugin id. Only the
+/// manifests are read at start (a package missing or invalid is left out
+/// with a warning); the component is verified when a merchant installs it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    /// Package directories (plugin.toml + plugin.wasm), relative to the file.
+    #[serde(default)]
+    pub packages: Vec<PathBuf>,
 }
 
 /// The `[development]` table: what lets a local deployment talk to local
@@ -232,6 +249,11 @@ impl Deployment {
         let base = path.parent().unwrap_or(Path::new("."));
         if d.data_dir.is_relative() {
             d.data_dir = base.join(&d.data_dir);
+        }
+        for package in &mut d.catalog.packages {
+            if package.is_relative() {
+                *package = base.join(&*package);
+            }
         }
         for t in &mut d.tenants {
             if let Some(mail) = &mut t.mail {

@@ -21,7 +21,7 @@ use omnistore_services::installer::{InstallError, InstallationBuilder, check_set
 use omnistore_services::mail_delivery::MailDelivery;
 use omnistore_storage::{KvStore, keyspace, transact};
 
-use crate::admin::{AdminError, AdminState, ChannelInstaller, InstallRequest, PackageSource};
+use crate::admin::{AdminError, AdminState, CatalogueEntry, ChannelInstaller, InstallRequest, PackageSource};
 use crate::async_core::{AsyncCore, off_executor};
 use crate::commerce::CoreServices;
 use crate::deployment::HttpSettings;
@@ -88,6 +88,57 @@ pub struct PackageInstaller {
     secrets: Arc<SecretKeys>,
     media: Arc<MediaStore>,
     development_origins: Vec<Origin>,
+    /// The deployment's catalogue ([`Host::offer_catalogue`]), set once at start.
+    catalogue: std::sync::RwLock<Vec<Offered>>,
+}
+
+/// A package of the deployment's catalogue: its manifest, and where it is.
+#[derive(Debug, Clone)]
+struct Offered {
+    manifest: Manifest,
+    dir: PathBuf,
+}
+
+/// Why a package of the deployment's `[catalog]` is left out of it.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error(
+        "{dir} has no plugin.wasm: build the package with `omnistore plugin build` (in this repository: \
+         `cargo xtask build-plugins`)"
+    )]
+    NoComponent { dir: String },
+    #[error("{dir}: {source}")]
+    Manifest { dir: String, source: omnistore_runtime::manifest::ManifestError },
+    #[error("{dir}: plugin `{id}` is already offered by {first}; list each plugin once")]
+    Duplicate { dir: String, id: String, first: String },
+}
+
+/// Read the manifest of each catalogue package: the ones that can be
+/// offered, and why each other one cannot. Blocking (small files).
+fn read_catalogue(packages: &[PathBuf]) -> (Vec<Offered>, Vec<CatalogueError>) {
+    let mut offered: Vec<Offered> = Vec::new();
+    let mut refused = Vec::new();
+    for dir in packages {
+        let shown = dir.display().to_string();
+        if !dir.join("plugin.wasm").is_file() {
+            refused.push(CatalogueError::NoComponent { dir: shown });
+            continue;
+        }
+        let manifest = match Manifest::load(&dir.join("plugin.toml")) {
+            Ok(m) => m,
+            Err(source) => {
+                refused.push(CatalogueError::Manifest { dir: shown, source });
+                continue;
+            }
+        };
+        if let Some(first) = offered.iter().find(|o| o.manifest.id == manifest.id) {
+            let first = first.dir.display().to_string();
+            refused.push(CatalogueError::Duplicate { dir: shown, id: manifest.id, first });
+            continue;
+        }
+        offered.push(Offered { manifest, dir: dir.clone() });
+    }
+    (offered, refused)
 }
 
 impl std::fmt::Debug for PackageInstaller {
@@ -131,6 +182,12 @@ fn load_failed(e: LoadError) -> AdminError {
 }
 
 impl PackageInstaller {
+    /// The directory of the catalogue's package `plugin`.
+    fn offered(&self, plugin: &str) -> Option<PathBuf> {
+        let offered = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
+        offered.iter().find(|o| o.manifest.id == plugin).map(|o| o.dir.clone())
+    }
+
     fn package_dir(&self, plugin: &str, version: &str) -> PathBuf {
         self.packages.join(plugin).join(version)
     }
@@ -283,6 +340,12 @@ impl ChannelInstaller for PackageInstaller {
         let (manifest_text, component) = match request.source()? {
             PackageSource::ServerPath(dir) => read_package_dir(&dir).await?,
             PackageSource::Upload { manifest, component } => (manifest, component),
+            PackageSource::Catalogue(id) => {
+                let Some(dir) = self.offered(&id) else {
+                    return Err(crate::admin::channels::not_offered(&id, &self.catalogue()));
+                };
+                read_package_dir(&dir).await?
+            }
         };
         if component.len() > self.max_component_bytes {
             return Err(AdminError::invalid(format!(
@@ -390,6 +453,21 @@ impl ChannelInstaller for PackageInstaller {
             tracing::error!(%tenant, %channel, error = %e.message, "channel change not applied to the running host");
         }
     }
+
+    fn domains(&self, tenant: &TenantId) -> Vec<String> {
+        // The routing table is the truth: what the deployment file gave
+        // and the host actually answers on.
+        self.registry.domains_of(tenant)
+    }
+
+    fn catalogue(&self) -> Vec<CatalogueEntry> {
+        let offered = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
+        offered.iter().map(|o| CatalogueEntry { manifest: o.manifest.clone() }).collect()
+    }
+
+    fn tenant_storage_quota_bytes(&self) -> u64 {
+        self.runtime.config().limits.tenant_storage_quota_bytes
+    }
 }
 
 impl Host {
@@ -438,6 +516,7 @@ impl Host {
             secrets: secrets.clone(),
             media: media.clone(),
             development_origins: options.development_origins.clone(),
+            catalogue: Default::default(),
         });
         let resealer = installer.clone();
         let resealed = tokio::task::spawn_blocking(move || resealer.reseal_secrets(now_ms())).await??;
@@ -500,6 +579,29 @@ impl Host {
     /// `POST …/channels`, callable directly).
     pub async fn install(&self, tenant: &TenantId, request: InstallRequest) -> Result<Channel, AdminError> {
         self.installer.install(tenant, request, now_ms()).await
+    }
+
+    /// Offer these plugin packages to the merchants (`[catalog] packages`),
+    /// replacing what was offered. Only each manifest is read; a package
+    /// that is missing, invalid or a second copy of a plugin is left out
+    /// with a warning in the log, never stopping the host. Returns how many
+    /// are offered.
+    pub async fn offer_catalogue(&self, packages: &[PathBuf]) -> usize {
+        let packages = packages.to_vec();
+        let (offered, refused) = match tokio::task::spawn_blocking(move || read_catalogue(&packages)).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(error = %e, "the catalogue could not be read; no package is offered");
+                return 0;
+            }
+        };
+        for e in &refused {
+            tracing::warn!(error = %e, "a package of the deployment's [catalog] is not offered");
+        }
+        let count = offered.len();
+        tracing::info!(packages = count, "catalogue offered to merchants");
+        *self.installer.catalogue.write().unwrap_or_else(|p| p.into_inner()) = offered;
+        count
     }
 
     /// Give every product of `tenant` that has no uploaded image a picture

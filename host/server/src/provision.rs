@@ -3,6 +3,7 @@
 //! installation is installed through the one installer when no channel of
 //! its tenant is mounted where it asks to be. Later changes to a channel go
 //! through the admin API; the file seeds, it does not overrule the merchant.
+//! Its `[catalog]` is offered to the merchants here too.
 
 use anyhow::Context;
 use omnistore_core::{Channel, CoreError, TenantId};
@@ -27,6 +28,9 @@ impl Host {
     /// install their installations that are not there yet. Returns what was
     /// installed now.
     pub async fn provision(&self, deployment: &Deployment) -> anyhow::Result<Vec<Provisioned>> {
+        // What merchants may install themselves; a bad package there is
+        // warned about and left out, never a reason not to start.
+        self.offer_catalogue(&deployment.catalog.packages).await;
         let mut installed = Vec::new();
         for spec in &deployment.tenants {
             let tenant = TenantId::new(spec.id.clone()).context("tenant ids are validated on load")?;

@@ -101,6 +101,16 @@ impl Registry {
         self.tables.read().unwrap_or_else(|p| p.into_inner()).tenants.contains_key(tenant)
     }
 
+    /// The host names `tenant` answers on, sorted (the agency view lists
+    /// them; the table is keyed by name, so this walks it).
+    pub fn domains_of(&self, tenant: &TenantId) -> Vec<String> {
+        let t = self.tables.read().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> =
+            t.domains.iter().filter(|(_, owner)| *owner == tenant).map(|(name, _)| name.clone()).collect();
+        names.sort_unstable();
+        names
+    }
+
     pub fn tenant_for_host(&self, host: &str) -> Option<TenantId> {
         let host = normalize_host(host);
         self.tables.read().unwrap_or_else(|p| p.into_inner()).domains.get(&host).cloned()

@@ -12,9 +12,11 @@
 //! another tenant's record is simply not found.
 
 mod agency;
+mod agency_tenant;
 mod campaign;
 mod campaigns;
 mod channel_health;
+mod channel_install;
 mod channels;
 mod conversion;
 mod customers;
@@ -24,10 +26,12 @@ pub(crate) mod i18n;
 mod inventory;
 mod orders;
 mod products;
+mod promotion;
 mod promotions;
 mod render;
 mod segments;
 pub(crate) mod session;
+mod shop_settings;
 mod signin;
 
 use std::sync::Arc;
@@ -195,6 +199,9 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin/sign-out", post(signin::sign_out))
         .route("/admin/language", get(signin::language))
         .route("/admin/agency", get(agency::view))
+        .route("/admin/agency/{tenant}", get(agency_tenant::detail))
+        .route("/admin/agency/{tenant}/tokens", post(agency_tenant::issue))
+        .route("/admin/agency/{tenant}/tokens/{token}/revoke", post(agency_tenant::revoke))
         .route("/admin/dashboard", get(dashboard::view))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{order}", get(orders::detail))
@@ -208,25 +215,31 @@ pub fn ui_router(state: UiState) -> Router {
             "/admin/products/{product}/images",
             post(products::upload_image).layer(DefaultBodyLimit::max(upload_limit)),
         )
+        .route("/admin/products/{product}/variants", post(products::add_variant))
+        .route("/admin/products/{product}/images/{action}", post(products::arrange_image))
         .route("/admin/media/{image}/{file}", get(products::media))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{customer}", get(customers::detail))
         .route("/admin/channels", get(channels::list))
+        .route("/admin/channels/new", get(channel_install::new).post(channel_install::install))
         .route("/admin/channels/{channel}", get(channels::detail))
         .route("/admin/channels/{channel}/switch", post(channels::switch))
         .route("/admin/channels/{channel}/settings", post(channels::save))
         .route("/admin/channels/{channel}/dead-letters/{delivery}/replay", post(channel_health::replay))
+        .route("/admin/channels/{channel}/publish-all", post(channel_health::publish_all))
         .route("/admin/inventory", get(inventory::grid))
         .route("/admin/inventory/adjust", post(inventory::adjust))
         .route("/admin/inventory/transfer", post(inventory::transfer))
         .route("/admin/inventory/{variant}", get(inventory::ledger))
         .route("/admin/promotions", get(promotions::list).post(promotions::create))
+        .route("/admin/promotions/{promotion}", get(promotion::edit).post(promotion::update))
         .route("/admin/segments", get(segments::list).post(segments::create))
         .route("/admin/segments/count", post(segments::count))
         .route("/admin/campaigns", get(campaigns::list).post(campaigns::create))
         .route("/admin/campaigns/new", get(campaigns::compose))
         .route("/admin/campaigns/{campaign}", get(campaign::detail))
         .route("/admin/campaigns/{campaign}/send", post(campaign::send))
+        .route("/admin/shop", get(shop_settings::view).post(shop_settings::save))
         .layer(from_fn(edge))
         .with_state(state)
 }

@@ -16,7 +16,8 @@ use omnistore_core::{
     PromotionScope, RetryPolicy, TenantId,
 };
 use omnistore_server::admin::{
-    Access, AdminError, AdminState, ChannelInstaller, InstallRequest, PackageSource, RouteDoc, admin_router, route_docs,
+    Access, AdminError, AdminState, CatalogueEntry, ChannelInstaller, InstallRequest, PackageSource, RouteDoc,
+    admin_router, route_docs,
 };
 use omnistore_server::secrets::SecretKeys;
 use omnistore_storage::{KeyRange, KvStore, MemoryStore, RedbStore};
@@ -38,6 +39,10 @@ mod idempotency_secrets;
 mod paging;
 #[path = "admin/ui.rs"]
 mod ui;
+#[path = "admin/ui_agency.rs"]
+mod ui_agency;
+#[path = "admin/ui_install.rs"]
+mod ui_install;
 
 // ---------------------------------------------------------------- harness
 
@@ -65,6 +70,12 @@ impl ChannelInstaller for FakeInstaller {
                 .ok_or_else(|| AdminError::invalid("package path has no name"))?
                 .to_owned(),
             PackageSource::Upload { manifest, .. } => manifest,
+            PackageSource::Catalogue(id) => {
+                let Some(entry) = self.catalogue().into_iter().find(|e| e.manifest.id == id) else {
+                    return Err(AdminError::not_found(format!("the fake offers no `{id}`")));
+                };
+                return install_offered(&self.core, tenant, &entry.manifest, request, now_ms);
+            }
         };
         if plugin == "slow" {
             drop(self.gate.lock().await);
@@ -84,6 +95,74 @@ impl ChannelInstaller for FakeInstaller {
         };
         Ok(self.core.install_channel(tenant, new, now_ms)?)
     }
+
+    fn catalogue(&self) -> Vec<CatalogueEntry> {
+        vec![CatalogueEntry { manifest: omnistore_runtime::Manifest::parse(HELLO_MANIFEST).unwrap() }]
+    }
+}
+
+/// The package the fake installers offer in their catalogue, which no seeded
+/// shop has: a setting with a default, a required one, a secret, an origin.
+const HELLO_MANIFEST: &str = r#"
+[plugin]
+id = "hello"
+name = "Hello channel"
+version = "1.0.0"
+publisher = "Tests"
+description = "Says hello on the shop's pages."
+contract = "^0.2"
+
+[capabilities]
+imports = ["catalog", "storage", "settings", "http"]
+http = ["https://api.hello.example"]
+events = ["order.placed"]
+
+[[settings]]
+key = "greeting"
+label = "Greeting"
+default = "Ciao"
+
+[[settings]]
+key = "shop_name"
+label = "Shop name"
+required = true
+
+[[settings]]
+key = "api_key"
+label = "API key"
+secret = true
+"#;
+
+/// Install a catalogue package as the real installer records it: what the
+/// manifest requests less what is withheld, its events, the settings given.
+fn install_offered(
+    core: &Core,
+    tenant: &TenantId,
+    manifest: &omnistore_runtime::Manifest,
+    request: InstallRequest,
+    now_ms: i64,
+) -> Result<Channel, AdminError> {
+    for name in &request.withhold {
+        if !manifest.imports.iter().any(|c| c.name() == name) {
+            return Err(AdminError::invalid(format!("`{name}` is not requested")));
+        }
+    }
+    let new = NewChannel {
+        plugin_id: manifest.id.clone(),
+        version: manifest.version.to_string(),
+        name: request.name.unwrap_or_else(|| manifest.name.clone()),
+        settings: request.settings,
+        capabilities: manifest
+            .imports
+            .iter()
+            .map(|c| c.name().to_owned())
+            .filter(|name| !request.withhold.contains(name))
+            .collect(),
+        subscriptions: manifest.events.iter().map(|k| k.as_str().to_owned()).collect(),
+        enabled: request.enabled,
+        safety_buffer: request.safety_buffer,
+    };
+    Ok(core.install_channel(tenant, new, now_ms)?)
 }
 
 struct Api {
@@ -622,9 +701,12 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "getConsent"
         | "customerTimeline"
         | "listChannels"
+        | "listCatalog"
         | "getChannel"
         | "getChannelSync"
+        | "publishAllProducts"
         | "getSatisfaction"
+        | "getShop"
         | "uninstallChannel"
         | "enableChannel"
         | "disableChannel"
@@ -674,6 +756,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
             "conditions": { "products": [w.product] }
         })),
         "updatePromotion" => Some(json!({ "active": false })),
+        "updateShop" => Some(json!({ "time_zone": "Europe/Rome", "contact_phone": null })),
         "shipOrder" => Some(json!({ "tracking": "ISO" })),
         "cancelOrder" => Some(json!({ "reason": "iso" })),
         "refundOrder" => Some(json!({ "amount_minor": 1 })),
@@ -757,13 +840,18 @@ async fn isolation_over(api: Api) {
     // 2. A's token on A's own paths, naming B's records (in the path, query or
     //    body): B's ids do not exist in A, so 404; routes naming no record act
     //    on A alone. Either way nothing of B shows up or changes.
+    let a_registry =
+        String::from_utf8_lossy(&omnistore_storage::keyspace::registry_key(&TenantId::new(a.tenant.as_str()).unwrap()))
+            .into_owned();
     let of_b = |entries: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<(Vec<u8>, Vec<u8>)> {
         entries
             .into_iter()
             .filter(|(k, v)| {
                 let k = String::from_utf8_lossy(k);
                 k.starts_with("t/bravo/")
-                    || k.starts_with("sys/")
+                    // The registry and other deployment-wide records, but A's own
+                    // registry record, which A changes when it renames its shop.
+                    || (k.starts_with("sys/") && k != a_registry)
                     || k.starts_with("admin/tenant-token/bravo/")
                     || k.starts_with("admin/idem/bravo/")
                     || k.starts_with("admin/user/bravo/")

@@ -152,20 +152,80 @@ pub fn product_states(
         .into_iter()
         .map(|(key, bytes)| {
             let key = String::from_utf8_lossy(&key[data.len()..]).into_owned();
-            let from_key = key[PRODUCT_PREFIX.len()..].to_owned();
-            match parse::<ProductSync>(&key, &bytes) {
-                Reported::Read(mut p) => {
-                    // The key names the product; a body that says otherwise
-                    // must not make one product's state show on another.
-                    p.product_id = from_key;
-                    tidy_issues(&mut p.errors);
-                    tidy_issues(&mut p.warnings);
-                    Reported::Read(p)
-                }
-                other => other,
-            }
+            let product = key[PRODUCT_PREFIX.len()..].to_owned();
+            read_product(&key, product, &bytes)
         })
         .collect())
+}
+
+/// The report of one product on one installation, if the channel wrote one.
+pub fn product_state(
+    kv: &dyn KvStore,
+    tenant: &TenantId,
+    installation: &str,
+    product: &str,
+) -> Result<Option<Reported<ProductSync>>, StorageError> {
+    let name = format!("{PRODUCT_PREFIX}{product}");
+    let mut key = keyspace::plugin_data_prefix(tenant, installation);
+    key.extend_from_slice(name.as_bytes());
+    let mut read = kv.begin_read()?;
+    Ok(read.get(&key)?.map(|bytes| read_product(&name, product.to_owned(), &bytes)))
+}
+
+/// How many products the channel reports in each state: the progress of an
+/// upload of the catalogue, read off every report it keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    pub synced: u64,
+    pub pending: u64,
+    pub error: u64,
+    pub removed: u64,
+    pub unreadable: u64,
+}
+
+/// Reports read per scan while counting.
+const COUNT_PAGE: usize = 1000;
+
+pub fn count_products(kv: &dyn KvStore, tenant: &TenantId, installation: &str) -> Result<SyncCounts, StorageError> {
+    let mut counts = SyncCounts::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = product_states(kv, tenant, installation, after.as_deref(), COUNT_PAGE)?;
+        let full = page.len() == COUNT_PAGE;
+        for report in &page {
+            match report {
+                Reported::Read(p) => match p.status {
+                    ProductSyncStatus::Synced => counts.synced += 1,
+                    ProductSyncStatus::Pending => counts.pending += 1,
+                    ProductSyncStatus::Error => counts.error += 1,
+                    ProductSyncStatus::Removed => counts.removed += 1,
+                },
+                Reported::Unreadable { .. } => counts.unreadable += 1,
+            }
+        }
+        after = match page.last() {
+            Some(Reported::Read(p)) => Some(p.product_id.clone()),
+            Some(Reported::Unreadable { key, .. }) => Some(key[PRODUCT_PREFIX.len()..].to_owned()),
+            None => None,
+        };
+        if !full {
+            return Ok(counts);
+        }
+    }
+}
+
+fn read_product(key: &str, product: String, bytes: &[u8]) -> Reported<ProductSync> {
+    match parse::<ProductSync>(key, bytes) {
+        Reported::Read(mut p) => {
+            // The key names the product; a body that says otherwise must not
+            // make one product's state show on another.
+            p.product_id = product;
+            tidy_issues(&mut p.errors);
+            tidy_issues(&mut p.warnings);
+            Reported::Read(p)
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -221,5 +281,29 @@ mod tests {
         assert!(matches!(&all[1], Reported::Unreadable { key, .. } if key == "sync/product/p2"));
         let next = product_states(&*kv, &a, "pins", Some("p2"), 10).unwrap();
         assert!(matches!(&next[..], [Reported::Read(p)] if p.product_id == "p3"));
+
+        let one = product_state(&*kv, &a, "pins", "p1").unwrap().unwrap();
+        assert!(
+            matches!(&one, Reported::Read(p) if p.product_id == "p1" && p.errors[0].message.chars().count() == MAX_TEXT)
+        );
+        assert!(matches!(product_state(&*kv, &a, "pins", "p2").unwrap(), Some(Reported::Unreadable { .. })));
+        assert_eq!(product_state(&*kv, &b, "pins", "p1").unwrap(), None, "another tenant's report is not read");
+        assert_eq!(product_state(&*kv, &a, "pins", "p4").unwrap(), None);
+
+        let counts = count_products(&*kv, &a, "pins").unwrap();
+        assert_eq!(counts, SyncCounts { synced: 1, error: 1, unreadable: 1, ..SyncCounts::default() });
+    }
+
+    #[test]
+    fn counting_reads_every_page_of_reports() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+        let a = TenantId::new("alpha").unwrap();
+        for i in 0..(COUNT_PAGE + 5) {
+            let status = if i % 2 == 0 { "synced" } else { "pending" };
+            let body = format!(r#"{{"product_id":"x","status":"{status}","last_synced_ms":null}}"#);
+            put(&*kv, &a, "pins", &format!("sync/product/p{i:05}"), &body);
+        }
+        let counts = count_products(&*kv, &a, "pins").unwrap();
+        assert_eq!((counts.synced, counts.pending), (503, 502));
     }
 }

@@ -6,8 +6,7 @@
 //! 08:00.
 
 use omnistore_sdk::{CampaignMessage, HostError, IdentityKind, PluginError, clock, customers, settings};
-use omnistore_sms::QuietHours;
-use serde_json::json;
+use omnistore_sms::{QuietHours, campaign_footer};
 
 use crate::config::is_e164;
 use crate::records;
@@ -55,11 +54,12 @@ pub fn deliver(m: &CampaignMessage) -> Result<(), PluginError> {
         if text.is_empty() {
             return Ok(Err("the campaign has no text for SMS".into()));
         }
-        let footer = texts::text("campaign_footer", &json!({ "shop": { "name": settings::shop().name } }))?;
-        let body = match footer {
-            Some(footer) => format!("{text}\n{footer}"),
-            None => text.to_string(),
-        };
+        // The same footer, read the same way, as the host's campaign preview counts.
+        let language = texts::language();
+        let source = settings::get(&campaign_footer::setting_key(language)).unwrap_or_default();
+        let footer = campaign_footer::render(language, &source, &settings::shop().name)
+            .map_err(|e| PluginError::internal(e.to_string()))?;
+        let body = campaign_footer::with_footer(text, footer.as_deref());
         Ok(Ok(Prepared { phone, customer, body }))
     })
 }

@@ -87,15 +87,9 @@ pub fn is_e164(value: &str) -> bool {
 }
 
 /// The language of the texts: the setting when it is one the plugin has
-/// texts for, else the shop's main language, else English.
-pub fn language(setting: Option<&str>, shop_primary: &str) -> &'static str {
-    let pick = |tag: &str| match tag.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase().as_str() {
-        "it" => Some("it"),
-        "en" => Some("en"),
-        _ => None,
-    };
-    setting.and_then(pick).or_else(|| pick(shop_primary)).unwrap_or("en")
-}
+/// texts for, else the shop's main language, else English (the rule the
+/// host's campaign preview shares).
+pub use omnistore_sms::campaign_footer::language;
 
 /// The template of one text in the installation's language (`None` when the
 /// setting is missing; an empty one means the merchant switched the text off).

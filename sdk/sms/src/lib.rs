@@ -6,8 +6,11 @@
 //! - [`keywords`]: the opt-out, opt-in and help words carriers and Twilio
 //!   honour;
 //! - [`signature`]: Twilio's `X-Twilio-Signature` on inbound webhooks;
-//! - [`quiet_hours`]: when marketing texts must wait, in the shop's time zone.
+//! - [`quiet_hours`]: when marketing texts must wait, in the shop's time zone;
+//! - [`campaign_footer`]: the opt-out line under every campaign text, which
+//!   the channel sends and the host's preview counts.
 
+pub mod campaign_footer;
 pub mod keywords;
 pub mod quiet_hours;
 pub mod segments;

@@ -87,11 +87,16 @@ fn random_hex(bytes: usize) -> Result<String, AdminError> {
     Ok(hex::encode(buf))
 }
 
+/// Longest token label, in characters (the API and the agency view's form).
+pub(crate) const MAX_LABEL_CHARS: usize = 100;
+
 fn check_label(label: &str) -> Result<String, AdminError> {
     let label = label.trim();
     let label = if label.is_empty() { "api" } else { label };
-    if label.chars().count() > 100 || label.chars().any(char::is_control) {
-        return Err(AdminError::invalid("token label must be at most 100 characters without control characters"));
+    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+        return Err(AdminError::invalid(format!(
+            "token label must be at most {MAX_LABEL_CHARS} characters without control characters"
+        )));
     }
     Ok(label.to_owned())
 }

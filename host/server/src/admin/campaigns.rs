@@ -6,7 +6,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use omnistore_core::{CampaignId, CustomerId};
+use omnistore_core::{self as domain, CampaignId, CustomerId, TenantId};
+use omnistore_services::installer::setting_text;
+use omnistore_sms::campaign_footer;
 use serde::Deserialize;
 
 use super::extract::{JsonBody, P, PAGE_PARAMS, PageQuery, Q, Scope, cursor, page_limit};
@@ -98,9 +100,51 @@ async fn preview(
     Q(q): Q<wire::PreviewQuery>,
 ) -> Result<Json<wire::CampaignPreview>, AdminError> {
     let customer = CustomerId::new(q.customer);
-    let preview = state.call(move |core, now| core.preview_campaign(&tenant, &path.campaign, &customer, now)).await?;
+    let preview = preview_as_sent(&state, tenant, path.campaign, customer).await?;
     let customer_id = preview.customer_id.to_string();
     Ok(Json(wire::CampaignPreview::new(customer_id, preview)))
+}
+
+/// The core's preview with the SMS channel's opt-out line under the text,
+/// read from that channel's settings as the channel itself reads it
+/// (`omnistore_sms::campaign_footer`): the parts counted are the parts sent.
+pub(crate) async fn preview_as_sent(
+    state: &AdminState,
+    tenant: TenantId,
+    campaign: CampaignId,
+    customer: CustomerId,
+) -> Result<domain::CampaignPreview, AdminError> {
+    let t = tenant.clone();
+    let (mut preview, sms_channel, shop) = state
+        .call(move |core, now| {
+            let preview = core.preview_campaign(&t, &campaign, &customer, now)?;
+            let channel = match core.get_campaign(&t, &campaign)?.sms {
+                Some(sms) => Some(core.get_channel(&t, &sms.channel_id)?),
+                None => None,
+            };
+            Ok((preview, channel, core.get_tenant(&t)?))
+        })
+        .await?;
+    let (Some(sms), Some(channel)) = (preview.sms.as_mut(), sms_channel) else {
+        return Ok(preview);
+    };
+    let manifest = match state.installer() {
+        Some(installer) => installer.manifest(&tenant, &channel).await,
+        None => None,
+    };
+    let setting = |key: &str| {
+        channel.settings.get(key).map(setting_text).or_else(|| {
+            manifest.as_ref().and_then(|m| m.settings.iter().find(|s| s.key == key)).and_then(|s| s.default.clone())
+        })
+    };
+    let primary = shop.languages().into_iter().next().unwrap_or_default();
+    let language = campaign_footer::language(setting("language").as_deref(), &primary);
+    let source = setting(&campaign_footer::setting_key(language)).unwrap_or_default();
+    let footer = campaign_footer::render(language, &source, &shop.name).map_err(|e| {
+        AdminError::invalid(format!("the SMS channel `{}` cannot add its opt-out line: {e}", channel.name))
+    })?;
+    sms.text = campaign_footer::with_footer(&sms.text, footer.as_deref());
+    Ok(preview)
 }
 
 async fn send(

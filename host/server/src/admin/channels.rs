@@ -5,7 +5,9 @@
 //! the component's imports against its manifest, compile), which this module
 //! does not know; the server supplies a [`ChannelInstaller`]. Changes made
 //! here go through its hooks too, so the runtime's mounted installation can
-//! follow the record in the core.
+//! follow the record in the core. The installer also keeps the deployment's
+//! catalogue, the packages merchants may install themselves by plugin id
+//! ([`CatalogueEntry`], `GET …/catalog`).
 
 use std::path::PathBuf;
 
@@ -14,6 +16,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use omnistore_core::{Channel, ChannelId, ChannelPatch, TenantId};
+use omnistore_storage::{keyspace, transact};
 use serde::Deserialize;
 
 use super::auth::{Caller, Principal};
@@ -28,19 +31,137 @@ pub enum PackageSource {
     ServerPath(PathBuf),
     /// The manifest text and component bytes sent in the request.
     Upload { manifest: String, component: Vec<u8> },
+    /// A package of the deployment's catalogue, by plugin id (anyone).
+    Catalogue(String),
+}
+
+/// A package the deployment offers its merchants (`[catalog]` of the
+/// deployment file), read from the package's manifest when the host starts.
+#[derive(Debug, Clone)]
+pub struct CatalogueEntry {
+    /// Who the plugin is, what it asks for and which settings it has.
+    pub manifest: omnistore_runtime::Manifest,
+}
+
+/// Why a mount path a merchant asked for is refused. The API says it in
+/// English; the admin in the browser says it in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MountError {
+    #[error(
+        "a mount is a path such as `/hello`: a slash, then at most {MAX_MOUNT_CHARS} characters of lowercase \
+         letters, digits, `-` and `_`, in segments separated by `/`"
+    )]
+    Malformed,
+    #[error("`/{0}` is the host's own (the admin API, images, health checks, the admin); choose another mount")]
+    Reserved(String),
+    #[error("channel `{channel}` is already served at `{mount}`; choose another mount")]
+    Taken { mount: String, channel: String },
+}
+
+impl From<MountError> for AdminError {
+    fn from(e: MountError) -> AdminError {
+        match e {
+            MountError::Taken { .. } => AdminError::conflict(e.to_string()),
+            _ => AdminError::invalid(e.to_string()),
+        }
+    }
+}
+
+/// Longest mount a merchant may choose.
+pub const MAX_MOUNT_CHARS: usize = 64;
+
+/// First path segments the host answers itself on a tenant's names: a
+/// channel mounted there would never be reached, or would shadow the admin.
+const RESERVED_MOUNTS: [&str; 4] = ["api", "media", "healthz", "admin"];
+
+/// Check a mount path a merchant typed and normalise it (`/hello/` →
+/// `/hello`). Stricter than [`crate::normalize_mount`]: what a merchant
+/// types becomes an address of their shop, so it keeps to characters that
+/// need no escaping.
+pub fn check_mount(mount: &str) -> Result<String, MountError> {
+    let mount = mount.trim();
+    if !mount.starts_with('/') || mount.chars().count() > MAX_MOUNT_CHARS {
+        return Err(MountError::Malformed);
+    }
+    let normal = crate::normalize_mount(mount);
+    let Some(path) = normal.strip_prefix('/').filter(|p| !p.is_empty()) else {
+        return Ok(normal);
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if segments.iter().any(|s| s.is_empty() || !s.chars().all(allowed)) {
+        return Err(MountError::Malformed);
+    }
+    match segments.first() {
+        Some(first) if RESERVED_MOUNTS.contains(first) => Err(MountError::Reserved((*first).to_owned())),
+        _ => Ok(normal),
+    }
+}
+
+/// The channel of `tenant` already served at `mount`, if any (a channel
+/// without a recorded mount is served at `/<its id>`, as the host mounts it).
+pub(crate) async fn mount_user(
+    state: &AdminState,
+    tenant: &TenantId,
+    mount: &str,
+) -> Result<Option<Channel>, AdminError> {
+    let (core, tenant, mount) = (state.core.clone(), tenant.clone(), mount.to_owned());
+    super::blocking(move || {
+        for channel in core.list_channels(&tenant)? {
+            let key = keyspace::mount_key(&tenant, channel.id.as_str());
+            let stored = transact(&**core.store(), |txn| txn.get(&key)).map_err(AdminError::storage)?;
+            let used = stored
+                .and_then(|v| String::from_utf8(v).ok())
+                .unwrap_or_else(|| omnistore_services::installer::default_mount(channel.id.as_str()));
+            if used == mount {
+                return Ok(Some(channel));
+            }
+        }
+        Ok(None)
+    })
+    .await
+}
+
+/// The catalogue's entry with plugin id `id`, or a 404 naming what is offered.
+pub(crate) fn catalogue_entry(installer: &dyn ChannelInstaller, id: &str) -> Result<CatalogueEntry, AdminError> {
+    let catalogue = installer.catalogue();
+    match catalogue.iter().find(|e| e.manifest.id == id) {
+        Some(entry) => Ok(entry.clone()),
+        None => Err(not_offered(id, &catalogue)),
+    }
+}
+
+/// The 404 for a plugin id the catalogue lacks, naming what it has.
+pub(crate) fn not_offered(id: &str, catalogue: &[CatalogueEntry]) -> AdminError {
+    let offered: Vec<&str> = catalogue.iter().map(|e| e.manifest.id.as_str()).collect();
+    AdminError::not_found(if offered.is_empty() {
+        format!("this server offers no package `{id}`: its catalogue is empty")
+    } else {
+        format!("this server offers no package `{id}`; it offers: {}", offered.join(", "))
+    })
 }
 
 impl InstallRequest {
     /// The package this request installs, refusing what its caller may not
     /// use: a server path from a tenant token (nothing is looked at on disk).
     pub fn source(&self) -> Result<PackageSource, AdminError> {
+        let given = [self.package.is_some(), self.upload.is_some(), self.catalog.is_some()];
+        if given.into_iter().filter(|g| *g).count() > 1 {
+            return Err(AdminError::invalid(
+                "give exactly one of `catalog` (a package this server offers), `upload` (a package in the \
+                 request) or `package`",
+            ));
+        }
+        if let Some(id) = &self.catalog {
+            return Ok(PackageSource::Catalogue(id.trim().to_owned()));
+        }
         match (&self.package, &self.upload) {
-            (Some(_), Some(_)) => {
-                Err(AdminError::invalid("give either `upload` (a package in the request) or `package`, not both"))
-            }
             (None, None) => Err(AdminError::invalid(
-                "give the plugin package as `upload`: {\"manifest\": <plugin.toml text>, \"component\": <base64 of plugin.wasm>}",
+                "give the plugin to install: `catalog` with the id of a package this server offers (GET \
+                 /tenants/{tenant}/catalog), or `upload`: {\"manifest\": <plugin.toml text>, \"component\": \
+                 <base64 of plugin.wasm>}",
             )),
+            (Some(_), Some(_)) => Err(AdminError::invalid("give either `upload` or `package`, not both")),
             (Some(_), None) if !self.by_operator => Err(AdminError::forbidden(
                 "installing from a server path needs the operator token; upload the package instead \
                  (`upload`: the plugin.toml text and the base64 of plugin.wasm)",
@@ -102,6 +223,26 @@ pub trait ChannelInstaller: Send + Sync + 'static {
     /// Before a tenant is deleted (after each of its channels was reported
     /// uninstalled), so the host stops answering on its names.
     async fn tenant_removed(&self, _tenant: &TenantId) {}
+
+    /// The packages merchants may install themselves (`[catalog]` of the
+    /// deployment file), in the order given; empty when it offers none.
+    fn catalogue(&self) -> Vec<CatalogueEntry> {
+        Vec::new()
+    }
+
+    /// The host names `tenant`'s storefronts answer on (the deployment
+    /// file's `[[tenants]] domains`, as the host routes them), sorted; empty
+    /// when this installer routes none. The agency view and `GET /tenants`
+    /// show them.
+    fn domains(&self, _tenant: &TenantId) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The storage quota of every tenant (its plugins' data and its mail
+    /// queue), in bytes, as the runtime enforces it.
+    fn tenant_storage_quota_bytes(&self) -> u64 {
+        omnistore_runtime::DEFAULT_TENANT_STORAGE_QUOTA_BYTES
+    }
 }
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -110,6 +251,12 @@ pub(crate) fn routes(r: &mut Routes) {
             "/tenants/{tenant}/channels",
             list_channels,
             doc("listChannels", "Installed channels in id order").query(PAGE_PARAMS).ok::<wire::Page<wire::Channel>>(),
+        )
+        .get(
+            "/tenants/{tenant}/catalog",
+            list_catalogue,
+            doc("listCatalog", "The packages this server offers to install, and which of them the tenant has")
+                .ok::<wire::Catalogue>(),
         )
         .post(
             "/tenants/{tenant}/channels",
@@ -200,6 +347,22 @@ async fn install(
     caller: Caller,
     JsonBody(mut request): JsonBody<InstallRequest>,
 ) -> Result<(StatusCode, Json<wire::Channel>), AdminError> {
+    request.by_operator = caller.principal == Principal::Operator;
+    let channel = install_for(&state, &tenant, request).await?;
+    Ok((StatusCode::CREATED, Json(channel.into())))
+}
+
+/// Install a channel for `tenant` as `POST …/channels` does (the admin in
+/// the browser installs through it too): the tenant must exist, a server
+/// path is the operator's, and a catalogue package must be offered and get
+/// a well-formed mount no channel of the tenant uses. Uploads and server
+/// paths keep their mounts as given: they are the developer's and the
+/// operator's tools, and the deployment file checks its own mounts.
+pub(crate) async fn install_for(
+    state: &AdminState,
+    tenant: &TenantId,
+    mut request: InstallRequest,
+) -> Result<Channel, AdminError> {
     let Some(installer) = state.installer.clone() else {
         return Err(AdminError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -210,11 +373,35 @@ async fn install(
     // The tenant must exist before a package is even looked at.
     let t = tenant.clone();
     state.call(move |core, _| core.get_tenant(&t)).await?;
-    request.by_operator = caller.principal == Principal::Operator;
     // Refuse a tenant's server path before the installer touches anything.
-    request.source()?;
-    let channel = installer.install(&tenant, request, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(channel.into())))
+    if let PackageSource::Catalogue(id) = request.source()? {
+        let entry = catalogue_entry(&*installer, &id)?;
+        let asked = request.mount.clone().unwrap_or_else(|| format!("/{}", entry.manifest.id));
+        let mount = check_mount(&asked)?;
+        // Checked before installing, not under one lock: two merchants of
+        // the same shop racing for one path is not worth a store-wide lock.
+        if let Some(user) = mount_user(state, tenant, &mount).await? {
+            return Err(MountError::Taken { mount, channel: user.id.to_string() }.into());
+        }
+        request.mount = Some(mount);
+    }
+    installer.install(tenant, request, state.now()).await
+}
+
+async fn list_catalogue(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+) -> Result<Json<wire::Catalogue>, AdminError> {
+    let catalogue = state.installer.as_ref().map(|i| i.catalogue()).unwrap_or_default();
+    let channels = state.call(move |core, _| core.list_channels(&tenant)).await?;
+    let items = catalogue
+        .iter()
+        .map(|entry| {
+            let own = channels.iter().filter(|c| c.plugin_id == entry.manifest.id).map(|c| c.id.to_string());
+            wire::CatalogueEntry::of(&entry.manifest, own.collect())
+        })
+        .collect();
+    Ok(Json(wire::Catalogue { items }))
 }
 
 async fn get_one(

@@ -29,7 +29,30 @@ pub(crate) fn routes(r: &mut Routes) {
             },
         )
         .ok::<wire::ChannelSync>(),
+    )
+    .post(
+        "/tenants/{tenant}/channels/{channel}/publish-all",
+        publish_all,
+        doc(
+            "publishAllProducts",
+            "Publish every active product on the channel (each is sent to it, which uploads it); the sync report shows the progress",
+        )
+        .ok::<wire::PublishedAll>(),
     );
+}
+
+async fn publish_all(
+    State(state): State<AdminState>,
+    Scope(tenant): Scope,
+    P(path): P<ChannelPath>,
+) -> Result<Json<wire::PublishedAll>, AdminError> {
+    let published = state
+        .call(move |core, now| {
+            let newly = core.publish_all_active(&tenant, &path.channel, now)?;
+            Ok((newly, core.channel_publication_count(&tenant, &path.channel)?))
+        })
+        .await?;
+    Ok(Json(wire::PublishedAll { newly_published: published.0 as u64, published: published.1 as u64 }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -120,7 +120,15 @@ async fn list_all(
     let limit = page_limit(q.limit)?;
     let tenants = state.call(move |core, _| core.list_tenants_page(q.after.as_ref(), limit)).await?;
     let next = cursor(&tenants, limit, |t| t.id.to_string());
-    Ok(Json(Page::of(tenants, next)))
+    let items = tenants.into_iter().map(|t| with_domains(&state, t)).collect();
+    Ok(Json(Page { items, next_after: next }))
+}
+
+/// The tenant as the API answers it: the core's record and the host names
+/// the host routes to it.
+fn with_domains(state: &AdminState, tenant: omnistore_core::Tenant) -> wire::Tenant {
+    let domains = state.installer.as_ref().map(|i| i.domains(&tenant.id)).unwrap_or_default();
+    wire::Tenant { domains, ..tenant.into() }
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,7 +253,8 @@ async fn delete_tenant(
 async fn get_one(State(state): State<AdminState>, P(path): P<TenantPath>) -> Result<Json<wire::Tenant>, AdminError> {
     let id = TenantId::new(path.tenant.clone())
         .map_err(|_| AdminError::not_found(format!("tenant `{}` not found", path.tenant)))?;
-    Ok(Json(state.call(move |core, _| core.get_tenant(&id)).await?.into()))
+    let tenant = state.call(move |core, _| core.get_tenant(&id)).await?;
+    Ok(Json(with_domains(&state, tenant)))
 }
 
 async fn list_tokens(
@@ -253,13 +262,8 @@ async fn list_tokens(
     Scope(tenant): Scope,
     Q(q): Q<PageQuery<String>>,
 ) -> Result<Json<Page<auth::TokenInfo>>, AdminError> {
-    let core = state.core.clone();
     let limit = page_limit(q.limit)?;
-    let tokens = blocking(move || {
-        core.get_tenant(&tenant)?;
-        auth::list(&core, &tenant, q.after.as_deref(), limit)
-    })
-    .await?;
+    let tokens = blocking(move || state.tenant_tokens(&tenant, q.after.as_deref(), limit)).await?;
     let next = cursor(&tokens, limit, |t| t.id.clone());
     Ok(Json(Page { items: tokens, next_after: next }))
 }
@@ -269,13 +273,7 @@ async fn create_token(
     Scope(tenant): Scope,
     OptJsonBody(body): OptJsonBody<wire::NewToken>,
 ) -> Result<Response, AdminError> {
-    let core = state.core.clone();
-    let now = state.now();
-    let token = blocking(move || {
-        core.get_tenant(&tenant)?;
-        auth::issue(&core, &tenant, body.label.as_deref().unwrap_or("api"), now)
-    })
-    .await?;
+    let token = blocking(move || state.issue_token(&tenant, body.label.as_deref().unwrap_or("api"))).await?;
     Ok(with_secret(StatusCode::CREATED, token, &["/secret"]))
 }
 
@@ -284,11 +282,32 @@ async fn revoke_token(
     Scope(tenant): Scope,
     P(path): P<TokenPath>,
 ) -> Result<StatusCode, AdminError> {
-    let core = state.core.clone();
-    blocking(move || {
-        core.get_tenant(&tenant)?;
-        auth::revoke(&core, &tenant, &path.token)
-    })
-    .await?;
+    blocking(move || state.revoke_token(&tenant, &path.token)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A tenant's tokens listed and revoked (issuing is [`AdminState::issue_token`]):
+/// the one path of the JSON handlers above and of the browser's agency view.
+impl AdminState {
+    /// Longest token label, in characters.
+    pub(crate) const MAX_TOKEN_LABEL_CHARS: usize = auth::MAX_LABEL_CHARS;
+
+    /// A page of an existing tenant's tokens in id order, after `after`
+    /// (never their secrets). Blocking.
+    pub(crate) fn tenant_tokens(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<auth::TokenInfo>, AdminError> {
+        self.core.get_tenant(tenant)?;
+        auth::list(&self.core, tenant, after, limit)
+    }
+
+    /// Revoke one of an existing tenant's tokens; `NotFound` for an id it
+    /// does not have. Blocking.
+    pub(crate) fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<(), AdminError> {
+        self.core.get_tenant(tenant)?;
+        auth::revoke(&self.core, tenant, id)
+    }
 }

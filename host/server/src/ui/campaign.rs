@@ -1,7 +1,7 @@
-//! One campaign: its messages previewed for a customer (the core's
-//! `preview_campaign`, with the SMS encoding and parts counted by
-//! `omnistore-sms`, the SMS channel's own counter, as the JSON API's preview
-//! does), the send button, progress while sending, and the results per
+//! One campaign: its messages previewed for a customer (the JSON API's
+//! preview: the SMS text with the channel's opt-out line, its encoding and
+//! parts counted by `omnistore-sms`, the SMS channel's own counter), the send
+//! button, progress while sending, and the results per
 //! channel (`campaign_results`).
 
 use axum::Form;
@@ -32,29 +32,20 @@ pub(crate) struct DetailQuery {
 }
 
 /// The preview for `customer` (the segment's first one when none is
-/// chosen), as the JSON API computes it. Blocking.
-fn preview(
-    core: &Core,
+/// chosen): the JSON API's, in the JSON API's words.
+async fn preview(
+    state: &UiState,
     tenant: &TenantId,
     id: &CampaignId,
-    customer: &CustomerId,
-    now: i64,
+    customer: CustomerId,
 ) -> Result<Value, AdminError> {
-    let p = core.preview_campaign(tenant, id, customer, now)?;
-    let sms = p.sms.map(|s| {
-        // The one segment counter, shared with the SMS channel and the CLI.
-        let count = omnistore_sms::count_segments(&s.text);
-        let parts = count.segments as u64;
-        json!({
-            "text": s.text, "encoding": count.encoding.name(), "parts": parts,
-            "characters": count.characters, "recipients": p.sms_reach, "total_parts": parts * p.sms_reach,
-        })
-    });
-    let email = p.email.map(|e| json!({ "subject": e.subject, "text": e.text, "recipients": p.email_reach }));
-    Ok(json!({ "customer": p.customer_id.to_string(), "email": email, "sms": sms }))
+    let p = crate::admin::campaigns::preview_as_sent(&state.admin, tenant.clone(), id.clone(), customer).await?;
+    let wire = crate::admin::wire::CampaignPreview::new(p.customer_id.to_string(), p);
+    serde_json::to_value(wire).map_err(|e| AdminError::internal(format!("the preview cannot be shown: {e}")))
 }
 
-/// Everything the page shows. Blocking.
+/// Everything the page shows but the preview, and whose preview to show.
+/// Blocking.
 fn view(
     core: &Core,
     tenant: &TenantId,
@@ -62,7 +53,7 @@ fn view(
     chosen: &str,
     now: i64,
     locale: Locale,
-) -> Result<Value, AdminError> {
+) -> Result<(Value, Option<CustomerId>), AdminError> {
     let results = core.campaign_results(tenant, id)?;
     let c = &results.campaign;
     let currency = core.get_tenant(tenant)?.currency;
@@ -80,15 +71,6 @@ fn view(
         first.or_else(|| customers.first().map(|c| CustomerId::new(c["id"].as_str().unwrap_or_default())))
     } else {
         Some(CustomerId::new(chosen))
-    };
-    let preview = match customer {
-        Some(customer) => match preview(core, tenant, id, &customer, now) {
-            Ok(p) => p,
-            // Another shop's id, or one erased: there is nothing to preview.
-            Err(e) if e.status == StatusCode::NOT_FOUND => Value::Null,
-            Err(e) => return Err(e),
-        },
-        None => Value::Null,
     };
     let channels: Vec<Value> = results
         .channels
@@ -114,22 +96,20 @@ fn view(
         })
         .collect();
     let names = segment_names(core, tenant)?;
-    Ok(json!({
+    let view = json!({
         "id": c.id.to_string(), "name": c.name,
         "segment": names.get(c.segment_id.as_str()).cloned().unwrap_or_else(|| c.segment_id.to_string()),
         "status": locale.t(status_key(c.status)),
+        "send_at": c.send_at_ms.filter(|_| c.status == CampaignStatus::Scheduled).map(|ms| format!("{} ({})", locale.datetime(ms), locale.zone.name())),
         "can_send": matches!(c.status, CampaignStatus::Draft | CampaignStatus::Scheduled),
         "sending": c.status == CampaignStatus::Sending,
         "done": c.progress.done, "total": c.progress.total,
         "done_text": locale.number(c.progress.done as i64), "total_text": locale.number(c.progress.total as i64),
         "email": c.email.as_ref().map(|e| json!({ "subject": e.subject, "text": e.text })),
         "sms": c.sms.as_ref().map(|s| json!({ "text": s.text })),
-        "customers": customers, "chosen": customer_id(&preview), "preview": preview, "channels": channels,
-    }))
-}
-
-fn customer_id(preview: &Value) -> String {
-    preview["customer"].as_str().unwrap_or_default().to_owned()
+        "customers": customers, "channels": channels,
+    });
+    Ok((view, customer))
 }
 
 pub(crate) async fn detail(
@@ -140,11 +120,23 @@ pub(crate) async fn detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let campaign = CampaignId::new(id);
     let chosen = q.customer.clone();
-    let data = blocking(move || view(&core, &tenant, &campaign, &chosen, now, locale)).await?;
+    let (t, c) = (tenant.clone(), campaign.clone());
+    let (mut data, customer) = blocking(move || view(&core, &t, &c, &chosen, now, locale)).await?;
+    let preview = match customer {
+        Some(customer) => match preview(&state, &tenant, &campaign, customer).await {
+            Ok(p) => p,
+            // Another shop's id, or one erased: there is nothing to preview.
+            Err(e) if e.status == StatusCode::NOT_FOUND => Value::Null,
+            Err(e) => return Err(e.into()),
+        },
+        None => Value::Null,
+    };
+    data["chosen"] = preview["customer"].clone();
+    data["preview"] = preview;
     let done = match q.done.as_str() {
         "created" => Some(locale.t("done_campaign_created")),
         "sending" => Some(locale.t("done_campaign_sending")),

@@ -1,7 +1,7 @@
 //! Campaigns: the list and the compose form (name, segment, the e-mail's
-//! subject and text, the SMS text, the installations that send them), saved
-//! with the core's `create_campaign` as the JSON API does, templates checked
-//! then. A campaign's own page — preview, send, progress, results — is
+//! subject, text and optional HTML, the SMS text, the installations that send
+//! them, and when: now, or at a moment on the shop's clock), saved with the
+//! core's `create_campaign` as the JSON API does, templates checked then. A campaign's own page — preview, send, progress, results — is
 //! `campaign.rs`.
 
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ pub(crate) fn segment_names(core: &Core, tenant: &TenantId) -> Result<BTreeMap<S
 }
 
 pub(crate) async fn list(State(state): State<UiState>, shop: Shop, headers: HeaderMap) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let rows = blocking(move || {
         let names = segment_names(&core, &tenant)?;
@@ -68,11 +68,21 @@ pub(crate) async fn list(State(state): State<UiState>, shop: Shop, headers: Head
     page(&state, StatusCode::OK, "campaigns.html", &chrome, json!({ "campaigns": rows }))
 }
 
-const FIELDS: [&str; 8] =
-    ["name", "segment", "email_channel", "subject", "email_text", "sms_channel", "sms_text", "shop_url"];
+const FIELDS: [&str; 10] = [
+    "name",
+    "segment",
+    "email_channel",
+    "subject",
+    "email_text",
+    "email_html",
+    "sms_channel",
+    "sms_text",
+    "shop_url",
+    "send_at",
+];
 
 fn form_of(fields: &Fields) -> Value {
-    json!(FIELDS.iter().map(|n| (*n, fields.get(*n).cloned().unwrap_or_default())).collect::<BTreeMap<_, _>>())
+    forms::typed(fields, &FIELDS)
 }
 
 /// The compose form's choices: segments, and the installations that take
@@ -105,12 +115,15 @@ async fn render_compose(
         status,
         "campaign_new.html",
         &chrome,
-        json!({ "form": form, "errors": errors.to_json(), "choices": choices }),
+        json!({
+            "form": form, "errors": errors.to_json(), "choices": choices,
+            "send_at_hint": format!("{} ({}).", locale.t("send_at_hint"), locale.zone.name()),
+        }),
     )
 }
 
 pub(crate) async fn compose(State(state): State<UiState>, shop: Shop, headers: HeaderMap) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let form = form_of(&Fields::default());
     render_compose(&state, &shop, locale, StatusCode::OK, form, &FieldErrors::default()).await
 }
@@ -120,6 +133,8 @@ fn field_of(message: &str) -> &'static str {
     let m = message.to_lowercase();
     if m.contains("e-mail subject") {
         "subject"
+    } else if m.contains("e-mail html") {
+        "email_html"
     } else if m.contains("choose the e-mail channel") || m.contains("cannot send e-mail") {
         "email_channel"
     } else if m.contains("choose the sms channel") {
@@ -147,7 +162,7 @@ pub(crate) async fn create(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let choices = blocking(move || choices(&core, &tenant)).await?;
     let known = |list: &str, id: &str| choices[list].as_array().is_some_and(|a| a.iter().any(|o| o["id"] == id));
@@ -166,8 +181,10 @@ pub(crate) async fn create(
         }
         let subject = forms::text(&fields, "subject", 200, locale, &mut errors);
         let text = forms::text(&fields, "email_text", 20_000, locale, &mut errors);
+        let html = forms::optional_text(&fields, "email_html", 100_000, locale, &mut errors);
         if let (Some(subject), Some(text)) = (subject, text) {
-            email = Some(EmailMessage { channel_id: ChannelId::new(email_channel.clone()), subject, text, html: None });
+            let html = (!html.is_empty()).then_some(html);
+            email = Some(EmailMessage { channel_id: ChannelId::new(email_channel.clone()), subject, text, html });
         }
     }
     let mut sms = None;
@@ -183,6 +200,21 @@ pub(crate) async fn create(
         errors.add("email_channel", locale.t("err_no_channel"));
     }
     let shop_url = forms::optional_text(&fields, "shop_url", 500, locale, &mut errors);
+    // On the shop's clock, as the input shows it; it must lie ahead.
+    let send_at = match forms::optional_text(&fields, "send_at", 32, locale, &mut errors).as_str() {
+        "" => None,
+        text => match locale.parse_moment(text) {
+            Some(at) if at > state.admin.now() => Some(at),
+            Some(_) => {
+                errors.add("send_at", locale.t("err_in_the_past"));
+                None
+            }
+            None => {
+                errors.add("send_at", locale.t("err_moment"));
+                None
+            }
+        },
+    };
     let form = form_of(&fields);
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let (Some(name), Some(segment), true) = (name, segment, errors.is_empty()) else {
@@ -194,7 +226,7 @@ pub(crate) async fn create(
         email,
         sms,
         shop_url: (!shop_url.is_empty()).then_some(shop_url),
-        send_at_ms: None,
+        send_at_ms: send_at,
     };
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let created =

@@ -5,8 +5,6 @@
 //! button calling the core's `replay_dead_letter` as the JSON API's
 //! `POST …/events/dead-letters/{delivery}/replay`.
 
-use std::collections::BTreeMap;
-
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -49,6 +47,36 @@ pub(crate) fn channel_state(
     })
 }
 
+/// One product's sync report as the pages show it: its state, when it was
+/// last synced, the platform's errors and warnings (`title` is the product
+/// id until the caller names it).
+pub(crate) fn product_sync_row(report: &Reported<sync_state::ProductSync>, locale: Locale) -> Value {
+    match report {
+        Reported::Unreadable { key, reason } => json!({
+            "id": key, "title": key, "known": false, "status": locale.t("health_unreadable"), "bad": true,
+            "synced": "", "errors": [reason], "warnings": [],
+        }),
+        Reported::Read(p) => {
+            let issue = |i: &sync_state::SyncIssue| {
+                if i.code.is_empty() { i.message.clone() } else { format!("{}: {}", i.code, i.message) }
+            };
+            let status = match p.status {
+                ProductSyncStatus::Synced => "synced",
+                ProductSyncStatus::Pending => "pending",
+                ProductSyncStatus::Error => "error_status",
+                ProductSyncStatus::Removed => "removed",
+            };
+            json!({
+                "id": p.product_id, "title": p.product_id,
+                "status": locale.t(&format!("sync_{status}")), "bad": p.status == ProductSyncStatus::Error,
+                "synced": p.last_synced_ms.map(|ms| locale.datetime(ms)).unwrap_or_default(),
+                "errors": p.errors.iter().map(issue).collect::<Vec<_>>(),
+                "warnings": p.warnings.iter().map(issue).collect::<Vec<_>>(),
+            })
+        }
+    }
+}
+
 /// The channel's sync report and dead letters, for its page. Blocking.
 pub(crate) fn health_view(
     core: &Core,
@@ -61,40 +89,19 @@ pub(crate) fn health_view(
     let kv = core.store().clone();
     let reports =
         sync_state::product_states(&*kv, tenant, installation, None, PRODUCTS_SHOWN).map_err(AdminError::storage)?;
-    let mut titles = BTreeMap::new();
     let mut products = Vec::new();
     for report in reports {
-        let row = match report {
-            Reported::Unreadable { key, reason } => json!({
-                "id": key, "title": key, "known": false, "status": locale.t("health_unreadable"), "bad": true,
-                "synced": "", "errors": [reason], "warnings": [],
-            }),
+        let title = match &report {
             Reported::Read(p) => {
-                let title = titles
-                    .entry(p.product_id.clone())
-                    .or_insert_with(|| {
-                        core.get_product(tenant, &ProductId::new(p.product_id.as_str())).ok().map(|d| d.product.title)
-                    })
-                    .clone();
-                let issue = |i: &sync_state::SyncIssue| {
-                    if i.code.is_empty() { i.message.clone() } else { format!("{}: {}", i.code, i.message) }
-                };
-                let status = match p.status {
-                    ProductSyncStatus::Synced => "synced",
-                    ProductSyncStatus::Pending => "pending",
-                    ProductSyncStatus::Error => "error_status",
-                    ProductSyncStatus::Removed => "removed",
-                };
-                json!({
-                    "id": p.product_id, "known": title.is_some(),
-                    "title": title.unwrap_or_else(|| p.product_id.clone()),
-                    "status": locale.t(&format!("sync_{status}")), "bad": p.status == ProductSyncStatus::Error,
-                    "synced": p.last_synced_ms.map(|ms| locale.datetime(ms)).unwrap_or_default(),
-                    "errors": p.errors.iter().map(issue).collect::<Vec<_>>(),
-                    "warnings": p.warnings.iter().map(issue).collect::<Vec<_>>(),
-                })
+                core.get_product(tenant, &ProductId::new(p.product_id.as_str())).ok().map(|d| d.product.title)
             }
+            Reported::Unreadable { .. } => None,
         };
+        let mut row = product_sync_row(&report, locale);
+        row["known"] = json!(title.is_some());
+        if let Some(title) = title {
+            row["title"] = json!(title);
+        }
         products.push(row);
     }
     // Products with errors first: they are what the merchant came to fix.
@@ -111,9 +118,40 @@ pub(crate) fn health_view(
             })
         })
         .collect();
+    // The catalogue on the channel: how much of what it shows it has
+    // reported synced — the progress of an upload after "publish all".
+    let published = core.channel_publication_count(tenant, channel)? as u64;
+    let counts = sync_state::count_products(&*kv, tenant, installation).map_err(AdminError::storage)?;
+    let catalogue = json!({
+        "published": published, "synced": counts.synced.min(published),
+        "summary": locale
+            .t("catalogue_progress")
+            .replace("{published}", &locale.number(published as i64))
+            .replace("{synced}", &locale.number(counts.synced as i64))
+            .replace("{pending}", &locale.number(counts.pending as i64))
+            .replace("{errors}", &locale.number((counts.error + counts.unreadable) as i64)),
+    });
     Ok(json!({
         "state": state, "message": message, "updated": updated, "products": products, "dead": dead,
+        "catalogue": catalogue,
     }))
+}
+
+/// Publish every active product on the channel, as the JSON API's
+/// `POST …/channels/{channel}/publish-all` does: the channel is sent each
+/// one and uploads them; its page shows the progress.
+pub(crate) async fn publish_all(
+    State(state): State<UiState>,
+    shop: Shop,
+    Path(channel): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Result<Response, UiError> {
+    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
+    let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
+    let id = ChannelId::new(channel);
+    let c = id.clone();
+    blocking(move || Ok::<_, AdminError>(core.publish_all_active(&tenant, &c, now)?)).await?;
+    Ok(Redirect::to(&format!("/admin/channels/{id}?done=published#sync-h")).into_response())
 }
 
 /// Queue a dead delivery of this channel again. A delivery of another
@@ -127,7 +165,7 @@ pub(crate) async fn replay(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let (channel_id, delivery_id) = (ChannelId::new(channel.as_str()), DeliveryId::new(delivery));
     let result = blocking(move || {

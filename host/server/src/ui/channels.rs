@@ -4,7 +4,9 @@
 //! API's own paths: `admin::channels::change` (vetted by the installer
 //! against the manifest, then the mounted installation follows) and
 //! `admin::channels::set_secret` (sealed before it is stored). Its sync
-//! report and dead letters: [`super::channel_health`].
+//! report and dead letters: [`super::channel_health`]. Installing one from
+//! the deployment's catalogue: [`super::channel_install`], whose form shows
+//! and reads the settings with [`setting_views`] and [`read_settings`].
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{Channel, ChannelId, ChannelPatch};
 use omnistore_runtime::Manifest;
+use omnistore_runtime::manifest::SettingSpec;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -102,6 +105,80 @@ fn setting_text(value: Option<&Value>) -> String {
     }
 }
 
+/// The form field of a setting: secrets and settings apart, so a secret is
+/// never read as a setting.
+fn field_name(spec: &SettingSpec) -> String {
+    if spec.secret { format!("secret_{}", spec.key) } else { format!("setting_{}", spec.key) }
+}
+
+/// The settings form's fields (the `setting` macro of `macros.html` draws
+/// each): what was typed when a form comes back refused, else what is
+/// stored; a secret's field is always empty, and says whether one is stored.
+pub(super) fn setting_views(
+    specs: &[SettingSpec],
+    stored: &BTreeMap<String, Value>,
+    stored_secrets: &[String],
+    sent: Option<&Fields>,
+) -> Vec<Value> {
+    specs
+        .iter()
+        .map(|s| {
+            let field = field_name(s);
+            let value = match (s.secret, sent.and_then(|f| f.get(&field))) {
+                (true, _) => String::new(),
+                (false, Some(typed)) => typed.clone(),
+                (false, None) => setting_text(stored.get(&s.key)),
+            };
+            json!({
+                "field": field, "label": s.label, "secret": s.secret, "required": s.required,
+                "default": s.default.clone().unwrap_or_default(), "value": value,
+                "stored": stored_secrets.contains(&s.key),
+            })
+        })
+        .collect()
+}
+
+/// Read a settings form: the settings typed (empty ones left out, so the
+/// manifest's default applies) and the secrets typed (empty ones keep what
+/// is stored). Each refusal is added to `errors` at its field.
+pub(super) fn read_settings(
+    state: &UiState,
+    specs: &[SettingSpec],
+    fields: &Fields,
+    stored_secrets: &[String],
+    locale: Locale,
+    errors: &mut FieldErrors,
+) -> (BTreeMap<String, Value>, Vec<(String, String)>) {
+    let mut settings = BTreeMap::new();
+    let mut secrets = Vec::new();
+    for spec in specs {
+        let field = field_name(spec);
+        let value = fields.get(&field).map(|v| v.trim().to_owned()).unwrap_or_default();
+        if value.chars().count() > MAX_SETTING_CHARS {
+            errors.add(&field, locale.t("err_too_long").replace("{max}", &MAX_SETTING_CHARS.to_string()));
+        } else if value.chars().any(char::is_control) {
+            errors.add(&field, locale.t("err_invalid"));
+        } else if spec.secret {
+            if value.is_empty() {
+                if spec.required && !stored_secrets.contains(&spec.key) {
+                    errors.add(&field, locale.t("err_required"));
+                }
+            } else if let Err(e) = check_secret(&state.admin, &value) {
+                errors.add(&field, e.message);
+            } else {
+                secrets.push((spec.key.clone(), value));
+            }
+        } else if value.is_empty() {
+            if spec.required && spec.default.is_none() {
+                errors.add(&field, locale.t("err_required"));
+            }
+        } else {
+            settings.insert(spec.key.clone(), Value::String(value));
+        }
+    }
+    (settings, secrets)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn render_channel(
     state: &UiState,
@@ -117,23 +194,8 @@ async fn render_channel(
     let (channel, manifest) = channel_and_manifest(state, shop, &id).await?;
     let (core, tenant, channel_id) = (state.admin.core().clone(), shop.tenant.clone(), id.clone());
     let health = blocking(move || super::channel_health::health_view(&core, &tenant, &channel_id, locale)).await?;
-    let settings: Vec<Value> = manifest
-        .iter()
-        .flat_map(|m| &m.settings)
-        .map(|s| {
-            let field = if s.secret { format!("secret_{}", s.key) } else { format!("setting_{}", s.key) };
-            let value = match (s.secret, sent.and_then(|f| f.get(&field))) {
-                (true, _) => String::new(),
-                (false, Some(typed)) => typed.clone(),
-                (false, None) => setting_text(channel.settings.get(&s.key)),
-            };
-            json!({
-                "field": field, "label": s.label, "secret": s.secret, "required": s.required,
-                "default": s.default.clone().unwrap_or_default(), "value": value,
-                "stored": channel.secret_keys.contains(&s.key),
-            })
-        })
-        .collect();
+    let specs = manifest.as_ref().map_or(&[][..], |m| &m.settings[..]);
+    let settings = setting_views(specs, &channel.settings, &channel.secret_keys, sent);
     let view = json!({
         "id": channel.id.to_string(), "name": channel.name, "plugin": channel.plugin_id,
         "version": channel.version,
@@ -164,7 +226,9 @@ pub(crate) async fn detail(
     let id = ChannelId::new(channel);
     let done = match q.done.as_str() {
         "saved" => Some("done_saved"),
+        "installed" => Some("done_installed"),
         "replayed" => Some("done_replayed"),
+        "published" => Some("done_published_all"),
         _ => None,
     };
     render_channel(&state, &shop, locale, id, StatusCode::OK, None, &FieldErrors::default(), None, done).await
@@ -200,33 +264,8 @@ pub(crate) async fn save(
         return Err(AdminError::not_found("this channel's settings form is not available").into());
     };
     let mut errors = FieldErrors::default();
-    let mut settings = BTreeMap::new();
-    let mut secrets = Vec::new();
-    for spec in &manifest.settings {
-        let field = if spec.secret { format!("secret_{}", spec.key) } else { format!("setting_{}", spec.key) };
-        let value = fields.get(&field).map(|v| v.trim().to_owned()).unwrap_or_default();
-        if value.chars().count() > MAX_SETTING_CHARS {
-            errors.add(&field, locale.t("err_too_long").replace("{max}", &MAX_SETTING_CHARS.to_string()));
-        } else if value.chars().any(char::is_control) {
-            errors.add(&field, locale.t("err_invalid"));
-        } else if spec.secret {
-            if value.is_empty() {
-                if spec.required && !channel.secret_keys.contains(&spec.key) {
-                    errors.add(&field, locale.t("err_required"));
-                }
-            } else if let Err(e) = check_secret(&state.admin, &value) {
-                errors.add(&field, e.message);
-            } else {
-                secrets.push((spec.key.clone(), value));
-            }
-        } else if value.is_empty() {
-            if spec.required && spec.default.is_none() {
-                errors.add(&field, locale.t("err_required"));
-            }
-        } else {
-            settings.insert(spec.key.clone(), Value::String(value));
-        }
-    }
+    let (settings, secrets) =
+        read_settings(&state, &manifest.settings, &fields, &channel.secret_keys, locale, &mut errors);
     let refuse = |errors: FieldErrors, message: Option<String>| {
         let (state, shop, id, fields) = (state.clone(), shop.clone(), id.clone(), fields.clone());
         async move {

@@ -51,7 +51,7 @@ pub(crate) async fn list(
     uri: Uri,
     Query(s): Query<Search>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant, q) = (state.admin.core().clone(), shop.tenant.clone(), s.q.trim().to_lowercase());
     let customers = blocking(move || {
         let mut found = Vec::new();
@@ -183,7 +183,7 @@ pub(crate) async fn detail(
     headers: HeaderMap,
     Path(customer): Path<String>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let id = CustomerId::new(customer);
     let here = format!("/admin/customers/{id}");

@@ -20,7 +20,6 @@ use super::session::Shop;
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
-const DAY_MS: i64 = 86_400_000;
 /// Units available at or below which a variant is low at a location.
 pub(crate) const LOW_STOCK: i64 = 3;
 /// Low-stock lines shown at most.
@@ -63,8 +62,9 @@ fn chart(rows: &[(String, i64, String)], title: &str) -> String {
 /// Everything the dashboard shows. Blocking.
 fn dashboard(core: &Core, tenant: &TenantId, now: i64, locale: Locale) -> Result<Value, AdminError> {
     let currency = core.get_tenant(tenant)?.currency;
-    let today = now - now.rem_euclid(DAY_MS);
-    let week = today - 6 * DAY_MS;
+    // The shop's days, on its own clock.
+    let today = locale.day_start(now);
+    let week = locale.days_before(today, 6);
     let names = channel_names(core, tenant)?;
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let mut orders_per_channel: BTreeMap<Option<String>, u64> = BTreeMap::new();
@@ -154,8 +154,16 @@ fn dashboard(core: &Core, tenant: &TenantId, now: i64, locale: Locale) -> Result
             "dead": locale.number(dead.iter().filter(|d| d.channel_id == channel.id).count() as i64),
         }));
     }
-    let conversion =
-        super::conversion::per_channel(core, tenant, week, today + DAY_MS, &names, &orders_per_channel, locale)?;
+    let conversion = super::conversion::per_channel(
+        core,
+        tenant,
+        week,
+        locale.next_day(today),
+        &names,
+        &orders_per_channel,
+        locale,
+    )?;
+    let campaigns = recent_campaigns(core, tenant, locale)?;
     Ok(json!({
         "rows": rows,
         "conversion": conversion,
@@ -166,12 +174,41 @@ fn dashboard(core: &Core, tenant: &TenantId, now: i64, locale: Locale) -> Result
         "week_revenue": money(total.week_revenue),
         "low": low,
         "health": health,
+        "campaigns": campaigns,
         "today": locale.date(today),
     }))
 }
 
+/// Campaigns the dashboard lists at most, the newest first.
+const RECENT_CAMPAIGNS: usize = 5;
+/// Campaigns looked through for the newest (a shop sends a few a month).
+const CAMPAIGNS_SCANNED: usize = 10_000;
+
+/// The newest campaigns with their progress and what they brought in (orders
+/// and revenue whose last campaign touch they were, every channel together).
+/// Blocking.
+fn recent_campaigns(core: &Core, tenant: &TenantId, locale: Locale) -> Result<Vec<Value>, AdminError> {
+    let currency = core.get_tenant(tenant)?.currency;
+    let mut all = core.list_campaigns(tenant, None, CAMPAIGNS_SCANNED)?;
+    all.sort_by_key(|c| std::cmp::Reverse(c.created_ms));
+    let mut rows = Vec::new();
+    for c in all.into_iter().take(RECENT_CAMPAIGNS) {
+        let results = core.campaign_results(tenant, &c.id)?;
+        let orders: u64 = results.channels.iter().map(|r| r.orders_last_touch).sum();
+        let revenue: i64 = results.channels.iter().map(|r| r.revenue_last_touch.amount_minor).sum();
+        rows.push(json!({
+            "id": c.id.to_string(), "name": c.name,
+            "status": locale.t(super::campaigns::status_key(c.status)),
+            "done": c.progress.done, "total": c.progress.total,
+            "progress": format!("{} / {}", locale.number(c.progress.done as i64), locale.number(c.progress.total as i64)),
+            "orders": locale.number(orders as i64), "revenue": locale.money(revenue, &currency),
+        }));
+    }
+    Ok(rows)
+}
+
 pub(crate) async fn view(State(state): State<UiState>, shop: Shop, headers: HeaderMap) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let data = blocking(move || dashboard(&core, &tenant, now, locale)).await?;
     let chrome = Chrome::new(locale, Some(&shop.session), "dashboard", "/admin/dashboard");

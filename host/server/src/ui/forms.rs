@@ -26,6 +26,12 @@ pub(crate) fn refused_or<T>(
 /// The fields of a submitted form (`application/x-www-form-urlencoded`).
 pub(crate) type Fields = BTreeMap<String, String>;
 
+/// The form's fields `names` as they were typed, to show them again beside
+/// their errors (a missing one as empty).
+pub(crate) fn typed(fields: &Fields, names: &[&str]) -> Value {
+    json!(names.iter().map(|n| (*n, fields.get(*n).cloned().unwrap_or_default())).collect::<BTreeMap<_, _>>())
+}
+
 /// Messages per field name, already translated.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FieldErrors {

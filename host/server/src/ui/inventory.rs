@@ -140,7 +140,7 @@ pub(crate) async fn grid(
     uri: Uri,
     Query(g): Query<GridQuery>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let form = blank_forms(&g.variant, &g.location);
     let done = match g.done.as_str() {
         "adjusted" => Some("done_adjusted"),
@@ -160,7 +160,7 @@ pub(crate) async fn adjust(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let mut errors = FieldErrors::default();
     let variant = forms::text(&fields, "variant", 200, locale, &mut errors).map(VariantId::new);
     let location = forms::text(&fields, "location", 200, locale, &mut errors).map(LocationId::new);

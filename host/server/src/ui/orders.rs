@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::forms::{FieldErrors, Fields};
-use super::i18n::{Locale, parse_day};
+use super::i18n::Locale;
 use super::render::{Chrome, page};
 use super::session::Shop;
 use super::{UiError, UiState};
@@ -143,7 +143,7 @@ pub(crate) async fn list(
     uri: Uri,
     Query(f): Query<Filters>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let mut errors = FieldErrors::default();
     let status = match f.status.as_str() {
         "" => None,
@@ -157,13 +157,13 @@ pub(crate) async fn list(
     };
     let day = |name: &str, text: &str, errors: &mut FieldErrors| match text.trim() {
         "" => None,
-        t => parse_day(t).or_else(|| {
+        t => locale.parse_day(t).or_else(|| {
             errors.add(name, locale.t("err_date"));
             None
         }),
     };
     let from = day("from", &f.from, &mut errors);
-    let to = day("to", &f.to, &mut errors).map(|d| d + 86_400_000);
+    let to = day("to", &f.to, &mut errors).map(|d| locale.next_day(d));
     let channel = (!f.channel.trim().is_empty()).then(|| ChannelId::new(f.channel.trim()));
     let fulfilment = match f.fulfilment.as_str() {
         "" => None,
@@ -392,7 +392,7 @@ pub(crate) async fn detail(
     Path(order): Path<String>,
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     render_order(
         &state,
         &shop,
@@ -418,7 +418,7 @@ pub(crate) async fn act(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let id = OrderId::new(order);
     let mut errors = FieldErrors::default();
     let note_field = match action.as_str() {

@@ -1,7 +1,9 @@
 //! Products: the list with search, a new product, a product's page (title,
-//! description, status, its variants' SKUs and prices), publication per
-//! channel, and images uploaded through the same path as the JSON API's
-//! upload (checked and stored by `omnistore-media`, attached by the core).
+//! description, status, brand, tags, collections, its variants' SKUs and
+//! prices), publication per channel, and images uploaded through the same
+//! path as the JSON API's upload (checked and stored by `omnistore-media`,
+//! attached by the core). Adding a variant and ordering or removing images
+//! are `products/variants.rs` and `products/images.rs`.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,12 @@ use super::session::Shop;
 use super::{UiError, UiState};
 use crate::admin::images::{Upload, store_and_attach};
 use crate::admin::{AdminError, blocking};
+
+mod images;
+mod variants;
+
+pub(crate) use images::arrange_image;
+pub(crate) use variants::add_variant;
 
 const STATUSES: [(ProductStatus, &str); 3] =
     [(ProductStatus::Draft, "draft"), (ProductStatus::Active, "active"), (ProductStatus::Archived, "archived")];
@@ -103,7 +111,7 @@ pub(crate) async fn list(
     uri: Uri,
     Query(s): Query<Search>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant, q) = (state.admin.core().clone(), shop.tenant.clone(), s.q.clone());
     let products = blocking(move || search(&core, &tenant, &q)).await?;
     let rows: Vec<Value> = products
@@ -156,12 +164,12 @@ pub(crate) async fn new_form(
     shop: Shop,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let values = json!({ "title": "", "handle": "", "description": "", "sku": "", "price": "", "status": "draft" });
     new_form_page(&state, &shop, locale, StatusCode::OK, values, &FieldErrors::default(), None)
 }
 
-fn currency(core: &Core, tenant: &TenantId) -> Result<String, AdminError> {
+pub(super) fn currency(core: &Core, tenant: &TenantId) -> Result<String, AdminError> {
     Ok(core.get_tenant(tenant)?.currency)
 }
 
@@ -172,7 +180,7 @@ pub(crate) async fn create(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let cur = {
         let (core, tenant) = (core.clone(), tenant.clone());
@@ -258,11 +266,17 @@ fn product_view(core: &Core, tenant: &TenantId, id: &ProductId, locale: Locale) 
     let ProductDetail { product, variants } = core.get_product(tenant, id)?;
     let published: Vec<String> =
         core.product_publications(tenant, id)?.into_iter().map(|p| p.channel_id.to_string()).collect();
-    let channels: Vec<Value> = core
-        .list_channels(tenant)?
-        .into_iter()
-        .map(|c| json!({ "id": c.id.to_string(), "name": c.name, "published": published.contains(&c.id.to_string()) }))
-        .collect();
+    // Each channel with this product's sync report, where the channel keeps one.
+    let kv = core.store().clone();
+    let mut channels: Vec<Value> = Vec::new();
+    for c in core.list_channels(tenant)? {
+        let report = omnistore_services::sync_state::product_state(&*kv, tenant, c.id.as_str(), id.as_str())
+            .map_err(AdminError::storage)?;
+        channels.push(json!({
+            "id": c.id.to_string(), "name": c.name, "published": published.contains(&c.id.to_string()),
+            "sync": report.map(|r| super::channel_health::product_sync_row(&r, locale)),
+        }));
+    }
     let variants: Vec<Value> = variants
         .iter()
         .map(|v| {
@@ -272,6 +286,11 @@ fn product_view(core: &Core, tenant: &TenantId, id: &ProductId, locale: Locale) 
                 "price_shown": locale.money(v.price.amount_minor, &v.price.currency),
             })
         })
+        .collect();
+    let collections: Vec<Value> = core
+        .list_collections(tenant)?
+        .into_iter()
+        .map(|c| json!({ "id": c.id.to_string(), "title": c.title, "member": product.collections.contains(&c.id) }))
         .collect();
     let images: Vec<Value> = product
         .images
@@ -283,7 +302,7 @@ fn product_view(core: &Core, tenant: &TenantId, id: &ProductId, locale: Locale) 
                 Some(_) => i.url.replacen("/media/", "/admin/media/", 1),
                 None => i.url.clone(),
             };
-            json!({ "src": src, "alt": i.alt.clone().unwrap_or_default() })
+            json!({ "src": src, "alt": i.alt.clone().unwrap_or_default(), "url": i.url })
         })
         .collect();
     Ok(json!({
@@ -292,6 +311,9 @@ fn product_view(core: &Core, tenant: &TenantId, id: &ProductId, locale: Locale) 
         "handle": product.handle,
         "description": product.description,
         "status": status_name(product.status),
+        "brand": product.brand.clone().unwrap_or_default(),
+        "tags": product.tags.join(", "),
+        "collections": collections,
         "variants": variants,
         "channels": channels,
         "images": images,
@@ -299,9 +321,9 @@ fn product_view(core: &Core, tenant: &TenantId, id: &ProductId, locale: Locale) 
 }
 
 /// Edited values sent back with their errors, by field name.
-type Sent = BTreeMap<String, String>;
+pub(super) type Sent = BTreeMap<String, String>;
 
-async fn render_product(
+pub(super) async fn render_product(
     state: &UiState,
     shop: &Shop,
     locale: Locale,
@@ -313,7 +335,7 @@ async fn render_product(
     let here = format!("/admin/products/{id}");
     let mut view = blocking(move || product_view(&core, &tenant, &id, locale)).await?;
     // What was sent stays in the form beside its errors.
-    for key in ["title", "description", "status"] {
+    for key in ["title", "description", "status", "brand", "tags"] {
         if let Some(value) = notice.sent.get(key) {
             view[key] = json!(value);
         }
@@ -328,8 +350,24 @@ async fn render_product(
             }
         }
     }
+    // The details form was sent: its ticks stay as they were sent.
+    if let Some(collections) = view["collections"].as_array_mut()
+        && notice.sent.contains_key("title")
+    {
+        for c in collections {
+            let field = format!("collection_{}", c["id"].as_str().unwrap_or_default());
+            c["member"] = json!(notice.sent.get(&field).is_some_and(|v| v == "on"));
+        }
+    }
+    view["new_variant"] = json!({
+        "title": notice.sent.get("new_title").cloned().unwrap_or_default(),
+        "sku": notice.sent.get("new_sku").cloned().unwrap_or_default(),
+        "price": notice.sent.get("new_price").cloned().unwrap_or_default(),
+    });
     let done = match notice.done.as_str() {
-        "created" | "saved" | "published" | "image" => Some(locale.t(&format!("done_{}", notice.done))),
+        "created" | "saved" | "published" | "image" | "variant" | "images" => {
+            Some(locale.t(&format!("done_{}", notice.done)))
+        }
         _ => None,
     };
     let chrome = Chrome::new(locale, Some(&shop.session), "products", here);
@@ -347,11 +385,11 @@ async fn render_product(
 
 /// What a product's page says above its forms.
 #[derive(Debug, Default)]
-struct Notice {
-    done: String,
-    errors: FieldErrors,
-    sent: Sent,
-    message: Option<String>,
+pub(super) struct Notice {
+    pub done: String,
+    pub errors: FieldErrors,
+    pub sent: Sent,
+    pub message: Option<String>,
 }
 
 pub(crate) async fn edit(
@@ -361,9 +399,29 @@ pub(crate) async fn edit(
     Path(product): Path<String>,
     Query(s): Query<Search>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let notice = Notice { done: s.done, ..Notice::default() };
     render_product(&state, &shop, locale, ProductId::new(product), StatusCode::OK, notice).await
+}
+
+/// Tags typed as a list separated by commas: each at most 64 characters,
+/// at most 50, repeated ones once.
+fn read_tags(fields: &Fields, locale: Locale, errors: &mut FieldErrors) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in fields.get("tags").map(String::as_str).unwrap_or_default().split(',') {
+        let tag = tag.trim();
+        if tag.is_empty() || tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            continue;
+        }
+        if tag.chars().count() > 64 {
+            errors.add("tags", locale.t("err_tag_too_long"));
+        }
+        tags.push(tag.to_owned());
+    }
+    if tags.len() > 50 {
+        errors.add("tags", locale.t("err_too_many_tags"));
+    }
+    tags
 }
 
 /// Save the product's fields and its variants' SKUs and prices: every field
@@ -376,7 +434,7 @@ pub(crate) async fn update(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let id = ProductId::new(product);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let pid = id.clone();
@@ -387,6 +445,15 @@ pub(crate) async fn update(
         let title = forms::text(&fields, "title", 300, locale, &mut errors);
         let description = forms::optional_text(&fields, "description", 64 * 1024, locale, &mut errors);
         let status = parse_status(&fields, locale, &mut errors);
+        let brand = forms::optional_text(&fields, "brand", 200, locale, &mut errors);
+        let tags = read_tags(&fields, locale, &mut errors);
+        // Only this shop's collections can be ticked; anything else is ignored.
+        let collections: Vec<_> = core
+            .list_collections(&tenant)?
+            .into_iter()
+            .filter(|c| fields.get(&format!("collection_{}", c.id)).is_some_and(|v| v == "on"))
+            .map(|c| c.id)
+            .collect();
         let mut changes = Vec::new();
         for v in &detail.variants {
             let sku_field = format!("sku_{}", v.id);
@@ -418,6 +485,9 @@ pub(crate) async fn update(
             title: Some(title),
             description: Some(description),
             status: Some(status),
+            brand: Some((!brand.is_empty()).then_some(brand)),
+            tags: Some(tags),
+            collections: Some(collections),
             ..Default::default()
         };
         core.update_product(&tenant, &pid, patch, now)?;
@@ -476,7 +546,7 @@ pub(crate) async fn upload_image(
     Path(product): Path<String>,
     mut multipart: Multipart,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let id = ProductId::new(product);
     let (mut csrf, mut alt, mut image, mut declared) = (None, None, None, None);
     let mut errors = FieldErrors::default();

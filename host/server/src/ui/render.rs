@@ -25,21 +25,26 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "macros.html",
     "sign_in.html",
     "agency.html",
+    "agency_tenant.html",
     "dashboard.html",
     "customers.html",
     "customer.html",
     "channels.html",
     "channel.html",
+    "channel_catalogue.html",
+    "channel_install.html",
     "orders.html",
     "order.html",
     "products.html",
     "product.html",
     "inventory.html",
     "promotions.html",
+    "promotion.html",
     "segments.html",
     "campaigns.html",
     "campaign_new.html",
     "campaign.html",
+    "shop.html",
     "inventory_ledger.html",
 );
 
@@ -108,10 +113,7 @@ pub(crate) fn page(
     chrome: &Chrome,
     data: Value,
 ) -> Result<Response, UiError> {
-    let other = match chrome.locale {
-        Locale::En => Locale::It,
-        Locale::It => Locale::En,
-    };
+    let other = chrome.locale.other();
     let switch = format!("/admin/language?to={}&back={}", other.code(), super::forms::url_encode(&chrome.here));
     let context = json!({
         "t": chrome.locale.strings(),

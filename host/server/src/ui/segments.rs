@@ -124,7 +124,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let done = (q.done == "created").then_some("done_segment_created");
     let form = form_of(&Fields::default());
     render(&state, &shop, locale, StatusCode::OK, form, &FieldErrors::default(), None, done).await
@@ -207,7 +207,7 @@ async fn save_or_count(
     save: bool,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let currency = blocking(move || Ok::<_, AdminError>(core.get_tenant(&tenant)?.currency)).await?;
     let mut errors = FieldErrors::default();

@@ -22,6 +22,7 @@ use omnistore_storage::keyspace::{self, SessionScope};
 use omnistore_storage::transact;
 use serde::{Deserialize, Serialize};
 
+use super::i18n::Locale;
 use super::{UiError, UiState};
 use crate::admin::{AdminError, sha256};
 
@@ -185,6 +186,15 @@ impl OptionalFromRequestParts<UiState> for Session {
 pub(crate) struct Shop {
     pub session: Session,
     pub tenant: TenantId,
+    /// The shop's time zone: its pages show its days and hours.
+    pub zone: chrono_tz::Tz,
+}
+
+impl Shop {
+    /// The reader's language, with the shop's days and hours.
+    pub(crate) fn locale(&self, headers: &HeaderMap) -> Locale {
+        Locale::of(headers).in_zone(self.zone)
+    }
 }
 
 impl FromRequestParts<UiState> for Shop {
@@ -194,7 +204,11 @@ impl FromRequestParts<UiState> for Shop {
         match Option::<Session>::from_request_parts(parts, state).await? {
             None => Err(UiError::SignIn),
             Some(session) => match session.tenant().cloned() {
-                Some(tenant) => Ok(Shop { session, tenant }),
+                Some(tenant) => {
+                    let (core, t) = (state.admin.core().clone(), tenant.clone());
+                    let zone = crate::admin::blocking(move || Ok(core.get_tenant(&t)?.zone())).await?;
+                    Ok(Shop { session, tenant, zone })
+                }
                 None => Err(UiError::Redirect("/admin/agency".into())),
             },
         }

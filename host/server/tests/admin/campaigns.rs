@@ -90,6 +90,37 @@ async fn a_campaign_is_counted_previewed_sent_and_reported_through_the_api() {
         (Some(1), Some(2))
     );
     assert_eq!(r.body["email"]["recipients"], 2);
+
+    // The SMS channel adds its opt-out line under every campaign text: the
+    // preview shows and counts the text with it, as it will be sent.
+    let footer = "{{ shop.name }}: rispondi STOP per non ricevere più messaggi.";
+    let settings = [("language", "it"), ("template.campaign_footer.it", footer)];
+    let patch = omnistore_core::ChannelPatch {
+        settings: Some(settings.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
+        ..Default::default()
+    };
+    api.core.update_channel(&t, &omnistore_core::ChannelId::new(w.sms_channel.clone()), patch, now).unwrap();
+    let r = api.get(&format!("{base}/campaigns/{id}/preview?customer={}", w.customer), &w.token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let sent = r.body["sms"]["text"].as_str().unwrap();
+    assert_eq!(sent, format!("{text}\nShop A: rispondi STOP per non ricevere più messaggi."));
+    assert_eq!(r.body["sms"]["segments"].as_u64(), Some(omnistore_sms::count_segments(sent).segments as u64));
+    assert_eq!(r.body["sms"]["segments"], 3, "the opt-out line takes the text to a third part: {sent}");
+    assert_eq!(r.body["sms"]["estimated_segments"], 3);
+    // A broken footer says so instead of a preview that would not be sent.
+    let patch = omnistore_core::ChannelPatch {
+        settings: Some(
+            [("language", "it"), ("template.campaign_footer.it", "{% if %}")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    api.core.update_channel(&t, &omnistore_core::ChannelId::new(w.sms_channel.clone()), patch, now).unwrap();
+    let r = api.get(&format!("{base}/campaigns/{id}/preview?customer={}", w.customer), &w.token).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("template.campaign_footer"), "{}", r.text);
     let r = api.get(&format!("{base}/campaigns/{id}/preview?customer=cus-nobody"), &w.token).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 

@@ -220,11 +220,23 @@ async fn refused_uploads_store_nothing() {
     let r = upload(&edge, &path, &other, Some("image/png"), png.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(files_under(&media_dir(&edge)), 0, "a refused upload left a file");
-    // The store changed only by beta's creation: alpha's records are as before.
-    let alpha_before: Vec<_> = before.iter().filter(|(k, _)| String::from_utf8_lossy(k).contains("alpha")).collect();
+    // The store changed only by beta's creation: alpha's records are as
+    // before. The host's dispatcher is delivering alpha's earlier events all
+    // along (its events, deliveries and counters move), so those are left out.
+    let alpha_records = |dump: &[(Vec<u8>, Vec<u8>)]| -> Vec<(Vec<u8>, Vec<u8>)> {
+        dump.iter()
+            .filter(|(k, _)| {
+                let k = String::from_utf8_lossy(k);
+                let bookkeeping = ["evt", "dlv", "due", "dead", "coal", "seq"]
+                    .iter()
+                    .any(|b| k.starts_with(&format!("t/alpha/{b}/")) || k.starts_with(&format!("t/alpha/{b}\0")));
+                k.contains("alpha") && !bookkeeping
+            })
+            .cloned()
+            .collect()
+    };
     let after = edge.dump();
-    let alpha_after: Vec<_> = after.iter().filter(|(k, _)| String::from_utf8_lossy(k).contains("alpha")).collect();
-    assert!(alpha_before == alpha_after, "a refused upload changed the store");
+    assert!(alpha_records(&before) == alpha_records(&after), "a refused upload changed the store");
     // And a good one is still accepted (up to the limit the route allows).
     let r = upload(&edge, &path, &token, Some("image/png"), png).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());

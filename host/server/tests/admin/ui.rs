@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use omnistore_core::{Core, OrderStatus, RetryPolicy, TenantId};
+use omnistore_server::Registry;
 use omnistore_server::admin::{AdminState, admin_router};
 use omnistore_server::secrets::SecretKeys;
 use omnistore_server::ui::{UiState, on_own_names, ui_router};
@@ -21,11 +22,13 @@ use tower::ServiceExt;
 use super::{Api, FakeInstaller, OPERATOR, START_MS, World, seed};
 use async_trait::async_trait;
 use omnistore_core::Channel;
-use omnistore_server::admin::{AdminError, ChannelInstaller, InstallRequest};
+use omnistore_server::admin::{AdminError, CatalogueEntry, ChannelInstaller, InstallRequest};
 
 mod ui_browser;
+mod ui_catalog;
 mod ui_marketing;
 mod ui_operations;
+mod ui_shop;
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
@@ -33,6 +36,9 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 pub(crate) struct Admin {
     pub api: Api,
     pub ui: Router,
+    /// The host-name table, filled as the host fills it from the
+    /// deployment's `[[tenants]] domains` (each shop gets one in `shop`).
+    pub registry: Arc<Registry>,
     pub _media: tempfile::TempDir,
 }
 
@@ -45,20 +51,23 @@ impl Admin {
         let c = clock.clone();
         let gate = Arc::new(tokio::sync::Mutex::new(()));
         let media = tempfile::tempdir().unwrap();
+        let registry = Arc::new(Registry::new());
+        let installer = WithManifests(FakeInstaller { core: core.clone(), gate: gate.clone() }, registry.clone());
         let state = AdminState::new(core.clone(), OPERATOR)
             .unwrap()
             .with_clock(move || c.load(Ordering::SeqCst))
-            .with_installer(Arc::new(WithManifests(FakeInstaller { core: core.clone(), gate: gate.clone() })))
+            .with_installer(Arc::new(installer))
             .with_secrets(Arc::new(SecretKeys::random().unwrap()))
             .with_media(Arc::new(omnistore_media::MediaStore::new(media.path().to_path_buf())));
         let ui = ui_router(UiState::new(state.clone()).unwrap());
         let router = Router::new().nest("/api/v1", admin_router(state));
-        Admin { api: Api { router, store, core, clock, gate }, ui, _media: media }
+        Admin { api: Api { router, store, core, clock, gate }, ui, registry, _media: media }
     }
 
     /// A seeded shop with a user who may sign in; its world.
     pub(crate) async fn shop(&self, tenant: &str, marker: &str) -> World {
         let world = seed(&self.api, tenant, marker).await;
+        self.registry.add_tenant(TenantId::new(tenant).unwrap(), &[format!("shop.{tenant}.example")]);
         let r = self
             .api
             .post(
@@ -120,8 +129,12 @@ impl Admin {
 }
 
 /// The fake installer, which also keeps a manifest for the seeded
-/// Instagram channel, so its settings form can be generated.
-struct WithManifests(FakeInstaller);
+/// Instagram channel, so its settings form can be generated, and answers
+/// for the host's routing table and a quota of 64 MB a tenant.
+struct WithManifests(FakeInstaller, Arc<Registry>);
+
+/// The fixture's tenant storage quota.
+pub(crate) const QUOTA_BYTES: u64 = 64 << 20;
 
 const INSTAGRAM_MANIFEST: &str = r#"
 [plugin]
@@ -155,11 +168,33 @@ required = true
 #[async_trait]
 impl ChannelInstaller for WithManifests {
     async fn install(&self, tenant: &TenantId, request: InstallRequest, now_ms: i64) -> Result<Channel, AdminError> {
+        if let Some(id) = &request.catalog
+            && let Some(entry) = self.catalogue().into_iter().find(|e| e.manifest.id == *id)
+        {
+            return super::install_offered(&self.0.core, tenant, &entry.manifest, request, now_ms);
+        }
         self.0.install(tenant, request, now_ms).await
     }
 
+    /// Every package of the catalogue keeps its manifest: the seeded
+    /// Instagram channel's, and those a merchant installs from it.
     async fn manifest(&self, _tenant: &TenantId, channel: &Channel) -> Option<omnistore_runtime::Manifest> {
-        (channel.plugin_id == "instagram").then(|| omnistore_runtime::Manifest::parse(INSTAGRAM_MANIFEST).unwrap())
+        self.catalogue().into_iter().find(|e| e.manifest.id == channel.plugin_id).map(|e| e.manifest)
+    }
+
+    /// The fake's catalogue, and the Instagram package the seeded shops have.
+    fn catalogue(&self) -> Vec<CatalogueEntry> {
+        let mut offered = self.0.catalogue();
+        offered.push(CatalogueEntry { manifest: omnistore_runtime::Manifest::parse(INSTAGRAM_MANIFEST).unwrap() });
+        offered
+    }
+
+    fn domains(&self, tenant: &TenantId) -> Vec<String> {
+        self.1.domains_of(tenant)
+    }
+
+    fn tenant_storage_quota_bytes(&self) -> u64 {
+        QUOTA_BYTES
     }
 }
 
@@ -518,12 +553,16 @@ async fn every_page(admin: &Admin, a: &World, language: &str) -> Vec<(String, Pa
         format!("/admin/customers/{}", a.customer),
         "/admin/channels".to_owned(),
         format!("/admin/channels/{}", a.channel),
+        "/admin/channels/new".to_owned(),
+        "/admin/channels/new?plugin=hello".to_owned(),
         "/admin/promotions".to_owned(),
+        format!("/admin/promotions/{}", a.promotion),
         "/admin/segments".to_owned(),
         "/admin/campaigns".to_owned(),
         "/admin/campaigns/new".to_owned(),
         format!("/admin/campaigns/{}", a.campaign),
         format!("/admin/campaigns/{}?customer={}", a.campaign, a.customer),
+        "/admin/shop".to_owned(),
     ] {
         let page = admin.get(&path, &browser).await;
         pages.push((path, page));
@@ -865,6 +904,11 @@ async fn every_admin_page_passes_the_nu_html_checker() {
         admin.post("/admin/promotions", &browser, &[("csrf", &csrf), ("name", ""), ("value", "x")]).await;
     let bad_segment = admin.post("/admin/segments", &browser, &[("csrf", &csrf), ("min_orders", "x")]).await;
     let bad_campaign = admin.post("/admin/campaigns", &browser, &[("csrf", &csrf), ("name", "")]).await;
+    let bad_install = admin
+        .post("/admin/channels/new", &browser, &[("csrf", &csrf), ("plugin", "hello"), ("name", ""), ("mount", "x")])
+        .await;
+    assert_eq!(bad_install.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_install.html);
+    let not_offered = admin.post("/admin/channels/new", &browser, &[("csrf", &csrf), ("plugin", "nope")]).await;
     let replayed = format!("/admin/channels/{}/dead-letters/{}/replay", a.channel, a.dead_delivery);
     assert_eq!(admin.post(&replayed, &browser, &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
     let replayed_twice = admin.post(&replayed, &browser, &[("csrf", &csrf)]).await;
@@ -883,6 +927,8 @@ async fn every_admin_page_passes_the_nu_html_checker() {
         ("bad promotion", bad_promotion),
         ("bad segment", bad_segment),
         ("bad campaign", bad_campaign),
+        ("bad install", bad_install),
+        ("not offered", not_offered),
     ] {
         pages.push((name.to_owned(), page.html));
     }
@@ -1025,4 +1071,9 @@ async fn the_dashboard_shows_sales_low_stock_and_channel_health() {
     let low = page.html.split("id=\"low-h\"").nth(1).unwrap().split("</section>").next().unwrap();
     assert!(low.contains("CAN-L") && !low.contains("CAN-S"), "{low}");
     assert!(page.html.contains("Needs to be connected again") && page.html.contains("Reconnect Instagram A"));
+    let campaigns = page.html.split("id=\"campaigns-h\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(
+        campaigns.contains(&format!("href=\"/admin/campaigns/{}\"", a.campaign)) && campaigns.contains("Draft"),
+        "the seeded campaign, a draft: {campaigns}"
+    );
 }

@@ -1,9 +1,12 @@
 //! The admin in a real browser (Debian's Chromium over WebDriver): a merchant
 //! signs in, adds a product with an image, adjusts its stock, finds the
-//! day's pickup order and marks it ready, then switches to Italian. Every
+//! day's pickup order and marks it ready, adds a channel from the
+//! deployment's catalogue, then switches to Italian. Every
 //! page is screenshotted under `target/admin-screenshots/` and checked by
 //! axe-core (no serious or critical violations). Then the same reads and a
-//! form again with JavaScript switched off in the browser.
+//! form again with JavaScript switched off in the browser. The operator
+//! walks the agency view: every shop, one shop's page, a token issued and
+//! revoked.
 
 use std::path::{Path, PathBuf};
 
@@ -109,6 +112,10 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.wait_for("#f-status").await.unwrap();
     browser.select("#f-status", "placed").await.unwrap();
     browser.click(&browser.find("form.filters button").await.unwrap()).await.unwrap();
+    // The filtered page carries the choice in its markup (the page the
+    // filter was chosen on has it only as the select's state), so a link
+    // found after this is the new page's, not one about to go stale.
+    browser.wait_for("#f-status option[value=\"placed\"][selected]").await.unwrap();
     let link = browser.wait_for(&format!("a[href=\"/admin/orders/{}\"]", a.order_pickup)).await.unwrap();
     browser.click(&link).await.unwrap();
     browser.wait_for("#ready-for-pickup").await.unwrap();
@@ -147,6 +154,27 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.click(&browser.find("form[action$=\"/send\"] button").await.unwrap()).await.unwrap();
     browser.wait_for_text(".done", "is sending").await.unwrap();
     look(&browser, "08e-campaign-sending", &mut findings).await;
+
+    // A channel added from the catalogue: what it asks for, its form, a
+    // setting filled and a capability withheld, then its own page.
+    browser.click(&browser.find("a[href=\"/admin/channels\"]").await.unwrap()).await.unwrap();
+    browser.click(&browser.wait_for("a[href=\"/admin/channels/new\"]").await.unwrap()).await.unwrap();
+    let hello = browser.wait_for("a[href=\"/admin/channels/new?plugin=hello\"]").await.unwrap();
+    look(&browser, "08f-channel-catalogue", &mut findings).await;
+    browser.click(&hello).await.unwrap();
+    browser.wait_for("#f-setting_shop_name").await.unwrap();
+    look(&browser, "08g-channel-install", &mut findings).await;
+    browser.fill(&browser.find("#f-mount").await.unwrap(), "/ciao").await.unwrap();
+    browser.fill(&browser.find("#f-setting_shop_name").await.unwrap(), "Dolce Vita").await.unwrap();
+    browser.click(&browser.find("#f-grant_http").await.unwrap()).await.unwrap();
+    browser.click(&browser.find("form[action=\"/admin/channels/new\"] button").await.unwrap()).await.unwrap();
+    browser.wait_for_text(".done", "The channel was installed").await.unwrap();
+    let installed = admin.api.core.list_channels(&tenant).unwrap().into_iter().find(|c| c.plugin_id == "hello");
+    let installed = installed.expect("the channel is in the shop");
+    assert_eq!(installed.settings.get("shop_name"), Some(&serde_json::json!("Dolce Vita")));
+    assert!(!installed.capabilities.contains(&"http".to_owned()), "{:?}", installed.capabilities);
+    browser.wait_for("#f-setting_shop_name").await.unwrap();
+    look(&browser, "08h-channel-installed", &mut findings).await;
     browser.goto(&format!("{base}/admin/orders/{}", a.order_pickup)).await.unwrap();
     browser.wait_for("h1").await.unwrap();
 
@@ -179,6 +207,46 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.goto(&format!("{base}/admin/orders/{}", a.order_shipped)).await.unwrap();
     browser.wait_for("#return").await.unwrap();
     look(&browser, "17-order-return-it", &mut findings).await;
+
+    assert!(findings.is_empty(), "axe-core found serious or critical violations:\n{}", findings.join("\n"));
+    server.abort();
+}
+
+/// The operator's agency view: every shop, one shop's page, a token issued
+/// (shown once) and revoked, each page looked at and checked by axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_runs_the_agency_in_a_real_browser() {
+    let judges = Judges::find().unwrap();
+    let admin = Admin::new();
+    admin.shop("alpha", "A").await;
+    admin.shop("bravo", "B").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = admin.ui.clone();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let browser = judges.browser(BrowserOptions { language: "en".into(), ..BrowserOptions::default() }).await.unwrap();
+    let mut findings = Vec::new();
+
+    browser.goto(&format!("{base}/admin/sign-in")).await.unwrap();
+    browser.fill(&browser.find("#f-token").await.unwrap(), crate::OPERATOR).await.unwrap();
+    browser.click(&browser.find("form[action=\"/admin/sign-in/operator\"] button").await.unwrap()).await.unwrap();
+    browser.wait_for("meter").await.unwrap();
+    look(&browser, "30-agency", &mut findings).await;
+    browser.click(&browser.find("a[href=\"/admin/agency/alpha\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-label").await.unwrap();
+    look(&browser, "31-agency-shop", &mut findings).await;
+    browser.fill(&browser.find("#f-label").await.unwrap(), "Warehouse app").await.unwrap();
+    browser.click(&browser.find("form[action$=\"/tokens\"] button").await.unwrap()).await.unwrap();
+    browser.wait_for("#new-token").await.unwrap();
+    look(&browser, "32-agency-token-issued", &mut findings).await;
+    browser.click(&browser.find("#issued a").await.unwrap()).await.unwrap();
+    browser.wait_for_text("main", "Warehouse app").await.unwrap();
+    browser.click(&browser.find("form[action$=\"/revoke\"] button").await.unwrap()).await.unwrap();
+    browser.wait_for_text(".done", "revoked").await.unwrap();
+    look(&browser, "33-agency-token-revoked", &mut findings).await;
+    browser.goto(&format!("{base}/admin/agency/nope")).await.unwrap();
+    browser.wait_for("h1").await.unwrap();
+    look(&browser, "34-agency-missing", &mut findings).await;
 
     assert!(findings.is_empty(), "axe-core found serious or critical violations:\n{}", findings.join("\n"));
     server.abort();

@@ -162,3 +162,66 @@ async fn promotions_segments_and_campaigns_are_made_previewed_and_sent_from_the_
     assert!(results.html.contains("Results per channel") && results.html.contains("Sent"), "{}", results.html);
     assert!(!results.html.contains("/send\""), "a sent campaign has no send button");
 }
+
+#[tokio::test]
+async fn a_promotion_is_edited_switched_off_and_given_a_window_from_its_page() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let b = admin.shop("beta", "B").await;
+    let t = TenantId::new("alpha").unwrap();
+    let patch = omnistore_core::ShopPatch { time_zone: Some("Europe/Rome".into()), ..Default::default() };
+    admin.api.core.update_shop(&t, patch, admin.api.now()).unwrap();
+    let browser = admin.sign_in("alpha", "en").await;
+    let list = admin.get("/admin/promotions", &browser).await;
+    assert!(list.html.contains(&format!("href=\"/admin/promotions/{}\"", a.promotion)), "{}", list.html);
+    let page = admin.get(&format!("/admin/promotions/{}", a.promotion), &browser).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let csrf = page.hidden("csrf");
+    let path = format!("/admin/promotions/{}", a.promotion);
+    let before_promotion =
+        admin.api.core.get_promotion(&t, &omnistore_core::PromotionId::new(a.promotion.as_str())).unwrap();
+
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("name", "Autumn cannoli"),
+        ("value", "15"),
+        ("min_subtotal", ""),
+        ("usage_limit", "100"),
+        ("starts", "2025-10-10T08:00"),
+        ("ends", "2025-10-20T20:00"),
+    ];
+    let before = admin.api.dump();
+    for (field, value) in [
+        ("name", ""),
+        ("value", "0"),
+        ("value", "101"),
+        ("usage_limit", "0"),
+        ("starts", "10/10/2025"),
+        ("ends", "2025-10-09T08:00"),
+    ] {
+        let fields: Vec<(&str, &str)> =
+            good.iter().map(|&(k, v)| if k == field { (k, value) } else { (k, v) }).collect();
+        let r = admin.post(&path, &browser, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}: {}", r.html);
+        assert!(r.error_at(field), "{field}={value}: no message next to it: {}", r.html);
+    }
+    // Another shop's promotion is not there for this session.
+    let r = admin.post(&format!("/admin/promotions/{}", b.promotion), &browser, &good).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.html);
+    assert!(admin.api.dump() == before, "refused forms changed the store");
+
+    // Saved without the active box: switched off, with the window on Rome's clock.
+    let r = admin.post(&path, &browser, &good).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let p = admin.api.core.get_promotion(&t, &omnistore_core::PromotionId::new(a.promotion.as_str())).unwrap();
+    assert_eq!(p.name, "Autumn cannoli");
+    assert!(!p.active);
+    assert_eq!(p.usage_limit, Some(100));
+    assert_eq!(p.value, omnistore_core::DiscountValue::Percent { bps: 1500 });
+    // 08:00 in Rome on 10 October 2025 is 06:00 UTC.
+    assert_eq!(p.conditions.starts_ms, Some(1_760_076_000_000));
+    assert_eq!(p.conditions.products, before_promotion.conditions.products, "other conditions stay");
+    let again = admin.get(&path, &browser).await;
+    assert!(again.html.contains("value=\"2025-10-10T08:00\""), "{}", again.html);
+    assert!(!again.html.contains(" checked"), "shown as switched off: {}", again.html);
+}

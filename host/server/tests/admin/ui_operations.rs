@@ -164,6 +164,55 @@ async fn a_channels_page_shows_its_sync_report_and_replays_its_dead_letters() {
 }
 
 #[tokio::test]
+async fn every_active_product_is_published_on_a_channel_and_its_upload_followed() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let t = TenantId::new("alpha").unwrap();
+    let channel = omnistore_core::ChannelId::new(a.mail_channel.as_str());
+    let active = admin
+        .api
+        .core
+        .list_products(&t, &Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.status == omnistore_core::ProductStatus::Active)
+        .count();
+    assert_eq!(admin.api.core.channel_publication_count(&t, &channel).unwrap(), 0);
+    let browser = admin.sign_in("alpha", "en").await;
+    let path = format!("/admin/channels/{}", a.mail_channel);
+    let page = admin.get(&path, &browser).await;
+    assert!(page.html.contains("0 products shown here: 0 synced, 0 waiting, 0 with errors"), "{}", page.html);
+    let csrf = page.hidden("csrf");
+    let before = admin.api.dump();
+    let stale = admin.post(&format!("{path}/publish-all"), &browser, &[("csrf", "stale")]).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let elsewhere = admin.post("/admin/channels/chn-nope/publish-all", &browser, &[("csrf", &csrf)]).await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    assert!(admin.api.dump() == before, "a refused form changed the store");
+
+    let r = admin.post(&format!("{path}/publish-all"), &browser, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    assert_eq!(admin.api.core.channel_publication_count(&t, &channel).unwrap(), active);
+    // The channel reports one product synced: the line follows.
+    let mut key = omnistore_storage::keyspace::plugin_data_prefix(&t, &a.mail_channel);
+    key.extend_from_slice(format!("sync/product/{}", a.product).as_bytes());
+    let report = serde_json::json!({ "product_id": a.product, "status": "synced", "last_synced_ms": super::START_MS });
+    omnistore_storage::transact(&*admin.api.store, |txn| txn.put(&key, report.to_string().as_bytes())).unwrap();
+    let page = admin.get(r.location(), &browser).await;
+    let line = format!("{active} products shown here: 1 synced, 0 waiting, 0 with errors");
+    assert!(page.html.contains(&line), "{line}: {}", page.html);
+    assert!(page.html.contains("Every active product is published here"), "{}", page.html);
+
+    // The JSON API does the same, and says how many it added.
+    let r = admin
+        .api
+        .post(&format!("/tenants/alpha/channels/{}/publish-all", a.mail_channel), &a.token, serde_json::json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["newly_published"].as_u64(), r.body["published"].as_u64()), (Some(0), Some(active as u64)));
+}
+
+#[tokio::test]
 async fn the_dashboard_shows_views_carts_and_orders_per_channel() {
     let admin = Admin::new();
     let a = admin.shop("alpha", "A").await;

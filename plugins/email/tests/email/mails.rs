@@ -207,7 +207,11 @@ fn the_return_mail_in_english() {
     let negozio = h.core().list_locations(h.tenant()).unwrap().into_iter().find(|l| l.name == "Negozio").unwrap();
     let request = ReturnRequest {
         location_id: negozio.id,
-        lines: vec![ReturnLineRequest { line_no: order.lines[0].line_no, quantity: 2, disposition: Disposition::Restock }],
+        lines: vec![ReturnLineRequest {
+            line_no: order.lines[0].line_no,
+            quantity: 2,
+            disposition: Disposition::Restock,
+        }],
         reason: Some("changed my mind".into()),
     };
     let ret = h.core().receive_return(h.tenant(), &order.id, request, h.now_ms()).unwrap();

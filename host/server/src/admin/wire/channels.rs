@@ -50,9 +50,10 @@ impl From<domain::Channel> for Channel {
 
 /// `POST /tenants/{tenant}/channels`: what to install and how.
 ///
-/// The code comes from exactly one of `upload` (a package in the request,
-/// for everyone) or `package` (a directory on the server, for the operator
-/// only: a development and provisioning tool).
+/// The code comes from exactly one of `catalog` (a package this deployment
+/// offers, by its plugin id: what a merchant picks), `upload` (a package in
+/// the request, for everyone) or `package` (a directory on the server, for
+/// the operator only: a development and provisioning tool).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallRequest {
@@ -60,9 +61,13 @@ pub struct InstallRequest {
     /// server's file system. Operator token only (403 otherwise).
     #[serde(default)]
     pub package: Option<PathBuf>,
-    /// The plugin package sent in the request: give this or `package`.
+    /// The plugin package sent in the request: give this, `catalog` or `package`.
     #[serde(default)]
     pub upload: Option<PackageUpload>,
+    /// The plugin id of a package in this deployment's catalogue
+    /// (`GET /tenants/{tenant}/catalog`); its mount must be free.
+    #[serde(default)]
+    pub catalog: Option<String>,
     /// Display name; the plugin's name when absent.
     #[serde(default)]
     pub name: Option<String>,
@@ -138,4 +143,90 @@ pub(crate) struct ChannelGrants {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SecretValue {
     pub value: String,
+}
+
+/// `GET /tenants/{tenant}/catalog`: the packages this deployment offers its
+/// merchants, in the order its operator listed them.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Catalogue {
+    pub items: Vec<CatalogueEntry>,
+}
+
+/// One package of the catalogue: who it is and what it asks for.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct CatalogueEntry {
+    /// The plugin id: give it as `catalog` to install the package.
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub publisher: String,
+    pub description: String,
+    /// The capabilities it requests, each of which may be withheld.
+    pub capabilities: Vec<RequestedCapability>,
+    /// The origins it may send HTTP requests to (with the `http` capability).
+    pub http_origins: Vec<String>,
+    /// Event kinds it subscribes to.
+    pub events: Vec<String>,
+    /// The settings it declares (secrets are set with `PUT …/secrets/{name}`).
+    pub settings: Vec<SettingSpec>,
+    /// Whether this tenant already has a channel of this package.
+    pub installed: bool,
+    /// Those channels' ids.
+    pub channels: Vec<String>,
+}
+
+/// A capability a package requests, with what granting it allows.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct RequestedCapability {
+    pub name: String,
+    pub description: String,
+}
+
+/// A setting a package declares.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct SettingSpec {
+    pub key: String,
+    pub label: String,
+    /// Set as a secret, never returned.
+    pub secret: bool,
+    pub required: bool,
+    /// Used when the setting is left out.
+    pub default: Option<String>,
+}
+
+impl CatalogueEntry {
+    /// An offered package as the wire shows it, with this tenant's channels of it.
+    pub(crate) fn of(manifest: &omnistore_runtime::Manifest, channels: Vec<String>) -> CatalogueEntry {
+        CatalogueEntry {
+            id: manifest.id.clone(),
+            name: manifest.name.clone(),
+            version: manifest.version.to_string(),
+            publisher: manifest.publisher.clone(),
+            description: manifest.description.clone(),
+            capabilities: manifest
+                .imports
+                .iter()
+                .map(|c| RequestedCapability { name: c.name().to_owned(), description: c.description().to_owned() })
+                .collect(),
+            http_origins: manifest.http.iter().map(|o| o.to_string()).collect(),
+            events: manifest.events.iter().map(|k| k.as_str().to_owned()).collect(),
+            settings: manifest
+                .settings
+                .iter()
+                .map(|s| SettingSpec {
+                    key: s.key.clone(),
+                    label: s.label.clone(),
+                    secret: s.secret,
+                    required: s.required,
+                    default: s.default.clone(),
+                })
+                .collect(),
+            installed: !channels.is_empty(),
+            channels,
+        }
+    }
 }

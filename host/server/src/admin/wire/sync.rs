@@ -125,3 +125,13 @@ impl ChannelSync {
         ChannelSync { status, message, updated_ms, products, next_after }
     }
 }
+
+/// What publishing every active product did.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct PublishedAll {
+    /// Products that were not shown on the channel before.
+    pub newly_published: u64,
+    /// Products the channel shows now.
+    pub published: u64,
+}

@@ -29,11 +29,15 @@ pub(crate) struct Tenant {
     pub name: String,
     pub currency: String,
     pub created_ms: i64,
+    /// The host names the tenant's storefronts answer on (the deployment
+    /// file's `domains`, as the host routes them), sorted; empty when none.
+    pub domains: Vec<String>,
 }
 
 impl From<domain::Tenant> for Tenant {
+    /// Without domains: the core does not know them; the handler adds the host's.
     fn from(t: domain::Tenant) -> Tenant {
-        Tenant { id: t.id.to_string(), name: t.name, currency: t.currency, created_ms: t.created_ms }
+        Tenant { id: t.id.to_string(), name: t.name, currency: t.currency, created_ms: t.created_ms, domains: vec![] }
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) async fn ledger(
     uri: Uri,
     Path(variant): Path<String>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let data = blocking(move || {
         let variant = core.get_variant(&tenant, &VariantId::new(variant))?;

@@ -10,7 +10,6 @@ use omnistore_core::{LocationId, VariantId};
 use serde_json::json;
 
 use super::super::forms::{self, FieldErrors, Fields, refused_or};
-use super::super::i18n::Locale;
 use super::super::session::Shop;
 use super::super::{UiError, UiState};
 use super::{MAX_DELTA, blank_forms, render_grid};
@@ -26,7 +25,7 @@ pub(crate) async fn transfer(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let mut errors = FieldErrors::default();
     let variant = forms::text(&fields, "t_variant", 200, locale, &mut errors).map(VariantId::new);
     let from = forms::text(&fields, "from", 200, locale, &mut errors).map(LocationId::new);

@@ -11,7 +11,6 @@ use omnistore_core::{Disposition, LocationId, OrderId, ReturnLineRequest, Return
 use serde_json::{Value, json};
 
 use super::super::forms::{self, FieldErrors, Fields};
-use super::super::i18n::Locale;
 use super::super::session::Shop;
 use super::super::{UiError, UiState};
 use super::render_order;
@@ -42,7 +41,7 @@ pub(crate) async fn receive_return(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let id = OrderId::new(order);
     let mut errors = FieldErrors::default();
     let location = forms::text(&fields, "location", 200, locale, &mut errors).map(LocationId::new);

@@ -1,0 +1,72 @@
+//! The translation tables of the operator's agency view: the shops' domains,
+//! storage and API tokens. Same rules as `tables.rs`: the same keys in the
+//! same order, one per line.
+
+pub(crate) const EN: &[(&str, &str)] = &[
+    ("domains", "Domains"),
+    ("no_domains", "No domain of its own"),
+    ("storage", "Storage"),
+    ("storage_of", "{used} of {quota}"),
+    ("storage_hint", "What its channels store and its queued mail, against the shop's quota."),
+    ("shop_channels_caption", "The shop's channels"),
+    ("tokens_caption", "The shop's API tokens (their secrets are never shown again)"),
+    ("token_id", "Token id"),
+    ("token_label", "Label"),
+    ("token_label_hint", "What will use the token, for example the warehouse app."),
+    ("issue_token", "Issue a token"),
+    ("new_token", "New API token"),
+    ("token_issued", "A token was issued."),
+    (
+        "token_copy_now",
+        "Copy this token now: it is shown only this once and is stored nowhere. Whoever holds it can act on this shop through the API.",
+    ),
+    ("token_secret", "The token"),
+    ("token_copied", "I have copied it"),
+    ("revoke", "Revoke"),
+    ("revoke_hint", "A revoked token stops working at once, for whatever uses it; this cannot be undone."),
+    ("done_token_revoked", "The token was revoked: it opens nothing any more."),
+    ("no_tokens", "No API token."),
+    (
+        "err_token_unknown",
+        "This shop has no token with that id (it may have been revoked already); nothing was changed.",
+    ),
+    ("err_form_expired", "This form had expired, so nothing was changed. The form below is fresh: try again."),
+    ("shop_missing", "No shop has the id {id}."),
+    ("shop_missing_hint", "It may have been deleted, or the address was mistyped."),
+];
+
+pub(crate) const IT: &[(&str, &str)] = &[
+    ("domains", "Domini"),
+    ("no_domains", "Nessun dominio proprio"),
+    ("storage", "Spazio"),
+    ("storage_of", "{used} su {quota}"),
+    ("storage_hint", "Ciò che salvano i suoi canali e la posta in coda, rispetto alla quota del negozio."),
+    ("shop_channels_caption", "I canali del negozio"),
+    ("tokens_caption", "I token API del negozio (i loro segreti non sono mai più mostrati)"),
+    ("token_id", "Id del token"),
+    ("token_label", "Etichetta"),
+    ("token_label_hint", "Che cosa userà il token, ad esempio l'app del magazzino."),
+    ("issue_token", "Emetti un token"),
+    ("new_token", "Nuovo token API"),
+    ("token_issued", "È stato emesso un token."),
+    (
+        "token_copy_now",
+        "Copia ora questo token: è mostrato solo questa volta e non è conservato da nessuna parte. Chi lo possiede può agire su questo negozio tramite l'API.",
+    ),
+    ("token_secret", "Il token"),
+    ("token_copied", "L'ho copiato"),
+    ("revoke", "Revoca"),
+    ("revoke_hint", "Un token revocato smette subito di funzionare, per chiunque lo usi; non si può annullare."),
+    ("done_token_revoked", "Il token è stato revocato: non apre più nulla."),
+    ("no_tokens", "Nessun token API."),
+    (
+        "err_token_unknown",
+        "Questo negozio non ha un token con quell'id (forse è già stato revocato); non è stato cambiato nulla.",
+    ),
+    (
+        "err_form_expired",
+        "Questo modulo era scaduto, quindi non è stato cambiato nulla. Il modulo qui sotto è nuovo: riprova.",
+    ),
+    ("shop_missing", "Nessun negozio ha il codice {id}."),
+    ("shop_missing_hint", "Forse è stato eliminato, o l'indirizzo è scritto male."),
+];
