@@ -15,6 +15,10 @@
 //! assert_eq!(catalog_text::plain("<p>Crisp &amp; <b>sweet</b></p><p>Ricotta</p>"), "Crisp & sweet\nRicotta");
 //! assert_eq!(catalog_text::price(&Money::new(999, "EUR")), "9.99 EUR");
 //! assert_eq!(catalog_text::iso8601(0), "1970-01-01T00:00:00+00:00");
+//! assert_eq!(
+//!     catalog_text::rss_item([("id", "C1"), ("brand", ""), ("title", "Crisp & sweet")]),
+//!     "<item>\n<g:id>C1</g:id>\n<g:title>Crisp &amp; sweet</g:title>\n</item>\n"
+//! );
 //! ```
 
 use crate::Money;
@@ -217,6 +221,36 @@ pub fn csv_record<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
     let mut line = fields.into_iter().map(csv_field).collect::<Vec<_>>().join(",");
     line.push_str("\r\n");
     line
+}
+
+/// The start of an RSS 2.0 product feed with Google's `g:` namespace (the
+/// XML layout Meta's and Pinterest's catalogs both read): the channel's
+/// title, link and description. [`RSS_END`] closes it.
+pub fn rss_start(title: &str, link: &str, description: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:g=\"http://base.google.com/ns/1.0\">\n<channel>\n<title>{}</title>\n<link>{}</link>\n<description>{}</description>\n",
+        xml_escape(title),
+        xml_escape(link),
+        xml_escape(description),
+    )
+}
+
+/// What closes a feed [`rss_start`] opened.
+pub const RSS_END: &str = "</channel>\n</rss>\n";
+
+/// One `<item>` of such a feed: a `g:` element per field, in the order
+/// given, with empty values left out (an empty element would say the field
+/// is empty rather than absent). A field may appear more than once
+/// (`additional_image_link`).
+pub fn rss_item<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::from("<item>\n");
+    for (name, value) in fields {
+        if !value.is_empty() {
+            out.push_str(&format!("<g:{name}>{}</g:{name}>\n", xml_escape(value)));
+        }
+    }
+    out.push_str("</item>\n");
+    out
 }
 
 /// Text escaped for XML content and attributes; characters XML 1.0 forbids

@@ -4,7 +4,7 @@
 //! continuation carries the format, the shop's address and the catalog's
 //! cursor, as each page runs in a fresh instance.
 
-use omnistore_sdk::catalog_text::{csv_record, xml_escape};
+use omnistore_sdk::catalog_text::{RSS_END, csv_record, rss_item, rss_start};
 use omnistore_sdk::{BodyPage, Params, PluginError, Request, Response, catalog, clock, settings};
 
 use crate::item::{self, Context, FIELDS, Item};
@@ -83,7 +83,7 @@ fn page(format: Format, shop_url: &str, cursor: Option<&str>) -> Result<(String,
     }
     let next = page.next.map(|c| format!("{}\n{shop_url}\n{c}", format.tag()));
     if next.is_none() && format == Format::Xml {
-        out.push_str("</channel>\n</rss>\n");
+        out.push_str(RSS_END);
     }
     Ok((out, next))
 }
@@ -93,12 +93,7 @@ fn header(format: Format, shop_url: &str) -> String {
         Format::Csv => csv_record(FIELDS.iter().copied()),
         Format::Xml => {
             let shop = settings::shop();
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:g=\"http://base.google.com/ns/1.0\">\n<channel>\n<title>{}</title>\n<link>{}</link>\n<description>{}</description>\n",
-                xml_escape(&shop.name),
-                xml_escape(shop_url),
-                xml_escape(&format!("Products of {}", shop.name)),
-            )
+            rss_start(&shop.name, shop_url, &format!("Products of {}", shop.name))
         }
     }
 }
@@ -111,16 +106,11 @@ fn csv_row(item: &Item) -> String {
 
 /// One `<item>` with `g:` elements; each additional image its own element.
 fn xml_item(item: &Item) -> String {
-    let mut out = String::from("<item>\n");
-    for (name, value) in item {
+    rss_item(item.iter().flat_map(|(name, value)| {
         let values: Vec<&str> =
             if *name == "additional_image_link" { value.split(',').collect() } else { vec![value.as_str()] };
-        for v in values {
-            out.push_str(&format!("<g:{name}>{}</g:{name}>\n", xml_escape(v)));
-        }
-    }
-    out.push_str("</item>\n");
-    out
+        values.into_iter().map(move |v| (*name, v))
+    }))
 }
 
 /// The `shop_url` setting, else the origin the feed is fetched at.

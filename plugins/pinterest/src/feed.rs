@@ -1,11 +1,12 @@
 //! The product feed Pinterest can read instead of (or besides) the batch
-//! API: `GET /feed.tsv` and `GET /feed.csv` (RFC 4180), one row per variant
-//! in Pinterest's field names,
+//! API: `GET /feed.tsv`, `GET /feed.csv` (RFC 4180) and `GET /feed.xml`
+//! (RSS 2.0 with the `g:` namespace), one row (or item) per variant in
+//! Pinterest's field names,
 //! streamed one catalog page per body page (the contract's continuation),
 //! so a large catalog is never held in memory whole. `register` tells
 //! Pinterest where the feed is (`POST /v5/catalogs/feeds`).
 
-use omnistore_sdk::catalog_text::csv_record;
+use omnistore_sdk::catalog_text::{RSS_END, csv_record, rss_item, rss_start};
 use omnistore_sdk::{BodyPage, PluginError, Product, Request, Response, catalog, clock, settings, storage};
 use serde_json::json;
 
@@ -51,11 +52,12 @@ fn context() -> Result<item::Context, PluginError> {
     })
 }
 
-/// The two layouts of the same feed.
+/// The three layouts of the same feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Tsv,
     Csv,
+    Xml,
 }
 
 impl Format {
@@ -63,13 +65,43 @@ impl Format {
         match self {
             Format::Tsv => "tsv",
             Format::Csv => "csv",
+            Format::Xml => "xml",
         }
+    }
+
+    fn parse(name: &str) -> Option<Format> {
+        [Format::Tsv, Format::Csv, Format::Xml].into_iter().find(|f| f.name() == name)
     }
 
     fn content_type(self) -> &'static str {
         match self {
             Format::Tsv => "text/tab-separated-values; charset=utf-8",
             Format::Csv => "text/csv; charset=utf-8",
+            Format::Xml => "application/rss+xml; charset=utf-8",
+        }
+    }
+
+    /// What opens the feed: the column names, or the RSS channel.
+    fn start(self) -> String {
+        match self {
+            Format::Tsv | Format::Csv => self.line(COLUMNS),
+            Format::Xml => {
+                let shop = settings::shop();
+                rss_start(&shop.name, &shop_link(), &format!("Products of {}", shop.name))
+            }
+        }
+    }
+
+    /// One variant's row (or item).
+    fn row(self, cells: &[String; 17]) -> String {
+        match self {
+            Format::Tsv | Format::Csv => self.line(cells.iter().map(String::as_str)),
+            // Each additional image is an element of its own, as in Google's feeds.
+            Format::Xml => rss_item(COLUMNS.iter().zip(cells).flat_map(|(name, value)| {
+                let values: Vec<&str> =
+                    if *name == "additional_image_link" { value.split(',').collect() } else { vec![value.as_str()] };
+                values.into_iter().map(move |v| (*name, v))
+            })),
         }
     }
 
@@ -83,7 +115,8 @@ impl Format {
                 line.push('\n');
                 line
             }
-            Format::Csv => csv_record(cells),
+            // XML rows are items (`row`); only the delimited layouts come here.
+            Format::Csv | Format::Xml => csv_record(cells),
         }
     }
 }
@@ -117,7 +150,7 @@ fn rows(format: Format, products: &[Product], cx: &item::Context) -> String {
     for p in products {
         for v in &p.variants {
             let cells = cells(&v.sku, &item::attributes(p, v, v.available, cx));
-            out.push_str(&format.line(cells.iter().map(String::as_str)));
+            out.push_str(&format.row(&cells));
         }
     }
     out
@@ -133,11 +166,30 @@ pub fn csv(_req: &Request, _params: &omnistore_sdk::Params) -> Result<Response, 
     first_page(Format::Csv)
 }
 
+/// `GET /feed.xml`: the same feed as RSS 2.0 with the `g:` namespace.
+pub fn xml(_req: &Request, _params: &omnistore_sdk::Params) -> Result<Response, PluginError> {
+    first_page(Format::Xml)
+}
+
+/// The shop's address for the RSS channel's link.
+fn shop_link() -> String {
+    settings::get("shop_url").map(|s| s.trim().trim_end_matches('/').to_string()).unwrap_or_default()
+}
+
+/// The rows of one page, and the end of the feed after its last page.
+fn page_body(format: Format, products: &[Product], cx: &item::Context, last: bool) -> String {
+    let mut out = rows(format, products, cx);
+    if last && format == Format::Xml {
+        out.push_str(RSS_END);
+    }
+    out
+}
+
 fn first_page(format: Format) -> Result<Response, PluginError> {
     let cx = context()?;
     let page = catalog::list_products(None, PAGE)?;
-    let mut body = format.line(COLUMNS);
-    body.push_str(&rows(format, &page.products, &cx));
+    let mut body = format.start();
+    body.push_str(&page_body(format, &page.products, &cx, page.next.is_none()));
     let response = Response::bytes(format.content_type(), body.into_bytes());
     Ok(match page.next {
         Some(cursor) => response.with_continuation(format!("{}:{cursor}", format.name())),
@@ -147,15 +199,15 @@ fn first_page(format: Format) -> Result<Response, PluginError> {
 
 /// A further page of the feed.
 pub fn next_page(continuation: &str) -> Result<BodyPage, PluginError> {
-    let (format, cursor) = match continuation.split_once(':') {
-        Some(("tsv", cursor)) => (Format::Tsv, cursor),
-        Some(("csv", cursor)) => (Format::Csv, cursor),
-        _ => return Err(PluginError::BadRequest(format!("`{continuation}` is not a feed cursor of this plugin"))),
+    let (format, cursor) = match continuation.split_once(':').and_then(|(f, c)| Some((Format::parse(f)?, c))) {
+        Some(found) => found,
+        None => return Err(PluginError::BadRequest(format!("`{continuation}` is not a feed cursor of this plugin"))),
     };
     let cx = context()?;
     let page = catalog::list_products(Some(cursor), PAGE)?;
+    let data = page_body(format, &page.products, &cx, page.next.is_none()).into_bytes();
     let next = page.next.map(|c| format!("{}:{c}", format.name()));
-    Ok(BodyPage { data: rows(format, &page.products, &cx).into_bytes(), continuation: next })
+    Ok(BodyPage { data, continuation: next })
 }
 
 const REGISTERED_KEY: &str = "feed/registered";

@@ -7,7 +7,7 @@
 //!   outcome is read back later and recorded per product.
 //! - A product seen for the first time is pinned once to the merchant's
 //!   board (`pins.rs`).
-//! - `GET /feed.tsv` and `GET /feed.csv`: the same items as a feed, streamed page by page
+//! - `GET /feed.tsv`, `GET /feed.csv` and `GET /feed.xml`: the same items as a feed, streamed page by page
 //!   (`feed.rs`), registered with Pinterest on `installed` when asked.
 //! - Tokens: a 401 renews the access token once with the refresh token;
 //!   renewed tokens live in storage (`api.rs`, `config.rs`).
@@ -37,7 +37,7 @@ struct PinterestChannel;
 
 impl Plugin for PinterestChannel {
     fn handle_request(req: Request) -> Result<Response, PluginError> {
-        Router::new().get("/feed.tsv", feed::tsv).get("/feed.csv", feed::csv).handle(&req)
+        Router::new().get("/feed.tsv", feed::tsv).get("/feed.csv", feed::csv).get("/feed.xml", feed::xml).handle(&req)
     }
 
     fn next_page(continuation: String) -> Result<BodyPage, PluginError> {
