@@ -1,7 +1,7 @@
 //! Customers: one profile per tenant, with many channel identities and
 //! per-channel consent. Needs `"customers"` in `[capabilities].imports`.
 
-pub use crate::__private::bindings::omnistore::plugin::customers::{get, identify, set_consent};
+pub use crate::__private::bindings::omnistore::plugin::customers::{add_identity, get, identify, set_consent};
 
 use crate::ids::CustomerId;
 use crate::{ConsentPurpose, Customer, HostError};

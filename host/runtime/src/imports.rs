@@ -13,6 +13,7 @@ use tracing::Instrument;
 use crate::bindings::v0_1_0::omnistore::plugin as wit;
 use crate::bindings::v0_1_0::omnistore::plugin::types as v1;
 use crate::bindings::v0_2_0::omnistore::plugin as v2;
+use crate::calls::{CallKind, CallOutcome, LimitKind, Started, outbound_target};
 use crate::compat_v0_1_0::Convert;
 use crate::plugin_storage::{Quotas, Scope};
 use crate::state::PluginState;
@@ -34,7 +35,13 @@ macro_rules! service {
                 let span = $crate::imports::import_span($state, $name);
                 let $svc = $state.services.clone();
                 let $cx = $state.cx.clone();
-                tracing::Instrument::instrument(async move { $call.await }, span).await
+                let started = $state.call_started();
+                let result = tracing::Instrument::instrument(async move { $call.await }, span).await;
+                // The mail queue counts against the tenant's storage quota.
+                if let Err($crate::types::HostError::QuotaExceeded(_)) = &result {
+                    $state.record_quota_refusal(started, $name);
+                }
+                result
             }
         }
     }};
@@ -212,11 +219,24 @@ impl PluginState {
         let span = import_span(self, name);
         let scope = Scope::new(&self.cx.tenant, &self.cx.installation);
         let kv = self.kv.clone();
+        let started = self.call_started();
         let joined = tokio::task::spawn_blocking(move || op(&scope, &*kv)).instrument(span).await;
         match joined {
-            Ok(result) => Ok(result),
+            Ok(result) => {
+                if let Err(HostError::QuotaExceeded(_)) = &result {
+                    self.record_quota_refusal(started, name);
+                }
+                Ok(result)
+            }
             Err(err) => Err(wasmtime::Error::msg(format!("storage task failed: {err}"))),
         }
+    }
+
+    /// Record an import refused at a storage quota (the plugin is told and
+    /// may carry on, but the merchant should see it).
+    pub(crate) fn record_quota_refusal(&mut self, started: Started, import: &'static str) {
+        let outcome = CallOutcome::Limit(LimitKind::StorageQuota);
+        self.record_inside(started, CallKind::Import, || import.to_owned(), outcome, None);
     }
 
     /// The quotas every storage write is held to.
@@ -255,7 +275,8 @@ impl wit::http::Host for PluginState {
         let span = import_span(self, "http.send");
         let requested = request.timeout_ms.map(|ms| std::time::Duration::from_millis(ms.into()));
         let timeout = requested.unwrap_or(self.limits.http_timeout).min(self.limits.http_timeout).min(self.remaining());
-        let url = request.url.clone();
+        let (method, url) = (request.method.clone(), request.url.clone());
+        let started = self.call_started();
         let result = self
             .http
             .send(&self.grants, request, timeout, self.limits.http_response_bytes)
@@ -264,6 +285,9 @@ impl wit::http::Host for PluginState {
         if let Err(err) = &result {
             span.in_scope(|| tracing::info!(%url, error = ?err, blame = "guest", "outbound request refused or failed"));
         }
+        let status = result.as_ref().ok().map(|r| r.status);
+        let outcome = CallOutcome::of_outbound(&result);
+        self.record_inside(started, CallKind::Outbound, || outbound_target(&method, &url), outcome, status);
         Ok(result)
     }
 }

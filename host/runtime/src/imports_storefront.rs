@@ -158,6 +158,14 @@ impl wit::orders::Host for PluginState {
 }
 
 impl wit::customers::Host for PluginState {
+    async fn add_identity(&mut self, customer_id: String, identity: Identity) -> R<Customer> {
+        Ok(service!(self, Capability::Customers, "customers.add-identity", |s, cx| s.add_identity(
+            &cx,
+            &customer_id,
+            identity
+        )))
+    }
+
     async fn identify(&mut self, identity: Identity, name: Option<String>) -> R<Customer> {
         Ok(service!(self, Capability::Customers, "customers.identify", |s, cx| s
             .identify_customer(&cx, identity, name)))

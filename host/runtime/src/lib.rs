@@ -8,6 +8,9 @@
 //!   [`Runtime::on_event`]) gets a fresh instance bound to one
 //!   [`Installation`] (tenant + installation id) under [`Limits`]; any failure
 //!   is a typed [`CallError`] for that call alone.
+//! - Every call's outcome, and the outbound requests and refused imports
+//!   inside it, are kept per installation in a bounded in-memory record
+//!   ([`Runtime::recent_calls`]).
 //! - [`Grants`] is the one place where capabilities are decided.
 //! - Commerce imports go through [`HostServices`], implemented once, on the
 //!   commerce core, by `omnistore-services`.
@@ -19,6 +22,7 @@
 mod admission;
 pub mod bindings;
 mod cache;
+mod calls;
 mod capabilities;
 mod compat_v0_1_0;
 mod config;
@@ -34,6 +38,10 @@ mod state;
 pub mod types;
 
 pub use cache::digest;
+pub use calls::{
+    CallCounters, CallEntry, CallKind, CallOutcome, CallRecord, CallReport, LimitKind, MAX_TRACKED_INSTALLATIONS,
+    OutboundFailure, PluginErrorKind, RECENT_CALLS,
+};
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
 pub use config::{
     DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, MemoryChecks, PoolReuse, RuntimeConfig, WallClock, system_now_ms,

@@ -14,14 +14,15 @@ use wasmtime::{
 use crate::admission::Admission;
 use crate::bindings::{v0_1_0, v0_2_0};
 use crate::cache::{ComponentCache, digest};
+use crate::calls::{self, CallKind, CallLog, CallOutcome, CallReport, MAX_TRACKED_INSTALLATIONS, Record, Started};
 use crate::capabilities::{Grants, NetworkPolicy};
 use crate::compat_v0_1_0::Convert;
-use crate::config::{MemoryChecks, RuntimeConfig};
+use crate::config::{MemoryChecks, RuntimeConfig, WallClock};
 use crate::error::Limit;
 use crate::http::HttpClient;
 use crate::services::{CallContext, HostServices};
 use crate::state::{Installation, InstanceLimiter, PluginState, Refused, TenantId};
-use crate::types::{BodyPage, Event, PluginInfo, Request, Response};
+use crate::types::{BodyPage, Event, PluginError, PluginInfo, Request, Response};
 use crate::{CallError, LoadError};
 
 /// Extra time beyond a deadline before the host abandons a call that is
@@ -83,6 +84,7 @@ struct Inner {
     services: Arc<dyn HostServices>,
     http: HttpClient,
     admission: Arc<Admission>,
+    calls: CallLog,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -209,8 +211,9 @@ impl Runtime {
                 .map_err(|e| LoadError::Compile(format!("starting the epoch thread: {e}")))?;
         }
         let admission = Admission::new(config.instances_per_tenant());
+        let calls = CallLog::new(WallClock::now_ms(config.wall_clock.as_ref()), MAX_TRACKED_INSTALLATIONS);
         Ok(Runtime {
-            inner: Arc::new(Inner { engine, linker, cache, config, kv, services, http, admission, stop_ticker }),
+            inner: Arc::new(Inner { engine, linker, cache, config, kv, services, http, admission, calls, stop_ticker }),
         })
     }
 
@@ -270,6 +273,7 @@ impl Runtime {
         inst: &Installation,
         deadline: Duration,
         options: CallOptions,
+        calls: Option<Record>,
     ) -> Store<PluginState> {
         let limits = self.inner.config.limits.clone();
         let now = Instant::now();
@@ -294,6 +298,8 @@ impl Runtime {
             log_bytes: 0,
             log_dropped: 0,
             denied: None,
+            calls,
+            inside_entries: 0,
         };
         let transfer = usize::try_from(state.limits.transfer_bytes).unwrap_or(usize::MAX);
         let mut store = Store::new(&self.inner.engine, state);
@@ -372,7 +378,7 @@ impl Runtime {
             secrets: Default::default(),
         };
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, &inst, deadline, CallOptions::default());
+        let mut store = self.store(plugin, &inst, deadline, CallOptions::default(), None);
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, &inst, "describe"),
             v0_1_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await.map(Convert::convert),
             v0_2_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await,
@@ -399,9 +405,37 @@ impl Runtime {
         req: Request,
         options: CallOptions,
     ) -> Result<Response, CallError> {
+        let (calls, started) = self.call_starts(inst);
+        let (method, path) = (req.method.clone(), req.path.clone());
+        let result = self.request_call(plugin, inst, req, options, &calls).await;
+        let status = match &result {
+            Ok(response) => Some(response.status),
+            Err(err) => upstream_status(err),
+        };
+        let outcome = result.as_ref().map_or_else(CallOutcome::of_error, |_| CallOutcome::Ok);
+        calls::record(
+            &calls,
+            started,
+            CallKind::Request,
+            || calls::request_target(&method, &path),
+            outcome,
+            status,
+            true,
+        );
+        result
+    }
+
+    async fn request_call(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        req: Request,
+        options: CallOptions,
+        calls: &Record,
+    ) -> Result<Response, CallError> {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline, options);
+        let mut store = self.store(plugin, inst, deadline, options, Some(calls.clone()));
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "handle-request"),
             v0_1_0: |channel| {
                 let req: v0_1_0::omnistore::plugin::types::Request = req.convert();
@@ -423,9 +457,25 @@ impl Runtime {
         inst: &Installation,
         continuation: String,
     ) -> Result<BodyPage, CallError> {
+        let (calls, started) = self.call_starts(inst);
+        let result = self.page_call(plugin, inst, continuation, &calls).await;
+        let outcome = result.as_ref().map_or_else(CallOutcome::of_error, |_| CallOutcome::Ok);
+        let status = result.as_ref().err().and_then(upstream_status);
+        // The continuation is the plugin's own token and may carry anything: not kept.
+        calls::record(&calls, started, CallKind::NextPage, String::new, outcome, status, true);
+        result
+    }
+
+    async fn page_call(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        continuation: String,
+        calls: &Record,
+    ) -> Result<BodyPage, CallError> {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline, CallOptions::default());
+        let mut store = self.store(plugin, inst, deadline, CallOptions::default(), Some(calls.clone()));
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "next-page"),
             v0_1_0: |channel| {
                 channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await.map(Convert::convert)
@@ -439,12 +489,28 @@ impl Runtime {
 
     /// Deliver an event the installation is subscribed to.
     pub async fn on_event(&self, plugin: &Plugin, inst: &Installation, event: Event) -> Result<(), CallError> {
+        let (calls, started) = self.call_starts(inst);
+        let kind = calls::event_target(&event.kind);
+        let result = self.event_call(plugin, inst, event, &calls).await;
+        let outcome = result.as_ref().map_or_else(CallOutcome::of_error, |_| CallOutcome::Ok);
+        let status = result.as_ref().err().and_then(upstream_status);
+        calls::record(&calls, started, CallKind::Event, || kind, outcome, status, true);
+        result
+    }
+
+    async fn event_call(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        event: Event,
+        calls: &Record,
+    ) -> Result<(), CallError> {
         if inst.grants.check_event(&event.kind).is_err() {
             return Err(CallError::NotSubscribed(event.kind));
         }
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.event_deadline;
-        let mut store = self.store(plugin, inst, deadline, CallOptions::default());
+        let mut store = self.store(plugin, inst, deadline, CallOptions::default(), Some(calls.clone()));
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "on-event"),
             v0_1_0: |channel| {
                 let event: v0_1_0::omnistore::plugin::types::Event = event.convert();
@@ -459,7 +525,7 @@ impl Runtime {
     /// an instance costs in memory (benchmarks and capacity planning).
     pub async fn park_instance(&self, plugin: &Plugin, inst: &Installation) -> Result<ParkedInstance, CallError> {
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline, CallOptions::default());
+        let mut store = self.store(plugin, inst, deadline, CallOptions::default(), None);
         // Touch the instance once so its memory is really set up.
         let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "park"),
             v0_1_0: |channel| {
@@ -475,6 +541,30 @@ impl Runtime {
         Ok(ParkedInstance { _store: store, _channel: channel })
     }
 
+    /// The installation's recent calls, newest first (at most
+    /// [`calls::RECENT_CALLS`]), and its counters since the runtime started:
+    /// calls, outbound requests, errors and limits hit by kind. In memory
+    /// only; an installation never called has an empty report.
+    pub fn recent_calls(&self, tenant: &TenantId, installation: &str) -> CallReport {
+        self.inner.calls.report(tenant, installation)
+    }
+
+    /// Forget an installation's calls (it was uninstalled).
+    pub fn forget_calls(&self, tenant: &TenantId, installation: &str) {
+        self.inner.calls.forget(tenant, installation);
+    }
+
+    /// Forget the calls of every installation of a tenant (it was deleted).
+    pub fn forget_tenant_calls(&self, tenant: &TenantId) {
+        self.inner.calls.forget_tenant(tenant);
+    }
+
+    /// The installation's record and the moment a call into it begins.
+    fn call_starts(&self, inst: &Installation) -> (Record, Started) {
+        let record = self.inner.calls.record_of(&inst.tenant, &inst.id);
+        (record, Started::now(WallClock::now_ms(self.inner.config.wall_clock.as_ref())))
+    }
+
     fn check_size(&self, size: u64) -> Result<(), CallError> {
         let limit = self.inner.config.limits.response_bytes;
         if size > limit {
@@ -483,5 +573,13 @@ impl Runtime {
             return Err(err);
         }
         Ok(())
+    }
+}
+
+/// The status a remote service failed with, when the plugin says so.
+fn upstream_status(err: &CallError) -> Option<u16> {
+    match err {
+        CallError::Plugin(PluginError::Upstream(upstream)) => Some(upstream.status),
+        _ => None,
     }
 }

@@ -106,6 +106,7 @@ pub trait HostServices: Send + Sync + 'static {
         purpose: ConsentPurpose,
         granted: bool,
     ) -> ServiceResult<Customer>;
+    async fn add_identity(&self, cx: &CallContext, customer_id: &str, identity: Identity) -> ServiceResult<Customer>;
 
     // touchpoints
     async fn record_touchpoint(&self, cx: &CallContext, touchpoint: Touchpoint) -> ServiceResult<()>;

@@ -5,6 +5,7 @@ use std::time::Instant;
 use omnistore_manifest::Capability;
 use omnistore_storage::KvStore;
 
+use crate::calls::{CallKind, CallOutcome, MAX_INSIDE_ENTRIES, Record, Started, record};
 use crate::capabilities::{Denied, Grants};
 use crate::config::Limits;
 use crate::http::HttpClient;
@@ -145,11 +146,28 @@ pub(crate) struct PluginState {
     /// Set when a capability without an error channel was refused; the call
     /// then traps and is reported as [`crate::CallError::Denied`].
     pub denied: Option<Capability>,
+    /// The installation's record of calls, for what the plugin does inside
+    /// this call; `None` where nobody asks (`describe` at load, parked instances).
+    pub calls: Option<Record>,
+    /// Entries this call added to the record from inside.
+    pub inside_entries: u32,
 }
 
 impl PluginState {
-    /// Check a capability for an import that has a `host-error` result.
-    pub fn check(&self, capability: Capability) -> Result<(), Denied> {
+    /// Check a capability for an import that has a `host-error` result. A
+    /// refusal is recorded: the call itself may well succeed, having been
+    /// told no.
+    pub fn check(&mut self, capability: Capability) -> Result<(), Denied> {
+        let result = self.check_grant(capability);
+        if result.is_err() {
+            let started = self.call_started();
+            let outcome = CallOutcome::Denied(Some(capability));
+            self.record_inside(started, CallKind::Import, || capability.name().to_owned(), outcome, None);
+        }
+        result
+    }
+
+    fn check_grant(&self, capability: Capability) -> Result<(), Denied> {
         let result = self.grants.check(capability);
         if let Err(denied) = &result {
             tracing::warn!(capability = %capability, reason = %denied, blame = "guest", "import denied");
@@ -157,15 +175,40 @@ impl PluginState {
         result
     }
 
-    /// Check a capability for an import with no error channel: a refusal traps.
+    /// Check a capability for an import with no error channel: a refusal
+    /// traps, and the call is recorded as denied when it ends.
     pub fn check_or_trap(&mut self, capability: Capability) -> wasmtime::Result<()> {
-        match self.check(capability) {
+        match self.check_grant(capability) {
             Ok(()) => Ok(()),
             Err(denied) => {
                 self.denied = Some(capability);
                 Err(wasmtime::Error::msg(denied.0))
             }
         }
+    }
+
+    /// Now, for something done inside the call that will be recorded.
+    pub fn call_started(&self) -> Started {
+        Started::now(crate::config::WallClock::now_ms(self.wall_clock.as_ref()))
+    }
+
+    /// Record something the plugin did inside this call (an outbound
+    /// request, a refused import); past [`MAX_INSIDE_ENTRIES`] in one call
+    /// it is only counted.
+    pub fn record_inside(
+        &mut self,
+        started: Started,
+        kind: CallKind,
+        target: impl FnOnce() -> String,
+        outcome: CallOutcome,
+        status: Option<u16>,
+    ) {
+        let Some(calls) = &self.calls else { return };
+        let keep = self.inside_entries < MAX_INSIDE_ENTRIES;
+        if keep {
+            self.inside_entries += 1;
+        }
+        record(calls, started, kind, target, outcome, status, keep);
     }
 
     /// What is left of the call's deadline.

@@ -903,6 +903,8 @@ async fn channels_reach_only_their_own_records(b: Backend) {
         detail: None,
     };
     expect_not_found(svc.record_touchpoint(&insta, touch.clone()).await);
+    let handle = wit::Identity { kind: wit::IdentityKind::SocialHandle, value: "giulia.dolci".into() };
+    expect_not_found(svc.add_identity(&insta, &customer.id, handle.clone()).await);
     assert!(tenant_snapshot(&b.store, &s.t) == snapshot, "a refused call changed the tenant's data");
 
     // The channel that identified the customer reaches them fully.
@@ -919,6 +921,22 @@ async fn channels_reach_only_their_own_records(b: Backend) {
     expect_not_found(svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::SmsMarketing, true).await);
     let withdrawn = svc.set_consent(&mail_cx, &customer.id, wit::ConsentPurpose::EmailMarketing, false).await.unwrap();
     assert!(withdrawn.consents.iter().all(|c| !c.granted));
+    // Handed a customer, a channel may not vouch for who they are elsewhere.
+    let phone = wit::Identity { kind: wit::IdentityKind::Phone, value: "+39 333 1234567".into() };
+    expect_not_found(svc.add_identity(&mail_cx, &customer.id, phone.clone()).await);
+    // The channel that identified them may, once; a second time changes nothing.
+    let added = svc.add_identity(&s.web(), &customer.id, phone.clone()).await.unwrap();
+    assert_eq!(added.identities.len(), 2, "{:?}", added.identities);
+    assert_eq!(svc.add_identity(&s.web(), &customer.id, phone.clone()).await.unwrap().identities.len(), 2);
+    // An identity of another profile is a conflict that names no one.
+    let marco = wit::Identity { kind: wit::IdentityKind::Email, value: "marco@example.com".into() };
+    let other = svc.identify_customer(&s.web(), marco.clone(), None).await.unwrap();
+    match svc.add_identity(&s.web(), &customer.id, marco).await {
+        Err(wit::HostError::Conflict(message)) => assert!(!message.contains(&other.id), "{message}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let handle_added = svc.add_identity(&s.web(), &customer.id, handle).await.unwrap();
+    assert!(handle_added.identities.iter().any(|i| i.value == "giulia.dolci"), "{:?}", handle_added.identities);
     // Instagram was not subscribed to orders, so it still reaches nothing.
     expect_not_found(svc.get_order(&insta, &order.id).await);
     expect_not_found(svc.get_customer(&insta, &customer.id).await);

@@ -7,7 +7,7 @@
 
 use omnistore_sdk::{
     Address, Fulfillment, HostError, Identity, IdentityKind, IncomingOrder, IncomingOrderLine, Money, PluginError,
-    minor_unit_digits, orders, settings, storage,
+    customers, minor_unit_digits, orders, settings, storage,
 };
 use serde::Deserialize;
 
@@ -102,7 +102,10 @@ fn ingest(order: &MetaOrder) -> Result<bool, PluginError> {
     }
     let incoming = incoming(order, &settings::get("country").unwrap_or_default())?;
     match orders::ingest(&incoming) {
-        Ok(_) => Ok(true),
+        Ok(taken) => {
+            attach_handle(order, taken.customer_id.as_deref());
+            Ok(true)
+        }
         // Retrying cannot help an order whose SKU is unknown or whose stock
         // ran out: it is kept for the merchant to settle on Instagram, and
         // Meta is told it arrived so it stops redelivering.
@@ -113,6 +116,27 @@ fn ingest(order: &MetaOrder) -> Result<bool, PluginError> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A buyer found by e-mail gets their Instagram handle on the same profile,
+/// so the shop sees one person on the web and on Instagram. The order is in
+/// whatever happens here: a handle already on another profile is left for
+/// the merchant to merge, and said in the log.
+fn attach_handle(order: &MetaOrder, customer: Option<&str>) {
+    let buyer = &order.buyer_details;
+    let (Some(customer), Some(_), Some(handle)) = (customer, buyer.email.as_deref(), handle_of(buyer)) else {
+        return;
+    };
+    let identity = Identity { kind: IdentityKind::SocialHandle, value: handle };
+    if let Err(e) = customers::add_identity(customer, &identity) {
+        omnistore_sdk::warn!("the buyer's Instagram handle was not added to their profile", order = order.id, why = e.to_string());
+    }
+}
+
+/// The buyer's handle without its `@`, if Meta sent one.
+fn handle_of(buyer: &Buyer) -> Option<String> {
+    let handle = buyer.instagram_handle.as_deref()?.trim().trim_start_matches('@');
+    (!handle.is_empty()).then(|| handle.to_string())
 }
 
 /// The order as the host takes it: lines by SKU at Meta's prices, the
@@ -142,12 +166,8 @@ pub fn incoming(order: &MetaOrder, default_country: &str) -> Result<IncomingOrde
         (Some(email), _) if !email.trim().is_empty() => {
             Some(Identity { kind: IdentityKind::Email, value: email.trim().to_string() })
         }
-        (_, Some(handle)) if !handle.trim().is_empty() => Some(Identity {
-            kind: IdentityKind::SocialHandle,
-            // The host files it under this plugin's network (`instagram-shop`).
-            value: handle.trim().trim_start_matches('@').to_string(),
-        }),
-        _ => None,
+        // The host files a handle under this plugin's network (`instagram-shop`).
+        _ => handle_of(buyer).map(|value| Identity { kind: IdentityKind::SocialHandle, value }),
     };
     let a = order.shipping_address.as_ref().ok_or_else(|| {
         PluginError::bad_request(format!("order {} has no shipping address; Instagram orders are shipped", order.id))

@@ -39,6 +39,34 @@ pub(super) async fn get_customer(
         .await
 }
 
+/// Only a customer the channel identified itself may be given an identity:
+/// one handed over in an event (a web buyer in an `order.placed`) is not the
+/// channel's to vouch for.
+pub(super) async fn add_identity(
+    services: &CoreServices,
+    cx: &CallContext,
+    customer_id: &str,
+    identity: wit::Identity,
+) -> ServiceResult<wit::Customer> {
+    let id = domain::CustomerId::new(customer_id);
+    services
+        .call(cx, "customers.add-identity", move |core, s| {
+            core.customer_for_channel(&s.tenant, &s.channel, &id, Reach::Identified)?;
+            let identity = core_identity(&identity, &s.plugin);
+            // The core's message names the other profile; the channel need
+            // not learn that it exists.
+            let added = core.add_identity(&s.tenant, &id, &identity, s.now).map_err(|e| match e {
+                domain::CoreError::Conflict(_) => domain::CoreError::Conflict(
+                    "this identity belongs to another customer of the shop; the merchant can merge the two profiles"
+                        .into(),
+                ),
+                e => e,
+            })?;
+            Ok(wit_customer(&added))
+        })
+        .await
+}
+
 pub(super) async fn set_consent(
     services: &CoreServices,
     cx: &CallContext,

@@ -177,6 +177,15 @@ impl HostServices for CoreServices {
         customers::set_consent(self, cx, customer_id, purpose, granted).await
     }
 
+    async fn add_identity(
+        &self,
+        cx: &CallContext,
+        customer_id: &str,
+        identity: wit::Identity,
+    ) -> ServiceResult<wit::Customer> {
+        customers::add_identity(self, cx, customer_id, identity).await
+    }
+
     async fn record_touchpoint(&self, cx: &CallContext, touchpoint: wit::Touchpoint) -> ServiceResult<()> {
         touchpoints::record_touchpoint(self, cx, touchpoint).await
     }

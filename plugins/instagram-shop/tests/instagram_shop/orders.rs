@@ -168,6 +168,37 @@ fn an_instagram_order_lands_once_for_the_web_customer_with_a_web_orders_stock_mo
     assert_eq!(delta(&before, &stock(&h)), web_movement, "the same stock movement as the web order");
     assert!(web_movement.iter().any(|(_, on_hand, reserved)| *on_hand != 0 || *reserved != 0), "{web_movement:?}");
     assert!(meta.calls().is_empty(), "an order needs no call to Meta");
+    // The one profile now knows the buyer by e-mail and by Instagram handle.
+    let customer = h.core().get_customer(h.tenant(), web.customer_id.as_ref().unwrap()).unwrap();
+    let handles: Vec<_> = customer
+        .identities
+        .iter()
+        .filter(|i| matches!(&i.kind, omnistore_core::IdentityKind::Social { network } if network == "instagram-shop"))
+        .map(|i| i.value.as_str())
+        .collect();
+    assert_eq!(handles, ["giulia.dolci"], "{:?}", customer.identities);
+}
+
+#[test]
+fn a_handle_already_on_another_profile_is_left_and_the_order_still_lands() {
+    let meta = Meta::start();
+    let h = shop(&meta);
+    let web = web_order(&h);
+    // Someone else already goes by that handle here (a profile the merchant has not merged).
+    let (core, t, now) = (h.core(), h.tenant(), h.now_ms());
+    // The host files a plugin's handles under the plugin's id as the network.
+    let handle = omnistore_core::Identity::social("instagram-shop", "giulia.dolci").unwrap();
+    let other = core.identify(t, &handle, Some("Another Giulia"), now).unwrap();
+    let body = notification("64000841790005", 1);
+    let r = post(&h, &body, Some(&sign(APP_SECRET, &body)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let orders = h.orders().unwrap();
+    let order = orders.iter().find(|o| o.external_id.as_deref() == Some("64000841790005")).unwrap();
+    assert_eq!(order.customer_id, web.customer_id, "the order is the e-mail's customer's");
+    let buyer = core.get_customer(t, web.customer_id.as_ref().unwrap()).unwrap();
+    assert!(buyer.identities.iter().all(|i| i.value != "giulia.dolci"), "{:?}", buyer.identities);
+    let other = core.get_customer(t, &other.id).unwrap();
+    assert!(other.identities.iter().any(|i| i.value == "giulia.dolci"), "the other profile keeps its handle");
 }
 
 #[test]
