@@ -4,7 +4,6 @@
 //! button, progress while sending, and the results per
 //! channel (`campaign_results`).
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,10 +12,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::campaigns::{segment_names, status_key};
-use super::forms::Fields;
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -150,11 +148,9 @@ pub(crate) async fn detail(
 /// dispatcher's rounds send the batches; the page shows the progress.
 pub(crate) async fn send(
     State(state): State<UiState>,
-    shop: Shop,
     Path(id): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, .. }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let campaign = CampaignId::new(id);
     let sent = blocking(move || Ok::<_, AdminError>(core.send_campaign(&tenant, &campaign, now)?)).await?;

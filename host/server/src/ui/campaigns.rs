@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,7 +17,7 @@ use serde_json::{Value, json};
 use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -157,12 +156,8 @@ fn field_of(message: &str) -> &'static str {
 /// and its reason is shown next to the field it concerns.
 pub(crate) async fn create(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let choices = blocking(move || choices(&core, &tenant)).await?;
     let known = |list: &str, id: &str| choices[list].as_array().is_some_and(|a| a.iter().any(|o| o["id"] == id));

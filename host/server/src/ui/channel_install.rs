@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,7 +23,7 @@ use super::channels::{read_settings, setting_views};
 use super::forms::{self, FieldErrors, Fields};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::channels::{install_for, mount_user, set_secret};
 use crate::admin::{CatalogueEntry, InstallRequest, MAX_MOUNT_CHARS, MountError, blocking, check_mount};
@@ -193,12 +192,8 @@ fn mount_message(locale: Locale, e: &MountError) -> String {
 /// and seal its secrets, then to the new channel's page.
 pub(crate) async fn install(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let id = fields.get("plugin").map(|p| p.trim()).unwrap_or_default();
     let Some(entry) = offered(&state, id) else {
         return not_offered(&state, &shop, locale, id).await;

@@ -11,7 +11,6 @@ pub(crate) use transfer::transfer;
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,10 +18,10 @@ use omnistore_core::{Core, LocationId, ProductQuery, TenantId, VariantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields, refused_or};
+use super::forms::{self, FieldErrors, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -155,12 +154,8 @@ pub(crate) async fn grid(
 /// what is reserved, and that refusal is shown next to the delta.
 pub(crate) async fn adjust(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let mut errors = FieldErrors::default();
     let variant = forms::text(&fields, "variant", 200, locale, &mut errors).map(VariantId::new);
     let location = forms::text(&fields, "location", 200, locale, &mut errors).map(LocationId::new);

@@ -9,7 +9,6 @@ pub(crate) use returns::receive_return;
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +19,7 @@ use serde_json::{Value, json};
 use super::forms::{FieldErrors, Fields};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -412,13 +411,9 @@ pub(crate) async fn detail(
 /// page and changes nothing.
 pub(crate) async fn act(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path((order, action)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let id = OrderId::new(order);
     let mut errors = FieldErrors::default();
     let note_field = match action.as_str() {

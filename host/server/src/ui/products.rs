@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,7 +20,7 @@ use serde_json::{Value, json};
 use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::{Locale, money_input};
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::images::{Upload, store_and_attach};
 use crate::admin::{AdminError, blocking};
@@ -60,13 +59,26 @@ fn statuses(locale: Locale) -> Vec<Value> {
 pub(crate) struct Search {
     #[serde(default)]
     q: String,
+    /// `draft`, `active`, `archived`; empty: any.
+    #[serde(default)]
+    status: String,
+    /// A collection id of this shop; empty: any.
+    #[serde(default)]
+    collection: String,
     #[serde(default)]
     done: String,
 }
 
 /// Products whose title, handle or tags contain `q` (any case), or with a
-/// variant of SKU `q`; newest first. Blocking.
-fn search(core: &Core, tenant: &TenantId, q: &str) -> Result<Vec<(omnistore_core::Product, usize)>, AdminError> {
+/// variant of SKU `q`, of the status and in the collection asked (the core
+/// filters those); newest first. Blocking.
+fn search(
+    core: &Core,
+    tenant: &TenantId,
+    q: &str,
+    status: Option<ProductStatus>,
+    collection: Option<omnistore_core::CollectionId>,
+) -> Result<Vec<(omnistore_core::Product, usize)>, AdminError> {
     let needle = q.trim().to_lowercase();
     let by_sku =
         if needle.is_empty() { None } else { core.variant_by_sku(tenant, q.trim()).ok().map(|v| v.product_id) };
@@ -74,7 +86,7 @@ fn search(core: &Core, tenant: &TenantId, q: &str) -> Result<Vec<(omnistore_core
     let mut after = None;
     let mut scanned = 0;
     loop {
-        let query = ProductQuery { after: after.clone(), limit: 500, status: None, collection: None };
+        let query = ProductQuery { after: after.clone(), limit: 500, status, collection: collection.clone() };
         let batch = core.list_products(tenant, &query)?;
         scanned += batch.len();
         after = batch.last().map(|p| p.id.clone());
@@ -112,8 +124,21 @@ pub(crate) async fn list(
     Query(s): Query<Search>,
 ) -> Result<Response, UiError> {
     let locale = shop.locale(&headers);
+    let status = STATUSES.iter().find(|(_, n)| *n == s.status).map(|(st, _)| *st);
     let (core, tenant, q) = (state.admin.core().clone(), shop.tenant.clone(), s.q.clone());
-    let products = blocking(move || search(&core, &tenant, &q)).await?;
+    let chosen = s.collection.trim().to_owned();
+    let (products, collections) = blocking(move || {
+        let collections = core.list_collections(&tenant)?;
+        // Only this shop's collections filter; another id matches nothing.
+        let collection = (!chosen.is_empty()).then(|| omnistore_core::CollectionId::new(chosen.as_str()));
+        if collection.as_ref().is_some_and(|c| !collections.iter().any(|k| &k.id == c)) {
+            return Ok((Vec::new(), collections));
+        }
+        Ok::<_, AdminError>((search(&core, &tenant, &q, status, collection)?, collections))
+    })
+    .await?;
+    let collections: Vec<Value> =
+        collections.iter().map(|c| json!({ "id": c.id.to_string(), "title": c.title })).collect();
     let rows: Vec<Value> = products
         .iter()
         .map(|(p, variants)| {
@@ -132,7 +157,10 @@ pub(crate) async fn list(
         StatusCode::OK,
         "products.html",
         &chrome,
-        json!({ "products": rows, "q": s.q, "done": done, "form": null }),
+        json!({
+            "products": rows, "q": s.q, "done": done, "form": null, "statuses": statuses(locale),
+            "status": s.status, "collections": collections, "collection": s.collection,
+        }),
     )
 }
 
@@ -175,12 +203,8 @@ pub(super) fn currency(core: &Core, tenant: &TenantId) -> Result<String, AdminEr
 
 pub(crate) async fn create(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let cur = {
         let (core, tenant) = (core.clone(), tenant.clone());
@@ -428,13 +452,9 @@ fn read_tags(fields: &Fields, locale: Locale, errors: &mut FieldErrors) -> Vec<S
 /// is checked first, then the changes are made; a refusal changes nothing.
 pub(crate) async fn update(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path(product): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let id = ProductId::new(product);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let pid = id.clone();
@@ -511,11 +531,9 @@ pub(crate) async fn update(
 /// Publish the product on the ticked channels and take it off the others.
 pub(crate) async fn publications(
     State(state): State<UiState>,
-    shop: Shop,
     Path(product): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, fields, .. }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
     let id = ProductId::new(product);
     let (core, tenant, now, pid) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now(), id.clone());
     blocking(move || {

@@ -2,18 +2,17 @@
 //! `update_promotion` as the JSON API's `PATCH …/promotions/{id}` does. Its
 //! kind and code stay as created (orders already name them).
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{DiscountValue, Promotion, PromotionId, PromotionPatch, PromotionScope};
 use serde_json::{Value, json};
 
-use super::forms::{FieldErrors, Fields, refused_or, typed};
+use super::forms::{FieldErrors, refused_or, typed};
 use super::i18n::{Locale, money_input};
 use super::promotions::{percent, read_terms};
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -88,13 +87,9 @@ pub(crate) async fn edit(
 /// (an emptied field removes it); the other conditions stay as they were.
 pub(crate) async fn update(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let (p, currency) = load(&state, &shop, &PromotionId::new(id)).await?;
     let mut errors = FieldErrors::default();
     let percent = matches!(p.value, DiscountValue::Percent { .. });

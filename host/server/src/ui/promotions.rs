@@ -4,7 +4,6 @@
 //! kinds of the core's pricing (a percentage or an amount, off each line or
 //! off the order) are one choice in the form.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -176,12 +175,8 @@ pub(super) fn read_terms(
 /// (a code already used, say) is shown next to the field it concerns.
 pub(crate) async fn create(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let currency = blocking(move || Ok::<_, AdminError>(core.get_tenant(&tenant)?.currency)).await?;
     let mut errors = FieldErrors::default();

@@ -13,7 +13,8 @@
 //! forms from carrying the cookie, the token also covers browsers and
 //! subdomains where it would not.
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -22,6 +23,7 @@ use omnistore_storage::keyspace::{self, SessionScope};
 use omnistore_storage::transact;
 use serde::{Deserialize, Serialize};
 
+use super::forms::Fields;
 use super::i18n::Locale;
 use super::{UiError, UiState};
 use crate::admin::{AdminError, sha256};
@@ -212,6 +214,32 @@ impl FromRequestParts<UiState> for Shop {
                 None => Err(UiError::Redirect("/admin/agency".into())),
             },
         }
+    }
+}
+
+/// A form a signed-in shop user posted: its fields, checked to carry the
+/// session's CSRF token before a handler sees them, and the reader's locale
+/// on the shop's clock. A body that is not a form is refused with the
+/// admin's error page; nothing runs.
+#[derive(Debug)]
+pub(crate) struct ShopForm {
+    pub shop: Shop,
+    pub locale: Locale,
+    pub fields: Fields,
+}
+
+impl FromRequest<UiState> for ShopForm {
+    type Rejection = UiError;
+
+    async fn from_request(request: Request, state: &UiState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let shop = Shop::from_request_parts(&mut parts, state).await?;
+        let locale = shop.locale(&parts.headers);
+        let Form(fields) = Form::<Fields>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| AdminError::bad_request("bad_form", format!("the form could not be read: {e}")))?;
+        shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
+        Ok(ShopForm { shop, locale, fields })
     }
 }
 

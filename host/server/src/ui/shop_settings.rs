@@ -3,7 +3,6 @@
 //! run on. Saved with the core's `update_shop`, as the JSON API's
 //! `PATCH /tenants/{tenant}/shop` does.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,10 +10,10 @@ use omnistore_core::{ShopPatch, Tenant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::forms::{self, FieldErrors, Fields, refused_or};
+use super::forms::{self, FieldErrors, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::blocking;
 
@@ -85,12 +84,8 @@ fn field_of(message: &str) -> &'static str {
 
 pub(crate) async fn save(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let mut errors = FieldErrors::default();
     let name = forms::text(&fields, "name", 200, locale, &mut errors);
     let languages: Vec<String> = forms::text(&fields, "languages", 400, locale, &mut errors)

@@ -221,3 +221,24 @@ async fn a_products_page_shows_how_it_stands_on_each_channel() {
     let other = admin.get(&format!("/admin/products/{}", a.product2), &browser).await;
     assert!(!other.html.contains("IMG_SIZE"), "{}", other.html);
 }
+
+#[tokio::test]
+async fn products_are_filtered_by_status_and_collection() {
+    let admin = Admin::new();
+    let a = admin.shop("alpha", "A").await;
+    let b = admin.shop("beta", "B").await;
+    let browser = admin.sign_in("alpha", "en").await;
+    let has = |page: &Page, id: &str| page.html.contains(&format!("href=\"/admin/products/{id}\""));
+    // The seed has an active product in the collection and a draft outside it.
+    let all = admin.get("/admin/products", &browser).await;
+    assert!(has(&all, &a.product) && has(&all, &a.product2), "{}", all.html);
+    let drafts = admin.get("/admin/products?status=draft", &browser).await;
+    assert!(!has(&drafts, &a.product) && has(&drafts, &a.product2), "{}", drafts.html);
+    let in_collection = admin.get(&format!("/admin/products?collection={}", a.collection), &browser).await;
+    assert!(has(&in_collection, &a.product) && !has(&in_collection, &a.product2), "{}", in_collection.html);
+    assert!(in_collection.html.contains(&format!("<option value=\"{}\" selected>", a.collection)));
+    // Another shop's collection id filters to nothing rather than showing its products.
+    let foreign = admin.get(&format!("/admin/products?collection={}", b.collection), &browser).await;
+    assert_eq!(foreign.status, StatusCode::OK);
+    assert!(!has(&foreign, &a.product) && !has(&foreign, &b.product), "{}", foreign.html);
+}

@@ -2,15 +2,14 @@
 //! through the core's `transfer_stock` as the JSON API's
 //! `POST …/inventory/transfer` does.
 
-use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{LocationId, VariantId};
 use serde_json::json;
 
-use super::super::forms::{self, FieldErrors, Fields, refused_or};
-use super::super::session::Shop;
+use super::super::forms::{self, FieldErrors, refused_or};
+use super::super::session::ShopForm;
 use super::super::{UiError, UiState};
 use super::{MAX_DELTA, blank_forms, render_grid};
 use crate::admin::blocking;
@@ -20,12 +19,8 @@ use crate::admin::blocking;
 /// quantity.
 pub(crate) async fn transfer(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let mut errors = FieldErrors::default();
     let variant = forms::text(&fields, "t_variant", 200, locale, &mut errors).map(VariantId::new);
     let from = forms::text(&fields, "from", 200, locale, &mut errors).map(LocationId::new);

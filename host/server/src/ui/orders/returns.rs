@@ -3,15 +3,14 @@
 //! through the core's `receive_return` as the JSON API's
 //! `POST …/orders/{order}/returns` does (which also refunds them).
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{Disposition, LocationId, OrderId, ReturnLineRequest, ReturnRequest};
 use serde_json::{Value, json};
 
 use super::super::forms::{self, FieldErrors, Fields};
-use super::super::session::Shop;
+use super::super::session::ShopForm;
 use super::super::{UiError, UiState};
 use super::render_order;
 use crate::admin::{AdminError, blocking};
@@ -35,13 +34,9 @@ pub(super) fn keep_typed(view: &mut Value, fields: &Fields) {
 
 pub(crate) async fn receive_return(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path(order): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let id = OrderId::new(order);
     let mut errors = FieldErrors::default();
     let location = forms::text(&fields, "location", 200, locale, &mut errors).map(LocationId::new);

@@ -5,13 +5,11 @@
 //! another tab, through the API) refuses the move instead of moving another
 //! picture.
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{ProductId, ProductPatch};
 
-use super::super::forms::Fields;
-use super::super::session::Shop;
+use super::super::session::ShopForm;
 use super::super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -52,11 +50,9 @@ fn arranged<T>(mut images: Vec<T>, at: usize, how: Arrangement) -> Vec<T> {
 
 pub(crate) async fn arrange_image(
     State(state): State<UiState>,
-    shop: Shop,
     Path((product, action)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, fields, .. }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
     let how = Arrangement::parse(&action)
         .ok_or_else(|| AdminError::not_found(format!("no image action `{action}`; use first, up, down or remove")))?;
     let url = fields.get("url").cloned().unwrap_or_default();

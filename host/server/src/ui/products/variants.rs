@@ -1,14 +1,13 @@
 //! A new variant of a product from its page: title, SKU and price, added
 //! with the core's `add_variant` as the JSON API's `POST …/variants` does.
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{Money, NewVariant, ProductId};
 
-use super::super::forms::{self, FieldErrors, Fields, refused_or};
-use super::super::session::Shop;
+use super::super::forms::{self, FieldErrors, refused_or};
+use super::super::session::ShopForm;
 use super::super::{UiError, UiState};
 use super::{Notice, currency, render_product};
 use crate::admin::{AdminError, blocking};
@@ -19,13 +18,9 @@ const FIELDS: [&str; 3] = ["new_title", "new_sku", "new_price"];
 
 pub(crate) async fn add_variant(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path(product): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let id = ProductId::new(product);
     let sent: super::Sent =
         FIELDS.iter().map(|n| (n.to_string(), fields.get(*n).cloned().unwrap_or_default())).collect();
