@@ -129,7 +129,11 @@ fn attach_handle(order: &MetaOrder, customer: Option<&str>) {
     };
     let identity = Identity { kind: IdentityKind::SocialHandle, value: handle };
     if let Err(e) = customers::add_identity(customer, &identity) {
-        omnistore_sdk::warn!("the buyer's Instagram handle was not added to their profile", order = order.id, why = e.to_string());
+        omnistore_sdk::warn!(
+            "the buyer's Instagram handle was not added to their profile",
+            order = order.id,
+            why = e.to_string()
+        );
     }
 }
 
