@@ -22,6 +22,8 @@ use tower::ServiceExt;
 
 #[path = "plugins/boundary.rs"]
 mod boundary;
+#[path = "plugins/calls.rs"]
+mod calls;
 #[path = "plugins/campaigns.rs"]
 mod campaigns;
 #[path = "plugins/contract.rs"]

@@ -16,6 +16,7 @@
 //! call into it runs on tokio's blocking pool ([`AdminState::call`]).
 
 mod auth;
+mod calls;
 pub(crate) mod campaigns;
 pub(crate) mod channels;
 mod collections;
@@ -554,6 +555,7 @@ fn build() -> Routes {
     events::routes(&mut r);
     mail::routes(&mut r);
     sync::routes(&mut r);
+    calls::routes(&mut r);
     satisfaction::routes(&mut r);
     shop::routes(&mut r);
     users::routes(&mut r);

@@ -433,6 +433,7 @@ impl ChannelInstaller for PackageInstaller {
 
     async fn tenant_removed(&self, tenant: &TenantId) {
         self.registry.remove_tenant(tenant);
+        self.runtime.forget_tenant_calls(tenant);
         let (media, t) = (self.media.clone(), tenant.clone());
         match off_executor(move || media.remove_tenant(&t)).await {
             Ok(Ok(())) => {}
@@ -446,6 +447,7 @@ impl ChannelInstaller for PackageInstaller {
             Some(c) => self.sync_channel(tenant, c, None).await,
             None => {
                 self.registry.unmount(tenant, channel.as_str());
+                self.runtime.forget_calls(tenant, channel.as_str());
                 Ok(())
             }
         };
@@ -467,6 +469,10 @@ impl ChannelInstaller for PackageInstaller {
 
     fn tenant_storage_quota_bytes(&self) -> u64 {
         self.runtime.config().limits.tenant_storage_quota_bytes
+    }
+
+    fn recent_calls(&self, tenant: &TenantId, channel: &ChannelId) -> omnistore_runtime::CallReport {
+        self.runtime.recent_calls(tenant, channel.as_str())
     }
 }
 

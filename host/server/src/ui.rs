@@ -15,6 +15,7 @@ mod agency;
 mod agency_tenant;
 mod campaign;
 mod campaigns;
+mod channel_calls;
 mod channel_health;
 mod channel_install;
 mod channels;
@@ -154,6 +155,12 @@ impl IntoResponse for UiError {
 }
 
 const CSS: &str = include_str!("ui/assets/admin.css");
+const SCRIPT: &str = include_str!("ui/assets/admin.js");
+
+async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], SCRIPT)
+        .into_response()
+}
 
 async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], CSS)
@@ -194,6 +201,7 @@ pub fn ui_router(state: UiState) -> Router {
         .route("/admin", get(home))
         .route("/admin/", get(home))
         .route("/admin/assets/admin.css", get(css))
+        .route("/admin/assets/admin.js", get(script))
         .route("/admin/sign-in", get(signin::form).post(signin::sign_in))
         .route("/admin/sign-in/operator", post(signin::sign_in_operator))
         .route("/admin/sign-out", post(signin::sign_out))

@@ -27,6 +27,8 @@ use tower::ServiceExt;
 const OPERATOR: &str = "operator-secret-for-tests-0123456789";
 const START_MS: i64 = 1_760_000_000_000;
 
+#[path = "admin/calls.rs"]
+mod calls;
 #[path = "admin/campaigns.rs"]
 mod campaigns;
 #[path = "admin/described.rs"]
@@ -98,6 +100,10 @@ impl ChannelInstaller for FakeInstaller {
 
     fn catalogue(&self) -> Vec<CatalogueEntry> {
         vec![CatalogueEntry { manifest: omnistore_runtime::Manifest::parse(HELLO_MANIFEST).unwrap() }]
+    }
+
+    fn recent_calls(&self, _tenant: &TenantId, _channel: &omnistore_core::ChannelId) -> omnistore_runtime::CallReport {
+        calls::sample_report()
     }
 }
 
@@ -704,6 +710,7 @@ fn case(doc: &RouteDoc, tenant: &str, w: &World) -> Case {
         | "listCatalog"
         | "getChannel"
         | "getChannelSync"
+        | "getChannelCalls"
         | "publishAllProducts"
         | "getSatisfaction"
         | "getShop"

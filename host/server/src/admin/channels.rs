@@ -243,6 +243,13 @@ pub trait ChannelInstaller: Send + Sync + 'static {
     fn tenant_storage_quota_bytes(&self) -> u64 {
         omnistore_runtime::DEFAULT_TENANT_STORAGE_QUOTA_BYTES
     }
+
+    /// The channel's recent calls, errors and limits hit, as the runtime
+    /// keeps them (`GET …/channels/{channel}/calls` and the channel's page
+    /// show them); empty when this installer runs no plugins.
+    fn recent_calls(&self, _tenant: &TenantId, _channel: &ChannelId) -> omnistore_runtime::CallReport {
+        omnistore_runtime::CallReport::default()
+    }
 }
 
 pub(crate) fn routes(r: &mut Routes) {

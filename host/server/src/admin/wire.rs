@@ -9,6 +9,7 @@
 //! exactly which fields an answer has (a test validates real answers
 //! against it); requests keep whatever leniency they always had.
 
+mod calls;
 mod campaigns;
 mod channels;
 mod collections;
@@ -34,6 +35,7 @@ mod variants;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use calls::*;
 pub(crate) use campaigns::*;
 pub(crate) use channels::*;
 pub use channels::{InstallRequest, PackageUpload};

@@ -122,8 +122,13 @@ pub(crate) fn health_view(
     // reported synced — the progress of an upload after "publish all".
     let published = core.channel_publication_count(tenant, channel)? as u64;
     let counts = sync_state::count_products(&*kv, tenant, installation).map_err(AdminError::storage)?;
+    // Still uploading: products wait, or a channel that reports has not
+    // reported every published product yet. The page refreshes it then.
+    let reported = counts.synced + counts.pending + counts.error + counts.unreadable;
+    let uploading =
+        counts.pending > 0 || (reported > 0 && published > counts.synced + counts.error + counts.unreadable);
     let catalogue = json!({
-        "published": published, "synced": counts.synced.min(published),
+        "published": published, "synced": counts.synced.min(published), "uploading": uploading,
         "summary": locale
             .t("catalogue_progress")
             .replace("{published}", &locale.number(published as i64))

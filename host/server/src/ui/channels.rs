@@ -4,7 +4,8 @@
 //! API's own paths: `admin::channels::change` (vetted by the installer
 //! against the manifest, then the mounted installation follows) and
 //! `admin::channels::set_secret` (sealed before it is stored). Its sync
-//! report and dead letters: [`super::channel_health`]. Installing one from
+//! report and dead letters: [`super::channel_health`]; its recent calls,
+//! errors and limits hit: [`super::channel_calls`]. Installing one from
 //! the deployment's catalogue: [`super::channel_install`], whose form shows
 //! and reads the settings with [`setting_views`] and [`read_settings`].
 
@@ -194,13 +195,18 @@ async fn render_channel(
     let (channel, manifest) = channel_and_manifest(state, shop, &id).await?;
     let (core, tenant, channel_id) = (state.admin.core().clone(), shop.tenant.clone(), id.clone());
     let health = blocking(move || super::channel_health::health_view(&core, &tenant, &channel_id, locale)).await?;
+    let calls = match state.admin.installer() {
+        Some(installer) => installer.recent_calls(&shop.tenant, &id),
+        None => omnistore_runtime::CallReport::default(),
+    };
+    let calls = super::channel_calls::calls_view(&calls, locale);
     let specs = manifest.as_ref().map_or(&[][..], |m| &m.settings[..]);
     let settings = setting_views(specs, &channel.settings, &channel.secret_keys, sent);
     let view = json!({
         "id": channel.id.to_string(), "name": channel.name, "plugin": channel.plugin_id,
         "version": channel.version,
         "state": if channel.enabled { locale.t("enabled") } else { locale.t("disabled") },
-        "has_manifest": manifest.is_some(), "settings": settings, "health": health,
+        "has_manifest": manifest.is_some(), "settings": settings, "health": health, "calls": calls,
     });
     let chrome = Chrome::new(locale, Some(&shop.session), "channels", format!("/admin/channels/{id}"));
     page(
@@ -222,7 +228,8 @@ pub(crate) async fn detail(
     Path(channel): Path<String>,
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
-    let locale = Locale::of(&headers);
+    // The shop's clock: the page shows when calls, syncs and failures happened.
+    let locale = shop.locale(&headers);
     let id = ChannelId::new(channel);
     let done = match q.done.as_str() {
         "saved" => Some("done_saved"),
@@ -257,7 +264,7 @@ pub(crate) async fn save(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = Locale::of(&headers);
+    let locale = shop.locale(&headers);
     let id = ChannelId::new(channel);
     let (channel, manifest) = channel_and_manifest(&state, &shop, &id).await?;
     let Some(manifest) = manifest else {

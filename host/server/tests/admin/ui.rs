@@ -25,6 +25,7 @@ use omnistore_core::Channel;
 use omnistore_server::admin::{AdminError, CatalogueEntry, ChannelInstaller, InstallRequest};
 
 mod ui_browser;
+mod ui_calls;
 mod ui_catalog;
 mod ui_marketing;
 mod ui_operations;
@@ -195,6 +196,10 @@ impl ChannelInstaller for WithManifests {
 
     fn tenant_storage_quota_bytes(&self) -> u64 {
         QUOTA_BYTES
+    }
+
+    fn recent_calls(&self, tenant: &TenantId, channel: &omnistore_core::ChannelId) -> omnistore_runtime::CallReport {
+        self.0.recent_calls(tenant, channel)
     }
 }
 

@@ -186,3 +186,21 @@ async fn a_campaign_is_scheduled_on_the_shops_clock_with_its_html() {
     let page = admin.get(&format!("/admin/campaigns/{}", c.id), &browser).await;
     assert!(plain(&page.html).contains("12 Oct 2025, 09:00 (Europe/Rome)"), "{}", page.html);
 }
+
+#[tokio::test]
+async fn the_admins_own_script_is_served_from_the_host_and_every_page_loads_it() {
+    let admin = Admin::new();
+    admin.shop("alpha", "A").await;
+    let browser = admin.sign_in("alpha", "en").await;
+    let script = admin.get("/admin/assets/admin.js", &browser).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.headers["content-type"], "text/javascript; charset=utf-8");
+    assert!(script.html.contains("data-live") && script.html.contains("data-refresh"));
+    // Served by the host, nothing fetched from elsewhere: the page's one
+    // script is this one, and the policy allows scripts from here only.
+    let page = admin.get("/admin/segments", &browser).await;
+    assert_eq!(page.html.matches("<script").count(), 1, "{}", page.html);
+    assert!(page.html.contains("<script src=\"/admin/assets/admin.js\" defer></script>"));
+    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(page.html.contains("data-live=\"/admin/segments/count\""), "the count follows the form");
+}
