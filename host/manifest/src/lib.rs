@@ -24,7 +24,16 @@
 //! key = "greeting"
 //! label = "Greeting shown on the home page"
 //! default = "Hello"
+//!
+//! [[settings]]
+//! key = "language"
+//! label = "Language of the greeting"
+//! type = "choice"          # text (default), url, email, integer (with min, max), choice, flag (on/off)
+//! options = ["it", "en"]
 //! ```
+//!
+//! A setting's `type` decides the field the admin shows and the values the
+//! host takes when a merchant installs the plugin or changes its settings.
 
 mod imports;
 mod origin;
@@ -190,6 +199,123 @@ pub struct SettingSpec {
     pub required: bool,
     #[serde(default)]
     pub default: Option<String>,
+    /// What a value must be (`text` when not said): the admin's form shows
+    /// the fitting field and the host refuses a value of another shape.
+    #[serde(default, rename = "type")]
+    pub kind: SettingKind,
+    /// The values a `choice` takes, in the order shown.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Bounds of an `integer`, inclusive.
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+}
+
+/// The shape of a setting's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SettingKind {
+    /// Any line of text.
+    #[default]
+    Text,
+    /// An absolute `http://` or `https://` address.
+    Url,
+    /// An e-mail address.
+    Email,
+    /// A whole number, within `min` and `max` when given.
+    Integer,
+    /// One of `options`.
+    Choice,
+    /// `on` or `off`.
+    Flag,
+}
+
+impl SettingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettingKind::Text => "text",
+            SettingKind::Url => "url",
+            SettingKind::Email => "email",
+            SettingKind::Integer => "integer",
+            SettingKind::Choice => "choice",
+            SettingKind::Flag => "flag",
+        }
+    }
+}
+
+impl SettingSpec {
+    /// Whether `value` fits the setting, with what to change when it does
+    /// not. An empty value always fits: it means "not set", which the
+    /// default or `required` decide about.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(());
+        }
+        match self.kind {
+            SettingKind::Text => Ok(()),
+            SettingKind::Url => match url::Url::parse(value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+                _ => Err(format!("`{value}` is not an address starting with https:// (such as https://shop.example)")),
+            },
+            SettingKind::Email => {
+                let ok = value.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                }) && !value.contains(char::is_whitespace)
+                    && value.matches('@').count() == 1;
+                if ok { Ok(()) } else { Err(format!("`{value}` is not an e-mail address such as shop@example.com")) }
+            }
+            SettingKind::Integer => {
+                let n: i64 = value.parse().map_err(|_| format!("`{value}` is not a whole number"))?;
+                match (self.min, self.max) {
+                    (Some(min), _) if n < min => Err(format!("{n} is below the least allowed, {min}")),
+                    (_, Some(max)) if n > max => Err(format!("{n} is above the most allowed, {max}")),
+                    _ => Ok(()),
+                }
+            }
+            SettingKind::Choice => {
+                if self.options.iter().any(|o| o == value) {
+                    Ok(())
+                } else {
+                    Err(format!("`{value}` is not one of {}", self.options.join(", ")))
+                }
+            }
+            SettingKind::Flag => match value {
+                "on" | "off" => Ok(()),
+                _ => Err(format!("`{value}` is neither on nor off")),
+            },
+        }
+    }
+
+    /// The spec's own consistency: options only for a choice (and at least
+    /// one), bounds only for an integer, a secret only as text, a default
+    /// that fits.
+    fn validate(&self) -> Result<(), String> {
+        let key = &self.key;
+        if self.kind == SettingKind::Choice && self.options.is_empty() {
+            return Err(format!("choice `{key}` needs `options`"));
+        }
+        if self.kind != SettingKind::Choice && !self.options.is_empty() {
+            return Err(format!("`{key}` has `options` but is not a choice"));
+        }
+        if self.kind != SettingKind::Integer && (self.min.is_some() || self.max.is_some()) {
+            return Err(format!("`{key}` has `min`/`max` but is not an integer"));
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Err(format!("`{key}` has `min` above `max`"));
+        }
+        if self.secret && self.kind != SettingKind::Text {
+            return Err(format!("secret `{key}` must be text"));
+        }
+        if let Some(d) = &self.default {
+            self.check(d).map_err(|e| format!("the default of `{key}` does not fit its type: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// A parsed and validated `plugin.toml`.
@@ -316,6 +442,7 @@ impl Manifest {
             if s.secret && s.default.is_some() {
                 return Err(invalid("settings.default", format!("secret `{}` must not have a default", s.key)));
             }
+            s.validate().map_err(|reason| invalid("settings.type", reason))?;
         }
         Ok(Manifest {
             id: p.id,
@@ -417,6 +544,51 @@ mod tests {
         }
         // `^0.1` does not stretch to 0.2.0: a new minor version of a 0.x contract may break.
         assert!(!with_contract("^0.1").unwrap().contract.matches(&semver::Version::new(0, 2, 0)));
+    }
+
+    #[test]
+    fn typed_settings_check_their_values_and_their_own_spec() {
+        let parse = |settings: &str| {
+            Manifest::parse(&format!(
+                "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"1.0.0\"\npublisher = \"Me\"\ncontract = \"^0.2\"\n{settings}"
+            ))
+        };
+        let m = parse(
+            "[[settings]]\nkey = \"language\"\nlabel = \"L\"\ntype = \"choice\"\noptions = [\"it\", \"en\"]\ndefault = \"it\"\n\
+             [[settings]]\nkey = \"shop_url\"\nlabel = \"U\"\ntype = \"url\"\n\
+             [[settings]]\nkey = \"reply_to\"\nlabel = \"E\"\ntype = \"email\"\ndefault = \"\"\n\
+             [[settings]]\nkey = \"kept\"\nlabel = \"N\"\ntype = \"integer\"\nmin = 1\nmax = 100\n\
+             [[settings]]\nkey = \"survey\"\nlabel = \"F\"\ntype = \"flag\"\ndefault = \"off\"\n\
+             [[settings]]\nkey = \"greeting\"\nlabel = \"T\"\n",
+        )
+        .unwrap();
+        let spec = |key: &str| m.settings.iter().find(|s| s.key == key).unwrap();
+        assert_eq!(spec("greeting").kind, SettingKind::Text, "text when not said");
+        for (key, good, bad) in [
+            ("language", "en", "de"),
+            ("shop_url", "https://shop.example/it", "shop.example"),
+            ("reply_to", "ordini@shop.example", "ordini at shop"),
+            ("kept", "100", "101"),
+            ("kept", "1", "many"),
+            ("survey", "on", "yes"),
+        ] {
+            assert_eq!(spec(key).check(good), Ok(()), "{key}={good}");
+            assert!(spec(key).check(bad).is_err(), "{key}={bad}");
+            assert_eq!(spec(key).check("  "), Ok(()), "empty means not set");
+        }
+        assert!(spec("shop_url").check("ftp://shop.example").is_err());
+        assert!(spec("kept").check("0").unwrap_err().contains("below the least allowed, 1"));
+        for (bad, says) in [
+            ("[[settings]]\nkey = \"a\"\nlabel = \"A\"\ntype = \"choice\"\n", "needs `options`"),
+            ("[[settings]]\nkey = \"a\"\nlabel = \"A\"\noptions = [\"x\"]\n", "not a choice"),
+            ("[[settings]]\nkey = \"a\"\nlabel = \"A\"\ntype = \"flag\"\ndefault = \"yes\"\n", "does not fit"),
+            ("[[settings]]\nkey = \"a\"\nlabel = \"A\"\ntype = \"integer\"\nmin = 5\nmax = 1\n", "`min` above `max`"),
+            ("[[settings]]\nkey = \"a\"\nlabel = \"A\"\ntype = \"url\"\nsecret = true\n", "must be text"),
+            ("[[settings]]\nkey = \"a\"\nlabel = \"A\"\ntype = \"colour\"\n", "colour"),
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

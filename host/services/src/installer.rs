@@ -32,6 +32,8 @@ pub enum InstallError {
     UnknownSetting { key: String, plugin: String, declared: String },
     #[error("`{key}` is a secret of {plugin}; set it as a secret, not as a setting")]
     SecretAsSetting { key: String, plugin: String },
+    #[error("setting `{key}`: {reason}")]
+    BadValue { key: String, reason: String },
 }
 
 /// An installation being put together; see the module's rules.
@@ -189,10 +191,19 @@ pub fn setting_text(value: &serde_json::Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
-/// Check settings (as an admin request or a channel record holds them)
-/// against the manifest without building anything.
+/// Check settings a merchant gives (an install or a change of settings)
+/// against the manifest without building anything: each declared, not a
+/// secret, and of its type. Installations already stored are loaded
+/// without the type check, so a plugin that tightens a type does not stop
+/// a shop's channel from starting; the merchant meets it on the next change.
 pub fn check_settings(manifest: &Manifest, settings: &BTreeMap<String, serde_json::Value>) -> Result<(), InstallError> {
-    InstallationBuilder::new(manifest).json_settings(settings).map(|_| ())
+    InstallationBuilder::new(manifest).json_settings(settings)?;
+    for (key, value) in settings {
+        if let Some(spec) = manifest.settings.iter().find(|s| &s.key == key) {
+            spec.check(&setting_text(value)).map_err(|reason| InstallError::BadValue { key: key.clone(), reason })?;
+        }
+    }
+    Ok(())
 }
 
 /// A mount path: a leading slash, no trailing one (`/` alone for the root).
@@ -230,6 +241,12 @@ default = "Ciao"
 [[settings]]
 key = "title"
 label = "Title"
+
+[[settings]]
+key = "language"
+label = "Language"
+type = "choice"
+options = ["it", "en"]
 
 [[settings]]
 key = "api_key"
@@ -291,7 +308,7 @@ secret = true
         let given = InstallationBuilder::new(&m).setting("greeting", "Salve").unwrap().build(&tenant(), "c", []);
         assert_eq!(given.settings["greeting"], "Salve", "a given value wins over the default");
         let err = InstallationBuilder::new(&m).setting("colour", "red").unwrap_err();
-        assert!(err.to_string().contains("greeting, title, api_key"), "{err}");
+        assert!(err.to_string().contains("greeting, title, language, api_key"), "{err}");
         let err = InstallationBuilder::new(&m).setting("api_key", "k").unwrap_err();
         assert!(matches!(err, InstallError::SecretAsSetting { .. }), "{err}");
     }
@@ -307,6 +324,20 @@ secret = true
         let bad: BTreeMap<String, serde_json::Value> = [("nope".to_owned(), serde_json::json!("x"))].into();
         assert!(check_settings(&m, &bad).is_err());
         assert!(check_settings(&m, &stored).is_ok());
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused_when_given_but_a_stored_one_still_loads() {
+        let m = manifest();
+        let german: BTreeMap<String, serde_json::Value> = [("language".to_owned(), serde_json::json!("de"))].into();
+        let err = check_settings(&m, &german).unwrap_err();
+        assert!(matches!(&err, InstallError::BadValue { key, .. } if key == "language"), "{err}");
+        assert!(err.to_string().contains("not one of it, en"), "{err}");
+        let italian: BTreeMap<String, serde_json::Value> = [("language".to_owned(), serde_json::json!("it"))].into();
+        assert!(check_settings(&m, &italian).is_ok());
+        // A record stored before the type existed keeps its channel running.
+        let i = InstallationBuilder::new(&m).json_settings(&german).unwrap().build(&tenant(), "c", []);
+        assert_eq!(i.settings["language"], "de");
     }
 
     #[test]

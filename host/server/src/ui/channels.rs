@@ -134,6 +134,7 @@ pub(super) fn setting_views(
                 "field": field, "label": s.label, "secret": s.secret, "required": s.required,
                 "default": s.default.clone().unwrap_or_default(), "value": value,
                 "stored": stored_secrets.contains(&s.key),
+                "kind": s.kind.as_str(), "options": s.options, "min": s.min, "max": s.max,
             })
         })
         .collect()
@@ -173,6 +174,9 @@ pub(super) fn read_settings(
             if spec.required && spec.default.is_none() {
                 errors.add(&field, locale.t("err_required"));
             }
+        } else if let Err(reason) = spec.check(&value) {
+            // The manifest's type: a URL, an e-mail, a number, one of the choices.
+            errors.add(&field, format!("{} ({reason})", locale.t("err_invalid")));
         } else {
             settings.insert(spec.key.clone(), Value::String(value));
         }

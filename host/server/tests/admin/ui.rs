@@ -160,6 +160,31 @@ label = "Country"
 default = "IT"
 
 [[settings]]
+key = "shop_url"
+label = "Shop address"
+type = "url"
+
+[[settings]]
+key = "language"
+label = "Language"
+type = "choice"
+options = ["it", "en"]
+default = "it"
+
+[[settings]]
+key = "pins"
+label = "Pin new products"
+type = "flag"
+default = "off"
+
+[[settings]]
+key = "kept"
+label = "Events remembered"
+type = "integer"
+min = 100
+max = 100000
+
+[[settings]]
 key = "access_token"
 label = "Access token"
 secret = true
@@ -997,10 +1022,28 @@ async fn channels_are_switched_and_configured_from_their_manifest() {
     let path = format!("/admin/channels/{}/settings", a.channel);
     let before = admin.api.dump();
     let long = "x".repeat(2001);
+    // Each setting's field fits its type: a choice and a flag are selects,
+    // an address and a number are inputs of their kind.
+    assert!(form.html.contains("<select id=\"f-setting_language\""), "{}", form.html);
+    assert!(form.html.contains("<option value=\"en\">en</option>"), "{}", form.html);
+    assert!(form.html.contains("<option value=\"on\">Attivo</option>"), "{}", form.html);
+    assert!(form.html.contains("name=\"setting_shop_url\" type=\"url\""), "{}", form.html);
+    assert!(form.html.contains("type=\"number\" min=\"100\" max=\"100000\""), "{}", form.html);
+    let good = [("setting_catalog_id", "123"), ("secret_access_token", "tok")];
+    let typed = |extra: (&'static str, &'static str)| {
+        let mut f: Vec<(&str, &str)> = good.to_vec();
+        f.push(extra);
+        f
+    };
     for (fields, bad) in [
         (vec![("setting_catalog_id", ""), ("secret_access_token", "tok")], "setting_catalog_id"),
         (vec![("setting_catalog_id", "123"), ("secret_access_token", "")], "secret_access_token"),
         (vec![("setting_catalog_id", long.as_str()), ("secret_access_token", "tok")], "setting_catalog_id"),
+        (typed(("setting_shop_url", "dolcevita.example")), "setting_shop_url"),
+        (typed(("setting_language", "de")), "setting_language"),
+        (typed(("setting_pins", "yes")), "setting_pins"),
+        (typed(("setting_kept", "5")), "setting_kept"),
+        (typed(("setting_kept", "many")), "setting_kept"),
     ] {
         let mut fields = fields;
         fields.push(("csrf", &csrf));
@@ -1018,6 +1061,10 @@ async fn channels_are_switched_and_configured_from_their_manifest() {
                 ("csrf", &csrf),
                 ("setting_catalog_id", "123"),
                 ("setting_country", ""),
+                ("setting_shop_url", "https://dolcevita.example"),
+                ("setting_language", "en"),
+                ("setting_pins", "on"),
+                ("setting_kept", "5000"),
                 ("secret_access_token", "tok-SECRET-1"),
             ],
         )
@@ -1025,6 +1072,8 @@ async fn channels_are_switched_and_configured_from_their_manifest() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
     let channel = admin.api.core.get_channel(&t, &id).unwrap();
     assert_eq!(channel.settings.get("catalog_id"), Some(&json!("123")));
+    assert_eq!(channel.settings.get("language"), Some(&json!("en")));
+    assert_eq!(channel.settings.get("kept"), Some(&json!("5000")));
     let stored = admin.api.core.channel_secret(&t, &id, "access_token").unwrap().unwrap();
     assert!(!stored.contains("tok-SECRET-1"), "secrets are sealed at rest");
     let page = admin.get(&format!("/admin/channels/{}", a.channel), &browser).await;

@@ -196,6 +196,14 @@ pub(crate) struct SettingSpec {
     pub required: bool,
     /// Used when the setting is left out.
     pub default: Option<String>,
+    /// `text`, `url`, `email`, `integer`, `choice` or `flag` (`on`/`off`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The values a `choice` takes.
+    pub options: Vec<String>,
+    /// Bounds of an `integer`, inclusive.
+    pub min: Option<i64>,
+    pub max: Option<i64>,
 }
 
 impl CatalogueEntry {
@@ -223,6 +231,10 @@ impl CatalogueEntry {
                     secret: s.secret,
                     required: s.required,
                     default: s.default.clone(),
+                    kind: s.kind.as_str().to_owned(),
+                    options: s.options.clone(),
+                    min: s.min,
+                    max: s.max,
                 })
                 .collect(),
             installed: !channels.is_empty(),

@@ -240,6 +240,8 @@ pub(crate) const EN: &[(&str, &str)] = &[
     ("settings", "Settings"),
     ("required", "required"),
     ("default_is", "When empty:"),
+    ("flag_on", "On"),
+    ("flag_off", "Off"),
     ("secret_stored", "A value is stored and never shown; type a new one to replace it, or leave empty to keep it."),
     ("secret_not_stored", "Nothing stored yet; it is kept sealed and never shown again."),
     ("no_settings", "This channel has no settings."),
@@ -485,6 +487,8 @@ pub(crate) const IT: &[(&str, &str)] = &[
     ("settings", "Impostazioni"),
     ("required", "obbligatorio"),
     ("default_is", "Se vuoto:"),
+    ("flag_on", "Attivo"),
+    ("flag_off", "Spento"),
     (
         "secret_stored",
         "Un valore è salvato e non viene mai mostrato; scrivine uno nuovo per sostituirlo, o lascia vuoto per tenerlo.",
