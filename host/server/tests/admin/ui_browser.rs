@@ -217,6 +217,17 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     browser.goto(&format!("{base}/admin/orders/{}", a.order_shipped)).await.unwrap();
     browser.wait_for("#return").await.unwrap();
     look(&browser, "17-order-return-it", &mut findings).await;
+    // The shop's own settings, a promotion's page and a product with its
+    // variant, tags and image forms: looked at and checked too.
+    browser.click(&browser.find("a[href=\"/admin/shop\"]").await.unwrap()).await.unwrap();
+    browser.wait_for("#f-time_zone").await.unwrap();
+    look(&browser, "18-shop-it", &mut findings).await;
+    browser.goto(&format!("{base}/admin/promotions/{}", a.promotion)).await.unwrap();
+    browser.wait_for("#f-starts").await.unwrap();
+    look(&browser, "19-promotion-it", &mut findings).await;
+    browser.goto(&format!("{base}/admin/products/{}", a.product)).await.unwrap();
+    browser.wait_for("#f-new_sku").await.unwrap();
+    look(&browser, "20-product-it", &mut findings).await;
 
     assert!(findings.is_empty(), "axe-core found serious or critical violations:\n{}", findings.join("\n"));
     server.abort();
