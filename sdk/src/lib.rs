@@ -99,6 +99,7 @@ pub mod clock;
 pub mod cookie;
 pub mod customers;
 pub mod files;
+pub mod follow_up;
 pub mod form;
 pub mod handled;
 pub mod html;

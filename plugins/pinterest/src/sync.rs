@@ -8,8 +8,12 @@
 //! than a second ago asks the host to redeliver it shortly (`RetryLater`);
 //! that redelivery flushes whatever piled up meanwhile. So a burst of 1,000
 //! changes becomes a couple of calls, not 1,000. After a 429 every event
-//! asks to be redelivered when Pinterest's wait is over, not sooner.
+//! asks to be redelivered when Pinterest's wait is over, not sooner. The
+//! event whose flush sent a batch stays with the host to read the batch's
+//! outcome (`omnistore_sdk::follow_up`), so errors show up in the admin
+//! without waiting for the next change.
 
+use omnistore_sdk::follow_up::FollowUp;
 use omnistore_sdk::{PluginError, Product, clock, storage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -33,6 +37,10 @@ const POLLS_PER_FLUSH: u32 = 5;
 
 const LEASE_KEY: &str = "flush/lease";
 const LAST_KEY: &str = "flush/last";
+
+/// The event that sent a batch stays to read its outcome: a look every 30
+/// seconds, 20 at most (Pinterest processes a batch in seconds to minutes).
+const FOLLOW: FollowUp = FollowUp::new("batch-follow-up", 30, 20);
 
 /// One SKU's change waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,6 +219,10 @@ fn take_lease(event: &str, now: i64) -> Result<Option<Vec<u8>>, PluginError> {
 /// this call may, else leave them to a flush that is running or is due,
 /// asking to be redelivered while they wait.
 pub fn settle(cfg: &Config, event: &str, skus: &[String]) -> Result<(), PluginError> {
+    if FOLLOW.is_held_by(event)? {
+        poll_batches(cfg)?;
+        return FOLLOW.looked(event, has_open_batches()?);
+    }
     if !still_pending(event, skus)? {
         return Ok(());
     }
@@ -233,7 +245,16 @@ pub fn settle(cfg: &Config, event: &str, skus: &[String]) -> Result<(), PluginEr
     if still_pending(event, skus)? {
         return Err(PluginError::RetryLater(1));
     }
+    // What was sent is being processed: this event reads its outcome a
+    // little later, unless another event does already.
+    if has_open_batches()? {
+        return FOLLOW.take(event);
+    }
     Ok(())
+}
+
+fn has_open_batches() -> Result<bool, PluginError> {
+    Ok(!storage::list_keys("batch/", None, 1)?.is_empty())
 }
 
 /// Ask for the status of open batches, then send everything pending.

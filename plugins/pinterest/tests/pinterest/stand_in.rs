@@ -89,6 +89,11 @@ impl Pinterest {
         self.requests().into_iter().filter(|r| r.method == method && r.uri.split('?').next() == Some(path)).collect()
     }
 
+    /// The requests to this method whose path starts with `prefix`.
+    pub fn calls_starting(&self, method: &str, prefix: &str) -> Vec<StubRequest> {
+        self.requests().into_iter().filter(|r| r.method == method && r.uri.starts_with(prefix)).collect()
+    }
+
     /// Bodies of the batch calls, as JSON.
     pub fn batches(&self) -> Vec<Value> {
         self.calls("POST", "/v5/catalogs/items/batch")

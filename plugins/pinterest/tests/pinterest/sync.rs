@@ -49,7 +49,10 @@ fn a_changed_product_is_upserted_one_item_per_variant_in_pinterests_words() {
     let large = &items.iter().find(|i| i["item_id"] == "CAN-L").unwrap()["attributes"];
     assert_eq!(large["availability"], "preorder", "backorderable at zero stock");
     assert!(large.get("sale_price").is_none());
-    assert_eq!(stored(&h, "sync/product/p-1").unwrap()["status"], "pending", "sent, Pinterest is processing it");
+    // The event that sent the batch stayed to read its outcome back: no
+    // later change was needed for the product to show as synced.
+    assert_eq!(pinterest.calls("GET", "/v5/catalogs/items/batch/batch00000001").len(), 1);
+    assert_eq!(stored(&h, "sync/product/p-1").unwrap()["status"], "synced");
     pinterest.assert_conformant();
 }
 
@@ -117,22 +120,93 @@ fn batch_outcomes_are_read_back_and_item_errors_recorded() {
     let h = shop(&pinterest, &[("create_pins", "off")]);
     pinterest.item_error("BAD-1", json!([{ "attribute": "price", "code": 102, "message": "Price is invalid." }]));
     deliver(&h, &changed("e-1", &product("p-ok", "Sfogliatella", &["OK-1"])));
-    h.advance(Duration::from_secs(2));
-    deliver(&h, &changed("e-2", &product("p-bad", "Zeppola", &["BAD-1"])));
-    h.advance(Duration::from_secs(2));
-    deliver(&h, &changed("e-3", &product("p-other", "Pastiera", &["OTHER-1"])));
-    assert!(
-        !pinterest.calls("GET", "/v5/catalogs/items/batch/batch00000001").is_empty(),
-        "the first batch was read back"
-    );
+    // The event that sent the batch read it back itself, 30 seconds on.
+    assert_eq!(pinterest.calls("GET", "/v5/catalogs/items/batch/batch00000001").len(), 1, "the batch was read back");
     let ok = stored(&h, "sync/product/p-ok").unwrap();
     assert_eq!(ok["status"], "synced");
-    assert_eq!(ok["last_synced_ms"], json!(h.now_ms() - 2000));
+    assert_eq!(ok["last_synced_ms"], json!(h.now_ms()), "synced when the outcome was read");
+    h.advance(Duration::from_secs(2));
+    deliver(&h, &changed("e-2", &product("p-bad", "Zeppola", &["BAD-1"])));
     let bad = stored(&h, "sync/product/p-bad").unwrap();
     assert_eq!(bad["status"], "error");
     assert_eq!(bad["errors"][0]["code"], "102");
     assert!(bad["errors"][0]["message"].as_str().unwrap().contains("Price is invalid"), "{bad}");
     assert_eq!(bad["warnings"], json!([]));
+    assert!(storage_free_of_batches(&h), "nothing left open");
+    pinterest.assert_conformant();
+}
+
+fn storage_free_of_batches(h: &omnistore_sdk_harness::Harness) -> bool {
+    stored_keys(h, "batch/").is_empty() && stored_keys(h, "batch-follow-up").is_empty()
+}
+
+#[test]
+fn a_batch_still_processing_is_looked_at_again_by_one_event_until_done() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    for _ in 0..3 {
+        pinterest.then_on("GET /v5/catalogs/items/batch/", processing());
+    }
+    let e1 = changed("e-1", &product("p-1", "Cannolo", &["CAN-1"]));
+    // Sent, then asked to be called again in 30 seconds to read the outcome.
+    assert_eq!(retry_later(h.event(e1.clone())), Some(30));
+    // Another product's event sends its own batch and leaves the reading to
+    // the first event: one reader, however many events.
+    h.advance(Duration::from_secs(5));
+    assert_eq!(retry_later(h.event(changed("e-2", &product("p-2", "Babà", &["BABA-1"])))), None);
+    assert_eq!(pinterest.batches().len(), 2);
+    // Both still processing: looked at again, then done.
+    h.advance(Duration::from_secs(30));
+    assert_eq!(retry_later(h.event(e1.clone())), Some(30));
+    assert_eq!(stored(&h, "sync/product/p-1").unwrap()["status"], "pending");
+    h.advance(Duration::from_secs(30));
+    assert_eq!(retry_later(h.event(e1.clone())), None);
+    assert_eq!(
+        pinterest.calls_starting("GET", "/v5/catalogs/items/batch/").len(),
+        5,
+        "a look per batch per redelivery"
+    );
+    for p in ["p-1", "p-2"] {
+        assert_eq!(stored(&h, &format!("sync/product/{p}")).unwrap()["status"], "synced", "{p}");
+    }
+    assert!(storage_free_of_batches(&h));
+    // A later redelivery of the same event is an ordinary handled event: nothing is called.
+    let before = pinterest.requests().len();
+    assert_eq!(retry_later(h.event(e1)), None);
+    assert_eq!(pinterest.requests().len(), before);
+    pinterest.assert_conformant();
+}
+
+/// Pinterest's answer for a batch it is still working on.
+fn processing() -> omnistore_sdk_harness::StubResponse {
+    omnistore_sdk_harness::StubResponse::json(&json!({
+        "catalog_type": "RETAIL", "batch_id": "batch00000001", "created_time": "2026-03-02T10:00:00Z",
+        "completed_time": null, "status": "PROCESSING",
+    }))
+}
+
+#[test]
+fn the_looks_stop_after_twenty_and_the_next_event_reads_on() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    for _ in 0..25 {
+        pinterest.then_on("GET /v5/catalogs/items/batch/", processing());
+    }
+    let e1 = changed("e-1", &product("p-1", "Cannolo", &["CAN-1"]));
+    let mut answers = vec![retry_later(h.event(e1.clone()))];
+    for _ in 0..30 {
+        h.advance(Duration::from_secs(30));
+        let answer = retry_later(h.event(e1.clone()));
+        answers.push(answer);
+        if answer.is_none() {
+            break;
+        }
+    }
+    assert_eq!(answers.iter().filter(|a| a.is_some()).count(), 20, "{answers:?}");
+    assert_eq!(answers.last(), Some(&None), "it lets go");
+    assert_eq!(pinterest.calls("GET", "/v5/catalogs/items/batch/batch00000001").len(), 20);
+    assert!(stored_keys(&h, "batch-follow-up").is_empty(), "the claim is let go");
+    assert_eq!(stored_keys(&h, "batch/").len(), 1, "the batch waits for the next event's look");
     pinterest.assert_conformant();
 }
 
@@ -270,10 +344,17 @@ fn two_tenants_each_send_only_their_own_token_and_items() {
     deliver(&a, &changed("e-1", &product("pa", "Cannolo", &["A-1", "A-2"])));
     deliver(&b, &changed("e-1", &product("pb", "Babà", &["B-1"])));
     let requests = pinterest.requests();
-    assert_eq!(requests.len(), 2);
-    for r in &requests {
+    // Each tenant's batch, and each tenant reading its own batch's outcome back.
+    assert_eq!(requests.len(), 4, "{:?}", requests.iter().map(|r| &r.uri).collect::<Vec<_>>());
+    for (i, r) in requests.iter().enumerate() {
         let body = r.text();
         let auth = r.header("authorization").unwrap();
+        if r.method == "GET" {
+            // A tenant reads back only the batch it has just sent, with its own token.
+            assert_eq!(requests[i - 1].method, "POST");
+            assert_eq!(requests[i - 1].header("authorization"), Some(auth), "{}", r.uri);
+            continue;
+        }
         if auth == "Bearer pina_tenant_a" {
             assert!(body.contains("A-1") && !body.contains("B-1"), "{body}");
         } else {

@@ -18,7 +18,10 @@ fn an_expired_token_is_renewed_stored_and_the_call_repeated_once() {
     deliver(&h, &changed("e-1", &product("p-1", "Cannolo", &["CAN-1"])));
     let requests = pinterest.requests();
     let paths: Vec<&str> = requests.iter().map(|r| r.uri.as_str()).collect();
-    assert_eq!(requests.len(), 3, "call, renewal, call again: {paths:?}");
+    // Then the event that sent the batch reads its outcome, with the renewed token.
+    assert_eq!(requests.len(), 4, "call, renewal, call again, the batch read back: {paths:?}");
+    assert!(requests[3].uri.starts_with("/v5/catalogs/items/batch/"), "{paths:?}");
+    assert_eq!(requests[3].header("authorization"), requests[2].header("authorization"));
     assert_eq!(requests[1].uri, "/v5/oauth/token");
     assert_eq!(requests[1].header("authorization"), Some(basic("app-1", "app-secret").as_str()));
     assert_eq!(requests[1].header("content-type"), Some("application/x-www-form-urlencoded"));
@@ -31,7 +34,7 @@ fn an_expired_token_is_renewed_stored_and_the_call_repeated_once() {
 
     h.advance(Duration::from_secs(2));
     deliver(&h, &changed("e-2", &product("p-2", "Babà", &["BABA-1"])));
-    let later = &pinterest.requests()[3..];
+    let later = &pinterest.requests()[4..];
     assert!(
         !later.is_empty() && later.iter().all(|r| r.header("authorization") == Some(renewed.as_str())),
         "the renewed token is used from then on"
