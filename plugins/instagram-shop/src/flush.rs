@@ -173,6 +173,16 @@ fn outcomes(
     out
 }
 
+/// Read back the batches still open (the follow-up's look).
+pub fn read_back(cfg: &Sync) -> Result<(), PluginError> {
+    poll(cfg)
+}
+
+/// Whether a batch sent is still waiting for its status to be read.
+pub fn has_open_batches() -> Result<bool, PluginError> {
+    Ok(!storage::list_keys("batch/", None, 1)?.is_empty())
+}
+
 /// Read the status of batches sent earlier; a finished one's errors and
 /// warnings replace what the products had.
 fn poll(cfg: &Sync) -> Result<(), PluginError> {

@@ -4,8 +4,12 @@
 //! call flushed less than a second ago, an event whose change still waits
 //! asks the host to redeliver it shortly, and that redelivery sends all
 //! that gathered meanwhile: a thousand stock changes in a second make one
-//! or two calls to Meta, not a thousand.
+//! or two calls to Meta, not a thousand. The event whose flush sent a
+//! batch stays with the host to read the batch's status
+//! (`omnistore_sdk::follow_up`), so Meta's verdict on each item shows in the
+//! admin without waiting for the next change.
 
+use omnistore_sdk::follow_up::FollowUp;
 use omnistore_sdk::{
     Event, EventPayload, PluginError, Product, StockChange, catalog, clock, handled, settings, storage,
 };
@@ -14,6 +18,10 @@ use crate::config::{Misconfigured, Sync};
 use crate::item::{self, Context};
 use crate::pending::{self, Change, Kind};
 use crate::{flush, lease, state};
+
+/// A look every 30 seconds, 20 at most: Meta finishes a batch in seconds to
+/// minutes; after that the next event's flush reads on.
+const FOLLOW: FollowUp = FollowUp::new("batch-follow-up", 30, 20);
 
 pub fn handle(event: &Event) -> Result<(), PluginError> {
     match &event.payload {
@@ -65,6 +73,10 @@ fn handled_events() -> handled::Handled {
 /// SKUs it touched), then send or leave them to the flush under way.
 fn change(event: &Event, build: impl FnOnce(&Sync) -> Result<Vec<Change>, PluginError>) -> Result<(), PluginError> {
     let cfg = config()?;
+    if FOLLOW.is_held_by(&event.id)? {
+        flush::read_back(&cfg)?;
+        return FOLLOW.looked(&event.id, flush::has_open_batches()?);
+    }
     let seen = handled_events();
     let remembered = match seen.get(&event.id)? {
         Some(bytes) => Some(
@@ -89,10 +101,10 @@ fn change(event: &Event, build: impl FnOnce(&Sync) -> Result<Vec<Change>, Plugin
             skus
         }
     };
-    drive(&cfg, &skus)
+    drive(&cfg, &event.id, &skus)
 }
 
-fn drive(cfg: &Sync, skus: &[String]) -> Result<(), PluginError> {
+fn drive(cfg: &Sync, event: &str, skus: &[String]) -> Result<(), PluginError> {
     if skus.is_empty() {
         // Nothing of this event waits; the events whose changes wait send
         // them (and would find the lease taken for nothing).
@@ -109,7 +121,13 @@ fn drive(cfg: &Sync, skus: &[String]) -> Result<(), PluginError> {
         return Err(PluginError::RetryLater(wait));
     }
     if let Some(lease) = lease::take(now)? {
-        return flush::run(cfg, lease);
+        flush::run(cfg, lease)?;
+        // What was sent is being processed: this event reads its status a
+        // little later, unless another event does already.
+        if flush::has_open_batches()? {
+            return FOLLOW.take(event);
+        }
+        return Ok(());
     }
     for sku in skus {
         if pending::is_pending(sku)? {

@@ -23,8 +23,21 @@ fn each_tenants_calls_carry_only_its_own_token_catalog_and_skus() {
     };
     rename(&a, "DV-01-GRA", "A-ONLY-1");
     rename(&b, "DV-01-GRA", "B-ONLY-1");
-    a.event(stock_event(&a, "a1", "A-ONLY-1", 3, NOW)).unwrap();
-    b.event(stock_event(&b, "b1", "B-ONLY-1", 4, NOW)).unwrap();
+    // Sent, then each asks to be called again to read its batch back.
+    let sent_or_reading = |r: Result<(), omnistore_sdk_harness::Error>| {
+        assert!(
+            matches!(
+                r,
+                Ok(())
+                    | Err(omnistore_sdk_harness::Error::Plugin(omnistore_sdk_harness::types::PluginError::RetryLater(
+                        _
+                    )))
+            ),
+            "{r:?}"
+        );
+    };
+    sent_or_reading(a.event(stock_event(&a, "a1", "A-ONLY-1", 3, NOW)));
+    sent_or_reading(b.event(stock_event(&b, "b1", "B-ONLY-1", 4, NOW)));
     a.event(stock_event(&a, "a2", "DV-02-MIG", 5, NOW)).ok();
     let calls = meta.batches();
     assert_eq!(calls.len(), 2, "{calls:#?}");

@@ -44,7 +44,7 @@ fn a_changed_product_is_created_then_updated_and_each_event_is_sent_once() {
     let h = shop(&meta);
     let events = change_description(&h, CANNOLO, "<p>Crisp shell &amp; <b>ricotta</b></p>");
     for e in &events {
-        h.event(e.clone()).unwrap();
+        deliver(&h, e);
     }
     let batches = meta.batches();
     assert_eq!(batches.len(), 1, "{batches:#?}");
@@ -93,14 +93,14 @@ fn a_changed_product_is_created_then_updated_and_each_event_is_sent_once() {
 
     // The same events again: nothing is sent twice.
     for e in &events {
-        h.event(e.clone()).unwrap();
+        deliver(&h, e);
     }
     assert_eq!(meta.batches().len(), 1, "a redelivered event sends nothing");
 
     // A later change is an update, and reads the batch's status first.
     h.advance(Duration::from_secs(2));
     for e in change_description(&h, CANNOLO, "Crisp") {
-        h.event(e).unwrap();
+        deliver(&h, &e);
     }
     let batches = meta.batches();
     assert_eq!(batches.len(), 2);
@@ -129,18 +129,29 @@ fn a_thousand_stock_changes_make_at_most_three_calls_with_each_skus_last_figure(
     let started = Instant::now();
     // The host delivers them one after another; those the plugin asks to
     // retry come again a second later.
+    // The event that sent a batch stays to read it back (30 s); one does at a time.
     let mut retried = Vec::new();
+    let mut reading = Vec::new();
     for e in &events {
-        if let Some(after) = retry_after(h.event(e.clone())) {
-            assert!(after <= 2, "a short retry: {after} s");
-            retried.push(e.clone());
+        match retry_after(h.event(e.clone())) {
+            None => {}
+            Some(30) => reading.push(e.clone()),
+            Some(after) => {
+                assert!(after <= 2, "a short retry: {after} s");
+                retried.push(e.clone());
+            }
         }
     }
+    assert_eq!(reading.len(), 1, "one event reads the batches back");
     let first_pass = started.elapsed();
     h.advance(Duration::from_secs(1));
     for e in &retried {
         assert_eq!(retry_after(h.event(e.clone())), None, "the redelivery is sent or finds its change sent");
     }
+    for e in &reading {
+        deliver(&h, e);
+    }
+    assert!(stored_keys(&h, "batch/").is_empty(), "every batch was read back");
     let elapsed = started.elapsed();
     let batches = meta.batches();
     eprintln!(
@@ -186,9 +197,11 @@ fn rate_limits_back_off_and_an_expired_token_stops_sending_until_a_new_one_is_sa
     h.advance(Duration::from_secs(2));
     assert!(retry_after(h.event(stock_event(&h, "e2", "DV-01-MIG", 4, NOW + 1))).is_some());
     assert_eq!(meta.batches().len(), 1);
-    // After it, the redelivery sends both.
+    // After it, the redelivery sends both, and stays to read the batch back.
     h.advance(Duration::from_secs(u64::from(wait)));
-    assert_eq!(retry_after(h.event(stock_event(&h, "e1", "DV-01-GRA", 5, NOW))), None);
+    assert_eq!(retry_after(h.event(stock_event(&h, "e1", "DV-01-GRA", 5, NOW))), Some(30));
+    deliver(&h, &stock_event(&h, "e1", "DV-01-GRA", 5, NOW));
+    assert!(stored_keys(&h, "batch/").is_empty(), "the batch was read back");
     let batches = meta.batches();
     assert_eq!(batches.len(), 2);
     assert_eq!(batches[1].requests().len(), 2);
@@ -197,18 +210,18 @@ fn rate_limits_back_off_and_an_expired_token_stops_sending_until_a_new_one_is_sa
     // An expired token: the merchant is told, the change waits, nothing retries.
     h.advance(Duration::from_secs(2));
     meta.then(EXPIRED_TOKEN);
-    h.event(stock_event(&h, "e3", "DV-01-GRA", 1, NOW + 10)).unwrap();
+    deliver(&h, &stock_event(&h, "e3", "DV-01-GRA", 1, NOW + 10));
     let channel = stored(&h, "sync/channel").unwrap();
     assert_eq!(channel["status"], "needs_reauthorization", "{channel}");
     assert!(channel["message"].as_str().unwrap().contains("access_token"));
     for i in 0..5 {
         h.advance(Duration::from_secs(2));
-        h.event(stock_event(&h, &format!("e4-{i}"), "DV-02-MIG", i, NOW + 20 + i)).unwrap();
+        deliver(&h, &stock_event(&h, &format!("e4-{i}"), "DV-02-MIG", i, NOW + 20 + i));
     }
     assert_eq!(meta.batches().len(), 3, "no call while the token is refused");
     // Saving a new token (the `installed` event) sends what waited.
     h.advance(Duration::from_secs(2));
-    h.event(installed_event("settings-1", NOW + 100)).unwrap();
+    deliver(&h, &installed_event("settings-1", NOW + 100));
     let batches = meta.batches();
     assert_eq!(batches.len(), 4);
     let skus: Vec<_> = batches[3].requests().iter().map(|r| r["data"]["id"].as_str().unwrap().to_string()).collect();
@@ -223,7 +236,7 @@ fn other_refusals_and_validation_problems_are_recorded_on_the_products() {
     let h = shop(&meta);
     let cannolo = product_id(&h, CANNOLO);
     meta.then(INVALID_PARAMETER);
-    h.event(stock_event(&h, "e1", "DV-01-GRA", 5, NOW)).unwrap();
+    deliver(&h, &stock_event(&h, "e1", "DV-01-GRA", 5, NOW));
     let state = stored(&h, &format!("sync/product/{cannolo}")).unwrap();
     assert_eq!(state["status"], "error", "{state}");
     assert_eq!(state["errors"][0]["code"], "100/2310068");
@@ -232,23 +245,29 @@ fn other_refusals_and_validation_problems_are_recorded_on_the_products() {
 
     // A later change clears it; Meta's validation keeps an item's problem.
     h.advance(Duration::from_secs(2));
-    h.event(stock_event(&h, "e2", "DV-01-GRA", 4, NOW + 1)).unwrap();
+    deliver(&h, &stock_event(&h, "e2", "DV-01-GRA", 4, NOW + 1));
     h.advance(Duration::from_secs(2));
     meta.then(Answer::Accept { invalid: vec![("DV-01-MIG", "Invalid image: the image could not be downloaded")] });
-    h.event(stock_event(&h, "e3", "DV-01-MIG", 4, NOW + 2)).unwrap();
+    deliver(&h, &stock_event(&h, "e3", "DV-01-MIG", 4, NOW + 2));
     let state = stored(&h, &format!("sync/product/{cannolo}")).unwrap();
     assert_eq!(state["status"], "error", "{state}");
     let errors = state["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{state}");
     assert_eq!(errors[0]["message"], "DV-01-MIG: Invalid image: the image could not be downloaded");
 
-    // The batch status, read on a later call, adds its warnings.
+    // The batch status, read back by the event that sent it 30 seconds on
+    // (no later change needed), adds its warnings.
     let sfoglia = h.core().variant_by_sku(h.tenant(), "DV-02-MIG").unwrap().product_id;
     meta.report_on_status("DV-02-MIG", &[], &["The brand is longer than 100 characters"]);
     h.advance(Duration::from_secs(2));
-    h.event(stock_event(&h, "e4", "DV-02-MIG", 3, NOW + 3)).unwrap();
-    h.advance(Duration::from_secs(2));
-    h.event(stock_event(&h, "e5", "DV-02-GRA", 3, NOW + 4)).unwrap();
+    let e4 = stock_event(&h, "e4", "DV-02-MIG", 3, NOW + 3);
+    assert_eq!(retry_after(h.event(e4.clone())), Some(30), "sent; it stays to read the batch back");
+    let statuses = || meta.calls().iter().filter(|c| c.path.ends_with("/check_batch_request_status")).count();
+    let before = statuses();
+    h.advance(Duration::from_secs(30));
+    assert_eq!(retry_after(h.event(e4)), None, "read back, done");
+    assert_eq!(statuses(), before + 1, "one status call for the open batch");
+    assert!(stored_keys(&h, "batch/").is_empty());
     let state = stored(&h, &format!("sync/product/{sfoglia}")).unwrap();
     assert_eq!(state["status"], "synced", "{state}");
     assert_eq!(state["warnings"][0]["message"], "DV-02-MIG: The brand is longer than 100 characters", "{state}");
@@ -267,16 +286,16 @@ fn a_removed_product_is_deleted_and_one_never_sent_needs_no_call() {
         payload: omnistore_sdk_harness::types::EventPayload::ProductRemoved(id.into()),
     };
     let never_sent = product_id(&h, "cannolo-al-cioccolato");
-    h.event(remove(never_sent.as_str(), "r0")).unwrap();
+    deliver(&h, &remove(never_sent.as_str(), "r0"));
     assert!(meta.calls().is_empty(), "nothing to delete");
     assert_eq!(stored(&h, &format!("sync/product/{never_sent}")).unwrap()["status"], "removed");
 
     for e in change_description(&h, CANNOLO, "Crisp") {
-        h.event(e).unwrap();
+        deliver(&h, &e);
     }
     h.advance(Duration::from_secs(2));
     let cannolo = product_id(&h, CANNOLO);
-    h.event(remove(cannolo.as_str(), "r1")).unwrap();
+    deliver(&h, &remove(cannolo.as_str(), "r1"));
     let batches = meta.batches();
     assert_eq!(batches.len(), 2);
     let requests = batches[1].requests();
@@ -374,7 +393,7 @@ fn a_removed_products_keys_go_once_its_deletion_is_sent() {
     let meta = Meta::start();
     let h = shop(&meta);
     for e in change_description(&h, CANNOLO, "Crisp") {
-        h.event(e).unwrap();
+        deliver(&h, &e);
     }
     h.advance(Duration::from_secs(2));
     let cannolo = product_id(&h, CANNOLO);
