@@ -5,17 +5,15 @@
 //! button calling the core's `replay_dead_letter` as the JSON API's
 //! `POST …/events/dead-letters/{delivery}/replay`.
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use omnistore_core::{ChannelId, Core, DeliveryId, ProductId, TenantId};
 use omnistore_services::sync_state::{self, ChannelSyncStatus, ProductSyncStatus, Reported};
 use serde_json::{Value, json};
 
-use super::forms::Fields;
 use super::i18n::Locale;
-use super::session::Shop;
+use super::session::ShopForm;
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -147,11 +145,9 @@ pub(crate) fn health_view(
 /// one and uploads them; its page shows the progress.
 pub(crate) async fn publish_all(
     State(state): State<UiState>,
-    shop: Shop,
     Path(channel): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, .. }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let id = ChannelId::new(channel);
     let c = id.clone();
@@ -164,13 +160,9 @@ pub(crate) async fn publish_all(
 /// another tab) is said on the channel's page and changes nothing.
 pub(crate) async fn replay(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path((channel, delivery)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, .. }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let (core, tenant, now) = (state.admin.core().clone(), shop.tenant.clone(), state.admin.now());
     let (channel_id, delivery_id) = (ChannelId::new(channel.as_str()), DeliveryId::new(delivery));
     let result = blocking(move || {

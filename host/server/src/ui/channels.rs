@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,7 +23,7 @@ use serde_json::{Value, json};
 use super::forms::{FieldErrors, Fields};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::channels::{change, check_secret, set_secret};
 use crate::admin::{AdminError, blocking};
@@ -68,11 +67,9 @@ pub(crate) async fn list(
 /// Switch a channel on or off.
 pub(crate) async fn switch(
     State(state): State<UiState>,
-    shop: Shop,
     Path(channel): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, fields, .. }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
     let on = match fields.get("on").map(String::as_str) {
         Some("1") => true,
         Some("0") => false,
@@ -262,13 +259,9 @@ pub(crate) async fn refused(
 /// what is stored.
 pub(crate) async fn save(
     State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
     Path(channel): Path<String>,
-    Form(fields): Form<Fields>,
+    ShopForm { shop, locale, fields }: ShopForm,
 ) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
     let id = ChannelId::new(channel);
     let (channel, manifest) = channel_and_manifest(&state, &shop, &id).await?;
     let Some(manifest) = manifest else {

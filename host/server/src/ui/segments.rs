@@ -4,7 +4,6 @@
 //! saved with `create_segment`, as the JSON API does. Rules the builder does
 //! not offer (made through the API) are listed, summarised, all the same.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 use super::forms::{self, FieldErrors, Fields, refused_or};
 use super::i18n::Locale;
 use super::render::{Chrome, page};
-use super::session::Shop;
+use super::session::{Shop, ShopForm};
 use super::{UiError, UiState};
 use crate::admin::{AdminError, blocking};
 
@@ -181,33 +180,16 @@ fn rule_of(fields: &Fields, currency: &str, locale: Locale, errors: &mut FieldEr
 
 /// Count the builder's rule without saving it (the live count; without
 /// JavaScript it is the form's second button).
-pub(crate) async fn count(
-    State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
-) -> Result<Response, UiError> {
-    save_or_count(state, shop, headers, fields, false).await
+pub(crate) async fn count(State(state): State<UiState>, form: ShopForm) -> Result<Response, UiError> {
+    save_or_count(state, form, false).await
 }
 
-pub(crate) async fn create(
-    State(state): State<UiState>,
-    shop: Shop,
-    headers: HeaderMap,
-    Form(fields): Form<Fields>,
-) -> Result<Response, UiError> {
-    save_or_count(state, shop, headers, fields, true).await
+pub(crate) async fn create(State(state): State<UiState>, form: ShopForm) -> Result<Response, UiError> {
+    save_or_count(state, form, true).await
 }
 
-async fn save_or_count(
-    state: UiState,
-    shop: Shop,
-    headers: HeaderMap,
-    fields: Fields,
-    save: bool,
-) -> Result<Response, UiError> {
-    shop.session.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let locale = shop.locale(&headers);
+async fn save_or_count(state: UiState, form: ShopForm, save: bool) -> Result<Response, UiError> {
+    let ShopForm { shop, locale, fields } = form;
     let (core, tenant) = (state.admin.core().clone(), shop.tenant.clone());
     let currency = blocking(move || Ok::<_, AdminError>(core.get_tenant(&tenant)?.currency)).await?;
     let mut errors = FieldErrors::default();
