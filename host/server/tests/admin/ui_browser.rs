@@ -15,6 +15,14 @@ use omnistore_judges::{Browser, BrowserOptions, Judges};
 
 use super::{Admin, PASSWORD, png};
 
+/// The admin's pages served on a local port: its base address, and the task to abort.
+async fn serve(admin: &Admin) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = admin.ui.clone();
+    (base, tokio::spawn(async move { axum::serve(listener, app).await }))
+}
+
 /// Screenshot the page as `name` and collect axe-core's serious findings.
 async fn look(browser: &Browser, name: &str, findings: &mut Vec<String>) {
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/admin-screenshots");
@@ -29,10 +37,7 @@ async fn a_merchant_runs_the_shop_in_a_real_browser() {
     let judges = Judges::find().unwrap();
     let admin = Admin::new();
     let a = admin.shop("alpha", "A").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = admin.ui.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (base, server) = serve(&admin).await;
     let browser = judges.browser(BrowserOptions { language: "en".into(), ..BrowserOptions::default() }).await.unwrap();
     let mut findings = Vec::new();
     let tenant = TenantId::new("alpha").unwrap();
@@ -241,10 +246,7 @@ async fn the_operator_runs_the_agency_in_a_real_browser() {
     let admin = Admin::new();
     admin.shop("alpha", "A").await;
     admin.shop("bravo", "B").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = admin.ui.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (base, server) = serve(&admin).await;
     let browser = judges.browser(BrowserOptions { language: "en".into(), ..BrowserOptions::default() }).await.unwrap();
     let mut findings = Vec::new();
 
@@ -279,10 +281,7 @@ async fn the_admin_works_with_javascript_off() {
     let judges = Judges::find().unwrap();
     let admin = Admin::new();
     let a = admin.shop("alpha", "A").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = admin.ui.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (base, server) = serve(&admin).await;
     let options = BrowserOptions { javascript: false, language: "it".into(), ..BrowserOptions::default() };
     let browser = judges.browser(options).await.unwrap();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/admin-screenshots");
