@@ -276,13 +276,25 @@ fn free_port() -> u16 {
 }
 
 /// Poll `probe` every half second until it gives something, for at most `secs`.
-fn eventually<T>(secs: u64, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+fn eventually<T>(secs: u64, what: &str, probe: impl FnMut() -> Option<T>) -> T {
+    eventually_explained(secs, what, probe, String::new)
+}
+
+/// [`eventually`], and on timeout what `explain` finds out about why.
+fn eventually_explained<T>(
+    secs: u64,
+    what: &str,
+    mut probe: impl FnMut() -> Option<T>,
+    explain: impl FnOnce() -> String,
+) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         if let Some(found) = probe() {
             return found;
         }
-        assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}");
+        if std::time::Instant::now() >= deadline {
+            panic!("waited {secs} s for {what}\n{}", explain());
+        }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
@@ -437,21 +449,52 @@ fn the_demo_connects_every_channel_to_its_stand_in() {
     let caprese = caprese["id"].as_str().unwrap().to_owned();
     let variant = admin("GET", &format!("/products/{caprese}/variants"), None)["items"][0].clone();
     let (variant_id, sku) = (variant["id"].as_str().unwrap().to_owned(), variant["sku"].as_str().unwrap().to_owned());
-    let platforms = [("Pinterest", pinterest), ("Meta", meta)];
+    let platforms = [("Pinterest", pinterest, "pinterest"), ("Meta", meta, "instagram-shop")];
+    // What the platform was sent last and what the channel did lately, so
+    // a timeout tells where the change stopped.
+    let explain = |port: u16, plugin: &str| {
+        let (_, calls) = http(port, "GET", "/_calls", &[], b"");
+        let calls: serde_json::Value = serde_json::from_str(&calls).unwrap_or_default();
+        let sent: Vec<String> = calls
+            .as_array()
+            .into_iter()
+            .flatten()
+            .rev()
+            .take(8)
+            .map(|c| {
+                let body = form_decoded(c["body"].as_str().unwrap_or(""));
+                format!("{} {} {} {}", c["method"], c["path"], c["status"], body.chars().take(300).collect::<String>())
+            })
+            .collect();
+        let id = channels["items"].as_array().unwrap().iter().find(|c| c["plugin_id"] == plugin).unwrap()["id"].clone();
+        let id = id.as_str().unwrap();
+        let headers = [("Authorization", auth.as_str())];
+        let (_, recent) = http(web, "GET", &format!("/api/v1/tenants/dolce-vita/channels/{id}/calls"), &headers, b"");
+        let (_, dead) = http(web, "GET", "/api/v1/tenants/dolce-vita/events/dead-letters", &headers, b"");
+        format!(
+            "last calls the platform was sent:\n{}\nthe channel's recent calls: {recent}\ndead letters: {dead}",
+            sent.join("\n")
+        )
+    };
     let both_saw = |what: &str, needles: &[&str]| {
-        for (platform, port) in platforms {
-            eventually(120, &format!("{platform} to be sent {what}"), || {
-                let (_, calls) = http(port, "GET", "/_calls", &[], b"");
-                let calls: serde_json::Value = serde_json::from_str(&calls).ok()?;
-                calls
-                    .as_array()?
-                    .iter()
-                    .any(|c| {
-                        let body = form_decoded(c["body"].as_str().unwrap_or(""));
-                        c["status"].as_u64().is_some_and(|s| s < 300) && needles.iter().all(|n| body.contains(n))
-                    })
-                    .then_some(())
-            });
+        for (platform, port, plugin) in platforms {
+            eventually_explained(
+                120,
+                &format!("{platform} to be sent {what}"),
+                || {
+                    let (_, calls) = http(port, "GET", "/_calls", &[], b"");
+                    let calls: serde_json::Value = serde_json::from_str(&calls).ok()?;
+                    calls
+                        .as_array()?
+                        .iter()
+                        .any(|c| {
+                            let body = form_decoded(c["body"].as_str().unwrap_or(""));
+                            c["status"].as_u64().is_some_and(|s| s < 300) && needles.iter().all(|n| body.contains(n))
+                        })
+                        .then_some(())
+                },
+                || explain(port, plugin),
+            );
         }
     };
 

@@ -63,10 +63,14 @@ struct Seen {
 }
 
 /// The SKUs of a product as last sent, so a removal or a dropped variant
-/// deletes the right items.
+/// deletes the right items. A removed product keeps its entry, `removed`,
+/// until its deletions are sent: a redelivery of the removal must find the
+/// SKUs it left waiting, and only a sent deletion makes it "removed".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Known {
     pub skus: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 fn pending_key(sku: &str) -> String {
@@ -153,7 +157,7 @@ pub fn queue_product(
         }
     }
     let skus: Vec<String> = product.variants.iter().map(|v| v.sku.clone()).collect();
-    storage::set_json(&known_key(&product.id), &Known { skus })?;
+    storage::set_json(&known_key(&product.id), &Known { skus, removed: false })?;
     if !queued.is_empty() {
         state::pending(&product.id)?;
     }
@@ -165,7 +169,8 @@ fn deletion(product_id: &str, event: &str, at: i64) -> Pending {
 }
 
 /// A product gone from the channel: a DELETE for each SKU it was sent
-/// with. One never sent has none, and is simply marked removed.
+/// with (again, for a redelivery whose deletions still wait). One never
+/// sent has none, and is simply marked removed.
 pub fn queue_removal(product_id: &str, event: &str, at: i64) -> Result<Vec<String>, PluginError> {
     let before = known(product_id)?;
     let mut queued = Vec::new();
@@ -174,13 +179,36 @@ pub fn queue_removal(product_id: &str, event: &str, at: i64) -> Result<Vec<Strin
             queued.push(sku.clone());
         }
     }
-    storage::delete(&known_key(product_id))?;
-    if queued.is_empty() {
-        state::removed(product_id, clock::now())?;
-    } else {
+    if !queued.is_empty() {
+        storage::set_json(&known_key(product_id), &Known { skus: before.skus, removed: true })?;
         state::pending(product_id)?;
+    } else if before.skus.is_empty() || before.removed {
+        // Never sent, or its deletions went already.
+        storage::delete(&known_key(product_id))?;
+        state::removed(product_id, clock::now())?;
     }
+    // Otherwise a newer change of the product (published again) came first.
     Ok(queued)
+}
+
+/// After deletions went: a removed product none of whose SKUs waits any
+/// more is gone from Pinterest, and its entry goes too.
+fn deletions_sent(product_id: &str, now: i64) -> Result<(), PluginError> {
+    let Some(raw) = storage::get(&known_key(product_id))? else {
+        return state::removed(product_id, now);
+    };
+    let Ok(entry) = serde_json::from_slice::<Known>(&raw) else { return Ok(()) };
+    if !entry.removed {
+        // Only some variants went; the product stays.
+        return Ok(());
+    }
+    for sku in &entry.skus {
+        if storage::get(&pending_key(sku))?.is_some() {
+            return Ok(());
+        }
+    }
+    storage::compare_and_set(&known_key(product_id), Some(&raw), None)?;
+    state::removed(product_id, now)
 }
 
 /// Whether a change this event queued is still waiting.
@@ -330,9 +358,7 @@ fn send_batch(cfg: &Config, op: &str, entries: &[Entry]) -> Result<(), PluginErr
                 storage::compare_and_set(&e.key, Some(&e.raw), None)?;
                 if op == "DELETE" {
                     forget_seen(&e.sku, &e.change.event)?;
-                    if known(&e.change.product_id)?.skus.is_empty() {
-                        state::removed(&e.change.product_id, now)?;
-                    }
+                    deletions_sent(&e.change.product_id, now)?;
                 }
             }
             Ok(())
@@ -432,7 +458,10 @@ fn record_outcome(open: &OpenBatch, answer: &Value) -> Result<(), PluginError> {
                 s.warnings = warnings.clone();
             })?;
         } else if open.op == "DELETE" {
-            state::removed(product_id, now)?;
+            // A dropped variant's deletion leaves its product on Pinterest.
+            if storage::get(&known_key(product_id))?.is_none() {
+                state::removed(product_id, now)?;
+            }
         } else {
             state::synced(product_id, warnings, now)?;
         }

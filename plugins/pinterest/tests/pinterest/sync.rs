@@ -115,6 +115,48 @@ fn a_removed_product_is_deleted_and_one_never_sent_is_harmless() {
 }
 
 #[test]
+fn a_removal_that_waited_for_the_flush_window_is_still_sent_when_redelivered() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    deliver(&h, &changed("e-1", &product("p-1", "Babà", &["BABA-1", "BABA-2"])));
+    // Another product's change is flushed just now, so the removal's first
+    // delivery falls in the flush window and is asked for again.
+    retry_later(h.event(changed("e-2", &product("p-2", "Zeppola", &["ZEP-1"]))));
+    assert_eq!(retry_later(h.event(removed("e-3", "p-1"))), Some(1), "the removal waits for the window");
+    assert_ne!(stored(&h, "sync/product/p-1").unwrap()["status"], "removed", "nothing was deleted yet");
+    h.advance(Duration::from_secs(1));
+    deliver(&h, &removed("e-3", "p-1"));
+
+    let deletes: Vec<Value> = pinterest.batches().into_iter().filter(|b| b["operation"] == "DELETE").collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    let mut sent: Vec<Value> = items(&deletes[0]);
+    sent.sort_by_key(|i| i["item_id"].as_str().unwrap().to_owned());
+    assert_eq!(sent, vec![json!({ "item_id": "BABA-1" }), json!({ "item_id": "BABA-2" })]);
+    assert_eq!(stored(&h, "sync/product/p-1").unwrap()["status"], "removed");
+    assert_eq!(stored(&h, "product/p-1"), None, "the entry goes once the deletions are sent");
+
+    // A later removal of the same product (another channel's unpublication) sends nothing more.
+    h.advance(Duration::from_secs(2));
+    deliver(&h, &removed("e-4", "p-1"));
+    assert_eq!(pinterest.batches().iter().filter(|b| b["operation"] == "DELETE").count(), 1);
+    pinterest.assert_conformant();
+}
+
+#[test]
+fn a_dropped_variant_is_deleted_and_its_product_stays_synced() {
+    let pinterest = Pinterest::start();
+    let h = shop(&pinterest, &[("create_pins", "off")]);
+    deliver(&h, &changed("e-1", &product("p-1", "Babà", &["BABA-1", "BABA-2"])));
+    h.advance(Duration::from_secs(2));
+    deliver(&h, &changed("e-2", &product("p-1", "Babà", &["BABA-1"])));
+    let deletes: Vec<Value> = pinterest.batches().into_iter().filter(|b| b["operation"] == "DELETE").collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(items(&deletes[0]), vec![json!({ "item_id": "BABA-2" })]);
+    assert_eq!(stored(&h, "sync/product/p-1").unwrap()["status"], "synced");
+    assert!(stored(&h, "product/p-1").is_some());
+}
+
+#[test]
 fn batch_outcomes_are_read_back_and_item_errors_recorded() {
     let pinterest = Pinterest::start();
     let h = shop(&pinterest, &[("create_pins", "off")]);
