@@ -5,7 +5,9 @@
 //! - contention: many threads from several channels checking out one scarce SKU at
 //!   once; reports orders/s and verifies nothing was oversold;
 //! - checkouts alone and while another thread pages through a large customer
-//!   list, with the ratio of the two ([`reads`]).
+//!   list, with the ratio of the two ([`reads`]);
+//! - page views (a visitor's touchpoint each) from 16 threads at once, each
+//!   committed alone and then gathered into shared commits, with the ratio.
 
 #[path = "bench_reads.rs"]
 mod reads;
@@ -181,9 +183,62 @@ fn measure(
         ),
     ));
 
+    page_views(name, &shop, rows)?;
+
     reads::add_customers(&shop.core, &shop.tenant, now())?;
     let place_one = |i: usize| place(&shop, &shop.variant, i).map_err(anyhow::Error::from);
     reads::checkout_while_listing(name, &shop.core, &shop.tenant, orders / 2, &place_one, rows)?;
+    Ok(())
+}
+
+/// 16 threads record page views as fast as they can: first each view in
+/// its own transaction, then through the core's group commit, which a
+/// storefront uses. Views/s of each and the ratio.
+fn page_views(name: &str, shop: &Arc<Shop>, rows: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+    const THREADS: usize = 16;
+    const VIEWS: usize = 100;
+    let view = |th: usize, i: usize| omnistore_core::VisitorTouchpoint {
+        visitor_id: format!("bench-visitor-{th}-{i}"),
+        kind: "view".into(),
+        channel_id: Some(shop.channels[0].clone()),
+        product_id: None,
+        variant_id: None,
+        campaign: None,
+        detail: None,
+        source: None,
+        at_ms: now(),
+    };
+    let mut rates = Vec::new();
+    for grouped in [false, true] {
+        let started = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|th| {
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        for i in 0..VIEWS {
+                            let t = view(th, i);
+                            if grouped {
+                                shop.core.record_visitor_touchpoint(&shop.tenant, t, now())?;
+                            } else {
+                                let answers = shop.core.record_visitor_touchpoints(&shop.tenant, vec![t], now())?;
+                                answers.into_iter().try_for_each(|a| a.map(drop))?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| anyhow::anyhow!("a page-view thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        let rate = (THREADS * VIEWS) as f64 / started.elapsed().as_secs_f64();
+        let how = if grouped { "gathered into shared commits" } else { "one commit each (baseline)" };
+        rows.push((format!("{name}: page views/s, {THREADS} threads, {how}"), format!("{rate:.0}")));
+        rates.push(rate);
+    }
+    rows.push((format!("{name}: page views, shared ÷ one each"), format!("{:.2}×", rates[1] / rates[0])));
     Ok(())
 }
 

@@ -175,6 +175,12 @@ fn main() -> anyhow::Result<()> {
         ("product page".to_string(), format!("{base}/products/{product}")),
         ("collection page".to_string(), format!("{base}/collections/{collection}")),
     ];
+    // `bench-storefront product` measures only the pages whose name says so
+    // (for a profiler's run).
+    let pages: Vec<_> = match std::env::args().nth(1) {
+        Some(only) => pages.into_iter().filter(|(name, _)| name.contains(only.as_str())).collect(),
+        None => pages,
+    };
     let mut rows = Vec::new();
     let one = measure(1, &pages, &mut rows)?;
     let all = measure(cores, &pages, &mut rows)?;

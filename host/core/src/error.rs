@@ -2,7 +2,7 @@ use omnistore_storage::StorageError;
 
 /// Why a core call failed. Every variant's message says what the caller can do
 /// about it, because these messages reach merchants and plugin authors.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CoreError {
     /// The record does not exist in this tenant (it may exist in another one,
     /// which this tenant can never see).

@@ -24,6 +24,7 @@ pub mod error;
 pub mod event_kind;
 pub mod events;
 pub mod funnel;
+mod group_commit;
 pub mod ids;
 pub mod inventory;
 pub mod listing;

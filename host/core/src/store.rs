@@ -20,9 +20,11 @@ use crate::conflict::ConflictRetry;
 use crate::error::{CoreError, CoreResult};
 use crate::event_kind::DomainEventKind;
 use crate::events::{Event, RetryPolicy};
+use crate::group_commit::GroupCommit;
 use crate::ids::{EventId, TenantId, format_id, unguessable};
 use crate::records::{Record, decode, encode};
 use crate::tenants::Tenant;
+use crate::visitors::VisitorTouchpoint;
 
 /// The commerce core over one key-value store. Cheap to clone; share one per
 /// process.
@@ -31,6 +33,8 @@ pub struct Core {
     store: Arc<dyn KvStore>,
     pub(crate) retry: RetryPolicy,
     conflict: ConflictRetry,
+    /// Visitors' touchpoints (a page view each) committed together.
+    pub(crate) visitor_touchpoints: Arc<GroupCommit<(VisitorTouchpoint, i64), bool>>,
 }
 
 impl std::fmt::Debug for Core {
@@ -47,7 +51,12 @@ const SCAN_PAGE: usize = 256;
 
 impl Core {
     pub fn new(store: Arc<dyn KvStore>) -> Core {
-        Core { store, retry: RetryPolicy::default(), conflict: ConflictRetry::default() }
+        Core {
+            store,
+            retry: RetryPolicy::default(),
+            conflict: ConflictRetry::default(),
+            visitor_touchpoints: Arc::default(),
+        }
     }
 
     /// Re-run transactions that lost a conflict under another policy (how
@@ -148,7 +157,7 @@ impl Core {
     }
 }
 
-fn check_now(now_ms: i64) -> CoreResult<()> {
+pub(crate) fn check_now(now_ms: i64) -> CoreResult<()> {
     if now_ms < 0 {
         return Err(CoreError::invalid(format!(
             "time {now_ms} is before 1970; pass milliseconds since the Unix epoch"

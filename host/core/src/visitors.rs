@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::customers::{NewTouchpoint, VisitSource, check_touchpoint, record_touchpoint_tx};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{CampaignRef, ChannelId, CustomerId, ProductId, TenantId, VariantId};
-use crate::store::{Core, Tx, sortable};
+use crate::store::{Core, Tx, check_now, sortable};
 use crate::tenants::load_channel;
 
 /// The most touchpoints kept for one visitor; later ones are not stored
@@ -46,6 +46,21 @@ pub(crate) fn check_visitor_id(id: &str) -> CoreResult<String> {
     Ok(id.to_owned())
 }
 
+/// A visitor's touchpoint checked as a customer's would be (the customer
+/// is filled in on joining).
+fn check_visitor_touchpoint(t: VisitorTouchpoint) -> CoreResult<VisitorTouchpoint> {
+    let visitor_id = check_visitor_id(&t.visitor_id)?;
+    let checked = check_touchpoint(&as_customer_touchpoint(&t, &CustomerId::new("visitor")))?;
+    Ok(VisitorTouchpoint {
+        visitor_id,
+        kind: checked.kind,
+        detail: checked.detail,
+        campaign: checked.campaign,
+        source: checked.source,
+        ..t
+    })
+}
+
 /// The same touchpoint for a customer, validated as customers' are.
 fn as_customer_touchpoint(t: &VisitorTouchpoint, customer: &CustomerId) -> NewTouchpoint {
     NewTouchpoint {
@@ -78,29 +93,56 @@ pub(crate) fn join_visitor_tx(tx: &mut Tx<'_>, visitor: &str, customer: &Custome
 impl Core {
     /// Record a touchpoint of an anonymous visitor. Returns whether it was
     /// kept (a visitor's first [`MAX_VISITOR_TOUCHPOINTS`] are).
+    /// Concurrent calls share a commit ([`GroupCommit`]); each returns once
+    /// its touchpoint is durable.
     pub fn record_visitor_touchpoint(&self, tenant: &TenantId, t: VisitorTouchpoint, now_ms: i64) -> CoreResult<bool> {
-        let visitor = check_visitor_id(&t.visitor_id)?;
-        // Checked as a customer's would be; the customer is filled in on joining.
-        let checked = check_touchpoint(&as_customer_touchpoint(&t, &CustomerId::new("visitor")))?;
-        let t = VisitorTouchpoint {
-            visitor_id: visitor.clone(),
-            kind: checked.kind,
-            detail: checked.detail,
-            campaign: checked.campaign,
-            source: checked.source,
-            ..t
-        };
+        check_now(now_ms)?;
+        self.visitor_touchpoints.submit(tenant, (t, now_ms), |tenant, batch| {
+            let now = batch.iter().map(|(_, now)| *now).max().unwrap_or(now_ms);
+            self.record_visitor_touchpoints(tenant, batch.into_iter().map(|(t, _)| t).collect(), now)
+        })
+    }
+
+    /// Record touchpoints of anonymous visitors in one transaction, so the
+    /// page views of many shoppers cost one commit. One answer per
+    /// touchpoint, in order: kept or not, or why it was refused; a refused
+    /// one does not keep the others out.
+    pub fn record_visitor_touchpoints(
+        &self,
+        tenant: &TenantId,
+        batch: Vec<VisitorTouchpoint>,
+        now_ms: i64,
+    ) -> CoreResult<Vec<CoreResult<bool>>> {
+        let checked: Vec<CoreResult<VisitorTouchpoint>> = batch.into_iter().map(check_visitor_touchpoint).collect();
         self.write(tenant, now_ms, |tx| {
-            if let Some(ch) = &t.channel_id {
-                load_channel(tx, ch)?;
+            let mut answers = Vec::with_capacity(checked.len());
+            for t in &checked {
+                let t = match t {
+                    Ok(t) => t,
+                    Err(e) => {
+                        answers.push(Err(CoreError::invalid(e.to_string())));
+                        continue;
+                    }
+                };
+                if let Some(ch) = &t.channel_id
+                    && let Err(e) = load_channel(tx, ch)
+                {
+                    if matches!(e, CoreError::Storage(_)) {
+                        return Err(e);
+                    }
+                    answers.push(Err(e));
+                    continue;
+                }
+                let seq = tx.next_seq(&format!("vtp:{}", t.visitor_id))?;
+                if seq > MAX_VISITOR_TOUCHPOINTS {
+                    answers.push(Ok(false));
+                    continue;
+                }
+                let seq = sortable(i64::try_from(seq).unwrap_or(i64::MAX));
+                tx.put(&["vtp", &t.visitor_id, &sortable(t.at_ms), &seq], t)?;
+                answers.push(Ok(true));
             }
-            let seq = tx.next_seq(&format!("vtp:{visitor}"))?;
-            if seq > MAX_VISITOR_TOUCHPOINTS {
-                return Ok(false);
-            }
-            let seq = sortable(i64::try_from(seq).unwrap_or(i64::MAX));
-            tx.put(&["vtp", &visitor, &sortable(t.at_ms), &seq], &t)?;
-            Ok(true)
+            Ok(answers)
         })
     }
 

@@ -134,6 +134,10 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     if config.memory_checks == MemoryChecks::Explicit {
         c.signals_based_traps(false).memory_guard_size(0);
     }
+    // Profiling plugins: `perf` names their functions from /tmp/perf-PID.map.
+    if std::env::var_os("OMNISTORE_PERF_MAP").is_some() {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     c
 }
 

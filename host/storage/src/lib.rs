@@ -53,7 +53,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 /// Why a storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
     /// The transaction conflicted with a concurrent one; retrying may succeed.
     #[error("transaction conflict, retry")]

@@ -12,6 +12,7 @@ per_backend!(
     placing_an_order_identifies_records_consents_and_joins_the_visitor,
     a_refused_order_changes_nothing,
     an_order_for_stock_that_ran_out_is_not_placed,
+    page_views_recorded_at_once_share_commits_and_none_is_lost,
 );
 
 /// A product published to the web channel only.
@@ -381,4 +382,29 @@ fn an_order_for_stock_that_ran_out_is_not_placed(b: &support::Backend) {
         "no customer was left behind"
     );
     s.assert_ledger(&s.cassata);
+}
+
+/// Many shoppers' page views at once: each call returns once its view is
+/// stored, none is lost or doubled, a bad one is refused alone, and a
+/// visitor's views stay under the cap.
+fn page_views_recorded_at_once_share_commits_and_none_is_lost(b: &support::Backend) {
+    let s = support::shop(&b.core, "views");
+    std::thread::scope(|scope| {
+        for th in 0..8 {
+            let s = &s;
+            scope.spawn(move || {
+                for i in 0..25 {
+                    let visitor = if i % 2 == 0 { "v-shared".to_string() } else { format!("v-{th}") };
+                    let kept = s.core.record_visitor_touchpoint(&s.t, view(s, &visitor, "google", T0 + i), T0 + i);
+                    assert!(kept.unwrap(), "thread {th} view {i}");
+                }
+                let refused = s.core.record_visitor_touchpoint(&s.t, view(s, "not a visitor id", "google", T0), T0);
+                assert!(matches!(refused, Err(omnistore_core::CoreError::Invalid(_))), "{refused:?}");
+            });
+        }
+    });
+    assert_eq!(s.core.visitor_touchpoints(&s.t, "v-shared").unwrap().len(), 8 * 13);
+    for th in 0..8 {
+        assert_eq!(s.core.visitor_touchpoints(&s.t, &format!("v-{th}")).unwrap().len(), 12);
+    }
 }
