@@ -136,9 +136,12 @@ impl Theme {
         bundled(&path).map(|text| (text.as_bytes().to_vec(), true))
     }
 
+    /// Each locale file is parsed once per page (English is the fallback
+    /// and may be the page's language too): this runs on every request.
     fn translations(&self, language: &str) -> (Translations, Option<Fault>) {
-        let default_en: serde_json::Value =
-            serde_json::from_str(bundled("locales/en.json").unwrap_or("{}")).unwrap_or(serde_json::Value::Null);
+        let bundled_en = || {
+            serde_json::from_str(bundled("locales/en.json").unwrap_or("{}")).unwrap_or(serde_json::Value::Null)
+        };
         let mut fault = None;
         let mut read = |path: &str| -> Option<serde_json::Value> {
             let text = self.source(path)?;
@@ -150,8 +153,12 @@ impl Theme {
                 }
             }
         };
-        let strings = read(&format!("locales/{language}.json")).unwrap_or_else(|| default_en.clone());
-        let fallback = read("locales/en.json").unwrap_or(default_en);
+        let strings = read(&format!("locales/{language}.json"));
+        let fallback = match (&strings, language) {
+            (Some(en), "en") => en.clone(),
+            _ => read("locales/en.json").unwrap_or_else(bundled_en),
+        };
+        let strings = strings.unwrap_or_else(|| fallback.clone());
         (Translations::new(language, strings, fallback), fault)
     }
 
