@@ -139,9 +139,8 @@ impl Theme {
     /// Each locale file is parsed once per page (English is the fallback
     /// and may be the page's language too): this runs on every request.
     fn translations(&self, language: &str) -> (Translations, Option<Fault>) {
-        let bundled_en = || {
-            serde_json::from_str(bundled("locales/en.json").unwrap_or("{}")).unwrap_or(serde_json::Value::Null)
-        };
+        let bundled_en =
+            || serde_json::from_str(bundled("locales/en.json").unwrap_or("{}")).unwrap_or(serde_json::Value::Null);
         let mut fault = None;
         let mut read = |path: &str| -> Option<serde_json::Value> {
             let text = self.source(path)?;
