@@ -118,6 +118,12 @@ impl Judges {
 }
 
 impl Browser {
+    /// The browser's own profile folder: every Chromium process of this
+    /// session names it on its command line.
+    pub fn profile_dir(&self) -> &std::path::Path {
+        self._profile.path()
+    }
+
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut request = self.client.request(method.clone(), &url);
@@ -330,8 +336,26 @@ impl Element {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session ends with the driver; chromedriver stops its browser.
+        // Killing chromedriver would leave its Chromium running, so the
+        // session is ended first (WebDriver's "Delete Session" quits the
+        // browser). Drop cannot await: a plain blocking request on loopback.
+        if !self.session.is_empty() {
+            end_session(&self.base, &self.session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+fn end_session(base: &str, session: &str) {
+    use std::io::{Read, Write};
+    let Some(addr) = base.strip_prefix("http://") else { return };
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request =
+        format!("DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
     }
 }

@@ -109,3 +109,32 @@ async fn lighthouse_marks_down_a_page_without_alt_text_and_labels() {
     assert!(scores.accessibility < 95, "{scores:?}");
     assert!(scores.failed_audits.iter().any(|a| a.to_lowercase().contains("alt")), "{scores:?}");
 }
+
+/// Processes whose command line names `needle`.
+fn processes_naming(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(needle))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_browser_leaves_no_chromium_running() {
+    let judges = Judges::find().unwrap();
+    let browser = judges.browser(BrowserOptions::default()).await.unwrap();
+    let profile = browser.profile_dir().display().to_string();
+    assert!(processes_naming(&profile) > 0, "the browser runs with its own profile");
+    drop(browser);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while processes_naming(&profile) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} Chromium processes outlived their session",
+            processes_naming(&profile)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
