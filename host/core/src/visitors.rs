@@ -120,7 +120,7 @@ impl Core {
                 let t = match t {
                     Ok(t) => t,
                     Err(e) => {
-                        answers.push(Err(CoreError::invalid(e.to_string())));
+                        answers.push(Err(e.clone()));
                         continue;
                     }
                 };

@@ -38,7 +38,7 @@ pub struct Browser {
     session: String,
     driver: Child,
     axe: String,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for Browser {
@@ -109,8 +109,7 @@ impl Judges {
                 }
             }}
         });
-        let mut browser =
-            Browser { client, base, session: String::new(), driver, axe: self.axe_source()?, _profile: profile };
+        let mut browser = Browser { client, base, session: String::new(), driver, axe: self.axe_source()?, profile };
         let created = browser.command(reqwest::Method::POST, "/session", Some(capabilities)).await?;
         browser.session = created["sessionId"].as_str().context("WebDriver gave no session id")?.to_string();
         Ok(browser)
@@ -121,7 +120,7 @@ impl Browser {
     /// The browser's own profile folder: every Chromium process of this
     /// session names it on its command line.
     pub fn profile_dir(&self) -> &std::path::Path {
-        self._profile.path()
+        self.profile.path()
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {

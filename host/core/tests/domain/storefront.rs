@@ -400,6 +400,8 @@ fn page_views_recorded_at_once_share_commits_and_none_is_lost(b: &support::Backe
                 }
                 let refused = s.core.record_visitor_touchpoint(&s.t, view(s, "not a visitor id", "google", T0), T0);
                 assert!(matches!(refused, Err(omnistore_core::CoreError::Invalid(_))), "{refused:?}");
+                let message = refused.unwrap_err().to_string();
+                assert_eq!(message.matches("invalid request").count(), 1, "said once: {message}");
             });
         }
     });
