@@ -7,8 +7,11 @@
 //! `/` and the hello example at `/hello` (the baseline: one small plugin
 //! page). Every page is measured with the server on one worker thread and
 //! then on every core, so the table shows requests/s per core, p50 and p99,
-//! and how throughput grows with cores. Compare rows as ratios within one
-//! run, not as absolute numbers across machines.
+//! and how throughput grows with cores. The storefront's pages are measured
+//! twice: with warm instances, as its manifest asks, and with a fresh
+//! instance per request (its manifest without `instances = "warm"`), the
+//! baseline. Compare rows as ratios within one run, not as absolute numbers
+//! across machines.
 
 #[path = "report.rs"]
 #[allow(dead_code)] // the percentiles are wrk's here; only the table is shared
@@ -42,7 +45,35 @@ fn now_ms() -> i64 {
     omnistore_runtime::WallClock::now_ms(None)
 }
 
-async fn start_host(data: &Path) -> anyhow::Result<(Host, TenantId, String, String)> {
+/// How the storefront's instances are made in a measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Instances {
+    /// As its manifest asks: warm per installation.
+    Warm,
+    /// A fresh instance per request: the manifest without its opt-in.
+    Fresh,
+}
+
+/// The storefront package to install: as built, or copied into `scratch`
+/// with a manifest that keeps the default of a fresh instance per call.
+fn storefront_package(instances: Instances, scratch: &Path) -> anyhow::Result<PathBuf> {
+    let built = package("web-storefront");
+    if instances == Instances::Warm {
+        return Ok(built);
+    }
+    let manifest = std::fs::read_to_string(built.join("plugin.toml")).context("reading the storefront's manifest")?;
+    let fresh = manifest.replace("instances = \"warm\"\n", "");
+    if fresh == manifest {
+        bail!("the storefront's manifest no longer says `instances = \"warm\"`: the baseline would be the same");
+    }
+    let dir = scratch.join("web-storefront-fresh");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("plugin.toml"), fresh)?;
+    std::fs::copy(built.join("plugin.wasm"), dir.join("plugin.wasm")).context("copying the storefront")?;
+    Ok(dir)
+}
+
+async fn start_host(data: &Path, instances: Instances) -> anyhow::Result<(Host, TenantId, String, String)> {
     let host = Host::start(HostOptions {
         data_dir: data.to_path_buf(),
         store: None,
@@ -64,9 +95,12 @@ async fn start_host(data: &Path) -> anyhow::Result<(Host, TenantId, String, Stri
         Ok((seeded.tenant, product, collection))
     })
     .await??;
-    for (plugin, mount) in [("web-storefront", "/"), ("hello-channel", "/hello")] {
+    let storefront = storefront_package(instances, data)?;
+    for (plugin, mount, dir) in
+        [("web-storefront", "/", storefront), ("hello-channel", "/hello", package("hello-channel"))]
+    {
         let request = InstallRequest {
-            package: Some(package(plugin)),
+            package: Some(dir),
             mount: Some(mount.into()),
             enabled: true,
             by_operator: true,
@@ -128,10 +162,15 @@ fn wrk(url: &str, seconds: u32) -> anyhow::Result<Load> {
 }
 
 /// Serve the host's router on `workers` threads and load each page.
-fn measure(workers: usize, pages: &[(String, String)], rows: &mut Vec<(String, String)>) -> anyhow::Result<Vec<f64>> {
+fn measure(
+    workers: usize,
+    instances: Instances,
+    pages: &[(String, String)],
+    rows: &mut Vec<(String, String)>,
+) -> anyhow::Result<Vec<f64>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     let data = tempfile::tempdir()?;
-    let (host, _tenant, _, _) = runtime.block_on(start_host(data.path()))?;
+    let (host, _tenant, _, _) = runtime.block_on(start_host(data.path(), instances))?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr: SocketAddr = listener.local_addr()?;
     let router = host.router();
@@ -144,8 +183,12 @@ fn measure(workers: usize, pages: &[(String, String)], rows: &mut Vec<(String, S
         if load.non_2xx > 0 {
             bail!("{name}: {} answers were not 2xx/3xx ({url})", load.non_2xx);
         }
+        let how = match instances {
+            Instances::Warm => "",
+            Instances::Fresh => ", fresh instances",
+        };
         rows.push((
-            format!("{name}, {workers} worker(s)"),
+            format!("{name}{how}, {workers} worker(s)"),
             format!(
                 "{:.0} req/s ({:.0} per core), p50 {:.2} ms, p99 {:.2} ms",
                 load.requests_per_second,
@@ -165,7 +208,7 @@ fn main() -> anyhow::Result<()> {
     // Handles of the demo catalog, read once from a throwaway host.
     let probe = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let data = tempfile::tempdir()?;
-    let (host, tenant, product, collection) = probe.block_on(start_host(data.path()))?;
+    let (host, tenant, product, collection) = probe.block_on(start_host(data.path(), Instances::Warm))?;
     probe.block_on(host.stop());
     drop(probe);
 
@@ -182,10 +225,21 @@ fn main() -> anyhow::Result<()> {
         None => pages,
     };
     let mut rows = Vec::new();
-    let one = measure(1, &pages, &mut rows)?;
-    let all = measure(cores, &pages, &mut rows)?;
-    for ((name, _), (one, all)) in pages.iter().zip(one.iter().zip(&all)) {
-        rows.push((format!("{name}: {cores} workers ÷ 1 worker"), format!("{:.2}×", all / one)));
+    // Baseline and warm alternate, so a machine whose speed drifts during
+    // the run tilts neither.
+    let fresh_one = measure(1, Instances::Fresh, &pages, &mut rows)?;
+    let one = measure(1, Instances::Warm, &pages, &mut rows)?;
+    let fresh_all = measure(cores, Instances::Fresh, &pages, &mut rows)?;
+    let all = measure(cores, Instances::Warm, &pages, &mut rows)?;
+    for (i, (name, _)) in pages.iter().enumerate() {
+        rows.push((format!("{name}: {cores} workers ÷ 1 worker"), format!("{:.2}×", all[i] / one[i])));
+        if !name.contains("baseline") {
+            rows.push((format!("{name}: warm ÷ fresh instances, 1 worker"), format!("{:.2}×", one[i] / fresh_one[i])));
+            rows.push((
+                format!("{name}: warm ÷ fresh instances, {cores} workers"),
+                format!("{:.2}×", all[i] / fresh_all[i]),
+            ));
+        }
     }
     report::print_table(&rows);
     Ok(())

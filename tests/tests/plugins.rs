@@ -36,6 +36,8 @@ mod storefront;
 mod storefront_judged;
 #[path = "plugins/tidy.rs"]
 mod tidy;
+#[path = "plugins/warm.rs"]
+mod warm;
 #[path = "plugins/whole_host.rs"]
 mod whole_host;
 
@@ -539,6 +541,7 @@ fn every_test_guest_has_a_test() {
         include_str!("plugins/isolation.rs"),
         include_str!("plugins/whole_host.rs"),
         include_str!("plugins/storefront.rs"),
+        include_str!("plugins/warm.rs"),
         include_str!("../../host/server/tests/admin/streaming.rs"),
     ]
     .concat();

@@ -332,6 +332,24 @@ pub struct Manifest {
     pub http: Vec<Origin>,
     pub events: BTreeSet<EventKind>,
     pub settings: Vec<SettingSpec>,
+    /// Whether the calls of one installation may share an instance.
+    pub instances: Instances,
+}
+
+/// Whether a plugin's calls each get a fresh instance (the default) or may
+/// reuse a warm one of the same installation (`[plugin] instances = "warm"`).
+///
+/// A warm instance keeps what the plugin kept in memory (a parsed theme, a
+/// cache) for the next request of the same installation, never another's. A
+/// plugin opts in when it keeps nothing of one shopper's request that the next
+/// shopper must not see. Only requests (`handle-request`, `next-page`) reuse
+/// instances; events always get a fresh one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Instances {
+    #[default]
+    Fresh,
+    Warm,
 }
 
 #[derive(Deserialize)]
@@ -354,6 +372,8 @@ struct RawPlugin {
     #[serde(default)]
     description: String,
     contract: String,
+    #[serde(default)]
+    instances: Instances,
 }
 
 #[derive(Deserialize, Default)]
@@ -455,6 +475,7 @@ impl Manifest {
             http,
             events,
             settings: raw.settings,
+            instances: p.instances,
         })
     }
 
@@ -544,6 +565,20 @@ mod tests {
         }
         // `^0.1` does not stretch to 0.2.0: a new minor version of a 0.x contract may break.
         assert!(!with_contract("^0.1").unwrap().contract.matches(&semver::Version::new(0, 2, 0)));
+    }
+
+    #[test]
+    fn instances_are_fresh_unless_the_plugin_asks_for_warm_ones() {
+        let parse = |line: &str| {
+            Manifest::parse(&format!(
+                "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"1.0.0\"\npublisher = \"Me\"\ncontract = \"^0.2\"\n{line}"
+            ))
+        };
+        assert_eq!(parse("").unwrap().instances, Instances::Fresh);
+        assert_eq!(parse("instances = \"fresh\"").unwrap().instances, Instances::Fresh);
+        assert_eq!(parse("instances = \"warm\"").unwrap().instances, Instances::Warm);
+        let err = parse("instances = \"shared\"").unwrap_err().to_string();
+        assert!(err.contains("shared") && err.contains("fresh") && err.contains("warm"), "{err}");
     }
 
     #[test]

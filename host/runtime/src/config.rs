@@ -95,6 +95,44 @@ pub struct RuntimeConfig {
     pub pool_reuse: PoolReuse,
     /// How out-of-bounds memory accesses of a plugin are caught.
     pub memory_checks: MemoryChecks,
+    /// How many idle instances are kept for plugins that ask for warm ones.
+    pub warm: WarmInstances,
+}
+
+/// Idle instances kept for plugins whose manifest says `instances = "warm"`.
+///
+/// An idle instance holds a pool slot and the memory its plugin kept, so the
+/// pool keeps at most half the slots idle, and gives up its least recently
+/// used instance whenever a call finds no free slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarmInstances {
+    /// Idle instances kept in all; 0 turns warm instances off.
+    pub max_idle: u32,
+    /// Idle instances kept for one installation: about the requests it
+    /// serves at once.
+    pub max_idle_per_installation: u32,
+    /// An instance idle this long is dropped (when the pool is next used).
+    pub idle_timeout: Duration,
+    /// Calls one instance serves before it is replaced, so that a plugin's
+    /// slow leak or fragmented heap does not last.
+    pub max_calls: u32,
+}
+
+impl WarmInstances {
+    /// No warm instances: every call gets a fresh one.
+    pub const OFF: WarmInstances =
+        WarmInstances { max_idle: 0, max_idle_per_installation: 0, idle_timeout: Duration::ZERO, max_calls: 0 };
+}
+
+impl Default for WarmInstances {
+    fn default() -> Self {
+        WarmInstances {
+            max_idle: 32,
+            max_idle_per_installation: 8,
+            idle_timeout: Duration::from_secs(120),
+            max_calls: 10_000,
+        }
+    }
 }
 
 /// How a plugin's out-of-bounds memory accesses are caught.
@@ -212,6 +250,7 @@ impl Default for RuntimeConfig {
             wall_clock: None,
             pool_reuse: PoolReuse::default(),
             memory_checks: MemoryChecks::default(),
+            warm: WarmInstances::default(),
         }
     }
 }

@@ -36,6 +36,7 @@ mod runtime;
 mod services;
 mod state;
 pub mod types;
+mod warm;
 
 pub use cache::digest;
 pub use calls::{
@@ -44,7 +45,8 @@ pub use calls::{
 };
 pub use capabilities::{Denied, Grants, NetworkPolicy, is_public};
 pub use config::{
-    DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, MemoryChecks, PoolReuse, RuntimeConfig, WallClock, system_now_ms,
+    DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, MemoryChecks, PoolReuse, RuntimeConfig, WallClock, WarmInstances,
+    system_now_ms,
 };
 pub use error::{Blame, CallError, Limit, LoadError};
 pub use imports_storefront::MAX_RANDOM_BYTES;
@@ -53,3 +55,4 @@ pub use plugin_storage::{COOKIE_KEY_BYTES, ENTRY_OVERHEAD_BYTES, TenantUsage, en
 pub use runtime::{CallOptions, ParkedInstance, Plugin, Runtime};
 pub use services::{CallContext, HostServices, ServiceResult};
 pub use state::{Installation, TenantId};
+pub use warm::WarmStats;

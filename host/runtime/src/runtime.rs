@@ -23,6 +23,7 @@ use crate::http::HttpClient;
 use crate::services::{CallContext, HostServices};
 use crate::state::{Installation, InstanceLimiter, PluginState, Refused, TenantId};
 use crate::types::{BodyPage, Event, PluginError, PluginInfo, Request, Response};
+use crate::warm::{Channel, WarmInstance, WarmKey, WarmPool, WarmStats};
 use crate::{CallError, LoadError};
 
 /// Extra time beyond a deadline before the host abandons a call that is
@@ -35,7 +36,8 @@ const TRANSFER_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhauste
 const MAX_TRAP_MESSAGE: usize = 4096;
 
 /// A loaded plugin version: its manifest and a pre-instantiated template.
-/// Cheap to share; calls instantiate fresh instances from the template.
+/// Cheap to share; calls instantiate fresh instances from the template (or
+/// reuse a warm one of their installation, when the manifest asks for that).
 pub struct Plugin {
     pub manifest: Manifest,
     /// SHA-256 of the component.
@@ -59,8 +61,7 @@ impl std::fmt::Debug for Plugin {
 /// An instantiated plugin kept alive without running; see [`Runtime::park_instance`].
 pub struct ParkedInstance {
     _store: Store<PluginState>,
-    /// The instance's bindings, of whichever contract version it uses.
-    _channel: Box<dyn std::any::Any + Send>,
+    _channel: Channel,
 }
 
 impl std::fmt::Debug for ParkedInstance {
@@ -85,6 +86,7 @@ struct Inner {
     http: HttpClient,
     admission: Arc<Admission>,
     calls: CallLog,
+    warm: Arc<WarmPool>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -141,35 +143,54 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     c
 }
 
-/// Instantiate the plugin's template in `$store` and run the body for its
-/// contract version with the instance bound to `$channel`, under the call's
-/// deadline, inside its span. A 0.1.0 body converts its arguments and
-/// results to and from the host's (0.2.0) types (`compat_v0_1_0.rs`).
-macro_rules! in_fresh_instance {
+/// Run the body for the instance's contract version with the instance bound
+/// to `$c1`/`$c2`, in `$channel` (a warm instance's) or else a fresh instance
+/// of the plugin's template made in the store `$store` (a `&mut Store`), under the call's deadline, inside its
+/// span. Gives back the body's value and the instance. A 0.1.0 body converts
+/// its arguments and results to and from the host's (0.2.0) types
+/// (`compat_v0_1_0.rs`).
+macro_rules! in_instance {
     (
-        $plugin:expr, $store:ident, $deadline:expr, $span:expr,
+        $runtime:expr, $plugin:expr, $store:expr, $channel:expr, $deadline:expr, $span:expr,
         v0_1_0: |$c1:ident| $body1:expr,
         v0_2_0: |$c2:ident| $body2:expr $(,)?
     ) => {
-        match &$plugin.bindings {
-            Bindings::V0_1_0(pre) => {
-                tokio::time::timeout($deadline + DEADLINE_GRACE, async {
-                    let $c1 = pre.instantiate_async(&mut $store).await?;
-                    $body1
-                })
-                .instrument($span)
-                .await
-            }
-            Bindings::V0_2_0(pre) => {
-                tokio::time::timeout($deadline + DEADLINE_GRACE, async {
-                    let $c2 = pre.instantiate_async(&mut $store).await?;
-                    $body2
-                })
-                .instrument($span)
-                .await
-            }
-        }
+        tokio::time::timeout($deadline + DEADLINE_GRACE, async {
+            let channel = match $channel {
+                Some(channel) => channel,
+                None => $runtime.instantiate($plugin, $store).await?,
+            };
+            let value = match &channel {
+                Channel::V0_1_0($c1) => $body1,
+                Channel::V0_2_0($c2) => $body2,
+            }?;
+            wasmtime::Result::Ok((value, channel))
+        })
+        .instrument($span)
+        .await
     };
+}
+
+/// What a call ended with, and its instance when the plugin returned normally.
+type Outcome<T> = Result<wasmtime::Result<(T, Channel)>, tokio::time::error::Elapsed>;
+
+fn split<T>(outcome: Outcome<T>) -> (Result<wasmtime::Result<T>, tokio::time::error::Elapsed>, Option<Channel>) {
+    match outcome {
+        Ok(Ok((value, channel))) => (Ok(Ok(value)), Some(channel)),
+        Ok(Err(e)) => (Ok(Err(e)), None),
+        Err(elapsed) => (Err(elapsed), None),
+    }
+}
+
+/// A request call's store, and where its instance came from and goes back to.
+struct RequestStore {
+    store: Store<PluginState>,
+    /// The warm instance taken for the call; `None` makes a fresh one.
+    channel: Option<Channel>,
+    key: Option<WarmKey>,
+    /// Calls the instance served before this one.
+    served: u32,
+    generation: u64,
 }
 
 /// How one request call is made.
@@ -216,8 +237,21 @@ impl Runtime {
         }
         let admission = Admission::new(config.instances_per_tenant());
         let calls = CallLog::new(WallClock::now_ms(config.wall_clock.as_ref()), MAX_TRACKED_INSTALLATIONS);
+        let warm = WarmPool::new(config.warm, config.max_concurrent_instances);
         Ok(Runtime {
-            inner: Arc::new(Inner { engine, linker, cache, config, kv, services, http, admission, calls, stop_ticker }),
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                config,
+                kv,
+                services,
+                http,
+                admission,
+                calls,
+                warm,
+                stop_ticker,
+            }),
         })
     }
 
@@ -302,12 +336,32 @@ impl Runtime {
             log_bytes: 0,
             log_dropped: 0,
             denied: None,
-            calls,
+            calls: None,
             inside_entries: 0,
         };
-        let transfer = usize::try_from(state.limits.transfer_bytes).unwrap_or(usize::MAX);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
+        Self::arm(&mut store, deadline, options, calls);
+        store
+    }
+
+    /// Sets everything the host keeps per call afresh, for a new store or a
+    /// warm one: the call's options, clock and deadline, its log and transfer
+    /// allowances, and what the last call was refused. What the instance holds
+    /// (its memory, and the limiter's count of it) carries over.
+    fn arm(store: &mut Store<PluginState>, deadline: Duration, options: CallOptions, calls: Option<Record>) {
+        let now = Instant::now();
+        let state = store.data_mut();
+        state.cx.preview = options.preview;
+        state.started = now;
+        state.deadline = now + deadline;
+        state.log_bytes = 0;
+        state.log_dropped = 0;
+        state.denied = None;
+        state.calls = calls;
+        state.inside_entries = 0;
+        state.limiter.refused = None;
+        let transfer = usize::try_from(state.limits.transfer_bytes).unwrap_or(usize::MAX);
         // Wasmtime counts string bytes and list elements against this before
         // it copies them out of the guest, for each import call and each
         // export result, so aliased strings cannot multiply host allocations.
@@ -317,7 +371,70 @@ impl Runtime {
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= ends { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
         });
-        store
+    }
+
+    /// A fresh instance of the plugin in `store`. When every pool slot is
+    /// taken, idle warm instances give theirs up, least recently used first.
+    async fn instantiate(&self, plugin: &Plugin, store: &mut Store<PluginState>) -> wasmtime::Result<Channel> {
+        loop {
+            let made = match &plugin.bindings {
+                Bindings::V0_1_0(pre) => pre.instantiate_async(&mut *store).await.map(Channel::V0_1_0),
+                Bindings::V0_2_0(pre) => pre.instantiate_async(&mut *store).await.map(Channel::V0_2_0),
+            };
+            match made {
+                Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                    if !self.inner.warm.evict_one() {
+                        return Err(e);
+                    }
+                }
+                made => return made,
+            }
+        }
+    }
+
+    /// Where the plugin's warm instances for this installation are kept, when
+    /// its manifest asks for them and the deployment keeps any.
+    fn warm_key(&self, plugin: &Plugin, inst: &Installation) -> Option<WarmKey> {
+        (plugin.manifest.instances == omnistore_manifest::Instances::Warm && self.inner.warm.enabled()).then(|| {
+            WarmKey { tenant: inst.tenant.clone(), installation: inst.id.clone(), digest: plugin.digest.clone() }
+        })
+    }
+
+    /// The store and instance a request call runs in: a warm instance of the
+    /// installation, armed for this call, or a new store (the instance is made
+    /// in the call).
+    fn request_store(
+        &self,
+        plugin: &Plugin,
+        inst: &Installation,
+        deadline: Duration,
+        options: CallOptions,
+        calls: &Record,
+    ) -> RequestStore {
+        let key = self.warm_key(plugin, inst);
+        let generation = self.inner.warm.generation();
+        if let Some(warm) = key.as_ref().and_then(|k| self.inner.warm.take(k, inst)) {
+            let WarmInstance { mut store, channel, calls: served, generation, .. } = warm;
+            Self::arm(&mut store, deadline, options, Some(calls.clone()));
+            return RequestStore { store, channel: Some(channel), key, served, generation };
+        }
+        let store = self.store(plugin, inst, deadline, options, Some(calls.clone()));
+        RequestStore { store, channel: None, key, served: 0, generation }
+    }
+
+    /// After a request call: its instance goes back to the warm pool when the
+    /// plugin asked for that and returned normally without being refused
+    /// anything; otherwise it is dropped.
+    fn after_request<T>(&self, store: RequestStore, outcome: Outcome<T>, deadline: Duration) -> Result<T, CallError> {
+        let (outcome, channel) = split(outcome);
+        let result = self.finish(&store.store, outcome, deadline);
+        let state = store.store.data();
+        let clean = result.is_ok() && state.denied.is_none() && state.limiter.refused.is_none();
+        if let (Some(key), Some(channel), true) = (store.key, channel, clean) {
+            let instance = WarmInstance::new(store.store, channel, store.served + 1, store.generation);
+            self.inner.warm.put(key, instance);
+        }
+        result
     }
 
     fn finish<T>(
@@ -372,6 +489,11 @@ impl Runtime {
         tracing::info_span!("plugin_call", call, plugin = %plugin.manifest.id, tenant = %inst.tenant, installation = %inst.id)
     }
 
+    fn request_span(plugin: &Plugin, inst: &Installation, call: &'static str, warm: bool) -> tracing::Span {
+        let instance = if warm { "warm" } else { "fresh" };
+        tracing::info_span!("plugin_call", call, plugin = %plugin.manifest.id, tenant = %inst.tenant, installation = %inst.id, instance)
+    }
+
     /// Ask the plugin to describe itself (no imports are granted).
     pub async fn describe(&self, plugin: &Plugin) -> Result<PluginInfo, CallError> {
         let inst = Installation {
@@ -383,14 +505,15 @@ impl Runtime {
         };
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, &inst, deadline, CallOptions::default(), None);
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, &inst, "describe"),
+        let outcome = in_instance!(self, plugin, &mut store, None, deadline, Self::span(plugin, &inst, "describe"),
             v0_1_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await.map(Convert::convert),
             v0_2_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await,
         );
-        self.finish(&store, outcome, deadline)
+        self.finish(&store, split(outcome).0, deadline)
     }
 
-    /// Route an HTTP request to the plugin in a fresh instance.
+    /// Route an HTTP request to the plugin in a fresh instance (or a warm one
+    /// of the installation, when the plugin asks for warm instances).
     pub async fn handle_request(
         &self,
         plugin: &Plugin,
@@ -400,8 +523,8 @@ impl Runtime {
         self.handle_request_with(plugin, inst, req, CallOptions::default()).await
     }
 
-    /// Route an HTTP request to the plugin in a fresh instance, made as
-    /// `options` say (such as a merchant's preview).
+    /// Route an HTTP request to the plugin, made as `options` say (such as a
+    /// merchant's preview).
     pub async fn handle_request_with(
         &self,
         plugin: &Plugin,
@@ -439,15 +562,17 @@ impl Runtime {
     ) -> Result<Response, CallError> {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline, options, Some(calls.clone()));
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "handle-request"),
+        let mut call = self.request_store(plugin, inst, deadline, options, calls);
+        let span = Self::request_span(plugin, inst, "handle-request", call.channel.is_some());
+        let store = &mut call.store;
+        let outcome = in_instance!(self, plugin, &mut *store, call.channel.take(), deadline, span,
             v0_1_0: |channel| {
                 let req: v0_1_0::omnistore::plugin::types::Request = req.convert();
-                channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await.map(Convert::convert)
+                channel.omnistore_plugin_handler().call_handle_request(&mut *store, &req).await.map(Convert::convert)
             },
-            v0_2_0: |channel| channel.omnistore_plugin_handler().call_handle_request(&mut store, &req).await,
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_handle_request(&mut *store, &req).await,
         );
-        let response = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
+        let response = self.after_request(call, outcome, deadline)?.map_err(CallError::Plugin)?;
         let size =
             response.body.len() as u64 + response.headers.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
         self.check_size(size)?;
@@ -479,14 +604,16 @@ impl Runtime {
     ) -> Result<BodyPage, CallError> {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
-        let mut store = self.store(plugin, inst, deadline, CallOptions::default(), Some(calls.clone()));
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "next-page"),
+        let mut call = self.request_store(plugin, inst, deadline, CallOptions::default(), calls);
+        let span = Self::request_span(plugin, inst, "next-page", call.channel.is_some());
+        let store = &mut call.store;
+        let outcome = in_instance!(self, plugin, &mut *store, call.channel.take(), deadline, span,
             v0_1_0: |channel| {
-                channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await.map(Convert::convert)
+                channel.omnistore_plugin_handler().call_next_page(&mut *store, &continuation).await.map(Convert::convert)
             },
-            v0_2_0: |channel| channel.omnistore_plugin_handler().call_next_page(&mut store, &continuation).await,
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_next_page(&mut *store, &continuation).await,
         );
-        let page = self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)?;
+        let page = self.after_request(call, outcome, deadline)?.map_err(CallError::Plugin)?;
         self.check_size(page.data.len() as u64)?;
         Ok(page)
     }
@@ -515,14 +642,14 @@ impl Runtime {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.event_deadline;
         let mut store = self.store(plugin, inst, deadline, CallOptions::default(), Some(calls.clone()));
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "on-event"),
+        let outcome = in_instance!(self, plugin, &mut store, None, deadline, Self::span(plugin, inst, "on-event"),
             v0_1_0: |channel| {
                 let event: v0_1_0::omnistore::plugin::types::Event = event.convert();
                 channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await.map(Convert::convert)
             },
             v0_2_0: |channel| channel.omnistore_plugin_handler().call_on_event(&mut store, &event).await,
         );
-        self.finish(&store, outcome, deadline)?.map_err(CallError::Plugin)
+        self.finish(&store, split(outcome).0, deadline)?.map_err(CallError::Plugin)
     }
 
     /// Instantiate the plugin and keep the instance idle, for measuring what
@@ -531,17 +658,13 @@ impl Runtime {
         let deadline = self.inner.config.limits.request_deadline;
         let mut store = self.store(plugin, inst, deadline, CallOptions::default(), None);
         // Touch the instance once so its memory is really set up.
-        let outcome = in_fresh_instance!(plugin, store, deadline, Self::span(plugin, inst, "park"),
-            v0_1_0: |channel| {
-                channel.omnistore_plugin_handler().call_describe(&mut store).await?;
-                Ok(Box::new(channel) as Box<dyn std::any::Any + Send>)
-            },
-            v0_2_0: |channel| {
-                channel.omnistore_plugin_handler().call_describe(&mut store).await?;
-                Ok(Box::new(channel) as Box<dyn std::any::Any + Send>)
-            },
+        let outcome = in_instance!(self, plugin, &mut store, None, deadline, Self::span(plugin, inst, "park"),
+            v0_1_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await.map(drop),
+            v0_2_0: |channel| channel.omnistore_plugin_handler().call_describe(&mut store).await.map(drop),
         );
-        let channel = self.finish(&store, outcome, deadline)?;
+        let (outcome, channel) = split(outcome);
+        self.finish(&store, outcome, deadline)?;
+        let channel = channel.expect("a call that returned has its instance");
         Ok(ParkedInstance { _store: store, _channel: channel })
     }
 
@@ -553,14 +676,22 @@ impl Runtime {
         self.inner.calls.report(tenant, installation)
     }
 
-    /// Forget an installation's calls (it was uninstalled).
-    pub fn forget_calls(&self, tenant: &TenantId, installation: &str) {
+    /// Forget an installation (it was uninstalled): its calls, and its warm
+    /// instances, so that nothing a plugin kept in memory outlives it.
+    pub fn forget_installation(&self, tenant: &TenantId, installation: &str) {
         self.inner.calls.forget(tenant, installation);
+        self.inner.warm.forget(|k| k.tenant == *tenant && k.installation == installation);
     }
 
-    /// Forget the calls of every installation of a tenant (it was deleted).
-    pub fn forget_tenant_calls(&self, tenant: &TenantId) {
+    /// Forget every installation of a tenant (it was deleted).
+    pub fn forget_tenant(&self, tenant: &TenantId) {
         self.inner.calls.forget_tenant(tenant);
+        self.inner.warm.forget(|k| k.tenant == *tenant);
+    }
+
+    /// How many warm instances are idle now.
+    pub fn warm_stats(&self) -> WarmStats {
+        self.inner.warm.stats()
     }
 
     /// The installation's record and the moment a call into it begins.

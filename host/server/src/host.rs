@@ -433,7 +433,7 @@ impl ChannelInstaller for PackageInstaller {
 
     async fn tenant_removed(&self, tenant: &TenantId) {
         self.registry.remove_tenant(tenant);
-        self.runtime.forget_tenant_calls(tenant);
+        self.runtime.forget_tenant(tenant);
         let (media, t) = (self.media.clone(), tenant.clone());
         match off_executor(move || media.remove_tenant(&t)).await {
             Ok(Ok(())) => {}
@@ -447,7 +447,7 @@ impl ChannelInstaller for PackageInstaller {
             Some(c) => self.sync_channel(tenant, c, None).await,
             None => {
                 self.registry.unmount(tenant, channel.as_str());
-                self.runtime.forget_calls(tenant, channel.as_str());
+                self.runtime.forget_installation(tenant, channel.as_str());
                 Ok(())
             }
         };

@@ -1,8 +1,6 @@
 //! The Shopify-named filters a theme expects that are not plain Liquid:
 //! money, images, assets, translations, pagination and structured data.
 
-use std::sync::Arc;
-
 use omnistore_sdk::templates::{FilterArgs, ParseOptions, Value};
 use omnistore_sdk::url::percent_encode;
 
@@ -26,55 +24,63 @@ pub struct FilterContext {
 
 type Result = std::result::Result<Value, String>;
 
-/// Parse options with every storefront filter.
-pub fn options(context: Arc<FilterContext>) -> ParseOptions {
-    let mut options = ParseOptions::default();
-    let c = context.clone();
-    options = options.with_filter("money", move |v: &Value, _: &FilterArgs<'_>| money_with(v, |m| c.money.money(m)));
-    let c = context.clone();
-    options = options.with_filter("money_with_currency", move |v: &Value, _: &FilterArgs<'_>| {
-        money_with(v, |m| c.money.with_currency(m))
-    });
-    let c = context.clone();
-    options = options.with_filter("money_without_trailing_zeros", move |v: &Value, _: &FilterArgs<'_>| {
-        money_with(v, |m| c.money.without_trailing_zeros(m))
-    });
-    let c = context.clone();
-    options = options.with_filter("money_without_currency", move |v: &Value, _: &FilterArgs<'_>| {
-        money_with(v, |m| c.money.without_currency(m))
-    });
-    let c = context.clone();
-    options = options.with_filter("money_amount", move |v: &Value, _: &FilterArgs<'_>| {
-        money_with(v, |m| decimal(m, &c.money.currency))
-    });
-    options = options.with_filter("image_url", |v: &Value, a: &FilterArgs<'_>| image_url(v, a));
-    options = options.with_filter("img_url", |v: &Value, a: &FilterArgs<'_>| img_url(v, a));
-    let c = context.clone();
-    options = options.with_filter("asset_url", move |v: &Value, _: &FilterArgs<'_>| {
-        let name = v.render();
-        if name.is_empty() || name.contains("..") || name.starts_with('/') {
-            return Err(format!("asset_url needs the name of a file in assets/, not {name:?}"));
-        }
-        Ok(Value::from(format!("{}/assets/{}?v={}", c.base_path, url_encode_path(&name), c.asset_version)))
-    });
-    options = options.with_filter("stylesheet_tag", |v: &Value, _: &FilterArgs<'_>| {
-        Ok(Value::from(format!("<link rel=\"stylesheet\" href=\"{}\">", attribute(&v.render()))))
-    });
-    options = options.with_filter("script_tag", |v: &Value, _: &FilterArgs<'_>| {
-        Ok(Value::from(format!("<script src=\"{}\" defer></script>", attribute(&v.render()))))
-    });
-    let c = context.clone();
-    options = options.with_filter("url_for_vendor", move |v: &Value, _: &FilterArgs<'_>| {
-        Ok(Value::from(format!("{}/collections/vendors?q={}", c.root, percent_encode(&v.render()))))
-    });
-    let c = context.clone();
-    options = options.with_filter("t", move |v: &Value, a: &FilterArgs<'_>| {
-        let args: Vec<(String, String)> = a.keyword.iter().map(|(k, v)| (k.to_string(), v.render())).collect();
-        Ok(Value::from(c.translations.translate(&v.render(), &args)))
-    });
-    options = options.with_filter("default_pagination", |v: &Value, a: &FilterArgs<'_>| default_pagination(v, a));
-    let c = context;
-    options.with_filter("structured_data", move |v: &Value, _: &FilterArgs<'_>| structured_data(v, &c))
+/// The page being rendered, as a filter sees it.
+fn page<'a>(args: &FilterArgs<'a>) -> std::result::Result<&'a FilterContext, String> {
+    args.context::<FilterContext>().ok_or_else(|| "this filter works only on a page of the shop".to_string())
+}
+
+/// Parse options with every storefront filter. The filters read the page
+/// ([`FilterContext`]) from the render, so a parsed template serves every
+/// page of every shop.
+pub fn options() -> ParseOptions {
+    ParseOptions::default()
+        .with_filter("money", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            money_with(v, |m| c.money.money(m))
+        })
+        .with_filter("money_with_currency", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            money_with(v, |m| c.money.with_currency(m))
+        })
+        .with_filter("money_without_trailing_zeros", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            money_with(v, |m| c.money.without_trailing_zeros(m))
+        })
+        .with_filter("money_without_currency", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            money_with(v, |m| c.money.without_currency(m))
+        })
+        .with_filter("money_amount", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            money_with(v, |m| decimal(m, &c.money.currency))
+        })
+        .with_filter("image_url", image_url)
+        .with_filter("img_url", img_url)
+        .with_filter("asset_url", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            let name = v.render();
+            if name.is_empty() || name.contains("..") || name.starts_with('/') {
+                return Err(format!("asset_url needs the name of a file in assets/, not {name:?}"));
+            }
+            Ok(Value::from(format!("{}/assets/{}?v={}", c.base_path, url_encode_path(&name), c.asset_version)))
+        })
+        .with_filter("stylesheet_tag", |v: &Value, _: &FilterArgs<'_>| {
+            Ok(Value::from(format!("<link rel=\"stylesheet\" href=\"{}\">", attribute(&v.render()))))
+        })
+        .with_filter("script_tag", |v: &Value, _: &FilterArgs<'_>| {
+            Ok(Value::from(format!("<script src=\"{}\" defer></script>", attribute(&v.render()))))
+        })
+        .with_filter("url_for_vendor", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            Ok(Value::from(format!("{}/collections/vendors?q={}", c.root, percent_encode(&v.render()))))
+        })
+        .with_filter("t", |v: &Value, a: &FilterArgs<'_>| {
+            let c = page(a)?;
+            let args: Vec<(String, String)> = a.keyword.iter().map(|(k, v)| (k.to_string(), v.render())).collect();
+            Ok(Value::from(c.translations.translate(&v.render(), &args)))
+        })
+        .with_filter("default_pagination", default_pagination)
+        .with_filter("structured_data", |v: &Value, a: &FilterArgs<'_>| structured_data(v, page(a)?))
 }
 
 fn money_with(value: &Value, format: impl Fn(i64) -> String) -> Result {
@@ -297,8 +303,8 @@ mod tests {
     use super::*;
     use omnistore_sdk::templates::{RenderOptions, Template};
 
-    fn context() -> Arc<FilterContext> {
-        Arc::new(FilterContext {
+    fn context() -> FilterContext {
+        FilterContext {
             money: MoneyFormat::new("EUR", "it", false),
             translations: Translations::new(
                 "it",
@@ -309,12 +315,12 @@ mod tests {
             root: "/shop/en".into(),
             origin: "https://example.test".into(),
             asset_version: "v1".into(),
-        })
+        }
     }
 
     fn render(source: &str, data: serde_json::Value) -> String {
-        let template = Template::parse(source, &options(context())).unwrap();
-        template.render(&Value::from(data), &RenderOptions::default()).unwrap()
+        let template = Template::parse(source, &options()).unwrap();
+        template.render(&Value::from(data), &RenderOptions::default().with_context(&context())).unwrap()
     }
 
     #[test]
@@ -325,12 +331,32 @@ mod tests {
         assert_eq!(render("{{ q | money_without_trailing_zeros }}", data.clone()), "3\u{a0}€");
         assert_eq!(render("{{ p | money_without_currency }}", data.clone()), "3,50");
         assert_eq!(render("{{ p | money_amount }}", data), "3.50");
-        assert!(
-            Template::parse("{{ 'x' | money }}", &options(context()))
-                .unwrap()
-                .render(&Value::Nil, &RenderOptions::default())
-                .is_err()
-        );
+        let template = Template::parse("{{ 'x' | money }}", &options()).unwrap();
+        assert!(template.render(&Value::Nil, &RenderOptions::default().with_context(&context())).is_err());
+        // Outside a page (no context) the filter says so instead of guessing a currency.
+        let outside = Template::parse("{{ 1 | money }}", &options()).unwrap();
+        let err = outside.render(&Value::Nil, &RenderOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("only on a page of the shop"), "{err}");
+    }
+
+    /// One parsed template, two shops: each render formats with its own page.
+    #[test]
+    fn one_parsed_template_renders_each_page_with_its_own_money_and_language() {
+        let template = Template::parse("{{ 350 | money }} {{ 'cart.title' | t: name: 'Ada' }}", &options()).unwrap();
+        let english = FilterContext {
+            money: MoneyFormat::new("USD", "en", false),
+            translations: Translations::new(
+                "en",
+                serde_json::json!({ "cart": { "title": "{{ name }}'s cart" } }),
+                serde_json::json!({}),
+            ),
+            ..context()
+        };
+        let render =
+            |c: &FilterContext| template.render(&Value::Nil, &RenderOptions::default().with_context(c)).unwrap();
+        assert_eq!(render(&context()), "3,50\u{a0}€ Carrello di Ada");
+        assert_eq!(render(&english), "$3.50 Ada's cart");
+        assert_eq!(render(&context()), "3,50\u{a0}€ Carrello di Ada");
     }
 
     #[test]

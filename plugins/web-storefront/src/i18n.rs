@@ -1,5 +1,7 @@
 //! The theme's translations (`locales/<language>.json`) and the `t` filter.
 
+use std::sync::Arc;
+
 use serde_json::Value as Json;
 
 /// The strings of one language, with English underneath for keys the
@@ -7,13 +9,14 @@ use serde_json::Value as Json;
 #[derive(Debug, Clone)]
 pub struct Translations {
     pub language: String,
-    strings: Json,
-    fallback: Json,
+    strings: Arc<Json>,
+    fallback: Arc<Json>,
 }
 
 impl Translations {
-    pub fn new(language: &str, strings: Json, fallback: Json) -> Translations {
-        Translations { language: language.to_string(), strings, fallback }
+    /// Strings are shared: parsed locale files are kept across pages.
+    pub fn new(language: &str, strings: impl Into<Arc<Json>>, fallback: impl Into<Arc<Json>>) -> Translations {
+        Translations { language: language.to_string(), strings: strings.into(), fallback: fallback.into() }
     }
 
     fn lookup(&self, key: &str) -> Option<&Json> {

@@ -1,16 +1,19 @@
 //! The theme: the bundled default files, overridden file by file by the
-//! merchant's files (drafts in preview), parsed once per call and rendered
-//! into the layout.
+//! merchant's files (drafts in preview), parsed and rendered into the layout.
 //!
-//! Parsed templates live for one call, because each call runs in a fresh
-//! instance. Keeping them across calls would need the host to reuse warm
-//! instances of an installation (then a static cache keyed by the theme
-//! files' version would do) or to hand the plugin parsed templates.
+//! What is made from a file's text (parsed templates, locale and settings
+//! JSON) is kept for as long as the instance lives, and used again while the
+//! file's text is the same: the host keeps this plugin's instances warm per
+//! installation (`instances = "warm"` in its manifest), so a busy shop parses
+//! its theme once, not on every page. Every request still reads the
+//! merchant's files, so a changed file is seen at once. Filters take the
+//! page (money format, translations, base path) from the render, never from
+//! the parsed template, which is what lets one parse serve every page.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use omnistore_sdk::templates::{self, Object, ParseOptions, PartialSource, RenderOptions, Template, Value};
 use omnistore_sdk::{PluginError, Response, files, html};
@@ -19,6 +22,56 @@ use crate::bundled::{THEME_FILES, THEME_VERSION};
 use crate::context::{Ctx, origin_of};
 use crate::filters::{self, FilterContext};
 use crate::i18n::Translations;
+
+/// Values made from theme files' text, kept across the calls of a warm instance.
+#[derive(Default)]
+struct Kept {
+    templates: KeptByText<Template>,
+    locales: KeptByText<Arc<serde_json::Value>>,
+    /// `settings`, made from the schema's and the data's text.
+    settings: Option<(Option<Cow<'static, str>>, Option<Cow<'static, str>>, Value)>,
+}
+
+/// Per path, the text a value was made from and the value.
+struct KeptByText<T> {
+    entries: HashMap<String, (Cow<'static, str>, T)>,
+}
+
+impl<T> Default for KeptByText<T> {
+    fn default() -> Self {
+        KeptByText { entries: HashMap::new() }
+    }
+}
+
+impl<T: Clone> KeptByText<T> {
+    /// The value made from `text`, made now if `path` had none or had another text.
+    /// Failures are not kept: a broken file is tried again next time.
+    fn get_or_make<E>(
+        &mut self,
+        path: &str,
+        text: Cow<'static, str>,
+        make: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if let Some((kept, value)) = self.entries.get(path)
+            && *kept == text
+        {
+            return Ok(value.clone());
+        }
+        let value = make(&text)?;
+        self.entries.insert(path.to_string(), (text, value.clone()));
+        Ok(value)
+    }
+}
+
+thread_local! {
+    static KEPT: RefCell<Kept> = RefCell::new(Kept::default());
+}
+
+/// The storefront's filters, made once per instance.
+fn parse_options() -> &'static ParseOptions {
+    static OPTIONS: OnceLock<ParseOptions> = OnceLock::new();
+    OPTIONS.get_or_init(filters::options)
+}
 
 /// A theme file that cannot be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +103,12 @@ pub struct Theme {
     overrides: BTreeSet<String>,
     use_overrides: bool,
     preview: bool,
-    options: ParseOptions,
-    context: Option<Arc<FilterContext>>,
+    /// The page, as the filters see it.
+    context: FilterContext,
     translations_fault: Option<Fault>,
     settings: Value,
-    cache: RefCell<HashMap<String, Template>>,
+    /// The templates this request has used, checked against their text once.
+    used: RefCell<HashMap<String, Template>>,
     /// The first theme file that could not be parsed during a render.
     fault: RefCell<Option<Fault>>,
 }
@@ -81,26 +135,23 @@ impl Theme {
             overrides,
             use_overrides,
             preview: ctx.preview,
-            options: ParseOptions::default(),
-            context: None,
+            context: FilterContext {
+                money: ctx.money(),
+                translations: Translations::new(&ctx.language, Arc::default(), Arc::default()),
+                base_path: ctx.base_path.clone(),
+                root: ctx.url("/").trim_end_matches('/').to_string(),
+                origin: origin_of(&ctx.base_url).to_string(),
+                asset_version: THEME_VERSION.to_string(),
+            },
             translations_fault: None,
             settings: Value::Nil,
-            cache: RefCell::new(HashMap::new()),
+            used: RefCell::new(HashMap::new()),
             fault: RefCell::new(None),
         };
         let (translations, fault) = theme.translations(&ctx.language);
+        theme.context.translations = translations;
         theme.translations_fault = fault;
         theme.settings = theme.theme_settings();
-        let context = Arc::new(FilterContext {
-            money: ctx.money(),
-            translations,
-            base_path: ctx.base_path.clone(),
-            root: ctx.url("/").trim_end_matches('/').to_string(),
-            origin: origin_of(&ctx.base_url).to_string(),
-            asset_version: THEME_VERSION.to_string(),
-        });
-        theme.options = filters::options(context.clone());
-        theme.context = Some(context);
         theme
     }
 
@@ -136,26 +187,26 @@ impl Theme {
         bundled(&path).map(|text| (text.as_bytes().to_vec(), true))
     }
 
-    /// Each locale file is parsed once per page (English is the fallback
-    /// and may be the page's language too): this runs on every request.
+    /// The page's strings, with English under them. Each locale file is
+    /// parsed once per text, not once per page.
     fn translations(&self, language: &str) -> (Translations, Option<Fault>) {
-        let bundled_en =
-            || serde_json::from_str(bundled("locales/en.json").unwrap_or("{}")).unwrap_or(serde_json::Value::Null);
         let mut fault = None;
-        let mut read = |path: &str| -> Option<serde_json::Value> {
+        let mut read = |path: &str| -> Option<Arc<serde_json::Value>> {
+            let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).map(Arc::new);
             let text = self.source(path)?;
-            match serde_json::from_str(&text) {
-                Ok(v) => Some(v),
+            KEPT.with_borrow_mut(|kept| match kept.locales.get_or_make(path, text, parse) {
+                Ok(strings) => Some(strings),
                 Err(e) => {
                     fault.get_or_insert(Fault { file: path.to_string(), line: Some(e.line()), message: e.to_string() });
-                    bundled(path).and_then(|t| serde_json::from_str(t).ok())
+                    let bundled_text = Cow::Borrowed(bundled(path)?);
+                    kept.locales.get_or_make(&format!("bundled:{path}"), bundled_text, parse).ok()
                 }
-            }
+            })
         };
         let strings = read(&format!("locales/{language}.json"));
         let fallback = match (&strings, language) {
             (Some(en), "en") => en.clone(),
-            _ => read("locales/en.json").unwrap_or_else(bundled_en),
+            _ => read("locales/en.json").unwrap_or_default(),
         };
         let strings = strings.unwrap_or_else(|| fallback.clone());
         (Translations::new(language, strings, fallback), fault)
@@ -164,32 +215,24 @@ impl Theme {
     /// `settings`: the defaults of `config/settings_schema.json` with the
     /// values of `config/settings_data.json` (`current`) over them.
     fn theme_settings(&self) -> Value {
-        let mut settings = serde_json::Map::new();
-        let parse = |path: &str| self.source(path).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-        if let Some(serde_json::Value::Array(groups)) = parse("config/settings_schema.json") {
-            for setting in groups.iter().filter_map(|g| g.get("settings")?.as_array()).flatten() {
-                if let (Some(id), Some(default)) = (setting.get("id").and_then(|i| i.as_str()), setting.get("default"))
-                {
-                    settings.insert(id.to_string(), default.clone());
-                }
+        let schema = self.source("config/settings_schema.json");
+        let data = self.source("config/settings_data.json");
+        KEPT.with_borrow_mut(|kept| {
+            if let Some((s, d, settings)) = &kept.settings
+                && *s == schema
+                && *d == data
+            {
+                return settings.clone();
             }
-        }
-        if let Some(current) = parse("config/settings_data.json").and_then(|d| d.get("current").cloned())
-            && let Some(current) = current.as_object()
-        {
-            for (k, v) in current {
-                settings.insert(k.clone(), v.clone());
-            }
-        }
-        Value::from(serde_json::Value::Object(settings))
+            let settings = settings_from(schema.as_deref(), data.as_deref());
+            kept.settings = Some((schema, data, settings.clone()));
+            settings
+        })
     }
 
     /// The theme's translation of `key` in the page's language.
     pub fn translate(&self, key: &str, args: &[(String, String)]) -> String {
-        match &self.context {
-            Some(c) => c.translations.translate(key, args),
-            None => key.to_string(),
-        }
+        self.context.translations.translate(key, args)
     }
 
     pub fn settings(&self) -> Value {
@@ -197,7 +240,7 @@ impl Theme {
     }
 
     fn template(&self, path: &str) -> Result<Template, Fault> {
-        if let Some(t) = self.cache.borrow().get(path) {
+        if let Some(t) = self.used.borrow().get(path) {
             return Ok(t.clone());
         }
         let source = self.source(path).ok_or_else(|| Fault {
@@ -205,14 +248,19 @@ impl Theme {
             line: None,
             message: "there is no such theme file".into(),
         })?;
-        let template = Template::parse(&source, &self.options).map_err(|e| Fault::from_liquid(path, &e))?;
-        self.cache.borrow_mut().insert(path.to_string(), template.clone());
+        let template = KEPT.with_borrow_mut(|kept| {
+            kept.templates.get_or_make(path, source, |text| Template::parse(text, parse_options()))
+        });
+        let template = template.map_err(|e| Fault::from_liquid(path, &e))?;
+        self.used.borrow_mut().insert(path.to_string(), template.clone());
         Ok(template)
     }
 
     fn render_file(&self, path: &str, globals: &Value) -> Result<String, Fault> {
         let template = self.template(path)?;
-        let options = RenderOptions { shared: Some(globals), ..RenderOptions::default() }.with_partials(self);
+        let options = RenderOptions { shared: Some(globals), ..RenderOptions::default() }
+            .with_partials(self)
+            .with_context(&self.context);
         template.render(globals, &options).map_err(|e| {
             // A partial that could not be parsed names itself; otherwise the
             // error is in this file or one it renders.
@@ -257,6 +305,27 @@ impl Theme {
             Err(fault) => Err(ThemeError::Default(fault)),
         }
     }
+}
+
+/// The defaults of a settings schema with the `current` values of settings data over them.
+fn settings_from(schema: Option<&str>, data: Option<&str>) -> Value {
+    let mut settings = serde_json::Map::new();
+    let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    if let Some(serde_json::Value::Array(groups)) = parse(schema) {
+        for setting in groups.iter().filter_map(|g| g.get("settings")?.as_array()).flatten() {
+            if let (Some(id), Some(default)) = (setting.get("id").and_then(|i| i.as_str()), setting.get("default")) {
+                settings.insert(id.to_string(), default.clone());
+            }
+        }
+    }
+    if let Some(current) = parse(data).and_then(|d| d.get("current").cloned())
+        && let Some(current) = current.as_object()
+    {
+        for (k, v) in current {
+            settings.insert(k.clone(), v.clone());
+        }
+    }
+    Value::from(serde_json::Value::Object(settings))
 }
 
 /// Why a page could not be rendered.
@@ -331,14 +400,7 @@ mod tests {
 
     #[test]
     fn every_bundled_template_parses_and_every_locale_has_the_same_keys() {
-        let options = filters::options(Arc::new(FilterContext {
-            money: crate::money::MoneyFormat::new("EUR", "it", false),
-            translations: Translations::new("it", serde_json::json!({}), serde_json::json!({})),
-            base_path: String::new(),
-            root: String::new(),
-            origin: String::new(),
-            asset_version: "x".into(),
-        }));
+        let options = filters::options();
         let mut liquid = 0;
         for (path, text) in THEME_FILES {
             if path.ends_with(".liquid") {

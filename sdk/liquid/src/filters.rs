@@ -1,5 +1,6 @@
 //! The standard filters, with the argument checks and type coercions of Shopify's Liquid.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::cmp::Ordering;
@@ -21,14 +22,37 @@ use encoding::*;
 use math::*;
 use text::*;
 
-/// The arguments a filter was called with: `{{ x | f: a, b, key: c }}`.
-#[derive(Debug, Clone, Copy)]
+/// The arguments a filter was called with: `{{ x | f: a, b, key: c }}`,
+/// and the render's context ([`crate::RenderOptions::with_context`]).
+#[derive(Clone, Copy)]
 pub struct FilterArgs<'a> {
     pub positional: &'a [Value],
     pub keyword: &'a [(Arc<str>, Value)],
+    pub(crate) context: Option<&'a (dyn Any + Send + Sync)>,
 }
 
-impl FilterArgs<'_> {
+impl std::fmt::Debug for FilterArgs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterArgs")
+            .field("positional", &self.positional)
+            .field("keyword", &self.keyword)
+            .field("context", &self.context.is_some())
+            .finish()
+    }
+}
+
+impl<'a> FilterArgs<'a> {
+    /// Arguments without a render context, for calling a filter directly.
+    pub fn new(positional: &'a [Value], keyword: &'a [(Arc<str>, Value)]) -> Self {
+        FilterArgs { positional, keyword, context: None }
+    }
+
+    /// The render's context, when it is a `T`: what a filter needs to know of the
+    /// render it runs in (a page's money format, its translations). Filters take
+    /// it here rather than capturing it, so a parsed template serves every render.
+    pub fn context<T: Any>(&self) -> Option<&'a T> {
+        self.context?.downcast_ref::<T>()
+    }
     /// The positional argument at `i`, or nil.
     pub fn get(&self, i: usize) -> &Value {
         self.positional.get(i).unwrap_or(&Value::Nil)

@@ -42,7 +42,28 @@
 //! assert_eq!(out, "<b>19.99 USD</b>");
 //! # Ok::<(), omnistore_liquid::Error>(())
 //! ```
+//!
+//! A filter that depends on the render (the page's currency, its language) reads
+//! it from the render's context instead of capturing it, so one parsed template
+//! serves every page:
+//!
+//! ```
+//! use omnistore_liquid::{FilterArgs, ParseOptions, RenderOptions, Template, Value};
+//!
+//! struct Page { currency: &'static str }
+//! let options = ParseOptions::default().with_filter("money", |input: &Value, args: &FilterArgs<'_>| {
+//!     let page = args.context::<Page>().ok_or("money needs the page")?;
+//!     Ok(Value::from(format!("{} {}", input.render(), page.currency)))
+//! });
+//! let template = Template::parse("{{ 12 | money }}", &options)?;
+//! let euro = RenderOptions::default().with_context(&Page { currency: "EUR" });
+//! let dollar = RenderOptions::default().with_context(&Page { currency: "USD" });
+//! assert_eq!(template.render(&Value::Nil, &euro)?, "12 EUR");
+//! assert_eq!(template.render(&Value::Nil, &dollar)?, "12 USD");
+//! # Ok::<(), omnistore_liquid::Error>(())
+//! ```
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -219,6 +240,8 @@ pub struct RenderOptions<'a> {
     /// Values visible everywhere, `render`ed partials included (Liquid's static environment).
     /// The data passed to [`Template::render`] is not visible inside `{% render %}`.
     pub shared: Option<&'a Value>,
+    /// What custom filters read of this render ([`FilterArgs::context`]).
+    pub context: Option<&'a (dyn Any + Send + Sync)>,
     /// Longest output (or captured text) allowed, in bytes.
     pub max_output_bytes: usize,
     /// All the text a render may produce, captures and filter results included, in bytes.
@@ -242,6 +265,7 @@ impl Default for RenderOptions<'_> {
             partials: None,
             now: None,
             shared: None,
+            context: None,
             max_output_bytes: 8 << 20,
             max_work_bytes: 64 << 20,
             max_loop_iterations: 1_000_000,
@@ -258,6 +282,7 @@ impl fmt::Debug for RenderOptions<'_> {
         f.debug_struct("RenderOptions")
             .field("partials", &self.partials.is_some())
             .field("now", &self.now)
+            .field("context", &self.context.is_some())
             .field("max_output_bytes", &self.max_output_bytes)
             .field("max_work_bytes", &self.max_work_bytes)
             .field("max_loop_iterations", &self.max_loop_iterations)
@@ -277,6 +302,12 @@ impl<'a> RenderOptions<'a> {
 
     pub fn with_now(mut self, now: i64) -> Self {
         self.now = Some(now);
+        self
+    }
+
+    /// Gives custom filters `context` for this render ([`FilterArgs::context`]).
+    pub fn with_context<T: Any + Send + Sync>(mut self, context: &'a T) -> Self {
+        self.context = Some(context);
         self
     }
 }

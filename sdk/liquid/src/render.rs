@@ -334,7 +334,7 @@ impl<'a> Renderer<'a> {
             }
             let args: Vec<Value> = call.args.iter().map(|a| self.eval(a)).collect();
             let kwargs: Vec<(Arc<str>, Value)> = call.kwargs.iter().map(|(k, a)| (k.clone(), self.eval(a))).collect();
-            let fa = FilterArgs { positional: &args, keyword: &kwargs };
+            let fa = FilterArgs { positional: &args, keyword: &kwargs, context: self.opts.context };
             let env = FilterEnv {
                 now: self.opts.now,
                 budget: Cell::new(self.iterations_left),

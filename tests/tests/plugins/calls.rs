@@ -110,9 +110,9 @@ async fn each_call_is_recorded_with_its_outcome_and_limit() {
     assert!(report.recent[0].target.is_empty());
     assert_eq!(report.counters.calls, 2);
 
-    runtime.forget_calls(&tenant("mallory"), "stream");
+    runtime.forget_installation(&tenant("mallory"), "stream");
     assert!(runtime.recent_calls(&tenant("mallory"), "stream").recent.is_empty());
-    runtime.forget_tenant_calls(&tenant("mallory"));
+    runtime.forget_tenant(&tenant("mallory"));
     assert!(runtime.recent_calls(&tenant("mallory"), "spin").recent.is_empty());
 }
 

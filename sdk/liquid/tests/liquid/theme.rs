@@ -54,3 +54,34 @@ fn schema_is_kept_out_of_the_output() {
     let unclosed = Template::parse("{% schema %}{}", &ParseOptions::default()).unwrap_err().to_string();
     assert!(unclosed.contains("schema"), "{unclosed}");
 }
+
+/// A page's money format and language reach filters through the render, so a
+/// template parsed once renders every page, partials included, each with its own.
+#[test]
+fn filters_read_each_renders_own_context_in_partials_too() {
+    use omnistore_liquid::{FilterArgs, ParsedPartials};
+    struct Page {
+        currency: &'static str,
+    }
+    let options = ParseOptions::default().with_filter("money", |v: &Value, a: &FilterArgs<'_>| {
+        let page = a.context::<Page>().ok_or("money needs the page being rendered")?;
+        Ok(Value::from(format!("{} {}", v.render(), page.currency)))
+    });
+    let mut partials = ParsedPartials::new();
+    partials.add("price", "[{{ amount | money }}]", &options).unwrap();
+    let template = Template::parse("{{ 5 | money }}{% render 'price', amount: 7 %}", &options).unwrap();
+    let render = |page: Option<&Page>| {
+        let mut opts = RenderOptions::default().with_partials(&partials);
+        if let Some(page) = page {
+            opts = opts.with_context(page);
+        }
+        template.render(&Value::Nil, &opts).map_err(|e| e.to_string())
+    };
+    assert_eq!(render(Some(&Page { currency: "EUR" })).unwrap(), "5 EUR[7 EUR]");
+    assert_eq!(render(Some(&Page { currency: "USD" })).unwrap(), "5 USD[7 USD]");
+    // Another type of context is no context: the filter says what it lacks.
+    let other = RenderOptions::default().with_context(&42_u8);
+    let wrong = template.render(&Value::Nil, &other).unwrap_err().to_string();
+    assert!(wrong.contains("money needs the page being rendered"), "{wrong}");
+    assert!(render(None).unwrap_err().contains("money needs the page being rendered"));
+}
