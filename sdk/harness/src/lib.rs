@@ -233,6 +233,13 @@ impl Harness {
         })
     }
 
+    /// Idle warm instances the host keeps now: after a request, 1 when the
+    /// plugin asks for warm instances (`instances = "warm"`) and its
+    /// instance was kept, 0 otherwise.
+    pub fn warm_instances(&self) -> usize {
+        self.runtime.warm_stats().idle
+    }
+
     /// `GET path` (the path may carry a query: `/search?q=x`).
     pub fn get(&self, path: &str) -> Result<TestResponse, CallError> {
         self.request(request("GET", path, vec![]))

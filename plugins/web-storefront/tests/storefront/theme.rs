@@ -64,3 +64,44 @@ fn a_broken_file_names_itself_in_preview_and_the_shop_keeps_selling() {
     assert_eq!(preview.status, 500);
     assert!(preview.text().contains("money"), "{}", preview.text());
 }
+
+/// The storefront keeps parsed theme files in its warm instance; every
+/// change of a file, and every switch between the draft and the live
+/// files, shows at once.
+#[test]
+fn a_warm_instance_shows_every_change_of_the_theme_at_once() {
+    let h = shop();
+    let mut shopper = Browser::new(&h);
+    let mut merchant = Browser::new(&h);
+    merchant.preview = true;
+    assert!(shopper.get(PRODUCT).text().contains("Aggiungi al carrello"));
+    assert_eq!(h.warm_instances(), 1, "the storefront's instance is kept for the next request");
+
+    for (i, word) in ["Prima", "Seconda", "Terza"].into_iter().enumerate() {
+        let snippet = format!("<span class=\"price\">{word} {{{{ price | money }}}}</span>");
+        h.put_draft_file("snippets/price.liquid", snippet.as_bytes()).unwrap();
+        h.publish_files().unwrap();
+        let draft = format!("<span class=\"price\">Bozza{i} {{{{ price | money }}}}</span>");
+        h.put_draft_file("snippets/price.liquid", draft.as_bytes()).unwrap();
+        for _ in 0..2 {
+            let live = shopper.get(PRODUCT).text();
+            assert!(live.contains(&format!("{word} 22,00\u{a0}€")), "{word}: {live}");
+            assert!(!live.contains("Bozza"), "a draft reached a shopper: {live}");
+            let preview = merchant.get(PRODUCT).text();
+            assert!(preview.contains(&format!("Bozza{i} 22,00\u{a0}€")), "{preview}");
+        }
+    }
+
+    // Translations: a changed locale file is read again.
+    let bundled: serde_json::Value = serde_json::from_str(include_str!("../../theme/locales/it.json")).unwrap();
+    for label in ["Metti nel cestino", "Prendilo ora"] {
+        let mut strings = bundled.clone();
+        strings["products"]["add_to_cart"] = serde_json::json!(label);
+        h.put_draft_file("locales/it.json", strings.to_string().as_bytes()).unwrap();
+        h.publish_files().unwrap();
+        let html = shopper.get(PRODUCT).text();
+        assert!(html.contains(label), "{label}: {html}");
+        assert!(!html.contains("Aggiungi al carrello"));
+    }
+    assert_eq!(h.warm_instances(), 1);
+}
