@@ -34,26 +34,11 @@ fn page<'a>(args: &FilterArgs<'a>) -> std::result::Result<&'a FilterContext, Str
 /// page of every shop.
 pub fn options() -> ParseOptions {
     ParseOptions::default()
-        .with_filter("money", |v: &Value, a: &FilterArgs<'_>| {
-            let c = page(a)?;
-            money_with(v, |m| c.money.money(m))
-        })
-        .with_filter("money_with_currency", |v: &Value, a: &FilterArgs<'_>| {
-            let c = page(a)?;
-            money_with(v, |m| c.money.with_currency(m))
-        })
-        .with_filter("money_without_trailing_zeros", |v: &Value, a: &FilterArgs<'_>| {
-            let c = page(a)?;
-            money_with(v, |m| c.money.without_trailing_zeros(m))
-        })
-        .with_filter("money_without_currency", |v: &Value, a: &FilterArgs<'_>| {
-            let c = page(a)?;
-            money_with(v, |m| c.money.without_currency(m))
-        })
-        .with_filter("money_amount", |v: &Value, a: &FilterArgs<'_>| {
-            let c = page(a)?;
-            money_with(v, |m| decimal(m, &c.money.currency))
-        })
+        .with_filter("money", money_filter(|c, m| c.money.money(m)))
+        .with_filter("money_with_currency", money_filter(|c, m| c.money.with_currency(m)))
+        .with_filter("money_without_trailing_zeros", money_filter(|c, m| c.money.without_trailing_zeros(m)))
+        .with_filter("money_without_currency", money_filter(|c, m| c.money.without_currency(m)))
+        .with_filter("money_amount", money_filter(|c, m| decimal(m, &c.money.currency)))
         .with_filter("image_url", image_url)
         .with_filter("img_url", img_url)
         .with_filter("asset_url", |v: &Value, a: &FilterArgs<'_>| {
@@ -81,6 +66,16 @@ pub fn options() -> ParseOptions {
         })
         .with_filter("default_pagination", default_pagination)
         .with_filter("structured_data", |v: &Value, a: &FilterArgs<'_>| structured_data(v, page(a)?))
+}
+
+/// A money filter: the amount in minor units, formatted for the page by `format`.
+fn money_filter(
+    format: fn(&FilterContext, i64) -> String,
+) -> impl Fn(&Value, &FilterArgs<'_>) -> Result + Send + Sync + 'static {
+    move |v: &Value, a: &FilterArgs<'_>| {
+        let c = page(a)?;
+        money_with(v, |m| format(c, m))
+    }
 }
 
 fn money_with(value: &Value, format: impl Fn(i64) -> String) -> Result {
