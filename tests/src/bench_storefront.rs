@@ -225,6 +225,13 @@ fn main() -> anyhow::Result<()> {
         None => pages,
     };
     let mut rows = Vec::new();
+    // `bench-storefront product warm` measures only warm instances, on one
+    // worker (for a profiler's run).
+    if std::env::args().nth(2).as_deref() == Some("warm") {
+        measure(1, Instances::Warm, &pages, &mut rows)?;
+        report::print_table(&rows);
+        return Ok(());
+    }
     // Baseline and warm alternate, so a machine whose speed drifts during
     // the run tilts neither.
     let fresh_one = measure(1, Instances::Fresh, &pages, &mut rows)?;

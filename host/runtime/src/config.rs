@@ -127,8 +127,8 @@ impl WarmInstances {
 impl Default for WarmInstances {
     fn default() -> Self {
         WarmInstances {
-            max_idle: 32,
-            max_idle_per_installation: 8,
+            max_idle: 64,
+            max_idle_per_installation: 16,
             idle_timeout: Duration::from_secs(120),
             max_calls: 10_000,
         }

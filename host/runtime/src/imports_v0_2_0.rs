@@ -60,12 +60,20 @@ impl wit::settings::Host for PluginState {
         // No error channel: like the other settings, a refusal traps, and so
         // does a store failure (the host's fault, reported as a trap).
         self.check_or_trap(Capability::Settings)?;
+        // The key never changes for an installation, and an instance serves
+        // one installation: a warm instance reads it from the store once.
+        if let Some(key) = &self.cookie_key {
+            return Ok(key.clone());
+        }
         let span = import_span(self, "settings.cookie-key");
         let (kv, tenant, installation) = (self.kv.clone(), self.cx.tenant.clone(), self.cx.installation.clone());
         let joined =
             tokio::task::spawn_blocking(move || cookie_key(&*kv, &tenant, &installation)).instrument(span).await;
         match joined {
-            Ok(Ok(key)) => Ok(key),
+            Ok(Ok(key)) => {
+                self.cookie_key = Some(key.clone());
+                Ok(key)
+            }
             Ok(Err(err)) => {
                 tracing::error!(error = %err, blame = "host", "the installation's cookie key could not be read or kept");
                 Err(wasmtime::Error::msg(format!("the cookie key is unavailable: {err}")))

@@ -338,6 +338,7 @@ impl Runtime {
             denied: None,
             calls: None,
             inside_entries: 0,
+            cookie_key: None,
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);

@@ -151,6 +151,8 @@ pub(crate) struct PluginState {
     pub calls: Option<Record>,
     /// Entries this call added to the record from inside.
     pub inside_entries: u32,
+    /// The installation's cookie key, once read (it never changes).
+    pub cookie_key: Option<Vec<u8>>,
 }
 
 impl PluginState {

@@ -53,7 +53,7 @@ impl<T: Clone> KeptByText<T> {
         make: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, E> {
         if let Some((kept, value)) = self.entries.get(path)
-            && *kept == text
+            && same_text(kept, &text)
         {
             return Ok(value.clone());
         }
@@ -61,6 +61,12 @@ impl<T: Clone> KeptByText<T> {
         self.entries.insert(path.to_string(), (text, value.clone()));
         Ok(value)
     }
+}
+
+/// Whether two texts are the same; the bundled files are the same static
+/// text on every request, which needs no comparing byte by byte.
+fn same_text(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 thread_local! {
@@ -218,9 +224,14 @@ impl Theme {
         let schema = self.source("config/settings_schema.json");
         let data = self.source("config/settings_data.json");
         KEPT.with_borrow_mut(|kept| {
+            let same = |a: &Option<Cow<'static, str>>, b: &Option<Cow<'static, str>>| match (a, b) {
+                (Some(a), Some(b)) => same_text(a, b),
+                (None, None) => true,
+                _ => false,
+            };
             if let Some((s, d, settings)) = &kept.settings
-                && *s == schema
-                && *d == data
+                && same(s, &schema)
+                && same(d, &data)
             {
                 return settings.clone();
             }
