@@ -74,7 +74,10 @@
 //!    to an interface the manifest does not list fails the build.
 //!
 //! Each call runs in a fresh instance: keep state in [`storage`], not in
-//! statics. There is no clock, file system or network except through the
+//! statics. A plugin whose requests rebuild the same things from the same
+//! files may ask for warm instances (`instances = "warm"` in `plugin.toml`,
+//! see `wit/README.md`): its statics then act as a cache that lives across
+//! requests of one installation and may be lost at any time. There is no clock, file system or network except through the
 //! host: use [`clock::now`], [`storage`] and [`http`].
 //!
 //! For the web side there are [forms](form) (urlencoded and multipart, read
@@ -142,8 +145,9 @@ pub use __private::bindings::omnistore::plugin::types::{
 /// What a channel plugin implements. Every method has a default, so a plugin
 /// implements only what it uses.
 ///
-/// The methods take no `self`: each call runs in a fresh instance, so there is
-/// no state to keep between calls except what the plugin puts in [`storage`].
+/// The methods take no `self`: each call runs in a fresh instance (or a warm
+/// one of the same installation, when the manifest asks), so there is no state
+/// to rely on between calls except what the plugin puts in [`storage`].
 pub trait Plugin {
     /// Answer an HTTP request routed to this installation (storefront pages,
     /// feeds, inbound webhooks). `req.path` is relative to the installation's
