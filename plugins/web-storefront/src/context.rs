@@ -1,11 +1,12 @@
 //! What every request needs: the shop, the language and URLs of the page,
 //! the signed cookies (visitor, cart) and the cookies to set on the answer.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
 
 use omnistore_sdk::cookie::{Cookie, CookieKey};
 use omnistore_sdk::ids::CartId;
-use omnistore_sdk::{PluginError, Request, Response, Shop, settings};
+use omnistore_sdk::{Collection, HostError, PluginError, Request, Response, Shop, catalog, settings};
 
 use crate::money::MoneyFormat;
 
@@ -59,6 +60,8 @@ pub struct Ctx {
     pub preview: bool,
     pub settings: StoreSettings,
     cookies: RefCell<Vec<Cookie>>,
+    /// The channel's collections, asked of the host once per request.
+    collections: OnceCell<Rc<Vec<Collection>>>,
 }
 
 impl Ctx {
@@ -93,7 +96,18 @@ impl Ctx {
             preview,
             settings: StoreSettings::read(),
             cookies: RefCell::new(Vec::new()),
+            collections: OnceCell::new(),
         }
+    }
+
+    /// The channel's collections: every page lists them (the menu), and the
+    /// home and collection pages use them too; one host call serves all.
+    pub fn collections(&self) -> Result<Rc<Vec<Collection>>, HostError> {
+        if let Some(c) = self.collections.get() {
+            return Ok(c.clone());
+        }
+        let listed = Rc::new(catalog::list_collections()?);
+        Ok(self.collections.get_or_init(|| listed).clone())
     }
 
     /// The path on the host of `path` inside the shop, in this page's language.

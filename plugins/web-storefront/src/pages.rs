@@ -80,7 +80,7 @@ fn globals(
     cart: Option<&Cart>,
     extra: Map<String, Json>,
 ) -> Result<Value, PluginError> {
-    let collections: Vec<Json> = catalog::list_collections()?.iter().map(|c| objects::collection(ctx, c)).collect();
+    let collections: Vec<Json> = ctx.collections()?.iter().map(|c| objects::collection(ctx, c)).collect();
     let alternates: Vec<Json> = ctx
         .shop
         .languages
@@ -210,7 +210,7 @@ fn summary(text: &str) -> String {
 
 fn index(ctx: &Ctx) -> Result<Response, PluginError> {
     let theme = Theme::load(ctx);
-    let collections = catalog::list_collections()?;
+    let collections = ctx.collections()?;
     let settings = theme.settings();
     let setting = |key: &str| match &settings {
         Value::Object(o) => o.get(key).cloned(),
@@ -252,7 +252,8 @@ fn theme_translate(theme: &Theme, key: &str) -> String {
 }
 
 fn collection(ctx: &Ctx, handle: &str) -> Result<Response, PluginError> {
-    let Some(c) = catalog::list_collections()?.into_iter().find(|c| c.handle == handle) else {
+    let collections = ctx.collections()?;
+    let Some(c) = collections.iter().find(|c| c.handle == handle) else {
         return not_found(ctx);
     };
     let theme = Theme::load(ctx);
@@ -287,7 +288,7 @@ fn collection(ctx: &Ctx, handle: &str) -> Result<Response, PluginError> {
         .filter(|n| *n == 1 || *n == pages || n.abs_diff(page_number) <= 2)
         .map(|n| json!({ "title": n.to_string(), "url": page_url(n), "is_link": n != page_number }))
         .collect();
-    let mut object = objects::collection(ctx, &c);
+    let mut object = objects::collection(ctx, c);
     object["products"] = json!(page.products.iter().map(|p| objects::product(ctx, p, None)).collect::<Vec<_>>());
     object["products_count"] = json!(page.total);
     object["all_products_count"] = json!(page.total);
