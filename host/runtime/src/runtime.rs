@@ -413,12 +413,13 @@ impl Runtime {
         calls: &Record,
     ) -> RequestStore {
         let key = self.warm_key(plugin, inst);
-        let generation = self.inner.warm.generation();
         if let Some(warm) = key.as_ref().and_then(|k| self.inner.warm.take(k, inst)) {
             let WarmInstance { mut store, channel, calls: served, generation, .. } = warm;
             Self::arm(&mut store, deadline, options, Some(calls.clone()));
             return RequestStore { store, channel: Some(channel), key, served, generation };
         }
+        // Only an instance that may go back to the pool needs the generation.
+        let generation = if key.is_some() { self.inner.warm.generation() } else { 0 };
         let store = self.store(plugin, inst, deadline, options, Some(calls.clone()));
         RequestStore { store, channel: None, key, served: 0, generation }
     }
@@ -486,13 +487,9 @@ impl Runtime {
         Err(classified)
     }
 
+    /// A call's span; a request call records whether its instance was warm.
     fn span(plugin: &Plugin, inst: &Installation, call: &'static str) -> tracing::Span {
-        tracing::info_span!("plugin_call", call, plugin = %plugin.manifest.id, tenant = %inst.tenant, installation = %inst.id)
-    }
-
-    fn request_span(plugin: &Plugin, inst: &Installation, call: &'static str, warm: bool) -> tracing::Span {
-        let instance = if warm { "warm" } else { "fresh" };
-        tracing::info_span!("plugin_call", call, plugin = %plugin.manifest.id, tenant = %inst.tenant, installation = %inst.id, instance)
+        tracing::info_span!("plugin_call", call, plugin = %plugin.manifest.id, tenant = %inst.tenant, installation = %inst.id, instance = tracing::field::Empty)
     }
 
     /// Ask the plugin to describe itself (no imports are granted).
@@ -564,7 +561,8 @@ impl Runtime {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
         let mut call = self.request_store(plugin, inst, deadline, options, calls);
-        let span = Self::request_span(plugin, inst, "handle-request", call.channel.is_some());
+        let span = Self::span(plugin, inst, "handle-request");
+        span.record("instance", if call.channel.is_some() { "warm" } else { "fresh" });
         let store = &mut call.store;
         let outcome = in_instance!(self, plugin, &mut *store, call.channel.take(), deadline, span,
             v0_1_0: |channel| {
@@ -606,7 +604,8 @@ impl Runtime {
         let _permit = self.inner.admission.admit(&inst.tenant)?;
         let deadline = self.inner.config.limits.request_deadline;
         let mut call = self.request_store(plugin, inst, deadline, CallOptions::default(), calls);
-        let span = Self::request_span(plugin, inst, "next-page", call.channel.is_some());
+        let span = Self::span(plugin, inst, "next-page");
+        span.record("instance", if call.channel.is_some() { "warm" } else { "fresh" });
         let store = &mut call.store;
         let outcome = in_instance!(self, plugin, &mut *store, call.channel.take(), deadline, span,
             v0_1_0: |channel| {

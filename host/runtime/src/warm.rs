@@ -117,9 +117,12 @@ impl WarmPool {
             let found = match idle.by_key.get_mut(key) {
                 None => None,
                 Some(list) => {
-                    let (fit, stale): (Vec<_>, Vec<_>) = list.drain(..).partition(|w| w.fits(inst));
-                    *list = fit;
-                    dropped = stale;
+                    // Settings rarely change: only then is the list split.
+                    if !list.iter().all(|w| w.fits(inst)) {
+                        let (fit, stale): (Vec<_>, Vec<_>) = list.drain(..).partition(|w| w.fits(inst));
+                        *list = fit;
+                        dropped = stale;
+                    }
                     list.pop()
                 }
             };
@@ -157,13 +160,14 @@ impl WarmPool {
             } else {
                 dropped.push(instance);
             }
+            // Each list is in the order its instances went idle (`take` pops
+            // the newest), so the expired ones are a prefix.
             let timeout = self.config.idle_timeout;
             let before = dropped.len();
             for list in idle.by_key.values_mut() {
-                let (stale, fresh): (Vec<_>, Vec<_>) =
-                    list.drain(..).partition(|w| now.saturating_duration_since(w.idle_since) >= timeout);
-                *list = fresh;
-                dropped.extend(stale);
+                let expired =
+                    list.iter().take_while(|w| now.saturating_duration_since(w.idle_since) >= timeout).count();
+                dropped.extend(list.drain(..expired));
             }
             let expired = dropped.len() - before;
             idle.count -= expired;
