@@ -53,19 +53,22 @@ async fn setup(max_instances: u32, pool_reuse: PoolReuse, memory_checks: MemoryC
         memory_checks,
         ..RuntimeConfig::default()
     };
-    setup_plugin("hello-channel", config, true).await
+    setup_plugin(&package_dir("hello-channel"), config, true).await
+}
+
+fn package_dir(package: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(package)
 }
 
 /// `package` (a folder of target/plugins) installed on the real core over the
 /// memory store, with the demo catalog when asked, as `omnistore plugin run` has.
-async fn setup_plugin(package: &str, config: RuntimeConfig, demo_catalog: bool) -> anyhow::Result<Setup> {
+async fn setup_plugin(dir: &Path, config: RuntimeConfig, demo_catalog: bool) -> anyhow::Result<Setup> {
     let tenant = TenantId::new("bench").context("tenant id")?;
     let shop = DevShop::empty(&tenant)?;
     let shop = if demo_catalog { shop.with_demo_catalog()? } else { shop };
     let runtime = Runtime::new(config, shop.core.store().clone(), shop.services.clone())?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(package);
     let plugin = runtime
-        .load_dir(&dir)
+        .load_dir(dir)
         .await
         .with_context(|| format!("loading {}; run `cargo xtask build-plugins`", dir.display()))?;
     let inst = shop.install(InstallationBuilder::new(&plugin.manifest))?;
@@ -140,10 +143,28 @@ fn native_renders(n: usize) -> anyhow::Result<(Vec<Duration>, String)> {
 }
 
 /// The same in the `render` test guest: the whole call, and the parse and
-/// render alone as the instance timed them.
-async fn wasm_renders(n: usize, memory_checks: MemoryChecks) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, String)> {
+/// render alone as the instance timed them. `warm`: the guest's manifest
+/// asks for warm instances, as the storefront's does, so its heap has grown
+/// and its allocator holds free memory from the calls before, as a
+/// native process's has.
+async fn wasm_renders(
+    n: usize,
+    memory_checks: MemoryChecks,
+    warm: bool,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, String)> {
+    let scratch = tempfile::tempdir()?;
+    let mut dir = package_dir("render");
+    if warm {
+        let manifest =
+            std::fs::read_to_string(dir.join("plugin.toml")).context("reading the render guest's manifest")?;
+        let warm_manifest = manifest.replacen("[plugin]\n", "[plugin]\ninstances = \"warm\"\n", 1);
+        std::fs::write(scratch.path().join("plugin.toml"), warm_manifest)?;
+        std::fs::copy(dir.join("plugin.wasm"), scratch.path().join("plugin.wasm"))
+            .context("copying the render guest")?;
+        dir = scratch.path().to_path_buf();
+    }
     let Setup { runtime, plugin, inst } =
-        setup_plugin("render", RuntimeConfig { memory_checks, ..RuntimeConfig::default() }, false).await?;
+        setup_plugin(&dir, RuntimeConfig { memory_checks, ..RuntimeConfig::default() }, false).await?;
     let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
     let body = serde_json::to_vec(&serde_json::json!({ "template": RENDER_TEMPLATE, "data": data }))?;
     let request = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
@@ -183,9 +204,10 @@ fn main() -> anyhow::Result<()> {
     rows.push(("storefront page (hello GET /), p50".into(), micros(report::percentile(&page, 0.5))));
     rows.push(("storefront page (hello GET /), p99".into(), micros(report::percentile(&page, 0.99))));
     let (native, native_page) = native_renders(2_000)?;
-    let (_, guarded, _) = single.block_on(wasm_renders(2_000, MemoryChecks::GuardPages))?;
-    let (calls, renders, wasm_page) = single.block_on(wasm_renders(2_000, MemoryChecks::Explicit))?;
-    if native_page != wasm_page {
+    let (_, guarded, _) = single.block_on(wasm_renders(2_000, MemoryChecks::GuardPages, false))?;
+    let (calls, renders, wasm_page) = single.block_on(wasm_renders(2_000, MemoryChecks::Explicit, false))?;
+    let (warm_calls, warm, warm_page) = single.block_on(wasm_renders(2_000, MemoryChecks::Explicit, true))?;
+    if native_page != wasm_page || native_page != warm_page {
         anyhow::bail!("the product page rendered differently natively and in wasm");
     }
     let (native_p50, render_p50) = (report::percentile(&native, 0.5), report::percentile(&renders, 0.5));
@@ -202,6 +224,15 @@ fn main() -> anyhow::Result<()> {
     rows.push((
         "same render as a whole plugin call, p50 / p99".into(),
         format!("{} / {}", micros(report::percentile(&calls, 0.5)), micros(report::percentile(&calls, 0.99))),
+    ));
+    let warm_p50 = report::percentile(&warm, 0.5);
+    rows.push((
+        "same render in a warm instance (as the storefront runs), p50".into(),
+        format!("{} ({:.2}× native)", micros(warm_p50), warm_p50.as_secs_f64() / native_p50.as_secs_f64()),
+    ));
+    rows.push((
+        "same render in a warm instance, whole plugin call, p50 / p99".into(),
+        format!("{} / {}", micros(report::percentile(&warm_calls, 0.5)), micros(report::percentile(&warm_calls, 0.99))),
     ));
     drop(single);
 

@@ -7,7 +7,10 @@
 //! `/` and the hello example at `/hello` (the baseline: one small plugin
 //! page). Every page is measured with the server on one worker thread and
 //! then on every core, so the table shows requests/s per core, p50 and p99,
-//! and how throughput grows with cores. The storefront's pages are measured
+//! and how throughput grows with cores. A worker is not a core: host calls
+//! into the store run on the blocking pool, so one worker's server uses
+//! more than one core; requests per CPU-second (the server's CPU time, not
+//! wrk's) is the per-core figure. The storefront's pages are measured
 //! twice: with warm instances, as its manifest asks, and with a fresh
 //! instance per request (its manifest without `instances = "warm"`), the
 //! baseline. Compare rows as ratios within one run, not as absolute numbers
@@ -35,6 +38,8 @@ struct Load {
     p50_ms: f64,
     p99_ms: f64,
     non_2xx: u64,
+    /// CPU seconds the server (this process, not wrk) used per request.
+    cpu_per_request: f64,
 }
 
 fn package(id: &str) -> PathBuf {
@@ -133,7 +138,8 @@ fn parse_ms(value: &str) -> Option<f64> {
 }
 
 fn parse_wrk(output: &str) -> anyhow::Result<Load> {
-    let mut load = Load { requests_per_second: 0.0, p50_ms: f64::NAN, p99_ms: f64::NAN, non_2xx: 0 };
+    let mut load =
+        Load { requests_per_second: 0.0, p50_ms: f64::NAN, p99_ms: f64::NAN, non_2xx: 0, cpu_per_request: f64::NAN };
     for line in output.lines().map(str::trim) {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields.as_slice() {
@@ -151,6 +157,7 @@ fn parse_wrk(output: &str) -> anyhow::Result<Load> {
 }
 
 fn wrk(url: &str, seconds: u32) -> anyhow::Result<Load> {
+    let cpu_before = report::cpu_seconds();
     let output = Command::new("wrk")
         .args(["-t1", "-c16", &format!("-d{seconds}s"), "--latency", url])
         .output()
@@ -158,7 +165,10 @@ fn wrk(url: &str, seconds: u32) -> anyhow::Result<Load> {
     if !output.status.success() {
         bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    parse_wrk(&String::from_utf8_lossy(&output.stdout))
+    let cpu = report::cpu_seconds() - cpu_before;
+    let mut load = parse_wrk(&String::from_utf8_lossy(&output.stdout))?;
+    load.cpu_per_request = cpu / (load.requests_per_second * f64::from(seconds));
+    Ok(load)
 }
 
 /// Serve the host's router on `workers` threads and load each page.
@@ -190,9 +200,10 @@ fn measure(
         rows.push((
             format!("{name}{how}, {workers} worker(s)"),
             format!(
-                "{:.0} req/s ({:.0} per core), p50 {:.2} ms, p99 {:.2} ms",
+                "{:.0} req/s ({:.0} per worker, {:.0} per CPU-second), p50 {:.2} ms, p99 {:.2} ms",
                 load.requests_per_second,
                 load.requests_per_second / workers as f64,
+                1.0 / load.cpu_per_request,
                 load.p50_ms,
                 load.p99_ms
             ),

@@ -16,3 +16,14 @@ pub fn print_table(rows: &[(String, String)]) {
         println!("{k:width$}  {v}");
     }
 }
+
+/// CPU time this process (all its threads, not its children) has used, read
+/// from `/proc/self/stat` in the kernel's clock ticks (`USER_HZ`, 100 on Linux).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which may hold spaces, start at the state (field 3).
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}

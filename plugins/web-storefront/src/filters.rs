@@ -1,7 +1,7 @@
 //! The Shopify-named filters a theme expects that are not plain Liquid:
 //! money, images, assets, translations, pagination and structured data.
 
-use omnistore_sdk::templates::{FilterArgs, ParseOptions, Value};
+use omnistore_sdk::templates::{FilterArgs, Object, ParseOptions, Value};
 use omnistore_sdk::url::percent_encode;
 
 use crate::i18n::Translations;
@@ -200,74 +200,85 @@ impl AsObject for Value {
 /// `{{ product | structured_data }}`: a schema.org `Product` with one
 /// `Offer` per variant, as JSON-LD in a script element.
 fn structured_data(value: &Value, context: &FilterContext) -> Result {
-    let product = value.to_json();
-    let Some(object) = product.as_object() else { return Ok(Value::from("")) };
-    if object.get("variants").is_none() {
-        return Ok(Value::from(""));
-    }
+    // Read straight from the page's object: converting the whole product to
+    // JSON first cost more than writing the JSON-LD.
+    let Value::Object(product) = value else { return Ok(Value::from("")) };
+    let Some(Value::Array(variants)) = product.get("variants") else { return Ok(Value::from("")) };
+    let field = |object: &Object, key: &str| object.get(key).and_then(Value::as_str).unwrap_or("").to_string();
     let currency = &context.money.currency;
     let absolute =
         |path: &str| if path.starts_with('/') { format!("{}{path}", context.origin) } else { path.to_string() };
-    let text = |key: &str| object.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let offers: Vec<serde_json::Value> = object["variants"]
-        .as_array()
-        .map(|variants| {
-            variants
-                .iter()
-                .map(|v| {
-                    let mut offer = serde_json::json!({
-                        "@type": "Offer",
-                        "url": absolute(v["url"].as_str().unwrap_or("")),
-                        "sku": v["sku"],
-                        "price": decimal(v["price"].as_i64().unwrap_or(0), currency),
-                        "priceCurrency": currency,
-                        "availability": if v["available"].as_bool().unwrap_or(false) {
-                            "https://schema.org/InStock"
-                        } else {
-                            "https://schema.org/OutOfStock"
-                        },
-                        "itemCondition": "https://schema.org/NewCondition",
-                    });
-                    if let Some(gtin) = v["barcode"].as_str().filter(|g| !g.is_empty()) {
-                        offer["gtin"] = serde_json::json!(gtin);
-                    }
-                    if let Some(until) = v["price_valid_until"].as_str().filter(|d| !d.is_empty()) {
-                        offer["priceValidUntil"] = serde_json::json!(until);
-                    }
-                    if let Some(title) = v["title"].as_str() {
-                        offer["name"] = serde_json::json!(title);
-                    }
-                    offer
-                })
-                .collect()
+    let offers: Vec<serde_json::Value> = variants
+        .iter()
+        .filter_map(|v| match v {
+            Value::Object(v) => Some(v),
+            _ => None,
         })
-        .unwrap_or_default();
-    let images: Vec<String> = object
-        .get("images")
-        .and_then(|i| i.as_array())
-        .map(|images| images.iter().filter_map(|i| i["src"].as_str()).map(absolute).collect())
-        .unwrap_or_default();
+        .map(|v| {
+            let price = match v.get("price") {
+                Some(Value::Int(minor)) => *minor,
+                _ => 0,
+            };
+            let mut offer = serde_json::json!({
+                "@type": "Offer",
+                "url": absolute(&field(v, "url")),
+                "sku": v.get("sku").and_then(Value::as_str),
+                "price": decimal(price, currency),
+                "priceCurrency": currency,
+                "availability": if matches!(v.get("available"), Some(Value::Bool(true))) {
+                    "https://schema.org/InStock"
+                } else {
+                    "https://schema.org/OutOfStock"
+                },
+                "itemCondition": "https://schema.org/NewCondition",
+            });
+            let gtin = field(v, "barcode");
+            if !gtin.is_empty() {
+                offer["gtin"] = serde_json::json!(gtin);
+            }
+            let until = field(v, "price_valid_until");
+            if !until.is_empty() {
+                offer["priceValidUntil"] = serde_json::json!(until);
+            }
+            if let Some(title) = v.get("title").and_then(Value::as_str) {
+                offer["name"] = serde_json::json!(title);
+            }
+            offer
+        })
+        .collect();
+    let images: Vec<String> = match product.get("images") {
+        Some(Value::Array(images)) => images
+            .iter()
+            .filter_map(|i| match i {
+                Value::Object(i) => i.get("src").and_then(Value::as_str).map(absolute),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut ld = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "Product",
-        "name": text("title"),
-        "url": absolute(&text("url")),
-        "description": strip_tags(&text("description")),
+        "name": field(product, "title"),
+        "url": absolute(&field(product, "url")),
+        "description": strip_tags(&field(product, "description")),
         "offers": offers,
     });
     if !images.is_empty() {
         ld["image"] = serde_json::json!(images);
     }
-    if let Some(vendor) = object.get("vendor").and_then(|v| v.as_str()).filter(|v| !v.is_empty()) {
+    let vendor = field(product, "vendor");
+    if !vendor.is_empty() {
         ld["brand"] = serde_json::json!({ "@type": "Brand", "name": vendor });
     }
-    if let Some(sku) = object.get("selected_or_first_available_variant").and_then(|v| v["sku"].as_str()) {
-        ld["sku"] = serde_json::json!(sku);
-    }
-    if let Some(gtin) =
-        object.get("selected_or_first_available_variant").and_then(|v| v["barcode"].as_str()).filter(|g| !g.is_empty())
-    {
-        ld["gtin"] = serde_json::json!(gtin);
+    if let Some(Value::Object(chosen)) = product.get("selected_or_first_available_variant") {
+        if let Some(sku) = chosen.get("sku").and_then(Value::as_str) {
+            ld["sku"] = serde_json::json!(sku);
+        }
+        let gtin = field(chosen, "barcode");
+        if !gtin.is_empty() {
+            ld["gtin"] = serde_json::json!(gtin);
+        }
     }
     let json = serde_json::to_string(&ld).map_err(|e| e.to_string())?;
     let safe = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");

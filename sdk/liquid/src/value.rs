@@ -29,8 +29,10 @@ pub enum Value {
     Blank,
 }
 
-/// Objects beyond this many keys get a hash index; below it a scan is faster.
-const INDEX_AT: usize = 12;
+/// Objects beyond this many keys get a hash index; below it a scan is
+/// faster, and building the index cost more than the lookups of a page's
+/// objects (a product has some 30 keys) saved.
+const INDEX_AT: usize = 32;
 
 /// A JSON object that keeps its keys in insertion order, as Ruby hashes do.
 #[derive(Debug, Clone, Default)]
@@ -80,6 +82,14 @@ impl Object {
 
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
         self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// An object of entries whose keys are known to differ (a JSON map's),
+    /// without checking each key against those before it.
+    fn from_unique(entries: Vec<(Arc<str>, Value)>) -> Object {
+        let index =
+            (entries.len() > INDEX_AT).then(|| entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+        Object { entries, index }
     }
 }
 
@@ -303,6 +313,27 @@ impl Value {
     }
 }
 
+/// Written as JSON with objects in their keys' order, as Ruby writes a hash,
+/// and with nothing built in between: the `json` filter and plugins that
+/// answer with the objects their pages render use it. The values are those
+/// of [`Value::to_json`].
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Nil => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Value::Float(_) => s.serialize_unit(),
+            Value::Str(text) => s.serialize_str(text),
+            Value::Array(items) => s.collect_seq(items.iter()),
+            Value::Object(o) => s.collect_map(o.iter().map(|(k, v)| (&**k, v))),
+            Value::Range(a, b) => s.collect_seq((*a..=*b).take(100_000)),
+            Value::Empty | Value::Blank => s.serialize_str(""),
+        }
+    }
+}
+
 impl From<&serde_json::Value> for Value {
     fn from(json: &serde_json::Value) -> Self {
         match json {
@@ -314,9 +345,9 @@ impl From<&serde_json::Value> for Value {
             },
             serde_json::Value::String(s) => Value::str(s),
             serde_json::Value::Array(items) => Value::array(items.iter().map(Value::from).collect()),
-            serde_json::Value::Object(map) => {
-                Value::object(map.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect())
-            }
+            serde_json::Value::Object(map) => Value::object(Object::from_unique(
+                map.iter().map(|(k, v)| (Arc::<str>::from(k.as_str()), Value::from(v))).collect(),
+            )),
         }
     }
 }
@@ -424,5 +455,48 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
             object.insert(k, v);
         }
         Ok(Value::object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small objects are scanned and large ones indexed; both must find
+    /// every key, keep the order keys came in and keep a key's place when it
+    /// is set again, however they were built.
+    #[test]
+    fn objects_of_every_size_find_keys_and_keep_their_order() {
+        for size in [0, 1, INDEX_AT, INDEX_AT + 1, 3 * INDEX_AT] {
+            let keys: Vec<String> = (0..size).rev().map(|i| format!("k{i}")).collect();
+            let mut inserted = Object::new();
+            let mut json = serde_json::Map::new();
+            for (i, key) in keys.iter().enumerate() {
+                inserted.insert(key.as_str(), Value::Int(i as i64));
+                json.insert(key.clone(), serde_json::json!(i));
+            }
+            let Value::Object(converted) = Value::from(serde_json::Value::Object(json)) else {
+                panic!("not an object")
+            };
+            for object in [&inserted, &*converted] {
+                assert_eq!(object.len(), size);
+                for key in &keys {
+                    let found = object.get(key).unwrap_or_else(|| panic!("{key} missing at size {size}"));
+                    assert!(matches!(found, Value::Int(_)));
+                }
+                assert!(object.get("absent").is_none());
+            }
+            let order: Vec<&str> = inserted.iter().map(|(k, _)| &**k).collect();
+            assert_eq!(order, keys.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut again = (*converted).clone();
+            if let Some(first) = keys.first() {
+                again.insert(first.as_str(), Value::Bool(true));
+                assert_eq!(again.len(), size);
+                assert!(matches!(again.get(first), Some(Value::Bool(true))));
+                again.insert("new", Value::Nil);
+                assert_eq!(again.iter().last().map(|(k, _)| &**k), Some("new"));
+                assert!(again.get("new").is_some_and(Value::is_nil));
+            }
+        }
     }
 }

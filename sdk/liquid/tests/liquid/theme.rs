@@ -25,6 +25,20 @@ fn json_writes_json_that_is_safe_inside_a_script_element() {
 }
 
 #[test]
+fn json_keeps_the_order_in_which_an_object_was_built_as_shopify_does() {
+    let mut product = omnistore_liquid::Object::new();
+    for (key, value) in [("title", Value::str("Cannolo")), ("price", Value::Int(350)), ("available", Value::Bool(true))]
+    {
+        product.insert(key, value);
+    }
+    let mut globals = omnistore_liquid::Object::new();
+    globals.insert("product", Value::object(product));
+    let template = Template::parse("{{ product | json }}", &ParseOptions::default()).unwrap();
+    let out = template.render(&Value::object(globals), &RenderOptions::default()).unwrap();
+    assert_eq!(out, r#"{"title":"Cannolo","price":350,"available":true}"#);
+}
+
+#[test]
 fn section_renders_the_partial_from_sections_in_isolation() {
     let partials: HashMap<String, String> = [
         ("sections/header".to_string(), "<header>{{ shop_name }}|{{ secret }}</header>".to_string()),
