@@ -126,53 +126,53 @@ fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -
 const RENDER_TEMPLATE: &str = include_str!("fixtures/render_product.liquid");
 const RENDER_DATA: &str = include_str!("fixtures/render_product.json");
 
-/// Parse and render the fixture page natively, `n` times.
-fn native_renders(n: usize) -> anyhow::Result<(Vec<Duration>, String)> {
+/// Parse and render the fixture page natively once.
+fn native_render() -> anyhow::Result<(Duration, String)> {
     use omnistore_liquid::{ParseOptions, RenderOptions, Template};
     let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
-    let mut out = Vec::with_capacity(n);
-    let mut page = String::new();
-    for _ in 0..n {
-        let t = Instant::now();
-        let template = Template::parse(RENDER_TEMPLATE, &ParseOptions::default())?;
-        page = template.render_json(&data, &RenderOptions::default())?;
-        out.push(t.elapsed());
-    }
-    out.sort();
-    Ok((out, page))
+    let t = Instant::now();
+    let template = Template::parse(RENDER_TEMPLATE, &ParseOptions::default())?;
+    let page = template.render_json(&data, &RenderOptions::default())?;
+    Ok((t.elapsed(), page))
 }
 
-/// The same in the `render` test guest: the whole call, and the parse and
-/// render alone as the instance timed them. `warm`: the guest's manifest
-/// asks for warm instances, as the storefront's does, so its heap has grown
-/// and its allocator holds free memory from the calls before, as a
-/// native process's has.
-async fn wasm_renders(
-    n: usize,
-    memory_checks: MemoryChecks,
-    warm: bool,
-) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, String)> {
-    let scratch = tempfile::tempdir()?;
-    let mut dir = package_dir("render");
-    if warm {
-        let manifest =
-            std::fs::read_to_string(dir.join("plugin.toml")).context("reading the render guest's manifest")?;
-        let warm_manifest = manifest.replacen("[plugin]\n", "[plugin]\ninstances = \"warm\"\n", 1);
-        std::fs::write(scratch.path().join("plugin.toml"), warm_manifest)?;
-        std::fs::copy(dir.join("plugin.wasm"), scratch.path().join("plugin.wasm"))
-            .context("copying the render guest")?;
-        dir = scratch.path().to_path_buf();
+/// The `render` test guest, which parses and renders the same page and
+/// times that inside the instance.
+struct RenderGuest {
+    setup: Setup,
+    request: Request,
+    _scratch: tempfile::TempDir,
+}
+
+impl RenderGuest {
+    /// `warm`: the guest's manifest asks for warm instances, as the
+    /// storefront's does, so its heap has grown and its allocator holds
+    /// free memory from the calls before, as a native process's has.
+    async fn new(memory_checks: MemoryChecks, warm: bool) -> anyhow::Result<RenderGuest> {
+        let scratch = tempfile::tempdir()?;
+        let mut dir = package_dir("render");
+        if warm {
+            let manifest =
+                std::fs::read_to_string(dir.join("plugin.toml")).context("reading the render guest's manifest")?;
+            let warm_manifest = manifest.replacen("[plugin]\n", "[plugin]\ninstances = \"warm\"\n", 1);
+            std::fs::write(scratch.path().join("plugin.toml"), warm_manifest)?;
+            std::fs::copy(dir.join("plugin.wasm"), scratch.path().join("plugin.wasm"))
+                .context("copying the render guest")?;
+            dir = scratch.path().to_path_buf();
+        }
+        let setup = setup_plugin(&dir, RuntimeConfig { memory_checks, ..RuntimeConfig::default() }, false).await?;
+        let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
+        let body = serde_json::to_vec(&serde_json::json!({ "template": RENDER_TEMPLATE, "data": data }))?;
+        let request = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
+        Ok(RenderGuest { setup, request, _scratch: scratch })
     }
-    let Setup { runtime, plugin, inst } =
-        setup_plugin(&dir, RuntimeConfig { memory_checks, ..RuntimeConfig::default() }, false).await?;
-    let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
-    let body = serde_json::to_vec(&serde_json::json!({ "template": RENDER_TEMPLATE, "data": data }))?;
-    let request = Request { method: "POST".into(), path: "/".into(), query: String::new(), headers: vec![], body };
-    let (mut calls, mut renders, mut page) = (Vec::with_capacity(n), Vec::with_capacity(n), String::new());
-    for _ in 0..n {
+
+    /// One call: how long it took, the render alone as the instance timed it, and the page.
+    async fn render(&self) -> anyhow::Result<(Duration, Duration, String)> {
+        let Setup { runtime, plugin, inst } = &self.setup;
         let t = Instant::now();
-        let response = runtime.handle_request(&plugin, &inst, request.clone()).await?;
-        calls.push(t.elapsed());
+        let response = runtime.handle_request(plugin, inst, self.request.clone()).await?;
+        let call = t.elapsed();
         if response.status != 200 {
             anyhow::bail!("the render guest answered {}: {}", response.status, String::from_utf8_lossy(&response.body));
         }
@@ -182,12 +182,63 @@ async fn wasm_renders(
             .find(|(name, _)| name == "x-render-ns")
             .and_then(|(_, v)| v.parse().ok())
             .context("the render guest did not time its render")?;
-        renders.push(Duration::from_nanos(ns));
-        page = String::from_utf8(response.body)?;
+        Ok((call, Duration::from_nanos(ns), String::from_utf8(response.body)?))
     }
-    calls.sort();
-    renders.sort();
-    Ok((calls, renders, page))
+}
+
+/// Renders of the fixture page, natively and in the guest (fresh instances
+/// with explicit checks and with guard pages, warm instances), taken in
+/// turn so that a machine whose speed drifts tilts none of them.
+struct RenderRuns {
+    native: Vec<Duration>,
+    fresh: Vec<Duration>,
+    fresh_calls: Vec<Duration>,
+    guarded: Vec<Duration>,
+    warm: Vec<Duration>,
+    warm_calls: Vec<Duration>,
+}
+
+async fn render_runs(n: usize) -> anyhow::Result<RenderRuns> {
+    let fresh = RenderGuest::new(MemoryChecks::Explicit, false).await?;
+    let guarded = RenderGuest::new(MemoryChecks::GuardPages, false).await?;
+    let warm = RenderGuest::new(MemoryChecks::Explicit, true).await?;
+    let mut runs = RenderRuns {
+        native: Vec::with_capacity(n),
+        fresh: Vec::with_capacity(n),
+        fresh_calls: Vec::with_capacity(n),
+        guarded: Vec::with_capacity(n),
+        warm: Vec::with_capacity(n),
+        warm_calls: Vec::with_capacity(n),
+    };
+    for _ in 0..n {
+        let (native, native_page) = native_render()?;
+        runs.native.push(native);
+        for (guest, calls, renders) in [
+            (&fresh, Some(&mut runs.fresh_calls), &mut runs.fresh),
+            (&guarded, None, &mut runs.guarded),
+            (&warm, Some(&mut runs.warm_calls), &mut runs.warm),
+        ] {
+            let (call, render, page) = guest.render().await?;
+            if page != native_page {
+                anyhow::bail!("the product page rendered differently natively and in wasm");
+            }
+            renders.push(render);
+            if let Some(calls) = calls {
+                calls.push(call);
+            }
+        }
+    }
+    for list in [
+        &mut runs.native,
+        &mut runs.fresh,
+        &mut runs.fresh_calls,
+        &mut runs.guarded,
+        &mut runs.warm,
+        &mut runs.warm_calls,
+    ] {
+        list.sort();
+    }
+    Ok(runs)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -203,36 +254,23 @@ fn main() -> anyhow::Result<()> {
     let page = single.block_on(latencies(&s, 5_000, true))?;
     rows.push(("storefront page (hello GET /), p50".into(), micros(report::percentile(&page, 0.5))));
     rows.push(("storefront page (hello GET /), p99".into(), micros(report::percentile(&page, 0.99))));
-    let (native, native_page) = native_renders(2_000)?;
-    let (_, guarded, _) = single.block_on(wasm_renders(2_000, MemoryChecks::GuardPages, false))?;
-    let (calls, renders, wasm_page) = single.block_on(wasm_renders(2_000, MemoryChecks::Explicit, false))?;
-    let (warm_calls, warm, warm_page) = single.block_on(wasm_renders(2_000, MemoryChecks::Explicit, true))?;
-    if native_page != wasm_page || native_page != warm_page {
-        anyhow::bail!("the product page rendered differently natively and in wasm");
-    }
-    let (native_p50, render_p50) = (report::percentile(&native, 0.5), report::percentile(&renders, 0.5));
-    rows.push((format!("product page render ({} KiB), native, p50", native_page.len() / 1024), micros(native_p50)));
-    rows.push((
-        "same render in wasm (timed in the instance), p50".into(),
-        format!("{} ({:.2}× native)", micros(render_p50), render_p50.as_secs_f64() / native_p50.as_secs_f64()),
-    ));
-    let guarded_p50 = report::percentile(&guarded, 0.5);
-    rows.push((
-        "same render in wasm with guard pages, p50".into(),
-        format!("{} ({:.2}× native)", micros(guarded_p50), guarded_p50.as_secs_f64() / native_p50.as_secs_f64()),
-    ));
+    let runs = single.block_on(render_runs(2_000))?;
+    let (_, page) = native_render()?;
+    let native_p50 = report::percentile(&runs.native, 0.5);
+    let p50 = |list: &[Duration]| report::percentile(list, 0.5);
+    let p99 = |list: &[Duration]| report::percentile(list, 0.99);
+    let versus = |d: Duration| format!("{} ({:.2}× native)", micros(d), d.as_secs_f64() / native_p50.as_secs_f64());
+    rows.push((format!("product page render ({} KiB), native, p50", page.len() / 1024), micros(native_p50)));
+    rows.push(("same render in wasm (timed in the instance), p50".into(), versus(p50(&runs.fresh))));
+    rows.push(("same render in wasm with guard pages, p50".into(), versus(p50(&runs.guarded))));
     rows.push((
         "same render as a whole plugin call, p50 / p99".into(),
-        format!("{} / {}", micros(report::percentile(&calls, 0.5)), micros(report::percentile(&calls, 0.99))),
+        format!("{} / {}", micros(p50(&runs.fresh_calls)), micros(p99(&runs.fresh_calls))),
     ));
-    let warm_p50 = report::percentile(&warm, 0.5);
-    rows.push((
-        "same render in a warm instance (as the storefront runs), p50".into(),
-        format!("{} ({:.2}× native)", micros(warm_p50), warm_p50.as_secs_f64() / native_p50.as_secs_f64()),
-    ));
+    rows.push(("same render in a warm instance (as the storefront runs), p50".into(), versus(p50(&runs.warm))));
     rows.push((
         "same render in a warm instance, whole plugin call, p50 / p99".into(),
-        format!("{} / {}", micros(report::percentile(&warm_calls, 0.5)), micros(report::percentile(&warm_calls, 0.99))),
+        format!("{} / {}", micros(p50(&runs.warm_calls)), micros(p99(&runs.warm_calls))),
     ));
     drop(single);
 

@@ -19,6 +19,7 @@ pub fn print_table(rows: &[(String, String)]) {
 
 /// CPU time this process (all its threads, not its children) has used, read
 /// from `/proc/self/stat` in the kernel's clock ticks (`USER_HZ`, 100 on Linux).
+#[allow(dead_code)] // only the storefront's bench reports CPU time
 pub fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which may hold spaces, start at the state (field 3).
