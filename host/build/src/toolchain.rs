@@ -597,4 +597,22 @@ mod tests {
         );
         assert!(cmd.get_args().any(|a| a == "-Zbuild-std=std,panic_abort"));
     }
+
+    #[test]
+    fn plugins_are_optimised_as_one_program() {
+        let tc = Toolchain {
+            route: Route::Rustup,
+            rustc_version: "rustc 1.96.0".into(),
+            root: None,
+            env: vec![],
+            remaps: vec![],
+        };
+        let cmd = tc.cargo_build(Path::new("/work/repo"));
+        let env = |name: &str| {
+            cmd.get_envs().find(|(k, _)| *k == name).and_then(|(_, v)| v).map(|v| v.to_string_lossy().into_owned())
+        };
+        assert_eq!(env("CARGO_PROFILE_RELEASE_LTO").as_deref(), Some("fat"));
+        assert_eq!(env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS").as_deref(), Some("1"));
+        assert!(cmd.get_args().any(|a| a == "--release"));
+    }
 }
