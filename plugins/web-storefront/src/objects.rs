@@ -8,6 +8,22 @@ use omnistore_sdk::{Cart, CartLine, Collection, Image, Location, Product, Varian
 
 use crate::context::Ctx;
 
+/// `object` with `fields` moved in. `json!` serialises a value it is given
+/// into a new one, so nesting objects built already through it copies them
+/// whole: a collection page's products were copied twice that way.
+pub fn with_fields(mut object: Json, fields: impl IntoIterator<Item = (&'static str, Json)>) -> Json {
+    if let Json::Object(map) = &mut object {
+        for (key, value) in fields {
+            map.insert(key.to_string(), value);
+        }
+    }
+    object
+}
+
+fn or_null(value: Option<Json>) -> Json {
+    value.unwrap_or(Json::Null)
+}
+
 /// Milliseconds since the epoch as an ISO date (`2026-12-31`).
 pub fn iso_date(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);
@@ -72,9 +88,9 @@ pub fn product_url(ctx: &Ctx, handle: &str) -> String {
 
 pub fn variant(ctx: &Ctx, product: &Product, v: &Variant) -> Json {
     let names = option_names(product);
-    let options: Vec<Json> = names.iter().map(|n| json!(option_value(v, n).unwrap_or_default())).collect();
+    let options: Vec<Json> = names.iter().map(|n| Json::from(option_value(v, n).unwrap_or_default())).collect();
     let money = ctx.money();
-    let mut out = json!({
+    let out = json!({
         "id": v.id,
         "title": v.title,
         "name": format!("{} - {}", product.title, v.title),
@@ -87,16 +103,17 @@ pub fn variant(ctx: &Ctx, product: &Product, v: &Variant) -> Json {
         "inventory_quantity": v.available,
         "inventory_policy": if v.backorderable { "continue" } else { "deny" },
         "weight": v.weight_grams,
-        "options": options,
         "url": format!("{}?variant={}", product_url(ctx, &product.handle), v.id),
         "price_valid_until": v.price_valid_until.map(iso_date),
-        "featured_image": product.images.first().map(|i| image(ctx, i)),
         "product_id": product.id,
     });
-    for (i, value) in options.iter().enumerate().take(3) {
-        out[format!("option{}", i + 1)] = value.clone();
-    }
-    out
+    const OPTION_KEYS: [&str; 3] = ["option1", "option2", "option3"];
+    let numbered: Vec<(&'static str, Json)> = OPTION_KEYS.iter().copied().zip(options.iter().cloned()).collect();
+    let out = with_fields(out, numbered);
+    with_fields(
+        out,
+        [("options", Json::Array(options)), ("featured_image", or_null(product.images.first().map(|i| image(ctx, i))))],
+    )
 }
 
 /// The variant a request asks for: `?variant=ID`, or the option values
@@ -148,16 +165,18 @@ pub fn product(ctx: &Ctx, product: &Product, selected: Option<&Variant>) -> Json
                     values.push(value);
                 }
             }
-            json!({
-                "name": name,
-                "position": i + 1,
-                "values": values,
-                "selected_value": current.and_then(|v| option_value(v, name)),
-            })
+            with_fields(
+                json!({
+                    "name": name,
+                    "position": i + 1,
+                    "selected_value": current.and_then(|v| option_value(v, name)),
+                }),
+                [("values", Json::from(values))],
+            )
         })
         .collect();
     let only_default = product.variants.len() <= 1 && names.is_empty();
-    json!({
+    let object = json!({
         "id": product.id,
         "handle": product.handle,
         "title": product.title,
@@ -173,20 +192,26 @@ pub fn product(ctx: &Ctx, product: &Product, selected: Option<&Variant>) -> Json
         "price_varies": min != max,
         "compare_at_price": compare_min,
         "available": product.variants.iter().any(is_available),
-        "images": product.images.iter().map(|i| image(ctx, i)).collect::<Vec<_>>(),
-        "featured_image": product.images.first().map(|i| image(ctx, i)),
-        "options": names,
-        "options_with_values": options_with_values,
         "has_only_default_variant": only_default,
-        "variants": product.variants.iter().map(|v| variant(ctx, product, v)).collect::<Vec<_>>(),
-        "selected_variant": selected.map(|v| variant(ctx, product, v)),
-        "selected_or_first_available_variant": current.map(|v| variant(ctx, product, v)),
-        "first_available_variant": product.variants.iter().find(|v| is_available(v)).map(|v| variant(ctx, product, v)),
         "created_at": iso_time(product.created_at),
         "published_at": iso_time(product.created_at),
         "updated_at": iso_time(product.updated_at),
         "collections": product.collections,
-    })
+    });
+    let first_available = product.variants.iter().find(|v| is_available(v));
+    with_fields(
+        object,
+        [
+            ("images", Json::Array(product.images.iter().map(|i| image(ctx, i)).collect())),
+            ("featured_image", or_null(product.images.first().map(|i| image(ctx, i)))),
+            ("options", Json::from(names)),
+            ("options_with_values", Json::Array(options_with_values)),
+            ("variants", Json::Array(product.variants.iter().map(|v| variant(ctx, product, v)).collect())),
+            ("selected_variant", or_null(selected.map(|v| variant(ctx, product, v)))),
+            ("selected_or_first_available_variant", or_null(current.map(|v| variant(ctx, product, v)))),
+            ("first_available_variant", or_null(first_available.map(|v| variant(ctx, product, v)))),
+        ],
+    )
 }
 
 pub fn collection(ctx: &Ctx, c: &Collection) -> Json {
@@ -234,7 +259,7 @@ pub fn line_item(ctx: &Ctx, line: &CartLine) -> Json {
         let url = absolute_media(ctx, &i.url);
         json!({ "url": url, "src": url, "alt": i.alt.clone().unwrap_or_else(|| line.title.clone()), "aspect_ratio": Json::Null, "width": Json::Null, "height": Json::Null })
     });
-    json!({
+    let object = json!({
         "id": line.variant_id,
         "key": line.variant_id,
         "variant_id": line.variant_id,
@@ -260,7 +285,6 @@ pub fn line_item(ctx: &Ctx, line: &CartLine) -> Json {
         "discounts": [],
         "url": url,
         "image": image_url,
-        "featured_image": image,
         "options_with_values": variant_title.as_ref().map(|v| vec![json!({ "name": "Title", "value": v })]).unwrap_or_default(),
         "variant_options": variant_title.iter().collect::<Vec<_>>(),
         "requires_shipping": true,
@@ -270,7 +294,8 @@ pub fn line_item(ctx: &Ctx, line: &CartLine) -> Json {
         "vendor": Json::Null,
         "product_type": "",
         "product_description": Json::Null,
-    })
+    });
+    with_fields(object, [("featured_image", or_null(image))])
 }
 
 /// The cart as Shopify's `/cart.js` returns it (and the `cart` object).
@@ -289,7 +314,7 @@ pub fn cart(ctx: &Ctx, cart: Option<&Cart>) -> Json {
     let items_subtotal: i64 = cart.lines.iter().map(|l| l.total.amount_minor).sum();
     let line_discounts: i64 = cart.lines.iter().map(|l| l.discount.amount_minor).sum();
     let cart_level = cart.discount.amount_minor - line_discounts;
-    json!({
+    let object = json!({
         "token": cart.id,
         "note": Json::Null,
         "attributes": {},
@@ -298,7 +323,6 @@ pub fn cart(ctx: &Ctx, cart: Option<&Cart>) -> Json {
         "total_discount": cart.discount.amount_minor,
         "total_weight": 0,
         "item_count": item_count,
-        "items": items,
         "requires_shipping": !cart.lines.is_empty(),
         "currency": currency,
         "items_subtotal_price": items_subtotal,
@@ -309,7 +333,8 @@ pub fn cart(ctx: &Ctx, cart: Option<&Cart>) -> Json {
         },
         "discount_codes": cart.codes.iter().map(|c| json!({ "code": c, "applicable": true })).collect::<Vec<_>>(),
         "promotions": cart.promotions,
-    })
+    });
+    with_fields(object, [("items", Json::Array(items))])
 }
 
 #[cfg(test)]

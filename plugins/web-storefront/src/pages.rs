@@ -130,11 +130,7 @@ fn globals(
             "origin": crate::context::origin_of(&ctx.base_url),
             "design_mode": false,
             "preview": ctx.preview,
-            "alternates": alternates,
         },
-        "routes": routes(ctx),
-        "collections": collections,
-        "cart": objects::cart(ctx, cart),
         "customer": Json::Null,
         "form": { "authenticity_token": ctx.csrf_token() },
         "page_title": ctx.shop.name,
@@ -143,6 +139,11 @@ fn globals(
         "content_for_header": header,
         "theme_version": THEME_VERSION,
     });
+    data["request"]["alternates"] = Json::Array(alternates);
+    let mut data = objects::with_fields(
+        data,
+        [("routes", routes(ctx)), ("collections", Json::Array(collections)), ("cart", objects::cart(ctx, cart))],
+    );
     if let Json::Object(map) = &mut data {
         for (k, v) in extra {
             // A page's own form keeps the token.
@@ -233,7 +234,7 @@ fn index(ctx: &Ctx) -> Result<Response, PluginError> {
     if let Some(c) = featured {
         let page = catalog::browse_collection(&c.collection_id(), ProductSort::Manual, 0, count)?;
         let mut object = objects::collection(ctx, c);
-        object["products"] = json!(page.products.iter().map(|p| objects::product(ctx, p, None)).collect::<Vec<_>>());
+        object["products"] = Json::Array(page.products.iter().map(|p| objects::product(ctx, p, None)).collect());
         extra.insert("featured_collection".into(), object);
     }
     let cart = cart::load(ctx);
@@ -289,13 +290,12 @@ fn collection(ctx: &Ctx, handle: &str) -> Result<Response, PluginError> {
         .map(|n| json!({ "title": n.to_string(), "url": page_url(n), "is_link": n != page_number }))
         .collect();
     let mut object = objects::collection(ctx, c);
-    object["products"] = json!(page.products.iter().map(|p| objects::product(ctx, p, None)).collect::<Vec<_>>());
+    object["products"] = Json::Array(page.products.iter().map(|p| objects::product(ctx, p, None)).collect());
     object["products_count"] = json!(page.total);
     object["all_products_count"] = json!(page.total);
     object["sort_by"] = json!(sort.sort_by());
     object["default_sort_by"] = json!("manual");
-    object["sort_options"] =
-        json!(ProductSort::ALL.iter().map(|s| json!({ "value": s.sort_by() })).collect::<Vec<_>>());
+    object["sort_options"] = Json::Array(ProductSort::ALL.iter().map(|s| json!({ "value": s.sort_by() })).collect());
     let mut extra = page_extra(&c.title, if c.description.is_empty() { &c.title } else { &c.description });
     extra.insert("collection".into(), object);
     extra.insert(
@@ -308,9 +308,11 @@ fn collection(ctx: &Ctx, handle: &str) -> Result<Response, PluginError> {
             "pages": pages,
             "previous": (page_number > 1).then(|| json!({ "title": "previous", "url": page_url(page_number - 1), "is_link": true })),
             "next": (page_number < pages).then(|| json!({ "title": "next", "url": page_url(page_number + 1), "is_link": true })),
-            "parts": parts,
         }),
     );
+    if let Some(paginate) = extra.get_mut("paginate") {
+        paginate["parts"] = Json::Array(parts);
+    }
     if page_number > 1 {
         extra.insert("canonical_url".into(), json!(format!("{}?page={page_number}", ctx.absolute(&ctx.path))));
     }
@@ -355,11 +357,11 @@ fn search(ctx: &Ctx, vendor: bool) -> Result<Response, PluginError> {
         search = json!({
             "performed": true,
             "terms": terms,
-            "results": page.products.iter().map(|p| objects::product(ctx, p, None)).collect::<Vec<_>>(),
             "results_count": page.products.len(),
             "next_url": page.next.as_ref().map(|n| format!("{base}?q={q}&after={}", form_encode(n))),
             "first_url": after.is_some().then(|| format!("{base}?q={q}")),
         });
+        search["results"] = Json::Array(page.products.iter().map(|p| objects::product(ctx, p, None)).collect());
     }
     let title = if terms.is_empty() {
         theme.translate("search.title", &[])
