@@ -91,6 +91,12 @@
 //! Errors: host calls return [`HostError`] (or [`http::HttpError`]); both
 //! convert into [`PluginError`] with `?`, which the host maps to an HTTP
 //! status (see [`PluginError`]).
+//!
+//! Building: `omnistore plugin build` (and `cargo xtask build-plugins` here)
+//! optimises a plugin as one program, with link-time optimisation across the
+//! SDK and your dependencies. In wasm the SDK allocates with talc, which is
+//! faster than std's default there; to bring another global allocator, turn
+//! off the SDK's default `allocator` feature.
 
 mod money;
 mod web;
