@@ -13,6 +13,8 @@
 //! Figures are medians and percentiles of many runs; compare them as ratios
 //! within one run rather than as absolute numbers across machines.
 
+#[path = "packages.rs"]
+mod packages;
 #[path = "report.rs"]
 mod report;
 
@@ -53,11 +55,7 @@ async fn setup(max_instances: u32, pool_reuse: PoolReuse, memory_checks: MemoryC
         memory_checks,
         ..RuntimeConfig::default()
     };
-    setup_plugin(&package_dir("hello-channel"), config, true).await
-}
-
-fn package_dir(package: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(package)
+    setup_plugin(&packages::built("hello-channel"), config, true).await
 }
 
 /// `package` (a folder of target/plugins) installed on the real core over the
@@ -150,16 +148,13 @@ impl RenderGuest {
     /// free memory from the calls before, as a native process's has.
     async fn new(memory_checks: MemoryChecks, warm: bool) -> anyhow::Result<RenderGuest> {
         let scratch = tempfile::tempdir()?;
-        let mut dir = package_dir("render");
-        if warm {
-            let manifest =
-                std::fs::read_to_string(dir.join("plugin.toml")).context("reading the render guest's manifest")?;
-            let warm_manifest = manifest.replacen("[plugin]\n", "[plugin]\ninstances = \"warm\"\n", 1);
-            std::fs::write(scratch.path().join("plugin.toml"), warm_manifest)?;
-            std::fs::copy(dir.join("plugin.wasm"), scratch.path().join("plugin.wasm"))
-                .context("copying the render guest")?;
-            dir = scratch.path().to_path_buf();
-        }
+        let dir = if warm {
+            packages::with_manifest("render", scratch.path(), |manifest| {
+                manifest.replacen("[plugin]\n", "[plugin]\ninstances = \"warm\"\n", 1)
+            })?
+        } else {
+            packages::built("render")
+        };
         let setup = setup_plugin(&dir, RuntimeConfig { memory_checks, ..RuntimeConfig::default() }, false).await?;
         let data: serde_json::Value = serde_json::from_str(RENDER_DATA)?;
         let body = serde_json::to_vec(&serde_json::json!({ "template": RENDER_TEMPLATE, "data": data }))?;

@@ -16,6 +16,8 @@
 //! baseline. Compare rows as ratios within one run, not as absolute numbers
 //! across machines.
 
+#[path = "packages.rs"]
+mod packages;
 #[path = "report.rs"]
 #[allow(dead_code)] // the percentiles are wrk's here; only the table is shared
 mod report;
@@ -42,10 +44,6 @@ struct Load {
     cpu_per_request: f64,
 }
 
-fn package(id: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(id)
-}
-
 fn now_ms() -> i64 {
     omnistore_runtime::WallClock::now_ms(None)
 }
@@ -62,20 +60,12 @@ enum Instances {
 /// The storefront package to install: as built, or copied into `scratch`
 /// with a manifest that keeps the default of a fresh instance per call.
 fn storefront_package(instances: Instances, scratch: &Path) -> anyhow::Result<PathBuf> {
-    let built = package("web-storefront");
     if instances == Instances::Warm {
-        return Ok(built);
+        return Ok(packages::built("web-storefront"));
     }
-    let manifest = std::fs::read_to_string(built.join("plugin.toml")).context("reading the storefront's manifest")?;
-    let fresh = manifest.replace("instances = \"warm\"\n", "");
-    if fresh == manifest {
-        bail!("the storefront's manifest no longer says `instances = \"warm\"`: the baseline would be the same");
-    }
-    let dir = scratch.join("web-storefront-fresh");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("plugin.toml"), fresh)?;
-    std::fs::copy(built.join("plugin.wasm"), dir.join("plugin.wasm")).context("copying the storefront")?;
-    Ok(dir)
+    packages::with_manifest("web-storefront", &scratch.join("web-storefront-fresh"), |manifest| {
+        manifest.replace("instances = \"warm\"\n", "")
+    })
 }
 
 async fn start_host(data: &Path, instances: Instances) -> anyhow::Result<(Host, TenantId, String, String)> {
@@ -102,7 +92,7 @@ async fn start_host(data: &Path, instances: Instances) -> anyhow::Result<(Host, 
     .await??;
     let storefront = storefront_package(instances, data)?;
     for (plugin, mount, dir) in
-        [("web-storefront", "/", storefront), ("hello-channel", "/hello", package("hello-channel"))]
+        [("web-storefront", "/", storefront), ("hello-channel", "/hello", packages::built("hello-channel"))]
     {
         let request = InstallRequest {
             package: Some(dir),

@@ -280,8 +280,7 @@ fn structured_data(value: &Value, context: &FilterContext) -> Result {
             ld["gtin"] = serde_json::json!(gtin);
         }
     }
-    let json = serde_json::to_string(&ld).map_err(|e| e.to_string())?;
-    let safe = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let safe = omnistore_sdk::templates::script_safe_json(&ld).map_err(|e| e.to_string())?;
     Ok(Value::from(format!("<script type=\"application/ld+json\">{safe}</script>")))
 }
 

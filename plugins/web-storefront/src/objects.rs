@@ -108,12 +108,10 @@ pub fn variant(ctx: &Ctx, product: &Product, v: &Variant) -> Json {
         "product_id": product.id,
     });
     const OPTION_KEYS: [&str; 3] = ["option1", "option2", "option3"];
-    let numbered: Vec<(&'static str, Json)> = OPTION_KEYS.iter().copied().zip(options.iter().cloned()).collect();
-    let out = with_fields(out, numbered);
-    with_fields(
-        out,
-        [("options", Json::Array(options)), ("featured_image", or_null(product.images.first().map(|i| image(ctx, i))))],
-    )
+    let mut fields: Vec<(&'static str, Json)> = OPTION_KEYS.into_iter().zip(options.iter().cloned()).collect();
+    fields.push(("options", Json::Array(options)));
+    fields.push(("featured_image", or_null(product.images.first().map(|i| image(ctx, i)))));
+    with_fields(out, fields)
 }
 
 /// The variant a request asks for: `?variant=ID`, or the option values

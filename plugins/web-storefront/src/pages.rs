@@ -298,21 +298,16 @@ fn collection(ctx: &Ctx, handle: &str) -> Result<Response, PluginError> {
     object["sort_options"] = Json::Array(ProductSort::ALL.iter().map(|s| json!({ "value": s.sort_by() })).collect());
     let mut extra = page_extra(&c.title, if c.description.is_empty() { &c.title } else { &c.description });
     extra.insert("collection".into(), object);
-    extra.insert(
-        "paginate".into(),
-        json!({
-            "current_page": page_number,
-            "current_offset": offset,
-            "items": page.total,
-            "page_size": per_page,
-            "pages": pages,
-            "previous": (page_number > 1).then(|| json!({ "title": "previous", "url": page_url(page_number - 1), "is_link": true })),
-            "next": (page_number < pages).then(|| json!({ "title": "next", "url": page_url(page_number + 1), "is_link": true })),
-        }),
-    );
-    if let Some(paginate) = extra.get_mut("paginate") {
-        paginate["parts"] = Json::Array(parts);
-    }
+    let paginate = json!({
+        "current_page": page_number,
+        "current_offset": offset,
+        "items": page.total,
+        "page_size": per_page,
+        "pages": pages,
+        "previous": (page_number > 1).then(|| json!({ "title": "previous", "url": page_url(page_number - 1), "is_link": true })),
+        "next": (page_number < pages).then(|| json!({ "title": "next", "url": page_url(page_number + 1), "is_link": true })),
+    });
+    extra.insert("paginate".into(), objects::with_fields(paginate, [("parts", Json::Array(parts))]));
     if page_number > 1 {
         extra.insert("canonical_url".into(), json!(format!("{}?page={page_number}", ctx.absolute(&ctx.path))));
     }

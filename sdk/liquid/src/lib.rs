@@ -92,6 +92,26 @@ pub fn escape_html(text: &str) -> String {
     filters::escape_html(text)
 }
 
+/// `value` as JSON that can sit inside a `<script>` element (even one
+/// holding `</script>` in a string) and stay the same JSON: `<`, `>` and `&`
+/// are written `\u003c`, `\u003e` and `\u0026`. What the `json` filter writes.
+pub fn script_safe_json(value: &impl serde::Serialize) -> Result<String, serde_json::Error> {
+    let text = serde_json::to_string(value)?;
+    if !text.contains(['<', '>', '&']) {
+        return Ok(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
 /// A filter a caller adds: `{{ price | money: "EUR" }}` calls it with the price and the arguments.
 ///
 /// An `Err` ends the render with a `Liquid error` carrying the message.

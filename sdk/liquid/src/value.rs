@@ -75,8 +75,8 @@ impl Object {
         self.entries.push((key.clone(), value));
         if let Some(index) = &mut self.index {
             index.insert(key, self.entries.len() - 1);
-        } else if self.entries.len() > INDEX_AT {
-            self.index = Some(self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+        } else {
+            self.index = index_of(&self.entries);
         }
     }
 
@@ -87,10 +87,13 @@ impl Object {
     /// An object of entries whose keys are known to differ (a JSON map's),
     /// without checking each key against those before it.
     fn from_unique(entries: Vec<(Arc<str>, Value)>) -> Object {
-        let index =
-            (entries.len() > INDEX_AT).then(|| entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
-        Object { entries, index }
+        Object { index: index_of(&entries), entries }
     }
+}
+
+/// The hash index of `entries` when there are enough of them to need one.
+fn index_of(entries: &[(Arc<str>, Value)]) -> Option<HashMap<Arc<str>, usize>> {
+    (entries.len() > INDEX_AT).then(|| entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect())
 }
 
 impl FromIterator<(String, Value)> for Object {

@@ -139,21 +139,7 @@ pub(super) fn base64_url_safe_decode(v: &Value, a: &FilterArgs<'_>, _: &FilterEn
 /// one holding `</script>` in a string) and stay the same JSON.
 pub(super) fn json(v: &Value, a: &FilterArgs<'_>, env: &FilterEnv) -> Result<Value, String> {
     a.expect("json", 0, 0)?;
-    let text = serde_json::to_string(v).map_err(|e| e.to_string())?;
-    let out = if text.contains(['<', '>', '&']) {
-        let mut out = String::with_capacity(text.len() + 16);
-        for c in text.chars() {
-            match c {
-                '<' => out.push_str("\\u003c"),
-                '>' => out.push_str("\\u003e"),
-                '&' => out.push_str("\\u0026"),
-                c => out.push(c),
-            }
-        }
-        out
-    } else {
-        text
-    };
+    let out = crate::script_safe_json(v).map_err(|e| e.to_string())?;
     if out.len() > env.max_bytes {
         return Err(env.too_big());
     }
