@@ -101,12 +101,18 @@
 mod money;
 mod web;
 
-/// Plugins allocate with talc instead of std's dlmalloc: a storefront page
-/// spent about a seventh of its CPU in dlmalloc. Turn the SDK's `allocator`
-/// feature off to bring another.
-#[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
+/// Plugins allocate small blocks from size classes and the rest with talc,
+/// instead of std's dlmalloc: a storefront page spent about a seventh of its
+/// CPU in dlmalloc, then a fifth of its wasm time in talc. Turn the SDK's
+/// `allocator` feature off to bring another.
+#[cfg(all(feature = "allocator", target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: size_classes::SizeClasses<heap::PluginHeap> = size_classes::SizeClasses::new(heap::new());
+
+#[cfg(all(feature = "allocator", target_arch = "wasm32", not(target_feature = "atomics")))]
+mod heap;
+#[cfg(any(test, all(feature = "allocator", target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod size_classes;
 
 pub mod carts;
 pub mod catalog;

@@ -18,6 +18,10 @@ mod packages;
 #[path = "report.rs"]
 mod report;
 
+/// As the server binary allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -182,26 +186,26 @@ impl RenderGuest {
 }
 
 /// Renders of the fixture page, natively and in the guest (fresh instances
-/// with explicit checks and with guard pages, warm instances), taken in
+/// with guard pages and with explicit checks, warm instances), taken in
 /// turn so that a machine whose speed drifts tilts none of them.
 struct RenderRuns {
     native: Vec<Duration>,
     fresh: Vec<Duration>,
     fresh_calls: Vec<Duration>,
-    guarded: Vec<Duration>,
+    explicit: Vec<Duration>,
     warm: Vec<Duration>,
     warm_calls: Vec<Duration>,
 }
 
 async fn render_runs(n: usize) -> anyhow::Result<RenderRuns> {
-    let fresh = RenderGuest::new(MemoryChecks::Explicit, false).await?;
-    let guarded = RenderGuest::new(MemoryChecks::GuardPages, false).await?;
-    let warm = RenderGuest::new(MemoryChecks::Explicit, true).await?;
+    let fresh = RenderGuest::new(MemoryChecks::default(), false).await?;
+    let explicit = RenderGuest::new(MemoryChecks::Explicit, false).await?;
+    let warm = RenderGuest::new(MemoryChecks::default(), true).await?;
     let mut runs = RenderRuns {
         native: Vec::with_capacity(n),
         fresh: Vec::with_capacity(n),
         fresh_calls: Vec::with_capacity(n),
-        guarded: Vec::with_capacity(n),
+        explicit: Vec::with_capacity(n),
         warm: Vec::with_capacity(n),
         warm_calls: Vec::with_capacity(n),
     };
@@ -210,7 +214,7 @@ async fn render_runs(n: usize) -> anyhow::Result<RenderRuns> {
         runs.native.push(native);
         for (guest, calls, renders) in [
             (&fresh, Some(&mut runs.fresh_calls), &mut runs.fresh),
-            (&guarded, None, &mut runs.guarded),
+            (&explicit, None, &mut runs.explicit),
             (&warm, Some(&mut runs.warm_calls), &mut runs.warm),
         ] {
             let (call, render, page) = guest.render().await?;
@@ -227,7 +231,7 @@ async fn render_runs(n: usize) -> anyhow::Result<RenderRuns> {
         &mut runs.native,
         &mut runs.fresh,
         &mut runs.fresh_calls,
-        &mut runs.guarded,
+        &mut runs.explicit,
         &mut runs.warm,
         &mut runs.warm_calls,
     ] {
@@ -257,7 +261,7 @@ fn main() -> anyhow::Result<()> {
     let versus = |d: Duration| format!("{} ({:.2}× native)", micros(d), d.as_secs_f64() / native_p50.as_secs_f64());
     rows.push((format!("product page render ({} KiB), native, p50", page.len() / 1024), micros(native_p50)));
     rows.push(("same render in wasm (timed in the instance), p50".into(), versus(p50(&runs.fresh))));
-    rows.push(("same render in wasm with guard pages, p50".into(), versus(p50(&runs.guarded))));
+    rows.push(("same render in wasm with explicit bounds checks, p50".into(), versus(p50(&runs.explicit))));
     rows.push((
         "same render as a whole plugin call, p50 / p99".into(),
         format!("{} / {}", micros(p50(&runs.fresh_calls)), micros(p99(&runs.fresh_calls))),
@@ -271,9 +275,9 @@ fn main() -> anyhow::Result<()> {
 
     let variants = [
         ("guard pages, pages given back at once (baseline)", MemoryChecks::GuardPages, PoolReuse::GIVE_BACK_AT_ONCE),
-        ("guard pages, default slot reuse", MemoryChecks::GuardPages, PoolReuse::default()),
+        ("guard pages, default slot reuse (default)", MemoryChecks::GuardPages, PoolReuse::default()),
         ("explicit checks, pages given back at once", MemoryChecks::Explicit, PoolReuse::GIVE_BACK_AT_ONCE),
-        ("explicit checks, default slot reuse (default)", MemoryChecks::Explicit, PoolReuse::default()),
+        ("explicit checks, default slot reuse", MemoryChecks::Explicit, PoolReuse::default()),
     ];
     for (name, checks, reuse) in variants {
         let (one, all) = calls_per_second(cores, reuse, checks)?;

@@ -14,6 +14,10 @@ mod reads;
 #[path = "report.rs"]
 mod report;
 
+/// As the server binary allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

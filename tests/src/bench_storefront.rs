@@ -22,6 +22,10 @@ mod packages;
 #[allow(dead_code)] // the percentiles are wrk's here; only the table is shared
 mod report;
 
+/// As the server binary allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;

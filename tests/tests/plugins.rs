@@ -288,6 +288,21 @@ async fn unbounded_allocation_hits_the_memory_limit() {
     assert!(matches!(err, CallError::MemoryExceeded { limit_bytes } if limit_bytes == 32 << 20), "{err:?}");
 }
 
+/// A plugin starts with memory for its heap (`omnistore-build`'s
+/// `INITIAL_MEMORY_BYTES`), and the SDK's allocator uses it before it grows
+/// any: behind guard pages, every growth changes page protections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_allocates_from_the_memory_it_starts_with() {
+    let host = Host::new(false);
+    let plugin = host.load("alloc").await;
+    let inst = installation("demo", "alloc", &plugin);
+    let response = host.runtime.handle_request(&plugin, &inst, get("/within-initial-memory")).await.unwrap();
+    let text = String::from_utf8(response.body).unwrap();
+    let pages: Vec<u64> = text.split(' ').map(|p| p.parse().unwrap()).collect();
+    assert_eq!(pages[0] * 65536, omnistore_build::INITIAL_MEMORY_BYTES, "{text}");
+    assert_eq!(pages[0], pages[1], "2 MiB were allocated by growing memory: {text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traps_fail_the_call_with_a_trap_error() {
     let host = Host::new(false);

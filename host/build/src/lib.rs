@@ -31,7 +31,7 @@ mod discover;
 mod toolchain;
 
 pub use discover::{PluginCrate, find_plugin_crates};
-pub use toolchain::{Route, TARGET, Toolchain, default_cache_dir};
+pub use toolchain::{INITIAL_MEMORY_BYTES, Route, TARGET, Toolchain, default_cache_dir};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -185,11 +185,19 @@ impl Toolchain {
         // matching prefix wins, and the cache or cargo home may lie inside it.
         let mut flags = vec![remap_flag(source_dir, "/src")];
         flags.extend(self.remaps.iter().map(|(p, to)| remap_flag(p, to)));
+        // A plugin starts with room for a page's heap, so a call seldom grows
+        // its memory: with guard pages, every growth changes page protections
+        // (see the runtime's `MemoryChecks`).
+        flags.push(format!("-Clink-arg=--initial-memory={INITIAL_MEMORY_BYTES}"));
         cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
         cmd.env_remove("RUSTFLAGS");
         cmd
     }
 }
+
+/// A plugin's linear memory at instantiation: its stack, data and heap.
+/// Pages a call never touches cost nothing.
+pub const INITIAL_MEMORY_BYTES: u64 = 8 << 20;
 
 fn remap_flag(from: &Path, to: &str) -> String {
     format!("--remap-path-prefix={}={to}", from.display())
@@ -593,7 +601,7 @@ mod tests {
         let flags = cmd.get_envs().find(|(k, _)| *k == "CARGO_ENCODED_RUSTFLAGS").and_then(|(_, v)| v).unwrap();
         assert_eq!(
             flags.to_string_lossy(),
-            "--remap-path-prefix=/work/repo=/src\x1f--remap-path-prefix=/home/u/.cargo=/cargo\x1f--remap-path-prefix=/cache/root=/toolchain"
+            "--remap-path-prefix=/work/repo=/src\x1f--remap-path-prefix=/home/u/.cargo=/cargo\x1f--remap-path-prefix=/cache/root=/toolchain\x1f-Clink-arg=--initial-memory=8388608"
         );
         assert!(cmd.get_args().any(|a| a == "-Zbuild-std=std,panic_abort"));
     }

@@ -55,6 +55,25 @@ impl Core {
         })
     }
 
+    /// [`Core::channel_product`] of the product with this handle, in one read.
+    pub fn channel_product_by_handle(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        handle: &str,
+        now_ms: i64,
+    ) -> CoreResult<ChannelProductView> {
+        self.read_at(tenant, now_ms, |tx| {
+            let ch = load_channel(tx, channel)?;
+            let id = tx.get::<ProductId>(&["handle", handle.trim()])?;
+            let view = match id {
+                Some(id) => channel_view(tx, &ch, &id)?,
+                None => None,
+            };
+            view.ok_or_else(|| CoreError::not_found("product", handle))
+        })
+    }
+
     /// A page of the channel's catalog (active, published products), in id
     /// order; feed exports pull page after page so memory stays bounded.
     pub fn channel_catalog(

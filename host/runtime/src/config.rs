@@ -137,18 +137,21 @@ impl Default for WarmInstances {
 
 /// How a plugin's out-of-bounds memory accesses are caught.
 ///
-/// Guard pages let compiled code skip bounds checks, but every call whose heap
-/// grows changes page protections twice (on `memory.grow`, and back when the
-/// slot is reused), and `mprotect` takes the process-wide memory-map lock and
-/// flushes the TLBs of the other cores: calls on different cores queue behind
-/// each other. Explicit checks cost a compare per access and need no system
-/// call, so throughput grows with cores (`cargo xtask bench` shows both).
+/// Guard pages let compiled code skip bounds checks, but every growth of a
+/// plugin's memory changes page protections (on `memory.grow`, and back when
+/// the slot is reused), and `mprotect` takes the process-wide memory-map lock
+/// and flushes the TLBs of the other cores. Plugins built by `omnistore-build`
+/// start with room for their heap and the SDK's allocator uses it first, so
+/// a call seldom grows memory and guard pages cost no system call per call.
+/// Explicit checks cost a compare per access and never change protections,
+/// for plugins whose calls grow their memory every time. `cargo xtask bench`
+/// shows both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MemoryChecks {
     /// A compare before each access; no page protections change per call.
-    #[default]
     Explicit,
     /// Guard pages and signal handlers, wasmtime's default.
+    #[default]
     GuardPages,
 }
 

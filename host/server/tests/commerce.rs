@@ -1178,6 +1178,63 @@ async fn queued_mail_survives_a_restart() {
     assert_eq!(outbox[0].subject, "Pronto per il ritiro");
 }
 
+/// A store like `inner` whose reads, it says, may wait.
+struct ReadsMayWait(Arc<dyn KvStore>);
+
+impl KvStore for ReadsMayWait {
+    fn backend(&self) -> &'static str {
+        self.0.backend()
+    }
+    fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
+        self.0.begin()
+    }
+    fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
+        self.0.begin_read()
+    }
+}
+
+/// Whether a product page's read answers while the blocking pool's only
+/// thread is taken.
+fn read_answers_with_the_pool_taken(web: &CallContext, store: Arc<dyn KvStore>) -> bool {
+    let services = CoreServices::new(Core::new(store));
+    let rt = tokio::runtime::Builder::new_current_thread().max_blocking_threads(1).enable_all().build().unwrap();
+    rt.block_on(async {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let taken = tokio::task::spawn_blocking(move || hold.recv().is_ok());
+        let read =
+            tokio::time::timeout(Duration::from_millis(500), services.get_product_by_handle(web, "cannolo")).await;
+        release.send(()).unwrap();
+        assert!(taken.await.unwrap());
+        match read {
+            Ok(answer) => {
+                assert_eq!(answer.unwrap().expect("published on the web").handle, "cannolo");
+                true
+            }
+            Err(_) => {
+                // Once the pool is free, the same read answers.
+                assert!(services.get_product_by_handle(web, "cannolo").await.unwrap().is_some());
+                false
+            }
+        }
+    })
+}
+
+/// Reads of a store whose reads never wait (memory, redb) run in place, not
+/// on the blocking pool: a hand-off costs two thread wake-ups, more than
+/// the read. A store that says its reads may wait keeps the pool.
+#[test]
+fn reads_of_a_local_store_do_not_wait_for_the_blocking_pool() {
+    for b in [memory(), redb()] {
+        let web = shop(&b.core, "dolce-vita").web();
+        assert!(read_answers_with_the_pool_taken(&web, b.store.clone()), "{}", b.store.backend());
+        assert!(
+            !read_answers_with_the_pool_taken(&web, Arc::new(ReadsMayWait(b.store.clone()))),
+            "{}",
+            b.store.backend()
+        );
+    }
+}
+
 // ---- event delivery ----------------------------------------------------------------------
 
 /// One delivery the sink saw.

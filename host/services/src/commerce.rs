@@ -11,7 +11,9 @@
 //! not found here.
 //!
 //! The core is synchronous and may wait on the disk (redb fsyncs each
-//! commit), so every call runs on tokio's blocking pool.
+//! commit), so every call runs on tokio's blocking pool, except reads
+//! (catalog, locations, files, the shop) of a store whose reads never wait:
+//! they run in place, since the hand-off would cost more than the read.
 //!
 //! Where the contract and the core differ:
 //! - a contract address has a `region`, the core's has none: it is kept as

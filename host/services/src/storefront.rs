@@ -79,7 +79,7 @@ impl CoreServices {
         limit: u32,
     ) -> ServiceResult<wit::ProductPage> {
         let query = query.to_owned();
-        self.call(cx, "catalog.search", move |core, s| {
+        self.read(cx, "catalog.search", move |core, s| {
             let page =
                 core.search_channel_products(&s.tenant, &s.channel, &query, cursor.as_deref(), limit as usize, s.now)?;
             Ok(wit::ProductPage { products: views_to_products(core, s, &page.products)?, next: page.next })
@@ -96,7 +96,7 @@ impl CoreServices {
         limit: u32,
     ) -> ServiceResult<wit::CountedPage> {
         let collection = domain::CollectionId::new(collection_id);
-        self.call(cx, "catalog.browse-collection", move |core, s| {
+        self.read(cx, "catalog.browse-collection", move |core, s| {
             let page = core.browse_collection(
                 &s.tenant,
                 &s.channel,
@@ -115,7 +115,7 @@ impl CoreServices {
     }
 
     pub(crate) async fn locations(&self, cx: &CallContext) -> ServiceResult<Vec<wit::Location>> {
-        self.call(cx, "locations.list", |core, s| {
+        self.read(cx, "locations.list", |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
             Ok(core.list_locations(&s.tenant)?.iter().map(wit_location).collect())
         })
@@ -135,7 +135,7 @@ impl CoreServices {
         let path = path.to_owned();
         let version = if cx.preview { FileVersion::Draft } else { FileVersion::Live };
         let files = FileStore::new(self.core().store().clone());
-        self.call(cx, "files.get", move |_, s| {
+        self.read(cx, "files.get", move |_, s| {
             files.get(&s.tenant, s.channel.as_str(), version, &path).map_err(|e| files_error(e).into())
         })
         .await
@@ -145,7 +145,7 @@ impl CoreServices {
         let prefix = prefix.to_owned();
         let version = if cx.preview { FileVersion::Draft } else { FileVersion::Live };
         let files = FileStore::new(self.core().store().clone());
-        self.call(cx, "files.list", move |_, s| {
+        self.read(cx, "files.list", move |_, s| {
             files.list(&s.tenant, s.channel.as_str(), version, &prefix).map_err(|e| files_error(e).into())
         })
         .await
@@ -184,7 +184,7 @@ impl CoreServices {
     }
 
     pub(crate) async fn shop_of(&self, cx: &CallContext) -> ServiceResult<wit::Shop> {
-        self.call(cx, "settings.shop", |core, s| {
+        self.read(cx, "settings.shop", |core, s| {
             let tenant = core.get_tenant(&s.tenant)?;
             Ok(wit::Shop {
                 languages: tenant.languages(),

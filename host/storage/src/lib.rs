@@ -17,6 +17,8 @@
 //! (`tokio::task::spawn_blocking`) so a slow disk never stalls an executor.
 //! For [`PostgresStore`] this is a hard rule, not a preference: the sync
 //! `postgres` client drives its own runtime and panics inside a tokio one.
+//! The one exception is a read of a store whose [`KvStore::read_path`] is
+//! [`ReadPath::Local`]: it costs less than the hand-off to another thread.
 //!
 //! Architecture invariant: a transaction either commits all its writes or none,
 //! and transactions are serializable. A backend that detects a conflict returns
@@ -205,11 +207,32 @@ pub trait ReadTxn {
 pub trait KvStore: Send + Sync + 'static {
     /// Short name of the backend, for logs and errors ("redb", "postgres").
     fn backend(&self) -> &'static str;
+    /// Where reads are served from; decides whether async callers may run
+    /// a read where they are. Unless a backend knows better, reads block.
+    fn read_path(&self) -> ReadPath {
+        ReadPath::Blocking
+    }
     /// Open a read-write transaction.
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError>;
     /// Open a read-only transaction on a snapshot of committed data. It takes
     /// no write lock: use it for every read that changes nothing.
     fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError>;
+}
+
+/// Where a backend's reads are served from.
+///
+/// A page view makes a handful of reads of a few microseconds each; handing
+/// each to the blocking pool and back (two thread wake-ups) cost more CPU
+/// than the reads themselves on the embedded store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadPath {
+    /// In this process, from memory or the operating system's page cache: a
+    /// read never waits for the network, another process, a writer's lock or
+    /// a conflict retry. Async callers may run such a read in place.
+    Local,
+    /// A read may wait (the network, conflict retries) or must not run on an
+    /// executor thread at all: async callers run it on the blocking pool.
+    Blocking,
 }
 
 /// How many times [`transact`] retries a conflicting transaction.

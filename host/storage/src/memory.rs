@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
+use crate::{Entry, KeyRange, KvStore, ReadPath, ReadTxn, StorageError, Txn, check_key};
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -54,6 +54,10 @@ impl MemoryTxn<'_> {
 impl KvStore for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
+    }
+
+    fn read_path(&self) -> ReadPath {
+        ReadPath::Local
     }
 
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {

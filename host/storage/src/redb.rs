@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use ::redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
+use crate::{Entry, KeyRange, KvStore, ReadPath, ReadTxn, StorageError, Txn, check_key};
 
 /// The one table holding every key.
 const KV: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("kv");
@@ -75,6 +75,12 @@ impl RedbStore {
 impl KvStore for RedbStore {
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    /// redb's readers take a snapshot without waiting for the writer, and
+    /// its pages come from its own cache or the page cache.
+    fn read_path(&self) -> ReadPath {
+        ReadPath::Local
     }
 
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {

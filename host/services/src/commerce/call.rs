@@ -1,10 +1,13 @@
 //! How one import runs: the caller's scope taken from the call context, the
-//! work on the blocking pool, and the core's errors mapped to the contract's.
+//! work on the blocking pool (or in place, for a read of a local store), and
+//! the core's errors mapped to the contract's.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use omnistore_core::{self as domain, ChannelId, Core, CoreError};
 use omnistore_runtime::types::HostError;
 use omnistore_runtime::{CallContext, ServiceResult};
-use omnistore_storage::StorageError;
+use omnistore_storage::{ReadPath, StorageError};
 
 use super::CoreServices;
 use crate::async_core::off_executor;
@@ -76,35 +79,62 @@ impl CoreServices {
         T: Send + 'static,
         F: FnOnce(&Core, &Scope) -> Outcome<T> + Send + 'static,
     {
-        let scope = Scope {
-            tenant: cx.tenant.clone(),
-            channel: ChannelId::new(cx.installation.clone()),
-            plugin: cx.plugin.clone(),
-            now: (self.clock)(),
-        };
+        let scope = self.scope(cx);
         let core = self.core.clone();
         let joined = off_executor(move || {
             let out = f(&core, &scope);
             (out, scope)
         })
-        .await;
-        let (out, scope) = match joined {
-            Ok(pair) => pair,
-            Err(e) => {
-                tracing::error!(tenant = %cx.tenant, channel = %cx.installation, op, error = %e, "commerce import panicked");
-                return Err(HostError::Unavailable("the host failed while serving this call; try again later".into()));
-            }
-        };
-        out.map_err(|fail| match fail {
-            Fail::Host(e) => e,
-            Fail::Core(e) => {
-                if matches!(e, CoreError::Storage(_)) {
-                    tracing::error!(tenant = %scope.tenant, channel = %scope.channel, plugin = %scope.plugin, op, error = %e, "commerce import failed in storage");
-                } else {
-                    tracing::debug!(tenant = %scope.tenant, channel = %scope.channel, op, error = %e, "commerce import refused");
-                }
-                host_error(&e)
-            }
-        })
+        .await
+        .map_err(|e| e.to_string());
+        finish(cx, op, joined)
     }
+
+    /// Run an import that only reads: in place where the store's reads
+    /// never wait ([`ReadPath::Local`]), else on the blocking pool as
+    /// [`CoreServices::call`] does.
+    pub(crate) async fn read<T, F>(&self, cx: &CallContext, op: &'static str, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Core, &Scope) -> Outcome<T> + Send + 'static,
+    {
+        if self.core.store().read_path() != ReadPath::Local {
+            return self.call(cx, op, f).await;
+        }
+        let scope = self.scope(cx);
+        let ran = catch_unwind(AssertUnwindSafe(|| f(&self.core, &scope)));
+        finish(cx, op, ran.map(|out| (out, scope)).map_err(|_| "the read panicked".to_string()))
+    }
+
+    fn scope(&self, cx: &CallContext) -> Scope {
+        Scope {
+            tenant: cx.tenant.clone(),
+            channel: ChannelId::new(cx.installation.clone()),
+            plugin: cx.plugin.clone(),
+            now: (self.clock)(),
+        }
+    }
+}
+
+/// The import's answer: a host fault (`ran` failed) or the core's error,
+/// logged and mapped to the contract's.
+fn finish<T>(cx: &CallContext, op: &'static str, ran: Result<(Outcome<T>, Scope), String>) -> ServiceResult<T> {
+    let (out, scope) = match ran {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::error!(tenant = %cx.tenant, channel = %cx.installation, op, error = %e, "commerce import panicked");
+            return Err(HostError::Unavailable("the host failed while serving this call; try again later".into()));
+        }
+    };
+    out.map_err(|fail| match fail {
+        Fail::Host(e) => e,
+        Fail::Core(e) => {
+            if matches!(e, CoreError::Storage(_)) {
+                tracing::error!(tenant = %scope.tenant, channel = %scope.channel, plugin = %scope.plugin, op, error = %e, "commerce import failed in storage");
+            } else {
+                tracing::debug!(tenant = %scope.tenant, channel = %scope.channel, op, error = %e, "commerce import refused");
+            }
+            host_error(&e)
+        }
+    })
 }

@@ -45,7 +45,7 @@ pub(super) async fn get_product(
     id: &str,
 ) -> ServiceResult<Option<wit::Product>> {
     let id = domain::ProductId::new(id);
-    services.call(cx, "catalog.get-product", move |core, s| visible_product(core, s, &id)).await
+    services.read(cx, "catalog.get-product", move |core, s| visible_product(core, s, &id)).await
 }
 
 pub(super) async fn get_product_by_handle(
@@ -55,10 +55,12 @@ pub(super) async fn get_product_by_handle(
 ) -> ServiceResult<Option<wit::Product>> {
     let handle = handle.to_owned();
     services
-        .call(cx, "catalog.get-product-by-handle", move |core, s| match core.product_by_handle(&s.tenant, &handle) {
-            Ok(detail) => visible_product(core, s, &detail.product.id),
-            Err(e) if is_not_found(&e, "product") => Ok(None),
-            Err(e) => Err(e.into()),
+        .read(cx, "catalog.get-product-by-handle", move |core, s| {
+            match core.channel_product_by_handle(&s.tenant, &s.channel, &handle, s.now) {
+                Ok(view) => Ok(Some(wit_product(core, &s.tenant, &s.channel, &view, s.now)?)),
+                Err(e) if is_not_found(&e, "product") => Ok(None),
+                Err(e) => Err(e.into()),
+            }
         })
         .await
 }
@@ -70,7 +72,7 @@ pub(super) async fn find_sku(
 ) -> ServiceResult<Option<(wit::Product, wit::Variant)>> {
     let sku = sku.to_owned();
     services
-        .call(cx, "catalog.find-sku", move |core, s| {
+        .read(cx, "catalog.find-sku", move |core, s| {
             let variant = match core.variant_by_sku(&s.tenant, &sku) {
                 Ok(v) => v,
                 Err(e) if is_not_found(&e, "SKU") || is_not_found(&e, "variant") => return Ok(None),
@@ -93,7 +95,7 @@ pub(super) async fn list_products(
 ) -> ServiceResult<wit::ProductPage> {
     let limit = page_size(limit);
     services
-        .call(cx, "catalog.list-products", move |core, s| {
+        .read(cx, "catalog.list-products", move |core, s| {
             let after = parse_cursor(cursor.as_deref())?;
             // One more than asked tells whether there is a next page.
             let mut views = core.channel_catalog(&s.tenant, &s.channel, after.as_ref(), limit + 1, s.now)?;
@@ -119,7 +121,7 @@ pub(super) async fn list_collection_products(
     let collection = domain::CollectionId::new(collection_id);
     let limit = page_size(limit);
     services
-        .call(cx, "catalog.list-collection-products", move |core, s| {
+        .read(cx, "catalog.list-collection-products", move |core, s| {
             core.get_channel(&s.tenant, &s.channel)?;
             core.get_collection(&s.tenant, &collection)?;
             let mut after = parse_cursor(cursor.as_deref())?;
@@ -164,7 +166,7 @@ pub(super) async fn list_collection_products(
 
 pub(super) async fn list_collections(services: &CoreServices, cx: &CallContext) -> ServiceResult<Vec<wit::Collection>> {
     services
-        .call(cx, "catalog.list-collections", |core, s| {
+        .read(cx, "catalog.list-collections", |core, s| {
             // Read the channel so that an unregistered installation is refused
             // like on every other import.
             core.get_channel(&s.tenant, &s.channel)?;
