@@ -94,9 +94,11 @@
 //!
 //! Building: `omnistore plugin build` (and `cargo xtask build-plugins` here)
 //! optimises a plugin as one program, with link-time optimisation across the
-//! SDK and your dependencies. In wasm the SDK allocates with talc, which is
-//! faster than std's default there; to bring another global allocator, turn
-//! off the SDK's default `allocator` feature.
+//! SDK and your dependencies, and gives it 8 MiB of memory to start with. In
+//! wasm the SDK allocates small blocks from size classes and the rest with
+//! talc, both over that memory first, which is faster than std's default
+//! there and spares the host a change of page protections per call; to bring
+//! another global allocator, turn off the SDK's default `allocator` feature.
 
 mod money;
 mod web;

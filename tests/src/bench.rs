@@ -114,15 +114,22 @@ async fn throughput(s: Arc<Setup>, tasks: usize, for_how_long: Duration) -> anyh
 }
 
 /// Trivial calls per second on one core and on all cores.
-fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -> anyhow::Result<(f64, f64)> {
+/// Trivial calls per second: on the single-threaded executor, then on the
+/// host's multi-threaded one with one worker and with `cores` workers (four
+/// callers per worker). The ratio of the last two is what more cores add;
+/// the first shows what the multi-threaded executor costs on one core.
+fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -> anyhow::Result<[f64; 3]> {
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let s = Arc::new(single.block_on(setup(256, pool_reuse, checks))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
-    let one = single.block_on(throughput(s.clone(), 1, Duration::from_secs(3)))?;
+    let current_thread = single.block_on(throughput(s.clone(), 1, Duration::from_secs(3)))?;
     drop(single);
-    let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
-    let all = multi.block_on(throughput(s, cores * 4, Duration::from_secs(3)))?;
-    Ok((one, all))
+    let mut rates = [current_thread, 0.0, 0.0];
+    for (slot, workers) in [(1, 1), (2, cores)] {
+        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+        rates[slot] = multi.block_on(throughput(s.clone(), workers * 4, Duration::from_secs(3)))?;
+    }
+    Ok(rates)
 }
 
 const RENDER_TEMPLATE: &str = include_str!("fixtures/render_product.liquid");
@@ -280,11 +287,20 @@ fn main() -> anyhow::Result<()> {
         ("explicit checks, default slot reuse", MemoryChecks::Explicit, PoolReuse::default()),
     ];
     for (name, checks, reuse) in variants {
-        let (one, all) = calls_per_second(cores, reuse, checks)?;
-        rows.push((format!("trivial calls/s, one core, {name}"), format!("{one:.0}")));
+        let [current_thread, one, all] = calls_per_second(cores, reuse, checks)?;
         rows.push((
-            format!("trivial calls/s, {cores} cores, {name}"),
-            format!("{all:.0} ({:.0} per core, {:.2}× one core)", all / cores as f64, all / one),
+            format!("trivial calls/s, one core, single-threaded executor, {name}"),
+            format!("{current_thread:.0}"),
+        ));
+        rows.push((format!("trivial calls/s, one worker, {name}"), format!("{one:.0}")));
+        rows.push((
+            format!("trivial calls/s, {cores} workers, {name}"),
+            format!(
+                "{all:.0} ({:.0} per core, {:.2}× one worker, {:.2}× single-threaded)",
+                all / cores as f64,
+                all / one,
+                all / current_thread
+            ),
         ));
     }
 

@@ -98,4 +98,4 @@ pub use tenants::{
     Channel, ChannelPatch, DEFAULT_LANGUAGE, Location, LocationKind, LocationPatch, NewChannel, NewLocation, ShopPatch,
     Tenant, check_time_zone,
 };
-pub use visitors::VisitorTouchpoint;
+pub use visitors::{VisitorCommit, VisitorTouchpoint};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::customers::{NewTouchpoint, VisitSource, check_touchpoint, record_touchpoint_tx};
 use crate::error::{CoreError, CoreResult};
+use crate::group_commit::Lead;
 use crate::ids::{CampaignRef, ChannelId, CustomerId, ProductId, TenantId, VariantId};
 use crate::store::{Core, Tx, check_now, sortable};
 use crate::tenants::load_channel;
@@ -97,10 +98,33 @@ impl Core {
     /// its touchpoint is durable.
     pub fn record_visitor_touchpoint(&self, tenant: &TenantId, t: VisitorTouchpoint, now_ms: i64) -> CoreResult<bool> {
         check_now(now_ms)?;
-        self.visitor_touchpoints.submit(tenant, (t, now_ms), |tenant, batch| {
-            let now = batch.iter().map(|(_, now)| *now).max().unwrap_or(now_ms);
-            self.record_visitor_touchpoints(tenant, batch.into_iter().map(|(t, _)| t).collect(), now)
-        })
+        self.visitor_touchpoints.submit(tenant, (t, now_ms), |tenant, batch| self.commit_visitor_batch(tenant, batch))
+    }
+
+    /// [`Core::record_visitor_touchpoint`] for callers that must not block
+    /// a thread while the commit runs (async tasks): `answer` gets the result
+    /// once the touchpoint is durable, from the thread that committed it.
+    /// When no commit of the tenant runs, the caller leads and gets a
+    /// [`VisitorCommit`] to run where blocking is allowed.
+    pub fn enqueue_visitor_touchpoint(
+        &self,
+        tenant: &TenantId,
+        t: VisitorTouchpoint,
+        now_ms: i64,
+        answer: impl FnOnce(CoreResult<bool>) + Send + 'static,
+    ) -> CoreResult<Option<VisitorCommit>> {
+        check_now(now_ms)?;
+        let lead = self.visitor_touchpoints.enqueue(tenant, (t, now_ms), Box::new(answer));
+        Ok(lead.map(|lead| VisitorCommit { core: self.clone(), lead }))
+    }
+
+    fn commit_visitor_batch(
+        &self,
+        tenant: &TenantId,
+        batch: Vec<(VisitorTouchpoint, i64)>,
+    ) -> CoreResult<Vec<CoreResult<bool>>> {
+        let now = batch.iter().map(|(_, now)| *now).max().unwrap_or_default();
+        self.record_visitor_touchpoints(tenant, batch.into_iter().map(|(t, _)| t).collect(), now)
     }
 
     /// Record touchpoints of anonymous visitors in one transaction, so the
@@ -152,5 +176,22 @@ impl Core {
         self.read(tenant, |tx| {
             Ok(tx.scan::<VisitorTouchpoint>(&["vtp", &visitor])?.into_iter().map(|(_, t)| t).collect())
         })
+    }
+}
+
+/// The commit of the waiting visitors' touchpoints of one tenant, led by a
+/// caller of [`Core::enqueue_visitor_touchpoint`]. Dropped without running,
+/// it answers what waits with an error.
+#[must_use = "the touchpoints wait until it runs"]
+pub struct VisitorCommit {
+    core: Core,
+    lead: Lead<(VisitorTouchpoint, i64), bool>,
+}
+
+impl VisitorCommit {
+    /// Commit what waits, batch after batch, until nothing does; blocks on the store.
+    pub fn run(self) {
+        let core = self.core;
+        self.lead.run(|tenant, batch| core.commit_visitor_batch(tenant, batch));
     }
 }

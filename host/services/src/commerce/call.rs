@@ -106,7 +106,7 @@ impl CoreServices {
         finish(cx, op, ran.map(|out| (out, scope)).map_err(|_| "the read panicked".to_string()))
     }
 
-    fn scope(&self, cx: &CallContext) -> Scope {
+    pub(crate) fn scope(&self, cx: &CallContext) -> Scope {
         Scope {
             tenant: cx.tenant.clone(),
             channel: ChannelId::new(cx.installation.clone()),
@@ -118,7 +118,11 @@ impl CoreServices {
 
 /// The import's answer: a host fault (`ran` failed) or the core's error,
 /// logged and mapped to the contract's.
-fn finish<T>(cx: &CallContext, op: &'static str, ran: Result<(Outcome<T>, Scope), String>) -> ServiceResult<T> {
+pub(crate) fn finish<T>(
+    cx: &CallContext,
+    op: &'static str,
+    ran: Result<(Outcome<T>, Scope), String>,
+) -> ServiceResult<T> {
     let (out, scope) = match ran {
         Ok(pair) => pair,
         Err(e) => {

@@ -8,6 +8,7 @@ use omnistore_runtime::{CallContext, ServiceResult};
 use wit::HostError;
 
 use super::CoreServices;
+use super::call::{Fail, finish};
 use super::convert::core_visit_source;
 
 /// The contract caps touchpoint detail at 1 KiB.
@@ -21,50 +22,87 @@ pub(super) async fn record_touchpoint(
     if touchpoint.detail.as_ref().is_some_and(|d| d.len() > MAX_TOUCHPOINT_DETAIL) {
         return Err(HostError::Invalid(format!("touchpoint detail exceeds {MAX_TOUCHPOINT_DETAIL} bytes")));
     }
-    services.call(cx, "touchpoints.record", move |core, s| {
-        core.get_channel(&s.tenant, &s.channel)?;
-        let source = touchpoint.source.as_ref().map(core_visit_source);
-        let Some(customer) = touchpoint.customer_id else {
-            let Some(visitor_id) = touchpoint.visitor_id else {
+    let Some(customer) = touchpoint.customer_id else {
+        if touchpoint.visitor_id.is_some() {
+            return record_visitor_touchpoint(services, cx, touchpoint).await;
+        }
+        return services
+            .read(cx, "touchpoints.record", move |core, s| {
+                core.get_channel(&s.tenant, &s.channel)?;
                 tracing::trace!(tenant = %s.tenant, channel = %s.channel, kind = %touchpoint.kind, "anonymous touchpoint without a visitor not stored");
-                return Ok(());
+                Ok(())
+            })
+            .await;
+    };
+    services
+        .call(cx, "touchpoints.record", move |core, s| {
+            let source = touchpoint.source.as_ref().map(core_visit_source);
+            let customer = domain::CustomerId::new(customer);
+            core.get_channel(&s.tenant, &s.channel)?;
+            core.customer_for_channel(&s.tenant, &s.channel, &customer, Reach::Handed)?;
+            let new = domain::NewTouchpoint {
+                customer_id: customer,
+                kind: touchpoint.kind,
+                channel_id: Some(s.channel.clone()),
+                product_id: touchpoint.product_id.map(Into::into),
+                variant_id: touchpoint.variant_id.map(Into::into),
+                campaign: touchpoint.campaign_id.map(Into::into),
+                detail: touchpoint.detail,
+                at_ms: s.now,
+                visitor_id: touchpoint.visitor_id,
+                source,
             };
-            let kept = core.record_visitor_touchpoint(
-                &s.tenant,
-                domain::VisitorTouchpoint {
-                    visitor_id,
-                    kind: touchpoint.kind,
-                    channel_id: Some(s.channel.clone()),
-                    product_id: touchpoint.product_id.map(Into::into),
-                    variant_id: touchpoint.variant_id.map(Into::into),
-                    campaign: touchpoint.campaign_id.map(Into::into),
-                    detail: touchpoint.detail,
-                    source,
-                    at_ms: s.now,
-                },
-                s.now,
-            )?;
-            if !kept {
-                tracing::debug!(tenant = %s.tenant, channel = %s.channel, "visitor has too many touchpoints; not stored");
+            core.record_touchpoint(&s.tenant, new, s.now)?;
+            Ok(())
+        })
+        .await
+}
+
+/// A page view of an anonymous visitor: handed to the tenant's group commit
+/// with an answer that wakes this task, so no thread waits for the commit;
+/// the caller that finds no commit running starts one on the blocking pool.
+/// The commit checks the channel, as every import does.
+async fn record_visitor_touchpoint(
+    services: &CoreServices,
+    cx: &CallContext,
+    touchpoint: wit::Touchpoint,
+) -> ServiceResult<()> {
+    const OP: &str = "touchpoints.record";
+    let s = services.scope(cx);
+    let visit = domain::VisitorTouchpoint {
+        visitor_id: touchpoint.visitor_id.unwrap_or_default(),
+        kind: touchpoint.kind,
+        channel_id: Some(s.channel.clone()),
+        product_id: touchpoint.product_id.map(Into::into),
+        variant_id: touchpoint.variant_id.map(Into::into),
+        campaign: touchpoint.campaign_id.map(Into::into),
+        detail: touchpoint.detail,
+        source: touchpoint.source.as_ref().map(core_visit_source),
+        at_ms: s.now,
+    };
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let queued = services.core().enqueue_visitor_touchpoint(&s.tenant, visit, s.now, move |result| {
+        // The caller may have gone; the touchpoint is kept all the same.
+        let _ = answer.send(result);
+    });
+    let outcome = match queued {
+        Ok(lead) => {
+            if let Some(commit) = lead {
+                // Not awaited: this caller's answer comes with the first
+                // batch, while the commit goes on with whatever arrives.
+                drop(tokio::task::spawn_blocking(move || commit.run()));
             }
-            return Ok(());
-        };
-        let customer = domain::CustomerId::new(customer);
-        core.customer_for_channel(&s.tenant, &s.channel, &customer, Reach::Handed)?;
-        let new = domain::NewTouchpoint {
-            customer_id: customer,
-            kind: touchpoint.kind,
-            channel_id: Some(s.channel.clone()),
-            product_id: touchpoint.product_id.map(Into::into),
-            variant_id: touchpoint.variant_id.map(Into::into),
-            campaign: touchpoint.campaign_id.map(Into::into),
-            detail: touchpoint.detail,
-            at_ms: s.now,
-            visitor_id: touchpoint.visitor_id,
-            source,
-        };
-        core.record_touchpoint(&s.tenant, new, s.now)?;
-        Ok(())
-    })
-    .await
+            match answered.await {
+                Ok(result) => result,
+                Err(_) => return finish(cx, OP, Err("the touchpoint's commit ended without an answer".into())),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let outcome = outcome.map(|kept| {
+        if !kept {
+            tracing::debug!(tenant = %s.tenant, channel = %s.channel, "visitor has too many touchpoints; not stored");
+        }
+    });
+    finish(cx, OP, Ok((outcome.map_err(Fail::Core), s)))
 }
