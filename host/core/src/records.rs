@@ -164,7 +164,6 @@ pub(crate) fn encode<T: Record>(value: &T) -> CoreResult<Vec<u8>> {
 
 /// Read the value stored under `key`, whatever format version it is in.
 pub(crate) fn decode<T: Record>(key: &[u8], bytes: &[u8]) -> CoreResult<T> {
-    let shown = String::from_utf8_lossy(key);
     let (version, body) = split(bytes).map_err(|e| corrupt(key, &e))?;
     let read = if version == CURRENT {
         T::read_body(body)
@@ -172,7 +171,11 @@ pub(crate) fn decode<T: Record>(key: &[u8], bytes: &[u8]) -> CoreResult<T> {
         let value = upgrade(key, version, body)?;
         T::read_value(value)
     };
-    read.map_err(|e| codec_error(format!("record `{shown}` (format version {version}) is unreadable: {e}")))
+    // The key is shown only when something failed: every read decodes.
+    read.map_err(|e| {
+        let shown = String::from_utf8_lossy(key);
+        codec_error(format!("record `{shown}` (format version {version}) is unreadable: {e}"))
+    })
 }
 
 /// An older body brought up to the current version as JSON.

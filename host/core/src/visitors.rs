@@ -140,6 +140,8 @@ impl Core {
         let checked: Vec<CoreResult<VisitorTouchpoint>> = batch.into_iter().map(check_visitor_touchpoint).collect();
         self.write(tenant, now_ms, |tx| {
             let mut answers = Vec::with_capacity(checked.len());
+            // A batch is mostly one channel's views: each channel is read once.
+            let mut channels_found: Vec<&ChannelId> = Vec::new();
             for t in &checked {
                 let t = match t {
                     Ok(t) => t,
@@ -149,13 +151,16 @@ impl Core {
                     }
                 };
                 if let Some(ch) = &t.channel_id
-                    && let Err(e) = load_channel(tx, ch)
+                    && !channels_found.contains(&ch)
                 {
-                    if matches!(e, CoreError::Storage(_)) {
-                        return Err(e);
+                    match load_channel(tx, ch) {
+                        Ok(_) => channels_found.push(ch),
+                        Err(e) if matches!(e, CoreError::Storage(_)) => return Err(e),
+                        Err(e) => {
+                            answers.push(Err(e));
+                            continue;
+                        }
                     }
-                    answers.push(Err(e));
-                    continue;
                 }
                 let seq = tx.next_seq(&format!("vtp:{}", t.visitor_id))?;
                 if seq > MAX_VISITOR_TOUCHPOINTS {
