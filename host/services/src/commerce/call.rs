@@ -116,8 +116,8 @@ impl CoreServices {
     }
 }
 
-/// The import's answer: a host fault (`ran` failed) or the core's error,
-/// logged and mapped to the contract's.
+/// The import's answer: a host fault (`ran` failed: a panic, a commit that
+/// never answered) or the core's error, logged and mapped to the contract's.
 pub(crate) fn finish<T>(
     cx: &CallContext,
     op: &'static str,
@@ -126,7 +126,7 @@ pub(crate) fn finish<T>(
     let (out, scope) = match ran {
         Ok(pair) => pair,
         Err(e) => {
-            tracing::error!(tenant = %cx.tenant, channel = %cx.installation, op, error = %e, "commerce import panicked");
+            tracing::error!(tenant = %cx.tenant, channel = %cx.installation, op, error = %e, "commerce import failed in the host");
             return Err(HostError::Unavailable("the host failed while serving this call; try again later".into()));
         }
     };

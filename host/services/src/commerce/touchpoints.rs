@@ -85,19 +85,17 @@ async fn record_visitor_touchpoint(
         // The caller may have gone; the touchpoint is kept all the same.
         let _ = answer.send(result);
     });
-    let outcome = match queued {
-        Ok(lead) => {
-            if let Some(commit) = lead {
-                // Not awaited: this caller's answer comes with the first
-                // batch, while the commit goes on with whatever arrives.
-                drop(tokio::task::spawn_blocking(move || commit.run()));
-            }
-            match answered.await {
-                Ok(result) => result,
-                Err(_) => return finish(cx, OP, Err("the touchpoint's commit ended without an answer".into())),
-            }
-        }
-        Err(e) => Err(e),
+    let lead = match queued {
+        Ok(lead) => lead,
+        Err(e) => return finish(cx, OP, Ok((Err(Fail::Core(e)), s))),
+    };
+    if let Some(commit) = lead {
+        // Not awaited: this caller's answer comes with the first batch,
+        // while the commit goes on with whatever arrives.
+        drop(tokio::task::spawn_blocking(move || commit.run()));
+    }
+    let Ok(outcome) = answered.await else {
+        return finish(cx, OP, Err("the touchpoint's commit ended without an answer".into()));
     };
     let outcome = outcome.map(|kept| {
         if !kept {
