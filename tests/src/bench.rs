@@ -5,7 +5,8 @@
 //! - a storefront-like call (hello-channel `GET /`: settings, storage, catalog, HTML);
 //! - calls per second on one core (current-thread executor) and on all cores,
 //!   with wasmtime's defaults (guard pages, every page given back at once) as
-//!   the baseline beside the runtime's [`MemoryChecks`] and [`PoolReuse`];
+//!   the baseline beside the runtime's [`MemoryChecks`] and [`PoolReuse`],
+//!   in fresh instances and in warm ones;
 //! - the same Liquid product page parsed and rendered natively and inside a
 //!   plugin (the render alone, timed in the instance, and the whole call);
 //! - resident memory per idle instance.
@@ -92,7 +93,17 @@ async fn latencies(s: &Setup, n: usize, storefront: bool) -> anyhow::Result<Vec<
     Ok(out)
 }
 
-async fn throughput(s: Arc<Setup>, tasks: usize, for_how_long: Duration) -> anyhow::Result<f64> {
+/// What one trivial call is.
+#[derive(Clone, Copy)]
+enum Trivial {
+    /// `describe` in a fresh instance from the pre-instantiated template.
+    Fresh,
+    /// `GET /count` of the `warm` test guest (one setting read), in a warm
+    /// instance of its installation, as the storefront's pages are served.
+    Warm,
+}
+
+async fn throughput(s: Arc<Setup>, call: Trivial, tasks: usize, for_how_long: Duration) -> anyhow::Result<f64> {
     let end = Instant::now() + for_how_long;
     let mut handles = Vec::new();
     for _ in 0..tasks {
@@ -100,7 +111,14 @@ async fn throughput(s: Arc<Setup>, tasks: usize, for_how_long: Duration) -> anyh
         handles.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < end {
-                s.runtime.describe(&s.plugin).await?;
+                match call {
+                    Trivial::Fresh => drop(s.runtime.describe(&s.plugin).await?),
+                    Trivial::Warm => {
+                        let count = Request { path: "/count".into(), ..home() };
+                        let response = s.runtime.handle_request(&s.plugin, &s.inst, count).await?;
+                        anyhow::ensure!(response.status == 200, "the warm guest answered {}", response.status);
+                    }
+                }
                 n += 1;
             }
             anyhow::Ok(n)
@@ -113,7 +131,6 @@ async fn throughput(s: Arc<Setup>, tasks: usize, for_how_long: Duration) -> anyh
     Ok(total as f64 / for_how_long.as_secs_f64())
 }
 
-/// Trivial calls per second on one core and on all cores.
 /// Trivial calls per second: on the single-threaded executor, then on the
 /// host's multi-threaded one with one worker and with `cores` workers (four
 /// callers per worker). The ratio of the last two is what more cores add;
@@ -122,12 +139,25 @@ fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let s = Arc::new(single.block_on(setup(256, pool_reuse, checks))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
-    let current_thread = single.block_on(throughput(s.clone(), 1, Duration::from_secs(3)))?;
+    let current_thread = single.block_on(throughput(s.clone(), Trivial::Fresh, 1, Duration::from_secs(3)))?;
     drop(single);
     let mut rates = [current_thread, 0.0, 0.0];
     for (slot, workers) in [(1, 1), (2, cores)] {
         let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
-        rates[slot] = multi.block_on(throughput(s.clone(), workers * 4, Duration::from_secs(3)))?;
+        rates[slot] = multi.block_on(throughput(s.clone(), Trivial::Fresh, workers * 4, Duration::from_secs(3)))?;
+    }
+    Ok(rates)
+}
+
+/// Trivial calls per second in warm instances of one installation, with one
+/// worker and with `cores` (four callers per worker).
+fn warm_calls_per_second(cores: usize) -> anyhow::Result<[f64; 2]> {
+    let mut rates = [0.0; 2];
+    for (slot, workers) in [(0, 1), (1, cores)] {
+        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+        let s = Arc::new(multi.block_on(setup_plugin(&packages::built("warm"), RuntimeConfig::default(), false))?);
+        multi.block_on(throughput(s.clone(), Trivial::Warm, workers * 4, Duration::from_millis(500)))?; // warm-up
+        rates[slot] = multi.block_on(throughput(s, Trivial::Warm, workers * 4, Duration::from_secs(3)))?;
     }
     Ok(rates)
 }
@@ -303,6 +333,13 @@ fn main() -> anyhow::Result<()> {
             ),
         ));
     }
+
+    let [one, all] = warm_calls_per_second(cores)?;
+    rows.push(("trivial calls/s in warm instances, one worker".into(), format!("{one:.0}")));
+    rows.push((
+        format!("trivial calls/s in warm instances, {cores} workers"),
+        format!("{all:.0} ({:.0} per core, {:.2}× one worker)", all / cores as f64, all / one),
+    ));
 
     let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
     let idle = 200;

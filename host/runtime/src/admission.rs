@@ -2,57 +2,69 @@
 //! so a tenant that floods calls is told it is busy while the others keep
 //! being served from the slots that remain.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::CallError;
+use crate::memo::{Memo, owner_id};
 use crate::state::TenantId;
 
+/// Each tenant's count of running instances. A count is kept once made
+/// (a few bytes per tenant the process served), so a thread's memo of it
+/// never goes stale and admitting a call is one atomic add.
 #[derive(Debug)]
 pub(crate) struct Admission {
     per_tenant: u32,
-    running: Mutex<HashMap<TenantId, u32>>,
+    id: u64,
+    running: Mutex<HashMap<TenantId, Arc<AtomicU32>>>,
+}
+
+thread_local! {
+    static COUNTS: RefCell<Memo<Arc<AtomicU32>>> = RefCell::new(Memo::new());
 }
 
 /// A running instance of one tenant; the slot is given back on drop.
 #[derive(Debug)]
 pub(crate) struct Permit {
-    admission: Arc<Admission>,
-    tenant: TenantId,
+    running: Arc<AtomicU32>,
 }
 
 impl Admission {
     pub fn new(per_tenant: u32) -> Arc<Self> {
-        Arc::new(Admission { per_tenant, running: Mutex::new(HashMap::new()) })
+        Arc::new(Admission { per_tenant, id: owner_id(), running: Mutex::new(HashMap::new()) })
+    }
+
+    fn count_of(&self, tenant: &TenantId) -> Arc<AtomicU32> {
+        COUNTS.with(|memo| {
+            memo.borrow_mut().get_or_find(self.id, 0, tenant, "", || {
+                let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+                running.entry(tenant.clone()).or_default().clone()
+            })
+        })
     }
 
     /// Take one of the tenant's slots, or refuse with [`CallError::Busy`].
     pub fn admit(self: &Arc<Self>, tenant: &TenantId) -> Result<Permit, CallError> {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = running.entry(tenant.clone()).or_insert(0);
-        if *count >= self.per_tenant {
+        let running = self.count_of(tenant);
+        if running.fetch_add(1, Ordering::AcqRel) >= self.per_tenant {
+            running.fetch_sub(1, Ordering::AcqRel);
             tracing::warn!(%tenant, limit = self.per_tenant, blame = "guest", "tenant is at its instance limit");
             return Err(CallError::Busy(self.per_tenant));
         }
-        *count += 1;
-        Ok(Permit { admission: self.clone(), tenant: tenant.clone() })
+        Ok(Permit { running })
     }
 
     #[cfg(test)]
     fn running(&self, tenant: &TenantId) -> u32 {
-        self.running.lock().unwrap().get(tenant).copied().unwrap_or(0)
+        self.count_of(tenant).load(Ordering::Acquire)
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut running = self.admission.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = running.get_mut(&self.tenant) {
-            *count -= 1;
-            if *count == 0 {
-                running.remove(&self.tenant);
-            }
-        }
+        self.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

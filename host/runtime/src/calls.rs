@@ -14,13 +14,16 @@
 //! that look like ids or tokens are written as `…` (a storefront's order
 //! link carries its access token in the path, some APIs a key).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use omnistore_manifest::Capability;
 
 use crate::error::{CallError, Limit};
+use crate::memo::{Memo, owner_id};
 use crate::state::TenantId;
 use crate::types::{HttpError, IncomingResponse, PluginError};
 
@@ -371,20 +374,44 @@ pub(crate) fn record(
 }
 
 /// Every installation's record, by tenant and installation id.
+///
+/// Each thread keeps a memo of the records it used, checked against `epoch`,
+/// which moves whenever a record is dropped. A call that began just before
+/// its installation was forgotten may still write to the dropped record.
 #[derive(Debug)]
 pub(crate) struct CallLog {
     started_ms: i64,
     max_installations: usize,
+    id: u64,
+    epoch: AtomicU64,
     tenants: RwLock<HashMap<TenantId, HashMap<String, Record>>>,
+}
+
+thread_local! {
+    static RECORDS: RefCell<Memo<Record>> = RefCell::new(Memo::new());
 }
 
 impl CallLog {
     pub fn new(started_ms: i64, max_installations: usize) -> CallLog {
-        CallLog { started_ms, max_installations: max_installations.max(1), tenants: RwLock::new(HashMap::new()) }
+        CallLog {
+            started_ms,
+            max_installations: max_installations.max(1),
+            id: owner_id(),
+            epoch: AtomicU64::new(0),
+            tenants: RwLock::new(HashMap::new()),
+        }
     }
 
     /// The record of an installation, made on its first call.
     pub fn record_of(&self, tenant: &TenantId, installation: &str) -> Record {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        RECORDS.with(|memo| {
+            memo.borrow_mut()
+                .get_or_find(self.id, epoch, tenant, installation, || self.shared_record_of(tenant, installation))
+        })
+    }
+
+    fn shared_record_of(&self, tenant: &TenantId, installation: &str) -> Record {
         {
             let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(record) = tenants.get(tenant).and_then(|t| t.get(installation)) {
@@ -398,6 +425,7 @@ impl CallLog {
         let tracked: usize = tenants.values().map(HashMap::len).sum();
         if tracked >= self.max_installations {
             forget_idlest(&mut tenants, tracked.div_ceil(8));
+            self.epoch.fetch_add(1, Ordering::AcqRel);
         }
         let record: Record = Arc::new(Mutex::new(CallRecord::new(RECENT_CALLS)));
         tenants.entry(tenant.clone()).or_default().insert(installation.to_owned(), record.clone());
@@ -425,10 +453,12 @@ impl CallLog {
                 tenants.remove(tenant);
             }
         }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn forget_tenant(&self, tenant: &TenantId) {
         self.tenants.write().unwrap_or_else(PoisonError::into_inner).remove(tenant);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     #[cfg(test)]
@@ -672,6 +702,25 @@ mod tests {
         assert!(log.report(&t, "c15").recent.is_empty());
         log.forget_tenant(&t);
         assert_eq!(log.tracked(), 0);
+    }
+
+    #[test]
+    fn a_thread_finds_its_record_again_until_the_installation_is_forgotten() {
+        let log = CallLog::new(0, 16);
+        let t = TenantId::new("shop").unwrap();
+        let first = log.record_of(&t, "web");
+        assert!(Arc::ptr_eq(&first, &log.record_of(&t, "web")));
+        // Another log's record of the same installation is its own.
+        assert!(!Arc::ptr_eq(&first, &CallLog::new(0, 16).record_of(&t, "web")));
+        assert!(Arc::ptr_eq(&first, &log.record_of(&t, "web")));
+
+        log.forget(&t, "web");
+        let after = log.record_of(&t, "web");
+        assert!(!Arc::ptr_eq(&first, &after), "a forgotten record is not found again");
+        record(&after, Started::now(5), CallKind::Request, || "GET /".into(), CallOutcome::Ok, Some(200), true);
+        assert_eq!(log.report(&t, "web").recent.len(), 1, "calls after an uninstall are reported");
+        log.forget_tenant(&t);
+        assert!(!Arc::ptr_eq(&after, &log.record_of(&t, "web")));
     }
 
     #[test]

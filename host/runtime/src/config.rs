@@ -108,10 +108,11 @@ pub struct RuntimeConfig {
 pub struct WarmInstances {
     /// Idle instances kept in all; 0 turns warm instances off.
     pub max_idle: u32,
-    /// Idle instances kept for one installation: about the requests it
-    /// serves at once.
+    /// Idle instances kept for one installation by each core: about the
+    /// requests it serves at once.
     pub max_idle_per_installation: u32,
-    /// An instance idle this long is dropped (when the pool is next used).
+    /// An instance idle this long is dropped when the pool is next used, at
+    /// most a second (or an eighth of this, when shorter) later.
     pub idle_timeout: Duration,
     /// Calls one instance serves before it is replaced, so that a plugin's
     /// slow leak or fragmented heap does not last.

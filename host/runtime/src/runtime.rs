@@ -1,6 +1,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use omnistore_manifest::Manifest;
@@ -155,7 +156,7 @@ macro_rules! in_instance {
         v0_1_0: |$c1:ident| $body1:expr,
         v0_2_0: |$c2:ident| $body2:expr $(,)?
     ) => {
-        tokio::time::timeout($deadline + DEADLINE_GRACE, async {
+        within($deadline + DEADLINE_GRACE, async {
             let channel = match $channel {
                 Some(channel) => channel,
                 None => $runtime.instantiate($plugin, $store).await?,
@@ -169,6 +170,19 @@ macro_rules! in_instance {
         .instrument($span)
         .await
     };
+}
+
+/// `future` if it ends within `limit`, as `tokio::time::timeout`; but the
+/// timer is made only when the future did not end on its first poll. Most
+/// calls end there, and a timer costs each one the executor's shared handle
+/// and timer wheel, which all cores pass back and forth.
+async fn within<F: Future>(limit: Duration, future: F) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let until = tokio::time::Instant::now() + limit;
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(value) = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return Ok(value);
+    }
+    tokio::time::timeout_at(until, future).await
 }
 
 /// What a call ended with, and its instance when the plugin returned normally.
@@ -237,7 +251,8 @@ impl Runtime {
         }
         let admission = Admission::new(config.instances_per_tenant());
         let calls = CallLog::new(WallClock::now_ms(config.wall_clock.as_ref()), MAX_TRACKED_INSTALLATIONS);
-        let warm = WarmPool::new(config.warm, config.max_concurrent_instances);
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let warm = WarmPool::new(config.warm, config.max_concurrent_instances, cores);
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,

@@ -14,8 +14,9 @@
 //! put back.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
@@ -66,16 +67,40 @@ impl WarmInstance {
 #[derive(Default)]
 struct Idle {
     by_key: HashMap<WarmKey, Vec<WarmInstance>>,
-    count: usize,
-    /// Bumped whenever instances are dropped for an uninstall or a deleted
-    /// tenant: an instance taken out before then must not come back.
-    generation: u64,
+    /// When expired instances are next looked for.
+    next_sweep: Option<Instant>,
 }
 
-/// The idle warm instances of a runtime.
+/// One worker thread's part of the pool, on a cache line of its own: a
+/// thread puts the instances it used back into its own shard and takes from
+/// it first, so two cores serving one installation do not pass one lock and
+/// one map back and forth on every call.
+#[derive(Default)]
+struct Shard(Padded<Mutex<Idle>>);
+
+/// A value on cache lines of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Idle> {
+        // Nothing here can be left half-done by a panic; keep serving.
+        self.0.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The idle warm instances of a runtime, in one shard per core.
 pub(crate) struct WarmPool {
-    config: WarmInstances,
-    idle: Mutex<Idle>,
+    /// `max_idle` bounds the whole pool, `max_idle_per_installation` each shard.
+    limits: WarmInstances,
+    shards: Box<[Shard]>,
+    /// Instances idle in all shards.
+    idle: Padded<AtomicUsize>,
+    /// Bumped whenever instances are dropped for an uninstall or a deleted
+    /// tenant, with every shard locked: an instance taken out before then
+    /// must not come back. Read only under a shard's lock.
+    generation: AtomicU64,
 }
 
 /// Counters for tests and the benchmark.
@@ -85,133 +110,176 @@ pub struct WarmStats {
     pub idle: usize,
 }
 
+/// Which shard the current thread uses: threads are numbered as they first
+/// ask, so a runtime's worker threads spread over the shards.
+fn thread_number() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static NUMBER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    NUMBER.with(|n| *n)
+}
+
 impl WarmPool {
     /// `max_slots` bounds what idle instances may hold, so that fresh calls
-    /// always find pool slots.
-    pub fn new(config: WarmInstances, max_slots: u32) -> Arc<WarmPool> {
-        let config = WarmInstances { max_idle: config.max_idle.min(max_slots / 2), ..config };
-        Arc::new(WarmPool { config, idle: Mutex::new(Idle::default()) })
+    /// always find pool slots; `shards` is about the worker threads calling.
+    pub fn new(config: WarmInstances, max_slots: u32, shards: usize) -> Arc<WarmPool> {
+        let limits = WarmInstances { max_idle: config.max_idle.min(max_slots / 2), ..config };
+        Arc::new(WarmPool {
+            limits,
+            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
+            idle: Padded(AtomicUsize::new(0)),
+            generation: AtomicU64::new(0),
+        })
     }
 
     pub fn enabled(&self) -> bool {
-        self.config.max_idle > 0 && self.config.max_idle_per_installation > 0
+        self.limits.max_idle > 0 && self.limits.max_idle_per_installation > 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, Idle> {
-        // Nothing here can be left half-done by a panic; keep serving.
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Counts `n` instances that stopped being idle.
+    fn went(&self, n: usize) {
+        if n > 0 {
+            self.idle.0.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+
+    /// The shards in the order the current thread tries them: its own first.
+    fn shards_from_own(&self) -> impl Iterator<Item = &Shard> {
+        let own = thread_number() % self.shards.len();
+        self.shards[own..].iter().chain(&self.shards[..own])
+    }
+
+    fn own_shard(&self) -> &Shard {
+        &self.shards[thread_number() % self.shards.len()]
     }
 
     /// Changes whenever instances are forgotten; read before a call makes a new instance.
     pub fn generation(&self) -> u64 {
-        self.lock().generation
+        self.generation.load(Ordering::Acquire)
     }
 
-    /// The most recently used idle instance of `key` that fits `inst`, if any.
-    /// Instances of the key that no longer fit (settings changed) are dropped.
+    /// The most recently used idle instance of `key` that fits `inst`, if
+    /// any: from the thread's own shard, or else from another's. Instances
+    /// of the key that no longer fit (settings changed) are dropped.
     pub fn take(&self, key: &WarmKey, inst: &Installation) -> Option<WarmInstance> {
-        let mut dropped = Vec::new();
-        let found = {
-            let mut idle = self.lock();
-            let generation = idle.generation;
-            let found = match idle.by_key.get_mut(key) {
-                None => None,
-                Some(list) => {
-                    // Settings rarely change: only then is the list split.
-                    if !list.iter().all(|w| w.fits(inst)) {
-                        let (fit, stale): (Vec<_>, Vec<_>) = list.drain(..).partition(|w| w.fits(inst));
-                        *list = fit;
-                        dropped = stale;
+        for shard in self.shards_from_own() {
+            let mut dropped = Vec::new();
+            let found = {
+                let mut idle = shard.lock();
+                let generation = self.generation.load(Ordering::Acquire);
+                let found = match idle.by_key.get_mut(key) {
+                    None => None,
+                    Some(list) => {
+                        // Settings rarely change: only then is the list split.
+                        if !list.iter().all(|w| w.fits(inst)) {
+                            let (fit, stale): (Vec<_>, Vec<_>) = list.drain(..).partition(|w| w.fits(inst));
+                            *list = fit;
+                            dropped = stale;
+                        }
+                        list.pop()
                     }
-                    list.pop()
+                };
+                if idle.by_key.get(key).is_some_and(Vec::is_empty) {
+                    idle.by_key.remove(key);
                 }
+                self.went(dropped.len() + usize::from(found.is_some()));
+                found.map(|mut w| {
+                    w.generation = generation;
+                    w
+                })
             };
-            if idle.by_key.get(key).is_some_and(Vec::is_empty) {
-                idle.by_key.remove(key);
+            // Dropping a store frees its pool slot: done outside the lock.
+            drop(dropped);
+            if found.is_some() {
+                return found;
             }
-            idle.count -= dropped.len() + usize::from(found.is_some());
-            found.map(|mut w| {
-                w.generation = generation;
-                w
-            })
-        };
-        // Dropping a store frees its pool slot: done outside the lock.
-        drop(dropped);
-        found
+        }
+        None
     }
 
-    /// Offers an instance back after a call that ended well. It is dropped
-    /// instead when it served its share of calls, when an uninstall came in
-    /// between, or when its installation already has its share idle; idle
-    /// instances past the idle timeout go, and the least recently used go
-    /// while the pool is over its size.
+    /// Offers an instance back after a call that ended well, into the
+    /// thread's own shard. It is dropped instead when it served its share of
+    /// calls, when an uninstall came in between, or when its installation
+    /// already has its share idle in the shard. Idle instances past the idle
+    /// timeout go; while the pool is over its size, so do the least recently
+    /// used of a shard, the thread's own first.
     pub fn put(&self, key: WarmKey, mut instance: WarmInstance) {
         let now = Instant::now();
+        let limits = &self.limits;
         let mut dropped = Vec::new();
         {
-            let mut idle = self.lock();
-            let keep = instance.calls < self.config.max_calls
-                && instance.generation == idle.generation
-                && idle.by_key.get(&key).map_or(0, Vec::len) < self.config.max_idle_per_installation as usize;
+            let mut idle = self.own_shard().lock();
+            let keep = instance.calls < limits.max_calls
+                && instance.generation == self.generation.load(Ordering::Acquire)
+                && idle.by_key.get(&key).map_or(0, Vec::len) < limits.max_idle_per_installation as usize;
             if keep {
                 instance.idle_since = now;
                 idle.by_key.entry(key).or_default().push(instance);
-                idle.count += 1;
+                self.idle.0.fetch_add(1, Ordering::AcqRel);
             } else {
                 dropped.push(instance);
             }
-            // Each list is in the order its instances went idle (`take` pops
-            // the newest), so the expired ones are a prefix.
-            let timeout = self.config.idle_timeout;
-            let before = dropped.len();
-            for list in idle.by_key.values_mut() {
-                let expired =
-                    list.iter().take_while(|w| now.saturating_duration_since(w.idle_since) >= timeout).count();
-                dropped.extend(list.drain(..expired));
-            }
-            let expired = dropped.len() - before;
-            idle.count -= expired;
-            while idle.count > self.config.max_idle as usize {
-                match evict_oldest(&mut idle) {
-                    Some(w) => dropped.push(w),
-                    None => break,
+            // Looking through every installation's list is done now and then,
+            // not on every call: a deployment keeps many installations' lists.
+            if idle.next_sweep.is_none_or(|at| now >= at) {
+                let timeout = limits.idle_timeout;
+                idle.next_sweep = Some(now + (timeout / 8).min(SWEEP_AT_MOST_EVERY));
+                // Each list is in the order its instances went idle (`take`
+                // pops the newest), so the expired ones are a prefix.
+                let before = dropped.len();
+                for list in idle.by_key.values_mut() {
+                    let expired =
+                        list.iter().take_while(|w| now.saturating_duration_since(w.idle_since) >= timeout).count();
+                    dropped.extend(list.drain(..expired));
                 }
+                self.went(dropped.len() - before);
+                idle.by_key.retain(|_, list| !list.is_empty());
             }
-            idle.by_key.retain(|_, list| !list.is_empty());
         }
         drop(dropped);
+        while self.idle.0.load(Ordering::Acquire) > limits.max_idle as usize && self.evict_one() {}
     }
 
-    /// Drops the least recently used idle instance, to free its pool slot for
-    /// a call that found none. False when none is idle.
+    /// Drops the least recently used idle instance of the first shard that
+    /// has one, the thread's own first, to free its pool slot for a call
+    /// that found none. False when none is idle.
     pub fn evict_one(&self) -> bool {
-        let evicted = {
-            let mut idle = self.lock();
-            let evicted = evict_oldest(&mut idle);
-            idle.by_key.retain(|_, list| !list.is_empty());
-            evicted
-        };
-        evicted.is_some()
+        self.shards_from_own().any(|shard| {
+            let evicted = evict_oldest(&mut shard.lock());
+            if evicted.is_some() {
+                self.went(1);
+            }
+            evicted.is_some()
+        })
     }
 
     /// Drops the idle instances `matches` selects, and keeps any instance in
     /// use now from coming back.
     pub fn forget(&self, matches: impl Fn(&WarmKey) -> bool) {
         let dropped: Vec<WarmInstance> = {
-            let mut idle = self.lock();
-            idle.generation += 1;
-            let keys: Vec<WarmKey> = idle.by_key.keys().filter(|k| matches(k)).cloned().collect();
-            let dropped: Vec<WarmInstance> = keys.iter().filter_map(|k| idle.by_key.remove(k)).flatten().collect();
-            idle.count -= dropped.len();
+            // Every shard is held while the generation moves, so no `take`
+            // can read the new generation and still find a forgotten instance.
+            let mut shards: Vec<MutexGuard<'_, Idle>> = self.shards.iter().map(Shard::lock).collect();
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            let mut dropped = Vec::new();
+            for idle in &mut shards {
+                let keys: Vec<WarmKey> = idle.by_key.keys().filter(|k| matches(k)).cloned().collect();
+                dropped.extend(keys.iter().filter_map(|k| idle.by_key.remove(k)).flatten());
+            }
+            self.went(dropped.len());
             dropped
         };
         drop(dropped);
     }
 
     pub fn stats(&self) -> WarmStats {
-        WarmStats { idle: self.lock().count }
+        WarmStats { idle: self.idle.0.load(Ordering::Acquire) }
     }
 }
+
+/// The longest an expired instance waits for a sweep, when the pool is used.
+const SWEEP_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
 fn evict_oldest(idle: &mut Idle) -> Option<WarmInstance> {
     let (key, index) = idle
@@ -220,7 +288,10 @@ fn evict_oldest(idle: &mut Idle) -> Option<WarmInstance> {
         .flat_map(|(k, list)| list.iter().enumerate().map(move |(i, w)| (k, i, w.idle_since)))
         .min_by_key(|(_, _, since)| *since)
         .map(|(k, i, _)| (k.clone(), i))?;
-    let instance = idle.by_key.get_mut(&key)?.remove(index);
-    idle.count -= 1;
+    let list = idle.by_key.get_mut(&key)?;
+    let instance = list.remove(index);
+    if list.is_empty() {
+        idle.by_key.remove(&key);
+    }
     Some(instance)
 }

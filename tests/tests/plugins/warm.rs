@@ -158,3 +158,34 @@ async fn idle_warm_instances_give_up_their_slots_to_calls_that_need_one() {
     }
     assert!(host.runtime.warm_stats().idle <= 2);
 }
+
+/// Each worker thread keeps its idle instances apart (so cores do not pass
+/// one lock back and forth); a call on any thread still finds the
+/// installation's instance, and forgetting the installation reaches the
+/// instances every thread keeps.
+#[test]
+fn a_call_on_any_thread_finds_the_idle_instance_and_an_uninstall_reaches_every_thread() {
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let host = tokio.block_on(async { Host::new(false) });
+    let plugin = tokio.block_on(host.load("warm"));
+    let inst = warm_installation("alice", "w", &plugin);
+    // A new thread each time: threads are spread over the pool's shards in
+    // the order they first use it.
+    let on_a_new_thread = |path: &str| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                tokio.block_on(text(&host, &plugin, &inst, path))
+            })
+            .join()
+            .unwrap()
+        })
+    };
+    let seen: Vec<String> = (0..6).map(|_| on_a_new_thread("/count")).collect();
+    assert_eq!(seen, ["1 hello", "2 hello", "3 hello", "4 hello", "5 hello", "6 hello"]);
+    assert_eq!(host.runtime.warm_stats().idle, 1);
+
+    host.runtime.forget_installation(&inst.tenant, &inst.id);
+    assert_eq!(host.runtime.warm_stats().idle, 0);
+    assert_eq!(on_a_new_thread("/count"), "1 hello", "an uninstall leaves no instance behind on any thread");
+}
