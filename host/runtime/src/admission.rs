@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::CallError;
-use crate::memo::{Memo, owner_id};
+use crate::per_thread::{Memo, owner_id};
 use crate::state::TenantId;
 
 /// Each tenant's count of running instances. A count is kept once made

@@ -17,13 +17,13 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
 use omnistore_manifest::Capability;
 
 use crate::error::{CallError, Limit};
-use crate::memo::{Memo, owner_id};
+use crate::per_thread::{Memo, Padded, owner_id, shard_of_thread, shards};
 use crate::state::TenantId;
 use crate::types::{HttpError, IncomingResponse, PluginError};
 
@@ -255,6 +255,15 @@ impl CallCounters {
         LimitKind::ALL.into_iter().map(|k| (k, self.limit(k))).filter(|(_, n)| *n > 0)
     }
 
+    fn add(&mut self, other: &CallCounters) {
+        self.calls = self.calls.saturating_add(other.calls);
+        self.outbound = self.outbound.saturating_add(other.outbound);
+        self.errors = self.errors.saturating_add(other.errors);
+        for (n, m) in self.limits.iter_mut().zip(other.limits) {
+            *n = n.saturating_add(m);
+        }
+    }
+
     fn count(&mut self, kind: CallKind, outcome: CallOutcome, error: bool) {
         match kind {
             CallKind::Request | CallKind::NextPage | CallKind::Event => self.calls = self.calls.saturating_add(1),
@@ -331,12 +340,59 @@ impl CallRecord {
     }
 }
 
-/// A shared handle on one installation's record.
-pub(crate) type Record = Arc<Mutex<CallRecord>>;
+/// One installation's record in one part per core: a call is recorded into
+/// its thread's part, so cores serving one installation do not pass its
+/// lock back and forth, and a report merges the parts.
+#[derive(Debug)]
+pub(crate) struct PartedRecord {
+    parts: Box<[Padded<Mutex<CallRecord>>]>,
+}
 
-fn lock(record: &Record) -> std::sync::MutexGuard<'_, CallRecord> {
+/// A shared handle on one installation's record.
+pub(crate) type Record = Arc<PartedRecord>;
+
+impl PartedRecord {
+    pub fn new(capacity: usize) -> Record {
+        Self::with_parts(capacity, shards())
+    }
+
+    fn with_parts(capacity: usize, parts: usize) -> Record {
+        Arc::new(PartedRecord {
+            parts: (0..parts.max(1)).map(|_| Padded(Mutex::new(CallRecord::new(capacity)))).collect(),
+        })
+    }
+
+    /// The current thread's part.
+    fn own(&self) -> MutexGuard<'_, CallRecord> {
+        lock(&self.parts[shard_of_thread(self.parts.len())].0)
+    }
+
+    fn last_ms(&self) -> i64 {
+        self.parts.iter().map(|p| lock(&p.0).last_ms).max().unwrap_or_default()
+    }
+
+    /// The newest entries of all parts, newest first, as many as one part
+    /// keeps, and the parts' counters added up.
+    pub fn report(&self, since_ms: i64) -> CallReport {
+        let mut recent = Vec::new();
+        let mut counters = CallCounters::default();
+        let mut capacity = 0;
+        for part in &self.parts {
+            let part = lock(&part.0);
+            recent.extend(part.entries.iter().rev().cloned());
+            counters.add(&part.counters);
+            capacity = part.capacity;
+        }
+        // Stable: entries of one part and one millisecond stay newest first.
+        recent.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+        recent.truncate(capacity);
+        CallReport { since_ms, recent, counters }
+    }
+}
+
+fn lock(part: &Mutex<CallRecord>) -> MutexGuard<'_, CallRecord> {
     // A panic elsewhere while holding it leaves a ring that is still whole.
-    record.lock().unwrap_or_else(PoisonError::into_inner)
+    part.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// When a call began.
@@ -364,13 +420,13 @@ pub(crate) fn record(
 ) {
     let error = outcome.is_error(kind);
     if !keep {
-        lock(record).count(started.at_ms, kind, outcome, error);
+        record.own().count(started.at_ms, kind, outcome, error);
         return;
     }
     let duration_ms = u64::try_from(started.instant.elapsed().as_millis()).unwrap_or(u64::MAX);
     // Built before the lock is taken, so the lock is held for a push only.
     let entry = CallEntry { at_ms: started.at_ms, kind, target: target(), duration_ms, outcome, error, status };
-    lock(record).push(entry);
+    record.own().push(entry);
 }
 
 /// Every installation's record, by tenant and installation id.
@@ -427,7 +483,7 @@ impl CallLog {
             forget_idlest(&mut tenants, tracked.div_ceil(8));
             self.epoch.fetch_add(1, Ordering::AcqRel);
         }
-        let record: Record = Arc::new(Mutex::new(CallRecord::new(RECENT_CALLS)));
+        let record = PartedRecord::new(RECENT_CALLS);
         tenants.entry(tenant.clone()).or_default().insert(installation.to_owned(), record.clone());
         record
     }
@@ -440,7 +496,7 @@ impl CallLog {
             tenants.get(tenant).and_then(|t| t.get(installation)).cloned()
         };
         match record {
-            Some(record) => lock(&record).report(self.started_ms),
+            Some(record) => record.report(self.started_ms),
             None => CallReport { since_ms: self.started_ms, ..CallReport::default() },
         }
     }
@@ -471,7 +527,7 @@ impl CallLog {
 fn forget_idlest(tenants: &mut HashMap<TenantId, HashMap<String, Record>>, n: usize) {
     let mut by_age: Vec<(i64, TenantId, String)> = tenants
         .iter()
-        .flat_map(|(t, installations)| installations.iter().map(move |(i, r)| (lock(r).last_ms, t.clone(), i.clone())))
+        .flat_map(|(t, installations)| installations.iter().map(move |(i, r)| (r.last_ms(), t.clone(), i.clone())))
         .collect();
     let n = n.min(by_age.len());
     if n == 0 {
@@ -705,6 +761,20 @@ mod tests {
     }
 
     #[test]
+    fn a_report_merges_the_parts_newest_first_and_adds_up_their_counters() {
+        let r = PartedRecord::with_parts(3, 2);
+        let part = |i: usize| lock(&r.parts[i].0);
+        for (i, at) in [(0, 1), (1, 2), (0, 3), (1, 4)] {
+            part(i).push(entry(at, CallKind::Request, CallOutcome::Ok));
+        }
+        part(0).push(entry(5, CallKind::Import, CallOutcome::Denied(Some(Capability::Mail))));
+        let report = r.report(0);
+        assert_eq!(report.recent.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [5, 4, 3], "as many as one part keeps");
+        assert_eq!((report.counters.calls, report.counters.errors), (4, 1));
+        assert_eq!(r.last_ms(), 5);
+    }
+
+    #[test]
     fn a_thread_finds_its_record_again_until_the_installation_is_forgotten() {
         let log = CallLog::new(0, 16);
         let t = TenantId::new("shop").unwrap();
@@ -725,10 +795,10 @@ mod tests {
 
     #[test]
     fn a_call_past_its_share_of_entries_is_still_counted() {
-        let r: Record = Arc::new(Mutex::new(CallRecord::new(RECENT_CALLS)));
+        let r = PartedRecord::new(RECENT_CALLS);
         let outcome = CallOutcome::Denied(Some(Capability::Mail));
         record(&r, Started::now(1), CallKind::Import, || unreachable!("not built"), outcome, None, false);
-        let report = lock(&r).report(0);
+        let report = r.report(0);
         assert!(report.recent.is_empty());
         assert_eq!(report.counters.errors, 1);
     }

@@ -31,7 +31,7 @@ mod http;
 mod imports;
 mod imports_storefront;
 mod imports_v0_2_0;
-mod memo;
+mod per_thread;
 mod plugin_storage;
 mod runtime;
 mod services;

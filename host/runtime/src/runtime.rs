@@ -251,8 +251,7 @@ impl Runtime {
         }
         let admission = Admission::new(config.instances_per_tenant());
         let calls = CallLog::new(WallClock::now_ms(config.wall_clock.as_ref()), MAX_TRACKED_INSTALLATIONS);
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let warm = WarmPool::new(config.warm, config.max_concurrent_instances, cores);
+        let warm = WarmPool::new(config.warm, config.max_concurrent_instances, crate::per_thread::shards());
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,

@@ -22,6 +22,7 @@ use wasmtime::Store;
 
 use crate::bindings::{v0_1_0, v0_2_0};
 use crate::config::WarmInstances;
+use crate::per_thread::{Padded, shard_of_thread};
 use crate::state::{Installation, PluginState, TenantId};
 
 /// An instance's bindings, of whichever contract version it was built against.
@@ -78,11 +79,6 @@ struct Idle {
 #[derive(Default)]
 struct Shard(Padded<Mutex<Idle>>);
 
-/// A value on cache lines of its own.
-#[repr(align(128))]
-#[derive(Default)]
-struct Padded<T>(T);
-
 impl Shard {
     fn lock(&self) -> MutexGuard<'_, Idle> {
         // Nothing here can be left half-done by a panic; keep serving.
@@ -108,16 +104,6 @@ pub(crate) struct WarmPool {
 pub struct WarmStats {
     /// Instances idle now.
     pub idle: usize,
-}
-
-/// Which shard the current thread uses: threads are numbered as they first
-/// ask, so a runtime's worker threads spread over the shards.
-fn thread_number() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static NUMBER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    NUMBER.with(|n| *n)
 }
 
 impl WarmPool {
@@ -146,12 +132,12 @@ impl WarmPool {
 
     /// The shards in the order the current thread tries them: its own first.
     fn shards_from_own(&self) -> impl Iterator<Item = &Shard> {
-        let own = thread_number() % self.shards.len();
+        let own = shard_of_thread(self.shards.len());
         self.shards[own..].iter().chain(&self.shards[..own])
     }
 
     fn own_shard(&self) -> &Shard {
-        &self.shards[thread_number() % self.shards.len()]
+        &self.shards[shard_of_thread(self.shards.len())]
     }
 
     /// Changes whenever instances are forgotten; read before a call makes a new instance.

@@ -1,6 +1,8 @@
-//! Per-thread memos of what a runtime keeps per tenant and installation
+//! What keeps the cores from passing the same cache lines back and forth on
+//! every call: a number per thread to pick its shard of something shared,
+//! and per-thread memos of what a runtime keeps per tenant and installation
 //! (the record of calls, the count of running instances), so that finding
-//! them on every call takes no lock that all cores share.
+//! them takes no lock that all cores share.
 //!
 //! A memo belongs to one owner (a [`CallLog`](crate::calls::CallLog), an
 //! [`Admission`](crate::admission::Admission)) at a time and to one epoch of
@@ -8,9 +10,29 @@
 //! another owner or epoch starts empty.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::state::TenantId;
+
+/// Which shard the current thread uses, of `shards`: threads are numbered as
+/// they first ask, so a runtime's worker threads spread over the shards.
+pub(crate) fn shard_of_thread(shards: usize) -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static NUMBER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    NUMBER.with(|n| *n) % shards.max(1)
+}
+
+/// How many shards to make: one per core.
+pub(crate) fn shards() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// A value on cache lines of its own.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct Padded<T>(pub T);
 
 /// A new owner's number, distinct in the process.
 pub(crate) fn owner_id() -> u64 {
