@@ -77,12 +77,35 @@ struct Idle {
 /// it first, so two cores serving one installation do not pass one lock and
 /// one map back and forth on every call.
 #[derive(Default)]
-struct Shard(Padded<Mutex<Idle>>);
+struct Shard(Padded<ShardState>);
+
+#[derive(Default)]
+struct ShardState {
+    idle: Mutex<Idle>,
+    /// Instances idle in the shard; changed under its lock, read by any thread.
+    count: AtomicUsize,
+}
 
 impl Shard {
     fn lock(&self) -> MutexGuard<'_, Idle> {
         // Nothing here can be left half-done by a panic; keep serving.
-        self.0.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.0.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn count(&self) -> usize {
+        self.0.0.count.load(Ordering::Acquire)
+    }
+
+    /// Counts `n` instances that stopped being idle; under the lock.
+    fn went(&self, n: usize) {
+        if n > 0 {
+            self.0.0.count.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+
+    /// Counts an instance that went idle; under the lock.
+    fn came(&self) {
+        self.0.0.count.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -91,8 +114,6 @@ pub(crate) struct WarmPool {
     /// `max_idle` bounds the whole pool, `max_idle_per_installation` each shard.
     limits: WarmInstances,
     shards: Box<[Shard]>,
-    /// Instances idle in all shards.
-    idle: Padded<AtomicUsize>,
     /// Bumped whenever instances are dropped for an uninstall or a deleted
     /// tenant, with every shard locked: an instance taken out before then
     /// must not come back. Read only under a shard's lock.
@@ -114,7 +135,6 @@ impl WarmPool {
         Arc::new(WarmPool {
             limits,
             shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
-            idle: Padded(AtomicUsize::new(0)),
             generation: AtomicU64::new(0),
         })
     }
@@ -123,11 +143,9 @@ impl WarmPool {
         self.limits.max_idle > 0 && self.limits.max_idle_per_installation > 0
     }
 
-    /// Counts `n` instances that stopped being idle.
-    fn went(&self, n: usize) {
-        if n > 0 {
-            self.idle.0.fetch_sub(n, Ordering::AcqRel);
-        }
+    /// Instances idle in all shards.
+    fn idle(&self) -> usize {
+        self.shards.iter().map(Shard::count).sum()
     }
 
     /// The shards in the order the current thread tries them: its own first.
@@ -169,7 +187,7 @@ impl WarmPool {
                 if idle.by_key.get(key).is_some_and(Vec::is_empty) {
                     idle.by_key.remove(key);
                 }
-                self.went(dropped.len() + usize::from(found.is_some()));
+                shard.went(dropped.len() + usize::from(found.is_some()));
                 found.map(|mut w| {
                     w.generation = generation;
                     w
@@ -195,14 +213,15 @@ impl WarmPool {
         let limits = &self.limits;
         let mut dropped = Vec::new();
         {
-            let mut idle = self.own_shard().lock();
+            let own = self.own_shard();
+            let mut idle = own.lock();
             let keep = instance.calls < limits.max_calls
                 && instance.generation == self.generation.load(Ordering::Acquire)
                 && idle.by_key.get(&key).map_or(0, Vec::len) < limits.max_idle_per_installation as usize;
             if keep {
                 instance.idle_since = now;
                 idle.by_key.entry(key).or_default().push(instance);
-                self.idle.0.fetch_add(1, Ordering::AcqRel);
+                own.came();
             } else {
                 dropped.push(instance);
             }
@@ -219,12 +238,18 @@ impl WarmPool {
                         list.iter().take_while(|w| now.saturating_duration_since(w.idle_since) >= timeout).count();
                     dropped.extend(list.drain(..expired));
                 }
-                self.went(dropped.len() - before);
+                own.went(dropped.len() - before);
                 idle.by_key.retain(|_, list| !list.is_empty());
             }
         }
         drop(dropped);
-        while self.idle.0.load(Ordering::Acquire) > limits.max_idle as usize && self.evict_one() {}
+        // A shard within its even share of the pool's size leaves the pool
+        // within it too, unless another shard is over its share; that one
+        // checks the whole pool when it is next used.
+        let share = limits.max_idle as usize / self.shards.len();
+        if self.own_shard().count() > share {
+            while self.idle() > limits.max_idle as usize && self.evict_one() {}
+        }
     }
 
     /// Drops the least recently used idle instance of the first shard that
@@ -234,7 +259,7 @@ impl WarmPool {
         self.shards_from_own().any(|shard| {
             let evicted = evict_oldest(&mut shard.lock());
             if evicted.is_some() {
-                self.went(1);
+                shard.went(1);
             }
             evicted.is_some()
         })
@@ -246,21 +271,22 @@ impl WarmPool {
         let dropped: Vec<WarmInstance> = {
             // Every shard is held while the generation moves, so no `take`
             // can read the new generation and still find a forgotten instance.
-            let mut shards: Vec<MutexGuard<'_, Idle>> = self.shards.iter().map(Shard::lock).collect();
+            let mut locked: Vec<MutexGuard<'_, Idle>> = self.shards.iter().map(Shard::lock).collect();
             self.generation.fetch_add(1, Ordering::AcqRel);
             let mut dropped = Vec::new();
-            for idle in &mut shards {
+            for (shard, idle) in self.shards.iter().zip(&mut locked) {
                 let keys: Vec<WarmKey> = idle.by_key.keys().filter(|k| matches(k)).cloned().collect();
+                let before = dropped.len();
                 dropped.extend(keys.iter().filter_map(|k| idle.by_key.remove(k)).flatten());
+                shard.went(dropped.len() - before);
             }
-            self.went(dropped.len());
             dropped
         };
         drop(dropped);
     }
 
     pub fn stats(&self) -> WarmStats {
-        WarmStats { idle: self.idle.0.load(Ordering::Acquire) }
+        WarmStats { idle: self.idle() }
     }
 }
 
