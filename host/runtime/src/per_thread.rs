@@ -40,6 +40,7 @@ pub(crate) fn owner_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// One thread's memo of one owner's values, by tenant and installation.
 pub(crate) struct Memo<V> {
     owner: u64,
     epoch: u64,
