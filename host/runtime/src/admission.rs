@@ -32,8 +32,8 @@ pub(crate) struct Permit {
 }
 
 impl Admission {
-    pub fn new(per_tenant: u32) -> Arc<Self> {
-        Arc::new(Admission { per_tenant, id: owner_id(), running: Mutex::new(HashMap::new()) })
+    pub fn new(per_tenant: u32) -> Self {
+        Admission { per_tenant, id: owner_id(), running: Mutex::new(HashMap::new()) }
     }
 
     fn count_of(&self, tenant: &TenantId) -> Arc<AtomicU32> {
@@ -46,7 +46,7 @@ impl Admission {
     }
 
     /// Take one of the tenant's slots, or refuse with [`CallError::Busy`].
-    pub fn admit(self: &Arc<Self>, tenant: &TenantId) -> Result<Permit, CallError> {
+    pub fn admit(&self, tenant: &TenantId) -> Result<Permit, CallError> {
         let running = self.count_of(tenant);
         if running.fetch_add(1, Ordering::AcqRel) >= self.per_tenant {
             running.fetch_sub(1, Ordering::AcqRel);

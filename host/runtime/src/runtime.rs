@@ -85,7 +85,7 @@ struct Inner {
     kv: Arc<dyn KvStore>,
     services: Arc<dyn HostServices>,
     http: HttpClient,
-    admission: Arc<Admission>,
+    admission: Admission,
     calls: CallLog,
     warm: Arc<WarmPool>,
     stop_ticker: Arc<AtomicBool>,
