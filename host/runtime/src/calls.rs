@@ -232,6 +232,13 @@ pub struct CallEntry {
     pub status: Option<u16>,
 }
 
+impl CallEntry {
+    /// When it finished, milliseconds since the Unix epoch.
+    pub fn ended_ms(&self) -> i64 {
+        self.at_ms.saturating_add(i64::try_from(self.duration_ms).unwrap_or(i64::MAX))
+    }
+}
+
 /// What an installation's calls did since the runtime started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallCounters {
@@ -374,18 +381,28 @@ impl PartedRecord {
     /// The newest entries of all parts, newest first, as many as one part
     /// keeps, and the parts' counters added up.
     pub fn report(&self, since_ms: i64) -> CallReport {
-        let mut recent = Vec::new();
+        let mut runs = Vec::with_capacity(self.parts.len());
         let mut counters = CallCounters::default();
         let mut capacity = 0;
         for part in &self.parts {
             let part = lock(&part.0);
-            recent.extend(part.entries.iter().rev().cloned());
+            runs.push(part.entries.iter().rev().cloned().collect::<Vec<_>>().into_iter().peekable());
             counters.add(&part.counters);
             capacity = part.capacity;
         }
-        // Stable: entries of one part and one millisecond stay newest first.
-        recent.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
-        recent.truncate(capacity);
+        // A part is in the order its calls finished, which is not the order
+        // they began: a call's imports finish before it. So the parts are
+        // merged as runs, taking whichever head finished last.
+        let mut recent = Vec::with_capacity(capacity);
+        while recent.len() < capacity {
+            let newest = runs
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, run)| run.peek().map(|e| (e.ended_ms(), std::cmp::Reverse(i))))
+                .max();
+            let Some((_, std::cmp::Reverse(i))) = newest else { break };
+            recent.extend(runs[i].next());
+        }
         CallReport { since_ms, recent, counters }
     }
 }
@@ -772,6 +789,21 @@ mod tests {
         assert_eq!(report.recent.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [5, 4, 3], "as many as one part keeps");
         assert_eq!((report.counters.calls, report.counters.errors), (4, 1));
         assert_eq!(r.last_ms(), 5);
+    }
+
+    #[test]
+    fn a_call_that_began_before_its_imports_is_reported_before_them() {
+        let r = PartedRecord::with_parts(4, 2);
+        let part = |i: usize| lock(&r.parts[i].0);
+        // The call began at 10 and took 3 ms; its refused import began and
+        // ended at 12, and was recorded first, in the same part.
+        let import = CallEntry { duration_ms: 0, ..entry(12, CallKind::Import, CallOutcome::Ok) };
+        part(0).push(import);
+        part(0).push(CallEntry { duration_ms: 3, ..entry(10, CallKind::Request, CallOutcome::Ok) });
+        // Another core's call that ended between the two.
+        part(1).push(CallEntry { duration_ms: 0, ..entry(11, CallKind::Event, CallOutcome::Ok) });
+        let kinds: Vec<CallKind> = r.report(0).recent.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [CallKind::Request, CallKind::Import, CallKind::Event]);
     }
 
     #[test]
