@@ -131,35 +131,73 @@ async fn throughput(s: Arc<Setup>, call: Trivial, tasks: usize, for_how_long: Du
     Ok(total as f64 / for_how_long.as_secs_f64())
 }
 
-/// Trivial calls per second: on the single-threaded executor, then on the
-/// host's multi-threaded one with one worker and with `cores` workers (four
-/// callers per worker). The ratio of the last two is what more cores add;
-/// the first shows what the multi-threaded executor costs on one core.
-fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -> anyhow::Result<[f64; 3]> {
+/// Calls per second with one worker and with `cores` workers (four callers
+/// per worker), of each the median of [`TURNS`] short runs taken in turns,
+/// and the median of the turns' ratios. Taken in turns, a machine that speeds
+/// up or slows down meanwhile (a shared virtual machine does) moves both
+/// figures of a turn alike, where one long run of each would compare two
+/// different machines.
+struct Scaling {
+    one: f64,
+    all: f64,
+    ratio: f64,
+    ratios: (f64, f64),
+}
+
+const TURNS: usize = 7;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn in_turns(cores: usize, s: &Arc<Setup>, call: Trivial) -> anyhow::Result<Scaling> {
+    let executor = |workers| tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build();
+    let (one, all) = (executor(1)?, executor(cores)?);
+    let turn = Duration::from_millis(600);
+    for (executor, workers) in [(&one, 1), (&all, cores)] {
+        executor.block_on(throughput(s.clone(), call, workers * 4, turn / 2))?; // warm-up
+    }
+    let (mut ones, mut alls, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..TURNS {
+        let a = one.block_on(throughput(s.clone(), call, 4, turn))?;
+        let b = all.block_on(throughput(s.clone(), call, cores * 4, turn))?;
+        (ones.push(a), alls.push(b), ratios.push(b / a));
+    }
+    let ratios_range = (ratios.iter().copied().fold(f64::MAX, f64::min), ratios.iter().copied().fold(0.0, f64::max));
+    Ok(Scaling { one: median(ones), all: median(alls), ratio: median(ratios), ratios: ratios_range })
+}
+
+/// Trivial calls per second in fresh instances: on the single-threaded
+/// executor, then in turns with one worker and with `cores`. The ratio is
+/// what more cores add; the first figure shows what the multi-threaded
+/// executor costs on one core.
+fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -> anyhow::Result<(f64, Scaling)> {
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let s = Arc::new(single.block_on(setup(256, pool_reuse, checks))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
     let current_thread = single.block_on(throughput(s.clone(), Trivial::Fresh, 1, Duration::from_secs(3)))?;
     drop(single);
-    let mut rates = [current_thread, 0.0, 0.0];
-    for (slot, workers) in [(1, 1), (2, cores)] {
-        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
-        rates[slot] = multi.block_on(throughput(s.clone(), Trivial::Fresh, workers * 4, Duration::from_secs(3)))?;
-    }
-    Ok(rates)
+    Ok((current_thread, in_turns(cores, &s, Trivial::Fresh)?))
 }
 
-/// Trivial calls per second in warm instances of one installation, with one
-/// worker and with `cores` (four callers per worker).
-fn warm_calls_per_second(cores: usize) -> anyhow::Result<[f64; 2]> {
-    let mut rates = [0.0; 2];
-    for (slot, workers) in [(0, 1), (1, cores)] {
-        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
-        let s = Arc::new(multi.block_on(setup_plugin(&packages::built("warm"), RuntimeConfig::default(), false))?);
-        multi.block_on(throughput(s.clone(), Trivial::Warm, workers * 4, Duration::from_millis(500)))?; // warm-up
-        rates[slot] = multi.block_on(throughput(s, Trivial::Warm, workers * 4, Duration::from_secs(3)))?;
-    }
-    Ok(rates)
+/// Trivial calls per second in warm instances of one installation, in turns
+/// with one worker and with `cores`.
+fn warm_calls_per_second(cores: usize) -> anyhow::Result<Scaling> {
+    let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let s = Arc::new(single.block_on(setup_plugin(&packages::built("warm"), RuntimeConfig::default(), false))?);
+    drop(single);
+    in_turns(cores, &s, Trivial::Warm)
+}
+
+/// How a scaling reads in the table: `all` per second, per core, and its
+/// ratio to one worker with the turns' range.
+fn scaled(cores: usize, scaling: &Scaling) -> String {
+    let Scaling { all, ratio, ratios: (low, high), .. } = scaling;
+    format!(
+        "{all:.0} ({:.0} per core, {ratio:.2}× one worker: median of {TURNS} turns, {low:.2}–{high:.2})",
+        all / cores as f64
+    )
 }
 
 const RENDER_TEMPLATE: &str = include_str!("fixtures/render_product.liquid");
@@ -317,29 +355,18 @@ fn main() -> anyhow::Result<()> {
         ("explicit checks, default slot reuse", MemoryChecks::Explicit, PoolReuse::default()),
     ];
     for (name, checks, reuse) in variants {
-        let [current_thread, one, all] = calls_per_second(cores, reuse, checks)?;
+        let (current_thread, scaling) = calls_per_second(cores, reuse, checks)?;
         rows.push((
             format!("trivial calls/s, one core, single-threaded executor, {name}"),
             format!("{current_thread:.0}"),
         ));
-        rows.push((format!("trivial calls/s, one worker, {name}"), format!("{one:.0}")));
-        rows.push((
-            format!("trivial calls/s, {cores} workers, {name}"),
-            format!(
-                "{all:.0} ({:.0} per core, {:.2}× one worker, {:.2}× single-threaded)",
-                all / cores as f64,
-                all / one,
-                all / current_thread
-            ),
-        ));
+        rows.push((format!("trivial calls/s, one worker, {name}"), format!("{:.0}", scaling.one)));
+        rows.push((format!("trivial calls/s, {cores} workers, {name}"), scaled(cores, &scaling)));
     }
 
-    let [one, all] = warm_calls_per_second(cores)?;
-    rows.push(("trivial calls/s in warm instances, one worker".into(), format!("{one:.0}")));
-    rows.push((
-        format!("trivial calls/s in warm instances, {cores} workers"),
-        format!("{all:.0} ({:.0} per core, {:.2}× one worker)", all / cores as f64, all / one),
-    ));
+    let scaling = warm_calls_per_second(cores)?;
+    rows.push(("trivial calls/s in warm instances, one worker".into(), format!("{:.0}", scaling.one)));
+    rows.push((format!("trivial calls/s in warm instances, {cores} workers"), scaled(cores, &scaling)));
 
     let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
     let idle = 200;
