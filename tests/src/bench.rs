@@ -162,7 +162,9 @@ fn in_turns(cores: usize, s: &Arc<Setup>, call: Trivial) -> anyhow::Result<Scali
     for _ in 0..TURNS {
         let a = one.block_on(throughput(s.clone(), call, 4, turn))?;
         let b = all.block_on(throughput(s.clone(), call, cores * 4, turn))?;
-        (ones.push(a), alls.push(b), ratios.push(b / a));
+        ones.push(a);
+        alls.push(b);
+        ratios.push(b / a);
     }
     let ratios_range = (ratios.iter().copied().fold(f64::MAX, f64::min), ratios.iter().copied().fold(0.0, f64::max));
     Ok(Scaling { one: median(ones), all: median(alls), ratio: median(ratios), ratios: ratios_range })

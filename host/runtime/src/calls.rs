@@ -348,34 +348,36 @@ impl CallRecord {
 }
 
 /// One installation's record in one part per core: a call is recorded into
-/// its thread's part, so cores serving one installation do not pass its
-/// lock back and forth, and a report merges the parts.
+/// the part of the thread it began on, so cores serving one installation do
+/// not pass its lock back and forth, and a report merges the parts.
 #[derive(Debug)]
 pub(crate) struct PartedRecord {
-    parts: Box<[Padded<Mutex<CallRecord>>]>,
+    parts: Box<[Record]>,
 }
 
-/// A shared handle on one installation's record.
-pub(crate) type Record = Arc<PartedRecord>;
+/// A call's handle on one part of its installation's record. Each part is
+/// shared on its own, so that the handles a core takes and drops for every
+/// call touch a count that stays in that core's cache.
+pub(crate) type Record = Arc<Padded<Mutex<CallRecord>>>;
 
 impl PartedRecord {
-    pub fn new(capacity: usize) -> Record {
+    pub fn new(capacity: usize) -> Arc<PartedRecord> {
         Self::with_parts(capacity, shards())
     }
 
-    fn with_parts(capacity: usize, parts: usize) -> Record {
+    fn with_parts(capacity: usize, parts: usize) -> Arc<PartedRecord> {
         Arc::new(PartedRecord {
-            parts: (0..parts.max(1)).map(|_| Padded(Mutex::new(CallRecord::new(capacity)))).collect(),
+            parts: (0..parts.max(1)).map(|_| Arc::new(Padded(Mutex::new(CallRecord::new(capacity))))).collect(),
         })
     }
 
     /// The current thread's part.
-    fn own(&self) -> MutexGuard<'_, CallRecord> {
-        lock(&self.parts[shard_of_thread(self.parts.len())].0)
+    fn own(&self) -> Record {
+        self.parts[shard_of_thread(self.parts.len())].clone()
     }
 
     fn last_ms(&self) -> i64 {
-        self.parts.iter().map(|p| lock(&p.0).last_ms).max().unwrap_or_default()
+        self.parts.iter().map(|p| lock(p).last_ms).max().unwrap_or_default()
     }
 
     /// The newest entries of all parts, newest first, as many as one part
@@ -385,7 +387,7 @@ impl PartedRecord {
         let mut counters = CallCounters::default();
         let mut capacity = 0;
         for part in &self.parts {
-            let part = lock(&part.0);
+            let part = lock(part);
             runs.push(part.entries.iter().rev().cloned().collect::<Vec<_>>().into_iter().peekable());
             counters.add(&part.counters);
             capacity = part.capacity;
@@ -407,9 +409,9 @@ impl PartedRecord {
     }
 }
 
-fn lock(part: &Mutex<CallRecord>) -> MutexGuard<'_, CallRecord> {
+fn lock(part: &Padded<Mutex<CallRecord>>) -> MutexGuard<'_, CallRecord> {
     // A panic elsewhere while holding it leaves a ring that is still whole.
-    part.lock().unwrap_or_else(PoisonError::into_inner)
+    part.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// When a call began.
@@ -437,13 +439,13 @@ pub(crate) fn record(
 ) {
     let error = outcome.is_error(kind);
     if !keep {
-        record.own().count(started.at_ms, kind, outcome, error);
+        lock(record).count(started.at_ms, kind, outcome, error);
         return;
     }
     let duration_ms = u64::try_from(started.instant.elapsed().as_millis()).unwrap_or(u64::MAX);
     // Built before the lock is taken, so the lock is held for a push only.
     let entry = CallEntry { at_ms: started.at_ms, kind, target: target(), duration_ms, outcome, error, status };
-    record.own().push(entry);
+    lock(record).push(entry);
 }
 
 /// Every installation's record, by tenant and installation id.
@@ -457,7 +459,7 @@ pub(crate) struct CallLog {
     max_installations: usize,
     id: u64,
     epoch: AtomicU64,
-    tenants: RwLock<HashMap<TenantId, HashMap<String, Record>>>,
+    tenants: RwLock<HashMap<TenantId, HashMap<String, Arc<PartedRecord>>>>,
 }
 
 thread_local! {
@@ -475,16 +477,17 @@ impl CallLog {
         }
     }
 
-    /// The record of an installation, made on its first call.
+    /// The current thread's part of an installation's record, made on its
+    /// first call.
     pub fn record_of(&self, tenant: &TenantId, installation: &str) -> Record {
         let epoch = self.epoch.load(Ordering::Acquire);
         RECORDS.with(|memo| {
             memo.borrow_mut()
-                .get_or_find(self.id, epoch, tenant, installation, || self.shared_record_of(tenant, installation))
+                .get_or_find(self.id, epoch, tenant, installation, || self.shared_record_of(tenant, installation).own())
         })
     }
 
-    fn shared_record_of(&self, tenant: &TenantId, installation: &str) -> Record {
+    fn shared_record_of(&self, tenant: &TenantId, installation: &str) -> Arc<PartedRecord> {
         {
             let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(record) = tenants.get(tenant).and_then(|t| t.get(installation)) {
@@ -541,7 +544,7 @@ impl CallLog {
 }
 
 /// Drop the `n` records called least recently.
-fn forget_idlest(tenants: &mut HashMap<TenantId, HashMap<String, Record>>, n: usize) {
+fn forget_idlest(tenants: &mut HashMap<TenantId, HashMap<String, Arc<PartedRecord>>>, n: usize) {
     let mut by_age: Vec<(i64, TenantId, String)> = tenants
         .iter()
         .flat_map(|(t, installations)| installations.iter().map(move |(i, r)| (r.last_ms(), t.clone(), i.clone())))
@@ -780,7 +783,7 @@ mod tests {
     #[test]
     fn a_report_merges_the_parts_newest_first_and_adds_up_their_counters() {
         let r = PartedRecord::with_parts(3, 2);
-        let part = |i: usize| lock(&r.parts[i].0);
+        let part = |i: usize| lock(&r.parts[i]);
         for (i, at) in [(0, 1), (1, 2), (0, 3), (1, 4)] {
             part(i).push(entry(at, CallKind::Request, CallOutcome::Ok));
         }
@@ -794,7 +797,7 @@ mod tests {
     #[test]
     fn a_call_that_began_before_its_imports_is_reported_before_them() {
         let r = PartedRecord::with_parts(4, 2);
-        let part = |i: usize| lock(&r.parts[i].0);
+        let part = |i: usize| lock(&r.parts[i]);
         // The call began at 10 and took 3 ms; its refused import began and
         // ended at 12, and was recorded first, in the same part.
         let import = CallEntry { duration_ms: 0, ..entry(12, CallKind::Import, CallOutcome::Ok) };
@@ -829,7 +832,7 @@ mod tests {
     fn a_call_past_its_share_of_entries_is_still_counted() {
         let r = PartedRecord::new(RECENT_CALLS);
         let outcome = CallOutcome::Denied(Some(Capability::Mail));
-        record(&r, Started::now(1), CallKind::Import, || unreachable!("not built"), outcome, None, false);
+        record(&r.own(), Started::now(1), CallKind::Import, || unreachable!("not built"), outcome, None, false);
         let report = r.report(0);
         assert!(report.recent.is_empty());
         assert_eq!(report.counters.errors, 1);
