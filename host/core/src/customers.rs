@@ -229,7 +229,7 @@ pub struct Touchpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum TimelineEntry {
-    Touchpoint(Touchpoint),
+    Touchpoint(Box<Touchpoint>),
     OrderPlaced { order_id: OrderId, number: u64, channel_id: Option<ChannelId>, total: Money, at_ms: i64 },
     Consent(ConsentRecord),
 }
@@ -389,7 +389,7 @@ pub(crate) fn attribution_tx(tx: &mut Tx<'_>, customer: &CustomerId) -> CoreResu
     )?;
     let mut campaigns = tps.into_iter().filter_map(|(_, t)| t.campaign);
     let first_touch = campaigns.next();
-    let last_touch = campaigns.last().or_else(|| first_touch.clone());
+    let last_touch = campaigns.next_back().or_else(|| first_touch.clone());
     Ok(Attribution { first_touch, last_touch })
 }
 

@@ -89,7 +89,7 @@ pub use pricing::{
 pub use reach::Reach;
 pub use returns::{Disposition, Return, ReturnLine, ReturnLineRequest, ReturnRequest};
 pub use satisfaction::{MAX_SCORE, SatisfactionAnswer, SatisfactionResults, SatisfactionSummary};
-pub use search::{CountedPage, ProductSort, SearchPage};
+pub use search::{CountedPage, ProductSort, SearchPage, Window};
 pub use seed::{SeedReport, seed_demo, seed_demo_into};
 pub use segments::{NewSegment, Segment, SegmentCount, SegmentRule, When};
 pub use store::Core;

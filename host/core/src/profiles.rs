@@ -73,7 +73,7 @@ impl Core {
                     limit,
                 )?
                 .into_iter()
-                .map(|(_, t)| TimelineEntry::Touchpoint(t)),
+                .map(|(_, t)| TimelineEntry::Touchpoint(Box::new(t))),
             );
             for (_, r) in tx.scan::<ConsentRecord>(&["conslog", c.id.as_str()])? {
                 if in_range(r.at_ms) {

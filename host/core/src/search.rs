@@ -63,6 +63,14 @@ pub struct SearchPage {
     pub next: Option<String>,
 }
 
+/// Which products of a sorted list a page shows: skipping `offset`, at most
+/// `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: usize,
+    pub limit: usize,
+}
+
 /// A numbered page of a collection, with how many products it has in all.
 #[derive(Debug, Clone)]
 pub struct CountedPage {
@@ -253,18 +261,18 @@ impl Core {
         })
     }
 
-    /// The products of a collection shown on `channel`, sorted, skipping
-    /// `offset`, at most `limit` (1 to [`MAX_BROWSE_LIMIT`]), with the total.
+    /// The products of a collection shown on `channel`, sorted, those of
+    /// `window` (at most [`MAX_BROWSE_LIMIT`]), with the total.
     pub fn browse_collection(
         &self,
         tenant: &TenantId,
         channel: &ChannelId,
         collection: &CollectionId,
         sort: ProductSort,
-        offset: usize,
-        limit: usize,
+        window: Window,
         now_ms: i64,
     ) -> CoreResult<CountedPage> {
+        let Window { offset, limit } = window;
         let limit = limit.clamp(1, MAX_BROWSE_LIMIT);
         self.read_at(tenant, now_ms, |tx| {
             let ch = load_channel(tx, channel)?;

@@ -70,7 +70,7 @@ impl Registry {
         list.retain(|m| m.installation.id != mounted.installation.id);
         list.push(mounted);
         // Longest mount first, so the most specific prefix wins.
-        list.sort_by(|a, b| b.mount.len().cmp(&a.mount.len()));
+        list.sort_by_key(|m| std::cmp::Reverse(m.mount.len()));
     }
 
     /// Swap the plugin of an installation (upgrade or hot reload).

@@ -270,7 +270,7 @@ pub fn on_own_names(router: Router, ui: Router, host_names: Vec<String>) -> Rout
                 .or_else(|| request.uri().host())
                 .map(crate::registry::normalize_host)
                 .unwrap_or_default();
-            if admin && names.iter().any(|n| *n == host) {
+            if admin && names.contains(&host) {
                 use tower::ServiceExt;
                 return match ui.oneshot(request).await {
                     Ok(response) => response,

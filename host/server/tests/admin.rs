@@ -516,7 +516,7 @@ async fn seed(api: &Api, tenant: &str, marker: &str) -> World {
     core.mark_failed(&t, &dead, "boom", None, now).unwrap();
     assert_eq!(core.dead_letters(&t, 0).unwrap().len(), 1);
     // One message the relay refused, kept as a dead letter.
-    let dead_mail = dead_mail(&core, tenant, &channel.id, marker).await;
+    let dead_mail = dead_mail(core, tenant, &channel.id, marker).await;
     let (mail_channel, sms_channel, segment, campaign) = campaign_world(core, &t, marker, now);
 
     World {

@@ -104,19 +104,22 @@ impl std::fmt::Debug for FileStore {
     }
 }
 
+/// A stored key and its value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// A read-write or read-only transaction, for the reads both do here.
 trait Scan {
-    fn scan_range(&mut self, range: &KeyRange) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn scan_range(&mut self, range: &KeyRange) -> Result<Vec<KeyValue>, StorageError>;
 }
 
 impl Scan for dyn Txn + '_ {
-    fn scan_range(&mut self, range: &KeyRange) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan_range(&mut self, range: &KeyRange) -> Result<Vec<KeyValue>, StorageError> {
         self.scan(range, usize::MAX)
     }
 }
 
 impl Scan for dyn ReadTxn + '_ {
-    fn scan_range(&mut self, range: &KeyRange) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan_range(&mut self, range: &KeyRange) -> Result<Vec<KeyValue>, StorageError> {
         self.scan(range, usize::MAX)
     }
 }

@@ -102,8 +102,7 @@ impl CoreServices {
                 &s.channel,
                 &collection,
                 core_sort(sort),
-                offset as usize,
-                limit as usize,
+                domain::Window { offset: offset as usize, limit: limit as usize },
                 s.now,
             )?;
             Ok(wit::CountedPage {

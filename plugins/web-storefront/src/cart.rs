@@ -71,10 +71,7 @@ impl CartError {
 /// The cart this browser holds, when it still exists.
 pub fn load(ctx: &Ctx) -> Option<Cart> {
     let id = ctx.cart_id()?;
-    match carts::cart(&id) {
-        Ok(cart) => Some(cart),
-        Err(_) => None,
-    }
+    carts::cart(&id).ok()
 }
 
 /// The browser's cart, created (and its cookie set) when it has none.

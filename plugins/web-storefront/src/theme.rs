@@ -185,10 +185,11 @@ impl Theme {
     /// The bytes of an asset and whether it is the bundled one.
     pub fn asset(&self, name: &str) -> Option<(Vec<u8>, bool)> {
         let path = format!("assets/{name}");
-        if self.use_overrides && self.overrides.contains(&path) {
-            if let Ok(Some(bytes)) = files::get(&path) {
-                return Some((bytes, false));
-            }
+        if self.use_overrides
+            && self.overrides.contains(&path)
+            && let Ok(Some(bytes)) = files::get(&path)
+        {
+            return Some((bytes, false));
         }
         bundled(&path).map(|text| (text.as_bytes().to_vec(), true))
     }

@@ -55,7 +55,7 @@ fn encode(source: &VisitSource) -> String {
 }
 
 fn decode(hex: &str) -> Option<VisitSource> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> =

@@ -4,6 +4,7 @@
 
 use super::support::{self, Shop, T0, eur, ship};
 use super::*;
+use omnistore_core::Window;
 
 per_backend!(
     search_folds_accents_needs_every_word_and_pages_with_checked_cursors,
@@ -123,8 +124,8 @@ fn collections_sort_and_count(b: &support::Backend) {
         .unwrap()
         .id;
     let cannoli = s.core.collection_by_handle(&s.t, "cannoli").unwrap().id;
-    web_product(&s, "zeppola", "Zeppola", "", &[], &[bar.clone()], "ZEP-1", 500, T0 + 1);
-    web_product(&s, "baba", "Babà", "", &[], &[bar.clone()], "BAB-1", 150, T0 + 3);
+    web_product(&s, "zeppola", "Zeppola", "", &[], std::slice::from_ref(&bar), "ZEP-1", 500, T0 + 1);
+    web_product(&s, "baba", "Babà", "", &[], std::slice::from_ref(&bar), "BAB-1", 150, T0 + 3);
     // 4.00 with 20% off cannoli: 3.20, between the other two.
     web_product(&s, "cannolo-bar", "Cannolo al bar", "", &[], &[bar.clone(), cannoli], "CBR-1", 400, T0 + 2);
     // In the collection but not published to the web channel.
@@ -148,7 +149,8 @@ fn collections_sort_and_count(b: &support::Backend) {
         .unwrap();
     assert!(!s.core.is_published(&s.t, &hidden.product.id, &s.web).unwrap());
 
-    let browse = |sort, offset, limit| s.core.browse_collection(&s.t, &s.web, &bar, sort, offset, limit, T0).unwrap();
+    let browse =
+        |sort, offset, limit| s.core.browse_collection(&s.t, &s.web, &bar, sort, Window { offset, limit }, T0).unwrap();
     let page = browse(ProductSort::PriceAscending, 0, 10);
     assert_eq!(page.total, 3);
     assert_eq!(handles(&page.products), ["baba", "cannolo-bar", "zeppola"]);
@@ -165,7 +167,14 @@ fn collections_sort_and_count(b: &support::Backend) {
     let past = browse(ProductSort::PriceAscending, 10, 5);
     assert_eq!((past.total, past.products.len()), (3, 0));
     assert!(matches!(
-        s.core.browse_collection(&s.t, &s.web, &CollectionId::new("col-missing"), ProductSort::Manual, 0, 5, T0),
+        s.core.browse_collection(
+            &s.t,
+            &s.web,
+            &CollectionId::new("col-missing"),
+            ProductSort::Manual,
+            Window { offset: 0, limit: 5 },
+            T0
+        ),
         Err(CoreError::NotFound { .. })
     ));
 }

@@ -183,11 +183,11 @@ async fn export(State(state): State<AdminState>, P(path): P<TenantPath>) -> Resu
         }
     });
     let body = axum::body::Body::from_stream(tokio_stream_of(rx));
-    Ok(Response::builder()
+    Response::builder()
         .header("content-type", "application/x-ndjson")
         .header("content-disposition", format!("attachment; filename=\"{name}.omnistore-tenant.jsonl\""))
         .body(body)
-        .map_err(|e| AdminError::internal(e.to_string()))?)
+        .map_err(|e| AdminError::internal(e.to_string()))
 }
 
 fn tokio_stream_of(

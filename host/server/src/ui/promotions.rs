@@ -60,7 +60,7 @@ fn window(p: &Promotion, locale: Locale) -> String {
 }
 
 pub(super) fn percent(bps: u32) -> String {
-    if bps % 100 == 0 { format!("{}%", bps / 100) } else { format!("{}.{:02}%", bps / 100, bps % 100) }
+    if bps.is_multiple_of(100) { format!("{}%", bps / 100) } else { format!("{}.{:02}%", bps / 100, bps % 100) }
 }
 
 async fn render(

@@ -31,7 +31,7 @@ async fn storefront(edge: &Edge, host: &str, path: &str, cookie: Option<&str>) -
 async fn alpha(edge: &Edge) -> (String, String) {
     let token = edge.tenant("alpha").await;
     edge.domain("alpha", "alpha.example");
-    let channel = edge.install(&"alpha", &token, "shopper").await;
+    let channel = edge.install("alpha", &token, "shopper").await;
     (token, channel)
 }
 

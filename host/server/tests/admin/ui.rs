@@ -862,7 +862,7 @@ async fn products_are_created_edited_published_and_pictured_and_stock_adjusted()
         .post(
             "/admin/inventory/adjust",
             &browser,
-            &[("csrf", &csrf), ("variant", &made.variants[0].id.to_string()), ("location", &shop_loc), ("delta", "7")],
+            &[("csrf", &csrf), ("variant", made.variants[0].id.as_ref()), ("location", &shop_loc), ("delta", "7")],
         )
         .await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/inventory?done=adjusted"));

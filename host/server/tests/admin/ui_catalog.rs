@@ -105,7 +105,11 @@ async fn brand_tags_and_collections_are_saved_from_the_products_page() {
     let p = admin.api.core.get_product(&t, &ProductId::new(a.product.as_str())).unwrap().product;
     assert_eq!(p.brand.as_deref(), Some("Dolce Vita"));
     assert_eq!(p.tags, ["ricotta", "siciliano"], "trimmed, repeated once (the core keeps them sorted)");
-    assert_eq!(p.collections, [extra.id.clone()], "the unticked collection is left, the ticked one joined");
+    assert_eq!(
+        p.collections,
+        std::slice::from_ref(&extra.id),
+        "the unticked collection is left, the ticked one joined"
+    );
     assert!(!p.collections.contains(&CollectionId::new(a.collection.as_str())));
 }
 

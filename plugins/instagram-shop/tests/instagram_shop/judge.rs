@@ -192,7 +192,7 @@ impl Judge {
             return Err(format!("`{method}` is not a method"));
         }
         let data = obj.get("data").and_then(Value::as_object).ok_or("no `data` object")?;
-        if !data.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty()) {
+        if data.get("id").and_then(Value::as_str).is_none_or(|id| id.is_empty()) {
             return Err("`data.id` (the SKU) is missing".into());
         }
         if method == "DELETE" && data.len() != 1 {

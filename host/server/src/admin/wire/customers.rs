@@ -198,7 +198,7 @@ pub(crate) enum TimelineEntry {
 impl From<domain::TimelineEntry> for TimelineEntry {
     fn from(e: domain::TimelineEntry) -> TimelineEntry {
         match e {
-            domain::TimelineEntry::Touchpoint(t) => TimelineEntry::Touchpoint(t.into()),
+            domain::TimelineEntry::Touchpoint(t) => TimelineEntry::Touchpoint((*t).into()),
             domain::TimelineEntry::OrderPlaced { order_id, number, channel_id, total, at_ms } => {
                 TimelineEntry::OrderPlaced {
                     order_id: order_id.to_string(),
