@@ -212,8 +212,8 @@ impl WarmPool {
         let now = Instant::now();
         let limits = &self.limits;
         let mut dropped = Vec::new();
+        let own = self.own_shard();
         {
-            let own = self.own_shard();
             let mut idle = own.lock();
             let keep = instance.calls < limits.max_calls
                 && instance.generation == self.generation.load(Ordering::Acquire)
@@ -247,7 +247,7 @@ impl WarmPool {
         // within it too, unless another shard is over its share; that one
         // checks the whole pool when it is next used.
         let share = limits.max_idle as usize / self.shards.len();
-        if self.own_shard().count() > share {
+        if own.count() > share {
             while self.idle() > limits.max_idle as usize && self.evict_one() {}
         }
     }
