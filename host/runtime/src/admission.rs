@@ -171,7 +171,9 @@ mod tests {
         let admission = Admission::new(2);
         let a = TenantId::new("a").unwrap();
         std::thread::scope(|scope| {
-            scope.spawn(|| drop((admission.admit(&a).unwrap(), admission.admit(&a).unwrap())));
+            // Joined, not only waited for at the scope's end: the join waits
+            // for the thread's locals, and with them its lane, to be dropped.
+            scope.spawn(|| drop((admission.admit(&a).unwrap(), admission.admit(&a).unwrap()))).join().unwrap();
         });
         let slots = admission.lane_of(&a).tenant.clone();
         assert_eq!(slots.taken.load(Ordering::Acquire), 0, "the ended thread's lane gave its two slots back");
