@@ -129,6 +129,10 @@ impl Core {
                 "pay at pickup needs pickup or ship-to-store; choose another payment or collect the order",
             ));
         }
+        if visitor.is_some() {
+            // The visitor's last page views may still be gathering for their commit.
+            self.visitor_touchpoints.flush(tenant);
+        }
         self.write(tenant, now_ms, |tx| {
             if let CartStatus::CheckedOut { order_id } = &load_cart(tx, cart)?.status {
                 return load_order(tx, order_id);

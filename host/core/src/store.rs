@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use omnistore_storage::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, keyspace};
+use omnistore_storage::{Durability, Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, keyspace};
 
 use crate::conflict::ConflictRetry;
 use crate::error::{CoreError, CoreResult};
@@ -55,7 +55,7 @@ impl Core {
             store,
             retry: RetryPolicy::default(),
             conflict: ConflictRetry::default(),
-            visitor_touchpoints: Arc::default(),
+            visitor_touchpoints: Arc::new(GroupCommit::gathering(crate::visitors::VISITOR_GATHER)),
         }
     }
 
@@ -349,6 +349,14 @@ impl<'t> Tx<'t> {
             return Ok(false);
         }
         Ok(self.txn.get(&key)?.is_some())
+    }
+
+    /// Commit this transaction visible at once and durable a moment later
+    /// ([`Durability::Deferred`]): only for records a crash may lose the
+    /// last moments of without anyone being worse off.
+    pub fn defer_durability(&mut self) -> CoreResult<()> {
+        self.txn.writer()?.set_durability(Durability::Deferred);
+        Ok(())
     }
 
     pub fn put<T: Record>(&mut self, parts: &[&str], value: &T) -> CoreResult<()> {

@@ -18,6 +18,9 @@ use crate::tenants::load_channel;
 pub const MAX_VISITOR_TOUCHPOINTS: u64 = 1000;
 /// The longest visitor id.
 pub const MAX_VISITOR_ID: usize = 128;
+/// How long page views handed in without waiting gather before their commit:
+/// a busy shop commits its views a few dozen times a second, not per view.
+pub const VISITOR_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A touchpoint of a visitor not yet known as a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,17 +98,21 @@ impl Core {
     /// Record a touchpoint of an anonymous visitor. Returns whether it was
     /// kept (a visitor's first [`MAX_VISITOR_TOUCHPOINTS`] are).
     /// Concurrent calls share a commit ([`GroupCommit`]); each returns once
-    /// its touchpoint is durable.
+    /// its touchpoint is committed, which is durable a moment later
+    /// ([`omnistore_storage::Durability::Deferred`]).
     pub fn record_visitor_touchpoint(&self, tenant: &TenantId, t: VisitorTouchpoint, now_ms: i64) -> CoreResult<bool> {
         check_now(now_ms)?;
         self.visitor_touchpoints.submit(tenant, (t, now_ms), |tenant, batch| self.commit_visitor_batch(tenant, batch))
     }
 
-    /// [`Core::record_visitor_touchpoint`] for callers that must not block
-    /// a thread while the commit runs (async tasks): `answer` gets the result
-    /// once the touchpoint is durable, from the thread that committed it.
-    /// When no commit of the tenant runs, the caller leads and gets a
-    /// [`VisitorCommit`] to run where blocking is allowed.
+    /// [`Core::record_visitor_touchpoint`] for callers that do not wait for
+    /// the commit (a page view): the touchpoint is checked at once (an error
+    /// here is the caller's), then gathers with others for up to
+    /// [`VISITOR_GATHER`]; `answer` gets the result once it is committed,
+    /// from the thread that committed it. When no commit of the tenant runs,
+    /// the caller leads and gets a [`VisitorCommit`] to run where blocking is
+    /// allowed. Reads of the visitor's touchpoints and orders joining them
+    /// first wait for what gathers.
     pub fn enqueue_visitor_touchpoint(
         &self,
         tenant: &TenantId,
@@ -114,6 +121,7 @@ impl Core {
         answer: impl FnOnce(CoreResult<bool>) + Send + 'static,
     ) -> CoreResult<Option<VisitorCommit>> {
         check_now(now_ms)?;
+        let t = check_visitor_touchpoint(t)?;
         let lead = self.visitor_touchpoints.enqueue(tenant, (t, now_ms), Box::new(answer));
         Ok(lead.map(|lead| VisitorCommit { core: self.clone(), lead }))
     }
@@ -139,6 +147,10 @@ impl Core {
     ) -> CoreResult<Vec<CoreResult<bool>>> {
         let checked: Vec<CoreResult<VisitorTouchpoint>> = batch.into_iter().map(check_visitor_touchpoint).collect();
         self.write(tenant, now_ms, |tx| {
+            // Page views of anonymous shoppers: an fsync per batch cost a busy
+            // shop a fifth of its CPU, and a crash losing the last moment of
+            // views loses nobody an order, a cart or a consent.
+            tx.defer_durability()?;
             let mut answers = Vec::with_capacity(checked.len());
             // A batch is mostly one channel's views: each channel is read once.
             let mut channels_found: Vec<&ChannelId> = Vec::new();
@@ -175,9 +187,12 @@ impl Core {
         })
     }
 
-    /// The touchpoints of a visitor not yet joined to a customer, oldest first.
+    /// The touchpoints of a visitor not yet joined to a customer, oldest
+    /// first, including those handed in and still gathering (it waits for
+    /// their commit, on this thread).
     pub fn visitor_touchpoints(&self, tenant: &TenantId, visitor: &str) -> CoreResult<Vec<VisitorTouchpoint>> {
         let visitor = check_visitor_id(visitor)?;
+        self.visitor_touchpoints.flush(tenant);
         self.read(tenant, |tx| {
             Ok(tx.scan::<VisitorTouchpoint>(&["vtp", &visitor])?.into_iter().map(|(_, t)| t).collect())
         })

@@ -180,7 +180,15 @@ pub trait Txn {
     fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError>;
     /// Make every write of the transaction durable and visible, atomically.
     /// Returns [`StorageError::Conflict`] when a concurrent transaction won.
+    /// A transaction asked to [`Txn::set_durability`] `Deferred` is visible
+    /// at once and durable a little later.
     fn commit(self: Box<Self>) -> Result<(), StorageError>;
+    /// How durable this transaction's commit must be when it returns. A
+    /// backend that cannot defer the flush commits durably, which keeps
+    /// every promise of [`Durability::Deferred`].
+    fn set_durability(&mut self, durability: Durability) {
+        let _ = durability;
+    }
     /// Whether the backend already knows this transaction lost a conflict, so
     /// that its commit can only fail with [`StorageError::Conflict`].
     ///
@@ -202,6 +210,30 @@ pub trait ReadTxn {
     /// Entries of the snapshot in `range` in ascending key order, at most `limit`.
     fn scan(&mut self, range: &KeyRange, limit: usize) -> Result<Vec<Entry>, StorageError>;
 }
+
+/// When a commit reaches the disk.
+///
+/// Every write a shopper or merchant made is `Immediate`. A record that is
+/// one of many of its kind and costs nobody anything if the last moments of
+/// it go missing in a crash (an anonymous visitor's page views) may be
+/// `Deferred`: the fsync of each commit would otherwise cost a busy shop more
+/// than serving the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Durable when `commit` returns.
+    #[default]
+    Immediate,
+    /// Visible to every transaction when `commit` returns, durable shortly
+    /// after: on redb within [`DEFERRED_DURABILITY`] or with the next
+    /// immediate commit; on PostgreSQL by its WAL writer (asynchronous commit,
+    /// within three `wal_writer_delay`s). A crash meanwhile loses the whole
+    /// transaction, never part of it, and never a transaction committed
+    /// durably before it.
+    Deferred,
+}
+
+/// The longest a [`Durability::Deferred`] commit to redb stays only in memory.
+pub const DEFERRED_DURABILITY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// An ordered key-value store with serializable transactions.
 pub trait KvStore: Send + Sync + 'static {

@@ -50,7 +50,7 @@ use ::postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::postgres_tls::{self, SslMode};
-use crate::{Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
+use crate::{Durability, Entry, KeyRange, KvStore, ReadTxn, StorageError, Txn, check_key};
 
 const BACKEND: &str = "postgres";
 
@@ -537,6 +537,17 @@ impl Txn for PostgresTxn<'_> {
             return Ok(Vec::new());
         }
         self.run(|c| select_range(c, range, limit))
+    }
+
+    /// Asynchronous commit for this transaction only: the server answers
+    /// `COMMIT` before the WAL is flushed. A failure is remembered and
+    /// reported by `commit`.
+    fn set_durability(&mut self, durability: Durability) {
+        let setting = match durability {
+            Durability::Immediate => "SET LOCAL synchronous_commit TO DEFAULT",
+            Durability::Deferred => "SET LOCAL synchronous_commit TO off",
+        };
+        let _ = self.run(|c| c.client.batch_execute(setting));
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {

@@ -16,16 +16,26 @@
 //! Dropping a [`Txn`] without committing it aborts it, and so does a panic:
 //! nothing written by an uncommitted transaction is ever visible.
 //!
+//! A transaction asked for [`Durability::Deferred`] commits with redb's
+//! `Durability::None`: visible at once, on disk with the next durable
+//! commit. A thread of the store makes one (an empty durable commit) at most
+//! [`DEFERRED_DURABILITY`] after a deferred commit, and dropping the store
+//! makes one before it closes the file.
+//!
 //! The file is locked by the process that opened it; a second process (or a
 //! second `RedbStore` on the same path) gets an error instead of a corrupted
 //! file. After a crash redb repairs the file when it is next opened.
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 
 use ::redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use crate::{Entry, KeyRange, KvStore, ReadPath, ReadTxn, StorageError, Txn, check_key};
+use crate::{
+    DEFERRED_DURABILITY, Durability, Entry, KeyRange, KvStore, ReadPath, ReadTxn, StorageError, Txn, check_key,
+};
 
 /// The one table holding every key.
 const KV: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("kv");
@@ -38,8 +48,75 @@ fn backend_error(cause: impl std::fmt::Display) -> StorageError {
 
 /// A store in one redb file.
 pub struct RedbStore {
-    db: Database,
+    db: Arc<Database>,
     path: PathBuf,
+    deferred: Arc<DeferredCommits>,
+    /// The thread that makes deferred commits durable; joined on drop.
+    flusher: Option<JoinHandle<()>>,
+}
+
+/// Whether a deferred commit waits to be made durable, shared with the
+/// thread that does it.
+#[derive(Default)]
+struct DeferredCommits {
+    state: Mutex<FlushState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    /// A deferred commit returned since the flusher last began a flush.
+    pending: bool,
+    /// The store is being dropped: the flusher ends.
+    closing: bool,
+}
+
+impl DeferredCommits {
+    fn lock(&self) -> MutexGuard<'_, FlushState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn committed(&self) {
+        let mut state = self.lock();
+        if !state.pending {
+            state.pending = true;
+            self.wake.notify_one();
+        }
+    }
+
+    /// The flusher: after a deferred commit, let more join for up to
+    /// [`DEFERRED_DURABILITY`], then make them all durable at once.
+    fn run(&self, db: &Database) {
+        let mut state = self.lock();
+        loop {
+            state = self.wake.wait_while(state, |s| !s.pending && !s.closing).unwrap_or_else(PoisonError::into_inner);
+            if state.closing {
+                return;
+            }
+            state = self
+                .wake
+                .wait_timeout_while(state, DEFERRED_DURABILITY, |s| !s.closing)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if state.closing {
+                // Drop makes the last flush, after this thread ended.
+                return;
+            }
+            state.pending = false;
+            drop(state);
+            if let Err(err) = make_durable(db) {
+                tracing::error!(error = %err, "making deferred redb commits durable failed; retrying");
+                self.lock().pending = true;
+            }
+            state = self.lock();
+        }
+    }
+}
+
+/// An empty durable commit: redb writes every commit before it to disk.
+fn make_durable(db: &Database) -> Result<(), StorageError> {
+    let txn = db.begin_write().map_err(backend_error)?;
+    txn.commit().map_err(backend_error)
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -63,7 +140,18 @@ impl RedbStore {
         let txn = db.begin_write().map_err(backend_error)?;
         txn.open_table(KV).map_err(backend_error)?;
         txn.commit().map_err(backend_error)?;
-        Ok(RedbStore { db, path: path.to_path_buf() })
+        let db = Arc::new(db);
+        let deferred = Arc::new(DeferredCommits::default());
+        let flusher = std::thread::Builder::new()
+            .name("omnistore-redb-flush".into())
+            .spawn({
+                let (db, deferred) = (db.clone(), deferred.clone());
+                move || deferred.run(&db)
+            })
+            .map_err(|err| {
+                backend_error(format_args!("cannot start the thread that flushes deferred commits: {err}"))
+            })?;
+        Ok(RedbStore { db, path: path.to_path_buf(), deferred, flusher: Some(flusher) })
     }
 
     /// The file this store lives in.
@@ -85,7 +173,12 @@ impl KvStore for RedbStore {
 
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StorageError> {
         let txn = self.db.begin_write().map_err(backend_error)?;
-        Ok(Box::new(RedbTxn { txn: Some(txn), wrote: false }))
+        Ok(Box::new(RedbTxn {
+            txn: Some(txn),
+            wrote: false,
+            durability: Durability::Immediate,
+            deferred: &self.deferred,
+        }))
     }
 
     fn begin_read(&self) -> Result<Box<dyn ReadTxn + '_>, StorageError> {
@@ -132,15 +225,17 @@ fn scan_table(
     Ok(entries)
 }
 
-struct RedbTxn {
+struct RedbTxn<'s> {
     /// `None` only after commit; `Drop` aborts whatever is still here.
     txn: Option<WriteTransaction>,
     /// Whether put or delete ran; a transaction that only read has nothing
     /// to make durable, and aborting it spares an fsync.
     wrote: bool,
+    durability: Durability,
+    deferred: &'s DeferredCommits,
 }
 
-impl RedbTxn {
+impl RedbTxn<'_> {
     fn txn(&self) -> &WriteTransaction {
         // commit consumes the box, so no method can run after it took the
         // transaction out.
@@ -156,7 +251,7 @@ fn as_slice_bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
-impl Txn for RedbTxn {
+impl Txn for RedbTxn<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         check_key(key)?;
         // A table borrows the transaction, so it is opened per call rather
@@ -190,13 +285,43 @@ impl Txn for RedbTxn {
         scan_table(&table, range, limit)
     }
 
+    fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
-        let txn = self.txn.take().expect("redb transaction committed twice");
-        if self.wrote { txn.commit().map_err(backend_error) } else { txn.abort().map_err(backend_error) }
+        let mut txn = self.txn.take().expect("redb transaction committed twice");
+        if !self.wrote {
+            return txn.abort().map_err(backend_error);
+        }
+        // redb refuses a non-durable commit only where one cannot be made
+        // (persistent savepoints, several processes): that commit is durable.
+        let deferred = self.durability == Durability::Deferred && txn.set_durability(::redb::Durability::None).is_ok();
+        txn.commit().map_err(backend_error)?;
+        if deferred {
+            self.deferred.committed();
+        }
+        Ok(())
     }
 }
 
-impl Drop for RedbTxn {
+impl Drop for RedbStore {
+    /// Deferred commits reach the disk before the file is closed.
+    fn drop(&mut self) {
+        self.deferred.lock().closing = true;
+        self.deferred.wake.notify_all();
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
+        }
+        if self.deferred.lock().pending
+            && let Err(err) = make_durable(&self.db)
+        {
+            tracing::error!(error = %err, "making deferred redb commits durable on close failed");
+        }
+    }
+}
+
+impl Drop for RedbTxn<'_> {
     fn drop(&mut self) {
         let Some(txn) = self.txn.take() else { return };
         if std::thread::panicking() {

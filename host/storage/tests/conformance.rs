@@ -22,8 +22,8 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use omnistore_storage::{
-    Entry, KeyRange, KvStore, MAX_CONFLICT_RETRIES, MAX_KEY_LEN, MemoryStore, ReadTxn, RedbStore, StorageError, Txn,
-    transact,
+    DEFERRED_DURABILITY, Durability, Entry, KeyRange, KvStore, MAX_CONFLICT_RETRIES, MAX_KEY_LEN, MemoryStore, ReadTxn,
+    RedbStore, StorageError, Txn, transact,
 };
 
 // ---------------------------------------------------------------------------
@@ -1302,4 +1302,109 @@ fn crash_sled_keeps_acknowledged_commits() {
     let path = dir.path().join("sled");
     let spec = format!("sled:{}", path.display());
     crash_test(&spec, 5, &|| Box::new(omnistore_storage::SledStore::open(&path).expect("reopen after crash")));
+}
+
+// ---------------------------------------------------------------------------
+// Deferred durability
+// ---------------------------------------------------------------------------
+
+/// Set in the child of the deferred-durability tests: the store to write to.
+const DEFERRED_SPEC_ENV: &str = "OMNISTORE_DEFERRED_CHILD_SPEC";
+/// How many deferred transactions the child commits, one key each.
+const DEFERRED_RECORDS: u32 = 50;
+
+fn deferred_key(i: u32) -> Vec<u8> {
+    format!("d/{i:04}").into_bytes()
+}
+
+/// The child side: commits deferred transactions, checks that each is
+/// visible at once, says so, waits well past the deferral window and says
+/// so again, then waits to be killed. Does nothing in a normal test run.
+#[test]
+fn deferred_child_writer() {
+    let Ok(spec) = std::env::var(DEFERRED_SPEC_ENV) else { return };
+    let store = omnistore_storage::open(&spec).expect("child opens the store");
+    for i in 0..DEFERRED_RECORDS {
+        transact(&*store, |txn| {
+            txn.set_durability(Durability::Deferred);
+            txn.put(&deferred_key(i), &i.to_be_bytes())
+        })
+        .expect("deferred commit");
+        let seen = store.begin_read().expect("read").get(&deferred_key(i)).expect("get");
+        assert_eq!(seen, Some(i.to_be_bytes().to_vec()), "a deferred commit is visible when commit returns");
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "COMMITTED").and_then(|()| stdout.flush()).expect("stdout");
+    std::thread::sleep(DEFERRED_DURABILITY + Duration::from_secs(2));
+    writeln!(stdout, "WAITED").and_then(|()| stdout.flush()).expect("stdout");
+    std::thread::sleep(Duration::from_secs(30));
+}
+
+/// Deferred commits are visible at once and on disk once the window has
+/// passed, with no later commit and no clean close: the child is SIGKILLed.
+fn deferred_commits_survive_a_kill_after_the_window(spec: &str, reopen: &dyn Fn() -> Box<dyn KvStore>) {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut child = std::process::Command::new(&exe)
+        .args(["--exact", "deferred_child_writer", "--nocapture", "--test-threads=1"])
+        .env(DEFERRED_SPEC_ENV, spec)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn child writer");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("child output");
+        // The test harness may print its own words before the child's on a line.
+        for word in ["COMMITTED", "WAITED"] {
+            if line.ends_with(word) {
+                said.push(word);
+            }
+        }
+        if said.last() == Some(&"WAITED") {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL the child");
+    let status = child.wait().expect("reap the child");
+    assert_eq!(said, ["COMMITTED", "WAITED"], "the child did not finish its commits (exit: {status:?})");
+    let store = reopen();
+    let kept = store.begin_read().unwrap().scan(&KeyRange::prefix(b"d/"), usize::MAX).unwrap();
+    let expected: Vec<Entry> = (0..DEFERRED_RECORDS).map(|i| (deferred_key(i), i.to_be_bytes().to_vec())).collect();
+    assert_eq!(kept, expected, "deferred commits were lost after the window had passed");
+}
+
+#[test]
+fn redb_deferred_commits_are_durable_after_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deferred.redb");
+    let spec = format!("redb:{}", path.display());
+    deferred_commits_survive_a_kill_after_the_window(&spec, &|| {
+        Box::new(RedbStore::open(&path).expect("reopen after the kill"))
+    });
+}
+
+#[test]
+fn postgres_deferred_commits_are_durable_after_the_window() {
+    let database = TestDatabase::create();
+    let url = database.url.clone();
+    deferred_commits_survive_a_kill_after_the_window(&url, &|| {
+        Box::new(omnistore_storage::PostgresStore::connect(&url).expect("reconnect after the kill"))
+    });
+}
+
+/// Closing the store makes its deferred commits durable at once.
+#[test]
+fn redb_deferred_commits_are_durable_when_the_store_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("closed.redb");
+    {
+        let store = RedbStore::open(&path).unwrap();
+        let mut txn = store.begin().unwrap();
+        txn.set_durability(Durability::Deferred);
+        txn.put(b"k", b"deferred").unwrap();
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(get_committed(&store, b"k"), Some(b"deferred".to_vec()));
 }

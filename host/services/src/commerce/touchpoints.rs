@@ -58,10 +58,11 @@ pub(super) async fn record_touchpoint(
         .await
 }
 
-/// A page view of an anonymous visitor: handed to the tenant's group commit
-/// with an answer that wakes this task, so no thread waits for the commit;
-/// the caller that finds no commit running starts one on the blocking pool.
-/// The commit checks the channel, as every import does.
+/// A page view of an anonymous visitor: checked at once, then handed to the
+/// tenant's group commit, and answered without waiting for the commit, so a
+/// page never waits for the store's writer. The caller that finds no commit
+/// running starts one on the blocking pool. The commit checks the channel,
+/// as every import does; what it refuses then is logged.
 async fn record_visitor_touchpoint(
     services: &CoreServices,
     cx: &CallContext,
@@ -80,26 +81,15 @@ async fn record_visitor_touchpoint(
         source: touchpoint.source.as_ref().map(core_visit_source),
         at_ms: s.now,
     };
-    let (answer, answered) = tokio::sync::oneshot::channel();
-    let queued = services.core().enqueue_visitor_touchpoint(&s.tenant, visit, s.now, move |result| {
-        // The caller may have gone; the touchpoint is kept all the same.
-        let _ = answer.send(result);
+    let (tenant, channel) = (s.tenant.clone(), s.channel.clone());
+    let queued = services.core().enqueue_visitor_touchpoint(&s.tenant, visit, s.now, move |result| match result {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(%tenant, %channel, "visitor has too many touchpoints; not stored"),
+        Err(e) => tracing::warn!(%tenant, %channel, error = %e, "a visitor's touchpoint was not stored"),
     });
-    let lead = match queued {
-        Ok(lead) => lead,
-        Err(e) => return finish(cx, OP, Ok((Err(Fail::Core(e)), s))),
-    };
-    if let Some(commit) = lead {
-        // Not awaited: this caller's answer comes with the first batch,
-        // while the commit goes on with whatever arrives.
-        drop(tokio::task::spawn_blocking(move || commit.run()));
-    }
-    let Ok(outcome) = answered.await else {
-        return finish(cx, OP, Err("the touchpoint's commit ended without an answer".into()));
-    };
-    let outcome = outcome.map(|kept| {
-        if !kept {
-            tracing::debug!(tenant = %s.tenant, channel = %s.channel, "visitor has too many touchpoints; not stored");
+    let outcome = queued.map(|lead| {
+        if let Some(commit) = lead {
+            drop(tokio::task::spawn_blocking(move || commit.run()));
         }
     });
     finish(cx, OP, Ok((outcome.map_err(Fail::Core), s)))
