@@ -757,12 +757,15 @@ mod cases {
         assert_eq!(store.begin_read().unwrap().get(b"y").unwrap(), Some(b"new".to_vec()));
     }
 
+    /// What the store should hold: every key and its value.
+    type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
     /// Readers opened between random commits each keep their own snapshot,
     /// checked against a model after all the commits.
     pub fn read_snapshots_match_model(store: &dyn KvStore) {
         let mut rng = Rng::new(23);
         let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        let mut readers: Vec<(Box<dyn ReadTxn + '_>, BTreeMap<Vec<u8>, Vec<u8>>)> = Vec::new();
+        let mut readers: Vec<(Box<dyn ReadTxn + '_>, Model)> = Vec::new();
         for round in 0..12 {
             let mut txn = store.begin().unwrap();
             for _ in 0..6 {
