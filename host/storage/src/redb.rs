@@ -2,7 +2,8 @@
 //!
 //! redb is a copy-on-write B-tree with MVCC whose commits are durable when
 //! `commit` returns (`Durability::Immediate`, its default, which this module
-//! never lowers). Its write transactions are exclusive within the process, so
+//! lowers only for a transaction that asked for [`Durability::Deferred`]).
+//! Its write transactions are exclusive within the process, so
 //! [`KvStore::begin`] opening a write transaction — even for a transaction
 //! that only reads — makes every omnistore transaction serializable without
 //! any conflict detection: a second `begin` waits until the first transaction
