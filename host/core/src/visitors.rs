@@ -102,6 +102,7 @@ impl Core {
     /// ([`omnistore_storage::Durability::Deferred`]).
     pub fn record_visitor_touchpoint(&self, tenant: &TenantId, t: VisitorTouchpoint, now_ms: i64) -> CoreResult<bool> {
         check_now(now_ms)?;
+        let t = check_visitor_touchpoint(t)?;
         self.visitor_touchpoints.submit(tenant, (t, now_ms), |tenant, batch| self.commit_visitor_batch(tenant, batch))
     }
 
@@ -126,13 +127,14 @@ impl Core {
         Ok(lead.map(|lead| VisitorCommit { core: self.clone(), lead }))
     }
 
+    /// The queued touchpoints, checked when they were handed in.
     fn commit_visitor_batch(
         &self,
         tenant: &TenantId,
         batch: Vec<(VisitorTouchpoint, i64)>,
     ) -> CoreResult<Vec<CoreResult<bool>>> {
         let now = batch.iter().map(|(_, now)| *now).max().unwrap_or_default();
-        self.record_visitor_touchpoints(tenant, batch.into_iter().map(|(t, _)| t).collect(), now)
+        self.write_visitor_touchpoints(tenant, batch.into_iter().map(|(t, _)| Ok(t)).collect(), now)
     }
 
     /// Record touchpoints of anonymous visitors in one transaction, so the
@@ -146,6 +148,16 @@ impl Core {
         now_ms: i64,
     ) -> CoreResult<Vec<CoreResult<bool>>> {
         let checked: Vec<CoreResult<VisitorTouchpoint>> = batch.into_iter().map(check_visitor_touchpoint).collect();
+        self.write_visitor_touchpoints(tenant, checked, now_ms)
+    }
+
+    /// One transaction for touchpoints already checked (or refused by the check).
+    fn write_visitor_touchpoints(
+        &self,
+        tenant: &TenantId,
+        checked: Vec<CoreResult<VisitorTouchpoint>>,
+        now_ms: i64,
+    ) -> CoreResult<Vec<CoreResult<bool>>> {
         self.write(tenant, now_ms, |tx| {
             // Page views of anonymous shoppers: an fsync per batch cost a busy
             // shop a fifth of its CPU, and a crash losing the last moment of
