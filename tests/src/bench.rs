@@ -6,7 +6,8 @@
 //! - calls per second on one core (current-thread executor) and on all cores,
 //!   with wasmtime's defaults (guard pages, every page given back at once) as
 //!   the baseline beside the runtime's [`MemoryChecks`] and [`PoolReuse`],
-//!   in fresh instances and in warm ones;
+//!   in fresh instances and in warm ones, beside a native baseline (a small
+//!   Liquid render, no plugin) taken the same way: the ratio the machine allows;
 //! - the same Liquid product page parsed and rendered natively and inside a
 //!   plugin (the render alone, timed in the instance, and the whole call);
 //! - resident memory per idle instance.
@@ -101,6 +102,11 @@ enum Trivial {
     /// `GET /count` of the `warm` test guest (one setting read), in a warm
     /// instance of its installation, as the storefront's pages are served.
     Warm,
+    /// No plugin: a small Liquid template parsed and rendered natively, work
+    /// of about a warm call's size that shares nothing between cores. Its
+    /// ratio is what the machine and the executor allow, the ceiling the
+    /// plugin calls' ratios are read against.
+    Native,
 }
 
 async fn throughput(s: Arc<Setup>, call: Trivial, tasks: usize, for_how_long: Duration) -> anyhow::Result<f64> {
@@ -117,6 +123,12 @@ async fn throughput(s: Arc<Setup>, call: Trivial, tasks: usize, for_how_long: Du
                         let count = Request { path: "/count".into(), ..home() };
                         let response = s.runtime.handle_request(&s.plugin, &s.inst, count).await?;
                         anyhow::ensure!(response.status == 200, "the warm guest answered {}", response.status);
+                    }
+                    Trivial::Native => {
+                        use omnistore_liquid::{ParseOptions, RenderOptions, Template};
+                        let template = Template::parse(NATIVE_TEMPLATE, &ParseOptions::default())?;
+                        let data = serde_json::json!({ "name": "Biscotti", "count": n });
+                        std::hint::black_box(template.render_json(&data, &RenderOptions::default())?);
                     }
                 }
                 n += 1;
@@ -181,6 +193,17 @@ fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -
     let current_thread = single.block_on(throughput(s.clone(), Trivial::Fresh, 1, Duration::from_secs(3)))?;
     drop(single);
     Ok((current_thread, in_turns(cores, &s, Trivial::Fresh)?))
+}
+
+/// The native baseline's work: about as long as a warm call.
+const NATIVE_TEMPLATE: &str = "{% for i in (1..3) %}<p>{{ name | upcase }} {{ count | plus: i }}</p>{% endfor %}";
+
+/// The native baseline, in turns with one worker and with `cores`.
+fn native_per_second(cores: usize) -> anyhow::Result<Scaling> {
+    let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let s = Arc::new(single.block_on(setup_plugin(&packages::built("warm"), RuntimeConfig::default(), false))?);
+    drop(single);
+    in_turns(cores, &s, Trivial::Native)
 }
 
 /// Trivial calls per second in warm instances of one installation, in turns
@@ -369,6 +392,10 @@ fn main() -> anyhow::Result<()> {
     let scaling = warm_calls_per_second(cores)?;
     rows.push(("trivial calls/s in warm instances, one worker".into(), format!("{:.0}", scaling.one)));
     rows.push((format!("trivial calls/s in warm instances, {cores} workers"), scaled(cores, &scaling)));
+
+    let scaling = native_per_second(cores)?;
+    rows.push(("native baseline (small Liquid render)/s, one worker".into(), format!("{:.0}", scaling.one)));
+    rows.push((format!("native baseline (small Liquid render)/s, {cores} workers"), scaled(cores, &scaling)));
 
     let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
     let idle = 200;

@@ -24,15 +24,18 @@ impl Num {
         if !f.is_finite() {
             return Num::Float(f);
         }
-        let s = format!("{f:e}");
-        parse_decimal(&s).unwrap_or(Num::Float(f))
+        if f == 0.0 {
+            return Num::Dec(0, 0);
+        }
+        let (m, e) = shortest(f.abs());
+        Num::Dec(if f < 0.0 { -i128::from(m) } else { i128::from(m) }, e)
     }
 
     pub(crate) fn to_f64(self) -> f64 {
         match self {
             Num::Int(i) => i as f64,
             Num::Float(f) => f,
-            Num::Dec(m, e) => format!("{m}e{e}").parse().unwrap_or(f64::NAN),
+            Num::Dec(m, e) => dec_to_f64(m, e),
         }
     }
 
@@ -276,6 +279,87 @@ fn parse_decimal(s: &str) -> Option<Num> {
     Some(Num::Dec(if neg { -m } else { m }, e).normalized())
 }
 
+/// Powers of ten that are exact as `f64`.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// Integers up to this are exact as `f64`.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// The fewest decimal digits that read back as `f` (finite, positive): `m × 10^e`
+/// with no trailing zero in `m`, as Rust's (and Ruby's) shortest float printing
+/// gives them. Prices and other numbers with a few decimals are found by
+/// arithmetic; printing the float and reading the digits back is the general
+/// way, and costs far more inside a plugin, where 128-bit arithmetic and
+/// formatting are slow.
+fn shortest(f: f64) -> (u64, i32) {
+    if f < EXACT_INTEGERS {
+        // The smallest number of decimals that reads back is the shortest
+        // form: fewer decimals would be fewer digits. Below 2^50 the rounded
+        // candidate is the nearest such decimal, and the division is exact
+        // rounding of it, so reading it back is checked exactly.
+        for (decimals, power) in EXACT_POWERS_OF_TEN.iter().enumerate().take(7) {
+            let scaled = (f * power).round();
+            if scaled >= 1.0 && scaled < (1u64 << 50) as f64 && scaled / power == f {
+                let (mut m, mut e) = (scaled as u64, -(decimals as i32));
+                while m % 10 == 0 {
+                    m /= 10;
+                    e += 1;
+                }
+                return (m, e);
+            }
+        }
+    }
+    shortest_by_printing(f)
+}
+
+/// [`shortest`] by Rust's float printing.
+fn shortest_by_printing(f: f64) -> (u64, i32) {
+    let s = format!("{f:e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let m = int_part.bytes().chain(frac_part.bytes()).fold(0u64, |m, b| m * 10 + u64::from(b - b'0'));
+    (m, exp - frac_part.len() as i32)
+}
+
+/// `m × 10^e` as the nearest `f64`. Where both `m` and the power of ten are
+/// exact as floats, one multiplication or division rounds exactly once, so
+/// it is the nearest float; elsewhere the decimal is read as text.
+fn dec_to_f64(m: i128, e: i32) -> f64 {
+    let exact = m.unsigned_abs() <= 1 << 53;
+    match usize::try_from(e.unsigned_abs()).ok().and_then(|i| EXACT_POWERS_OF_TEN.get(i)) {
+        Some(power) if exact && e >= 0 => m as f64 * power,
+        Some(power) if exact => m as f64 / power,
+        _ => format!("{m}e{e}").parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// `n` in decimal digits, written into `buffer`.
+fn write_u64(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[start..]).unwrap_or_default()
+}
+
+/// An integer as Ruby prints it.
+pub(crate) fn write_int(i: i64, out: &mut String) {
+    if i < 0 {
+        out.push('-');
+    }
+    let mut buffer = [0u8; 20];
+    out.push_str(write_u64(i.unsigned_abs(), &mut buffer));
+}
+
 /// Ruby's `Float#to_s`.
 pub(crate) fn write_float(f: f64, out: &mut String) {
     if f.is_nan() {
@@ -290,10 +374,11 @@ pub(crate) fn write_float(f: f64, out: &mut String) {
         out.push_str(if f.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    let s = format!("{:e}", f.abs());
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let (m, e) = shortest(f.abs());
+    let mut buffer = [0u8; 20];
+    let digits = write_u64(m, &mut buffer);
+    // The power of ten of the first digit, as in `1.25e1`.
+    let exp = e + digits.len() as i32 - 1;
     if f < 0.0 {
         out.push('-');
     }
@@ -301,7 +386,7 @@ pub(crate) fn write_float(f: f64, out: &mut String) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
             if digits.len() <= int_len {
-                out.push_str(&digits);
+                out.push_str(digits);
                 out.extend(std::iter::repeat_n('0', int_len - digits.len()));
                 out.push_str(".0");
             } else {
@@ -312,7 +397,7 @@ pub(crate) fn write_float(f: f64, out: &mut String) {
         } else {
             out.push_str("0.");
             out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-            out.push_str(&digits);
+            out.push_str(digits);
         }
     } else {
         out.push_str(&digits[..1]);
@@ -389,5 +474,57 @@ pub(crate) fn to_integer(v: &Value) -> Result<i64, String> {
             }
         }
         _ => Err("invalid integer".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A decimal's digits as the float printing gives them, which the arithmetic
+    /// must match.
+    fn assert_shortest(f: f64) {
+        assert_eq!(shortest(f), shortest_by_printing(f), "the shortest digits of {f:e}");
+    }
+
+    #[test]
+    fn prices_and_round_numbers_have_their_printed_digits() {
+        for cents in [1u32, 5, 10, 99, 100, 101, 1250, 1999, 123_456, 9_999_999] {
+            assert_shortest(f64::from(cents) / 100.0);
+        }
+        for f in [0.1, 0.2, 0.3, 1.1, 2.675, 1.005, 1e-6, 1.5e-6, 1e15, 123_000.0, 2f64.powi(50), 2f64.powi(53) - 1.0] {
+            assert_shortest(f);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_float_has_its_printed_digits(bits in any::<u64>()) {
+            let f = f64::from_bits(bits).abs();
+            prop_assume!(f.is_finite() && f > 0.0);
+            assert_shortest(f);
+        }
+
+        #[test]
+        fn any_short_decimal_has_its_printed_digits(m in 1u64..1 << 52, decimals in 0u32..8) {
+            assert_shortest(m as f64 / 10f64.powi(decimals as i32));
+        }
+
+        #[test]
+        fn a_decimal_reads_as_its_nearest_float(m in any::<i64>(), e in -30i32..30) {
+            let read: f64 = format!("{m}e{e}").parse().unwrap();
+            prop_assert_eq!(dec_to_f64(i128::from(m), e).to_bits(), read.to_bits());
+        }
+
+        #[test]
+        fn an_integer_prints_as_ruby_prints_it(i in any::<i64>()) {
+            let mut out = String::new();
+            write_int(i, &mut out);
+            prop_assert_eq!(out, i.to_string());
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use crate::number::write_float;
+use crate::number::{write_float, write_int};
 
 /// A value seen by a template.
 ///
@@ -181,9 +181,7 @@ impl Value {
         match self {
             Value::Nil | Value::Empty | Value::Blank => {}
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Value::Int(i) => write_int(*i, out),
             Value::Float(f) => write_float(*f, out),
             Value::Str(s) => out.push_str(s),
             // Ruby's Array#join flattens nested arrays.

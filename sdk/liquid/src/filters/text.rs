@@ -33,17 +33,24 @@ pub(super) fn upcase(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
 
 pub(super) fn escape_html(s: &str, once: bool) -> String {
     let mut out = String::with_capacity(s.len());
-    for (i, c) in s.char_indices() {
-        match c {
-            '&' if once && is_entity(&s[i + 1..]) => out.push('&'),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    // The characters escaped are ASCII, so the text between them is copied
+    // in runs rather than a character at a time.
+    let mut copied = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' if once && is_entity(&s[i + 1..]) => continue,
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[copied..i]);
+        out.push_str(entity);
+        copied = i + 1;
     }
+    out.push_str(&s[copied..]);
     out
 }
 
@@ -271,4 +278,37 @@ pub(super) fn slice(v: &Value, a: &FilterArgs<'_>, _: &FilterEnv) -> R {
         }
         None => String::new(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Escaping one character at a time, as the filter is specified.
+    fn escaped_by_character(s: &str, once: bool) -> String {
+        let mut out = String::new();
+        for (i, c) in s.char_indices() {
+            match c {
+                '&' if once && is_entity(&s[i + 1..]) => out.push('&'),
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn escaping_in_runs_escapes_every_character(s in "([&<>\"'#;a-z0-9 ]|&amp;|&#39;|é|€)*", once: bool) {
+            prop_assert_eq!(escape_html(&s, once), escaped_by_character(&s, once));
+        }
+    }
 }
