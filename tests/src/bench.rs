@@ -198,21 +198,14 @@ fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -
 /// The native baseline's work: about as long as a warm call.
 const NATIVE_TEMPLATE: &str = "{% for i in (1..3) %}<p>{{ name | upcase }} {{ count | plus: i }}</p>{% endfor %}";
 
-/// The native baseline, in turns with one worker and with `cores`.
-fn native_per_second(cores: usize) -> anyhow::Result<Scaling> {
+/// `call`s per second beside the `warm` test guest's installation (warm
+/// instances of it, or the native baseline, which ignores it), in turns with
+/// one worker and with `cores`.
+fn beside_warm_guest(cores: usize, call: Trivial) -> anyhow::Result<Scaling> {
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let s = Arc::new(single.block_on(setup_plugin(&packages::built("warm"), RuntimeConfig::default(), false))?);
     drop(single);
-    in_turns(cores, &s, Trivial::Native)
-}
-
-/// Trivial calls per second in warm instances of one installation, in turns
-/// with one worker and with `cores`.
-fn warm_calls_per_second(cores: usize) -> anyhow::Result<Scaling> {
-    let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let s = Arc::new(single.block_on(setup_plugin(&packages::built("warm"), RuntimeConfig::default(), false))?);
-    drop(single);
-    in_turns(cores, &s, Trivial::Warm)
+    in_turns(cores, &s, call)
 }
 
 /// How a scaling reads in the table: `all` per second, per core, and its
@@ -389,11 +382,11 @@ fn main() -> anyhow::Result<()> {
         rows.push((format!("trivial calls/s, {cores} workers, {name}"), scaled(cores, &scaling)));
     }
 
-    let scaling = warm_calls_per_second(cores)?;
+    let scaling = beside_warm_guest(cores, Trivial::Warm)?;
     rows.push(("trivial calls/s in warm instances, one worker".into(), format!("{:.0}", scaling.one)));
     rows.push((format!("trivial calls/s in warm instances, {cores} workers"), scaled(cores, &scaling)));
 
-    let scaling = native_per_second(cores)?;
+    let scaling = beside_warm_guest(cores, Trivial::Native)?;
     rows.push(("native baseline (small Liquid render)/s, one worker".into(), format!("{:.0}", scaling.one)));
     rows.push((format!("native baseline (small Liquid render)/s, {cores} workers"), scaled(cores, &scaling)));
 
