@@ -4,8 +4,9 @@
 //! - fresh instance + trivial call (`describe`) from the pre-instantiated template: p50, p99;
 //! - a storefront-like call (hello-channel `GET /`: settings, storage, catalog, HTML);
 //! - calls per second on one core (current-thread executor) and on all cores,
-//!   with wasmtime's defaults (guard pages, every page given back at once) as
-//!   the baseline beside the runtime's [`MemoryChecks`] and [`PoolReuse`],
+//!   with wasmtime's defaults (guard pages, every page given back at once, one
+//!   engine) as the baseline beside the runtime's [`MemoryChecks`],
+//!   [`PoolReuse`] and engines (one per core, or one for all),
 //!   in fresh instances and in warm ones, beside a native baseline (a small
 //!   Liquid render, no plugin) taken the same way: the ratio the machine allows;
 //! - the same Liquid product page parsed and rendered natively and inside a
@@ -54,14 +55,32 @@ struct Setup {
     inst: Installation,
 }
 
-async fn setup(max_instances: u32, pool_reuse: PoolReuse, memory_checks: MemoryChecks) -> anyhow::Result<Setup> {
+async fn setup(max_instances: u32, variant: Variant) -> anyhow::Result<Setup> {
+    let Variant { memory_checks, pool_reuse, engines } = variant;
     let config = RuntimeConfig {
         max_concurrent_instances: max_instances,
         pool_reuse,
         memory_checks,
+        engines,
         ..RuntimeConfig::default()
     };
     setup_plugin(&packages::built("hello-channel"), config, true).await
+}
+
+/// How the runtime under measurement is set up.
+#[derive(Clone, Copy)]
+struct Variant {
+    memory_checks: MemoryChecks,
+    pool_reuse: PoolReuse,
+    engines: usize,
+}
+
+impl Default for Variant {
+    /// The runtime's defaults.
+    fn default() -> Self {
+        let config = RuntimeConfig::default();
+        Variant { memory_checks: config.memory_checks, pool_reuse: config.pool_reuse, engines: config.engines }
+    }
 }
 
 /// `package` (a folder of target/plugins) installed on the real core over the
@@ -186,9 +205,9 @@ fn in_turns(cores: usize, s: &Arc<Setup>, call: Trivial) -> anyhow::Result<Scali
 /// executor, then in turns with one worker and with `cores`. The ratio is
 /// what more cores add; the first figure shows what the multi-threaded
 /// executor costs on one core.
-fn calls_per_second(cores: usize, pool_reuse: PoolReuse, checks: MemoryChecks) -> anyhow::Result<(f64, Scaling)> {
+fn calls_per_second(cores: usize, variant: Variant) -> anyhow::Result<(f64, Scaling)> {
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let s = Arc::new(single.block_on(setup(256, pool_reuse, checks))?);
+    let s = Arc::new(single.block_on(setup(256, variant))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
     let current_thread = single.block_on(throughput(s.clone(), Trivial::Fresh, 1, Duration::from_secs(3)))?;
     drop(single);
@@ -338,7 +357,7 @@ fn main() -> anyhow::Result<()> {
     let mut rows: Vec<(String, String)> = Vec::new();
 
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let s = Arc::new(single.block_on(setup(256, PoolReuse::default(), MemoryChecks::default()))?);
+    let s = Arc::new(single.block_on(setup(256, Variant::default()))?);
     single.block_on(latencies(&s, 500, false))?; // warm-up
     let trivial = single.block_on(latencies(&s, 20_000, false))?;
     rows.push(("instantiate + trivial call, p50".into(), micros(report::percentile(&trivial, 0.5))));
@@ -366,14 +385,19 @@ fn main() -> anyhow::Result<()> {
     ));
     drop(single);
 
+    let defaults = Variant::default();
+    let one_engine = Variant { engines: 1, ..defaults };
+    let give_back = Variant { pool_reuse: PoolReuse::GIVE_BACK_AT_ONCE, ..one_engine };
+    let explicit = Variant { memory_checks: MemoryChecks::Explicit, ..defaults };
     let variants = [
-        ("guard pages, pages given back at once (baseline)", MemoryChecks::GuardPages, PoolReuse::GIVE_BACK_AT_ONCE),
-        ("guard pages, default slot reuse (default)", MemoryChecks::GuardPages, PoolReuse::default()),
-        ("explicit checks, pages given back at once", MemoryChecks::Explicit, PoolReuse::GIVE_BACK_AT_ONCE),
-        ("explicit checks, default slot reuse", MemoryChecks::Explicit, PoolReuse::default()),
+        ("guard pages, pages given back at once, one engine (wasmtime's defaults: baseline)", give_back),
+        ("guard pages, default slot reuse, one engine", one_engine),
+        ("guard pages, default slot reuse, an engine per core (default)", defaults),
+        ("explicit checks, pages given back at once", Variant { pool_reuse: PoolReuse::GIVE_BACK_AT_ONCE, ..explicit }),
+        ("explicit checks, default slot reuse", explicit),
     ];
-    for (name, checks, reuse) in variants {
-        let (current_thread, scaling) = calls_per_second(cores, reuse, checks)?;
+    for (name, variant) in variants {
+        let (current_thread, scaling) = calls_per_second(cores, variant)?;
         rows.push((
             format!("trivial calls/s, one core, single-threaded executor, {name}"),
             format!("{current_thread:.0}"),
@@ -392,7 +416,7 @@ fn main() -> anyhow::Result<()> {
 
     let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()?;
     let idle = 200;
-    let s2 = multi.block_on(setup(idle + 8, PoolReuse::default(), MemoryChecks::default()))?;
+    let s2 = multi.block_on(setup(idle + 8, Variant::default()))?;
     let parked_first = multi.block_on(s2.runtime.park_instance(&s2.plugin, &s2.inst))?;
     let before = rss_bytes();
     let mut parked = Vec::new();

@@ -97,6 +97,11 @@ pub struct RuntimeConfig {
     pub memory_checks: MemoryChecks,
     /// How many idle instances are kept for plugins that ask for warm ones.
     pub warm: WarmInstances,
+    /// Engines the runtime spreads its threads over, each with its own share
+    /// of the `max_concurrent_instances` slots, so that cores making fresh
+    /// instances do not write the same counters. One per core by default, at
+    /// most [`MAX_ENGINES`](crate::MAX_ENGINES) and one per slot.
+    pub engines: usize,
 }
 
 /// Idle instances kept for plugins whose manifest says `instances = "warm"`.
@@ -255,6 +260,7 @@ impl Default for RuntimeConfig {
             pool_reuse: PoolReuse::default(),
             memory_checks: MemoryChecks::default(),
             warm: WarmInstances::default(),
+            engines: crate::per_thread::shards().min(crate::MAX_ENGINES),
         }
     }
 }

@@ -33,10 +33,14 @@ macro_rules! service {
             Err(denied) => Err($crate::types::HostError::Denied(denied.0)),
             Ok(()) => {
                 let span = $crate::imports::import_span($state, $name);
-                let $svc = $state.services.clone();
+                let shared = $state.shared.clone();
                 let $cx = $state.cx.clone();
                 let started = $state.call_started();
-                let result = tracing::Instrument::instrument(async move { $call.await }, span).await;
+                let call = async move {
+                    let $svc = &shared.services;
+                    $call.await
+                };
+                let result = tracing::Instrument::instrument(call, span).await;
                 // The mail queue counts against the tenant's storage quota.
                 if let Err($crate::types::HostError::QuotaExceeded(_)) = &result {
                     $state.record_quota_refusal(started, $name);
@@ -218,9 +222,9 @@ impl PluginState {
         }
         let span = import_span(self, name);
         let scope = Scope::new(&self.cx.tenant, &self.cx.installation);
-        let kv = self.kv.clone();
+        let shared = self.shared.clone();
         let started = self.call_started();
-        let joined = tokio::task::spawn_blocking(move || op(&scope, &*kv)).instrument(span).await;
+        let joined = tokio::task::spawn_blocking(move || op(&scope, &*shared.kv)).instrument(span).await;
         match joined {
             Ok(result) => {
                 if let Err(HostError::QuotaExceeded(_)) = &result {
@@ -278,6 +282,7 @@ impl wit::http::Host for PluginState {
         let (method, url) = (request.method.clone(), request.url.clone());
         let started = self.call_started();
         let result = self
+            .shared
             .http
             .send(&self.grants, request, timeout, self.limits.http_response_bytes)
             .instrument(span.clone())

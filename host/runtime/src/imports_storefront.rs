@@ -203,8 +203,8 @@ impl PluginState {
     pub(crate) async fn shop_info(&mut self) -> wasmtime::Result<Shop> {
         self.check_or_trap(Capability::Settings)?;
         let span = import_span(self, "settings.shop");
-        let (services, cx) = (self.services.clone(), self.cx.clone());
-        let result = tracing::Instrument::instrument(async move { services.shop(&cx).await }, span).await;
+        let (shared, cx) = (self.shared.clone(), self.cx.clone());
+        let result = tracing::Instrument::instrument(async move { shared.services.shop(&cx).await }, span).await;
         result.map_err(|err| {
             tracing::error!(error = ?err, blame = "host", "the shop could not be read");
             wasmtime::Error::msg(format!("the shop is unavailable: {err:?}"))

@@ -66,9 +66,10 @@ impl wit::settings::Host for PluginState {
             return Ok(key.clone());
         }
         let span = import_span(self, "settings.cookie-key");
-        let (kv, tenant, installation) = (self.kv.clone(), self.cx.tenant.clone(), self.cx.installation.clone());
+        let (shared, tenant, installation) =
+            (self.shared.clone(), self.cx.tenant.clone(), self.cx.installation.clone());
         let joined =
-            tokio::task::spawn_blocking(move || cookie_key(&*kv, &tenant, &installation)).instrument(span).await;
+            tokio::task::spawn_blocking(move || cookie_key(&*shared.kv, &tenant, &installation)).instrument(span).await;
         match joined {
             Ok(Ok(key)) => {
                 self.cookie_key = Some(key.clone());

@@ -26,6 +26,7 @@ mod calls;
 mod capabilities;
 mod compat_v0_1_0;
 mod config;
+mod engines;
 mod error;
 mod http;
 mod imports;
@@ -49,6 +50,7 @@ pub use config::{
     DEFAULT_TENANT_STORAGE_QUOTA_BYTES, Limits, MemoryChecks, PoolReuse, RuntimeConfig, WallClock, WarmInstances,
     system_now_ms,
 };
+pub use engines::MAX_ENGINES;
 pub use error::{Blame, CallError, Limit, LoadError};
 pub use imports_storefront::MAX_RANDOM_BYTES;
 pub use omnistore_manifest::{self as manifest, Capability, Manifest};

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 use omnistore_manifest::Manifest;
 use omnistore_storage::KvStore;
 use tracing::Instrument;
-use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
-};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::admission::Admission;
 use crate::bindings::{v0_1_0, v0_2_0};
@@ -18,11 +15,12 @@ use crate::cache::{ComponentCache, digest};
 use crate::calls::{self, CallKind, CallLog, CallOutcome, CallReport, MAX_TRACKED_INSTALLATIONS, Record, Started};
 use crate::capabilities::{Grants, NetworkPolicy};
 use crate::compat_v0_1_0::Convert;
-use crate::config::{MemoryChecks, RuntimeConfig, WallClock};
+use crate::config::{RuntimeConfig, WallClock};
+use crate::engines::{self, CoreEngine};
 use crate::error::Limit;
 use crate::http::HttpClient;
 use crate::services::{CallContext, HostServices};
-use crate::state::{Installation, InstanceLimiter, PluginState, Refused, TenantId};
+use crate::state::{Installation, InstanceLimiter, PluginState, Refused, Shared, TenantId};
 use crate::types::{BodyPage, Event, PluginError, PluginInfo, Request, Response};
 use crate::warm::{Channel, WarmInstance, WarmKey, WarmPool, WarmStats};
 use crate::{CallError, LoadError};
@@ -45,7 +43,8 @@ pub struct Plugin {
     pub digest: String,
     /// The contract version the component was built against.
     pub contract: semver::Version,
-    bindings: Bindings,
+    /// The template in each of the runtime's engines, by engine.
+    bindings: Box<[Bindings]>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -78,13 +77,9 @@ enum Bindings {
 }
 
 struct Inner {
-    engine: Engine,
-    linker: Linker<PluginState>,
+    engines: Box<[CoreEngine]>,
     cache: ComponentCache,
     config: RuntimeConfig,
-    kv: Arc<dyn KvStore>,
-    services: Arc<dyn HostServices>,
-    http: HttpClient,
     admission: Admission,
     calls: CallLog,
     warm: Arc<WarmPool>,
@@ -107,41 +102,6 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime").field("config", &self.inner.config).finish_non_exhaustive()
     }
-}
-
-fn engine_config(config: &RuntimeConfig) -> Config {
-    let n = config.max_concurrent_instances.max(1);
-    let limits = &config.limits;
-    let mut pool = PoolingAllocationConfig::default();
-    // Each instance may take at most its own limits from the shared pools, and
-    // the pools hold that much for every slot: no instance can drain them for
-    // the others. A component over a per-component limit is refused at load.
-    pool.total_component_instances(n)
-        .max_core_instances_per_component(limits.max_core_instances)
-        .max_memories_per_component(limits.max_memories)
-        .max_tables_per_component(limits.max_tables)
-        .total_core_instances(n.saturating_mul(limits.max_core_instances))
-        .total_memories(n.saturating_mul(limits.max_memories))
-        .total_tables(n.saturating_mul(limits.max_tables))
-        .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
-        .total_stacks(n)
-        .max_memory_size(limits.memory_bytes as usize)
-        .linear_memory_keep_resident(config.pool_reuse.memory_keep_resident)
-        .table_keep_resident(config.pool_reuse.table_keep_resident)
-        .decommit_batch_size(config.pool_reuse.decommit_batch.max(1))
-        .pagemap_scan(if config.pool_reuse.scan_dirty_pages { Enabled::Auto } else { Enabled::No });
-    let mut c = Config::new();
-    c.wasm_component_model(true)
-        .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    if config.memory_checks == MemoryChecks::Explicit {
-        c.signals_based_traps(false).memory_guard_size(0);
-    }
-    // Profiling plugins: `perf` names their functions from /tmp/perf-PID.map.
-    if std::env::var_os("OMNISTORE_PERF_MAP").is_some() {
-        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    c
 }
 
 /// Run the body for the instance's contract version with the instance bound
@@ -224,19 +184,14 @@ impl Runtime {
         kv: Arc<dyn KvStore>,
         services: Arc<dyn HostServices>,
     ) -> Result<Self, LoadError> {
-        let engine = Engine::new(&engine_config(&config)).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let mut linker = Linker::new(&engine);
-        // Every supported contract version is linked side by side; a
-        // component finds the imports of its own version.
-        v0_1_0::Channel::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        v0_2_0::add_to_linker(&mut linker).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
         let http = HttpClient::new(NetworkPolicy { allow_private: config.allow_private_network })
             .map_err(LoadError::Compile)?;
+        let shared = Shared { services, kv, http };
+        let engines = engines::engines(&config, &shared)?;
+        let cache = ComponentCache::new(&engines[0].engine, config.cache_dir.clone())?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         {
-            let engine = engine.clone();
+            let tickers: Vec<_> = engines.iter().map(|core| core.engine.clone()).collect();
             let stop = stop_ticker.clone();
             let tick = config.epoch_tick;
             std::thread::Builder::new()
@@ -244,7 +199,7 @@ impl Runtime {
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(tick);
-                        engine.increment_epoch();
+                        tickers.iter().for_each(wasmtime::Engine::increment_epoch);
                     }
                 })
                 .map_err(|e| LoadError::Compile(format!("starting the epoch thread: {e}")))?;
@@ -252,29 +207,11 @@ impl Runtime {
         let admission = Admission::new(config.instances_per_tenant());
         let calls = CallLog::new(WallClock::now_ms(config.wall_clock.as_ref()), MAX_TRACKED_INSTALLATIONS);
         let warm = WarmPool::new(config.warm, config.max_concurrent_instances, crate::per_thread::shards());
-        Ok(Runtime {
-            inner: Arc::new(Inner {
-                engine,
-                linker,
-                cache,
-                config,
-                kv,
-                services,
-                http,
-                admission,
-                calls,
-                warm,
-                stop_ticker,
-            }),
-        })
+        Ok(Runtime { inner: Arc::new(Inner { engines, cache, config, admission, calls, warm, stop_ticker }) })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
     }
 
     /// Load a plugin: check the component against its manifest, compile it
@@ -285,15 +222,29 @@ impl Runtime {
         let digest = digest(&bytes);
         let inner = self.inner.clone();
         let d = digest.clone();
-        let component = tokio::task::spawn_blocking(move || inner.cache.get_or_compile(&inner.engine, &d, &bytes))
-            .await
-            .map_err(|e| LoadError::Compile(format!("compile task failed: {e}")))??;
-        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let bindings = match (contract.major, contract.minor) {
-            (0, 1) => Bindings::V0_1_0(v0_1_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?),
-            (0, 2) => Bindings::V0_2_0(v0_2_0::ChannelPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?),
-            _ => return Err(omnistore_manifest::ManifestError::UnsupportedContract(contract.to_string()).into()),
-        };
+        let components = tokio::task::spawn_blocking(move || {
+            let first = inner.cache.get_or_compile(&inner.engines[0].engine, &d, &bytes)?;
+            engines::in_every_engine(&inner.engines, first)
+        })
+        .await
+        .map_err(|e| LoadError::Compile(format!("compile task failed: {e}")))??;
+        let bindings = self
+            .inner
+            .engines
+            .iter()
+            .zip(components)
+            .map(|(core, component)| {
+                let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+                let pre = core.linker.instantiate_pre(&component).map_err(link)?;
+                Ok(match (contract.major, contract.minor) {
+                    (0, 1) => Bindings::V0_1_0(v0_1_0::ChannelPre::new(pre).map_err(link)?),
+                    (0, 2) => Bindings::V0_2_0(v0_2_0::ChannelPre::new(pre).map_err(link)?),
+                    _ => {
+                        return Err(omnistore_manifest::ManifestError::UnsupportedContract(contract.to_string()).into());
+                    }
+                })
+            })
+            .collect::<Result<Box<[_]>, LoadError>>()?;
         let plugin = Plugin { manifest, digest, contract, bindings };
         let info = self.describe(&plugin).await.map_err(LoadError::Describe)?;
         if info.id != plugin.manifest.id {
@@ -329,7 +280,9 @@ impl Runtime {
     ) -> Store<PluginState> {
         let limits = self.inner.config.limits.clone();
         let now = Instant::now();
+        let engine = engines::for_this_thread(&self.inner.engines);
         let state = PluginState {
+            engine,
             cx: CallContext {
                 tenant: inst.tenant.clone(),
                 installation: inst.id.clone(),
@@ -339,9 +292,7 @@ impl Runtime {
             grants: Arc::new(inst.grants.clone()),
             settings: Arc::new(inst.settings.clone()),
             secrets: Arc::new(inst.secrets.clone()),
-            services: self.inner.services.clone(),
-            kv: self.inner.kv.clone(),
-            http: self.inner.http.clone(),
+            shared: self.inner.engines[engine].shared.clone(),
             limiter: InstanceLimiter::new(&limits),
             limits,
             wall_clock: self.inner.config.wall_clock.clone(),
@@ -354,7 +305,7 @@ impl Runtime {
             inside_entries: 0,
             cookie_key: None,
         };
-        let mut store = Store::new(&self.inner.engine, state);
+        let mut store = Store::new(&self.inner.engines[engine].engine, state);
         store.limiter(|s| &mut s.limiter);
         Self::arm(&mut store, deadline, options, calls);
         store
@@ -388,17 +339,18 @@ impl Runtime {
         });
     }
 
-    /// A fresh instance of the plugin in `store`. When every pool slot is
-    /// taken, idle warm instances give theirs up, least recently used first.
+    /// A fresh instance of the plugin in `store`. When every slot of the
+    /// store's engine is taken, idle warm instances made there give theirs
+    /// up, least recently used first.
     async fn instantiate(&self, plugin: &Plugin, store: &mut Store<PluginState>) -> wasmtime::Result<Channel> {
         loop {
-            let made = match &plugin.bindings {
+            let made = match &plugin.bindings[store.data().engine] {
                 Bindings::V0_1_0(pre) => pre.instantiate_async(&mut *store).await.map(Channel::V0_1_0),
                 Bindings::V0_2_0(pre) => pre.instantiate_async(&mut *store).await.map(Channel::V0_2_0),
             };
             match made {
                 Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
-                    if !self.inner.warm.evict_one() {
+                    if !self.inner.warm.evict_one(Some(store.data().engine)) {
                         return Err(e);
                     }
                 }

@@ -126,15 +126,27 @@ impl wasmtime::ResourceLimiter for InstanceLimiter {
     }
 }
 
+/// What the stores of one engine share with the whole runtime. Each engine
+/// holds its own handle, so that a store taking and dropping one (and an
+/// import call, which takes one for its task) writes only its own core's
+/// cache lines, not the count of the services everybody uses.
+pub(crate) struct Shared {
+    pub services: Arc<dyn HostServices>,
+    pub kv: Arc<dyn KvStore>,
+    pub http: HttpClient,
+}
+
 /// The store data of one call: who the instance belongs to and what it used.
 pub(crate) struct PluginState {
+    /// Which of the runtime's engines the store was made in.
+    pub engine: usize,
     pub cx: CallContext,
     pub grants: Arc<Grants>,
     pub settings: Arc<BTreeMap<String, String>>,
     pub secrets: Arc<BTreeSet<String>>,
-    pub services: Arc<dyn HostServices>,
-    pub kv: Arc<dyn KvStore>,
-    pub http: HttpClient,
+    /// The host's services, storage and HTTP client, through the handle of
+    /// the store's engine.
+    pub shared: Arc<Shared>,
     pub limits: Limits,
     /// What `clock.now` reads; `None` is the system clock.
     pub wall_clock: Option<crate::config::WallClock>,

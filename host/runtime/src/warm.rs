@@ -248,16 +248,16 @@ impl WarmPool {
         // checks the whole pool when it is next used.
         let share = limits.max_idle as usize / self.shards.len();
         if own.count() > share {
-            while self.idle() > limits.max_idle as usize && self.evict_one() {}
+            while self.idle() > limits.max_idle as usize && self.evict_one(None) {}
         }
     }
 
-    /// Drops the least recently used idle instance of the first shard that
-    /// has one, the thread's own first, to free its pool slot for a call
-    /// that found none. False when none is idle.
-    pub fn evict_one(&self) -> bool {
+    /// Drops the least recently used idle instance (made in `engine`, when
+    /// given), of the first shard that has one, the thread's own first, to
+    /// free its pool slot for a call that found none. False when none is idle.
+    pub fn evict_one(&self, engine: Option<usize>) -> bool {
         self.shards_from_own().any(|shard| {
-            let evicted = evict_oldest(&mut shard.lock());
+            let evicted = evict_oldest(&mut shard.lock(), engine);
             if evicted.is_some() {
                 shard.went(1);
             }
@@ -293,11 +293,13 @@ impl WarmPool {
 /// The longest an expired instance waits for a sweep, when the pool is used.
 const SWEEP_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
-fn evict_oldest(idle: &mut Idle) -> Option<WarmInstance> {
+fn evict_oldest(idle: &mut Idle, engine: Option<usize>) -> Option<WarmInstance> {
     let (key, index) = idle
         .by_key
         .iter()
-        .flat_map(|(k, list)| list.iter().enumerate().map(move |(i, w)| (k, i, w.idle_since)))
+        .flat_map(|(k, list)| list.iter().enumerate().map(move |(i, w)| (k, i, w)))
+        .filter(|(_, _, w)| engine.is_none_or(|e| w.store.data().engine == e))
+        .map(|(k, i, w)| (k, i, w.idle_since))
         .min_by_key(|(_, _, since)| *since)
         .map(|(k, i, _)| (k.clone(), i))?;
     let list = idle.by_key.get_mut(&key)?;

@@ -191,3 +191,33 @@ async fn a_reused_slot_shows_no_trace_of_the_previous_call() {
         }
     }
 }
+
+/// The slots are shared out among the runtime's engines (one per core); a
+/// call whose thread's engine has none free runs in another that has, so the
+/// runtime serves as many calls at once as it has slots.
+#[tokio::test]
+async fn a_call_whose_engine_is_full_runs_in_an_engine_with_a_free_slot() {
+    let host = host_with(RuntimeConfig {
+        limits: test_limits(),
+        max_concurrent_instances: 2,
+        engines: 2,
+        warm: omnistore_runtime::WarmInstances::OFF,
+        ..RuntimeConfig::default()
+    });
+    let spinner = host.load("loop").await;
+    let plugin = host.load("warm").await;
+    let mut inst = installation("alice", "w", &plugin);
+    inst.settings.insert("greeting".into(), "hello".into());
+    // On this one thread, the spinning call takes the slot of the thread's engine.
+    let spinning = {
+        let (runtime, spinner) = (host.runtime.clone(), spinner.clone());
+        let inst = installation("mallory", "loop", &spinner);
+        tokio::spawn(async move { runtime.handle_request(&spinner, &inst, get("/")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!spinning.is_finished());
+    let response =
+        host.runtime.handle_request(&plugin, &inst, get("/count")).await.expect("a slot of the other engine");
+    assert_eq!(String::from_utf8_lossy(&response.body), "1 hello");
+    assert!(matches!(spinning.await.unwrap(), Err(CallError::Timeout(_))));
+}

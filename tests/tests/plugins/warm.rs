@@ -189,3 +189,39 @@ fn a_call_on_any_thread_finds_the_idle_instance_and_an_uninstall_reaches_every_t
     assert_eq!(host.runtime.warm_stats().idle, 0);
     assert_eq!(on_a_new_thread("/count"), "1 hello", "an uninstall leaves no instance behind on any thread");
 }
+
+/// Each thread makes its instances in its own engine of the runtime: the
+/// plugin's template and the host's imports are there in every engine, and a
+/// warm instance made in one engine serves calls on threads of the others.
+#[test]
+fn every_engine_makes_instances_and_a_warm_one_serves_calls_on_any_thread() {
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let engines = 3;
+    let config = |warm| RuntimeConfig { limits: test_limits(), engines, warm, ..RuntimeConfig::default() };
+    let warm_host = tokio.block_on(async { Host::with_config(config(WarmInstances::default())) });
+    let fresh_host = tokio.block_on(async { Host::with_config(config(WarmInstances::OFF)) });
+    let plugin = tokio.block_on(warm_host.load("warm"));
+    let fresh_plugin = tokio.block_on(fresh_host.load("warm"));
+    let inst = warm_installation("alice", "w", &plugin);
+    // Threads take engines in the order they first make a store, so new
+    // threads go round every engine.
+    let on_a_new_thread = |host: &Host, plugin: &Plugin| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                tokio.block_on(async {
+                    let info = host.runtime.describe(plugin).await.expect("describe in a fresh instance");
+                    assert_eq!(info.id, "warm");
+                    text(host, plugin, &inst, "/count").await
+                })
+            })
+            .join()
+            .unwrap()
+        })
+    };
+    let fresh: Vec<String> = (0..2 * engines).map(|_| on_a_new_thread(&fresh_host, &fresh_plugin)).collect();
+    assert_eq!(fresh, vec!["1 hello"; 2 * engines], "a fresh instance in every engine");
+    let warm: Vec<String> = (0..2 * engines).map(|_| on_a_new_thread(&warm_host, &plugin)).collect();
+    assert_eq!(warm, ["1 hello", "2 hello", "3 hello", "4 hello", "5 hello", "6 hello"]);
+    assert_eq!(warm_host.runtime.warm_stats().idle, 1);
+}
