@@ -16,6 +16,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::LoadError;
+use crate::engines::CoreEngine;
 
 /// The SHA-256 of a component, hex-encoded.
 pub fn digest(bytes: &[u8]) -> String {
@@ -25,7 +26,8 @@ pub fn digest(bytes: &[u8]) -> String {
 pub(crate) struct ComponentCache {
     dir: Option<PathBuf>,
     engine_hash: String,
-    memory: Mutex<HashMap<String, Component>>,
+    /// By digest and engine settings: the component in each of the runtime's engines.
+    memory: Mutex<HashMap<String, Box<[Component]>>>,
 }
 
 impl ComponentCache {
@@ -39,8 +41,15 @@ impl ComponentCache {
         Ok(ComponentCache { dir, engine_hash: format!("{:016x}", hasher.finish()), memory: Mutex::default() })
     }
 
-    /// The compiled component for these bytes: from memory, from disk, or compiled now.
-    pub fn get_or_compile(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+    /// The compiled component for these bytes in each of `engines` (all built
+    /// from one configuration): from memory, from disk, or compiled now in the
+    /// first and loaded into the others.
+    pub fn get_or_compile(
+        &self,
+        engines: &[CoreEngine],
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<Box<[Component]>, LoadError> {
         let key = format!("{digest}-{}", self.engine_hash);
         if let Some(c) = self.memory.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(c.clone());
@@ -50,14 +59,8 @@ impl ComponentCache {
             // Read into memory rather than mapping the file: a mapped artifact
             // that someone truncates or rewrites in place would bring the whole
             // host down with SIGBUS.
-            let bytes = std::fs::read(p).ok()?;
-            // SAFETY: the file was written by `Component::serialize` of this
-            // same engine configuration (the name carries its compatibility
-            // hash) into the host's own cache directory; wasmtime also checks
-            // the artifact's header and refuses incompatible ones.
-            #[allow(unsafe_code)]
-            let loaded = unsafe { Component::deserialize(engine, &bytes) };
-            match loaded {
+            let artifact = std::fs::read(p).ok()?;
+            match load(engines, &artifact) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     tracing::warn!(path = %p.display(), error = %e, "discarding unusable cached component");
@@ -65,23 +68,48 @@ impl ComponentCache {
                 }
             }
         });
-        let component = match cached {
+        let components = match cached {
             Some(c) => c,
             None => {
+                let (first, others) =
+                    engines.split_first().ok_or_else(|| LoadError::Compile("the runtime has no engine".into()))?;
                 let started = std::time::Instant::now();
-                let c = Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+                let c = Component::new(&first.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
                 tracing::info!(digest, ms = started.elapsed().as_millis() as u64, "compiled component");
+                let artifact = if path.is_some() || !others.is_empty() {
+                    c.serialize().map_err(|e| LoadError::Cache(e.to_string()))?
+                } else {
+                    Vec::new()
+                };
                 if let Some(path) = &path {
-                    let artifact = c.serialize().map_err(|e| LoadError::Cache(e.to_string()))?;
                     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                    std::fs::write(&tmp, artifact)
+                    std::fs::write(&tmp, &artifact)
                         .and_then(|()| std::fs::rename(&tmp, path))
                         .map_err(|e| LoadError::Cache(format!("writing {}: {e}", path.display())))?;
                 }
-                c
+                let loaded = load(others, &artifact).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+                std::iter::once(c).chain(loaded).collect()
             }
         };
-        self.memory.lock().unwrap_or_else(|p| p.into_inner()).insert(key, component.clone());
-        Ok(component)
+        self.memory.lock().unwrap_or_else(|p| p.into_inner()).insert(key, components.clone());
+        Ok(components)
     }
+}
+
+/// A serialized component loaded into each of `engines`.
+fn load(engines: &[CoreEngine], artifact: &[u8]) -> wasmtime::Result<Box<[Component]>> {
+    engines
+        .iter()
+        .map(|core| {
+            // SAFETY: the artifact was written by `Component::serialize` of this
+            // same engine configuration: just now, or into the host's own cache
+            // directory under a name that carries the configuration's
+            // compatibility hash; wasmtime also checks the artifact's header
+            // and refuses incompatible ones.
+            #[allow(unsafe_code)]
+            unsafe {
+                Component::deserialize(&core.engine, artifact)
+            }
+        })
+        .collect()
 }

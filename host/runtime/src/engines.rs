@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, PoolingAllocatorMetrics};
 
 use crate::LoadError;
@@ -50,9 +50,7 @@ impl CoreEngine {
         v0_1_0::Channel::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         v0_2_0::add_to_linker(&mut linker).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let shared =
-            Arc::new(Shared { services: shared.services.clone(), kv: shared.kv.clone(), http: shared.http.clone() });
-        Ok(CoreEngine { engine, linker, shared, slots: u64::from(slots), pool })
+        Ok(CoreEngine { engine, linker, shared: Arc::new(shared.clone()), slots: u64::from(slots), pool })
     }
 
     fn has_a_free_slot(&self) -> bool {
@@ -81,24 +79,6 @@ pub(crate) fn for_this_thread(engines: &[CoreEngine]) -> usize {
     }
     let home = crate::per_thread::shard_of_thread(engines.len());
     (0..engines.len()).map(|k| (home + k) % engines.len()).find(|&i| engines[i].has_a_free_slot()).unwrap_or(home)
-}
-
-/// `first` (compiled in the first engine) in every engine: the others load
-/// the artifact `first` serializes to, as a cached one is loaded.
-pub(crate) fn in_every_engine(engines: &[CoreEngine], first: Component) -> Result<Box<[Component]>, LoadError> {
-    if engines.len() == 1 {
-        return Ok(Box::new([first]));
-    }
-    let artifact = first.serialize().map_err(|e| LoadError::Cache(format!("serializing a compiled component: {e}")))?;
-    let mut components = vec![first];
-    for core in &engines[1..] {
-        // SAFETY: the artifact was serialized just now, in this process, by an
-        // engine built from the same configuration as this one.
-        #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize(&core.engine, &artifact) };
-        components.push(loaded.map_err(|e| LoadError::Compile(format!("loading a compiled component: {e:#}")))?);
-    }
-    Ok(components.into_boxed_slice())
 }
 
 /// An engine whose pool holds `n` instances.

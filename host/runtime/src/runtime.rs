@@ -222,12 +222,9 @@ impl Runtime {
         let digest = digest(&bytes);
         let inner = self.inner.clone();
         let d = digest.clone();
-        let components = tokio::task::spawn_blocking(move || {
-            let first = inner.cache.get_or_compile(&inner.engines[0].engine, &d, &bytes)?;
-            engines::in_every_engine(&inner.engines, first)
-        })
-        .await
-        .map_err(|e| LoadError::Compile(format!("compile task failed: {e}")))??;
+        let components = tokio::task::spawn_blocking(move || inner.cache.get_or_compile(&inner.engines, &d, &bytes))
+            .await
+            .map_err(|e| LoadError::Compile(format!("compile task failed: {e}")))??;
         let bindings = self
             .inner
             .engines

@@ -130,6 +130,7 @@ impl wasmtime::ResourceLimiter for InstanceLimiter {
 /// holds its own handle, so that a store taking and dropping one (and an
 /// import call, which takes one for its task) writes only its own core's
 /// cache lines, not the count of the services everybody uses.
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub services: Arc<dyn HostServices>,
     pub kv: Arc<dyn KvStore>,
