@@ -328,13 +328,16 @@ impl Core {
         })
     }
 
-    /// The shopper identified themselves: the cart becomes theirs, or is
-    /// folded into the open cart they already have. Returns the cart to use.
+    /// The shopper identified themselves on `channel`: the cart becomes
+    /// theirs, or is folded into the open cart they already have (started on
+    /// any channel). Returns the cart to use, now the cart of `channel`, as
+    /// [`Core::create_cart`] for a known customer is.
     pub fn attach_customer(
         &self,
         tenant: &TenantId,
         cart: &CartId,
         customer: &CustomerId,
+        channel: Option<&ChannelId>,
         now_ms: i64,
     ) -> CoreResult<Cart> {
         self.write(tenant, now_ms, |tx| {
@@ -344,10 +347,7 @@ impl Core {
                 return Err(CoreError::conflict(format!("cart `{cart}` belongs to another customer")));
             }
             give_cart_to(tx, cart, &customer)?;
-            match load_cart(tx, cart)?.status {
-                CartStatus::Merged { into } => load_cart(tx, &into),
-                _ => load_cart(tx, cart),
-            }
+            customer_cart(tx, &customer, channel.cloned())
         })
     }
 

@@ -1436,9 +1436,12 @@ mod carts_and_customers {
         let anon = s.core.create_cart(&s.t, NewCart { channel: Some(s.web.clone()), customer: None }, T0 + 1).unwrap();
         s.core.add_to_cart(&s.t, &anon.id, &s.cannolo, 2, T0 + 1).unwrap();
         s.core.add_identity(&s.t, &giulia.id, &Identity::email("giulia@example.it").unwrap(), T0 + 2).unwrap();
-        let merged = s.core.attach_customer(&s.t, &anon.id, &giulia.id, T0 + 2).unwrap();
+        let merged = s.core.attach_customer(&s.t, &anon.id, &giulia.id, Some(&s.web), T0 + 2).unwrap();
         assert_eq!(merged.id, on_insta.id);
         assert_eq!(merged.lines.len(), 2);
+        // The web shop, where she is now, carries on with the cart.
+        assert_eq!(merged.channel_id.as_ref(), Some(&s.web));
+        assert_eq!(s.core.cart_for_channel(&s.t, &s.web, &merged.id).unwrap().lines.len(), 2);
         assert!(matches!(s.core.get_cart(&s.t, &anon.id).unwrap().status, CartStatus::Merged { .. }));
         let again = s
             .core

@@ -68,10 +68,36 @@ impl CartError {
     }
 }
 
-/// The cart this browser holds, when it still exists.
+/// The cart this browser holds, when it still exists. For a customer this
+/// browser remembers, her open cart wherever she started it (Instagram, a
+/// chat, another device): the browser's own cart is folded into it, or
+/// becomes it, and the host hands it to this channel.
 pub fn load(ctx: &Ctx) -> Option<Cart> {
-    let id = ctx.cart_id()?;
-    carts::cart(&id).ok()
+    let held = ctx.cart_id().and_then(|id| carts::cart(&id).ok());
+    let Some(customer) = ctx.customer_id() else {
+        return held;
+    };
+    let continued = match &held {
+        Some(cart) if cart.customer_id.is_some() => return held,
+        Some(cart) => carts::attach_customer(&cart.cart_id(), &customer),
+        None => carts::new_cart(Some(&customer)),
+    };
+    match continued {
+        Ok(cart) => {
+            if held.as_ref().is_none_or(|h| h.id != cart.id) {
+                ctx.remember_cart(&cart.cart_id());
+            }
+            Some(cart)
+        }
+        Err(e) => {
+            if matches!(e, HostError::NotFound(_)) {
+                // Erased, or no longer this channel's to see.
+                ctx.forget_customer();
+            }
+            omnistore_sdk::warn!("the customer's cart could not be continued", error = e.message());
+            held
+        }
+    }
 }
 
 /// The browser's cart, created (and its cookie set) when it has none.

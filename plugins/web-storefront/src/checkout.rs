@@ -1,4 +1,4 @@
-//! Checkout for a guest: contact, marketing consents (unticked by default),
+//! Checkout for a guest or a known customer: contact, marketing consents (unticked by default),
 //! fulfillment (pickup where every line is in stock, ship-to-store, or
 //! shipping), payment (at pickup, or by bank transfer); the order placed by
 //! the core, and its status page behind an unguessable link.
@@ -97,10 +97,16 @@ pub fn page(ctx: &Ctx) -> Result<Response, PluginError> {
     };
     let theme = Theme::load(ctx);
     let (pickup, _) = fulfillment_choices(&cart)?;
-    let defaults = match pickup.first() {
+    let mut defaults = match pickup.first() {
         Some(l) => json!({ "fulfillment": format!("pickup:{}", l.id), "payment": "pay-at-pickup", "country": "IT" }),
         None => json!({ "fulfillment": "ship", "payment": "manual", "country": "IT" }),
     };
+    if let Some(customer) = ctx.customer() {
+        // A known customer finds her contact filled in; consents stay unticked.
+        for field in ["email", "phone", "name"] {
+            defaults[field] = customer[field].clone();
+        }
+    }
     visit::record(ctx, "checkout-start", None, None, Some(format!("cart={}", cart.id)));
     checkout_page(ctx, &theme, &cart, defaults, Vec::new(), 200)
 }
@@ -208,6 +214,9 @@ pub fn submit(ctx: &Ctx) -> Result<Response, PluginError> {
     match carts::place_order(&cart.cart_id(), &request) {
         Ok(order) => {
             ctx.forget_cart();
+            if let Some(customer) = &order.customer_id {
+                ctx.remember_customer(customer);
+            }
             visit::record(ctx, "checkout-complete", None, None, Some(format!("order={}", order.id)));
             let url = ctx.url(&format!("/orders/{}/{}?placed=1", order.id, ctx.order_token(&order.id)));
             Response::redirect_see_other(&url)
@@ -222,6 +231,18 @@ pub fn submit(ctx: &Ctx) -> Result<Response, PluginError> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /account/logout`: "not you?" — this browser forgets the customer
+/// and her cart; nothing of hers is changed.
+pub fn forget_customer(ctx: &Ctx) -> Result<Response, PluginError> {
+    let form: CheckoutForm = ctx.req.form_as()?;
+    if !ctx.csrf_ok(&form.authenticity_token) {
+        return Ok(forbidden(ctx));
+    }
+    ctx.forget_customer();
+    ctx.forget_cart();
+    Response::redirect_see_other(&ctx.url("/"))
 }
 
 /// The cart as it stands, with how many of each line are left.

@@ -1,12 +1,14 @@
 //! What every request needs: the shop, the language and URLs of the page,
-//! the signed cookies (visitor, cart) and the cookies to set on the answer.
+//! the signed cookies (visitor, cart, the customer who checked out in this
+//! browser) and the cookies to set on the answer.
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use omnistore_sdk::cookie::{Cookie, CookieKey};
-use omnistore_sdk::ids::CartId;
-use omnistore_sdk::{Collection, HostError, PluginError, Request, Response, Shop, catalog, settings};
+use omnistore_sdk::ids::{CartId, CustomerId};
+use omnistore_sdk::{Collection, HostError, PluginError, Request, Response, Shop, catalog, customers, settings};
+use serde_json::Value as Json;
 
 use crate::money::MoneyFormat;
 
@@ -14,6 +16,7 @@ use crate::money::MoneyFormat;
 pub const VISITOR_COOKIE: &str = "ws_visitor";
 pub const CART_COOKIE: &str = "ws_cart";
 pub const SOURCE_COOKIE: &str = "ws_source";
+pub const CUSTOMER_COOKIE: &str = "ws_customer";
 const CSRF_CONTEXT: &str = "ws-csrf";
 const ORDER_CONTEXT: &str = "ws-order";
 const YEAR: u64 = 60 * 60 * 24 * 365;
@@ -62,6 +65,8 @@ pub struct Ctx {
     cookies: RefCell<Vec<Cookie>>,
     /// The channel's collections, asked of the host once per request.
     collections: OnceCell<Rc<Vec<Collection>>>,
+    /// The remembered customer as the theme sees her, asked once per request.
+    customer: OnceCell<Option<Json>>,
 }
 
 impl Ctx {
@@ -70,12 +75,7 @@ impl Ctx {
         let key = CookieKey::installation();
         let base_url = req.base_url().unwrap_or("").to_string();
         let base_path = path_of(&base_url).to_string();
-        let wanted = settings::get("default_language").map(|l| l.trim().to_ascii_lowercase()).unwrap_or_default();
-        let default_language = if !wanted.is_empty() && shop.speaks(&wanted) {
-            wanted
-        } else {
-            shop.primary_language().to_ascii_lowercase()
-        };
+        let default_language = default_language_of(&shop);
         let (language, path) = split_language(&req.path, &shop, &default_language);
         let (visitor, visitor_is_new) = match req.signed_cookie(&key, VISITOR_COOKIE) {
             Some(v) if !v.is_empty() => (v, false),
@@ -97,6 +97,7 @@ impl Ctx {
             settings: StoreSettings::read(),
             cookies: RefCell::new(Vec::new()),
             collections: OnceCell::new(),
+            customer: OnceCell::new(),
         }
     }
 
@@ -117,12 +118,7 @@ impl Ctx {
 
     /// The path on the host of `path` inside the shop, in `language`.
     pub fn url_in(&self, language: &str, path: &str) -> String {
-        let prefix = format!("{}{}", self.base_path, prefix_for(language, &self.default_language));
-        match path {
-            "/" | "" if prefix.is_empty() => "/".to_string(),
-            "/" | "" => prefix,
-            _ => format!("{prefix}{path}"),
-        }
+        path_in(&self.base_path, &self.default_language, language, path)
     }
 
     /// The absolute URL (when the host told the base URL) of `path` in this page's language.
@@ -178,6 +174,36 @@ impl Ctx {
         self.set_cookie(Cookie::removal(CART_COOKIE));
     }
 
+    /// The customer who placed an order in this browser, until she asks to
+    /// be forgotten: her cart follows her here from the other channels.
+    pub fn customer_id(&self) -> Option<CustomerId> {
+        self.req.signed_cookie(&self.key, CUSTOMER_COOKIE).filter(|v| !v.is_empty()).map(CustomerId::new)
+    }
+
+    /// Shopify's `customer` object for the remembered customer.
+    pub fn customer(&self) -> Option<&Json> {
+        self.customer
+            .get_or_init(|| {
+                let id = self.customer_id()?;
+                match customers::customer(&id) {
+                    Ok(c) => Some(crate::objects::customer(&c)),
+                    Err(e) => {
+                        omnistore_sdk::warn!("the remembered customer could not be read", error = e.message());
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    pub fn remember_customer(&self, customer: &str) {
+        self.set_cookie(Cookie::signed(&self.key, CUSTOMER_COOKIE, customer).max_age(YEAR));
+    }
+
+    pub fn forget_customer(&self) {
+        self.set_cookie(Cookie::removal(CUSTOMER_COOKIE));
+    }
+
     pub fn set_cookie(&self, cookie: Cookie) {
         let cookie = cookie.secure(self.secure_cookies());
         let mut cookies = self.cookies.borrow_mut();
@@ -214,6 +240,24 @@ fn mac_part(signed: &str) -> String {
     signed.rsplit_once('.').map(|(_, mac)| mac.to_string()).unwrap_or_default()
 }
 
+/// The path on the host of `path` inside a shop mounted at `base_path`, in
+/// `language` (unprefixed when it is the default language).
+pub fn path_in(base_path: &str, default_language: &str, language: &str, path: &str) -> String {
+    let prefix = format!("{base_path}{}", prefix_for(language, default_language));
+    match path {
+        "/" | "" if prefix.is_empty() => "/".to_string(),
+        "/" | "" => prefix,
+        _ => format!("{prefix}{path}"),
+    }
+}
+
+/// The language served without a prefix: the merchant's choice when the
+/// shop speaks it, else the shop's primary language.
+pub fn default_language_of(shop: &Shop) -> String {
+    let wanted = settings::get("default_language").map(|l| l.trim().to_ascii_lowercase()).unwrap_or_default();
+    if !wanted.is_empty() && shop.speaks(&wanted) { wanted } else { shop.primary_language().to_ascii_lowercase() }
+}
+
 fn prefix_for(language: &str, default_language: &str) -> String {
     if language.eq_ignore_ascii_case(default_language) { String::new() } else { format!("/{language}") }
 }
@@ -246,7 +290,7 @@ pub fn origin_of(url: &str) -> &str {
 }
 
 /// `/hello` of `https://shop.example/hello`, "" without a path.
-fn path_of(url: &str) -> &str {
+pub fn path_of(url: &str) -> &str {
     let origin = origin_of(url);
     url[origin.len()..].trim_end_matches('/')
 }

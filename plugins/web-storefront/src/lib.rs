@@ -26,13 +26,18 @@ mod bundled {
     include!(concat!(env!("OUT_DIR"), "/theme_files.rs"));
 }
 
-use omnistore_sdk::{Plugin, PluginError, Request, Response, export_plugin};
+use omnistore_sdk::{BodyPage, Plugin, PluginError, Request, Response, export_plugin};
 
 struct WebStorefront;
 
 impl Plugin for WebStorefront {
     fn handle_request(req: Request) -> Result<Response, PluginError> {
         pages::handle(req)
+    }
+
+    /// Only sitemap files stream in pages.
+    fn next_page(continuation: String) -> Result<BodyPage, PluginError> {
+        seo::next_page(&continuation)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::{Value as Json, json};
 
-use omnistore_sdk::{Cart, CartLine, Collection, Image, Location, Product, Variant};
+use omnistore_sdk::{Cart, CartLine, Collection, Customer, IdentityKind, Image, Location, Product, Variant};
 
 use crate::context::Ctx;
 
@@ -219,6 +219,21 @@ pub fn collection(ctx: &Ctx, c: &Collection) -> Json {
         "title": c.title,
         "description": c.description,
         "url": ctx.url(&format!("/collections/{}", c.handle)),
+    })
+}
+
+/// Shopify's `customer`: the one this browser remembers since her order.
+pub fn customer(c: &Customer) -> Json {
+    let identity = |kind: IdentityKind| c.identities.iter().find(|i| i.kind == kind).map(|i| i.value.clone());
+    let name = c.name.clone().unwrap_or_default();
+    json!({
+        "id": c.id,
+        "name": name,
+        "first_name": name.split_whitespace().next().unwrap_or(""),
+        "last_name": name.split_whitespace().skip(1).collect::<Vec<_>>().join(" "),
+        "email": identity(IdentityKind::Email),
+        "phone": identity(IdentityKind::Phone),
+        "has_account": false,
     })
 }
 

@@ -49,10 +49,11 @@ fn route(ctx: &Ctx) -> Result<Response, PluginError> {
         ["checkout"] if get => checkout::page(ctx),
         ["checkout"] if post => checkout::submit(ctx),
         ["orders", id, token] if get => checkout::order_page(ctx, id, token),
+        ["account", "logout"] if post => checkout::forget_customer(ctx),
         ["robots.txt"] if get => Ok(seo::robots(ctx)),
         ["sitemap.xml"] if get => seo::sitemap_index(ctx),
         [file] if get && file.starts_with("sitemap_") && file.ends_with(".xml") => seo::sitemap_file(ctx, file),
-        ["cart" | "checkout"] | ["cart", _] => Ok(Response::text("Method Not Allowed").with_status(405)),
+        ["cart" | "checkout"] | ["cart", _] | ["account", "logout"] => Ok(Response::text("Method Not Allowed").with_status(405)),
         _ => not_found(ctx),
     }
 }
@@ -131,7 +132,7 @@ fn globals(
             "design_mode": false,
             "preview": ctx.preview,
         },
-        "customer": Json::Null,
+        "customer": ctx.customer().cloned().unwrap_or(Json::Null),
         "form": { "authenticity_token": ctx.csrf_token() },
         "page_title": ctx.shop.name,
         "page_description": format!("{} – online shop", ctx.shop.name),
@@ -177,6 +178,7 @@ fn routes(ctx: &Ctx) -> Json {
         "cart_update_url": ctx.url("/cart/update"),
         "cart_clear_url": ctx.url("/cart/clear"),
         "checkout_url": ctx.url("/checkout"),
+        "account_logout_url": ctx.url("/account/logout"),
         "about_url": ctx.url("/pages/about"),
     })
 }

@@ -27,6 +27,10 @@ pub fn source(ctx: &Ctx) -> Option<VisitSource> {
 /// the shopper's page matters more than the statistics.
 pub fn record(ctx: &Ctx, kind: &str, product: Option<&ProductId>, variant: Option<&VariantId>, detail: Option<String>) {
     let mut touchpoint = Touchpoint::new(kind).for_visitor(ctx.visitor.clone());
+    if let Some(customer) = ctx.customer_id() {
+        // Known since her last order: this visit joins her timeline now.
+        touchpoint = touchpoint.for_customer(&customer);
+    }
     if let Some(source) = source(ctx) {
         if let Some(campaign) = source.campaign.clone() {
             touchpoint = touchpoint.for_campaign(&CampaignId::new(campaign));

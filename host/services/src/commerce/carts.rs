@@ -256,7 +256,7 @@ pub(super) async fn set_cart_customer(
             core.cart_for_channel(&s.tenant, &s.channel, &cart_id)?;
             core.customer_for_channel(&s.tenant, &s.channel, &customer, Reach::Handed)?;
             // May return the customer's existing cart, into which this one was folded.
-            let cart = core.attach_customer(&s.tenant, &cart_id, &customer, s.now)?;
+            let cart = core.attach_customer(&s.tenant, &cart_id, &customer, Some(&s.channel), s.now)?;
             priced_cart(core, s, &cart, ttl)
         })
         .await
