@@ -399,7 +399,7 @@ fn asset(ctx: &Ctx, name: &str) -> Result<Response, PluginError> {
         return Ok(Response::not_found());
     }
     let theme = Theme::load(ctx);
-    let Some((bytes, bundled)) = theme.asset(name) else { return Ok(Response::not_found()) };
+    let Some(bytes) = theme.asset(name) else { return Ok(Response::not_found()) };
     let content_type = match name.rsplit_once('.').map(|(_, ext)| ext) {
         Some("css") => "text/css; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
@@ -411,16 +411,22 @@ fn asset(ctx: &Ctx, name: &str) -> Result<Response, PluginError> {
         Some("json") => "application/json",
         _ => "application/octet-stream",
     };
-    let etag = format!("\"{THEME_VERSION}\"");
-    if bundled && ctx.req.header("if-none-match") == Some(etag.as_str()) {
-        return Ok(Response::new(304).with_header("etag", &etag));
-    }
-    let response = Response::bytes(content_type, bytes).with_header("x-content-type-options", "nosniff");
-    Ok(if bundled && ctx.req.query_param("v").as_deref() == Some(THEME_VERSION) {
-        response.with_header("cache-control", "public, max-age=31536000, immutable").with_header("etag", &etag)
+    let version = theme.asset_version();
+    let etag = format!("\"{version}\"");
+    // The URL the theme links to never changes content; another (an old
+    // page's, or none) is checked again soon.
+    let cache_control = if ctx.req.query_param("v").as_deref() == Some(version) {
+        "public, max-age=31536000, immutable"
     } else {
-        response.with_header("cache-control", "public, max-age=300")
-    })
+        "public, max-age=300"
+    };
+    if ctx.req.header("if-none-match").is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+        return Ok(Response::new(304).with_header("etag", &etag).with_header("cache-control", cache_control));
+    }
+    Ok(Response::bytes(content_type, bytes)
+        .with_header("x-content-type-options", "nosniff")
+        .with_header("etag", &etag)
+        .with_header("cache-control", cache_control))
 }
 
 #[cfg(test)]

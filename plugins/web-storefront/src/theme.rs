@@ -99,6 +99,31 @@ impl Fault {
     }
 }
 
+/// The version in asset URLs: the bundled theme's, mixed with the bytes of
+/// every asset the merchant overrides, so a changed file gets a new URL and
+/// browsers may keep each URL for good. Only shops that override assets pay
+/// for reading them on each page.
+fn asset_version(overrides: &BTreeSet<String>, use_overrides: bool) -> String {
+    let mut assets = overrides.iter().filter(|p| use_overrides && p.starts_with("assets/")).peekable();
+    if assets.peek().is_none() {
+        return THEME_VERSION.to_string();
+    }
+    // FNV-1a: a cache key, not a defence; the files are the merchant's own.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |bytes: &[u8]| {
+        for b in bytes {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    mix(THEME_VERSION.as_bytes());
+    for path in assets {
+        mix(path.as_bytes());
+        mix(&files::get(path).ok().flatten().unwrap_or_default());
+        mix(&[0]);
+    }
+    format!("{hash:016x}")
+}
+
 /// The bundled file at `path`.
 pub fn bundled(path: &str) -> Option<&'static str> {
     THEME_FILES.iter().find(|(p, _)| *p == path).map(|(_, text)| *text)
@@ -137,6 +162,7 @@ impl Theme {
     }
 
     fn with_overrides(ctx: &Ctx, overrides: BTreeSet<String>, use_overrides: bool) -> Theme {
+        let asset_version = asset_version(&overrides, use_overrides);
         let mut theme = Theme {
             overrides,
             use_overrides,
@@ -147,7 +173,7 @@ impl Theme {
                 base_path: ctx.base_path.clone(),
                 root: ctx.url("/").trim_end_matches('/').to_string(),
                 origin: origin_of(&ctx.base_url).to_string(),
-                asset_version: THEME_VERSION.to_string(),
+                asset_version,
             },
             translations_fault: None,
             settings: Value::Nil,
@@ -182,16 +208,21 @@ impl Theme {
         bundled(path).map(Cow::Borrowed)
     }
 
-    /// The bytes of an asset and whether it is the bundled one.
-    pub fn asset(&self, name: &str) -> Option<(Vec<u8>, bool)> {
+    /// The bytes of an asset: the merchant's when there is one.
+    pub fn asset(&self, name: &str) -> Option<Vec<u8>> {
         let path = format!("assets/{name}");
         if self.use_overrides
             && self.overrides.contains(&path)
             && let Ok(Some(bytes)) = files::get(&path)
         {
-            return Some((bytes, false));
+            return Some(bytes);
         }
-        bundled(&path).map(|text| (text.as_bytes().to_vec(), true))
+        bundled(&path).map(|text| text.as_bytes().to_vec())
+    }
+
+    /// The version in this theme's asset URLs, and the ETag of its assets.
+    pub fn asset_version(&self) -> &str {
+        &self.context.asset_version
     }
 
     /// The page's strings, with English under them. Each locale file is

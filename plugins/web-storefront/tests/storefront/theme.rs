@@ -105,3 +105,48 @@ fn a_warm_instance_shows_every_change_of_the_theme_at_once() {
     }
     assert_eq!(h.warm_instances(), 1);
 }
+
+/// The address of `name` that the home page links to.
+fn asset_link(b: &mut Browser<'_>, name: &str) -> String {
+    let html = b.get("/").text();
+    let marker = format!("/assets/{name}?v=");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("the page links {name}: {html}"));
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_string()
+}
+
+#[test]
+fn theme_assets_are_cached_for_good_under_a_url_that_changes_with_them() {
+    let h = shop();
+    let mut b = Browser::new(&h);
+    let link = asset_link(&mut b, "base.css");
+    let css = b.get(&link);
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let etag = css.header("etag").expect("an ETag").to_string();
+    let again = b.send("GET", &link, None, b"", &[("if-none-match", &etag)]);
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let unversioned = b.get("/assets/base.css");
+    assert_eq!(unversioned.header("cache-control"), Some("public, max-age=300"), "not the theme's URL: checked soon");
+    assert_eq!(unversioned.header("etag"), Some(etag.as_str()));
+
+    // The merchant's stylesheet gets a URL of its own; the old validator no longer matches.
+    h.put_draft_file("assets/base.css", b"body { color: #b00020; }").unwrap();
+    h.publish_files().unwrap();
+    let mine = asset_link(&mut b, "base.css");
+    assert_ne!(mine, link);
+    let css = b.get(&mine);
+    assert_eq!(css.text(), "body { color: #b00020; }");
+    assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let new_etag = css.header("etag").unwrap().to_string();
+    assert_ne!(new_etag, etag);
+    assert_eq!(b.send("GET", &mine, None, b"", &[("if-none-match", &etag)]).status, 200);
+    assert_eq!(b.send("GET", &mine, None, b"", &[("if-none-match", &new_etag)]).status, 304);
+    // An old page's link is served, but not kept for good.
+    let old = b.get(&link);
+    assert_eq!(old.text(), "body { color: #b00020; }");
+    assert_eq!(old.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(b.get("/assets/missing.css").status, 404);
+    assert_eq!(b.get("/assets/..%2Fplugin.toml").status, 404);
+}
