@@ -4,6 +4,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+#[path = "src/fnv.rs"]
+mod fnv;
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let theme = root.join("theme");
@@ -21,12 +24,10 @@ fn main() {
     }
     out.push_str("];\n");
     // A version of the bundled theme, for asset URLs that may be cached for ever.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = fnv::FNV_START;
     for (relative, absolute) in &files {
-        for b in relative.bytes().chain(std::fs::read(absolute).expect("theme file is readable")) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
+        hash = fnv::fnv1a(hash, relative.as_bytes());
+        hash = fnv::fnv1a(hash, &std::fs::read(absolute).expect("theme file is readable"));
     }
     writeln!(out, "/// Changes whenever a bundled theme file does.\npub const THEME_VERSION: &str = \"{hash:016x}\";")
         .expect("writing to a String");

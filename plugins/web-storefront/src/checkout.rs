@@ -102,7 +102,7 @@ pub fn page(ctx: &Ctx) -> Result<Response, PluginError> {
         None => json!({ "fulfillment": "ship", "payment": "manual", "country": "IT" }),
     };
     if let Some(customer) = ctx.customer() {
-        // A known customer finds her contact filled in; consents stay unticked.
+        // A signed-in customer finds her contact filled in; consents stay unticked.
         for field in ["email", "phone", "name"] {
             defaults[field] = customer[field].clone();
         }
@@ -179,7 +179,7 @@ fn validate(form: &CheckoutForm) -> Result<CheckoutRequest, Vec<&'static str>> {
     }
 }
 
-fn looks_like_email(email: &str) -> bool {
+pub fn looks_like_email(email: &str) -> bool {
     match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -214,9 +214,6 @@ pub fn submit(ctx: &Ctx) -> Result<Response, PluginError> {
     match carts::place_order(&cart.cart_id(), &request) {
         Ok(order) => {
             ctx.forget_cart();
-            if let Some(customer) = &order.customer_id {
-                ctx.remember_customer(customer);
-            }
             visit::record(ctx, "checkout-complete", None, None, Some(format!("order={}", order.id)));
             let url = ctx.url(&format!("/orders/{}/{}?placed=1", order.id, ctx.order_token(&order.id)));
             Response::redirect_see_other(&url)
@@ -231,18 +228,6 @@ pub fn submit(ctx: &Ctx) -> Result<Response, PluginError> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// `POST /account/logout`: "not you?" — this browser forgets the customer
-/// and her cart; nothing of hers is changed.
-pub fn forget_customer(ctx: &Ctx) -> Result<Response, PluginError> {
-    let form: CheckoutForm = ctx.req.form_as()?;
-    if !ctx.csrf_ok(&form.authenticity_token) {
-        return Ok(forbidden(ctx));
-    }
-    ctx.forget_customer();
-    ctx.forget_cart();
-    Response::redirect_see_other(&ctx.url("/"))
 }
 
 /// The cart as it stands, with how many of each line are left.

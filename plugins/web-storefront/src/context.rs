@@ -1,5 +1,5 @@
 //! What every request needs: the shop, the language and URLs of the page,
-//! the signed cookies (visitor, cart, the customer who checked out in this
+//! the signed cookies (visitor, cart, the customer signed in on this
 //! browser) and the cookies to set on the answer.
 
 use std::cell::{OnceCell, RefCell};
@@ -174,8 +174,8 @@ impl Ctx {
         self.set_cookie(Cookie::removal(CART_COOKIE));
     }
 
-    /// The customer who placed an order in this browser, until she asks to
-    /// be forgotten: her cart follows her here from the other channels.
+    /// The customer signed in on this browser by an e-mail link, until she
+    /// asks to be forgotten: her cart follows her here from the other channels.
     pub fn customer_id(&self) -> Option<CustomerId> {
         self.req.signed_cookie(&self.key, CUSTOMER_COOKIE).filter(|v| !v.is_empty()).map(CustomerId::new)
     }
@@ -236,7 +236,7 @@ impl Ctx {
     }
 }
 
-fn mac_part(signed: &str) -> String {
+pub fn mac_part(signed: &str) -> String {
     signed.rsplit_once('.').map(|(_, mac)| mac.to_string()).unwrap_or_default()
 }
 

@@ -8,11 +8,13 @@
 //! Every call runs in a fresh instance: what must survive a request lives in
 //! signed cookies (cart, visitor, landing source) or in the core.
 
+mod account;
 mod ajax;
 mod cart;
 mod checkout;
 mod context;
 mod filters;
+mod fnv;
 mod i18n;
 mod money;
 mod objects;

@@ -222,7 +222,7 @@ pub fn collection(ctx: &Ctx, c: &Collection) -> Json {
     })
 }
 
-/// Shopify's `customer`: the one this browser remembers since her order.
+/// Shopify's `customer`: the one signed in on this browser.
 pub fn customer(c: &Customer) -> Json {
     let identity = |kind: IdentityKind| c.identities.iter().find(|i| i.kind == kind).map(|i| i.value.clone());
     let name = c.name.clone().unwrap_or_default();

@@ -11,7 +11,7 @@ use crate::bundled::THEME_VERSION;
 use crate::context::Ctx;
 use crate::filters::strip_tags;
 use crate::theme::Theme;
-use crate::{ajax, cart, checkout, objects, seo, visit};
+use crate::{account, ajax, cart, checkout, objects, seo, visit};
 
 /// Products on one search page.
 const SEARCH_PAGE_SIZE: u32 = 24;
@@ -49,11 +49,16 @@ fn route(ctx: &Ctx) -> Result<Response, PluginError> {
         ["checkout"] if get => checkout::page(ctx),
         ["checkout"] if post => checkout::submit(ctx),
         ["orders", id, token] if get => checkout::order_page(ctx, id, token),
-        ["account", "logout"] if post => checkout::forget_customer(ctx),
+        ["account", "login"] if get => account::form(ctx),
+        ["account", "login"] if post => account::request_link(ctx),
+        ["account", "login", "confirm"] if get => account::confirm(ctx),
+        ["account", "logout"] if post => account::forget(ctx),
         ["robots.txt"] if get => Ok(seo::robots(ctx)),
         ["sitemap.xml"] if get => seo::sitemap_index(ctx),
         [file] if get && file.starts_with("sitemap_") && file.ends_with(".xml") => seo::sitemap_file(ctx, file),
-        ["cart" | "checkout"] | ["cart", _] | ["account", "logout"] => Ok(Response::text("Method Not Allowed").with_status(405)),
+        ["cart" | "checkout"] | ["cart", _] | ["account", "login" | "logout"] => {
+            Ok(Response::text("Method Not Allowed").with_status(405))
+        }
         _ => not_found(ctx),
     }
 }
@@ -178,6 +183,7 @@ fn routes(ctx: &Ctx) -> Json {
         "cart_update_url": ctx.url("/cart/update"),
         "cart_clear_url": ctx.url("/cart/clear"),
         "checkout_url": ctx.url("/checkout"),
+        "account_login_url": ctx.url("/account/login"),
         "account_logout_url": ctx.url("/account/logout"),
         "about_url": ctx.url("/pages/about"),
     })

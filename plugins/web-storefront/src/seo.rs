@@ -60,8 +60,7 @@ impl Site {
 
     /// The `<url>` entry of `path`, with its address in every language.
     fn entry(&self, path: &str, lastmod: Option<i64>) -> String {
-        let mut entry =
-            format!("  <url><loc>{}</loc>", html::escape(&self.absolute_in(&self.default_language, path)));
+        let mut entry = format!("  <url><loc>{}</loc>", html::escape(&self.absolute_in(&self.default_language, path)));
         if let Some(ms) = lastmod {
             entry.push_str(&format!("<lastmod>{}</lastmod>", iso_date(ms)));
         }
@@ -180,10 +179,8 @@ fn products_page(
     for product in &page.products {
         entries.push_str(&site.entry(&format!("/products/{}", product.handle), Some(product.updated_at)));
     }
-    let next = page
-        .next
-        .filter(|_| pages_left > 1)
-        .map(|cursor| format!("{}\n{cursor}\n{}", pages_left - 1, site.base_url));
+    let next =
+        page.next.filter(|_| pages_left > 1).map(|cursor| format!("{}\n{cursor}\n{}", pages_left - 1, site.base_url));
     Ok((entries, next))
 }
 
@@ -192,10 +189,14 @@ fn products_page(
 pub fn next_page(continuation: &str) -> Result<BodyPage, PluginError> {
     let mut parts = continuation.splitn(3, '\n');
     let (Some(pages_left), Some(cursor), Some(base_url)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(PluginError::bad_request("this sitemap cursor is not one the storefront made; fetch the file again"));
+        return Err(PluginError::bad_request(
+            "this sitemap cursor is not one the storefront made; fetch the file again",
+        ));
     };
     let Some(pages_left) = pages_left.parse::<usize>().ok().filter(|p| *p >= 1) else {
-        return Err(PluginError::bad_request("this sitemap cursor is not one the storefront made; fetch the file again"));
+        return Err(PluginError::bad_request(
+            "this sitemap cursor is not one the storefront made; fetch the file again",
+        ));
     };
     let shop = settings::shop();
     let site = Site::new(base_url, &shop, default_language_of(&shop));

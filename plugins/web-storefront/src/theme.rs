@@ -21,6 +21,7 @@ use omnistore_sdk::{PluginError, Response, files, html};
 use crate::bundled::{THEME_FILES, THEME_VERSION};
 use crate::context::{Ctx, origin_of};
 use crate::filters::{self, FilterContext};
+use crate::fnv::{FNV_START, fnv1a};
 use crate::i18n::Translations;
 
 /// Values made from theme files' text, kept across the calls of a warm instance.
@@ -108,18 +109,11 @@ fn asset_version(overrides: &BTreeSet<String>, use_overrides: bool) -> String {
     if assets.peek().is_none() {
         return THEME_VERSION.to_string();
     }
-    // FNV-1a: a cache key, not a defence; the files are the merchant's own.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for b in bytes {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    mix(THEME_VERSION.as_bytes());
+    let mut hash = fnv1a(FNV_START, THEME_VERSION.as_bytes());
     for path in assets {
-        mix(path.as_bytes());
-        mix(&files::get(path).ok().flatten().unwrap_or_default());
-        mix(&[0]);
+        hash = fnv1a(hash, path.as_bytes());
+        hash = fnv1a(hash, &files::get(path).ok().flatten().unwrap_or_default());
+        hash = fnv1a(hash, &[0]);
     }
     format!("{hash:016x}")
 }

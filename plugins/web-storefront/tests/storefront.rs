@@ -2,6 +2,8 @@
 //! the memory store (the SDK's harness), with the demo pastry shop.
 //! Build it first: `cargo xtask build-plugins`.
 
+#[path = "storefront/account.rs"]
+mod account;
 #[path = "storefront/browser.rs"]
 mod browser;
 #[path = "storefront/cart.rs"]

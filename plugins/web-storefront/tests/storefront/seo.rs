@@ -74,7 +74,8 @@ fn a_large_catalog_in_many_languages_is_split_into_files_that_stay_within_the_li
         "hr", "sl",
     ];
     let (core, t, now) = (h.core(), h.tenant(), h.now_ms());
-    let many = omnistore_core::ShopPatch { languages: Some(languages.map(String::from).to_vec()), ..Default::default() };
+    let many =
+        omnistore_core::ShopPatch { languages: Some(languages.map(String::from).to_vec()), ..Default::default() };
     core.update_shop(t, many, now).unwrap();
     for i in 0..PRODUCTS {
         let new = omnistore_core::NewProduct {
