@@ -189,7 +189,40 @@ async fn buy_with_pickup(shop: &Shop, javascript: bool) -> (String, Vec<(String,
         }
         other => panic!("the order is for pickup, not {other:?}"),
     }
+    sign_in(shop, &browser, shopper.as_str(), javascript, &mut served).await;
     (url, served)
+}
+
+/// Ask for a sign-in link, follow it from the mail, and see checkout greet
+/// the shopper with her contact filled in.
+async fn sign_in(shop: &Shop, browser: &Browser, shopper: &str, javascript: bool, served: &mut Vec<(String, String)>) {
+    browser.goto(&shop.url("/account/login")).await.unwrap();
+    let email = browser.wait_for("#LoginEmail").await.unwrap();
+    step(browser, "sign-in", javascript, served).await;
+    browser.fill(&email, shopper).await.unwrap();
+    click(browser, "main form button[type=submit]").await;
+    browser.wait_for(".notice.success").await.unwrap();
+    step(browser, "sign-in-sent", javascript, served).await;
+
+    let services = omnistore_services::commerce::CoreServices::new(shop.host.core.clone());
+    let mail = services.mail_outbox(&shop.tenant, None, 1000).await.unwrap();
+    let link = mail.iter().rev().find(|m| m.to == [shopper]).expect("the sign-in mail is queued");
+    let start = link.text.find("http://").expect("the mail carries the link");
+    let end = start + link.text[start..].find(char::is_whitespace).unwrap();
+    browser.goto(&link.text[start..end]).await.unwrap();
+    browser.wait_for("main h1").await.unwrap();
+    assert!(browser.current_url().await.unwrap().ends_with("/cart"), "the link leads to her cart");
+
+    browser.goto(&shop.url("/")).await.unwrap();
+    click(browser, "header a[href*='/collections/']").await;
+    click(browser, "a.card-link").await;
+    click(browser, "form.product-form button[type=submit]").await;
+    browser.wait_for_text("[data-cart-count]", "1").await.unwrap();
+    browser.goto(&shop.url("/checkout")).await.unwrap();
+    browser.wait_for("form.known-customer").await.unwrap();
+    let filled = browser.execute("return document.getElementById('CheckoutEmail').value", vec![]).await.unwrap();
+    assert_eq!(filled.as_str(), Some(shopper), "checkout fills in the signed-in shopper's address");
+    step(browser, "checkout-signed-in", javascript, served).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
