@@ -172,10 +172,10 @@ async fn buy_with_pickup(shop: &Shop, javascript: bool) -> (String, Vec<(String,
     step(&browser, "order", javascript, &mut served).await;
 
     // The order is in the one order list, for pickup at a pickup location.
-    let (core, tenant, shopper) = (shop.core(), shop.tenant.clone(), shopper.to_string());
+    let (core, tenant, wanted) = (shop.core(), shop.tenant.clone(), shopper.to_string());
     let (order, location) = tokio::task::spawn_blocking(move || {
         let orders = core.list_orders(&tenant, &Default::default()).unwrap();
-        let order = orders.into_iter().find(|o| o.email.as_deref() == Some(shopper.as_str())).expect("the order");
+        let order = orders.into_iter().find(|o| o.email.as_deref() == Some(wanted.as_str())).expect("the order");
         let locations = core.list_locations(&tenant).unwrap();
         (order, locations)
     })
@@ -189,7 +189,7 @@ async fn buy_with_pickup(shop: &Shop, javascript: bool) -> (String, Vec<(String,
         }
         other => panic!("the order is for pickup, not {other:?}"),
     }
-    sign_in(shop, &browser, shopper.as_str(), javascript, &mut served).await;
+    sign_in(shop, &browser, shopper, javascript, &mut served).await;
     (url, served)
 }
 
