@@ -29,9 +29,11 @@ use crate::i18n::Translations;
 struct Kept {
     templates: KeptByText<Template>,
     locales: KeptByText<Arc<serde_json::Value>>,
-    /// `settings`, made from the schema's and the data's text.
-    settings: Option<(Option<Cow<'static, str>>, Option<Cow<'static, str>>, Value)>,
+    settings: Option<KeptSettings>,
 }
+
+/// `settings`, with the texts of the schema and the data it was made from.
+type KeptSettings = (Option<Cow<'static, str>>, Option<Cow<'static, str>>, Value);
 
 /// Per path, the text a value was made from and the value.
 struct KeptByText<T> {
