@@ -220,3 +220,34 @@ fn a_cart_the_shop_cannot_hand_over_today_ships_to_the_shop_for_pickup() {
     assert!(status.contains("Spedizione a Negozio e ritiro lì"), "{status}");
     assert!(status.contains("Via dei Dolci 1"), "the shop's address: {status}");
 }
+
+#[test]
+fn bank_transfer_instructions_show_at_checkout_and_on_orders_paid_that_way() {
+    let instructions = "Dolce Vita Srl\nIBAN IT60 X054 2811 1010 0000 0123 456\nCausale: numero d'ordine";
+    let h = omnistore_sdk_harness::Harness::for_plugin("web-storefront")
+        .setting("bank_transfer_instructions", instructions)
+        .start()
+        .unwrap();
+    let mut b = Browser::new(&h);
+    fill_cart(&mut b, CASSATA, "6 porzioni", "1");
+    let page = b.get("/checkout").text();
+    assert!(page.contains("IBAN IT60 X054 2811 1010 0000 0123 456"), "{page}");
+    assert!(page.contains("Causale: numero d&#39;ordine") || page.contains("Causale: numero d&#x27;ordine"), "escaped");
+    let token = attribute_after(&page, "name=\"authenticity_token\" value=\"").unwrap();
+    let pickup = attribute_after(&page, "id=\"Pickup-1\" type=\"radio\" name=\"fulfillment\" value=\"").unwrap();
+    let place = |b: &mut Browser<'_>, payment: &str| {
+        let placed = b.post_form(
+            "/checkout",
+            &[("authenticity_token", &token), ("email", "anna@example.com"), ("fulfillment", &pickup), ("payment", payment)],
+        );
+        assert_eq!(placed.status, 303, "{}", placed.text());
+        b.get(placed.header("location").unwrap()).text()
+    };
+    let manual = place(&mut b, "manual");
+    assert!(manual.contains("Bonifico bancario"), "{manual}");
+    assert!(manual.contains("IBAN IT60 X054 2811 1010 0000 0123 456<br"), "the instructions, line by line: {manual}");
+    fill_cart(&mut b, CASSATA, "6 porzioni", "1");
+    let at_pickup = place(&mut b, "pay-at-pickup");
+    assert!(!at_pickup.contains("IBAN"), "no bank details for an order paid at pickup");
+    assert_eq!(h.orders().unwrap().len(), 2);
+}
