@@ -21,8 +21,9 @@ const LINK_CONTEXT: &str = "ws-sign-in";
 const RATE_CONTEXT: &str = "ws-sign-in-rate";
 /// How long a sign-in link works.
 const LINK_MS: i64 = 30 * 60 * 1000;
-/// At most one link per address in this time, so the form cannot flood a mailbox.
+/// At most one link per address in each such time, so the form cannot flood a mailbox.
 const RESEND_MS: i64 = 60 * 1000;
+const RATE_PREFIX: &str = "sign-in/";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -78,22 +79,19 @@ pub fn request_link(ctx: &Ctx) -> Result<Response, PluginError> {
     Response::redirect_see_other(&ctx.url("/account/login?sent=1"))
 }
 
-/// Whether no link went to `email` in the last minute (and note this one).
-/// The key is a MAC of the address: no address is kept in the plugin's storage.
+/// Whether this is the first link for `email` in this minute, noted
+/// atomically under a key of the minute and a MAC of the address (no
+/// address is kept in the plugin's storage). Keys of past minutes are
+/// deleted as requests come, so a flood of addresses cannot fill the
+/// installation's storage.
 fn first_request_this_minute(ctx: &Ctx, email: &str) -> Result<bool, PluginError> {
-    let key = format!("sign-in/{}", mac_part(&ctx.key.sign(RATE_CONTEXT, email)));
-    let now = clock::now();
-    let last = storage::get(&key)?;
-    let recent = last
-        .as_deref()
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .and_then(|t| t.parse::<i64>().ok())
-        .is_some_and(|at| now.saturating_sub(at) < RESEND_MS);
-    if recent {
-        return Ok(false);
+    let minute = clock::now().div_euclid(RESEND_MS);
+    let current = format!("{RATE_PREFIX}{minute:015}/");
+    for old in storage::list_keys(RATE_PREFIX, None, 100)?.into_iter().take_while(|k| *k < current) {
+        storage::delete(&old)?;
     }
-    // Two requests racing here both send: harmless, and the next waits.
-    Ok(storage::compare_and_set(&key, last.as_deref(), Some(now.to_string().as_bytes()))?)
+    let key = format!("{current}{}", mac_part(&ctx.key.sign(RATE_CONTEXT, email)));
+    Ok(storage::compare_and_set(&key, None, Some(b"1"))?)
 }
 
 /// `GET /account/login/confirm?token=`: the link from the mail. The browser

@@ -89,8 +89,12 @@ fn a_sign_in_link_welcomes_her_back_until_she_says_not_you() {
 
     let link = ask_for_link(&mut b, &h, "Giulia@Example.com").expect("a link is mailed");
     assert!(ask_for_link(&mut b, &h, "giulia@example.com").is_none(), "one link a minute per address");
+    assert_eq!(h.stored_keys("sign-in/").unwrap().len(), 1);
     h.advance(Duration::from_secs(61));
     assert!(ask_for_link(&mut b, &h, "giulia@example.com").is_some(), "another after a minute");
+    let kept = h.stored_keys("sign-in/").unwrap();
+    assert_eq!(kept.len(), 1, "the past minute's note is gone: {kept:?}");
+    assert!(!kept[0].contains("giulia"), "no address in the plugin's storage: {kept:?}");
 
     // Another browser holding a forged or stale link gets nowhere.
     let mut stranger = Browser::new(&h);
@@ -187,4 +191,26 @@ fn a_cart_she_started_on_another_channel_continues_here() {
     assert_eq!(order.lines.iter().map(|l| l.quantity).sum::<i64>(), 5, "{:?}", order.lines);
     assert!(order.lines.iter().any(|l| l.variant_id == cassata));
     assert!(core.customer_open_cart(t, &sara).unwrap().is_none_or(|c| c.lines.is_empty()));
+}
+
+#[test]
+fn a_signed_in_customer_who_was_erased_is_forgotten_and_the_shop_keeps_selling() {
+    let h = shop_with_clock();
+    let anna = h.core().identify(h.tenant(), &Identity::email("anna@example.com").unwrap(), None, NOW).unwrap();
+    let mut b = Browser::new(&h);
+    let link = ask_for_link(&mut b, &h, "anna@example.com").unwrap();
+    assert_eq!(b.get(&link).status, 303);
+    fill_cart(&mut b, CASSATA, "6 porzioni", "1");
+    assert!(b.cookies.contains_key("ws_customer"));
+
+    h.core().erase_customer(h.tenant(), &anna.id, NOW).unwrap();
+    let page = b.get("/cart");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(!b.cookies.contains_key("ws_customer"), "the browser forgets whom the shop no longer knows");
+    // The erasure unlinked her cart: this browser goes on with it, anonymously.
+    fill_cart(&mut b, CASSATA, "6 porzioni", "1");
+    assert_eq!(b.cart()["item_count"], 2);
+    assert!(!b.get("/checkout").text().contains("Bentornato"));
+    check_out(&mut b, "someone@example.com");
+    assert_eq!(h.orders().unwrap().pop().unwrap().lines[0].quantity, 2);
 }

@@ -238,7 +238,12 @@ fn bank_transfer_instructions_show_at_checkout_and_on_orders_paid_that_way() {
     let place = |b: &mut Browser<'_>, payment: &str| {
         let placed = b.post_form(
             "/checkout",
-            &[("authenticity_token", &token), ("email", "anna@example.com"), ("fulfillment", &pickup), ("payment", payment)],
+            &[
+                ("authenticity_token", &token),
+                ("email", "anna@example.com"),
+                ("fulfillment", &pickup),
+                ("payment", payment),
+            ],
         );
         assert_eq!(placed.status, 303, "{}", placed.text());
         b.get(placed.header("location").unwrap()).text()
