@@ -77,10 +77,11 @@ pub fn load(ctx: &Ctx) -> Option<Cart> {
     let Some(customer) = ctx.customer_id() else {
         return held;
     };
-    let continued = match &held {
-        Some(cart) if cart.customer_id.is_some() => return held,
-        Some(cart) => carts::attach_customer(&cart.cart_id(), &customer),
-        None => carts::new_cart(Some(&customer)),
+    let continued = match held.as_ref().map(|c| (c, c.customer_id.as_deref())) {
+        Some((_, Some(owner))) if owner == customer.as_str() => return held,
+        Some((cart, None)) => carts::attach_customer(&cart.cart_id(), &customer),
+        // No cart, or one of whoever signed in here before her: hers.
+        Some((_, Some(_))) | None => carts::new_cart(Some(&customer)),
     };
     match continued {
         Ok(cart) => {

@@ -191,6 +191,14 @@ fn a_cart_she_started_on_another_channel_continues_here() {
     assert_eq!(order.lines.iter().map(|l| l.quantity).sum::<i64>(), 5, "{:?}", order.lines);
     assert!(order.lines.iter().any(|l| l.variant_id == cassata));
     assert!(core.customer_open_cart(t, &sara).unwrap().is_none_or(|c| c.lines.is_empty()));
+
+    // Marta signs in on the same browser without Sara's "Not you?": she gets her own cart.
+    fill_cart(&mut b, CASSATA, "6 porzioni", "1");
+    core.identify(t, &Identity::email("marta@example.com").unwrap(), Some("Marta"), NOW).unwrap();
+    let link = ask_for_link(&mut b, &h, "marta@example.com").unwrap();
+    assert_eq!(b.get(&link).status, 303);
+    assert_eq!(b.cart()["item_count"], 0, "nothing of Sara's");
+    assert_eq!(core.customer_open_cart(t, &sara).unwrap().map(|c| c.lines.len()), Some(1), "Sara's cart is kept");
 }
 
 #[test]
