@@ -9,7 +9,7 @@ use serde_json::{Map, json};
 
 use omnistore_sdk::mail::{self, Message};
 use omnistore_sdk::url::percent_encode;
-use omnistore_sdk::{Identity, IdentityKind, PluginError, Response, clock, customers, storage};
+use omnistore_sdk::{HostError, Identity, IdentityKind, PluginError, Response, clock, customers, storage};
 
 use crate::cart::{self, forbidden};
 use crate::checkout::looks_like_email;
@@ -67,31 +67,49 @@ pub fn request_link(ctx: &Ctx) -> Result<Response, PluginError> {
         let error = theme.translate("checkout.errors.email_invalid", &[]);
         return page(ctx, &theme, &form.email, Some(error), 422);
     }
-    if first_request_this_minute(ctx, &email)? {
-        let expires = clock::now().saturating_add(LINK_MS);
-        let signed = ctx.key.sign(LINK_CONTEXT, &format!("{expires}|{email}"));
-        let link = ctx.absolute(&format!("/account/login/confirm?token={}", percent_encode(&signed)));
-        let shop = ctx.shop.name.clone();
-        let subject = theme.translate("customer.login.mail_subject", &[("shop".into(), shop.clone())]);
-        let text = theme.translate("customer.login.mail_text", &[("shop".into(), shop), ("link".into(), link)]);
-        mail::send(&Message::new(&email, &subject, &text))?;
+    match send_link(ctx, &theme, &email) {
+        Ok(()) => Response::redirect_see_other(&ctx.url("/account/login?sent=1")),
+        Err(e @ (HostError::Denied(_) | HostError::QuotaExceeded(_) | HostError::Unavailable(_))) => {
+            omnistore_sdk::warn!("a sign-in link could not be sent", error = e.message());
+            let error = theme.translate("customer.login.unavailable", &[]);
+            page(ctx, &theme, &form.email, Some(error), 503)
+        }
+        Err(e) => Err(e.into()),
     }
-    Response::redirect_see_other(&ctx.url("/account/login?sent=1"))
 }
 
-/// Whether this is the first link for `email` in this minute, noted
+/// Mail a sign-in link to `email`, unless one went out this minute. A
+/// link that could not be sent does not count against the minute.
+fn send_link(ctx: &Ctx, theme: &Theme, email: &str) -> Result<(), HostError> {
+    let Some(note) = first_request_this_minute(ctx, email)? else {
+        return Ok(());
+    };
+    let expires = clock::now().saturating_add(LINK_MS);
+    let signed = ctx.key.sign(LINK_CONTEXT, &format!("{expires}|{email}"));
+    let link = ctx.absolute(&format!("/account/login/confirm?token={}", percent_encode(&signed)));
+    let shop = ctx.shop.name.clone();
+    let subject = theme.translate("customer.login.mail_subject", &[("shop".into(), shop.clone())]);
+    let text = theme.translate("customer.login.mail_text", &[("shop".into(), shop), ("link".into(), link)]);
+    if let Err(e) = mail::send(&Message::new(email, &subject, &text)) {
+        storage::delete(&note)?;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The note of the first link for `email` in this minute, written
 /// atomically under a key of the minute and a MAC of the address (no
-/// address is kept in the plugin's storage). Keys of past minutes are
-/// deleted as requests come, so a flood of addresses cannot fill the
-/// installation's storage.
-fn first_request_this_minute(ctx: &Ctx, email: &str) -> Result<bool, PluginError> {
+/// address is kept in the plugin's storage); `None` when a link already
+/// went out this minute. Notes of past minutes are deleted as requests
+/// come, so a flood of addresses cannot fill the installation's storage.
+fn first_request_this_minute(ctx: &Ctx, email: &str) -> Result<Option<String>, HostError> {
     let minute = clock::now().div_euclid(RESEND_MS);
     let current = format!("{RATE_PREFIX}{minute:015}/");
     for old in storage::list_keys(RATE_PREFIX, None, 100)?.into_iter().take_while(|k| *k < current) {
         storage::delete(&old)?;
     }
     let key = format!("{current}{}", mac_part(&ctx.key.sign(RATE_CONTEXT, email)));
-    Ok(storage::compare_and_set(&key, None, Some(b"1"))?)
+    Ok(storage::compare_and_set(&key, None, Some(b"1"))?.then_some(key))
 }
 
 /// `GET /account/login/confirm?token=`: the link from the mail. The browser

@@ -44,7 +44,7 @@ pub use stub::{StubHttp, StubRequest, StubResponse};
 use omnistore_core::{Core, Order, OrderQuery};
 use omnistore_runtime::types::{Event, Request, Response};
 use omnistore_runtime::{
-    CallError, CallOptions, Capability, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig, TenantId,
+    CallError, CallOptions, Installation, Limits, LoadError, Plugin, Runtime, RuntimeConfig, TenantId,
 };
 use omnistore_services::commerce::QueuedMail;
 use omnistore_services::dev::DevShop;
@@ -52,6 +52,8 @@ use omnistore_services::files::FileStore;
 use omnistore_services::installer::InstallationBuilder;
 
 pub use omnistore_runtime::CallError as Error;
+/// What [`HarnessBuilder::withhold`] takes: an import the merchant did not grant.
+pub use omnistore_runtime::Capability;
 pub use omnistore_runtime::types;
 
 /// Why the harness could not start.

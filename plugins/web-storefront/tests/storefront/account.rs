@@ -222,3 +222,23 @@ fn a_signed_in_customer_who_was_erased_is_forgotten_and_the_shop_keeps_selling()
     check_out(&mut b, "someone@example.com");
     assert_eq!(h.orders().unwrap().pop().unwrap().lines[0].quantity, 2);
 }
+
+#[test]
+fn a_shop_without_mail_says_sign_in_is_unavailable_and_keeps_selling() {
+    let h = Harness::for_plugin("web-storefront")
+        .clock_at(NOW)
+        .withhold(omnistore_sdk_harness::Capability::Mail)
+        .start()
+        .expect("the storefront starts without mail");
+    let mut b = Browser::new(&h);
+    let token = b.token("/account/login");
+    let refused = b.post_form("/account/login", &[("authenticity_token", &token), ("email", "anna@example.com")]);
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    let html = refused.text();
+    assert!(html.contains("non è disponibile in questo negozio"), "{html}");
+    assert!(html.contains("value=\"anna@example.com\""), "her address stays in the form");
+    assert!(h.mail().unwrap().is_empty());
+    assert!(h.stored_keys("sign-in/").unwrap().is_empty(), "a link not sent does not count against the minute");
+    fill_cart(&mut b, CASSATA, "6 porzioni", "1");
+    check_out(&mut b, "anna@example.com");
+}
