@@ -65,7 +65,9 @@ pub struct Ctx {
     cookies: RefCell<Vec<Cookie>>,
     /// The channel's collections, asked of the host once per request.
     collections: OnceCell<Rc<Vec<Collection>>>,
-    /// The remembered customer as the theme sees her, asked once per request.
+    /// The customer signed in on this browser, read from her cookie once.
+    signed_in: Option<CustomerId>,
+    /// The signed-in customer as the theme sees her, asked once per request.
     customer: OnceCell<Option<Json>>,
 }
 
@@ -82,6 +84,7 @@ impl Ctx {
             _ => (settings::random_token(16), true),
         };
         let preview = req.is_preview();
+        let signed_in = req.signed_cookie(&key, CUSTOMER_COOKIE).filter(|v| !v.is_empty()).map(CustomerId::new);
         Ctx {
             req,
             path,
@@ -97,6 +100,7 @@ impl Ctx {
             settings: StoreSettings::read(),
             cookies: RefCell::new(Vec::new()),
             collections: OnceCell::new(),
+            signed_in,
             customer: OnceCell::new(),
         }
     }
@@ -127,7 +131,7 @@ impl Ctx {
     }
 
     pub fn absolute_in(&self, language: &str, path: &str) -> String {
-        format!("{}{}", origin_of(&self.base_url), self.url_in(language, path))
+        absolute_in(&self.base_url, &self.default_language, language, path)
     }
 
     pub fn money(&self) -> MoneyFormat {
@@ -177,10 +181,10 @@ impl Ctx {
     /// The customer signed in on this browser by an e-mail link, until she
     /// asks to be forgotten: her cart follows her here from the other channels.
     pub fn customer_id(&self) -> Option<CustomerId> {
-        self.req.signed_cookie(&self.key, CUSTOMER_COOKIE).filter(|v| !v.is_empty()).map(CustomerId::new)
+        self.signed_in.clone()
     }
 
-    /// Shopify's `customer` object for the remembered customer.
+    /// Shopify's `customer` object for the signed-in customer.
     pub fn customer(&self) -> Option<&Json> {
         self.customer
             .get_or_init(|| {
@@ -242,13 +246,19 @@ pub fn mac_part(signed: &str) -> String {
 
 /// The path on the host of `path` inside a shop mounted at `base_path`, in
 /// `language` (unprefixed when it is the default language).
-pub fn path_in(base_path: &str, default_language: &str, language: &str, path: &str) -> String {
+fn path_in(base_path: &str, default_language: &str, language: &str, path: &str) -> String {
     let prefix = format!("{base_path}{}", prefix_for(language, default_language));
     match path {
         "/" | "" if prefix.is_empty() => "/".to_string(),
         "/" | "" => prefix,
         _ => format!("{prefix}{path}"),
     }
+}
+
+/// The absolute URL (when `base_url` is one) of `path` in `language`, in a
+/// shop mounted at `base_url`.
+pub fn absolute_in(base_url: &str, default_language: &str, language: &str, path: &str) -> String {
+    format!("{}{}", origin_of(base_url), path_in(path_of(base_url), default_language, language, path))
 }
 
 /// The language served without a prefix: the merchant's choice when the
@@ -290,7 +300,7 @@ pub fn origin_of(url: &str) -> &str {
 }
 
 /// `/hello` of `https://shop.example/hello`, "" without a path.
-pub fn path_of(url: &str) -> &str {
+fn path_of(url: &str) -> &str {
     let origin = origin_of(url);
     url[origin.len()..].trim_end_matches('/')
 }

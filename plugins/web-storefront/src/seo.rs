@@ -6,7 +6,7 @@
 
 use omnistore_sdk::{BodyPage, PluginError, Response, Shop, catalog, html, settings};
 
-use crate::context::{Ctx, default_language_of, origin_of, path_in, path_of};
+use crate::context::{Ctx, absolute_in, default_language_of};
 use crate::objects::iso_date;
 use crate::pages::not_found;
 
@@ -54,8 +54,7 @@ impl Site {
     }
 
     fn absolute_in(&self, language: &str, path: &str) -> String {
-        let path = path_in(path_of(&self.base_url), &self.default_language, language, path);
-        format!("{}{path}", origin_of(&self.base_url))
+        absolute_in(&self.base_url, &self.default_language, language, path)
     }
 
     /// The `<url>` entry of `path`, with its address in every language.
@@ -93,15 +92,11 @@ fn xml(body: String) -> Response {
 
 fn count_products() -> Result<usize, PluginError> {
     let mut count = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = catalog::list_products(cursor.as_deref(), PAGE_SIZE)?;
-        count += page.products.len();
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(count),
-        }
+    for product in catalog::all_products(PAGE_SIZE) {
+        product?;
+        count += 1;
     }
+    Ok(count)
 }
 
 /// `/sitemap.xml`: the products' files and the collections' file.

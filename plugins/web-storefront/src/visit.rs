@@ -28,7 +28,7 @@ pub fn source(ctx: &Ctx) -> Option<VisitSource> {
 pub fn record(ctx: &Ctx, kind: &str, product: Option<&ProductId>, variant: Option<&VariantId>, detail: Option<String>) {
     let mut touchpoint = Touchpoint::new(kind).for_visitor(ctx.visitor.clone());
     if let Some(customer) = ctx.customer_id() {
-        // Known since her last order: this visit joins her timeline now.
+        // Signed in: this visit joins her timeline now, not at her next order.
         touchpoint = touchpoint.for_customer(&customer);
     }
     if let Some(source) = source(ctx) {
